@@ -1,0 +1,161 @@
+/**
+ * The one explicit schema of every Parquet kind: column names, types and nullability.
+ *
+ * Calculators emit rows as plain records keyed by these names; sinks build columns from them. Nothing
+ * is ever inferred from data. Column meanings are documented in docs/schemas.md and defined in
+ * ../shared/spec/indicators.md (§3 orderbook, §4 prices, §5.4 ofi, §6.4 cvd, §7.3 fusion).
+ */
+
+/**
+ * Column types.
+ * - `ts`: epoch milliseconds, stored as INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true).
+ * - `i64`: integer held in a JS number (exact below 2^53), stored as INT64.
+ * - `f64`: DOUBLE. - `str`: UTF-8 string. - `bool`: BOOLEAN.
+ */
+export type ColumnType = "ts" | "i64" | "f64" | "str" | "bool";
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Nullable columns hold null where a value is not computable (never a fake 0). */
+  readonly nullable: boolean;
+}
+
+export type Cell = number | string | boolean | null;
+export type Row = Readonly<Record<string, Cell>>;
+
+const col = (name: string, type: ColumnType, nullable = false): ColumnDef => ({ name, type, nullable });
+const levels = (prefix: string, type: ColumnType): ColumnDef[] =>
+  [0, 1, 2, 3, 4].map((m) => col(`${prefix}${m}`, type, true));
+
+/** Raw kinds go under OUTPUT_DIR, derived ones under PREVIEW_DIR. */
+export const RAW_KINDS = ["prices", "orderbook"] as const;
+export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features"] as const;
+export type RawKind = (typeof RAW_KINDS)[number];
+export type PreviewKind = (typeof PREVIEW_KINDS)[number];
+export type RowKind = RawKind | PreviewKind;
+export const ALL_KINDS: readonly RowKind[] = [...RAW_KINDS, ...PREVIEW_KINDS];
+
+export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
+  // indicators.md §4, plus the trade's own ids and side (research needs the aggressor side) and
+  // `backfilled` (true for trades recovered over REST after a disconnect).
+  prices: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("recv_ts_ms", "ts"),
+    col("price", "f64"),
+    col("qty", "f64"),
+    col("agg_trade_id", "i64"),
+    col("first_trade_id", "i64", true),
+    col("last_trade_id", "i64", true),
+    col("is_buyer_maker", "bool"),
+    col("latency_ms", "i64", true),
+    col("best_buy_fill", "f64", true),
+    col("best_sell_fill", "f64", true),
+    col("row_id", "str"),
+    col("scenario_2x2", "str", true),
+    col("backfilled", "bool"),
+  ],
+  // indicators.md §3, plus the five levels themselves (price and quantity; null = empty level) and
+  // the `seq_gap` quality flag of §2.1.
+  orderbook: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("recv_ts_ms", "ts"),
+    col("best_bid", "f64", true),
+    col("best_ask", "f64", true),
+    col("mid", "f64", true),
+    col("spread_bps", "f64", true),
+    col("first_id", "i64", true),
+    col("last_id", "i64"),
+    col("prev_last_id", "i64", true),
+    ...levels("d_b", "f64"),
+    ...levels("d_a", "f64"),
+    col("d_bid_qty_agg", "f64", true),
+    col("d_ask_qty_agg", "f64", true),
+    ...levels("bid_px_", "f64"),
+    ...levels("bid_qty_", "f64"),
+    ...levels("ask_px_", "f64"),
+    ...levels("ask_qty_", "f64"),
+    col("seq_gap", "bool"),
+  ],
+  // indicators.md §5.4 and §15.6.
+  ofi: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("last_id", "i64"),
+    col("ofi_value", "f64", true),
+    col("ofi_z", "f64", true),
+    col("scale", "f64", true),
+    col("lag_ms_to_trade", "i64", true),
+    col("std_floor_hit", "bool"),
+    col("seq_gap", "bool"),
+    col("scenario_2x2", "str"),
+  ],
+  // indicators.md §6.4 with the diagnostics of §15.8.
+  cvd: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("agg_trade_id", "i64"),
+    col("cvd", "f64"),
+    col("delta", "f64"),
+    col("z_raw", "f64", true),
+    col("z_cvd", "f64", true),
+    col("scale", "f64"),
+    col("floor", "f64"),
+    col("floor_used", "bool"),
+    col("scenario_2x2", "str"),
+  ],
+  // indicators.md §7.3 with diagnostics; z_ofi / z_cvd are the clipped inputs ẑo, ẑc.
+  fusion: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("agg_trade_id", "i64"),
+    col("score", "f64"),
+    col("proba", "f64"),
+    col("consistency", "f64"),
+    col("dispersion", "f64", true),
+    col("signal", "str"),
+    col("z_ofi", "f64"),
+    col("z_cvd", "f64"),
+    col("lag_ms", "i64"),
+    col("degraded", "bool"),
+    col("scenario_2x2", "str"),
+  ],
+  // Divergence (§8), conflict (§8.4) and data-quality events (gaps, resyncs, reconnects).
+  // `detail` is a JSON object with the event's specific figures (e.g. T_P, T_c, id ranges).
+  events: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("type", "str"),
+    col("channel", "str", true),
+    col("strength", "f64", true),
+    col("detail", "str", true),
+    col("scenario_2x2", "str", true),
+  ],
+  // One row per symbol per event-time second (product.md §6): the state as of the second's end.
+  features: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("mid", "f64", true),
+    col("spread_bps", "f64", true),
+    col("ofi_sum", "f64"),
+    col("ofi_z_last", "f64", true),
+    col("cvd", "f64"),
+    col("z_cvd_last", "f64", true),
+    col("fusion_score", "f64", true),
+    col("fusion_signal", "str", true),
+    col("trade_count", "i64"),
+    col("buy_volume", "f64"),
+    col("sell_volume", "f64"),
+    col("vwap", "f64", true),
+    col("realized_vol_bps", "f64"),
+    col("tps", "f64"),
+    col("scenario_2x2", "str"),
+  ],
+};
+
+/** Where rows go: implemented by every sink (Parquet, in-memory for tests). */
+export interface RowSink {
+  append(kind: RowKind, row: Row): void;
+}

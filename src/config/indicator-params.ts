@@ -10,7 +10,7 @@ const nonNegInt = z.number().int().nonnegative();
 const posInt = z.number().int().positive();
 
 export const OfiParamsSchema = z
-  .object({
+  .strictObject({
     levels: z.number().int().min(1).max(5).default(5),
     /** Depth weights per level; normalised to sum 1 after clamping negatives to 0. */
     weights: z.array(z.number()).min(1).max(5).default([0.4, 0.25, 0.2, 0.1, 0.05]),
@@ -26,7 +26,7 @@ export const OfiParamsSchema = z
   })
   .refine((o) => o.weights.some((w) => w > 0), { message: "all OFI weights are zero or negative", path: ["weights"] });
 
-export const CvdParamsSchema = z.object({
+export const CvdParamsSchema = z.strictObject({
   z_mode: z.enum(["delta", "level"]).default("delta"),
   scale_mode: z.enum(["hybrid", "ewma"]).default("hybrid"),
   half_life_sec: positive.default(600),
@@ -51,7 +51,7 @@ export const CvdParamsSchema = z.object({
   z_window: z.number().int().min(2).default(150),
 });
 
-export const FusionParamsSchema = z.object({
+export const FusionParamsSchema = z.strictObject({
   w_ofi: z.number().nonnegative().default(0.6),
   w_cvd: z.number().nonnegative().default(0.4),
   z_clip: positive.default(4.0),
@@ -63,7 +63,7 @@ export const FusionParamsSchema = z.object({
   trigger: z.enum(["trade", "both"]).default("trade"),
 });
 
-export const DivergenceParamsSchema = z.object({
+export const DivergenceParamsSchema = z.strictObject({
   method: z.enum(["slope", "pivot"]).default("slope"),
   bar_ms: posInt.default(1000),
   window_bars: z.number().int().min(3).default(60),
@@ -77,7 +77,7 @@ export const DivergenceParamsSchema = z.object({
   conflict_cooldown_ms: nonNegInt.default(1000),
 });
 
-export const RegimeParamsSchema = z.object({
+export const RegimeParamsSchema = z.strictObject({
   win_secs: posInt.default(300),
   active_tps: positive.default(2.0),
   vol_split: z.number().min(0).max(1).default(0.5),

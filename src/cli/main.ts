@@ -1,0 +1,159 @@
+#!/usr/bin/env bun
+/**
+ * harvestd command line (product.md §2). Every error a user can cause ends in one clear line naming
+ * what and where, and a distinct exit code: 0 ok, 1 runtime failure, 2 usage, 78 configuration.
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULT_CONFIG_TOML } from "../config/default-config.ts";
+import { notBuilt } from "../calc/supported.ts";
+import { indicatorParams } from "../config/indicator-params.ts";
+import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { versionInfo } from "./version.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** sysexits.h EX_CONFIG. */
+export const EXIT_CONFIG = 78;
+
+const USAGE = `usage: harvestd [command] [options]
+
+commands:
+  run [--config PATH]          collect until run_hours elapses or SIGINT/SIGTERM (default command)
+  validate [--config PATH]     check the configuration; exit 0, or list every problem and exit 78
+  config                       print the fully commented default config.toml
+  replay PATH... [--out DIR]   rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders)
+  report ...                   data-quality and signal-validation report (not built yet)
+  version                      version, Bun version, build time
+
+options for run, validate and replay:
+  --config PATH        configuration file (default: ./config.toml when present, else built-in defaults)
+  --symbols A,B|ALL    override symbols
+  --run-hours N        override run_hours
+  --set key.path=VAL   override any key (VAL in TOML syntax), repeatable
+`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  readonly command: string;
+  readonly positionals: readonly string[];
+  readonly configPath: string | null;
+  readonly overrides: readonly string[];
+  readonly out: string | null;
+}
+
+function parse(argv: readonly string[]): Parsed {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string" },
+        symbols: { type: "string" },
+        "run-hours": { type: "string" },
+        set: { type: "string", multiple: true },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = args.values as Record<string, string | string[] | boolean | undefined>;
+  const [first, ...rest] = args.positionals;
+  const command = v.help ? "help" : (first ?? "run");
+  const overrides: string[] = [...((v.set as string[] | undefined) ?? [])];
+  if (typeof v.symbols === "string") {
+    const s = v.symbols.trim();
+    overrides.push(s.toUpperCase() === "ALL" ? `symbols="ALL"` : `symbols=${JSON.stringify(s.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean))}`);
+  }
+  if (typeof v["run-hours"] === "string") overrides.push(`run_hours=${v["run-hours"]}`);
+  const explicit = typeof v.config === "string" ? v.config : null;
+  const configPath = explicit ?? (existsSync("config.toml") ? "config.toml" : null);
+  return { command, positionals: rest, configPath, overrides, out: typeof v.out === "string" ? v.out : null };
+}
+
+/** Options the spec defines but this build does not implement are configuration errors (indicators.md §15.13). */
+function unbuiltOptions(cfg: Config, configPath: string | null): ConfigProblem[] {
+  return notBuilt(indicatorParams(cfg)).map((n) => ({ path: n.path, source: configPath ?? "defaults", message: n.message }));
+}
+
+function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
+  process.stderr.write(`harvestd: invalid configuration${r.configPath ? ` (${r.configPath})` : ""}:\n`);
+  for (const p of r.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+  return EXIT_CONFIG;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let p: Parsed;
+  try {
+    p = parse(argv);
+  } catch (e) {
+    process.stderr.write(`harvestd: ${(e as Error).message}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  switch (p.command) {
+    case "help":
+      process.stdout.write(USAGE);
+      return EXIT_OK;
+    case "version": {
+      const v = versionInfo();
+      process.stdout.write(`harvestd ${v.version} (bun ${v.bun}, built ${v.buildTime})\n`);
+      return EXIT_OK;
+    }
+    case "config":
+      process.stdout.write(DEFAULT_CONFIG_TOML);
+      return EXIT_OK;
+    case "validate": {
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
+      if (!r.ok) return reportProblems(r);
+      const unbuilt = unbuiltOptions(r.config, r.configPath);
+      if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
+      return EXIT_OK;
+    }
+    case "run": {
+      if (p.positionals.length > 0) {
+        process.stderr.write(`harvestd: run takes no arguments (got ${p.positionals.join(" ")})\n`);
+        return EXIT_USAGE;
+      }
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
+      if (!r.ok) return reportProblems(r);
+      const unbuilt = unbuiltOptions(r.config, r.configPath);
+      if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      const { runCollector } = await import("../pipeline/collector.ts");
+      return runCollector(r.config);
+    }
+    case "replay": {
+      if (p.positionals.length === 0) {
+        process.stderr.write(`harvestd: replay needs at least one NDJSON file or folder\n`);
+        return EXIT_USAGE;
+      }
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: p.out === null });
+      if (!r.ok) return reportProblems(r);
+      const { runReplay } = await import("../pipeline/replay.ts");
+      return runReplay(r.config, p.positionals, p.out);
+    }
+    case "report":
+      process.stderr.write("harvestd: report is not built yet in this version\n");
+      return EXIT_USAGE;
+    default:
+      process.stderr.write(`harvestd: unknown command ${JSON.stringify(p.command)}\n${USAGE}`);
+      return EXIT_USAGE;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`harvestd: fatal: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * One combined-stream WebSocket connection that never gives up: reconnects with exponential backoff
+ * and jitter (honouring 429/418 and Retry-After), answers pings (Bun's ws does), sends its own pings,
+ * and treats a connection that delivers no frame for the heartbeat timeout as dead — a routed URL can
+ * accept the handshake and then send nothing (binance-protocol.md §0).
+ */
+import WebSocket from "ws";
+import type { Route } from "./events.ts";
+import type { ConnectionPlan } from "./streams.ts";
+import { combinedUrl } from "./streams.ts";
+
+export interface ConnectionOptions {
+  readonly baseUrl: string;
+  readonly pingIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly reconnectDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly maxFrameBytes: number;
+}
+
+export interface ConnectionListener {
+  /** The socket is open (frames may follow). */
+  onConnect(conn: StreamConnection): void;
+  /** A text frame, with the wall-clock ms at which it was received. */
+  onFrame(conn: StreamConnection, text: string, recvTsMs: number): void;
+  /** A frame was rejected before parsing (binary, oversized). */
+  onRejectedFrame(conn: StreamConnection, reason: string, recvTsMs: number): void;
+  /** The socket closed or failed; a reconnect is scheduled unless the connection was stopped. */
+  onDisconnect(conn: StreamConnection, reason: string): void;
+}
+
+export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
+
+export class StreamConnection {
+  readonly id: string;
+  readonly route: Route;
+  readonly streams: readonly string[];
+  readonly url: string;
+
+  state: ConnectionState = "backoff";
+  /** Completed reconnects (connects after the first). */
+  reconnects = 0;
+  frames = 0;
+  bytes = 0;
+  lastFrameAtMs = 0;
+  connectedAtMs = 0;
+  lastError = "";
+
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private everConnected = false;
+  private receivedSinceConnect = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private retryAfterMs = 0;
+
+  constructor(
+    plan: ConnectionPlan,
+    private readonly opts: ConnectionOptions,
+    private readonly listener: ConnectionListener,
+  ) {
+    this.id = plan.id;
+    this.route = plan.route;
+    this.streams = plan.streams;
+    this.url = combinedUrl(opts.baseUrl, plan.streams);
+  }
+
+  start(): void {
+    if (this.state === "stopped") return;
+    this.open();
+  }
+
+  /** Closes the socket for good; no reconnect follows. */
+  stop(): void {
+    const wasOpen = this.ws !== null;
+    this.state = "stopped";
+    this.clearTimers();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.removeAllListeners();
+      ws.on("error", () => {});
+      try {
+        ws.close(1000, "shutdown");
+      } catch {
+        ws.terminate();
+      }
+    }
+    if (wasOpen && this.everConnected) this.listener.onDisconnect(this, "shutdown");
+  }
+
+  private open(): void {
+    this.state = "connecting";
+    this.receivedSinceConnect = false;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, { maxPayload: this.opts.maxFrameBytes * 4 });
+    } catch (e) {
+      this.fail(`cannot connect: ${(e as Error).message}`, false);
+      return;
+    }
+    this.ws = ws;
+    ws.on("open", () => {
+      if (this.ws !== ws) return;
+      this.state = "open";
+      if (this.everConnected) this.reconnects++;
+      this.everConnected = true;
+      this.connectedAtMs = Date.now();
+      this.lastFrameAtMs = this.connectedAtMs;
+      this.startTimers();
+      this.listener.onConnect(this);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (this.ws !== ws) return;
+      const now = Date.now();
+      this.lastFrameAtMs = now;
+      this.frames++;
+      this.bytes += data.length;
+      if (!this.receivedSinceConnect) {
+        // Data flows again: the next failure starts from the first backoff step.
+        this.receivedSinceConnect = true;
+        this.attempt = 0;
+      }
+      if (isBinary) return this.listener.onRejectedFrame(this, "binary frame", now);
+      if (data.length > this.opts.maxFrameBytes) return this.listener.onRejectedFrame(this, `oversized frame (${data.length} bytes)`, now);
+      this.listener.onFrame(this, data.toString("utf8"), now);
+    });
+    // Pongs deliberately do not count as liveness: a silent routed URL still answers pings.
+    ws.on("unexpected-response", (_req: unknown, res: { statusCode?: number; headers?: Record<string, string> }) => {
+      const status = res.statusCode ?? 0;
+      const ra = Number(res.headers?.["retry-after"]);
+      if ((status === 429 || status === 418) && Number.isFinite(ra) && ra > 0) this.retryAfterMs = ra * 1000;
+      else if (status === 429 || status === 418) this.retryAfterMs = 60_000;
+      this.fail(`handshake rejected with HTTP ${status}`, true);
+    });
+    ws.on("error", (err: Error) => {
+      if (this.ws === ws) this.fail(err.message, true);
+    });
+    ws.on("close", (code: number, reason: Buffer) => {
+      if (this.ws === ws) this.fail(`closed (${code}${reason?.length ? ` ${reason.toString()}` : ""})`, true);
+    });
+  }
+
+  private startTimers(): void {
+    this.clearTimers();
+    this.pingTimer = setInterval(() => {
+      try {
+        this.ws?.ping();
+      } catch {
+        /* the close handler reconnects */
+      }
+    }, this.opts.pingIntervalMs);
+    const check = Math.min(1000, Math.max(50, this.opts.heartbeatTimeoutMs / 4));
+    this.watchdog = setInterval(() => {
+      if (this.state === "open" && Date.now() - this.lastFrameAtMs > this.opts.heartbeatTimeoutMs) {
+        this.fail(`no frame for ${this.opts.heartbeatTimeoutMs} ms`, true);
+      }
+    }, check);
+  }
+
+  private clearTimers(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.pingTimer = null;
+    this.watchdog = null;
+  }
+
+  /** Tears the socket down once and schedules the next attempt. */
+  private fail(reason: string, hadSocket: boolean): void {
+    if (this.state === "stopped" || this.state === "backoff") return;
+    const wasOpen = this.state === "open";
+    this.lastError = reason;
+    this.clearTimers();
+    const ws = this.ws;
+    this.ws = null;
+    if (hadSocket && ws) {
+      ws.removeAllListeners();
+      ws.on("error", () => {});
+      ws.terminate();
+    }
+    this.state = "backoff";
+    if (wasOpen) this.listener.onDisconnect(this, reason);
+    const delay = this.nextDelayMs();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === "backoff") this.open();
+    }, delay);
+  }
+
+  /** Exponential backoff with full jitter over the upper half, capped; Retry-After wins when longer. */
+  private nextDelayMs(): number {
+    const base = Math.min(this.opts.reconnectMaxDelayMs, this.opts.reconnectDelayMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    const jittered = base * (0.5 + Math.random() * 0.5);
+    const delay = Math.max(jittered, this.retryAfterMs);
+    this.retryAfterMs = 0;
+    return delay;
+  }
+}

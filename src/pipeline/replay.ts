@@ -1,0 +1,202 @@
+/**
+ * `harvestd replay PATH... [--out DIR]`: feeds NDJSON raw logs through the same engines and sinks as
+ * the live run (indicators.md §15.1), so the Parquet it writes equals what the live run wrote.
+ * Files are grouped per symbol and read in hour order; a truncated last line (a crash mid-write) is
+ * reported and skipped; any other bad line is reported with its file and line number.
+ */
+import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
+import * as zlib from "node:zlib";
+import { SymbolEngine } from "../calc/symbol-engine.ts";
+import { indicatorParams } from "../config/indicator-params.ts";
+import type { Config } from "../config/schema.ts";
+import { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
+import { versionInfo } from "../cli/version.ts";
+import { applyRecord } from "./raw-line.ts";
+
+const LOG_FILE = /\.ndjson(\.gz|\.zst)?$/;
+
+export interface ReplayFile {
+  readonly path: string;
+  readonly symbol: string | null;
+  /** Sort key within a symbol: `YYYY-MM-DD/HH` from the Hive path, else the path itself. */
+  readonly order: string;
+}
+
+export interface ReplaySummary {
+  files: number;
+  lines: number;
+  applied: number;
+  badLines: number;
+  truncatedFiles: string[];
+  symbols: number;
+  elapsedMs: number;
+}
+
+/** Expands files and folders into raw-log files, grouped per symbol in time order. */
+export function collectReplayFiles(paths: readonly string[]): ReplayFile[] {
+  const found: string[] = [];
+  const walk = (p: string): void => {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) walk(join(p, name));
+    } else if (LOG_FILE.test(p)) {
+      found.push(p);
+    }
+  };
+  for (const p of paths) {
+    const abs = resolve(p);
+    if (!existsSync(abs)) throw new Error(`replay: ${p} does not exist`);
+    const st = statSync(abs);
+    if (st.isFile() && !LOG_FILE.test(abs)) throw new Error(`replay: ${p} is not an .ndjson, .ndjson.gz or .ndjson.zst file`);
+    walk(abs);
+  }
+  // An hour can exist both plain and compressed for an instant (compression renames, then removes
+  // the plain file): the compressed file is complete, so it wins.
+  const byBase = new Map<string, string>();
+  for (const f of found) {
+    const base = f.replace(/\.(gz|zst)$/, "");
+    const prev = byBase.get(base);
+    if (prev === undefined || prev === base) byBase.set(base, f);
+  }
+  return [...byBase.values()]
+    .map((path) => {
+      const sym = /symbol=([^/]+)/.exec(path)?.[1] ?? null;
+      const date = /date=(\d{4}-\d{2}-\d{2})/.exec(path)?.[1];
+      const hour = /raw-(\d{2})\.ndjson/.exec(basename(path))?.[1];
+      return { path, symbol: sym, order: date !== undefined && hour !== undefined ? `${date}/${hour}` : path };
+    })
+    .sort((a, b) => ((a.symbol ?? "") < (b.symbol ?? "") ? -1 : (a.symbol ?? "") > (b.symbol ?? "") ? 1 : a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+}
+
+function openLines(path: string): AsyncIterable<string> {
+  let stream: NodeJS.ReadableStream = createReadStream(path);
+  if (path.endsWith(".gz")) stream = stream.pipe(createGunzip());
+  if (path.endsWith(".zst")) {
+    const z = zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream };
+    if (z.createZstdDecompress === undefined) throw new Error(`replay: cannot read ${path}: zstd is not available in this runtime`);
+    stream = stream.pipe(z.createZstdDecompress());
+  }
+  return createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+}
+
+/** Symbol of a file without a `symbol=` path segment: the first stream named in it. */
+async function sniffSymbol(path: string): Promise<string | null> {
+  for await (const line of openLines(path)) {
+    const m = /"stream":"([a-z0-9]+)@/.exec(line);
+    if (m !== null) return m[1]!.toUpperCase();
+  }
+  return null;
+}
+
+export async function replayFiles(
+  cfg: Config,
+  files: readonly ReplayFile[],
+  sink: ParquetSink,
+  warn: (msg: string) => void,
+): Promise<ReplaySummary> {
+  const t0 = performance.now();
+  const params = indicatorParams(cfg);
+  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs: 0 };
+  const engines = new Map<string, SymbolEngine>();
+  let current: { symbol: string; engine: SymbolEngine } | null = null;
+
+  for (const f of files) {
+    const symbol = f.symbol ?? (await sniffSymbol(f.path));
+    if (symbol === null) {
+      warn(`${f.path}: no stream lines, skipped`);
+      continue;
+    }
+    if (current === null || current.symbol !== symbol) {
+      // Files are sorted per symbol, so a symbol's input has ended once the next one starts.
+      current?.engine.finish();
+      let engine = engines.get(symbol);
+      if (engine === undefined) {
+        engine = new SymbolEngine(symbol, params, sink);
+        engines.set(symbol, engine);
+      }
+      current = { symbol, engine };
+    }
+    summary.files++;
+    let lineNo = 0;
+    let pendingBad: { line: number; reason: string } | null = null;
+    for await (const line of openLines(f.path)) {
+      lineNo++;
+      if (pendingBad !== null) {
+        // A bad line followed by more lines is corruption, not truncation.
+        summary.badLines++;
+        warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
+        pendingBad = null;
+      }
+      if (line.length === 0) continue;
+      summary.lines++;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        pendingBad = { line: lineNo, reason: "not valid JSON" };
+        continue;
+      }
+      if (typeof rec !== "object" || rec === null) {
+        pendingBad = { line: lineNo, reason: "not a JSON object" };
+        continue;
+      }
+      const out = applyRecord(current.engine, symbol, rec as Record<string, unknown>);
+      if (out === "applied" || out === "control") summary.applied++;
+      else if (out === "session") {
+        // A restart of the live process: its engine started from scratch here.
+        current.engine.finish();
+        current.engine = new SymbolEngine(symbol, params, sink);
+        engines.set(symbol, current.engine);
+      }
+    }
+    if (pendingBad !== null) {
+      summary.truncatedFiles.push(f.path);
+      warn(`${f.path}:${pendingBad.line}: truncated last line skipped (${pendingBad.reason})`);
+    }
+  }
+  current?.engine.finish();
+  summary.symbols = engines.size;
+  summary.elapsedMs = performance.now() - t0;
+  return summary;
+}
+
+export async function runReplay(cfg: Config, paths: readonly string[], out: string | null): Promise<number> {
+  let files: ReplayFile[];
+  try {
+    files = collectReplayFiles(paths);
+  } catch (e) {
+    process.stderr.write(`harvestd: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (files.length === 0) {
+    process.stderr.write(`harvestd: replay: no .ndjson, .ndjson.gz or .ndjson.zst files under ${paths.join(", ")}\n`);
+    return 2;
+  }
+  const outputDir = out === null ? cfg.storage.output_dir : join(resolve(out), "raw");
+  const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
+  let writeErrors = 0;
+  const sink = new ParquetSink({
+    outputDir,
+    previewDir,
+    rotateSec: cfg.storage.parquet_rotate_sec,
+    orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
+    createdBy: `harvestd ${versionInfo().version} replay`,
+    onError: (err) => {
+      writeErrors++;
+      process.stderr.write(`harvestd: replay: parquet write failed: ${err.message}\n`);
+    },
+  });
+  const summary = await replayFiles(cfg, files, sink, (m) => process.stderr.write(`harvestd: replay: ${m}\n`));
+  await sink.close();
+  const st = sink.status();
+  const rate = summary.elapsedMs > 0 ? Math.round((summary.lines / summary.elapsedMs) * 1000) : 0;
+  process.stdout.write(
+    `replayed ${summary.lines} lines from ${summary.files} files (${summary.symbols} symbols) in ${(summary.elapsedMs / 1000).toFixed(2)} s ` +
+      `(${rate} lines/s): ${st.rowsWritten} rows in ${st.filesWritten} Parquet files under ${outputDir} and ${previewDir}; ` +
+      `${summary.badLines} bad lines, ${summary.truncatedFiles.length} truncated files\n`,
+  );
+  return writeErrors > 0 || st.rowsLost > 0 ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+/** The compiled binary's commands other than run: validate, config, version, usage errors. */
+import { describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO, runBinary, tempDir } from "../helpers/binary.ts";
+
+describe("harvestd validate", () => {
+  test("the shipped config.toml is valid: exit 0", async () => {
+    const dir = tempDir("validate-ok");
+    // Data folders of the shipped config are relative to it; point them at a temp dir.
+    const r = await runBinary(["validate", "--config", join(REPO, "config.toml")], {
+      OUTPUT_DIR: join(dir, "raw"),
+      PREVIEW_DIR: join(dir, "preview"),
+      NDJSON_DIR: join(dir, "nd"),
+      ARTIFACTS_DIR: join(dir, "art"),
+    });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("configuration ok");
+  });
+
+  test("a wrong type, a bad symbol and an unwritable directory are all named: exit 78", async () => {
+    const dir = tempDir("validate-bad");
+    const cfg = join(dir, "bad.toml");
+    writeFileSync(
+      cfg,
+      ['symbols = ["BTCUSDT", "btc-usdt"]', "", "[storage]", 'parquet_rotate_sec = "sixty"', 'output_dir = "/proc/harvestd-no/raw"', ""].join("\n"),
+    );
+    const r = await runBinary(["validate", "--config", cfg]);
+    expect(r.exitCode).toBe(78);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[0]).toContain(cfg);
+    const problem = (path: string) => lines.find((l) => l.trim().startsWith(`${path}:`));
+    expect(problem("symbols.1")).toContain("upper-case");
+    expect(problem("storage.parquet_rotate_sec")).toContain("number");
+    expect(problem("storage.output_dir")).toContain("/proc/harvestd-no/raw");
+    // One line each, no stack trace.
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  test("a configured option that is not built yet is refused with its key", async () => {
+    const dir = tempDir("validate-unbuilt");
+    const r = await runBinary(["validate", "--set", "cvd.activity_adapt=true"], { OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") }, dir);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain("cvd.activity_adapt");
+  });
+});
+
+describe("other commands", () => {
+  test("config prints the commented default, identical to the shipped config.toml", async () => {
+    const r = await runBinary(["config"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(REPO, "config.toml"), "utf8"));
+  });
+
+  test("version names the version, the Bun version and the build time", async () => {
+    const r = await runBinary(["version"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^harvestd \d+\.\d+\.\d+ \(bun \d+\.\d+\.\d+, built \d{4}-\d{2}-\d{2}T[\d:.]+Z\)\n$/);
+  });
+
+  test("unknown commands and flags are usage errors with one clear line: exit 2", async () => {
+    const a = await runBinary(["frobnicate"]);
+    expect(a.exitCode).toBe(2);
+    expect(a.stderr.split("\n")[0]).toBe('harvestd: unknown command "frobnicate"');
+    const b = await runBinary(["run", "--no-such-flag"]);
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr.split("\n")[0]).toContain("--no-such-flag");
+  });
+
+  test("replay of a path that does not exist says which: exit 2", async () => {
+    const r = await runBinary(["replay", "/nonexistent/harvestd/logs"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("/nonexistent/harvestd/logs does not exist");
+  });
+
+  test("a missing config file is a configuration error naming it: exit 78", async () => {
+    const r = await runBinary(["run", "--config", "/nonexistent/harvestd.toml"]);
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain("/nonexistent/harvestd.toml");
+    expect(r.stderr).toContain("cannot read config file");
+  });
+});

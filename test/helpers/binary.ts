@@ -1,0 +1,87 @@
+/**
+ * Runs the compiled binary, build/harvestd, the way a user does. `npm test` builds it first; a test
+ * run on its own builds it once if it is missing.
+ */
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+export const REPO = join(import.meta.dir, "..", "..");
+export const BINARY = join(REPO, "build", "harvestd");
+
+export function ensureBinary(): string {
+  if (!existsSync(BINARY)) {
+    const r = Bun.spawnSync([process.execPath, join(REPO, "build", "build.ts")], { stdout: "inherit", stderr: "inherit" });
+    if (r.exitCode !== 0) throw new Error("building build/harvestd failed");
+  }
+  return BINARY;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `harvestd-${prefix}-`));
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the binary to completion. */
+export async function runBinary(args: readonly string[], env: Record<string, string> = {}, cwd = REPO): Promise<RunResult> {
+  const proc = Bun.spawn([ensureBinary(), ...args], { cwd, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { exitCode, stdout, stderr };
+}
+
+export interface Running {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Sends the signal and resolves with the exit code and output. */
+  stop(signal?: NodeJS.Signals): Promise<RunResult>;
+}
+
+/** Starts the binary in the background. */
+export function startBinary(args: readonly string[], env: Record<string, string>, cwd = REPO): Running {
+  const proc = Bun.spawn([ensureBinary(), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = new Response(proc.stdout).text();
+  const err = new Response(proc.stderr).text();
+  return {
+    proc,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      proc.kill(signal);
+      const [exitCode, stdout, stderr] = await Promise.all([proc.exited, out, err]);
+      return { exitCode, stdout, stderr };
+    },
+  };
+}
+
+/** Polls `fn` until it returns a non-undefined value or the time runs out. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    await Bun.sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+}

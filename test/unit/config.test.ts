@@ -1,0 +1,207 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_CONFIG_TOML } from "../../src/config/default-config.ts";
+import { ENV_BINDINGS } from "../../src/config/env.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { ConfigSchema } from "../../src/config/schema.ts";
+
+const repo = join(import.meta.dir, "..", "..");
+
+function tmpConfig(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "harvestd-cfg-"));
+  const p = join(dir, "config.toml");
+  writeFileSync(p, text);
+  return p;
+}
+
+function ok(r: ReturnType<typeof loadConfig>) {
+  if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.problems)}`);
+  return r.config;
+}
+
+describe("shipped configuration", () => {
+  test("config.toml is exactly what `harvestd config` prints", () => {
+    expect(readFileSync(join(repo, "config.toml"), "utf8")).toBe(DEFAULT_CONFIG_TOML);
+  });
+
+  test("parsing the commented default gives the schema defaults, with paths resolved", () => {
+    const p = tmpConfig(DEFAULT_CONFIG_TOML);
+    const fromFile = ok(loadConfig({ configPath: p, env: {} }));
+    const defaults = ConfigSchema.parse({});
+    const dir = join(p, "..");
+    expect(fromFile.storage.output_dir).toBe(join(dir, "data/raw"));
+    expect({ ...fromFile, storage: { ...fromFile.storage, output_dir: "", preview_dir: "", ndjson_dir: "", artifacts_dir: "" } }).toEqual({
+      ...defaults,
+      storage: { ...defaults.storage, output_dir: "", preview_dir: "", ndjson_dir: "", artifacts_dir: "" },
+    });
+  });
+
+  test("an empty file is a complete configuration with the original's symbols", () => {
+    const cfg = ok(loadConfig({ configPath: tmpConfig(""), env: {} }));
+    expect(cfg.symbols).toEqual(["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"]);
+    expect(cfg.storage.parquet_rotate_sec).toBe(60);
+    expect(cfg.feed.ping_interval_sec).toBe(20);
+    expect(cfg.feed.heartbeat_timeout_sec).toBe(30);
+    expect(cfg.feed.dedup_lru).toBe(8192);
+    expect(cfg.cvd.mad_multiplier).toBe(1.8);
+    expect(cfg.http.listen).toBe("127.0.0.1:8088");
+  });
+});
+
+describe("precedence: defaults < file < environment < flags", () => {
+  const file = tmpConfig(`run_hours = 2\n[storage]\nparquet_rotate_sec = 30\n[cvd]\nwinsor_limit = 5.0\n`);
+
+  test("file overrides defaults", () => {
+    const cfg = ok(loadConfig({ configPath: file, env: {} }));
+    expect(cfg.run_hours).toBe(2);
+    expect(cfg.storage.parquet_rotate_sec).toBe(30);
+    expect(cfg.cvd.winsor_limit).toBe(5);
+    expect(cfg.storage.orderbook_rotate_sec).toBe(60);
+  });
+
+  test("environment overrides the file", () => {
+    const cfg = ok(loadConfig({ configPath: file, env: { RUN_HOURS: "3", PARQUET_ROTATE_SEC: "10", WINSOR_LIMIT: "6.5" } }));
+    expect(cfg.run_hours).toBe(3);
+    expect(cfg.storage.parquet_rotate_sec).toBe(10);
+    expect(cfg.cvd.winsor_limit).toBe(6.5);
+  });
+
+  test("flags override the environment", () => {
+    const cfg = ok(loadConfig({ configPath: file, env: { RUN_HOURS: "3" }, overrides: ["run_hours=4", "cvd.winsor_limit=7"] }));
+    expect(cfg.run_hours).toBe(4);
+    expect(cfg.cvd.winsor_limit).toBe(7);
+  });
+});
+
+describe("environment variables of the original harvester", () => {
+  test("every original name maps onto a key with its meaning", () => {
+    const env = {
+      SYMBOLS: "btcusdt, ethusdt",
+      RUN_HOURS: "1",
+      OUTPUT_DIR: "/tmp/h/raw",
+      PREVIEW_DIR: "/tmp/h/preview",
+      PARQUET_ROTATE_SEC: "15",
+      ORDERBOOK_ROTATE_SEC: "20",
+      ENABLE_ORDERBOOK: "0",
+      WSS_PING_INTERVAL: "10",
+      WSS_HEARTBEAT_TIMEOUT: "25",
+      WSS_RECONNECT_DELAY: "0.5",
+      DEDUP_LRU: "100",
+      Z_MODE: "level",
+      SCALE_MODE: "ewma",
+      MAD_MULTIPLIER: "1.5",
+      SCALE_FAST_WEIGHT: "0.3",
+      HALF_LIFE_SEC: "300",
+      WINSOR_LIMIT: "4",
+      WIN_SECS: "120",
+      ACTIVE_TPS: "1.5",
+      VOL_SPLIT: "0.6",
+      SCENARIO_SCHEME: "regime2x2",
+      FEE_TIER: "VIP1",
+      PAPER_ENABLE: "1",
+      BINANCE_PUBLIC_WS: "ws://127.0.0.1:1/public",
+      BINANCE_MARKET_WS: "ws://127.0.0.1:1/market",
+      BINANCE_REST: "http://127.0.0.1:1",
+      NDJSON_DIR: "/tmp/h/nd",
+      ARTIFACTS_DIR: "/tmp/h/art",
+      HTTP_LISTEN: "127.0.0.1:9999",
+      HTTP_TOKEN: "secret",
+    };
+    const cfg = ok(loadConfig({ configPath: null, env }));
+    expect(cfg.symbols).toEqual(["BTCUSDT", "ETHUSDT"]);
+    expect(cfg.run_hours).toBe(1);
+    expect(cfg.storage).toMatchObject({ output_dir: "/tmp/h/raw", preview_dir: "/tmp/h/preview", ndjson_dir: "/tmp/h/nd", artifacts_dir: "/tmp/h/art", parquet_rotate_sec: 15, orderbook_rotate_sec: 20 });
+    expect(cfg.feed).toMatchObject({ enable_orderbook: false, ping_interval_sec: 10, heartbeat_timeout_sec: 25, reconnect_delay_sec: 0.5, dedup_lru: 100 });
+    expect(cfg.cvd).toMatchObject({ z_mode: "level", scale_mode: "ewma", mad_multiplier: 1.5, scale_fast_weight: 0.3, half_life_sec: 300, winsor_limit: 4 });
+    expect(cfg.regime).toMatchObject({ win_secs: 120, active_tps: 1.5, vol_split: 0.6, scenario_scheme: "regime2x2", fee_tier: "VIP1" });
+    expect(cfg.paper.enable).toBe(true);
+    expect(cfg.endpoints).toEqual({ public_ws: "ws://127.0.0.1:1/public", market_ws: "ws://127.0.0.1:1/market", rest: "http://127.0.0.1:1" });
+    expect(cfg.http).toEqual({ listen: "127.0.0.1:9999", token: "secret" });
+    // Every binding was exercised, so a new one cannot be added without a test.
+    expect(Object.keys(env).sort()).toEqual(ENV_BINDINGS.map((b) => b.name).sort());
+  });
+
+  test("SYMBOLS=ALL selects every TRADING USDT perpetual", () => {
+    expect(ok(loadConfig({ configPath: null, env: { SYMBOLS: "all" } })).symbols).toBe("ALL");
+  });
+
+  test("a bad environment value names the variable and the key", () => {
+    const r = loadConfig({ configPath: null, env: { WSS_PING_INTERVAL: "soon", ENABLE_ORDERBOOK: "maybe" } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toContainEqual(expect.objectContaining({ path: "feed.ping_interval_sec", source: "env WSS_PING_INTERVAL" }));
+    expect(r.problems).toContainEqual(expect.objectContaining({ path: "feed.enable_orderbook", source: "env ENABLE_ORDERBOOK" }));
+  });
+});
+
+describe("interpolation and paths", () => {
+  test("${VAR} and ${VAR:-default} are substituted; comments are left alone", () => {
+    const p = tmpConfig(`# \${NOT_SET} in a comment is fine\nsymbols = ["\${SYM1}", "\${SYM2:-ETHUSDT}"]\n[storage]\nparquet_rotate_sec = \${ROT:-45}\n`);
+    const cfg = ok(loadConfig({ configPath: p, env: { SYM1: "SOLUSDT" } }));
+    expect(cfg.symbols).toEqual(["SOLUSDT", "ETHUSDT"]);
+    expect(cfg.storage.parquet_rotate_sec).toBe(45);
+  });
+
+  test("an unset variable without default is reported with file and line", () => {
+    const p = tmpConfig(`run_hours = 1\nsymbols = ["\${MISSING_SYMBOL}"]\n`);
+    const r = loadConfig({ configPath: p, env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems[0]!.source).toBe(`${p}:2`);
+    expect(r.problems[0]!.message).toContain("MISSING_SYMBOL");
+  });
+
+  test("relative paths in the file, and defaulted ones, resolve against the file's folder", () => {
+    const p = tmpConfig(`[storage]\noutput_dir = "out/raw"\npreview_dir = "/abs/preview"\n`);
+    const cfg = ok(loadConfig({ configPath: p, env: {} }));
+    expect(cfg.storage.output_dir).toBe(join(p, "..", "out/raw"));
+    expect(cfg.storage.preview_dir).toBe("/abs/preview");
+    expect(cfg.storage.ndjson_dir).toBe(join(p, "..", "data/ndjson"));
+  });
+});
+
+describe("problems are listed with their key paths", () => {
+  test("wrong type, bad symbol, unknown key, out-of-range value, unwritable directory: all reported", () => {
+    const p = tmpConfig(
+      `run_hours = "soon"\nsymbols = ["BTCUSDT", "eth-usdt"]\ntypo_key = 1\n[regime]\nvol_split = 1.5\n[storage]\noutput_dir = "/proc/harvestd-cannot-exist/raw"\n`,
+    );
+    const r = loadConfig({ configPath: p, env: {}, checkDirs: true });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const paths = r.problems.map((x) => x.path);
+    expect(paths).toContain("run_hours");
+    expect(paths).toContain("symbols.1");
+    expect(paths).toContain("regime.vol_split");
+    expect(paths).toContain("storage.output_dir");
+    expect(r.problems.some((x) => x.message.includes("typo_key"))).toBe(true);
+  });
+
+  test("an unwritable directory alone is the only problem", () => {
+    const p = tmpConfig(`[storage]\noutput_dir = "/proc/harvestd-cannot-exist/raw"\n`);
+    const r = loadConfig({ configPath: p, env: {}, checkDirs: true });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((x) => x.path)).toEqual(["storage.output_dir"]);
+    expect(r.problems[0]!.message).toContain("/proc/harvestd-cannot-exist/raw");
+  });
+
+  test("a non-loopback HTTP address without a token is refused", () => {
+    const r = loadConfig({ configPath: null, env: { HTTP_LISTEN: "0.0.0.0:8088" } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems[0]!.path).toBe("http.listen");
+    expect(r.problems[0]!.message).toContain("http.token");
+    expect(loadConfig({ configPath: null, env: { HTTP_LISTEN: "0.0.0.0:8088", HTTP_TOKEN: "t" } }).ok).toBe(true);
+  });
+
+  test("invalid TOML names the file", () => {
+    const p = tmpConfig(`symbols = [\n`);
+    const r = loadConfig({ configPath: p, env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems[0]!.source).toBe(p);
+    expect(r.problems[0]!.message).toContain("TOML");
+  });
+});

@@ -15,6 +15,13 @@ export type Signal = "buy" | "sell" | "neutral";
 
 /** §9: 2x2 activity/volatility regime. */
 export interface Regime {
+  /**
+   * Any kept message of either stream (valid or not, §15.2), in arrival order, before its other
+   * calls. Only the first call matters: the symbol's first event starts `ready` and the reference
+   * samples (§9.1, §15.11). onTrade / onValidBook imply it, so it only matters when the first kept
+   * message is a one-sided or crossed book.
+   */
+  onEvent(tsEff: number): void;
   /** An accepted trade (one aggTrade = one trade) at its trade-stream ts_eff. */
   onTrade(tsEff: number): void;
   /** A valid book (§15.4: first, time-gap or normal) at its book-stream ts_eff. */

@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import type { StreamConnection } from "../feed/connection.ts";
 import type { HealthReport } from "../http/server.ts";
 import type { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
-import type { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
+import type { ParquetFileInfo, ParquetSink } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../cli/version.ts";
 import type { FrameRouter } from "./frame-router.ts";
 
@@ -42,7 +42,8 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     // The last complete second, so the figure does not dip at the start of every second.
     const msgsPerS = st.sec === sec ? st.prevSecFrames : st.sec === sec - 1 ? st.secFrames : 0;
     const lastFiles = pq.lastFiles[symbol];
-    const lastParquet = lastFiles === undefined ? null : Object.values(lastFiles).reduce((a, b) => (a === undefined || (b !== undefined && b.atMs > a.atMs) ? b : a), undefined);
+    let lastParquet: ParquetFileInfo | null = null;
+    for (const f of Object.values(lastFiles ?? {})) if (f !== undefined && (lastParquet === null || f.atMs > lastParquet.atMs)) lastParquet = f;
     return {
       symbol,
       last_price: e.lastPrice,

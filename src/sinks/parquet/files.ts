@@ -1,0 +1,105 @@
+/**
+ * Hive layout, file naming and the durable `.partial` → `.parquet` commit. Synchronous fs calls:
+ * used only inside the writer worker.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { RowKind } from "../../rows/schema.ts";
+import { dayString } from "./columns.ts";
+
+export const PARTIAL_SUFFIX = ".partial";
+
+/** `ROOT/date=YYYY-MM-DD/symbol=SYMBOL/kind=KIND` */
+export function partitionDir(root: string, kind: RowKind, symbol: string, day: number): string {
+  return join(root, `date=${dayString(day)}`, `symbol=${symbol}`, `kind=${kind}`);
+}
+
+/**
+ * `part-<minTsMs>-<seq>-<runTag>.parquet`: names sort by the batch's first event time (13 digits
+ * until the year 2286), then by write order within the process.
+ */
+export function partFileName(minTsMs: number, seq: number, runTag: string): string {
+  return `part-${minTsMs}-${String(seq).padStart(6, "0")}-${runTag}.parquet`;
+}
+
+export class FileOpError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? "EIO";
+
+/**
+ * Writes `bytes` as `dir/<name>.partial` (exclusive create), fsyncs, renames to `dir/<name>`, and
+ * fsyncs the directory so the rename survives a power cut. `nextName` is asked again whenever a
+ * name is taken: an existing file is never overwritten. On failure the partial file is removed
+ * and a FileOpError carries the errno code and the path involved.
+ */
+export function commitFile(dir: string, bytes: Uint8Array, nextName: () => string): string {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new FileOpError(errCode(e), `cannot create ${dir}: ${(e as Error).message}`, dir);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const final = join(dir, nextName());
+    const partial = final + PARTIAL_SUFFIX;
+    if (existsSync(final)) continue;
+    let fd: number;
+    try {
+      fd = openSync(partial, "wx");
+    } catch (e) {
+      if (errCode(e) === "EEXIST" && attempt < 1000) continue;
+      throw new FileOpError(errCode(e), `cannot create ${partial}: ${(e as Error).message}`, partial);
+    }
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } catch (e) {
+      safeClose(fd);
+      safeUnlink(partial);
+      throw new FileOpError(errCode(e), `cannot write ${partial}: ${(e as Error).message}`, partial);
+    }
+    try {
+      closeSync(fd);
+      // rename(2) replaces silently; the existsSync above plus the per-process run tag in the
+      // name are what keep an existing file from being overwritten.
+      renameSync(partial, final);
+    } catch (e) {
+      safeUnlink(partial);
+      throw new FileOpError(errCode(e), `cannot commit ${final}: ${(e as Error).message}`, final);
+    }
+    syncDir(dir);
+    return final;
+  }
+}
+
+function syncDir(dir: string): void {
+  // Some filesystems refuse fsync on a directory; the file itself is already durable then.
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {}
+}
+
+function safeClose(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {}
+}
+
+function safeUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {}
+}

@@ -1,0 +1,68 @@
+// Standalone fake exchange for manual runs and benchmarks:
+//   bun test/fake-exchange/main.ts [--speed N] [--symbols A,B] [--port P] [--synthetic N]
+//        [--synthetic-source SYM] [--ping-interval-ms MS] [--trade-history N] [--record-frames]
+// Prints {"publicWsBase":…,"marketWsBase":…,"restBase":…} as one line, runs until SIGINT/SIGTERM.
+import { parseArgs } from "node:util";
+import { startFakeExchange } from "./index.ts";
+
+function fail(msg: string): never {
+  process.stderr.write(`fake-exchange: ${msg}\n`);
+  process.exit(64);
+}
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) fail(`--${name} needs a non-negative number, got "${v}"`);
+  return n;
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      speed: { type: "string" },
+      symbols: { type: "string" },
+      port: { type: "string" },
+      synthetic: { type: "string" },
+      "synthetic-source": { type: "string" },
+      "ping-interval-ms": { type: "string" },
+      "trade-history": { type: "string" },
+      "record-frames": { type: "boolean" },
+    },
+  }).values;
+} catch (e) {
+  fail((e as Error).message);
+}
+
+// Handlers go in before the (slow, fixture-parsing) start so an early signal still exits cleanly.
+let exchange: Awaited<ReturnType<typeof startFakeExchange>> | undefined;
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  await exchange?.stop();
+  process.exit(0);
+};
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);
+
+try {
+  exchange = await startFakeExchange({
+    speed: num("speed", args.speed),
+    symbols: args.symbols ? args.symbols.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined,
+    port: num("port", args.port),
+    syntheticSymbols: num("synthetic", args.synthetic),
+    syntheticSource: args["synthetic-source"],
+    pingIntervalMs: num("ping-interval-ms", args["ping-interval-ms"]),
+    // A long-running process must not accumulate every frame it ever sent.
+    recordFrames: args["record-frames"] ?? false,
+    // REST backfill only needs the recent past; 250 BTC clones at speed 20 make ~150k trades/s.
+    tradeHistoryLimit: num("trade-history", args["trade-history"]) ?? 10_000,
+  });
+} catch (e) {
+  fail((e as Error).message);
+}
+process.stdout.write(
+  `${JSON.stringify({ publicWsBase: exchange.publicWsBase, marketWsBase: exchange.marketWsBase, restBase: exchange.restBase })}\n`,
+);

@@ -1,0 +1,78 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
+import { tempDir } from "../helpers/binary.ts";
+import { listFiles } from "../helpers/ndjson.ts";
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 10, 21, 13, 59, 59, 500);
+
+describe("NdjsonSink", () => {
+  test("files are named by symbol and UTC receipt hour", () => {
+    expect(ndjsonRelPath("BTCUSDT", T0)).toBe("date=2026-11-21/symbol=BTCUSDT/raw-13.ndjson");
+    expect(ndjsonRelPath("BTCUSDT", Date.UTC(2026, 11, 31, 23, 0, 0))).toBe("date=2026-12-31/symbol=BTCUSDT/raw-23.ndjson");
+  });
+
+  test("lines land in arrival order, split per symbol and hour; the closed hour is gzipped for zcat", async () => {
+    const dir = tempDir("ndjson");
+    const sink = new NdjsonSink({ dir, compress: "gzip" });
+    const want: Record<string, string[]> = {};
+    for (let i = 0; i < 1000; i++) {
+      const sym = i % 3 === 0 ? "ETHUSDT" : "BTCUSDT";
+      const ts = T0 + i; // crosses 14:00 after 500 lines
+      const line = `{"ts_recv":${ts},"i":${i}}`;
+      sink.append(sym, ts, line);
+      const key = `${sym}/${ndjsonRelPath(sym, ts)}`;
+      (want[key] ??= []).push(line);
+    }
+    await sink.close();
+    const files = listFiles(dir, /\.ndjson(\.gz)?$/).map((f) => f.slice(dir.length + 1));
+    expect(files.sort()).toEqual([
+      "date=2026-11-21/symbol=BTCUSDT/raw-13.ndjson.gz",
+      "date=2026-11-21/symbol=BTCUSDT/raw-14.ndjson",
+      "date=2026-11-21/symbol=ETHUSDT/raw-13.ndjson.gz",
+      "date=2026-11-21/symbol=ETHUSDT/raw-14.ndjson",
+    ]);
+    for (const [key, lines] of Object.entries(want)) {
+      const rel = key.slice(key.indexOf("/") + 1);
+      const plain = join(dir, rel);
+      const text = existsSync(plain)
+        ? readFileSync(plain, "utf8")
+        : // An independent reader: the system's zcat.
+          Bun.spawnSync(["zcat", `${plain}.gz`]).stdout.toString();
+      expect(text).toBe(lines.join("\n") + "\n");
+    }
+    expect(sink.status().linesWritten).toBe(1000);
+  });
+
+  test("buffered lines reach the file within a second without close", async () => {
+    const dir = tempDir("ndjson-flush");
+    const sink = new NdjsonSink({ dir, flushIntervalMs: 200 });
+    const now = Date.now();
+    sink.append("BTCUSDT", now, '{"a":1}');
+    const path = join(dir, ndjsonRelPath("BTCUSDT", now));
+    await Bun.sleep(1000);
+    expect(readFileSync(path, "utf8")).toBe('{"a":1}\n');
+    await sink.close();
+  });
+
+  test("a restart appends to the hour's existing file instead of replacing it", async () => {
+    const dir = tempDir("ndjson-append");
+    for (const i of [1, 2]) {
+      const sink = new NdjsonSink({ dir, compress: "none" });
+      sink.append("BTCUSDT", T0 + H, `{"run":${i}}`);
+      await sink.close();
+    }
+    expect(readFileSync(join(dir, ndjsonRelPath("BTCUSDT", T0 + H)), "utf8")).toBe('{"run":1}\n{"run":2}\n');
+  });
+
+  test("a write error is reported, not thrown into the caller", async () => {
+    const errors: string[] = [];
+    const sink = new NdjsonSink({ dir: "/proc/harvestd-cannot-write", onError: (e, p) => errors.push(`${p}: ${e.message}`) });
+    sink.append("BTCUSDT", T0, "{}");
+    await sink.close();
+    expect(errors.length).toBeGreaterThan(0);
+    expect(sink.status().lastError).toContain("/proc/harvestd-cannot-write");
+  });
+});

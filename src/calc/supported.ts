@@ -5,9 +5,8 @@
  * Not built:
  * - `cvd.activity_adapt = true` — the original's activity adaptation (§6.2, D9): off by default,
  *   under-specified (how the reduced fast weight is renormalised is not stated).
- * - `ofi.weights = "pca"` — integrated OFI (§5.2). The parameter schema only accepts a numeric array,
- *   so zod rejects the string with a type error; `notBuiltRaw` lets the config validator give the
- *   "not built" message instead, before parsing.
+ * - `ofi.weights = "pca"` — integrated OFI (§5.2): rejected by the parameter schema itself with a
+ *   "not built" message (config/indicator-params.ts), since the value is not a weight list.
  *
  * The calculators of fusion.ts and divergence.ts own their unbuilt options (`fusion.trigger = "both"`,
  * `divergence.method = "pivot"`); their checks are folded in here so the validator gets one list.
@@ -49,20 +48,6 @@ function fold(out: NotBuilt[], path: string, check: () => void): void {
   } catch (e) {
     out.push({ path, message: e instanceof Error ? e.message : String(e) });
   }
-}
-
-/** Unbuilt options visible only before schema parsing (values the schema cannot represent). */
-export function notBuiltRaw(raw: { readonly ofi?: unknown }): NotBuilt[] {
-  const ofi = raw.ofi;
-  if (typeof ofi === "object" && ofi !== null && (ofi as { weights?: unknown }).weights === "pca") {
-    return [
-      {
-        path: "ofi.weights",
-        message: 'OFI weights "pca" (integrated OFI, indicators.md §5.2) is not built in this version; give numeric weights',
-      },
-    ];
-  }
-  return [];
 }
 
 /** Throws `NotBuiltError` listing every unbuilt option `params` selects. */

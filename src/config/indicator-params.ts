@@ -13,7 +13,14 @@ export const OfiParamsSchema = z
   .strictObject({
     levels: z.number().int().min(1).max(5).default(5),
     /** Depth weights per level; normalised to sum 1 after clamping negatives to 0. */
-    weights: z.array(z.number()).min(1).max(5).default([0.4, 0.25, 0.2, 0.1, 0.05]),
+    weights: z
+      .array(z.number(), {
+        // "pca" (integrated OFI, indicators.md §5.2) is a documented option that is not built yet.
+        error: (iss) => (iss.input === "pca" ? 'OFI weights "pca" (integrated OFI, indicators.md §5.2) is not built in this version; give numeric weights' : undefined),
+      })
+      .min(1)
+      .max(5)
+      .default([0.4, 0.25, 0.2, 0.1, 0.05]),
     sum_window_ms: nonNegInt.default(0),
     depth_norm: z.boolean().default(false),
     z_window: z.number().int().min(2).default(80),

@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { indicatorParams } from "../../src/config/indicator-params.ts";
-import { assertSupported, notBuilt, notBuiltRaw, NotBuiltError } from "../../src/calc/supported.ts";
+import { assertSupported, notBuilt, NotBuiltError } from "../../src/calc/supported.ts";
+import { OfiParamsSchema } from "../../src/config/indicator-params.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
 import { SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
 import { depth, doubles, type Level, MemorySink, prng, trade } from "./calc-support.ts";
@@ -169,10 +170,12 @@ describe("unbuilt options (assertSupported)", () => {
     expect(() => new SymbolEngine("X", p, new MemorySink())).toThrow(NotBuiltError);
   });
 
-  test("ofi.weights = 'pca' is caught before schema parsing", () => {
-    expect(notBuiltRaw({ ofi: { weights: "pca" } })).toEqual([{ path: "ofi.weights", message: expect.stringContaining("not built") }]);
-    expect(notBuiltRaw({ ofi: { weights: [1, 1] } })).toEqual([]);
-    expect(notBuiltRaw({})).toEqual([]);
+  test("ofi.weights = 'pca' is rejected by the schema as not built", () => {
+    const pca = OfiParamsSchema.safeParse({ weights: "pca" });
+    expect(pca.success).toBe(false);
+    expect(pca.error!.issues[0]!.path).toEqual(["weights"]);
+    expect(pca.error!.issues[0]!.message).toContain("not built");
+    expect(OfiParamsSchema.safeParse({ weights: [1, 1] }).success).toBe(true);
   });
 });
 

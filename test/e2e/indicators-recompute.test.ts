@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { freePort, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { readSymbolLines } from "../helpers/ndjson.ts";
 import { recompute, type RefResult } from "../helpers/reference-indicators.ts";
@@ -36,18 +36,7 @@ beforeAll(async () => {
   fake = await startFakeExchange({ symbols: SYMBOLS, speed: 3 });
   dir = tempDir("indicators");
   const port = freePort();
-  const run = startBinary(["run", "--config", join(REPO, "config.toml")], {
-    SYMBOLS: SYMBOLS.join(","),
-    BINANCE_PUBLIC_WS: fake.publicWsBase,
-    BINANCE_MARKET_WS: fake.marketWsBase,
-    BINANCE_REST: fake.restBase,
-    OUTPUT_DIR: join(dir, "raw"),
-    PREVIEW_DIR: join(dir, "preview"),
-    NDJSON_DIR: join(dir, "ndjson"),
-    ARTIFACTS_DIR: join(dir, "artifacts"),
-    HTTP_LISTEN: `127.0.0.1:${port}`,
-    PARQUET_ROTATE_SEC: "4",
-  });
+  const run = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "4" }));
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 15_000);
   await Bun.sleep(10_000);
   fake.silence("public", true);

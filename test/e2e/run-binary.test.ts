@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { freePort, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles, rawDataTexts, readSymbolLines, readSymbolText } from "../helpers/ndjson.ts";
 
@@ -30,19 +30,7 @@ beforeAll(async () => {
   dir = tempDir("e2e");
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
-  const run = startBinary(["run", "--config", join(REPO, "config.toml")], {
-    SYMBOLS: SYMBOLS.join(","),
-    BINANCE_PUBLIC_WS: fake.publicWsBase,
-    BINANCE_MARKET_WS: fake.marketWsBase,
-    BINANCE_REST: fake.restBase,
-    OUTPUT_DIR: join(dir, "raw"),
-    PREVIEW_DIR: join(dir, "preview"),
-    NDJSON_DIR: join(dir, "ndjson"),
-    ARTIFACTS_DIR: join(dir, "artifacts"),
-    HTTP_LISTEN: `127.0.0.1:${port}`,
-    PARQUET_ROTATE_SEC: "3",
-    ORDERBOOK_ROTATE_SEC: "3",
-  });
+  const run = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "3", ORDERBOOK_ROTATE_SEC: "3" }));
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 15_000);
   await Bun.sleep(9_000);
   health = await fetch(`${base}/health`).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));

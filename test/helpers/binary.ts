@@ -85,3 +85,29 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   }
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
 }
+
+/** The endpoints of a (fake) exchange, as the collector's environment variables want them. */
+export interface ExchangeEndpoints {
+  readonly publicWsBase: string;
+  readonly marketWsBase: string;
+  readonly restBase: string;
+}
+
+/**
+ * Environment for `harvestd run` against `exchange`, with every data folder under `dir`
+ * (`raw`, `preview`, `ndjson`, `artifacts`) and the HTTP server on `port`. `extra` overrides.
+ */
+export function collectorEnv(exchange: ExchangeEndpoints, symbols: readonly string[], dir: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SYMBOLS: symbols.join(","),
+    BINANCE_PUBLIC_WS: exchange.publicWsBase,
+    BINANCE_MARKET_WS: exchange.marketWsBase,
+    BINANCE_REST: exchange.restBase,
+    OUTPUT_DIR: join(dir, "raw"),
+    PREVIEW_DIR: join(dir, "preview"),
+    NDJSON_DIR: join(dir, "ndjson"),
+    ARTIFACTS_DIR: join(dir, "artifacts"),
+    HTTP_LISTEN: `127.0.0.1:${port}`,
+    ...extra,
+  };
+}

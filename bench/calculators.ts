@@ -15,7 +15,8 @@
  *   engine_depth / engine_trade  SymbolEngine.onDepth / onTrade end to end (all calculators, row
  *           objects, md5 row_id), into a sink that only counts.
  *
- * Usage: bun bench/calculators.ts [minUpdates]. Writes bench/results/calculators-<date>.json.
+ * Usage: bun bench/calculators.ts [minUpdates] [--quick]. Writes bench/results/calculators-<date>.json
+ * (`--quick`: 100,000 updates, written as calculators-<date>-quick.json).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -28,8 +29,10 @@ import { SymbolEngine } from "../src/calc/symbol-engine.ts";
 import type { AggTradeEvent, DepthEvent } from "../src/feed/events.ts";
 import type { Row, RowKind, RowSink } from "../src/rows/schema.ts";
 import { FIXTURES, readHftStream, type ReplayItem } from "../test/unit/calc-support.ts";
+import { load, QUICK } from "./lib/report.ts";
 
-const MIN_UPDATES = Number(process.argv[2] ?? 1_000_000);
+const countArg = process.argv.slice(2).find((a) => !a.startsWith("--"));
+const MIN_UPDATES = Number(countArg ?? (QUICK ? 100_000 : 1_000_000));
 const FIXTURE = `${FIXTURES}/hftbacktest/btcusdt_20240808.gz`;
 const TARGET_P99_NS = 2000;
 
@@ -102,6 +105,7 @@ function timerOverhead(): ReturnType<Samples["summary"]> {
 }
 
 function main(): void {
+  const loadStart = load();
   const tLoad = performance.now();
   const items = readHftStream(FIXTURE);
   const loadMs = performance.now() - tLoad;
@@ -185,6 +189,8 @@ function main(): void {
     bun: Bun.version,
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
+    load_avg_start: loadStart,
+    load_avg_end: load(),
     fixture: FIXTURE,
     fixture_load_ms: Math.round(loadMs),
     events_per_pass: perPass,
@@ -209,7 +215,7 @@ function main(): void {
   const line = (name: string, s: ReturnType<Samples["summary"]>) =>
     `${name.padEnd(13)} n=${String(s.n).padStart(8)}  p50=${String(s.p50).padStart(6)}  p99=${String(s.p99).padStart(6)}  p99.9=${String(s.p999).padStart(7)}  max=${String(s.max).padStart(9)}  mean=${s.mean}`;
   console.log(`replayed ${updates} updates (${passes} passes of ${perPass} events) from ${FIXTURE}`);
-  console.log(`ns per call; timer overhead p50 ${result.timer_overhead.p50} ns`);
+  console.log(`ns per call; timer overhead p50 ${result.timer_overhead.p50} ns; load average ${result.load_avg_start.join(" ")} → ${result.load_avg_end.join(" ")}`);
   console.log(line("book", result.book));
   console.log(line("ofi", result.ofi));
   console.log(line("cvd", result.cvd));
@@ -224,7 +230,7 @@ function main(): void {
 
   const dir = new URL("./results/", import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
-  const file = `${dir}calculators-${result.date.slice(0, 10)}.json`;
+  const file = `${dir}calculators-${result.date.slice(0, 10)}${QUICK ? "-quick" : ""}.json`;
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }

@@ -25,10 +25,12 @@ commands:
   validate [--config PATH]     check the configuration; exit 0, or list every problem and exit 78
   config                       print the fully commented default config.toml
   replay PATH... [--out DIR]   rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders)
-  report ...                   data-quality and signal-validation report (not built yet)
+  report --from DATE --to DATE [--symbols A,B]
+                               data-quality and signal-validation report (UTC dates, inclusive)
+                               into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
   version                      version, Bun version, build time
 
-options for run, validate and replay:
+options for run, validate, replay and report:
   --config PATH        configuration file (default: ./config.toml when present, else built-in defaults)
   --symbols A,B|ALL    override symbols
   --run-hours N        override run_hours
@@ -43,6 +45,10 @@ interface Parsed {
   readonly configPath: string | null;
   readonly overrides: readonly string[];
   readonly out: string | null;
+  readonly from: string | null;
+  readonly to: string | null;
+  /** --symbols as given (upper-cased), or null. */
+  readonly symbols: readonly string[] | null;
 }
 
 function parse(argv: readonly string[]): Parsed {
@@ -58,6 +64,8 @@ function parse(argv: readonly string[]): Parsed {
         "run-hours": { type: "string" },
         set: { type: "string", multiple: true },
         out: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -75,7 +83,9 @@ function parse(argv: readonly string[]): Parsed {
   if (typeof v["run-hours"] === "string") overrides.push(`run_hours=${v["run-hours"]}`);
   const explicit = typeof v.config === "string" ? v.config : null;
   const configPath = explicit ?? (existsSync("config.toml") ? "config.toml" : null);
-  return { command, positionals: rest, configPath, overrides, out: typeof v.out === "string" ? v.out : null };
+  const str = (x: unknown): string | null => (typeof x === "string" ? x : null);
+  const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean) : null;
+  return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), symbols };
 }
 
 /** Options the spec defines but this build does not implement are configuration errors (indicators.md §15.13). */
@@ -139,9 +149,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { runReplay } = await import("../pipeline/replay.ts");
       return runReplay(r.config, p.positionals, p.out);
     }
-    case "report":
-      process.stderr.write("harvestd: report is not built yet in this version\n");
-      return EXIT_USAGE;
+    case "report": {
+      const { checkRequest, runReport } = await import("../report/command.ts");
+      const problem = p.positionals.length > 0 ? `report takes no arguments (got ${p.positionals.join(" ")})` : checkRequest(p.from, p.to);
+      if (problem !== null) {
+        process.stderr.write(`harvestd: ${problem}\n`);
+        return EXIT_USAGE;
+      }
+      // --symbols selects symbols in the tree; it is not a collection setting here.
+      const overrides = p.overrides.filter((o) => !o.startsWith("symbols="));
+      const r = loadConfig({ configPath: p.configPath, overrides, checkDirs: false });
+      if (!r.ok) return reportProblems(r);
+      return runReport(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
+    }
     default:
       process.stderr.write(`harvestd: unknown command ${JSON.stringify(p.command)}\n${USAGE}`);
       return EXIT_USAGE;

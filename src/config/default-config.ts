@@ -15,6 +15,10 @@ symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"]
 # Hours to collect before flushing everything and exiting 0; 0 = until SIGINT/SIGTERM. [RUN_HOURS]
 run_hours = 0
 
+# On SIGINT/SIGTERM everything collected is flushed; if that takes longer than this many seconds,
+# the process logs what was still pending and exits 1 (keep it below systemd's TimeoutStopSec).
+shutdown_timeout_sec = 30
+
 [endpoints]
 # Combined-stream bases; the collector appends /stream?streams=... Depth lives on /public,
 # aggTrade on /market (two connections at least). [BINANCE_PUBLIC_WS, BINANCE_MARKET_WS, BINANCE_REST]
@@ -34,10 +38,17 @@ reconnect_delay_sec = 1.0
 reconnect_max_delay_sec = 60
 # Replace each connection (make-before-break) at this age; Binance cuts connections at 24 h.
 rotate_after_hours = 23
-# Recently seen ids remembered per stream to drop duplicates. [DEDUP_LRU]
+# Ids not above the last accepted id of a stream are always dropped (duplicates, rotation overlap).
+# This many recent ids are remembered per stream (8 bytes each) to tell a resent duplicate from a
+# stale out-of-order frame in the counters. [DEDUP_LRU]
 dedup_lru = 8192
 # Frames larger than this many bytes are counted as malformed and skipped.
 max_frame_bytes = 1048576
+# Trades missed while a market connection was down are fetched back over REST; meanwhile that
+# stream's live frames wait, at most this long. Ids still missing then are recorded as a gap.
+backfill_max_hold_sec = 120
+# REST request weight per minute harvestd may use for backfills (Binance allows 2400 per IP).
+rest_weight_budget_1m = 1800
 
 [storage]
 # Raw Parquet (kind=prices, kind=orderbook). [OUTPUT_DIR]
@@ -51,18 +62,71 @@ artifacts_dir = "data/artifacts"
 # Seconds between Parquet file rotations. [PARQUET_ROTATE_SEC, ORDERBOOK_ROTATE_SEC]
 parquet_rotate_sec = 60
 orderbook_rotate_sec = 60
-# Compression of closed NDJSON hour files: "gzip" (zcat/zgrep work), "zstd" or "none".
+# Compression of closed NDJSON hour files: "gzip" (zcat/zgrep work), "zstd" (zstdcat) or "none".
 ndjson_compress = "gzip"
+# Merge each closed UTC hour's small Parquet files into one per symbol and kind (atomic swap, Linux).
+compaction = true
+# Delete date partitions older than this many days (Parquet and NDJSON separately); 0 = keep forever.
+retention_days_parquet = 0
+retention_days_ndjson = 0
+# Most memory (MiB) each writer holds for data it cannot write yet (disk full, no permission);
+# beyond it new data is dropped and counted, and writing resumes by itself once the disk recovers.
+max_buffer_mb = 256
 
 [http]
 # Status page, /health, /metrics. Empty = no HTTP server. A non-loopback address requires a token. [HTTP_LISTEN]
 listen = "127.0.0.1:8088"
-# Bearer token required on every endpoint except /health when set. [HTTP_TOKEN]
+# Bearer token required on every endpoint except /health when set (in a browser: the password of
+# its login prompt). Use a long random one: openssl rand -hex 32. [HTTP_TOKEN]
 token = ""
 
+[health]
+# /health answers 503 when a stream delivered nothing for longer than its timeout (seconds).
+# aggTrade streams of quiet symbols can be silent for minutes: raise trade_timeout_sec for SYMBOLS=ALL.
+depth_timeout_sec = 30
+trade_timeout_sec = 300
+# ... or when a data folder's file system has less than this many MiB free.
+disk_free_floor_mb = 512
+
 [paper]
-# Simulated trading on fusion signals. [PAPER_ENABLE]
+# Simulated trading on fusion signals, written as Parquet kind=paper and shown on the status page
+# (docs/research.md). One position per symbol: a new buy/sell fusion signal opens it (or reverses
+# it), filled as a taker at the next trade's best_buy_fill/best_sell_fill. [PAPER_ENABLE]
 enable = false
+# Quote notional of every entry (quantity = notional / entry price).
+notional_usdt = 1000
+# Exit when the exit fill is this many bps against / in favour of the entry; 0 = off.
+stop_bps = 25
+target_bps = 50
+# Exit at the first trade this many seconds (event time) after the entry; 0 = off.
+max_hold_sec = 300
+
+# Fee tiers in bps of notional; [regime] fee_tier (FEE_TIER) picks one, for paper trading and the
+# report's net figures. Binance USD-M regular tiers without the BNB discount, as published on
+# binance.com (Fee Schedule of Binance Futures); TM (the original's label) = the VIP 0 pair.
+[paper.fee_tiers]
+TM = { taker_bps = 5.0, maker_bps = 2.0 }
+VIP0 = { taker_bps = 5.0, maker_bps = 2.0 }
+VIP1 = { taker_bps = 4.0, maker_bps = 1.6 }
+VIP2 = { taker_bps = 3.5, maker_bps = 1.4 }
+VIP3 = { taker_bps = 3.2, maker_bps = 1.2 }
+VIP4 = { taker_bps = 3.0, maker_bps = 1.0 }
+VIP5 = { taker_bps = 2.7, maker_bps = 0.8 }
+VIP6 = { taker_bps = 2.5, maker_bps = 0.6 }
+
+[report]
+# harvestd report --from DATE --to DATE: signal validation settings (indicators.md §12).
+# Forward mid-return horizons in seconds; the pass/fail verdict is taken at primary_horizon_s.
+horizons_s = [1, 5, 10, 30, 60, 300]
+primary_horizon_s = 10
+# OFI-alone / CVD-alone signal: |z| >= z_sig.
+z_sig = 2.0
+# |return| <= flat_bps is a flat (excluded from hit rates, counted).
+flat_bps = 0
+# Information-coefficient periods: "day", "hour", or "auto" (day from 3 UTC days of data on).
+ic_period = "auto"
+# Periods with fewer 1 s grid samples get no IC.
+ic_min_samples = 30
 
 # Indicator parameters: see docs/indicators or the spec (indicators.md) for exact definitions.
 

@@ -10,6 +10,8 @@ import {
   OfiParamsSchema,
   RegimeParamsSchema,
 } from "./indicator-params.ts";
+import { PaperParamsSchema } from "../paper/params.ts";
+import { ReportParamsSchema } from "../report/params.ts";
 
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"] as const;
 
@@ -35,6 +37,8 @@ export const ConfigSchema = z.strictObject({
   symbols: symbolsSchema.default([...DEFAULT_SYMBOLS]),
   /** Hours to collect before a clean exit; 0 = until SIGINT/SIGTERM. */
   run_hours: z.number().nonnegative().default(0),
+  /** On SIGINT/SIGTERM, flushing may take at most this long; then the process exits 1 anyway. */
+  shutdown_timeout_sec: posNum.default(30),
   endpoints: z
     .strictObject({
       public_ws: wsUrl.default("wss://fstream.binance.com/public"),
@@ -54,6 +58,10 @@ export const ConfigSchema = z.strictObject({
       dedup_lru: posInt.default(8192),
       /** Frames larger than this are rejected as malformed. */
       max_frame_bytes: posInt.default(1 << 20),
+      /** Longest a trade stream's live frames wait behind its REST backfill; what is left becomes a gap. */
+      backfill_max_hold_sec: posNum.default(120),
+      /** REST request weight per minute this process may use (Binance allows 2400 per IP). */
+      rest_weight_budget_1m: posInt.max(2400).default(1800),
     })
     .prefault({}),
   storage: z
@@ -65,6 +73,14 @@ export const ConfigSchema = z.strictObject({
       parquet_rotate_sec: posInt.default(60),
       orderbook_rotate_sec: posInt.default(60),
       ndjson_compress: z.enum(["none", "gzip", "zstd"]).default("gzip"),
+      /** Merge each closed UTC hour's Parquet parts into one file per symbol and kind (docs/storage.md). */
+      compaction: z.boolean().default(true),
+      /** Delete Parquet date partitions older than this many days; 0 = keep forever. */
+      retention_days_parquet: z.number().int().nonnegative().default(0),
+      /** Delete NDJSON date folders older than this many days; 0 = keep forever. */
+      retention_days_ndjson: z.number().int().nonnegative().default(0),
+      /** Most memory each writer (Parquet, NDJSON) holds for data not yet on disk; past it, new data is dropped and counted. */
+      max_buffer_mb: z.number().int().min(1).default(256),
     })
     .prefault({}),
   http: z
@@ -74,15 +90,35 @@ export const ConfigSchema = z.strictObject({
         .string()
         .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$|^$/, "expected host:port, e.g. 127.0.0.1:8088")
         .default("127.0.0.1:8088"),
-      token: z.string().default(""),
+      token: z.string().regex(/^\S*$/, "must not contain whitespace").default(""),
     })
     .prefault({}),
-  paper: z.strictObject({ enable: z.boolean().default(false) }).prefault({}),
+  /** What /health demands (product.md §7). */
+  health: z
+    .strictObject({
+      /** A depth stream that delivered nothing for this long makes /health fail. */
+      depth_timeout_sec: posNum.default(30),
+      /** The same for an aggTrade stream (quiet markets trade rarely, hence longer). */
+      trade_timeout_sec: posNum.default(300),
+      /** Free space in the data folders below this makes /health fail. */
+      disk_free_floor_mb: z.number().nonnegative().default(512),
+    })
+    .prefault({}),
+  /** Simulated trading on fusion signals and the fee table (src/paper/params.ts, docs/research.md). */
+  paper: PaperParamsSchema.prefault({}),
+  /** `harvestd report` evaluation settings (src/report/params.ts, indicators.md §12). */
+  report: ReportParamsSchema.prefault({}),
   ofi: OfiParamsSchema.prefault({}),
   cvd: CvdParamsSchema.prefault({}),
   fusion: FusionParamsSchema.prefault({}),
   divergence: DivergenceParamsSchema.prefault({}),
   regime: RegimeParamsSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  // FEE_TIER picks a row of the fee table: an unknown name would silently price trades at nothing.
+  if (!Object.hasOwn(c.paper.fee_tiers, c.regime.fee_tier)) {
+    const known = Object.keys(c.paper.fee_tiers).join(", ") || "none";
+    ctx.addIssue({ code: "custom", path: ["regime", "fee_tier"], message: `fee tier ${JSON.stringify(c.regime.fee_tier)} is not in paper.fee_tiers (${known})` });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

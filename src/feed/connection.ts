@@ -2,12 +2,17 @@
  * One combined-stream WebSocket connection that never gives up: reconnects with exponential backoff
  * and jitter (honouring 429/418 and Retry-After), answers pings (Bun's ws does), sends its own pings,
  * and treats a connection that delivers no frame for the heartbeat timeout as dead — a routed URL can
- * accept the handshake and then send nothing (binance-protocol.md §0).
+ * accept the handshake and then send nothing (binance-protocol.md §0). Our own messages (pings) stay
+ * within Binance's 10 messages per second per connection (message-budget.ts).
  */
 import WebSocket from "ws";
 import type { Route } from "./events.ts";
 import type { ConnectionPlan } from "./streams.ts";
 import { combinedUrl } from "./streams.ts";
+import { MessageBudget } from "./message-budget.ts";
+
+/** Numbers every socket any connection opens, so the feed can tell which socket delivered a frame. */
+let socketSeq = 0;
 
 export interface ConnectionOptions {
   readonly baseUrl: string;
@@ -19,8 +24,8 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionListener {
-  /** The socket is open (frames may follow). */
-  onConnect(conn: StreamConnection): void;
+  /** The socket is open (frames may follow); `reason` says why it was opened when not the obvious. */
+  onConnect(conn: StreamConnection, reason?: string): void;
   /** A text frame, with the wall-clock ms at which it was received. */
   onFrame(conn: StreamConnection, text: string, recvTsMs: number): void;
   /** A frame was rejected before parsing (binary, oversized). */
@@ -45,6 +50,11 @@ export class StreamConnection {
   lastFrameAtMs = 0;
   connectedAtMs = 0;
   lastError = "";
+  /** Number of the current socket (0 before the first open); a new number on every (re)connect. */
+  socket = 0;
+  pingsSent = 0;
+  /** Our pings not sent because the message budget was used up. */
+  pingsSkipped = 0;
 
   private ws: WebSocket | null = null;
   private attempt = 0;
@@ -54,6 +64,7 @@ export class StreamConnection {
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private retryAfterMs = 0;
+  private budget = new MessageBudget();
 
   constructor(
     plan: ConnectionPlan,
@@ -73,7 +84,8 @@ export class StreamConnection {
 
   /** Closes the socket for good; no reconnect follows. */
   stop(): void {
-    const wasOpen = this.ws !== null;
+    // Only an open socket has a disconnect to report; a failed attempt already reported its own.
+    const wasOpen = this.state === "open";
     this.state = "stopped";
     this.clearTimers();
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -89,7 +101,7 @@ export class StreamConnection {
         ws.terminate();
       }
     }
-    if (wasOpen && this.everConnected) this.listener.onDisconnect(this, "shutdown");
+    if (wasOpen) this.listener.onDisconnect(this, "shutdown");
   }
 
   private open(): void {
@@ -106,6 +118,8 @@ export class StreamConnection {
     ws.on("open", () => {
       if (this.ws !== ws) return;
       this.state = "open";
+      this.socket = ++socketSeq;
+      this.budget = new MessageBudget();
       if (this.everConnected) this.reconnects++;
       this.everConnected = true;
       this.connectedAtMs = Date.now();
@@ -128,6 +142,10 @@ export class StreamConnection {
       if (data.length > this.opts.maxFrameBytes) return this.listener.onRejectedFrame(this, `oversized frame (${data.length} bytes)`, now);
       this.listener.onFrame(this, data.toString("utf8"), now);
     });
+    // The library answers a server ping with a pong on its own; that pong counts toward the limit.
+    ws.on("ping", () => {
+      if (this.ws === ws) this.budget.force(Date.now());
+    });
     // Pongs deliberately do not count as liveness: a silent routed URL still answers pings.
     ws.on("unexpected-response", (_req: unknown, res: { statusCode?: number; headers?: Record<string, string> }) => {
       const status = res.statusCode ?? 0;
@@ -147,15 +165,26 @@ export class StreamConnection {
   private startTimers(): void {
     this.clearTimers();
     this.pingTimer = setInterval(() => {
+      if (!this.budget.tryTake(Date.now())) {
+        this.pingsSkipped++;
+        return;
+      }
       try {
         this.ws?.ping();
+        this.pingsSent++;
       } catch {
         /* the close handler reconnects */
       }
     }, this.opts.pingIntervalMs);
     const check = Math.min(1000, Math.max(50, this.opts.heartbeatTimeoutMs / 4));
+    let lastCheck = Date.now();
     this.watchdog = setInterval(() => {
-      if (this.state === "open" && Date.now() - this.lastFrameAtMs > this.opts.heartbeatTimeoutMs) {
+      const now = Date.now();
+      // A late check means this process was stalled: frames may be waiting unread in the socket.
+      // Let them be read first rather than kill a healthy connection.
+      const stalled = now - lastCheck > 2 * check;
+      lastCheck = now;
+      if (!stalled && this.state === "open" && now - this.lastFrameAtMs > this.opts.heartbeatTimeoutMs) {
         this.fail(`no frame for ${this.opts.heartbeatTimeoutMs} ms`, true);
       }
     }, check);

@@ -76,6 +76,20 @@ export function parseAggTrade(symbol: string, d: Record<string, unknown>): Parse
   return { ok: true, event: ev };
 }
 
+/**
+ * The sequencing id of a payload that `parseData` would accept (`u` for depth, `a` for aggTrade), or
+ * null when it would reject it: the feed's duplicate and gap checks only ever see ids of frames the
+ * engine will also accept, so a malformed frame cannot move any id state (indicators.md §15.3).
+ */
+export function eventId(kind: StreamKind, data: unknown): number | null {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return null;
+  const d = data as Record<string, unknown>;
+  if (typeof d.T !== "number" && typeof d.E !== "number") return null;
+  if (kind === "aggTrade") return optInt(d.a);
+  if (!Array.isArray(d.b) || !Array.isArray(d.a)) return null;
+  return optInt(d.u);
+}
+
 export function parseData(kind: StreamKind, symbol: string, data: unknown): ParseResult {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return fail("data is not an object");
   return kind === "depth" ? parseDepth(symbol, data as Record<string, unknown>) : parseAggTrade(symbol, data as Record<string, unknown>);

@@ -12,8 +12,10 @@ import * as zlib from "node:zlib";
 import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../config/indicator-params.ts";
 import type { Config } from "../config/schema.ts";
+import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
 import { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../cli/version.ts";
+import type { RowSink } from "../rows/schema.ts";
 import { applyRecord } from "./raw-line.ts";
 
 const LOG_FILE = /\.ndjson(\.gz|\.zst)?$/;
@@ -23,6 +25,8 @@ export interface ReplayFile {
   readonly symbol: string | null;
   /** Sort key within a symbol: `YYYY-MM-DD/HH` from the Hive path, else the path itself. */
   readonly order: string;
+  /** For a plain file: the compressed file of the same hour, read before it. */
+  readonly compressedTwin?: string;
 }
 
 export interface ReplaySummary {
@@ -53,22 +57,28 @@ export function collectReplayFiles(paths: readonly string[]): ReplayFile[] {
     if (st.isFile() && !LOG_FILE.test(abs)) throw new Error(`replay: ${p} is not an .ndjson, .ndjson.gz or .ndjson.zst file`);
     walk(abs);
   }
-  // An hour can exist both plain and compressed for an instant (compression renames, then removes
-  // the plain file): the compressed file is complete, so it wins.
-  const byBase = new Map<string, string>();
-  for (const f of found) {
-    const base = f.replace(/\.(gz|zst)$/, "");
-    const prev = byBase.get(base);
-    if (prev === undefined || prev === base) byBase.set(base, f);
-  }
-  return [...byBase.values()]
-    .map((path) => {
+  // An hour can exist both plain and compressed: for an instant while compression renames and
+  // then removes the plain file (the compressed one already holds the plain lines), or when the
+  // hour was reopened after its compression (the plain lines come after the compressed ones).
+  // The compressed file is read first; the plain one is read unless its lines are already in it.
+  const compressed = new Map<string, string>();
+  for (const f of found) if (/\.(gz|zst)$/.test(f)) compressed.set(f.replace(/\.(gz|zst)$/, ""), f);
+  const rank = (p: string) => (/\.(gz|zst)$/.test(p) ? 0 : 1);
+  return found
+    .map((path): ReplayFile => {
       const sym = /symbol=([^/]+)/.exec(path)?.[1] ?? null;
       const date = /date=(\d{4}-\d{2}-\d{2})/.exec(path)?.[1];
       const hour = /raw-(\d{2})\.ndjson/.exec(basename(path))?.[1];
-      return { path, symbol: sym, order: date !== undefined && hour !== undefined ? `${date}/${hour}` : path };
+      const twin = compressed.get(path);
+      return { path, symbol: sym, order: date !== undefined && hour !== undefined ? `${date}/${hour}` : path, ...(twin === undefined ? {} : { compressedTwin: twin }) };
     })
-    .sort((a, b) => ((a.symbol ?? "") < (b.symbol ?? "") ? -1 : (a.symbol ?? "") > (b.symbol ?? "") ? 1 : a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    .sort((a, b) => {
+      const sa = a.symbol ?? "";
+      const sb = b.symbol ?? "";
+      if (sa !== sb) return sa < sb ? -1 : 1;
+      if (a.order !== b.order) return a.order < b.order ? -1 : 1;
+      return rank(a.path) - rank(b.path);
+    });
 }
 
 function openLines(path: string): AsyncIterable<string> {
@@ -94,7 +104,7 @@ async function sniffSymbol(path: string): Promise<string | null> {
 export async function replayFiles(
   cfg: Config,
   files: readonly ReplayFile[],
-  sink: ParquetSink,
+  sink: RowSink,
   warn: (msg: string) => void,
 ): Promise<ReplaySummary> {
   const t0 = performance.now();
@@ -118,6 +128,10 @@ export async function replayFiles(
         engines.set(symbol, engine);
       }
       current = { symbol, engine };
+    }
+    if (f.compressedTwin !== undefined && (await compressedEndsWith(f.compressedTwin, f.path, f.compressedTwin.endsWith(".gz") ? "gzip" : "zstd"))) {
+      warn(`${f.path}: its lines are already in ${basename(f.compressedTwin)} (a compression cut short), skipped`);
+      continue;
     }
     summary.files++;
     let lineNo = 0;
@@ -177,16 +191,28 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   }
   const outputDir = out === null ? cfg.storage.output_dir : join(resolve(out), "raw");
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
-  let writeErrors = 0;
+  const heldReported = new Set<string>();
   const sink = new ParquetSink({
     outputDir,
     previewDir,
     rotateSec: cfg.storage.parquet_rotate_sec,
     orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
     createdBy: `harvestd ${versionInfo().version} replay`,
+    maxBufferBytes: cfg.storage.max_buffer_mb * 1024 * 1024,
+    compaction: cfg.storage.compaction,
+    // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
+    // did not write are left to the collector that owns them.
+    compactAllOnClose: true,
+    compactionScanAtStart: false,
     onError: (err) => {
-      writeErrors++;
-      process.stderr.write(`harvestd: replay: parquet write failed: ${err.message}\n`);
+      // A held write is retried every second: say so once per kind, then only what is given up.
+      if (err.outcome === "held" && heldReported.has(err.kind)) return;
+      heldReported.add(err.kind);
+      const what = err.outcome === "held" ? "failed, retrying" : `failed, ${err.rows} rows dropped`;
+      process.stderr.write(`harvestd: replay: parquet write ${what}: ${err.message}\n`);
+    },
+    onMaintenance: (ev) => {
+      if (ev.type === "error") process.stderr.write(`harvestd: replay: ${ev.what}: ${ev.error.message}\n`);
     },
   });
   const summary = await replayFiles(cfg, files, sink, (m) => process.stderr.write(`harvestd: replay: ${m}\n`));
@@ -195,8 +221,9 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   const rate = summary.elapsedMs > 0 ? Math.round((summary.lines / summary.elapsedMs) * 1000) : 0;
   process.stdout.write(
     `replayed ${summary.lines} lines from ${summary.files} files (${summary.symbols} symbols) in ${(summary.elapsedMs / 1000).toFixed(2)} s ` +
-      `(${rate} lines/s): ${st.rowsWritten} rows in ${st.filesWritten} Parquet files under ${outputDir} and ${previewDir}; ` +
+      `(${rate} lines/s): ${st.rowsWritten} rows in ${st.filesWritten} Parquet files (${st.filesCompacted} merged into ${st.compactions} by compaction) under ${outputDir} and ${previewDir}; ` +
       `${summary.badLines} bad lines, ${summary.truncatedFiles.length} truncated files\n`,
   );
-  return writeErrors > 0 || st.rowsLost > 0 ? 1 : 0;
+  // Writes that failed and then succeeded on a retry lost nothing.
+  return st.rowsLost > 0 ? 1 : 0;
 }

@@ -1,11 +1,14 @@
 /**
  * Read-only views of a running collector for the HTTP surface and metrics.json: the status document,
- * the health verdict (product.md §7) and the top-5 book per symbol.
+ * the health verdict (product.md §7), the top-5 book per symbol and the chart history.
  */
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
-import type { StreamConnection } from "../feed/connection.ts";
+import type { ConnectionView } from "../feed/connection-manager.ts";
+import { parseStreamName } from "../feed/streams.ts";
 import type { HealthReport } from "../http/server.ts";
+import type { ChartHistory } from "../metrics/chart-history.ts";
+import type { PaperTap } from "../paper/paper-tap.ts";
 import type { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import type { ParquetFileInfo, ParquetSink } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../cli/version.ts";
@@ -17,11 +20,27 @@ export interface CollectorParts {
   readonly symbols: readonly string[];
   readonly engines: ReadonlyMap<string, SymbolEngine>;
   readonly router: FrameRouter;
-  readonly connections: readonly StreamConnection[];
+  readonly connections: readonly ConnectionView[];
   readonly parquet: ParquetSink;
   readonly ndjson: NdjsonSink;
+  readonly history: ChartHistory;
   readonly diskFreeBytes: () => number;
-  readonly diskFloorBytes: number;
+  /** Paper trading, when PAPER_ENABLE=1 (optional so other builders of the parts need not know it). */
+  readonly paper?: PaperTap | null;
+}
+
+const MIB = 1024 * 1024;
+/** A writer that dropped data for lack of buffer within this window is reported by /health. */
+const RECENT_DROP_MS = 60_000;
+/** Silent streams named in a health reason; the rest are counted. */
+const MAX_NAMED_STREAMS = 5;
+
+const age = (nowMs: number, atMs: number): number | null => (atMs === 0 ? null : (nowMs - atMs) / 1000);
+
+function lastParquetFile(files: Readonly<Partial<Record<string, ParquetFileInfo>>> | undefined): ParquetFileInfo | null {
+  let last: ParquetFileInfo | null = null;
+  for (const f of Object.values(files ?? {})) if (f !== undefined && (last === null || f.atMs > last.atMs)) last = f;
+  return last;
 }
 
 export function buildStatus(p: CollectorParts): Record<string, unknown> {
@@ -35,15 +54,15 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       reconnectsBySymbol.set(sym, (reconnectsBySymbol.get(sym) ?? 0) + c.reconnects);
     }
   }
+  const sec = Math.floor(now / 1000);
+  let msgsPerSTotal = 0;
   const symbols = p.symbols.map((symbol) => {
     const e = p.engines.get(symbol)!.snapshot();
     const st = p.router.stats.get(symbol)!;
-    const sec = Math.floor(now / 1000);
     // The last complete second, so the figure does not dip at the start of every second.
     const msgsPerS = st.sec === sec ? st.prevSecFrames : st.sec === sec - 1 ? st.secFrames : 0;
-    const lastFiles = pq.lastFiles[symbol];
-    let lastParquet: ParquetFileInfo | null = null;
-    for (const f of Object.values(lastFiles ?? {})) if (f !== undefined && (lastParquet === null || f.atMs > lastParquet.atMs)) lastParquet = f;
+    msgsPerSTotal += msgsPerS;
+    const parquetFile = lastParquetFile(pq.lastFiles[symbol]);
     return {
       symbol,
       last_price: e.lastPrice,
@@ -60,8 +79,11 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       msgs_per_s: msgsPerS,
       frames: st.frames,
       bad_frames: st.badFrames,
-      last_frame_age_s: st.lastFrameAtMs === 0 ? null : (now - st.lastFrameAtMs) / 1000,
+      last_frame_age_s: age(now, st.lastFrameAtMs),
+      last_depth_age_s: age(now, st.lastDepthAtMs),
+      last_trade_age_s: age(now, st.lastTradeAtMs),
       latency_p50_ms: st.eventLatencyMs.quantile(0.5),
+      latency_p95_ms: st.eventLatencyMs.quantile(0.95),
       latency_p99_ms: st.eventLatencyMs.quantile(0.99),
       pipeline_latency_p99_ms: st.pipelineLatencyMs.quantile(0.99),
       trades: e.counters.trades,
@@ -70,48 +92,96 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       resyncs: e.counters.seq_gaps,
       reconnects: reconnectsBySymbol.get(symbol) ?? 0,
       backfilled: e.counters.backfilled_trades,
+      feed: p.router.feedCounters(symbol),
       counters: e.counters,
-      last_file: lastParquet?.path ?? nd.lastFile[symbol] ?? null,
+      // null when paper trading is off; PaperStats (PnL, win rate, drawdown, Sharpe, position) when on.
+      paper: p.paper ? p.paper.stats(symbol) : null,
+      last_parquet_file: parquetFile?.path ?? null,
+      last_parquet_at_ms: parquetFile?.atMs ?? null,
+      last_file: parquetFile?.path ?? nd.lastFile[symbol] ?? null,
     };
   });
   return {
     version: versionInfo().version,
     now_ms: now,
+    started_at_ms: p.startedAtMs,
     uptime_s: (now - p.startedAtMs) / 1000,
     health: buildHealth(p),
-    totals: p.router.totals,
+    totals: { ...p.router.totals, msgs_per_s: msgsPerSTotal },
     connections: p.connections.map((c) => ({
       id: c.id,
       route: c.route,
       streams: c.streams.length,
       state: c.state,
       reconnects: c.reconnects,
+      rotations: c.rotations,
       frames: c.frames,
       bytes: c.bytes,
-      last_frame_age_s: c.lastFrameAtMs === 0 ? null : (now - c.lastFrameAtMs) / 1000,
+      last_frame_age_s: age(now, c.lastFrameAtMs),
       last_error: c.lastError || null,
     })),
     parquet: { ...pq, lastFiles: undefined },
     ndjson: nd,
+    disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
     symbols,
   };
+}
+
+interface SilentStream {
+  readonly stream: string;
+  readonly silentS: number;
+  readonly never: boolean;
+}
+
+/** Streams of open or reconnecting connections that delivered nothing within their timeout. */
+function silentStreams(p: CollectorParts, now: number): SilentStream[] {
+  const out: SilentStream[] = [];
+  const depthMs = p.cfg.health.depth_timeout_sec * 1000;
+  const tradeMs = p.cfg.health.trade_timeout_sec * 1000;
+  for (const c of p.connections) {
+    if (c.state === "stopped") continue;
+    for (const stream of c.streams) {
+      const sp = parseStreamName(stream);
+      const st = sp === null ? undefined : p.router.stats.get(sp.symbol);
+      if (sp === null || st === undefined) continue;
+      const last = sp.kind === "depth" ? st.lastDepthAtMs : st.lastTradeAtMs;
+      // A stream that never delivered is measured from the start of the run.
+      const since = Math.max(last, p.startedAtMs);
+      if (now - since > (sp.kind === "depth" ? depthMs : tradeMs)) out.push({ stream, silentS: Math.round((now - since) / 1000), never: last === 0 });
+    }
+  }
+  return out.sort((a, b) => b.silentS - a.silentS);
 }
 
 export function buildHealth(p: CollectorParts): HealthReport {
   const now = Date.now();
   const reasons: string[] = [];
-  const timeoutMs = p.cfg.feed.heartbeat_timeout_sec * 1000;
-  for (const c of p.connections) {
-    if (c.state !== "open") reasons.push(`connection ${c.id} is ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
-    else if (now - c.lastFrameAtMs > timeoutMs) reasons.push(`connection ${c.id} delivered nothing for ${Math.round((now - c.lastFrameAtMs) / 1000)} s`);
+
+  const silent = silentStreams(p, now);
+  if (silent.length > 0) {
+    const named = silent.slice(0, MAX_NAMED_STREAMS).map((s) => `${s.stream} (${s.never ? "nothing since start, " : ""}${s.silentS} s)`);
+    const more = silent.length > MAX_NAMED_STREAMS ? ` and ${silent.length - MAX_NAMED_STREAMS} more` : "";
+    reasons.push(`${silent.length} stream${silent.length === 1 ? "" : "s"} silent beyond timeout: ${named.join(", ")}${more}`);
+    for (const c of p.connections) {
+      if (c.state !== "open" && c.state !== "stopped") reasons.push(`connection ${c.id} is ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
+    }
   }
+
+  // Reasons name the failure, not file paths: /health is the one endpoint open without the token.
+  // Both sinks hold a failed write and retry it, so "failing now" is their own current state.
   const pq = p.parquet.status();
-  if (!pq.healthy) reasons.push(`parquet writer: ${pq.lastError?.message ?? pq.workerState}`);
+  if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
+  if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
+  if (pq.lastDropAtMs !== null && now - pq.lastDropAtMs < RECENT_DROP_MS) reasons.push("parquet buffer full: rows dropped in the last minute");
   const nd = p.ndjson.status();
-  if (nd.lastError !== null) reasons.push(`ndjson writer: ${nd.lastError}`);
+  if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
+  if (nd.lastDropAtMs !== null && now - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
+
   const free = p.diskFreeBytes();
-  if (free < p.diskFloorBytes) reasons.push(`disk free ${Math.round(free / 1048576)} MiB is below ${Math.round(p.diskFloorBytes / 1048576)} MiB`);
-  return { ok: reasons.length === 0, reasons, disk_free_bytes: free, uptime_s: (now - p.startedAtMs) / 1000 };
+  const floor = p.cfg.health.disk_free_floor_mb * MIB;
+  if (free < floor) reasons.push(`disk free ${Math.floor(free / MIB)} MiB is below the floor of ${Math.round(floor / MIB)} MiB`);
+
+  return { ok: reasons.length === 0, reasons, checked_at_ms: now, uptime_s: (now - p.startedAtMs) / 1000, disk_free_bytes: free };
 }
 
 export function buildOrderbook(p: CollectorParts, symbol: string): Record<string, unknown> | null {
@@ -119,4 +189,10 @@ export function buildOrderbook(p: CollectorParts, symbol: string): Record<string
   if (engine === undefined) return null;
   const s = engine.snapshot();
   return { symbol, ts_ms: s.bookTsMs, best_bid: s.bestBid, best_ask: s.bestAsk, mid: s.mid, spread_bps: s.spreadBps, bids: s.bids, asks: s.asks };
+}
+
+/** One chart point per symbol, for ChartHistory.sample. */
+export function chartPoint(p: CollectorParts, symbol: string): { mid: number | null; cvd: number | null; ofi_z: number | null } {
+  const s = p.engines.get(symbol)!.snapshot();
+  return { mid: s.mid, cvd: s.cvd, ofi_z: s.ofiZ };
 }

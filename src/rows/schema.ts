@@ -30,7 +30,7 @@ const levels = (prefix: string, type: ColumnType): ColumnDef[] =>
 
 /** Raw kinds go under OUTPUT_DIR, derived ones under PREVIEW_DIR. */
 export const RAW_KINDS = ["prices", "orderbook"] as const;
-export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features"] as const;
+export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features", "paper"] as const;
 export type RawKind = (typeof RAW_KINDS)[number];
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 export type RowKind = RawKind | PreviewKind;
@@ -152,6 +152,31 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("realized_vol_bps", "f64"),
     col("tps", "f64"),
     col("scenario_2x2", "str"),
+  ],
+  // Paper trading (product.md §9, docs/research.md): one row per simulated fill, "open" or "close";
+  // close rows carry the round trip's result. `equity` is the running realised PnL after the fill.
+  paper: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("event", "str"),
+    col("position_no", "i64"),
+    col("side", "str"),
+    col("reason", "str"),
+    col("price", "f64"),
+    col("qty", "f64"),
+    col("fee", "f64"),
+    col("entry_ts_ms", "ts"),
+    col("entry_price", "f64"),
+    col("gross_pnl", "f64", true),
+    col("net_pnl", "f64", true),
+    col("ret_bps", "f64", true),
+    col("hold_ms", "i64", true),
+    col("equity", "f64"),
+    col("drawdown", "f64"),
+    col("agg_trade_id", "i64"),
+    col("signal_agg_trade_id", "i64", true),
+    col("fee_tier", "str"),
+    col("scenario_2x2", "str", true),
   ],
 };
 

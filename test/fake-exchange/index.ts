@@ -1,5 +1,6 @@
 // Public API of the fake Binance USD-M futures exchange used by end-to-end tests and benchmarks.
 import { exchangeInfoResponder, type ServedSymbol } from "./exchange-info.ts";
+import { startFaultPlan, type FaultControl, type FaultPlan } from "./fault-plan.ts";
 import { Faults } from "./faults.ts";
 import { REAL_SYMBOLS, recordingIdOf } from "./fixtures.ts";
 import { Records } from "./records.ts";
@@ -20,6 +21,7 @@ import type {
 
 export type * from "./types.ts";
 export { REAL_SYMBOLS } from "./fixtures.ts";
+export { BAD_FRAME_KINDS, type FaultControl, type FaultLog, type FaultPlan, type MalformedKind } from "./fault-plan.ts";
 
 export interface FakeExchangeOptions {
   /** Real symbols to serve (default: all of REAL_SYMBOLS). */
@@ -89,6 +91,15 @@ export interface FakeExchange {
   silence(route: Route, on: boolean): void;
   /** Answer the next n upgrade attempts with `status` (default 429) and optional Retry-After. */
   rejectUpgrades(n: number, status?: number, retryAfterSec?: number): void;
+  /** Answer the next n REST requests with `status` (default 429) and optional Retry-After. */
+  rejectRest(n: number, status?: number, retryAfterSec?: number): void;
+  /** Silence one connection: it stays open and answers pings, but receives no data frames. */
+  silenceConnection(connId: number): void;
+  /**
+   * Starts a seeded fault schedule (fault-plan.ts); it replaces `faults.hooks`. The returned log
+   * records every fault injected.
+   */
+  startFaults(plan: FaultPlan): FaultControl;
 }
 
 function syntheticNames(spec: number | readonly string[] | undefined): string[] {
@@ -158,7 +169,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     streams,
     records,
     faults,
-    restHandler({ records, tracks, exchangeInfo: exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false) }),
+    restHandler({ records, tracks, exchangeInfo: exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false), faults }),
   );
   server.start();
 
@@ -197,5 +208,8 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     dropConnections: (route) => server.drop(route),
     silence: (route, on) => faults.silence(route, on),
     rejectUpgrades: (n, status = 429, retryAfterSec) => faults.rejectUpgrades(n, status, retryAfterSec),
+    rejectRest: (n, status = 429, retryAfterSec) => faults.rejectRest(n, status, retryAfterSec),
+    silenceConnection: (connId) => faults.silenceConn(connId),
+    startFaults: (plan) => startFaultPlan(plan, { faults, openConnections: () => server.openConnections(), drop: (ids) => server.dropIds(ids) }),
   };
 }

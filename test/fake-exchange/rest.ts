@@ -1,6 +1,7 @@
 // REST endpoints on the same port: exchangeInfo, aggTrades (from the produced history) and depth
 // (the book the last depth5 frame was cut from), with Binance's error shapes and weight header.
 import { OrderBook, levelsJson } from "./book.ts";
+import type { Faults } from "./faults.ts";
 import type { Records } from "./records.ts";
 import type { Track } from "./replay.ts";
 import type { SymbolSeries } from "./fixtures.ts";
@@ -9,6 +10,8 @@ export interface RestContext {
   readonly records: Records;
   readonly tracks: ReadonlyMap<string, Track>;
   readonly exchangeInfo: () => string;
+  /** Consulted first on every request (REST throttling faults). */
+  readonly faults?: Faults;
 }
 
 const DEPTH_WEIGHT: Readonly<Record<number, number>> = { 5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20 };
@@ -64,6 +67,11 @@ function bookOf(track: Track): { lastUpdateId: number; book: OrderBook } {
 export function restHandler(ctx: RestContext): (req: Request, url: URL) => Response {
   const meter = new WeightMeter();
   return (_req, url) => {
+    const rejected = ctx.faults?.takeRestRejection();
+    if (rejected) {
+      ctx.records.rest.push({ at: Date.now(), path: url.pathname, query: url.search, status: rejected.status, weight: 0 });
+      return rejected;
+    }
     let weight = 1;
     let status = 200;
     let body: string;

@@ -274,11 +274,13 @@ export class ProtocolServer {
     const subs = this.subscribers.get(produced.stream);
     if (!subs || subs.size === 0) return;
     const hooks = this.faults.hooks;
-    const frame = hooks.beforePublish ? hooks.beforePublish(produced) : produced;
+    // undefined = unchanged, null = withheld (FaultHooks).
+    const replaced = hooks.beforePublish?.(produced);
+    const frame = replaced === undefined ? produced : replaced;
     if (!frame) return;
     let wrapped: string | undefined;
     for (const conn of subs) {
-      if (this.faults.isSilenced(conn.rec.route)) continue;
+      if (this.faults.isSilenced(conn.rec.route) || this.faults.isConnSilenced(conn.rec.id)) continue;
       const text = conn.combined ? (wrapped ??= `{"stream":"${frame.stream}","data":${frame.data}}`) : frame.data;
       const replaced = hooks.beforeSend?.(text, frame, conn.rec);
       if (replaced === undefined) this.queue(conn, text, frame.stream);
@@ -297,6 +299,11 @@ export class ProtocolServer {
       conn.ws?.ping();
       conn.rec.pingsSent++;
     }
+  }
+
+  /** Abrupt close of the given connections, without a close frame. */
+  dropIds(ids: readonly number[]): void {
+    for (const id of ids) this.conns.get(id)?.ws?.terminate();
   }
 
   /** Abrupt close without a close frame, as when the TCP connection is cut. */

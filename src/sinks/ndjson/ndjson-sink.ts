@@ -1,44 +1,112 @@
 /**
  * NDJSON raw log (product.md §6): one line per received frame or control event, in arrival order,
- * into `DIR/date=YYYY-MM-DD/symbol=SYMBOL/raw-HH.ndjson` by UTC receipt hour. Lines are buffered
- * in memory and appended asynchronously (libuv's thread pool), so ingest never waits on the disk;
- * buffers are flushed at least every `flushIntervalMs` (≤ 1 s: a crash loses at most that much).
- * A closed hour file is compressed in the background and replaced atomically.
+ * into `DIR/date=YYYY-MM-DD/symbol=SYMBOL/raw-HH.ndjson` by UTC receipt hour.
+ *
+ * Lines are buffered in memory and appended asynchronously (libuv's thread pool), so ingest never
+ * waits on the disk; buffers are handed to the OS at least every `flushIntervalMs` (≤ 1 s: a crash
+ * of the process loses at most that much). A write that fails (disk full, permission) is kept and
+ * tried again every `retryMs`, continuing at the exact byte where the OS stopped, so lines stay
+ * in order and whole. Everything not yet written counts against `maxBufferBytes`; a line that
+ * would go past it is dropped and counted.
+ *
+ * An hour file is closed when its symbol's first line of a later hour arrives, or when the wall
+ * clock has left its hour, and is then compressed in the background (compress.ts). Closed hours
+ * left plain by an earlier run (a crash, a stop) are compressed by the sweep at start and every
+ * hour; `retentionDays` deletes old date folders.
  */
-import { createReadStream, createWriteStream, mkdirSync } from "node:fs";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
-import * as zlib from "node:zlib";
+import type { StorageEvent } from "../../storage/events-log.ts";
+import { applyRetention } from "../../storage/retention.ts";
+import { compressFile, type NdjsonCompression } from "./compress.ts";
 
-export type NdjsonCompression = "none" | "gzip" | "zstd";
+export { compressFile, type NdjsonCompression } from "./compress.ts";
+
+const HOUR_MS = 3_600_000;
+/** A file stays open this long past the end of its hour (frames stamped just before the turn). */
+const IDLE_CLOSE_GRACE_MS = 2_000;
+const SWEEP_EVERY_MS = HOUR_MS;
+export const DEFAULT_NDJSON_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
 
 export interface NdjsonSinkOptions {
   readonly dir: string;
   readonly flushIntervalMs?: number;
   readonly compress?: NdjsonCompression;
-  /** Called on a write or compression error (the sink keeps going). */
+  /** Bound on lines held in memory (buffered or failed), in bytes of text (default 256 MiB). */
+  readonly maxBufferBytes?: number;
+  /** Delay between attempts at a failed write (default 1 s). */
+  readonly retryMs?: number;
+  /** Delete `date=` folders older than this many days; 0 (default) keeps everything. */
+  readonly retentionDays?: number;
+  /** Compress closed hours left plain by earlier runs, at start and hourly (default true). */
+  readonly sweep?: boolean;
+  /** Wall clock, for closing idle hours, the sweep and retention; injectable for tests. */
+  readonly now?: () => number;
+  /** Called on a write, compression or maintenance error (the sink keeps going). */
   readonly onError?: (err: Error, path: string) => void;
+  /** Compressions, deletions and recoveries, for the log. */
+  readonly onMaintenance?: (event: StorageEvent) => void;
 }
 
 export interface NdjsonStatus {
   readonly linesWritten: number;
   readonly bytesWritten: number;
+  /** Lines appended and not yet written (buffered, being written or held after a failure). */
   readonly pendingLines: number;
+  readonly bytesHeld: number;
+  readonly maxBufferBytes: number;
+  /** Files whose latest write failed and is being retried. */
+  readonly failingFiles: number;
+  readonly writeErrors: number;
+  /** Lines dropped because the buffer bound was reached. */
+  readonly linesDropped: number;
+  /** When the bound last made the sink drop a line (null: never). */
+  readonly lastDropAtMs: number | null;
+  /** Lines that will never be written: dropped, or still failing when the sink closed. */
+  readonly linesLost: number;
   readonly filesClosed: number;
+  readonly filesCompressed: number;
+  readonly partitionsExpired: number;
   readonly lastError: string | null;
+  /** errno code of the last error (ENOSPC, EACCES, ...), without the path. */
+  readonly lastErrorCode: string | null;
   readonly lastFile: Readonly<Record<string, string>>;
+  /** No file failing and nothing lost. */
+  readonly healthy: boolean;
+}
+
+interface Chunk {
+  readonly buf: Buffer;
+  readonly lines: number;
+  /** What this chunk counts against the bound (the text length it came from). */
+  readonly held: number;
 }
 
 interface OpenFile {
   readonly path: string;
   readonly hourKey: number;
-  handle: Promise<FileHandle>;
+  /** Creation order. */
+  readonly seq: number;
+  /** Resolves when this file is closed (or given up): a later file at the same path waits for it. */
+  readonly done: Promise<void>;
+  readonly markDone: () => void;
+  fh: FileHandle | null;
+  /** Opened once already (a reopen after a failure continues mid-chunk, exactly where it stopped). */
+  opened: boolean;
   pending: string[];
-  pendingBytes: number;
-  /** Serialises writes so lines land in arrival order. */
-  chain: Promise<void>;
+  pendingHeld: number;
+  chunks: Chunk[];
+  /** Bytes of chunks[0] already written. */
+  offset: number;
+  writing: Promise<void> | null;
+  failing: boolean;
+  retry: ReturnType<typeof setTimeout> | null;
+  /** No more lines come; close (and compress) once everything is written. */
+  closing: boolean;
+  /** Being closed (finishFile runs once). */
+  finishing: boolean;
+  compress: boolean;
 }
 
 /** `date=YYYY-MM-DD/symbol=SYMBOL/raw-HH.ndjson` for a receipt time. */
@@ -47,143 +115,386 @@ export function ndjsonRelPath(symbol: string, tsRecvMs: number): string {
   return `date=${iso.slice(0, 10)}/symbol=${symbol}/raw-${iso.slice(11, 13)}.ndjson`;
 }
 
+const RAW_FILE = /^raw-(\d{2})\.ndjson$/;
+
 export class NdjsonSink {
   private readonly files = new Map<string, OpenFile>();
+  /** Files no longer receiving lines, still being written out, closed or compressed. */
+  private readonly draining = new Set<OpenFile>();
+  private readonly compressing = new Map<string, Promise<void>>();
+  private readonly background = new Set<Promise<unknown>>();
   private readonly timer: ReturnType<typeof setInterval>;
-  private readonly compressions = new Set<Promise<void>>();
+  private readonly maintenanceTimer: ReturnType<typeof setInterval> | null;
+  private readonly maxBufferBytes: number;
+  private readonly now: () => number;
+  private heldBytes = 0;
+  private fileSeq = 0;
+  private pendingLines = 0;
   private linesWritten = 0;
   private bytesWritten = 0;
+  private writeErrors = 0;
+  private linesDropped = 0;
+  private lastDropAtMs: number | null = null;
+  private linesLost = 0;
   private filesClosed = 0;
+  private filesCompressed = 0;
+  private partitionsExpired = 0;
   private lastError: string | null = null;
+  private lastErrorCode: string | null = null;
   private readonly lastFile: Record<string, string> = {};
   private closed = false;
+  /** Set by close(): one last attempt per file, then what still fails is given up. */
+  private final = false;
 
   constructor(private readonly opts: NdjsonSinkOptions) {
-    this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 200);
+    this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_NDJSON_MAX_BUFFER_BYTES);
+    this.now = opts.now ?? Date.now;
+    this.timer = setInterval(() => this.onTimer(), Math.min(opts.flushIntervalMs ?? 200, 1000));
+    const maintain = (opts.sweep ?? true) || (opts.retentionDays ?? 0) > 0;
+    this.maintenanceTimer = maintain ? setInterval(() => this.maintain(), SWEEP_EVERY_MS) : null;
+    this.maintenanceTimer?.unref();
+    if (maintain) this.maintain();
   }
 
   /** Appends one line (without its newline) to the symbol's file for the receipt hour. */
   append(symbol: string, tsRecvMs: number, line: string): void {
     if (this.closed) throw new Error("NdjsonSink is closed");
-    const hourKey = Math.floor(tsRecvMs / 3_600_000);
+    const held = line.length + 1;
+    if (this.heldBytes + held > this.maxBufferBytes) {
+      this.linesDropped++;
+      this.linesLost++;
+      this.lastDropAtMs = this.now();
+      // Reported once per 10,000 drops: the log is rate-limited anyway, the counter is exact.
+      if (this.linesDropped % 10_000 === 1) {
+        const err: NodeJS.ErrnoException = new Error(`buffer full (${this.heldBytes} bytes held): dropping lines, ${this.linesDropped} so far`);
+        err.code = "EBUFFER";
+        this.report(err, this.opts.dir);
+      }
+      return;
+    }
+    const hourKey = Math.floor(tsRecvMs / HOUR_MS);
     let f = this.files.get(symbol);
     if (f === undefined || f.hourKey !== hourKey) {
-      if (f !== undefined) this.closeFile(symbol, f);
+      if (f !== undefined) this.closeFile(f, true);
       f = this.openFile(symbol, tsRecvMs, hourKey);
       this.files.set(symbol, f);
     }
     f.pending.push(line);
-    f.pendingBytes += line.length + 1;
+    f.pendingHeld += held;
+    this.heldBytes += held;
+    this.pendingLines++;
   }
 
-  /** Hands every buffered line to the OS; resolves once they are written. */
+  /** Hands every buffered line to the OS; resolves once they are written (or failed). */
   async flush(): Promise<void> {
     const waits: Promise<void>[] = [];
-    for (const f of this.files.values()) waits.push(this.writePending(f));
+    for (const f of [...this.files.values(), ...this.draining]) waits.push(this.pump(f));
     await Promise.all(waits);
   }
 
+  /**
+   * Writes out everything (one last attempt for a failing file; what still fails is counted as
+   * lost), closes every file and waits for background compressions. The current hours stay plain:
+   * a restart within the hour appends to them.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.final = true;
     clearInterval(this.timer);
-    for (const [symbol, f] of this.files) this.closeFile(symbol, f, false);
+    if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
+    for (const f of this.files.values()) this.closeFile(f, false);
     this.files.clear();
     await this.drain();
   }
 
-  /** Waits for outstanding writes and background compressions. */
+  /** Waits for outstanding writes, compressions and maintenance. */
   async drain(): Promise<void> {
-    while (this.compressions.size > 0) await Promise.all([...this.compressions]);
+    while (this.draining.size > 0 || this.background.size > 0) {
+      await Promise.all([...[...this.draining].map((f) => this.pump(f)), ...this.background]);
+    }
   }
 
   status(): NdjsonStatus {
-    let pendingLines = 0;
-    for (const f of this.files.values()) pendingLines += f.pending.length;
+    let failing = 0;
+    for (const f of [...this.files.values(), ...this.draining]) if (f.failing) failing++;
     return {
       linesWritten: this.linesWritten,
       bytesWritten: this.bytesWritten,
-      pendingLines,
+      pendingLines: this.pendingLines,
+      bytesHeld: this.heldBytes,
+      maxBufferBytes: this.maxBufferBytes,
+      failingFiles: failing,
+      writeErrors: this.writeErrors,
+      linesDropped: this.linesDropped,
+      lastDropAtMs: this.lastDropAtMs,
+      linesLost: this.linesLost,
       filesClosed: this.filesClosed,
+      filesCompressed: this.filesCompressed,
+      partitionsExpired: this.partitionsExpired,
       lastError: this.lastError,
+      lastErrorCode: this.lastErrorCode,
       lastFile: { ...this.lastFile },
+      healthy: failing === 0 && !(this.closed && this.linesLost > 0),
     };
+  }
+
+  private onTimer(): void {
+    // Idle symbols: a file whose hour is over is closed (and compressed) without waiting for a
+    // line of the next hour, which may never come.
+    const hourNow = Math.floor((this.now() - IDLE_CLOSE_GRACE_MS) / HOUR_MS);
+    for (const [symbol, f] of this.files) {
+      if (f.hourKey < hourNow) {
+        this.files.delete(symbol);
+        this.closeFile(f, true);
+      }
+    }
+    void this.flush();
   }
 
   private openFile(symbol: string, tsRecvMs: number, hourKey: number): OpenFile {
     const path = join(this.opts.dir, ndjsonRelPath(symbol, tsRecvMs));
-    const handle = (async () => {
-      mkdirSync(dirname(path), { recursive: true });
-      return open(path, "a");
-    })();
-    handle.catch((e) => this.report(e as Error, path));
     this.lastFile[symbol] = path;
-    return { path, hourKey, handle, pending: [], pendingBytes: 0, chain: Promise.resolve() };
+    let markDone = () => {};
+    const done = new Promise<void>((resolve) => {
+      markDone = resolve;
+    });
+    return {
+      path,
+      hourKey,
+      seq: ++this.fileSeq,
+      done,
+      markDone,
+      fh: null,
+      opened: false,
+      pending: [],
+      pendingHeld: 0,
+      chunks: [],
+      offset: 0,
+      writing: null,
+      failing: false,
+      retry: null,
+      closing: false,
+      finishing: false,
+      compress: false,
+    };
   }
 
-  private writePending(f: OpenFile): Promise<void> {
-    if (f.pending.length === 0) return f.chain;
-    const text = f.pending.join("\n") + "\n";
-    const lines = f.pending.length;
-    f.pending = [];
-    f.pendingBytes = 0;
-    f.chain = f.chain.then(async () => {
+  private closeFile(f: OpenFile, compress: boolean): void {
+    f.closing = true;
+    f.compress = compress;
+    this.draining.add(f);
+    void this.pump(f);
+  }
+
+  /** Runs the file's write loop unless it is running; resolves when that loop ends. */
+  private pump(f: OpenFile): Promise<void> {
+    if (f.finishing) return f.done;
+    if (f.pending.length > 0) {
+      const text = f.pending.join("\n") + "\n";
+      f.chunks.push({ buf: Buffer.from(text, "utf8"), lines: f.pending.length, held: f.pendingHeld });
+      f.pending = [];
+      f.pendingHeld = 0;
+    }
+    if (f.writing === null) {
+      if (f.retry !== null && !this.final) return Promise.resolve();
+      f.writing = this.writeLoop(f).finally(() => {
+        f.writing = null;
+      });
+    }
+    return f.writing;
+  }
+
+  private async writeLoop(f: OpenFile): Promise<void> {
+    if (f.retry !== null) {
+      clearTimeout(f.retry);
+      f.retry = null;
+    }
+    try {
+      while (f.chunks.length > 0) {
+        if (f.fh === null) {
+          await this.pathFree(f);
+          await mkdir(dirname(f.path), { recursive: true });
+          const fh = await open(f.path, "a+");
+          f.fh = fh;
+          if (!f.opened) {
+            f.opened = true;
+            // A crash can cut the file's last line short. Our lines must not be glued onto it
+            // (replay would lose the first of them, typically the session line): end it first.
+            if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), lines: 0, held: 0 });
+          }
+        }
+        const c = f.chunks[0]!;
+        const { bytesWritten } = await f.fh.write(c.buf, f.offset, c.buf.length - f.offset);
+        f.offset += bytesWritten;
+        this.bytesWritten += bytesWritten;
+        if (f.offset < c.buf.length) continue;
+        f.chunks.shift();
+        f.offset = 0;
+        this.linesWritten += c.lines;
+        this.pendingLines -= c.lines;
+        this.heldBytes -= c.held;
+        // More lines may have arrived while writing.
+        if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
+      }
+      if (f.failing) {
+        f.failing = false;
+        this.event({ type: "resumed", what: f.path });
+      }
+    } catch (e) {
+      f.failing = true;
+      this.writeErrors++;
+      this.report(e as Error, f.path);
+      // A fresh handle next time: the folder may have been recreated, permissions changed.
+      const fh = f.fh;
+      f.fh = null;
+      await fh?.close().catch(() => {});
+      if (this.final) return this.giveUp(f);
+      f.retry = setTimeout(() => {
+        f.retry = null;
+        void this.pump(f);
+      }, this.opts.retryMs ?? 1000);
+      return;
+    }
+    if (f.closing && f.pending.length === 0) await this.finishFile(f);
+  }
+
+  /**
+   * Waits until no other file object writes `f.path` and no compression reads it: an hour seen
+   * again (a clock stepped back) must not interleave with, or be compressed away under, its
+   * earlier file.
+   */
+  private async pathFree(f: OpenFile): Promise<void> {
+    for (;;) {
+      let other: OpenFile | undefined;
+      // Only earlier files: two of them waiting for each other would wait forever.
+      for (const d of this.draining) if (d.seq < f.seq && d.path === f.path) other = d;
+      const compression = this.compressing.get(f.path);
+      if (other === undefined && compression === undefined) return;
+      await (other?.done ?? compression);
+    }
+  }
+
+  private giveUp(f: OpenFile): void {
+    for (const c of f.chunks) {
+      this.linesLost += c.lines;
+      this.pendingLines -= c.lines;
+      this.heldBytes -= c.held;
+    }
+    f.chunks = [];
+    f.offset = 0;
+    this.draining.delete(f);
+    f.markDone();
+  }
+
+  private async finishFile(f: OpenFile): Promise<void> {
+    if (f.finishing) return;
+    f.finishing = true;
+    if (f.fh !== null) {
+      const fh = f.fh;
+      f.fh = null;
       try {
-        const h = await f.handle;
-        const buf = Buffer.from(text, "utf8");
-        let off = 0;
-        while (off < buf.length) off += (await h.write(buf, off, buf.length - off)).bytesWritten;
-        this.linesWritten += lines;
-        this.bytesWritten += buf.length;
+        await fh.close();
       } catch (e) {
         this.report(e as Error, f.path);
       }
-    });
-    return f.chain;
+    }
+    this.filesClosed++;
+    const mode = this.opts.compress ?? "gzip";
+    // Compression is registered before the file leaves `draining`, so a file waiting for the
+    // path (pathFree) sees one or the other at every moment.
+    if (f.compress && mode !== "none") this.startCompression(f.path);
+    this.draining.delete(f);
+    f.markDone();
   }
 
-  private closeFile(symbol: string, f: OpenFile, compress = true): void {
-    const done = this.writePending(f)
-      .then(async () => {
-        try {
-          await (await f.handle).close();
-        } catch (e) {
-          this.report(e as Error, f.path);
-          return;
-        }
-        this.filesClosed++;
-        const mode = this.opts.compress ?? "gzip";
-        if (compress && mode !== "none") {
-          const out = await compressFile(f.path, mode).catch((e) => {
-            this.report(e as Error, f.path);
-            return null;
-          });
-          if (out !== null && this.lastFile[symbol] === f.path) this.lastFile[symbol] = out;
-        }
+  private startCompression(path: string): void {
+    const mode = this.opts.compress ?? "gzip";
+    if (mode === "none" || this.compressing.has(path)) return;
+    const job = compressFile(path, mode)
+      .then((out) => {
+        this.filesCompressed++;
+        for (const [s, p] of Object.entries(this.lastFile)) if (p === path) this.lastFile[s] = out;
+        this.event({ type: "compressed", path: out });
       })
-      .finally(() => this.compressions.delete(done));
-    this.compressions.add(done);
+      .catch((e) => this.report(e as Error, path))
+      .finally(() => {
+        this.compressing.delete(path);
+        this.background.delete(job);
+      });
+    this.compressing.set(path, job);
+    this.background.add(job);
+  }
+
+  /** Compresses closed hours left plain (by a crash or an earlier stop) and applies retention. */
+  private maintain(): void {
+    const job = (async () => {
+      const now = this.now();
+      const days = this.opts.retentionDays ?? 0;
+      if (days > 0) {
+        try {
+          for (const path of await applyRetention(this.opts.dir, now, days)) {
+            this.partitionsExpired++;
+            this.event({ type: "expired", path });
+          }
+        } catch (e) {
+          this.report(e as Error, this.opts.dir);
+        }
+      }
+      if ((this.opts.sweep ?? true) && (this.opts.compress ?? "gzip") !== "none") {
+        const open = new Set([...this.files.values(), ...this.draining].map((f) => f.path));
+        for (const path of closedPlainFiles(this.opts.dir, now - IDLE_CLOSE_GRACE_MS)) {
+          if (!open.has(path) && !this.closed) this.startCompression(path);
+        }
+      }
+    })();
+    this.background.add(job);
+    void job.finally(() => this.background.delete(job));
+  }
+
+  private event(ev: StorageEvent): void {
+    try {
+      this.opts.onMaintenance?.(ev);
+    } catch {}
   }
 
   private report(err: Error, path: string): void {
     this.lastError = `${path}: ${err.message}`;
-    this.opts.onError?.(err, path);
+    this.lastErrorCode = (err as NodeJS.ErrnoException).code ?? "EIO";
+    try {
+      this.opts.onError?.(err, path);
+    } catch {}
   }
 }
 
-/**
- * Compresses `path` to `path.gz` / `path.zst` through a `.partial` file renamed into place, then
- * removes the original: a reader sees the plain file or the complete compressed one, never half.
- */
-export async function compressFile(path: string, mode: Exclude<NdjsonCompression, "none">): Promise<string> {
-  const out = `${path}${mode === "gzip" ? ".gz" : ".zst"}`;
-  const partial = `${out}.partial`;
-  const z = zlib as unknown as { createZstdCompress?: () => NodeJS.ReadWriteStream };
-  const compressor = mode === "gzip" ? createGzip({ level: 6 }) : z.createZstdCompress?.();
-  if (compressor === undefined) throw new Error("zstd compression is not available in this runtime");
-  await pipeline(createReadStream(path), compressor, createWriteStream(partial));
-  await rename(partial, out);
-  await rm(path);
-  return out;
+/** Whether a non-empty file's last byte is not a newline. */
+async function endsMidLine(fh: FileHandle): Promise<boolean> {
+  const { size } = await fh.stat();
+  if (size === 0) return false;
+  const b = Buffer.alloc(1);
+  await fh.read(b, 0, 1, size - 1);
+  return b[0] !== 0x0a;
 }
 
+/** Plain hour files under `dir` whose hour ended before `beforeMs`. */
+export function closedPlainFiles(dir: string, beforeMs: number): string[] {
+  const out: string[] = [];
+  const list = (d: string, prefix: string): string[] => {
+    try {
+      return readdirSync(d).filter((n) => n.startsWith(prefix)).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const date of list(dir, "date=")) {
+    const day = Date.parse(`${date.slice(5)}T00:00:00Z`);
+    if (Number.isNaN(day)) continue;
+    for (const sym of list(join(dir, date), "symbol=")) {
+      for (const name of list(join(dir, date, sym), "raw-")) {
+        const m = RAW_FILE.exec(name);
+        if (m !== null && day + (Number(m[1]) + 1) * HOUR_MS <= beforeMs) out.push(join(dir, date, sym, name));
+      }
+    }
+  }
+  return out;
+}

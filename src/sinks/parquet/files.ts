@@ -22,6 +22,26 @@ export function partFileName(minTsMs: number, seq: number, runTag: string): stri
   return `part-${minTsMs}-${String(seq).padStart(6, "0")}-${runTag}.parquet`;
 }
 
+const PART_RE = /^part-(\d{1,16})-\d+-[0-9a-z]+\.parquet$/;
+
+/** The `minTsMs` in a part file name, or null for any other name. */
+export function partMinTs(name: string): number | null {
+  const m = PART_RE.exec(name);
+  return m === null ? null : Number(m[1]);
+}
+
+export interface PartitionInfo {
+  readonly date: string;
+  readonly symbol: string;
+  readonly kind: string;
+}
+
+/** The Hive keys of a `.../date=D/symbol=S/kind=K` folder, or null. */
+export function partitionInfo(dir: string): PartitionInfo | null {
+  const m = /(?:^|\/)date=(\d{4}-\d{2}-\d{2})\/symbol=([^/]+)\/kind=([a-z0-9_]+)\/?$/.exec(dir);
+  return m === null ? null : { date: m[1]!, symbol: m[2]!, kind: m[3]! };
+}
+
 export class FileOpError extends Error {
   constructor(
     readonly code: string,
@@ -80,7 +100,8 @@ export function commitFile(dir: string, bytes: Uint8Array, nextName: () => strin
   }
 }
 
-function syncDir(dir: string): void {
+/** fsync of a folder, so renames in it survive a power cut. */
+export function syncDir(dir: string): void {
   // Some filesystems refuse fsync on a directory; the file itself is already durable then.
   try {
     const fd = openSync(dir, "r");

@@ -1,17 +1,24 @@
 /**
  * ParquetSink: the ingest-thread side of the Parquet writer.
  *
- * `append` only copies a row into the columnar builder of its (kind, symbol, UTC day); it never
+ * `append` only copies a row into the columnar builder of its (kind, symbol, UTC hour); it never
  * waits on disk or encoding and never throws. Batches are handed to writer-worker.ts (transferred
  * ArrayBuffers, no copy) on rotation (`tick`), when they reach the row cap, and on `flush`/`close`.
- * Writer failures land in `status()` and the `onError` callback, never in the ingest path.
+ *
+ * A write that fails (disk full, permission, read-only filesystem) is held by the worker and tried
+ * again every `retryMs` until it succeeds. Everything handed over and not yet written counts
+ * against `maxBufferBytes`; a batch that would go past it is dropped and counted instead, so a
+ * failing disk costs bounded memory. Writer failures land in `status()` and the `onError`
+ * callback, never in the ingest path.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../rows/schema.ts";
-import { ColumnBatchBuilder, DAY_MS, transferList, type ColumnBatch } from "./columns.ts";
+import type { StorageEvent } from "../../storage/events-log.ts";
+import { RotationClock } from "../rotation.ts";
+import { ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
-import type { ErrorReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
+import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
 
 export type { WriteErrorInfo } from "./protocol.ts";
 
@@ -30,12 +37,26 @@ export interface ParquetSinkOptions {
   /** FileMetaData.created_by, e.g. `harvestd 0.1.0`. */
   readonly createdBy?: string;
   readonly zstdLevel?: number;
+  /** Bound on data handed to the writer and not yet on disk (default 256 MiB). */
+  readonly maxBufferBytes?: number;
+  /** Delay between attempts at a failed write (default 1 s). */
+  readonly retryMs?: number;
+  /** Merge each closed UTC hour's parts into one file (default true). */
+  readonly compaction?: boolean;
+  /** Also look for closed hours earlier runs left uncompacted (default: with compaction). */
+  readonly compactionScanAtStart?: boolean;
+  /** On close, compact every hour written, closed or not (replay: the input has ended). */
+  readonly compactAllOnClose?: boolean;
+  /** Delete date partitions older than this many days; 0 (default) keeps everything. */
+  readonly retentionDays?: number;
   /** Overrides where the worker script is found (see writerWorkerSpecifier). */
   readonly workerSpecifier?: string;
-  /** Called on the ingest thread for every failed write; must not throw (it is guarded anyway). */
+  /** Called on the ingest thread for every failed or dropped write; must not throw (it is guarded anyway). */
   readonly onError?: (error: ParquetSinkError) => void;
   /** Called on the ingest thread for every committed file. */
   readonly onFile?: (file: ParquetFileInfo) => void;
+  /** Compactions, retention, recoveries and maintenance problems, for the log. */
+  readonly onMaintenance?: (event: MaintenanceEvent) => void;
   /** Wall clock for status timestamps; injectable for tests. */
   readonly now?: () => number;
 }
@@ -50,14 +71,21 @@ export interface ParquetFileInfo {
   readonly atMs: number;
 }
 
+/** What happened to a write that did not go through. */
+export type WriteFailureOutcome = "held" | "dropped";
+
 export interface ParquetSinkError extends WriteErrorInfo {
   /** Empty for a worker failure that is not about one batch. */
   readonly kind: RowKind | "";
   readonly symbol: string;
-  /** Rows that did not reach a file because of this error. */
+  /** Rows of the batch concerned. */
   readonly rows: number;
+  /** `held`: kept and retried; `dropped`: these rows will not reach a Parquet file. */
+  readonly outcome: WriteFailureOutcome;
   readonly atMs: number;
 }
+
+export type MaintenanceEvent = StorageEvent;
 
 export type WorkerState = "starting" | "ready" | "closing" | "closed" | "failed";
 
@@ -67,11 +95,22 @@ export interface ParquetSinkStatus {
   readonly bytesWritten: number;
   /** Rows collected in builders, not yet handed to the worker. */
   readonly rowsBuffered: number;
-  /** Batches handed to the worker and not yet acknowledged. */
+  /** Batches handed to the worker and not yet written (queued, being written, or held). */
   readonly batchesPending: number;
   readonly rowsPending: number;
+  /** Memory those batches hold; never above `maxBufferBytes`. */
+  readonly bytesPending: number;
+  readonly maxBufferBytes: number;
+  /** Batches whose write failed, held by the worker and retried. */
+  readonly batchesHeld: number;
+  readonly rowsHeld: number;
+  /** Write attempts that failed (a held batch counts once per failure report). */
   readonly writeErrors: number;
-  /** Rows handed over that never reached a file (write errors, worker crash). */
+  /** Rows dropped because the buffer bound was reached (included in rowsLost). */
+  readonly rowsDropped: number;
+  /** When the bound last made the sink drop a batch (null: never). */
+  readonly lastDropAtMs: number | null;
+  /** Rows that will never reach a Parquet file: dropped, unencodable, given up at close, worker crash. */
   readonly rowsLost: number;
   /** Rows refused by `append` because they did not fit the kind's schema. */
   readonly rowsRejected: number;
@@ -82,15 +121,27 @@ export interface ParquetSinkStatus {
   readonly lastFileAtMs: number | null;
   readonly encodeMsTotal: number;
   readonly workerState: WorkerState;
-  /** Kinds whose most recent write failed (cleared by their next committed file). */
+  /** Kinds with a held (failed, not yet written) batch. */
   readonly failingKinds: readonly RowKind[];
-  /** False when the worker is down or any kind's latest write failed. */
+  /** errno code of the latest failure of a held batch (ENOSPC, EACCES, ...); null when none is held. */
+  readonly heldErrorCode: string | null;
+  readonly compactions: number;
+  readonly filesCompacted: number;
+  readonly lastCompaction: { readonly path: string; readonly files: number; readonly atMs: number } | null;
+  readonly maintenanceErrors: number;
+  readonly lastMaintenanceError: string | null;
+  readonly partitionsExpired: number;
+  /** False when the worker is down, any write is held after a failure, or close gave rows up. */
   readonly healthy: boolean;
 }
 
 const DEFAULT_MAX_ROWS = 500_000;
+const HOUR_MS = 3_600_000;
+export const DEFAULT_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
 /** Do not respawn a worker that keeps failing more often than this. */
 const RESPAWN_BACKOFF_MS = 5_000;
+/** The worker is asked to look for closed hours and due retention this often (owner's clock). */
+const MAINTAIN_EVERY_MS = 60_000;
 /** Pre-sizing beyond this would hold tens of MB per idle builder; growth by doubling takes over. */
 const MAX_CAPACITY_HINT = 65_536;
 const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -124,7 +175,8 @@ export function writerWorkerSpecifier(): string {
 type BunWorker = Bun.Worker;
 
 interface Group {
-  builders: ColumnBatchBuilder[];
+  /** One builder per UTC hour (hours since the epoch) with rows not handed over yet. */
+  builders: { readonly hour: number; readonly builder: ColumnBatchBuilder }[];
   /** Rows of the last batch, to size the next builder's arrays. */
   hint: number;
 }
@@ -132,8 +184,6 @@ interface Group {
 interface KindState {
   readonly kind: RowKind;
   readonly root: string;
-  readonly periodMs: number;
-  nextRotateAt: number;
   readonly groups: Map<string, Group>;
 }
 
@@ -141,12 +191,18 @@ interface Pending {
   readonly kind: RowKind;
   readonly symbol: string;
   readonly rows: number;
+  bytes: number;
+  held: boolean;
 }
+
+const batchBytes = (batch: ColumnBatch): number => transferList(batch).reduce((n, b) => n + b.byteLength, 0);
 
 export class ParquetSink implements RowSink {
   private readonly opts: ParquetSinkOptions;
   private readonly kinds = new Map<RowKind, KindState>();
+  private readonly clock: RotationClock;
   private readonly maxRows: number;
+  private readonly maxBufferBytes: number;
   private readonly now: () => number;
   private readonly runTag: string;
   private worker: BunWorker | null = null;
@@ -157,37 +213,45 @@ export class ParquetSink implements RowSink {
   private closed = false;
   private closePromise: Promise<void> | null = null;
   private resolveExit: (() => void) | null = null;
+  private lastMaintainAt = -Infinity;
 
   private filesWritten = 0;
   private rowsWritten = 0;
   private bytesWritten = 0;
   private rowsBuffered = 0;
   private rowsPending = 0;
+  private bytesPending = 0;
+  private batchesHeld = 0;
+  private rowsHeld = 0;
   private writeErrors = 0;
+  private rowsDropped = 0;
+  private heldErrorCode: string | null = null;
+  private lastDropAtMs: number | null = null;
   private rowsLost = 0;
   private rowsRejected = 0;
   private lastRejection: string | null = null;
   private lastError: ParquetSinkError | null = null;
-  /** Kinds whose latest write attempt failed: a failing root must not hide behind a healthy one. */
-  private readonly failingKinds = new Set<RowKind>();
+  /** Held batches per kind: a failing root must not hide behind a healthy one. */
+  private readonly heldByKind = new Map<RowKind, number>();
   private encodeMsTotal = 0;
   private lastFileAtMs: number | null = null;
   private readonly lastFiles = new Map<string, Map<RowKind, ParquetFileInfo>>();
+  private compactions = 0;
+  private filesCompacted = 0;
+  private lastCompaction: ParquetSinkStatus["lastCompaction"] = null;
+  private maintenanceErrors = 0;
+  private lastMaintenanceError: string | null = null;
+  private partitionsExpired = 0;
 
   constructor(opts: ParquetSinkOptions) {
     this.opts = opts;
     this.maxRows = Math.max(1, opts.maxRowsPerFile ?? DEFAULT_MAX_ROWS);
+    this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES);
     this.now = opts.now ?? Date.now;
+    this.clock = new RotationClock(opts);
     this.runTag = (crypto.getRandomValues(new Uint32Array(1))[0] >>> 0).toString(36).padStart(7, "0");
     for (const kind of ALL_KINDS) {
-      const sec = kind === "orderbook" ? opts.orderbookRotateSec : opts.rotateSec;
-      this.kinds.set(kind, {
-        kind,
-        root: RAW.has(kind) ? opts.outputDir : opts.previewDir,
-        periodMs: Math.max(1, Math.round(sec * 1000)),
-        nextRotateAt: NaN,
-        groups: new Map(),
-      });
+      this.kinds.set(kind, { kind, root: RAW.has(kind) ? opts.outputDir : opts.previewDir, groups: new Map() });
     }
     // Spawned up front so a worker that cannot load shows up in status before any data is lost.
     this.spawn();
@@ -201,7 +265,9 @@ export class ParquetSink implements RowSink {
     const ts = row.ts_ms;
     if (typeof symbol !== "string") return this.reject(`${kind}: symbol is not a string`);
     if (!Number.isSafeInteger(ts)) return this.reject(`${kind}: ts_ms is not an integer`);
-    const day = Math.floor((ts as number) / DAY_MS);
+    // Batches never straddle a UTC hour (nor, therefore, a date): each part file belongs to exactly
+    // one hour, which is what compaction merges.
+    const hour = Math.floor((ts as number) / HOUR_MS);
     let group = ks.groups.get(symbol);
     if (!group) {
       // The symbol becomes a path segment: refuse anything that could escape the tree.
@@ -212,14 +278,14 @@ export class ParquetSink implements RowSink {
     let b: ColumnBatchBuilder | undefined;
     const list = group.builders;
     for (let i = 0; i < list.length; i++) {
-      if (list[i].day === day) {
-        b = list[i];
+      if (list[i].hour === hour) {
+        b = list[i].builder;
         break;
       }
     }
     if (!b) {
-      b = new ColumnBatchBuilder(kind, symbol, day, group.hint || undefined);
-      list.push(b);
+      b = new ColumnBatchBuilder(kind, symbol, Math.floor(hour / 24), group.hint || undefined);
+      list.push({ hour, builder: b });
     }
     if (!b.append(row)) return this.reject(`${kind}: ${b.lastRejection}`);
     this.rowsBuffered++;
@@ -229,19 +295,13 @@ export class ParquetSink implements RowSink {
   /**
    * Rotation clock. Each kind's batches are handed over when `nowMs` crosses a multiple of its
    * rotation period, so files cover aligned wall-clock (or replay-clock) intervals. The first call
-   * only starts the clock.
+   * only starts the clock. The same clock decides when an hour is closed for compaction.
    */
   tick(nowMs: number): void {
-    for (const ks of this.kinds.values()) {
-      // A clock that jumped back by more than a period (wall clock reset, a replay restarting)
-      // would otherwise hold every batch until it caught up again.
-      if (Number.isNaN(ks.nextRotateAt) || nowMs < ks.nextRotateAt - 2 * ks.periodMs) {
-        ks.nextRotateAt = (Math.floor(nowMs / ks.periodMs) + 1) * ks.periodMs;
-        continue;
-      }
-      if (nowMs < ks.nextRotateAt) continue;
-      this.rotate(ks);
-      ks.nextRotateAt = (Math.floor(nowMs / ks.periodMs) + 1) * ks.periodMs;
+    for (const kind of this.clock.due(nowMs)) this.rotate(this.kinds.get(kind)!);
+    if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
+      this.lastMaintainAt = nowMs;
+      if (this.worker !== null && !this.closed) this.post(this.worker, { type: "maintain", nowMs });
     }
   }
 
@@ -251,8 +311,9 @@ export class ParquetSink implements RowSink {
   }
 
   /**
-   * Flushes, then resolves once every handed-over batch is committed (or has failed) and the
-   * worker thread has exited. Rows appended afterwards are rejected.
+   * Flushes, then resolves once every handed-over batch is committed (a held one gets a last
+   * attempt, then is given up) and the worker thread has exited. Rows appended afterwards are
+   * rejected.
    */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
@@ -269,7 +330,7 @@ export class ParquetSink implements RowSink {
       this.resolveExit = resolve;
     });
     w.ref();
-    this.post(w, { type: "close" });
+    this.post(w, { type: "close", compactAll: this.opts.compactAllOnClose ?? false });
     return this.closePromise;
   }
 
@@ -284,7 +345,13 @@ export class ParquetSink implements RowSink {
       rowsBuffered: this.rowsBuffered,
       batchesPending: this.pending.size,
       rowsPending: this.rowsPending,
+      bytesPending: this.bytesPending,
+      maxBufferBytes: this.maxBufferBytes,
+      batchesHeld: this.batchesHeld,
+      rowsHeld: this.rowsHeld,
       writeErrors: this.writeErrors,
+      rowsDropped: this.rowsDropped,
+      lastDropAtMs: this.lastDropAtMs,
       rowsLost: this.rowsLost,
       rowsRejected: this.rowsRejected,
       lastRejection: this.lastRejection,
@@ -293,8 +360,16 @@ export class ParquetSink implements RowSink {
       lastFileAtMs: this.lastFileAtMs,
       encodeMsTotal: this.encodeMsTotal,
       workerState: this.workerState,
-      failingKinds: [...this.failingKinds],
-      healthy: !workerDown && this.failingKinds.size === 0,
+      failingKinds: [...this.heldByKind.keys()],
+      heldErrorCode: this.batchesHeld > 0 ? this.heldErrorCode : null,
+      compactions: this.compactions,
+      filesCompacted: this.filesCompacted,
+      lastCompaction: this.lastCompaction,
+      maintenanceErrors: this.maintenanceErrors,
+      lastMaintenanceError: this.lastMaintenanceError,
+      partitionsExpired: this.partitionsExpired,
+      // After close, rows given up (held writes that still failed, a dead worker) stay visible here.
+      healthy: !workerDown && this.batchesHeld === 0 && !(this.closed && this.rowsLost > 0),
     };
   }
 
@@ -306,9 +381,9 @@ export class ParquetSink implements RowSink {
   private rotate(ks: KindState): void {
     for (const [symbol, group] of ks.groups) {
       let rows = 0;
-      for (const b of group.builders) {
-        rows += b.rows;
-        this.handOver(ks, b);
+      for (const { builder } of group.builders) {
+        rows += builder.rows;
+        this.handOver(ks, builder);
       }
       // Builders are cheap to recreate; dropping them lets past days and idle symbols go.
       group.builders.length = 0;
@@ -323,18 +398,27 @@ export class ParquetSink implements RowSink {
     this.rowsBuffered -= batch.rows;
     const group = ks.groups.get(batch.symbol);
     if (group) group.hint = Math.min(batch.rows, MAX_CAPACITY_HINT);
-    const id = this.nextId++;
-    const w = this.worker ?? this.spawn();
-    if (!w) {
-      this.fail({ kind: batch.kind, symbol: batch.symbol, rows: batch.rows }, {
-        code: "EWORKER",
-        message: "parquet writer worker is not running",
+    const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
+    const bytes = batchBytes(batch);
+    if (this.bytesPending + bytes > this.maxBufferBytes) {
+      this.rowsDropped += batch.rows;
+      this.lastDropAtMs = this.now();
+      this.fail(who, "dropped", {
+        code: "EBUFFER",
+        message: `write buffer full (${this.bytesPending} of ${this.maxBufferBytes} bytes held for the writer): ${batch.rows} ${batch.kind} rows dropped`,
         path: ks.root,
       });
       return;
     }
-    this.pending.set(id, { kind: batch.kind, symbol: batch.symbol, rows: batch.rows });
+    const w = this.worker ?? this.spawn();
+    if (!w) {
+      this.fail(who, "dropped", { code: "EWORKER", message: "parquet writer worker is not running", path: ks.root });
+      return;
+    }
+    const id = this.nextId++;
+    this.pending.set(id, { ...who, bytes, held: false });
     this.rowsPending += batch.rows;
+    this.bytesPending += bytes;
     if (this.pending.size === 1) w.ref();
     this.post(w, { type: "write", id, root: ks.root, batch }, batch);
   }
@@ -345,12 +429,8 @@ export class ParquetSink implements RowSink {
       else w.postMessage(msg);
     } catch (e) {
       if (msg.type === "write") {
-        const p = this.pending.get(msg.id);
-        if (p) {
-          this.pending.delete(msg.id);
-          this.rowsPending -= p.rows;
-          this.fail(p, { code: "EWORKER", message: `cannot post batch: ${(e as Error).message}`, path: msg.root });
-        }
+        const p = this.settle(msg.id);
+        if (p) this.fail(p, "dropped", { code: "EWORKER", message: `cannot post batch: ${(e as Error).message}`, path: msg.root });
       }
     }
   }
@@ -374,12 +454,24 @@ export class ParquetSink implements RowSink {
       this.workerDied(w, `parquet writer worker failed: ${msg}`);
     });
     w.addEventListener("close", () => this.workerExited(w));
+    const compaction = this.opts.compaction ?? true;
+    const roots = [...new Set([this.opts.outputDir, this.opts.previewDir])];
     this.post(w, {
       type: "init",
       rowGroupSize: this.opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
       createdBy: this.opts.createdBy ?? "harvestd",
       zstdLevel: this.opts.zstdLevel,
       runTag: this.runTag,
+      retryMs: this.opts.retryMs ?? 1000,
+      compaction: compaction
+        ? {
+            // Late rows and the last rotation of the hour must have been written first.
+            graceMs: this.clock.maxPeriodMs + 30_000,
+            scanAtStart: this.opts.compactionScanAtStart ?? true,
+          }
+        : null,
+      roots,
+      retentionDays: this.opts.retentionDays ?? 0,
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.
     w.unref();
@@ -394,9 +486,38 @@ export class ParquetSink implements RowSink {
       case "written":
         this.onWritten(msg);
         break;
-      case "error":
-        this.settle(msg.id);
-        this.fail(msg, msg.error);
+      case "failed": {
+        const p = this.pending.get(msg.id);
+        if (!p) break;
+        if (!p.held) {
+          p.held = true;
+          this.batchesHeld++;
+          this.rowsHeld += p.rows;
+          this.heldByKind.set(p.kind, (this.heldByKind.get(p.kind) ?? 0) + 1);
+        }
+        // From here on the worker holds the encoded file, usually far smaller than the batch.
+        this.bytesPending += msg.heldBytes - p.bytes;
+        p.bytes = msg.heldBytes;
+        this.heldErrorCode = msg.error.code;
+        this.fail(p, "held", msg.error);
+        break;
+      }
+      case "dropped": {
+        const p = this.settle(msg.id);
+        if (p) this.fail(p, "dropped", msg.error);
+        break;
+      }
+      case "compacted":
+        this.onCompacted(msg);
+        break;
+      case "expired":
+        this.partitionsExpired++;
+        this.maintenance({ type: "expired", path: msg.path });
+        break;
+      case "maintenance-error":
+        this.maintenanceErrors++;
+        this.lastMaintenanceError = `${msg.what}: ${msg.error.message}`;
+        this.maintenance({ type: "error", what: msg.what, error: msg.error });
         break;
       case "closed":
         break;
@@ -404,14 +525,14 @@ export class ParquetSink implements RowSink {
   }
 
   private onWritten(msg: WrittenReply): void {
-    this.settle(msg.id);
+    const p = this.settle(msg.id);
+    if (p?.held) this.maintenance({ type: "resumed", what: `${msg.rows} ${msg.kind} rows of ${msg.symbol} written after ${msg.attempts} attempts` });
     const atMs = this.now();
     this.filesWritten++;
     this.rowsWritten += msg.rows;
     this.bytesWritten += msg.bytes;
     this.encodeMsTotal += msg.encodeMs;
     this.lastFileAtMs = atMs;
-    this.failingKinds.delete(msg.kind);
     const info: ParquetFileInfo = {
       kind: msg.kind,
       symbol: msg.symbol,
@@ -431,15 +552,39 @@ export class ParquetSink implements RowSink {
     }
   }
 
-  private settle(id: number): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    this.rowsPending -= p.rows;
-    if (this.pending.size === 0 && this.workerState !== "closing") this.worker?.unref();
+  private onCompacted(msg: CompactedReply): void {
+    this.compactions++;
+    this.filesCompacted += msg.files;
+    this.lastCompaction = { path: msg.path, files: msg.files, atMs: this.now() };
+    this.maintenance({ type: "compacted", path: msg.path, files: msg.files, rows: msg.rows, bytes: msg.bytes, ms: msg.ms });
   }
 
-  private fail(batch: Pick<ErrorReply, "kind" | "symbol" | "rows"> | null, error: WriteErrorInfo): void {
+  private maintenance(ev: MaintenanceEvent): void {
+    if (!this.opts.onMaintenance) return;
+    try {
+      this.opts.onMaintenance(ev);
+    } catch {}
+  }
+
+  /** Forgets a batch that was written or given up; returns what it was. */
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    this.rowsPending -= p.rows;
+    this.bytesPending -= p.bytes;
+    if (p.held) {
+      this.batchesHeld--;
+      this.rowsHeld -= p.rows;
+      const n = (this.heldByKind.get(p.kind) ?? 1) - 1;
+      if (n <= 0) this.heldByKind.delete(p.kind);
+      else this.heldByKind.set(p.kind, n);
+    }
+    if (this.pending.size === 0 && this.workerState !== "closing") this.worker?.unref();
+    return p;
+  }
+
+  private fail(batch: Pick<Pending, "kind" | "symbol" | "rows"> | null, outcome: WriteFailureOutcome, error: WriteErrorInfo): void {
     const err: ParquetSinkError = {
       code: error.code,
       message: error.message,
@@ -447,12 +592,12 @@ export class ParquetSink implements RowSink {
       kind: batch?.kind ?? "",
       symbol: batch?.symbol ?? "",
       rows: batch?.rows ?? 0,
+      outcome,
       atMs: this.now(),
     };
     this.writeErrors++;
-    this.rowsLost += err.rows;
+    if (outcome === "dropped") this.rowsLost += err.rows;
     this.lastError = err;
-    if (err.kind) this.failingKinds.add(err.kind);
     if (this.opts.onError) {
       try {
         this.opts.onError(err);
@@ -464,11 +609,9 @@ export class ParquetSink implements RowSink {
   private workerDied(w: BunWorker | null, message: string): void {
     if (w && w !== this.worker) return;
     if (this.workerState === "starting") this.lastSpawnFailAt = this.now();
-    const lost = [...this.pending.values()];
-    this.pending.clear();
-    this.rowsPending = 0;
-    if (lost.length === 0) this.fail(null, { code: "EWORKER", message, path: "" });
-    for (const p of lost) this.fail(p, { code: "EWORKER", message, path: "" });
+    const lost = [...this.pending.keys()].map((id) => this.settle(id)!);
+    if (lost.length === 0) this.fail(null, "dropped", { code: "EWORKER", message, path: "" });
+    for (const p of lost) this.fail(p, "dropped", { code: "EWORKER", message, path: "" });
     this.worker = null;
     if (w) {
       try {

@@ -2,6 +2,13 @@
 import type { RowKind } from "../../rows/schema.ts";
 import type { ColumnBatch } from "./columns.ts";
 
+export interface CompactionSettings {
+  /** An hour is compacted once the clock is this far past its end (late rows, rotation lag). */
+  readonly graceMs: number;
+  /** Look for closed hours left uncompacted (a crash, a stop mid-hour) when the worker starts. */
+  readonly scanAtStart: boolean;
+}
+
 export interface WorkerInit {
   readonly type: "init";
   readonly rowGroupSize: number;
@@ -9,6 +16,14 @@ export interface WorkerInit {
   readonly zstdLevel?: number;
   /** Per-process token in file names, so two processes writing one tree never pick the same name. */
   readonly runTag: string;
+  /** A failed write is tried again after this long, until it succeeds or the sink closes. */
+  readonly retryMs: number;
+  /** Merging of each closed UTC hour's parts into one file; null = off. */
+  readonly compaction: CompactionSettings | null;
+  /** OUTPUT_DIR and PREVIEW_DIR (the same directory may appear once). */
+  readonly roots: readonly string[];
+  /** Date partitions older than this many days are deleted; 0 = kept forever. */
+  readonly retentionDays: number;
 }
 
 export interface WriteRequest {
@@ -19,11 +34,19 @@ export interface WriteRequest {
   readonly batch: ColumnBatch;
 }
 
-export interface CloseRequest {
-  readonly type: "close";
+/** The owner's clock moved on: compact the hours it closed, apply retention when due. */
+export interface MaintainRequest {
+  readonly type: "maintain";
+  readonly nowMs: number;
 }
 
-export type ToWorker = WorkerInit | WriteRequest | CloseRequest;
+export interface CloseRequest {
+  readonly type: "close";
+  /** Compact every hour this worker wrote into, closed or not (replay: the input has ended). */
+  readonly compactAll: boolean;
+}
+
+export type ToWorker = WorkerInit | WriteRequest | MaintainRequest | CloseRequest;
 
 export interface WriteErrorInfo {
   /** errno code (ENOSPC, EACCES, EROFS, ...) or EENCODE when the batch could not be encoded. */
@@ -33,30 +56,67 @@ export interface WriteErrorInfo {
   readonly path: string;
 }
 
-export interface WrittenReply {
-  readonly type: "written";
+interface BatchReply {
   readonly id: number;
   readonly kind: RowKind;
   readonly symbol: string;
+  readonly rows: number;
+}
+
+export interface WrittenReply extends BatchReply {
+  readonly type: "written";
   /** Final path of the renamed `.parquet` file. */
   readonly written: string;
-  readonly rows: number;
   readonly bytes: number;
   readonly encodeMs: number;
   readonly writeMs: number;
+  /** 1 = first try; more = it was held after a failure and written later. */
+  readonly attempts: number;
 }
 
-export interface ErrorReply {
-  readonly type: "error";
-  readonly id: number;
-  readonly kind: RowKind;
-  readonly symbol: string;
-  readonly rows: number;
+/** The write failed; the worker holds the encoded file (`heldBytes`) and tries again. */
+export interface FailedReply extends BatchReply {
+  readonly type: "failed";
   readonly error: WriteErrorInfo;
+  readonly heldBytes: number;
+}
+
+/** The batch will never reach a file (it cannot be encoded, or the sink closed while it failed). */
+export interface DroppedReply extends BatchReply {
+  readonly type: "dropped";
+  readonly error: WriteErrorInfo;
+}
+
+export interface CompactedReply {
+  readonly type: "compacted";
+  readonly dir: string;
+  /** UTC hour (hours since the epoch) whose parts were merged. */
+  readonly hour: number;
+  readonly path: string;
+  readonly files: number;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+export interface MaintenanceErrorReply {
+  readonly type: "maintenance-error";
+  readonly what: "compaction" | "retention" | "scan";
+  readonly error: WriteErrorInfo;
+}
+
+export interface ExpiredReply {
+  readonly type: "expired";
+  /** The date partition that was deleted. */
+  readonly path: string;
 }
 
 export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "closed" }
   | WrittenReply
-  | ErrorReply;
+  | FailedReply
+  | DroppedReply
+  | CompactedReply
+  | MaintenanceErrorReply
+  | ExpiredReply;

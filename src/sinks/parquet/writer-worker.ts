@@ -1,46 +1,331 @@
 /**
  * Worker entry point: encodes ColumnBatches to Parquet and commits them to the Hive tree, off the
- * ingest thread. Listed as an entry point of `bun build --compile` (see parquet-sink.ts for how
- * it is located inside the executable).
+ * ingest thread; holds and retries writes that failed; compacts closed hours and applies
+ * retention. Listed as an entry point of `bun build --compile` (see parquet-sink.ts for how it is
+ * located inside the executable).
  *
- * Messages are handled one at a time, in order, so a `close` request is answered only after every
- * batch posted before it has been written or has failed. Nothing here throws out of the handler:
- * every failure becomes an `error` reply, and the worker keeps serving.
+ * Work runs one job at a time. Writes, retries and close go first; compaction, the start-up scan
+ * and retention run when no write is waiting, one partition-hour per job, so a write never waits
+ * for more than one such step. A `close` is handled after every write posted before it.
+ * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { compactHour, hoursToCompact, HOUR_MS } from "../../storage/compaction.ts";
+import { exchangeUnavailable } from "../../storage/exchange.ts";
+import { applyRetention } from "../../storage/retention.ts";
 import { encodeBatch, DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import { commitFile, FileOpError, partFileName, partitionDir } from "./files.ts";
-import type { FromWorker, ToWorker, WorkerInit, WriteRequest } from "./protocol.ts";
+import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
+import type { RowKind } from "../../rows/schema.ts";
 
 declare var self: Worker;
 
-let config: WorkerInit = { type: "init", rowGroupSize: DEFAULT_ROW_GROUP_SIZE, createdBy: "harvestd", runTag: "x" };
+let config: WorkerInit = {
+  type: "init",
+  rowGroupSize: DEFAULT_ROW_GROUP_SIZE,
+  createdBy: "harvestd",
+  runTag: "x",
+  retryMs: 1000,
+  compaction: null,
+  roots: [],
+  retentionDays: 0,
+};
 let seq = 0;
-
 const reply = (msg: FromWorker): void => self.postMessage(msg);
+const errInfo = (e: unknown, path: string): WriteErrorInfo =>
+  e instanceof FileOpError ? { code: e.code, message: e.message, path: e.path } : { code: "EIO", message: String((e as Error)?.message ?? e), path };
+
+// ---- job runner ---------------------------------------------------------------------------------
+
+type Job = () => void | Promise<void>;
+const urgent: Job[] = [];
+const background: Job[] = [];
+let running = false;
+
+function kick(): void {
+  if (running) return;
+  running = true;
+  setTimeout(runNext, 0);
+}
+
+async function runNext(): Promise<void> {
+  const job = urgent.shift() ?? background.shift();
+  if (job === undefined) {
+    running = false;
+    return;
+  }
+  try {
+    await job();
+  } catch (e) {
+    reply({ type: "maintenance-error", what: "compaction", error: errInfo(e, "") });
+  }
+  // A timer, not a loop: messages that arrived meanwhile are queued before the next job runs.
+  setTimeout(runNext, 0);
+}
+
+// ---- writes, held writes and retries --------------------------------------------------------------
+
+interface Held {
+  readonly id: number;
+  readonly kind: RowKind;
+  readonly symbol: string;
+  readonly rows: number;
+  readonly dir: string;
+  readonly minTsMs: number;
+  readonly bytes: Uint8Array;
+  readonly encodeMs: number;
+  attempts: number;
+}
+
+/** Per root, the writes that failed or queued behind one that failed, oldest first. */
+const held = new Map<string, Held[]>();
+const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+/** Partition-hours this worker wrote into and has not compacted yet. */
+const touched = new Map<string, { root: string; dir: string; hour: number; tries: number; scheduled: boolean }>();
+
+const nextName = (minTsMs: number): string => partFileName(minTsMs, ++seq, config.runTag);
+
+function commit(root: string, h: Held): boolean {
+  h.attempts++;
+  const t0 = performance.now();
+  let path: string;
+  try {
+    path = commitFile(h.dir, h.bytes, () => nextName(h.minTsMs));
+  } catch (e) {
+    lastFailure.set(root, errInfo(e, h.dir));
+    return false;
+  }
+  lastFailure.delete(root);
+  const hour = Math.floor(h.minTsMs / HOUR_MS);
+  const key = `${h.dir}|${hour}`;
+  const t = touched.get(key);
+  if (t === undefined) touched.set(key, { root, dir: h.dir, hour, tries: 0, scheduled: false });
+  // A late part for an hour already merged: it is merged again when its turn comes.
+  else t.tries = 0;
+  reply({
+    type: "written",
+    id: h.id,
+    kind: h.kind,
+    symbol: h.symbol,
+    rows: h.rows,
+    written: path,
+    bytes: h.bytes.length,
+    encodeMs: h.encodeMs,
+    writeMs: performance.now() - t0,
+    attempts: h.attempts,
+  });
+  return true;
+}
+
+const lastFailure = new Map<string, WriteErrorInfo>();
+
+function failed(root: string, h: Held): void {
+  reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)!, heldBytes: h.bytes.length });
+}
 
 function write(req: WriteRequest): void {
-  const { batch } = req;
+  const { batch, root } = req;
   const base = { id: req.id, kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
-  const dir = partitionDir(req.root, batch.kind, batch.symbol, batch.day);
+  const dir = partitionDir(root, batch.kind, batch.symbol, batch.day);
   const t0 = performance.now();
   let bytes: Uint8Array;
   try {
     bytes = encodeBatch(batch, config);
   } catch (e) {
-    reply({ type: "error", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
+    reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
   }
-  const t1 = performance.now();
-  try {
-    const path = commitFile(dir, bytes, () => partFileName(batch.minTsMs, ++seq, config.runTag));
-    reply({ type: "written", ...base, written: path, bytes: bytes.length, encodeMs: t1 - t0, writeMs: performance.now() - t1 });
-  } catch (e) {
-    const err =
-      e instanceof FileOpError
-        ? { code: e.code, message: e.message, path: e.path }
-        : { code: "EIO", message: String((e as Error)?.message ?? e), path: dir };
-    reply({ type: "error", ...base, error: err });
+  const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, encodeMs: performance.now() - t0, attempts: 0 };
+  const queue = held.get(root);
+  if (queue !== undefined && queue.length > 0) {
+    // Writes of this root are held: queue behind them (written in order). While the root is
+    // failing this batch is held too; while the queue drains after a recovery it just waits.
+    queue.push(h);
+    if (lastFailure.has(root)) failed(root, h);
+    return;
   }
+  if (commit(root, h)) return;
+  held.set(root, [h]);
+  failed(root, h);
+  scheduleRetry(root);
+}
+
+function scheduleRetry(root: string): void {
+  if (retryTimers.has(root) || closing) return;
+  retryTimers.set(
+    root,
+    setTimeout(() => {
+      retryTimers.delete(root);
+      urgent.push(() => retryHead(root));
+      kick();
+    }, config.retryMs),
+  );
+}
+
+/** Longest a drain of held writes runs before new messages are taken in. */
+const DRAIN_SLICE_MS = 100;
+
+/**
+ * Writes held batches in order until one fails or the slice is used up. Whole slices, not one
+ * write per job: new batches keep arriving behind the held ones, and the queue must shrink faster
+ * than they come.
+ */
+function retryHead(root: string): void {
+  const queue = held.get(root);
+  if (queue === undefined || closing) return;
+  const t0 = performance.now();
+  while (queue.length > 0) {
+    const h = queue[0]!;
+    if (!commit(root, h)) {
+      failed(root, h);
+      scheduleRetry(root);
+      return;
+    }
+    queue.shift();
+    if (performance.now() - t0 > DRAIN_SLICE_MS) break;
+  }
+  if (queue.length > 0) urgent.push(() => retryHead(root));
+}
+
+// ---- compaction, start-up scan, retention -------------------------------------------------------
+
+let compactionOff = false;
+let lastRetentionAt = -Infinity;
+let lastScanAt = -Infinity;
+const RETENTION_EVERY_MS = HOUR_MS;
+const RESCAN_EVERY_MS = HOUR_MS;
+/** Attempts at one partition-hour before it is left for the next start's scan. */
+const MAX_COMPACT_TRIES = 3;
+
+function anyHeld(): boolean {
+  for (const q of held.values()) if (q.length > 0) return true;
+  return false;
+}
+
+async function compactJob(root: string, dir: string, hour: number, tries: number): Promise<void> {
+  touched.delete(`${dir}|${hour}`);
+  if (compactionOff) return;
+  const why = exchangeUnavailable();
+  if (why !== null) {
+    compactionOff = true;
+    reply({ type: "maintenance-error", what: "compaction", error: { code: "ENOSYS", message: `compaction is off: ${why}`, path: root } });
+    return;
+  }
+  // A failing disk first gets its writes back; merging needs room too.
+  if (anyHeld()) return retryLater(root, dir, hour, tries);
+  const t0 = performance.now();
+  try {
+    const out = await compactHour(root, dir, hour, { encode: config, nextName });
+    if (out.done) {
+      reply({ type: "compacted", dir, hour, path: out.path, files: out.files, rows: out.rows, bytes: out.bytes, ms: performance.now() - t0 });
+    } else if (out.reason !== null) {
+      reply({ type: "maintenance-error", what: "compaction", error: { code: "ESKIPPED", message: out.reason, path: dir } });
+      if (out.reason.includes("free space") || out.reason.includes("another process")) retryLater(root, dir, hour, tries);
+    }
+  } catch (e) {
+    reply({ type: "maintenance-error", what: "compaction", error: errInfo(e, dir) });
+    retryLater(root, dir, hour, tries);
+  }
+}
+
+function retryLater(root: string, dir: string, hour: number, tries: number): void {
+  if (tries + 1 >= MAX_COMPACT_TRIES) return;
+  const key = `${dir}|${hour}`;
+  if (!touched.has(key)) touched.set(key, { root, dir, hour, tries: tries + 1, scheduled: false });
+}
+
+function maintain(nowMs: number): void {
+  if (config.compaction !== null && !compactionOff) {
+    const grace = config.compaction.graceMs;
+    for (const t of touched.values()) {
+      if (t.scheduled || (t.hour + 1) * HOUR_MS + grace > nowMs) continue;
+      t.scheduled = true;
+      background.push(() => compactJob(t.root, t.dir, t.hour, t.tries));
+    }
+  }
+  if (config.compaction !== null && !compactionOff && nowMs - lastScanAt >= RESCAN_EVERY_MS) {
+    // Hourly, yesterday and today: hours whose merge was postponed (low disk, held writes).
+    if (lastScanAt !== -Infinity) scan(nowMs, `date=${new Date(nowMs - 86_400_000).toISOString().slice(0, 10)}`);
+    lastScanAt = nowMs;
+  }
+  if (config.retentionDays > 0 && nowMs - lastRetentionAt >= RETENTION_EVERY_MS) {
+    lastRetentionAt = nowMs;
+    for (const root of config.roots) background.push(() => retentionJob(root, nowMs));
+  }
+  kick();
+}
+
+async function retentionJob(root: string, nowMs: number): Promise<void> {
+  try {
+    for (const path of await applyRetention(root, nowMs, config.retentionDays)) reply({ type: "expired", path });
+  } catch (e) {
+    reply({ type: "maintenance-error", what: "retention", error: errInfo(e, root) });
+  }
+}
+
+const listDirs = (dir: string, prefix: string): string[] => {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && e.name.startsWith(prefix))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * Closed hours with several parts that no tracked write points to: left by an earlier run, or
+ * given up after failed attempts. One job per date folder; `fromDate` limits the scan to recent
+ * dates (`date=YYYY-MM-DD` compares as text).
+ */
+function scan(nowMs: number, fromDate = ""): void {
+  const grace = config.compaction!.graceMs;
+  for (const root of config.roots) {
+    for (const date of listDirs(root, "date=")) {
+      if (date < fromDate) continue;
+      background.push(() => {
+        try {
+          for (const sym of listDirs(join(root, date), "symbol=")) {
+            for (const kind of listDirs(join(root, date, sym), "kind=")) {
+              const dir = join(root, date, sym, kind);
+              for (const hour of hoursToCompact(dir)) {
+                if ((hour + 1) * HOUR_MS + grace <= nowMs) background.push(() => compactJob(root, dir, hour, 0));
+              }
+            }
+          }
+        } catch (e) {
+          reply({ type: "maintenance-error", what: "scan", error: errInfo(e, join(root, date)) });
+        }
+      });
+    }
+  }
+}
+
+// ---- close ------------------------------------------------------------------------------------------
+
+let closing = false;
+
+async function close(compactAll: boolean): Promise<void> {
+  closing = true;
+  for (const t of retryTimers.values()) clearTimeout(t);
+  retryTimers.clear();
+  // Last attempt at every held write; what still fails is given up (NDJSON keeps the data).
+  for (const [root, queue] of held) {
+    for (const h of queue) {
+      if (!commit(root, h)) reply({ type: "dropped", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)! });
+    }
+    queue.length = 0;
+  }
+  background.length = 0;
+  if (compactAll && config.compaction !== null) {
+    for (const t of [...touched.values()]) await compactJob(t.root, t.dir, t.hour, MAX_COMPACT_TRIES);
+  }
+  // Dropping the handler empties the event loop, so the worker exits by itself after the reply is
+  // delivered (process.exit could cut the reply off).
+  self.onmessage = null;
+  reply({ type: "closed" });
 }
 
 self.onmessage = (event: MessageEvent) => {
@@ -48,15 +333,21 @@ self.onmessage = (event: MessageEvent) => {
   switch (msg.type) {
     case "init":
       config = msg;
+      if (config.compaction?.scanAtStart) scan(Date.now());
+      if (config.retentionDays > 0) maintain(Date.now());
+      kick();
       break;
     case "write":
-      write(msg);
+      urgent.push(() => write(msg));
+      kick();
+      break;
+    case "maintain":
+      urgent.push(() => maintain(msg.nowMs));
+      kick();
       break;
     case "close":
-      // Dropping the handler empties the event loop, so the worker exits by itself after the
-      // reply is delivered (process.exit could cut the reply off).
-      self.onmessage = null;
-      reply({ type: "closed" });
+      urgent.push(() => close(msg.compactAll));
+      kick();
       break;
   }
 };

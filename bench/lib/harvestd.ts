@@ -1,0 +1,334 @@
+/**
+ * Running the compiled binary and the fake exchange for the end-to-end benchmarks, and reading back
+ * what the binary logged (independently of its code: plain text scanning of the NDJSON raw logs).
+ */
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { Subprocess } from "bun";
+import { ensureBinary, freePort, REPO, tempDir, waitFor } from "../../test/helpers/binary.ts";
+import { listFiles } from "../../test/helpers/ndjson.ts";
+
+export { freePort, REPO, tempDir, waitFor };
+
+/**
+ * The binary under test: $HARVESTD_BIN when set (e.g. a copy built elsewhere), else build/harvestd,
+ * built first when missing. `npm run bench` rebuilds build/harvestd before running anything.
+ */
+export function harvestdBinary(): string {
+  return process.env.HARVESTD_BIN ?? ensureBinary();
+}
+
+/** A line-oriented child process: JSON lines out, commands in. */
+class LineProc {
+  private buf = "";
+  private readonly waiting: ((line: string) => void)[] = [];
+  private readonly lines: string[] = [];
+
+  constructor(readonly proc: Subprocess<"pipe", "pipe", "inherit">) {
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    const dec = new TextDecoder();
+    const reader = this.proc.stdout.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      this.buf += dec.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = this.buf.indexOf("\n")) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        const w = this.waiting.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+      }
+    }
+  }
+
+  next(timeoutMs = 60_000): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("child process did not answer")), timeoutMs);
+      this.waiting.push((line) => {
+        clearTimeout(t);
+        resolve(line);
+      });
+    });
+  }
+
+  async ask<T>(cmd: string): Promise<T> {
+    this.proc.stdin.write(`${cmd}\n`);
+    this.proc.stdin.flush();
+    return JSON.parse(await this.next()) as T;
+  }
+}
+
+export interface ExchangeStats {
+  readonly sent: Record<string, number>;
+  readonly total: number;
+  readonly uptimeMs: number;
+  readonly cpuMs: number;
+}
+
+/** The fake exchange in its own process (bench/lib/exchange-proc.ts). */
+export class ExchangeProcess {
+  private constructor(
+    private readonly lp: LineProc,
+    readonly publicWsBase: string,
+    readonly marketWsBase: string,
+    readonly restBase: string,
+    readonly symbols: readonly string[],
+  ) {}
+
+  static async start(opts: { synthetic: number; speed: number; symbols?: readonly string[] }): Promise<ExchangeProcess> {
+    const args = [process.execPath, join(import.meta.dir, "exchange-proc.ts"), "--synthetic", String(opts.synthetic), "--speed", String(opts.speed)];
+    if (opts.symbols !== undefined && opts.symbols.length > 0) args.push("--symbols", opts.symbols.join(","));
+    const proc = Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    const lp = new LineProc(proc);
+    const hello = JSON.parse(await lp.next()) as { publicWsBase: string; marketWsBase: string; restBase: string; symbols: string[] };
+    return new ExchangeProcess(lp, hello.publicWsBase, hello.marketWsBase, hello.restBase, hello.symbols);
+  }
+
+  get pid(): number {
+    return this.lp.proc.pid;
+  }
+
+  stats(): Promise<ExchangeStats> {
+    return this.lp.ask<ExchangeStats>("stats");
+  }
+
+  silence(): Promise<unknown> {
+    return this.lp.ask("silence");
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.lp.proc.stdin.write("quit\n");
+      this.lp.proc.stdin.flush();
+    } catch {
+      /* already gone */
+    }
+    const t = setTimeout(() => this.lp.proc.kill("SIGKILL"), 10_000);
+    await this.lp.proc.exited;
+    clearTimeout(t);
+  }
+}
+
+export interface Collector {
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  readonly dir: string;
+  readonly base: string;
+  readonly ndjsonDir: string;
+  readonly outputDir: string;
+  /** SIGTERM, wait for the exit; returns the exit code and stderr. */
+  stop(): Promise<{ exitCode: number; stderr: string }>;
+  /** Removes the temporary data folder. */
+  cleanup(): void;
+}
+
+/**
+ * Starts build/harvestd `run` with the repo's config.toml, every output in a fresh temporary folder,
+ * endpoints pointing at `exchange`. `env` overrides or adds variables.
+ */
+export function startCollector(
+  symbols: readonly string[],
+  exchange: { publicWsBase: string; marketWsBase: string; restBase: string },
+  env: Record<string, string> = {},
+  /** Run from source under `bun --cpu-prof` instead of the binary, writing the profile here. */
+  profileDir?: string,
+): Collector {
+  const dir = tempDir("bench");
+  const port = freePort();
+  const ndjsonDir = join(dir, "ndjson");
+  const outputDir = join(dir, "raw");
+  const cmd =
+    profileDir === undefined
+      ? [harvestdBinary()]
+      : [process.execPath, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, join(REPO, "src", "cli", "main.ts")];
+  const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml")], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      SYMBOLS: symbols.join(","),
+      BINANCE_PUBLIC_WS: exchange.publicWsBase,
+      BINANCE_MARKET_WS: exchange.marketWsBase,
+      BINANCE_REST: exchange.restBase,
+      OUTPUT_DIR: outputDir,
+      PREVIEW_DIR: join(dir, "preview"),
+      NDJSON_DIR: ndjsonDir,
+      ARTIFACTS_DIR: join(dir, "artifacts"),
+      HTTP_LISTEN: `127.0.0.1:${port}`,
+      ...env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = new Response(proc.stdout).text();
+  const err = new Response(proc.stderr).text();
+  return {
+    proc,
+    dir,
+    base: `http://127.0.0.1:${port}`,
+    ndjsonDir,
+    outputDir,
+    async stop() {
+      proc.kill("SIGTERM");
+      const [exitCode, , stderr] = await Promise.all([proc.exited, out, err]);
+      return { exitCode, stderr };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** GET a JSON document, or undefined when the server does not answer (yet). */
+export async function getJson(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const r = await fetch(url);
+    return r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Total frames the collector has taken in so far (sum over /api/status symbols), or undefined. */
+export async function collectorFrames(base: string): Promise<number | undefined> {
+  const st = await getJson(`${base}/api/status`);
+  const syms = st?.symbols as { frames?: number }[] | undefined;
+  if (syms === undefined) return undefined;
+  return syms.reduce((s, x) => s + (x.frames ?? 0), 0);
+}
+
+/** Polls until the collector's frame count has not moved for `quietMs` (it has drained its input). */
+export async function waitDrained(base: string, quietMs = 1500, timeoutMs = 120_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const n = (await collectorFrames(base)) ?? -1;
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return n;
+    await Bun.sleep(250);
+  }
+  throw new Error("collector did not drain its input");
+}
+
+/** Growable Float64 sample. */
+export class Sample {
+  a = new Float64Array(1 << 16);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+  values(): Float64Array {
+    return this.a.subarray(0, this.n);
+  }
+}
+
+export interface LogSummary {
+  /** Data lines per stream. */
+  readonly perStream: Map<string, number>;
+  /** Backfill lines (trades recovered over REST after a gap) per stream. */
+  readonly backfilledPerStream: Map<string, number>;
+  /** Gap lines (ids given up on). */
+  readonly gapLines: number;
+  readonly dataLines: number;
+  readonly firstRecvMs: number;
+  readonly lastRecvMs: number;
+  readonly pipelineMs: Sample;
+  readonly eventLatencyMs: Sample;
+  /** Breaks in the aggTrade `a` chain and the depth `pu` chain, per stream, summed. */
+  readonly chainBreaks: number;
+}
+
+const numAfter = (line: string, key: string, from = 0): number => {
+  const i = line.indexOf(key, from);
+  if (i < 0) return Number.NaN;
+  let j = i + key.length;
+  while (j < line.length) {
+    const c = line.charCodeAt(j);
+    if (c === 44 || c === 125) break; // , }
+    j++;
+  }
+  return Number(line.slice(i + key.length, j));
+};
+
+/**
+ * Reads every NDJSON raw log under `dir` (plain or gzip) as text: counts data lines and backfill
+ * lines per stream and gap lines, collects `latency_pipeline_ms` and `latency_event_ms`, and checks
+ * the id chains of the data lines per stream in receipt order (aggTrade `a` + 1, depth `pu` =
+ * previous `u`; a backfill in between shows as a break, and is counted as such).
+ */
+export function summarizeLogs(dir: string): LogSummary {
+  const perStream = new Map<string, number>();
+  const backfilledPerStream = new Map<string, number>();
+  let gapLines = 0;
+  const lastId = new Map<string, number>();
+  const pipelineMs = new Sample();
+  const eventLatencyMs = new Sample();
+  let dataLines = 0;
+  let chainBreaks = 0;
+  let firstRecvMs = Number.POSITIVE_INFINITY;
+  let lastRecvMs = 0;
+  const files = listFiles(dir, /raw-\d\d\.ndjson(\.gz)?$/).sort((a, b) => {
+    const key = (p: string) => `${/symbol=([^/]+)/.exec(p)?.[1]}/${/date=([\d-]+)/.exec(p)?.[1]}/${/raw-(\d\d)/.exec(p)?.[1]}`;
+    return key(a) < key(b) ? -1 : 1;
+  });
+  for (const f of files) {
+    const buf = readFileSync(f);
+    const text = f.endsWith(".gz") ? gunzipSync(buf).toString("utf8") : buf.toString("utf8");
+    let p = 0;
+    while (p < text.length) {
+      let nl = text.indexOf("\n", p);
+      if (nl < 0) nl = text.length;
+      const line = text.slice(p, nl);
+      p = nl + 1;
+      const s = line.indexOf(',"stream":"');
+      if (line.startsWith('"event":"backfill"', line.indexOf(",") + 1)) {
+        const bs = line.slice(s + 11, line.indexOf('"', s + 11));
+        backfilledPerStream.set(bs, (backfilledPerStream.get(bs) ?? 0) + 1);
+        continue;
+      }
+      if (line.startsWith('"event":"gap"', line.indexOf(",") + 1)) {
+        gapLines++;
+        continue;
+      }
+      if (s < 0 || line.indexOf('"latency_pipeline_ms":') < 0 || line.startsWith('{"ts_recv"') === false || line.indexOf('"event"') >= 0) continue;
+      const stream = line.slice(s + 11, line.indexOf('"', s + 11));
+      const recv = numAfter(line, '{"ts_recv":');
+      dataLines++;
+      perStream.set(stream, (perStream.get(stream) ?? 0) + 1);
+      if (recv < firstRecvMs) firstRecvMs = recv;
+      if (recv > lastRecvMs) lastRecvMs = recv;
+      pipelineMs.push(numAfter(line, '"latency_pipeline_ms":'));
+      const ev = numAfter(line, '"latency_event_ms":');
+      if (ev === ev) eventLatencyMs.push(ev);
+      const d = line.indexOf(',"data":');
+      const prev = lastId.get(stream);
+      if (stream.endsWith("@aggTrade")) {
+        const a = numAfter(line, ',"a":', d);
+        if (prev !== undefined && a !== prev + 1) chainBreaks++;
+        lastId.set(stream, a);
+      } else {
+        const u = numAfter(line, ',"u":', d);
+        const pu = numAfter(line, ',"pu":', d);
+        if (prev !== undefined && pu !== prev) chainBreaks++;
+        lastId.set(stream, u);
+      }
+    }
+  }
+  return { perStream, backfilledPerStream, gapLines, dataLines, firstRecvMs, lastRecvMs, pipelineMs, eventLatencyMs, chainBreaks };
+}

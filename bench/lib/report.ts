@@ -1,0 +1,167 @@
+/**
+ * What every benchmark shares: the `--quick` flag, machine facts, the load average at the time of a
+ * figure, percentiles, a plain-text table, and the JSON file written to bench/results/.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+
+export const BENCH_DIR = join(import.meta.dir, "..");
+export const REPO = join(BENCH_DIR, "..");
+export const RESULTS_DIR = join(BENCH_DIR, "results");
+
+/** `--quick`: a smoke run of a few seconds that proves the benchmark works, not a figure to quote. */
+export const QUICK = process.argv.includes("--quick");
+
+/** Value of `--name value` on the command line, or undefined. */
+export function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memory_gb: number;
+  readonly kernel: string;
+  readonly bun: string;
+}
+
+export function machineInfo(): MachineInfo {
+  let kernel = "unknown";
+  try {
+    kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    /* not Linux */
+  }
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel,
+    bun: Bun.version,
+  };
+}
+
+/** 1, 5 and 15 minute load averages, rounded: printed beside every figure (a busy machine skews them). */
+export function load(): [number, number, number] {
+  const [a, b, c] = loadavg();
+  const r = (x: number | undefined) => Math.round((x ?? 0) * 100) / 100;
+  return [r(a), r(b), r(c)];
+}
+
+export interface Quantiles {
+  readonly n: number;
+  readonly p50: number | null;
+  readonly p99: number | null;
+  readonly p999: number | null;
+  readonly max: number | null;
+  readonly mean: number | null;
+}
+
+/** Exact quantiles of a sample (sorted copy; nearest-rank). */
+export function quantiles(xs: ArrayLike<number>, digits = 3): Quantiles {
+  const n = xs.length;
+  if (n === 0) return { n: 0, p50: null, p99: null, p999: null, max: null, mean: null };
+  const s = Float64Array.from(xs).sort();
+  const r = (x: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+  const q = (p: number) => r(s[Math.min(n - 1, Math.ceil(p * n) - 1)]!);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += s[i]!;
+  return { n, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: r(s[n - 1]!), mean: r(sum / n) };
+}
+
+/** Median of a few repeated figures. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Prints rows as an aligned table (numbers right-aligned, with thousands separators). */
+export function printTable(rows: readonly Record<string, unknown>[]): void {
+  if (rows.length === 0) return;
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const fmt = (v: unknown) =>
+    v === null || v === undefined ? "-" : typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en-US") : String(v)) : String(v);
+  const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
+  const width = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const right = cols.map((c) => rows.some((r) => typeof r[c] === "number"));
+  const line = (vals: readonly string[]) => vals.map((v, i) => (right[i] ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join("  ");
+  console.log(line(cols));
+  console.log(width.map((w) => "-".repeat(w)).join("  "));
+  for (const row of cells) console.log(line(row));
+}
+
+/**
+ * Writes `bench/results/<name>-<date>.json` (a quick run gets `-quick`, so it never replaces a full
+ * run's figures) with the machine, date, mode and load average around the run.
+ */
+export function writeResult(name: string, startLoad: readonly number[], body: Record<string, unknown>): string {
+  const date = new Date().toISOString();
+  const result = { benchmark: name, date, mode: QUICK ? "quick" : "full", machine: machineInfo(), load_avg_start: startLoad, load_avg_end: load(), ...body };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${name}-${date.slice(0, 10)}${QUICK ? "-quick" : ""}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`load average ${startLoad.join(" ")} → ${result.load_avg_end.join(" ")}; wrote ${file}`);
+  return file;
+}
+
+/** Prints the benchmark's header line: what, mode, machine, load. */
+export function header(name: string, what: string): readonly number[] {
+  const m = machineInfo();
+  const l = load();
+  console.log(`${name}: ${what}${QUICK ? " [--quick: smoke run, not a figure]" : ""}`);
+  console.log(`${m.cpu}, ${m.cores} cores, Bun ${m.bun}; load average ${l.join(" ")}`);
+  return l;
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or null when it is gone. */
+export function rssOf(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU ms per thread group of a process (Linux /proc/PID/task): `main` (the JS thread), `worker` (Bun
+ * Workers, e.g. the Parquet writer), `gc` (HeapHelper), `jit`, `io` (Bun Pool), `other`.
+ */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = { main: 0, worker: 0, gc: 0, jit: 0, io: 0, other: 0 };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
+      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      const ms = (Number(rest[11]) + Number(rest[12])) * 10;
+      const group = Number(tid) === pid ? "main" : name.startsWith("Worker") ? "worker" : name.startsWith("HeapHelper") ? "gc" : /JIT|JSC/.test(name) ? "jit" : name.startsWith("Bun Pool") ? "io" : "other";
+      out[group]! += ms;
+    } catch {
+      /* thread ended */
+    }
+  }
+  return out;
+}
+
+/** CPU time (user + system) of a process in ms (Linux /proc), or null. */
+export function cpuMsOf(pid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; clock ticks of 10 ms.
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch {
+    return null;
+  }
+}

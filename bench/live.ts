@@ -1,0 +1,249 @@
+/**
+ * Live: the compiled binary (build/harvestd run) against the fake exchange on loopback, at rising
+ * offered rates, with Parquet rotating every 2 s.
+ *
+ * Each step: the fake exchange runs in its own process (bench/lib/exchange-proc.ts) with N synthetic
+ * clones of BTCUSDT 2024-08-08 (real depth5 folded from the recorded diff depth, real trades) at the
+ * speed that gives the step's rate; the binary collects for the step's duration; then the exchange
+ * goes silent, the binary drains and is stopped with SIGTERM. Checked afterwards:
+ *   loss      data frames the exchange sent, per stream, vs data lines in the binary's NDJSON logs
+ *             (plus trades it recovered over REST after a gap: recovered, not lost, but a sign it
+ *             fell behind), the `a` / `pu` id chains in them, and Parquet rows read back by DuckDB:
+ *             one prices row per logged aggTrade, one orderbook row per logged depth frame; frames
+ *             sent but never received (the sender drops a slow client's frames past its
+ *             backpressure limit) are reported apart;
+ *   latency   `latency_pipeline_ms` of every logged frame (frame receipt → engine done, rows
+ *             appended), and `latency_event_ms` (receipt − exchange send time E, ms resolution:
+ *             includes socket and event-loop queueing, so a collector falling behind shows here);
+ *   cost      the binary's CPU time per frame and peak RSS.
+ * A step is sustained when nothing is lost, every chain is intact, Parquet has every row, the exit
+ * is clean, the binary keeps up — at the window's end at most half a second of frames sent but not
+ * yet taken in (its own frame counter, /api/status) — and the event latency p99 stays < 1 s. When
+ * the exchange itself cannot produce 90% of the rate (it has one core at most), the step is marked
+ * source-limited: the figure is then a lower bound set by the sender, not by harvestd.
+ *
+ * Usage: bun bench/live.ts [--quick] [--symbols N] [--seconds S] [--repeats R] [--rates a,b,c]
+ *        [--profile DIR]   (collector from source under `bun --cpu-prof --cpu-prof-md`, profile in DIR)
+ * Writes bench/results/live-<date>.json.
+ */
+import { join } from "node:path";
+import { recordingScripts } from "../test/fake-exchange/script.ts";
+import { hive, query } from "../test/helpers/duckdb.ts";
+import { listFiles } from "../test/helpers/ndjson.ts";
+import { ExchangeProcess, collectorFrames, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
+import { argValue, cpuMsOf, header, load, median, printTable, QUICK, quantiles, rssOf, threadCpuMs, writeResult } from "./lib/report.ts";
+
+const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
+const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
+const REPEATS = Number(argValue("repeats") ?? (QUICK ? 1 : 3));
+const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,100000,150000,200000,250000,300000,400000")).split(",").map(Number);
+const ROTATE_SEC = "2";
+/** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */
+const PROFILE_DIR = argValue("profile");
+
+/** Frames per second one BTCUSDT clone produces at speed 1 (depth5 + aggTrade, per recorded second). */
+function framesPerSymbolSecond(): number {
+  const s = recordingScripts("hftbacktest-2024-08-08").get("BTCUSDT")!;
+  return (s.depthItems + s.tradeItems) / (s.period / 1000);
+}
+
+interface RunResult {
+  readonly target: number;
+  readonly offered_per_s: number;
+  readonly taken_per_s: number;
+  readonly backlog_at_end: number;
+  readonly frames: number;
+  readonly lost: number;
+  readonly never_received: number;
+  readonly recovered: number;
+  readonly gap_lines: number;
+  readonly extra: number;
+  readonly chain_breaks: number;
+  readonly parquet_rows_missing: number;
+  readonly parquet_files: number;
+  readonly exit_code: number;
+  readonly pipeline_ms: ReturnType<typeof quantiles>;
+  readonly event_latency_ms: ReturnType<typeof quantiles>;
+  readonly collector_cpu_pct: number;
+  readonly collector_cpu_us_per_frame: number;
+  readonly exchange_cpu_pct: number;
+  /** CPU % of the window per thread group: main (JS), worker (Parquet writer), gc, jit, io, other. */
+  readonly thread_cpu_pct: Record<string, number>;
+  readonly peak_rss_mb: number;
+  readonly sustained: boolean;
+  readonly source_limited: boolean;
+  readonly why: string;
+}
+
+/** Rows of one Parquet kind under the output tree, read by DuckDB (0 when there is no file). */
+export async function parquetRows(outputDir: string, kind: string): Promise<number> {
+  if (listFiles(outputDir, new RegExp(`kind=${kind}/[^/]*\\.parquet$`)).length === 0) return 0;
+  const [r] = await query(`SELECT count(*)::BIGINT AS n FROM ${hive(join(outputDir, "**", `kind=${kind}`, "*.parquet"))}`);
+  return Number(r!.n);
+}
+
+async function runStep(target: number, perSym: number): Promise<RunResult> {
+  const speed = target / (N * perSym);
+  const ex = await ExchangeProcess.start({ synthetic: N, speed });
+  const col = startCollector(ex.symbols, ex, { PARQUET_ROTATE_SEC: ROTATE_SEC, ORDERBOOK_ROTATE_SEC: ROTATE_SEC }, PROFILE_DIR);
+  try {
+    await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000);
+    const s0 = await ex.stats();
+    const f0 = (await collectorFrames(col.base)) ?? 0;
+    const c0 = cpuMsOf(col.proc.pid) ?? 0;
+    const th0 = threadCpuMs(col.proc.pid);
+    const t0 = performance.now();
+    let peakRss = 0;
+    const end = t0 + STEP_SEC * 1000;
+    while (performance.now() < end) {
+      peakRss = Math.max(peakRss, rssOf(col.proc.pid) ?? 0);
+      await Bun.sleep(Math.min(500, Math.max(0, end - performance.now())));
+    }
+    const s1 = await ex.stats();
+    const f1 = (await collectorFrames(col.base)) ?? 0;
+    const c1 = cpuMsOf(col.proc.pid) ?? 0;
+    const th1 = threadCpuMs(col.proc.pid);
+    const dt = (performance.now() - t0) / 1000;
+    await ex.silence();
+    const received = await waitDrained(col.base);
+    peakRss = Math.max(peakRss, rssOf(col.proc.pid) ?? 0);
+    const stop = await col.stop();
+    const exStats = await ex.stats();
+    await ex.stop();
+
+    const logs = summarizeLogs(col.ndjsonDir);
+    // Per stream: frames sent vs frames logged (data lines, plus trades recovered over REST after a gap).
+    let lost = 0;
+    let extra = 0;
+    let recovered = 0;
+    for (const [stream, n] of Object.entries(exStats.sent)) {
+      const back = logs.backfilledPerStream.get(stream) ?? 0;
+      recovered += back;
+      const got = (logs.perStream.get(stream) ?? 0) + back;
+      if (got < n) lost += n - got;
+    }
+    // Frames the sender counted but the collector never received (Bun drops a slow client's frames
+    // past the server's backpressure limit): a collector that does not keep up loses them upstream.
+    const neverReceived = Math.max(0, exStats.total - received);
+    for (const [stream, got] of logs.perStream) {
+      const n = exStats.sent[stream] ?? 0;
+      if (got > n) extra += got - n;
+    }
+    let aggLines = 0;
+    let depthLines = 0;
+    for (const [stream, n] of logs.perStream) {
+      if (stream.endsWith("@aggTrade")) aggLines += n;
+      else depthLines += n;
+    }
+    aggLines += recovered; // a recovered trade is a prices row too
+    const parquetMissing = Math.abs(aggLines - (await parquetRows(col.outputDir, "prices"))) + Math.abs(depthLines - (await parquetRows(col.outputDir, "orderbook")));
+    const parquetFiles = listFiles(col.outputDir, /\.parquet$/).length;
+
+    const offered = (s1.total - s0.total) / dt;
+    // What the collector took in during the window (its own frame counter), and how far behind it
+    // was at the window's end (frames sent by then but not yet taken in).
+    const taken = (f1 - f0) / dt;
+    const backlog = Math.max(0, s1.total - f1);
+    const pipeline = quantiles(logs.pipelineMs.values());
+    const eventLat = quantiles(logs.eventLatencyMs.values(), 0);
+    const cpuPct = ((c1 - c0) / (dt * 1000)) * 100;
+    const framesInWindow = s1.total - s0.total;
+    const exCpuPct = ((s1.cpuMs - s0.cpuMs) / (dt * 1000)) * 100;
+    const sourceLimited = offered < 0.9 * target;
+    // Keeping up: at the window's end at most half a second of frames not yet taken in.
+    const maxBacklog = Math.max(2000, target / 2);
+    const why: string[] = [];
+    if (lost > 0) why.push(`${lost} lost (${neverReceived} never received)`);
+    if (recovered > 0) why.push(`${recovered} recovered over REST after gaps`);
+    if (extra > 0) why.push(`${extra} extra`);
+    if (logs.chainBreaks > 0) why.push(`${logs.chainBreaks} chain breaks`);
+    if (parquetMissing > 0) why.push(`${parquetMissing} Parquet rows off`);
+    if (stop.exitCode !== 0) why.push(`exit ${stop.exitCode}`);
+    if (why.length > 0) process.stderr.write(`collector stderr (last 2000 chars):\n${stop.stderr.slice(-2000)}\n`);
+    if (backlog > maxBacklog) why.push(`${backlog} frames behind at the end (took in ${Math.round(taken)}/s)`);
+    if ((eventLat.p99 ?? 0) >= 1000) why.push(`event latency p99 ${eventLat.p99} ms`);
+    if (sourceLimited) why.push(`exchange offered only ${Math.round(offered)}/s`);
+    // A failure of the collector's own (loss, lag) is a failure even when the sender was also short.
+    const collectorFailed = why.length > (sourceLimited ? 1 : 0);
+    col.cleanup();
+    return {
+      target,
+      offered_per_s: Math.round(offered),
+      taken_per_s: Math.round(taken),
+      backlog_at_end: backlog,
+      frames: logs.dataLines,
+      lost,
+      never_received: neverReceived,
+      recovered,
+      gap_lines: logs.gapLines,
+      extra,
+      chain_breaks: logs.chainBreaks,
+      parquet_rows_missing: parquetMissing,
+      parquet_files: parquetFiles,
+      exit_code: stop.exitCode,
+      pipeline_ms: pipeline,
+      event_latency_ms: eventLat,
+      collector_cpu_pct: Math.round(cpuPct),
+      collector_cpu_us_per_frame: framesInWindow > 0 ? Math.round(((c1 - c0) * 1000) / framesInWindow * 10) / 10 : 0,
+      exchange_cpu_pct: Math.round(exCpuPct),
+      thread_cpu_pct: Object.fromEntries(Object.keys(th1).map((k) => [k, Math.round(((th1[k]! - (th0[k] ?? 0)) / (dt * 1000)) * 100)])),
+      peak_rss_mb: Math.round(peakRss / 2 ** 20),
+      sustained: why.length === 0,
+      source_limited: sourceLimited && !collectorFailed,
+      why: why.join("; "),
+    };
+  } catch (e) {
+    await col.stop().catch(() => undefined);
+    await ex.stop().catch(() => undefined);
+    col.cleanup();
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const startLoad = header("live", `build/harvestd vs the fake exchange, ${N} symbols, rising rates, Parquet rotation every ${ROTATE_SEC} s`);
+  const perSym = framesPerSymbolSecond();
+  console.log(`one BTCUSDT clone = ${perSym.toFixed(1)} frames/s at speed 1; ${STEP_SEC} s per step, ${REPEATS} run(s) per rate`);
+  const steps: { target: number; runs: RunResult[]; sustained: boolean }[] = [];
+  const rows: Record<string, unknown>[] = [];
+  for (const target of RATES) {
+    const runs: RunResult[] = [];
+    for (let r = 0; r < REPEATS; r++) runs.push(await runStep(target, perSym));
+    const sustained = runs.every((x) => x.sustained);
+    steps.push({ target, runs, sustained });
+    const med = (f: (x: RunResult) => number | null) => median(runs.map((x) => f(x) ?? Number.NaN));
+    const row = {
+      target,
+      offered: med((x) => x.offered_per_s),
+      taken: med((x) => x.taken_per_s),
+      lost: runs.reduce((s, x) => s + x.lost + x.extra, 0),
+      recovered: runs.reduce((s, x) => s + x.recovered, 0),
+      pipe_p50_ms: med((x) => x.pipeline_ms.p50),
+      pipe_p99_ms: med((x) => x.pipeline_ms.p99),
+      pipe_max_ms: med((x) => x.pipeline_ms.max),
+      evt_p99_ms: med((x) => x.event_latency_ms.p99),
+      cpu_pct: med((x) => x.collector_cpu_pct),
+      us_frame: med((x) => x.collector_cpu_us_per_frame),
+      main_pct: med((x) => x.thread_cpu_pct.main ?? 0),
+      worker_pct: med((x) => x.thread_cpu_pct.worker ?? 0),
+      gc_pct: med((x) => x.thread_cpu_pct.gc ?? 0),
+      ex_cpu_pct: med((x) => x.exchange_cpu_pct),
+      rss_mb: med((x) => x.peak_rss_mb),
+      pq_files: med((x) => x.parquet_files),
+      verdict: sustained ? "sustained" : runs.every((x) => x.sustained || x.source_limited) ? "source-limited" : "FAILED",
+      why: runs.map((x) => x.why).filter(Boolean).join(" | "),
+    };
+    rows.push(row);
+    console.log(`  ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; pipeline p99 ${row.pipe_p99_ms} ms; load ${load().join(" ")}`);
+    if (!sustained && !QUICK) break;
+  }
+  console.log("");
+  printTable(rows);
+  const best = Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.target));
+  const at20k = rows.find((r) => r.target === 20_000);
+  console.log(`highest sustained rate with zero loss: ${best}/s${steps.some((s) => !s.sustained && s.runs.some((x) => x.source_limited)) ? " (next step limited by the exchange process)" : ""}`);
+  if (at20k !== undefined) console.log(`pipeline latency at 20k frames/s: p50 ${at20k.pipe_p50_ms} ms, p99 ${at20k.pipe_p99_ms} ms, max ${at20k.pipe_max_ms} ms (target p99 ≤ 1 ms)`);
+  writeResult("live", startLoad, { symbols: N, step_seconds: STEP_SEC, repeats: REPEATS, rotate_sec: Number(ROTATE_SEC), frames_per_symbol_second_at_speed_1: perSym, highest_sustained_per_s: best, table: rows, steps });
+}
+
+await main();

@@ -1,0 +1,104 @@
+/**
+ * Memory: resident set size of the compiled binary collecting 50 symbols from the fake exchange (its
+ * own process) for 10 minutes, with the shipped config (Parquet rotation and compaction as
+ * configured). Each symbol is a clone of BTCUSDT 2024-08-08 at recorded speed (≈ 40 frames/s per
+ * symbol: a busy symbol, so 50 of them is a heavy 50-symbol load), phase-shifted so they do not move
+ * in lockstep.
+ *
+ * RSS is read from /proc every second from spawn. Reported: RSS once ready (first frames in), peak,
+ * final, and the growth over the second half of the run (MiB per minute: a leak shows as a steady
+ * positive slope once buffers and JIT have warmed up). Loss is checked as in the live benchmark
+ * (frames sent per stream vs NDJSON data lines).
+ *
+ * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X]
+ * Writes bench/results/memory-<date>.json.
+ */
+import { collectorFrames, ExchangeProcess, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
+import { argValue, header, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
+
+const N = Number(argValue("symbols") ?? 50);
+const SECONDS = Number(argValue("seconds") ?? (QUICK ? 30 : 600));
+const SPEED = Number(argValue("speed") ?? 1);
+const TARGET_MB = 150;
+
+const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+
+/** Least-squares slope of y over x. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+async function main(): Promise<void> {
+  const startLoad = header("memory", `RSS of build/harvestd with ${N} symbols for ${SECONDS} s`);
+  const ex = await ExchangeProcess.start({ synthetic: N, speed: SPEED });
+  const col = startCollector(ex.symbols, ex);
+  const t0 = performance.now();
+  const samples: { t: number; rss: number }[] = [];
+  let readyAt: number | null = null;
+  try {
+    const sampler = setInterval(() => {
+      const rss = rssOf(col.proc.pid);
+      if (rss !== null) samples.push({ t: (performance.now() - t0) / 1000, rss });
+    }, 1000);
+    await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000, 20);
+    readyAt = (performance.now() - t0) / 1000;
+    const readyRss = rssOf(col.proc.pid) ?? 0;
+    let nextPrint = 60;
+    while ((performance.now() - t0) / 1000 < readyAt + SECONDS) {
+      await Bun.sleep(1000);
+      const el = (performance.now() - t0) / 1000 - readyAt;
+      if (el >= nextPrint) {
+        console.log(`  ${Math.round(el)} s: RSS ${mib(samples.at(-1)?.rss ?? 0)} MiB`);
+        nextPrint += 60;
+      }
+    }
+    clearInterval(sampler);
+    const stats = await ex.stats();
+    const rate = stats.total / (stats.uptimeMs / 1000);
+    await ex.silence();
+    await waitDrained(col.base);
+    const stop = await col.stop();
+    const exStats = await ex.stats();
+    const logs = summarizeLogs(col.ndjsonDir);
+    let lost = 0;
+    for (const [stream, n] of Object.entries(exStats.sent)) lost += Math.max(0, n - (logs.perStream.get(stream) ?? 0));
+
+    const after = samples.filter((s) => s.t >= (readyAt ?? 0));
+    const half = after.filter((s) => s.t >= (readyAt ?? 0) + SECONDS / 2);
+    const peak = Math.max(...after.map((s) => s.rss));
+    const growth = slope(
+      half.map((s) => s.t / 60),
+      half.map((s) => s.rss / 2 ** 20),
+    );
+    const row = {
+      symbols: N,
+      seconds: SECONDS,
+      frames_per_s: Math.round(rate),
+      ready_rss_mib: mib(readyRss),
+      peak_rss_mib: mib(peak),
+      final_rss_mib: mib(after.at(-1)?.rss ?? 0),
+      growth_2nd_half_mib_per_min: Math.round(growth * 100) / 100,
+      lost,
+      exit_code: stop.exitCode,
+      verdict: peak / 2 ** 20 <= TARGET_MB ? `≤ ${TARGET_MB} MiB` : `> ${TARGET_MB} MiB`,
+    };
+    printTable([row]);
+    writeResult("memory", startLoad, { target_mib: TARGET_MB, speed: SPEED, ready_at_s: readyAt, ...row, samples: samples.map((s) => [Math.round(s.t * 10) / 10, mib(s.rss)]) });
+  } finally {
+    await col.stop().catch(() => undefined);
+    await ex.stop();
+    col.cleanup();
+  }
+}
+
+await main();

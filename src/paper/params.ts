@@ -1,0 +1,54 @@
+/**
+ * The `[paper]` section of config.toml: simulated trading on fusion signals (product.md §9) and the
+ * fee table that `FEE_TIER` (`regime.fee_tier`) picks from, for paper trading and for the report's
+ * "net of a round-trip fee" figures (indicators.md §12.3). See docs/research.md.
+ */
+import { z } from "zod";
+
+const bps = z.number().nonnegative().finite();
+
+export const FeeTierSchema = z.strictObject({
+  /** Fee of an order that takes liquidity, in basis points of the notional. */
+  taker_bps: bps,
+  /** Fee of an order that rests on the book, in basis points (may be 0). */
+  maker_bps: bps,
+});
+export type FeeTier = Readonly<z.infer<typeof FeeTierSchema>>;
+
+/**
+ * Binance USDⓈ-M futures regular fee schedule (USDT-margined, without the 10 % BNB discount), as
+ * published on binance.com ("Fee Schedule of Binance Futures", support article 360033544231, and
+ * the fee-rate page it links). `TM` is the original harvester's default label (FEE_TIER=TM), which
+ * it only carried as metadata; here it means the regular (VIP 0) taker/maker pair. Rates change:
+ * the table is configuration, override it in `[paper.fee_tiers]`.
+ */
+export const DEFAULT_FEE_TIERS: Readonly<Record<string, FeeTier>> = {
+  TM: { taker_bps: 5.0, maker_bps: 2.0 },
+  VIP0: { taker_bps: 5.0, maker_bps: 2.0 },
+  VIP1: { taker_bps: 4.0, maker_bps: 1.6 },
+  VIP2: { taker_bps: 3.5, maker_bps: 1.4 },
+  VIP3: { taker_bps: 3.2, maker_bps: 1.2 },
+  VIP4: { taker_bps: 3.0, maker_bps: 1.0 },
+  VIP5: { taker_bps: 2.7, maker_bps: 0.8 },
+  VIP6: { taker_bps: 2.5, maker_bps: 0.6 },
+};
+
+export const PaperParamsSchema = z.strictObject({
+  enable: z.boolean().default(false),
+  /** Quote-currency notional of every simulated entry (quantity = notional / entry fill). */
+  notional_usdt: z.number().positive().finite().default(1000),
+  /** Close when the position is this many bps against the entry (at the exit fill); 0 = no stop. */
+  stop_bps: bps.default(25),
+  /** Close when the position is this many bps in favour (at the exit fill); 0 = no target. */
+  target_bps: bps.default(50),
+  /** Close at the first trade at least this long (event time) after the entry; 0 = no limit. */
+  max_hold_sec: z.number().nonnegative().finite().default(300),
+  /** Fee tiers by name; `regime.fee_tier` (FEE_TIER) must name one of them. */
+  fee_tiers: z.record(z.string().regex(/^[A-Za-z0-9_]{1,32}$/, "fee tier names are letters, digits and _"), FeeTierSchema).default({ ...DEFAULT_FEE_TIERS }),
+});
+export type PaperParams = Readonly<z.infer<typeof PaperParamsSchema>>;
+
+/** The fee tier FEE_TIER names, or null when the table lacks it (the config schema rejects that). */
+export function feeTierOf(fee_tiers: Readonly<Record<string, FeeTier>>, name: string): FeeTier | null {
+  return Object.hasOwn(fee_tiers, name) ? fee_tiers[name]! : null;
+}

@@ -1,0 +1,47 @@
+/**
+ * Number formatting and the plain-language verdict shared by the Markdown and HTML renderings.
+ */
+import type { ReportData, VerdictLine } from "./build.ts";
+
+export const DASH = "—";
+
+export function fix(v: number | null | undefined, digits = 4): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? DASH : v.toFixed(digits);
+}
+
+export function int(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? DASH : Math.round(v).toLocaleString("en-US");
+}
+
+export function pValue(p: number | null): string {
+  if (p === null) return DASH;
+  return p < 1e-4 ? p.toExponential(2) : p.toFixed(4);
+}
+
+export function utcMinute(ms: number | null): string {
+  return ms === null ? DASH : new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+}
+
+export function utcHour(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 13).replace("T", " ")}:00`;
+}
+
+export function signalLabel(s: string): string {
+  return s === "ofi" ? "OFI" : s === "cvd" ? "CVD" : "fusion";
+}
+
+/** One sentence per signal: the verdict with the figures and sample sizes it rests on. */
+export function verdictSentence(l: VerdictLine): string {
+  const head = `${signalLabel(l.signal)}: ${l.pass ? "PASS" : "FAIL"}`;
+  const figures =
+    l.n_eval === 0
+      ? "no evaluable samples"
+      : `HR ${fix(l.hr)} (${int(l.hits)} hits in n_eval = ${int(l.n_eval)} thinned non-flat samples), Wilson 95 % [${fix(l.wilson_lo)}, ${fix(l.wilson_hi)}], one-sided p = ${pValue(l.p_value)}`;
+  const need = `needs HR > ${l.min_hr.toFixed(2)}, n_eval ≥ 300 and Wilson lower bound > 0.50`;
+  return `${head} — ${figures}; ${need}${l.unmet.length > 0 ? ` (not met: ${l.unmet.join("; ")})` : ""}.`;
+}
+
+export function verdictHeadline(d: ReportData): string {
+  const parts = d.verdict.lines.map((l) => `${signalLabel(l.signal)} ${l.pass ? "PASS" : "FAIL"}`).join(", ");
+  return `Stage-1 acceptance (indicators.md §12.3) at H = ${d.verdict.horizon_s} s, all symbols pooled: ${d.verdict.pass ? "PASS" : "FAIL"} (${parts}).`;
+}

@@ -1,0 +1,113 @@
+/**
+ * Issue "Operator surface", running as a service: SIGTERM flushes and exits 0; a flush that cannot
+ * finish is cut off after shutdown_timeout_sec (or at once by a second signal) with exit 1 and a log
+ * line saying what was still pending, instead of hanging until systemd's SIGKILL.
+ *
+ * A flush that cannot finish is made real, not mocked: the current hour's NDJSON file of a busy
+ * symbol is a named pipe nobody reads; once the pipe's buffer is full, writing to it blocks for ever.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { waitFor } from "../helpers/binary.ts";
+import { startCollector, waitForHealth, type CollectorUnderTest } from "./http-support.ts";
+
+const SYMBOLS = ["SANDUSDT", "NEOUSDT"];
+
+/** Named pipes where the NDJSON sink will put SYMBOL's file for this hour and the next. */
+function blockNdjson(dir: string, symbol: string): void {
+  const now = Date.now();
+  for (const t of [now, now + 3_600_000]) {
+    const iso = new Date(t).toISOString();
+    const folder = join(dir, "ndjson", `date=${iso.slice(0, 10)}`, `symbol=${symbol}`);
+    mkdirSync(folder, { recursive: true });
+    const r = Bun.spawnSync(["mkfifo", join(folder, `raw-${iso.slice(11, 13)}.ndjson`)]);
+    if (r.exitCode !== 0) throw new Error(`mkfifo failed: ${r.stderr.toString()}`);
+  }
+}
+
+/** A collector whose BTCUSDT raw log stops being written once the pipe's buffer is full. */
+async function startBlocked(shutdownTimeoutSec: number): Promise<CollectorUnderTest> {
+  const c = await startCollector({
+    symbols: ["BTCUSDT", "NEOUSDT"],
+    fake: { speed: 4 },
+    args: ["--set", `shutdown_timeout_sec=${shutdownTimeoutSec}`],
+    prepare: (dir) => blockNdjson(dir, "BTCUSDT"),
+  });
+  await waitForHealth(c, 200);
+  // Stuck: lines pile up behind the blocked write.
+  await waitFor("NDJSON lines to pile up", async () => {
+    const s = (await (await c.get("/api/status")).json()) as { ndjson: { pendingLines: number } };
+    return s.ndjson.pendingLines > 300 ? true : undefined;
+  }, 60_000, 250);
+  return c;
+}
+
+const logLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+function runLog(c: CollectorUnderTest): string {
+  const d = join(c.dir, "artifacts", "run_logs");
+  return existsSync(d) ? readdirSync(d).map((f) => readFileSync(join(d, f), "utf8")).join("") : "";
+}
+
+function ndjsonBytes(c: CollectorUnderTest, symbol: string): number {
+  const root = join(c.dir, "ndjson");
+  let n = 0;
+  for (const date of readdirSync(root)) {
+    const folder = join(root, date, `symbol=${symbol}`);
+    if (!existsSync(folder)) continue;
+    for (const f of readdirSync(folder)) {
+      const st = statSync(join(folder, f));
+      if (st.isFile()) n += st.size;
+    }
+  }
+  return n;
+}
+
+describe("shutdown", () => {
+  test("SIGTERM: everything is flushed and the process exits 0, well within the time limit", async () => {
+    const c = await startCollector({ symbols: SYMBOLS });
+    await waitForHealth(c, 200);
+    await Bun.sleep(2000);
+    const t0 = Date.now();
+    const r = await c.stop();
+    const tookMs = Date.now() - t0;
+    expect(r.exitCode).toBe(0);
+    const msgs = logLines(r.stderr);
+    expect(msgs.find((l) => l.msg === "stopping")).toMatchObject({ reason: "SIGTERM", shutdown_timeout_sec: 30 });
+    expect(msgs.at(-1)).toMatchObject({ msg: "stopped", rowsLost: 0 });
+    expect(tookMs).toBeLessThan(30_000);
+    console.log(`graceful SIGTERM shutdown took ${tookMs} ms`);
+  }, 90_000);
+
+  test("a flush that cannot finish: exit 1 after shutdown_timeout_sec, logging what was pending", async () => {
+    const c = await startBlocked(2);
+    const t0 = Date.now();
+    const r = await c.stop();
+    const tookMs = Date.now() - t0;
+    expect(r.exitCode).toBe(1);
+    expect(tookMs).toBeGreaterThanOrEqual(2000);
+    expect(tookMs).toBeLessThan(15_000);
+    const last = logLines(r.stderr).at(-1)!;
+    expect(last).toMatchObject({ level: "error", msg: "shutdown incomplete: exiting without waiting further", why: "flush exceeded shutdown_timeout_sec=2" });
+    expect(last.ndjsonPendingLines as number).toBeGreaterThan(0);
+    // The other symbol's raw log was written all along.
+    expect(ndjsonBytes(c, "NEOUSDT")).toBeGreaterThan(0);
+  }, 90_000);
+
+  test("a second SIGTERM during a stuck flush exits 1 at once", async () => {
+    const c = await startBlocked(120);
+    c.run.proc.kill("SIGTERM");
+    await waitFor("the first SIGTERM to be taken", () => (runLog(c).includes('"msg":"stopping"') ? true : undefined), 20_000, 100);
+    await Bun.sleep(500);
+    const t0 = Date.now();
+    const r = await c.stop();
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.exitCode).toBe(1);
+    expect(logLines(r.stderr).at(-1)).toMatchObject({ msg: "shutdown incomplete: exiting without waiting further", why: "second SIGTERM during shutdown" });
+  }, 90_000);
+});

@@ -3,7 +3,7 @@
  * serialised into it field by field: the alternative to transferred column batches that
  * bench/sink-transport.ts measures (product.md §5 asks for one or the other, "measured").
  *
- * Layout: control Int32Array [head, tail, consumerSleeping] in its own SharedArrayBuffer; data is
+ * Layout: control Int32Array [head, tail, consumerSleeping, producerWaiting] in its own SharedArrayBuffer; data is
  * `capacity` bytes. head/tail are byte counts since the start (they wrap at 2^31, far beyond what a
  * benchmark moves). A record is 8-byte aligned: u32 length, one flag byte per column (0 value,
  * 1 null), numbers as f64 at the next 8-byte boundary, strings as u16 length + bytes (ASCII fast
@@ -15,6 +15,8 @@ import type { Cell, ColumnDef, Row } from "../../src/rows/schema.ts";
 export const HEAD = 0;
 export const TAIL = 1;
 export const SLEEPING = 2;
+/** 1 while the producer waits for room (the consumer then notifies on HEAD). */
+export const PRODUCER_WAITING = 3;
 const WRAP = 0xffffffff;
 
 export interface RingBuffers {
@@ -71,9 +73,16 @@ export class RingProducer {
     if (this.tail + total - Atomics.load(this.ctl, HEAD) > this.cap) {
       const t0 = Bun.nanoseconds();
       this.stalls++;
-      while (this.tail + total - Atomics.load(this.ctl, HEAD) > this.cap) {
+      // Blocking wait, not a spin: on a small machine a spinning producer would take the CPU the
+      // consumer needs to make room.
+      Atomics.store(this.ctl, PRODUCER_WAITING, 1);
+      for (;;) {
+        const head = Atomics.load(this.ctl, HEAD);
+        if (this.tail + total - head <= this.cap) break;
         if (Atomics.load(this.ctl, SLEEPING) === 1) Atomics.notify(this.ctl, TAIL);
+        Atomics.wait(this.ctl, HEAD, head, 5);
       }
+      Atomics.store(this.ctl, PRODUCER_WAITING, 0);
       this.stallNs += Bun.nanoseconds() - t0;
     }
     if (wrapNeeded) {
@@ -149,6 +158,16 @@ export class RingConsumer {
     this.cap = ring.data.byteLength;
   }
 
+  /** ASCII fast path, as the writer's own string handling; TextDecoder for the rest. */
+  private str(p: number, l: number): string {
+    let ascii = true;
+    for (let k = 0; k < l; k++) if (this.u8[p + k]! >= 0x80) ascii = false;
+    if (!ascii) return this.decoder.decode(this.u8.slice(p, p + l));
+    let s = "";
+    for (let k = 0; k < l; k++) s += String.fromCharCode(this.u8[p + k]!);
+    return s;
+  }
+
   /** Hands every available record to `onRow`; returns how many. Blocks up to `waitMs` when empty. */
   drain(onRow: (row: Row) => void, waitMs: number): number {
     let tail = Atomics.load(this.ctl, TAIL);
@@ -174,7 +193,7 @@ export class RingConsumer {
         if (d.type === "str") {
           const l = this.u8[p]! | (this.u8[p + 1]! << 8);
           p += 2;
-          this.row[d.name] = isNull ? null : this.decoder.decode(this.u8.slice(p, p + l));
+          this.row[d.name] = isNull ? null : this.str(p, l);
           p += l;
         } else {
           p = align8(p);
@@ -188,6 +207,7 @@ export class RingConsumer {
       n++;
       // Free the space as soon as the row is copied out, so the producer can go on.
       Atomics.store(this.ctl, HEAD, this.head);
+      if (Atomics.load(this.ctl, PRODUCER_WAITING) === 1) Atomics.notify(this.ctl, HEAD);
     }
     return n;
   }

@@ -22,6 +22,7 @@
  */
 import type { BackfillJob, Backfiller, RecoveredTrade } from "./backfill.ts";
 import { StreamIds, type DropReason } from "./dedup.ts";
+import type { MarketEvent } from "./events.ts";
 import { eventId } from "./frame-parser.ts";
 import { streamName, type StreamKind } from "./streams.ts";
 
@@ -31,9 +32,24 @@ export interface GateFrame {
   /** Number of the socket that delivered it (StreamConnection.socket). */
   readonly socket: number;
   readonly recvTsMs: number;
+  /** The event when the frame scanner already parsed it (then `data` is not read), else null. */
+  readonly event: MarketEvent | null;
+  /** The parsed payload when `event` is null. */
   readonly data: unknown;
   /** The exact payload text as received. */
   readonly dataText: string;
+}
+
+/** The frame's id (`a` of a trade, `u` of a book), or null when the payload is malformed for the engine. */
+function frameId(kind: StreamKind, f: GateFrame): number | null {
+  if (f.event === null) return eventId(kind, f.data);
+  return f.event.kind === "aggTrade" ? f.event.aggId : f.event.lastId;
+}
+
+/** The book's `pu` (undefined when absent). */
+function framePu(f: GateFrame): unknown {
+  if (f.event === null) return (f.data as { pu?: unknown }).pu;
+  return f.event.kind === "depth" ? (f.event.prevLastId ?? undefined) : undefined;
 }
 
 export interface GateOutput {
@@ -195,7 +211,7 @@ export class StreamGate {
   private fillIn(st: StreamState, f: GateFrame): boolean {
     const job = st.job;
     if (job === null) return false;
-    const id = eventId(st.kind, f.data);
+    const id = frameId(st.kind, f);
     if (id === null || id !== st.ids.last + 1 || id > job.toId) return false;
     st.ids.accept(id, f.socket);
     st.lastSocket = f.socket;
@@ -212,7 +228,7 @@ export class StreamGate {
 
   /** Passes, drops or holds one frame. Returns false when the frame started a hold (it is held). */
   private process(st: StreamState, f: GateFrame, held: boolean): boolean {
-    const id = eventId(st.kind, f.data);
+    const id = frameId(st.kind, f);
     if (id === null) {
       // Malformed for the engine: it rejects and counts it, replay rejects the same line.
       this.out.frame(st.symbol, st.kind, f, held);
@@ -232,7 +248,7 @@ export class StreamGate {
       }
       this.gap(st, from, to, this.closing ? "shutdown" : "no backfill");
     }
-    if (st.kind === "depth" && ids.hasLast) this.checkChain(st, ids.last, (f.data as { pu?: unknown }).pu, f.socket !== st.lastSocket);
+    if (st.kind === "depth" && ids.hasLast) this.checkChain(st, ids.last, framePu(f), f.socket !== st.lastSocket);
     ids.accept(id, f.socket);
     st.lastSocket = f.socket;
     this.out.frame(st.symbol, st.kind, f, held);

@@ -12,7 +12,9 @@
  */
 import type { Backfiller } from "../feed/backfill.ts";
 import type { ConnectionListener, StreamConnection } from "../feed/connection.ts";
+import type { MarketEvent } from "../feed/events.ts";
 import { rawDataText } from "../feed/frame-parser.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanFrame } from "../feed/scanner.ts";
 import type { RestClient, RestCounters } from "../feed/rest-client.ts";
 import { StreamGate, type FeedSymbolCounters, type GateFrame, type GateOutput, type GateTotals } from "../feed/stream-gate.ts";
 import { parseStreamName, type StreamKind } from "../feed/streams.ts";
@@ -79,6 +81,7 @@ export class FrameRouter implements ConnectionListener, GateOutput {
   private readonly backfiller: Backfiller | null;
   private readonly rest: RestClient | null;
   private readonly ticker: ReturnType<typeof setInterval> | null;
+  private readonly scan = new FrameScan();
 
   constructor(
     private readonly engines: ReadonlyMap<string, EngineInput>,
@@ -159,6 +162,18 @@ export class FrameRouter implements ConnectionListener, GateOutput {
   onFrame(conn: StreamConnection, text: string, recvTsMs: number): void {
     const t0 = performance.now();
     this.counts.frames++;
+    // Hot path: the scanner reads the two frame shapes Binance sends straight into an event, exactly
+    // as JSON.parse + parseData would (test/unit/scanner*.test.ts); anything else takes the slow path.
+    const k = scanFrame(text, this.scan);
+    if (k !== SCAN_FALLBACK) {
+      const stream = text.slice(this.scan.streamStart, this.scan.streamEnd);
+      const symbol = this.gate.symbolOf(stream);
+      if (symbol !== undefined) {
+        // Owned copies: a frame may wait behind a backfill while the scanner's events are reused.
+        const event = k === SCAN_AGG_TRADE ? this.scan.ownTradeEvent(symbol) : this.scan.ownDepthEvent(symbol);
+        return this.accept(conn, stream, symbol, recvTsMs, t0, event, undefined, text.slice(this.scan.dataStart, this.scan.dataEnd));
+      }
+    }
     let wrapper: unknown;
     try {
       wrapper = JSON.parse(text);
@@ -177,7 +192,11 @@ export class FrameRouter implements ConnectionListener, GateOutput {
       this.log.limited(`unexpected:${conn.id}`, "warn", "unexpected frame", { conn: conn.id, frame: text.slice(0, 120) });
       return;
     }
-    const symbol = this.gate.symbolOf(stream)!;
+    this.accept(conn, stream, this.gate.symbolOf(stream)!, recvTsMs, t0, null, w.data, rawDataText(text, w as { readonly stream: string; readonly data: unknown }));
+  }
+
+  /** Bookkeeping of a frame of a subscribed stream, then the gate. `event` is set when scanned. */
+  private accept(conn: StreamConnection, stream: string, symbol: string, recvTsMs: number, t0: number, event: MarketEvent | null, data: unknown, dataText: string): void {
     const st = this.stats.get(symbol)!;
     st.frames++;
     st.lastFrameAtMs = recvTsMs;
@@ -191,10 +210,9 @@ export class FrameRouter implements ConnectionListener, GateOutput {
     }
     st.secFrames++;
     // Event latency at receipt (a frame held behind a backfill waits for reasons of ours, not the exchange's).
-    const E = eventTime(w.data);
+    const E = event !== null ? event.eventTime : eventTime(data);
     if (E !== null) st.eventLatencyMs.record(recvTsMs - E);
-
-    const f: RoutedFrame = { stream, socket: conn.socket, recvTsMs, data: w.data, dataText: rawDataText(text, w as { readonly stream: string; readonly data: unknown }), t0 };
+    const f: RoutedFrame = { stream, socket: conn.socket, recvTsMs, event, data, dataText, t0 };
     this.gate.offer(f);
   }
 
@@ -205,13 +223,21 @@ export class FrameRouter implements ConnectionListener, GateOutput {
     const f = gf as RoutedFrame;
     const st = this.stats.get(symbol)!;
     const ts = this.stamp(st, held ? Date.now() : f.recvTsMs);
-    const outcome = applyData(this.engines.get(symbol)!, symbol, f.stream, f.data, ts, false);
-    if (typeof outcome === "object") {
-      st.badFrames++;
-      this.counts.badFrames++;
-      this.log.limited(`bad-data:${symbol}`, "warn", "malformed payload", { stream: f.stream, reason: outcome.bad });
+    const engine = this.engines.get(symbol)!;
+    const ev = f.event;
+    if (ev !== null) {
+      // Already parsed by the scanner: the same event applyData would have built.
+      if (ev.kind === "aggTrade") engine.onTrade(ev, ts, false);
+      else engine.onDepth(ev, ts);
+    } else {
+      const outcome = applyData(engine, symbol, f.stream, f.data, ts, false);
+      if (typeof outcome === "object") {
+        st.badFrames++;
+        this.counts.badFrames++;
+        this.log.limited(`bad-data:${symbol}`, "warn", "malformed payload", { stream: f.stream, reason: outcome.bad });
+      }
     }
-    const E = eventTime(f.data);
+    const E = ev !== null ? ev.eventTime : eventTime(f.data);
     const pipelineMs = Math.round((performance.now() - f.t0) * 1000) / 1000;
     st.pipelineLatencyMs.record(pipelineMs);
     // Written even when the payload was malformed, so replay sees (and rejects) exactly the same frames.

@@ -22,6 +22,11 @@ export function logStorageEvent(log: Logger, writer: "parquet" | "ndjson", ev: S
     case "compressed":
       log.limited(`${writer}:compressed`, "info", `${writer} hour file compressed`, { path: ev.path }, 60_000);
       break;
+    case "compacted":
+      // One line per partition-hour would be thousands an hour with SYMBOLS=ALL: at most one a
+      // minute, with the count of the others.
+      log.limited(`${writer}:compacted`, "info", `${writer} compacted`, { ...ev }, 60_000);
+      break;
     default:
       log.log("info", `${writer} ${ev.type}`, { ...ev });
   }

@@ -9,7 +9,7 @@
  * stopped the exchange — none missing, none twice — however the connection was disturbed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BAD_FRAME_KINDS, startFakeExchange, type FakeExchange, type FakeExchangeOptions, type FaultControl, type FaultPlan } from "../fake-exchange/index.ts";
 import { ALL_KINDS } from "../../src/rows/schema.ts";
@@ -228,7 +228,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const o of outcomes.values()) await o.fake.stop();
+  for (const o of outcomes.values()) {
+    await o.fake.stop();
+    // Kept for a post-mortem when asked to.
+    if (process.env.FEED_E2E_KEEP === undefined) rmSync(o.dir, { recursive: true, force: true });
+  }
 });
 
 /** Ids the exchange produced from the first stored one up to the end of the run. */
@@ -456,7 +460,9 @@ describe("counters equal what was injected", () => {
       // waited behind a backfill (hour files and replay depend on it).
       const lines = readSymbolLines(join(o.dir, "ndjson"), symbol);
       for (let i = 1; i < lines.length; i++) expect(lines[i]!.ts_recv as number).toBeGreaterThanOrEqual(lines[i - 1]!.ts_recv as number);
-      const trades = lines.filter((l) => l.stream === `${symbol.toLowerCase()}@aggTrade` && typeof (l.data as { a?: unknown } | null)?.a === "number");
+      // (Malformed trades — `a` not an integer, neither T nor E — are logged too; the engine rejects them.)
+      const valid = (d: { a?: unknown; T?: unknown; E?: unknown } | null) => Number.isInteger(d?.a) && (typeof d?.T === "number" || typeof d?.E === "number");
+      const trades = lines.filter((l) => l.stream === `${symbol.toLowerCase()}@aggTrade` && valid(l.data as { a?: unknown } | null));
       for (let i = 1; i < trades.length; i++) expect((trades[i]!.data as { a: number }).a).toBeGreaterThan((trades[i - 1]!.data as { a: number }).a);
     }
   });

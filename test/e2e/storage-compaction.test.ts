@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
 import { partMinTs } from "../../src/sinks/parquet/files.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { makeRow } from "../unit/sink-support.ts";
-import { apiStatus, collectorEnv, layout, unreadableParquet, type Layout } from "./storage-support.ts";
+import { apiStatus, layout, unreadableParquet, type Layout } from "./storage-support.ts";
 
 /** Two closed hours of yesterday, ten parts each. */
 const DAY = Math.floor(Date.now() / 86_400_000) - 1;
@@ -28,7 +28,8 @@ const dirOf = (root: string) => join(root, `date=${new Date(DAY * 86_400_000).to
 const rowsOf = (root: string) => query(`SELECT * EXCLUDE (date, kind) FROM ${hive(join(dirOf(root), "*.parquet"))} ORDER BY ALL`);
 
 beforeAll(async () => {
-  l = layout(tempDir("storage-compaction"));
+  const dir = tempDir("storage-compaction");
+  l = layout(dir);
   const prep = new ParquetSink({ outputDir: l.raw, previewDir: l.preview, rotateSec: 60, orderbookRotateSec: 60, compaction: false });
   let n = 0;
   for (const hour of HOURS) {
@@ -42,7 +43,7 @@ beforeAll(async () => {
 
   fake = await startFakeExchange({ symbols: ["BTCUSDT"], speed: 4, recordFrames: false });
   const port = freePort();
-  const proc = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(l, fake, ["BTCUSDT"], port));
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(fake, ["BTCUSDT"], dir, port));
   status = await waitFor("two compactions", async () => {
     const s = await apiStatus(port).catch(() => null);
     return s !== null && s.parquet.compactions >= 2 ? s : undefined;
@@ -65,9 +66,9 @@ describe("the compiled binary compacts closed hours at start", () => {
     expect(await unreadableParquet([l.raw])).toEqual([]);
   });
 
-  test("the run log records each compaction", () => {
+  test("the run log records compactions (at most one line a minute)", () => {
     const log = result.stderr.split("\n").filter((line) => line.includes('"parquet compacted"'));
-    expect(log.length).toBe(2);
+    expect(log.length).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(log[0]!)).toMatchObject({ files: 10, rows: 300 });
   });
 });

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
 import { query, hive } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
-import { collectorEnv, layout, unreadableParquet, type Layout } from "./storage-support.ts";
+import { layout, unreadableParquet, type Layout } from "./storage-support.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT", "NEOUSDT", "BATUSDT", "CTKUSDT"];
 
@@ -40,7 +40,7 @@ const roots = () => [l.raw, l.preview];
 const partials = () => listFiles(dir, /\.partial$/);
 
 async function start(): Promise<Running> {
-  const proc = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(l, fake, SYMBOLS, port, { PARQUET_ROTATE_SEC: "1", ORDERBOOK_ROTATE_SEC: "1" }));
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "1", ORDERBOOK_ROTATE_SEC: "1" }));
   // HTTP answers only after start-up cleanup ran and the sinks exist.
   await waitFor("collector receiving", async () => {
     const r = await fetch(`http://127.0.0.1:${port}/api/status`).catch(() => null);

@@ -10,10 +10,10 @@ import { dirname, join, relative } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { ALL_KINDS } from "../../src/rows/schema.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 import { hive, query } from "../helpers/duckdb.ts";
-import { collectorEnv, kindRows, layout, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
+import { kindRows, layout, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
 
 // Two recordings (BTCUSDT: hftbacktest, busy; the others: cryptofeed), so every kind has rows.
 const SYMBOLS = ["BTCUSDT", "SANDUSDT", "NEOUSDT"];
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const port = freePort();
   const proc = startBinary(
     ["run", "--config", join(REPO, "config.toml")],
-    collectorEnv(live, fake, SYMBOLS, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }),
+    collectorEnv(fake, SYMBOLS, join(dir, "live"), port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }),
   );
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
   await Bun.sleep(12_000);

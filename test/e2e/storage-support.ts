@@ -1,14 +1,13 @@
 /**
- * Helpers for the storage-* end-to-end tests: the collector's environment against the fake
- * exchange, full-row reads of a Parquet tree per kind (DuckDB), and an "every file opens" check
- * with two independent readers (DuckDB and hyparquet).
+ * Helpers for the storage-* end-to-end tests: the folders `collectorEnv` (test/helpers/binary.ts)
+ * points the binary at, full-row reads of a Parquet tree per kind (DuckDB), and an "every file
+ * opens" check with two independent readers (DuckDB and hyparquet).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
-import type { FakeExchange } from "../fake-exchange/index.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 
@@ -21,27 +20,13 @@ export interface Layout {
   readonly artifacts: string;
 }
 
+/** The data folders under `dir`, as `collectorEnv` lays them out. */
 export const layout = (dir: string): Layout => ({
   raw: join(dir, "raw"),
   preview: join(dir, "preview"),
   ndjson: join(dir, "ndjson"),
   artifacts: join(dir, "artifacts"),
 });
-
-export function collectorEnv(l: Layout, fake: FakeExchange, symbols: readonly string[], port: number, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    SYMBOLS: symbols.join(","),
-    BINANCE_PUBLIC_WS: fake.publicWsBase,
-    BINANCE_MARKET_WS: fake.marketWsBase,
-    BINANCE_REST: fake.restBase,
-    OUTPUT_DIR: l.raw,
-    PREVIEW_DIR: l.preview,
-    NDJSON_DIR: l.ndjson,
-    ARTIFACTS_DIR: l.artifacts,
-    HTTP_LISTEN: `127.0.0.1:${port}`,
-    ...extra,
-  };
-}
 
 const isRaw = (kind: RowKind) => (RAW_KINDS as readonly string[]).includes(kind);
 

@@ -3,8 +3,9 @@
  * local REST server in id order before the held live frames, bounded holds, book gaps, malformed
  * frames passed through untouched. The output calls are recorded in order: that order is the log's.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { Backfiller } from "../../src/feed/backfill.ts";
+import { parseData } from "../../src/feed/frame-parser.ts";
 import { RestClient } from "../../src/feed/rest-client.ts";
 import { StreamGate, type GateFrame, type GateOutput, type GateOptions } from "../../src/feed/stream-gate.ts";
 import { waitFor } from "../helpers/binary.ts";
@@ -12,14 +13,29 @@ import { waitFor } from "../helpers/binary.ts";
 const TRADE = "btcusdt@aggTrade";
 const BOOK = "btcusdt@depth5@100ms";
 
+/**
+ * The gate sees frames either as parsed payloads (the JSON.parse path) or with the event the frame
+ * scanner built; every test below runs both ways.
+ */
+let scanned = false;
+
+function frame(stream: string, kind: "aggTrade" | "depth", socket: number, recvTsMs: number, data: Record<string, unknown>): GateFrame {
+  let event = null;
+  if (scanned) {
+    const r = parseData(kind, "BTCUSDT", data);
+    if (!r.ok) throw new Error(r.reason);
+    event = r.event;
+  }
+  // `data` stays for the recorder's labels; the gate reads it only when `event` is null.
+  return { stream, socket, recvTsMs, event, data, dataText: JSON.stringify(data) };
+}
+
 function trade(a: number, socket = 1): GateFrame {
-  const data = { e: "aggTrade", E: 2000 + a, a, s: "BTCUSDT", p: "1", q: "1", f: a, l: a, T: 1000 + a, m: false };
-  return { stream: TRADE, socket, recvTsMs: 3000 + a, data, dataText: JSON.stringify(data) };
+  return frame(TRADE, "aggTrade", socket, 3000 + a, { e: "aggTrade", E: 2000 + a, a, s: "BTCUSDT", p: "1", q: "1", f: a, l: a, T: 1000 + a, m: false });
 }
 
 function book(u: number, pu: number, socket = 1): GateFrame {
-  const data = { e: "depthUpdate", E: 5000 + u, T: 5000 + u, s: "BTCUSDT", U: pu + 1, u, pu, b: [["1", "1"]], a: [["2", "1"]] };
-  return { stream: BOOK, socket, recvTsMs: 5000 + u, data, dataText: JSON.stringify(data) };
+  return frame(BOOK, "depth", socket, 5000 + u, { e: "depthUpdate", E: 5000 + u, T: 5000 + u, s: "BTCUSDT", U: pu + 1, u, pu, b: [["1", "1"]], a: [["2", "1"]] });
 }
 
 /** Records what the gate lets through, as compact strings, in call order. */
@@ -69,6 +85,12 @@ afterEach(() => {
   servers = [];
 });
 
+for (const mode of ["parsed payloads", "scanned events"] as const) {
+describe(mode, () => {
+  beforeAll(() => {
+    scanned = mode === "scanned events";
+  });
+
 describe("duplicates", () => {
   test("dropped before output and counted by cause", () => {
     const rec = recorder();
@@ -89,9 +111,10 @@ describe("duplicates", () => {
     const rec = recorder();
     const g = new StreamGate(["BTCUSDT"], rec, opts({}));
     g.offer(trade(5));
-    const bad: GateFrame = { ...trade(9), data: { a: "9", T: 1 } };
+    // Malformed payloads never come as scanned events: the scanner falls back on them.
+    const bad: GateFrame = { ...trade(9), event: null, data: { a: "9", T: 1 } };
     g.offer(bad);
-    g.offer({ ...trade(9), data: null });
+    g.offer({ ...trade(9), event: null, data: null });
     g.offer(trade(6));
     expect(rec.out).toEqual(["T5", "T9", "Tundefined", "T6"]);
     expect(g.totals.backfills).toBe(0);
@@ -249,3 +272,5 @@ describe("book gaps", () => {
     expect(rec.out.filter((l) => l.startsWith("gapB")).length).toBe(39);
   });
 });
+});
+}

@@ -81,6 +81,8 @@ interface Held {
 /** Per root, the writes that failed or queued behind one that failed, oldest first. */
 const held = new Map<string, Held[]>();
 const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+/** Per root, the error of its latest failed write; cleared by its next successful one. */
+const lastFailure = new Map<string, WriteErrorInfo>();
 /** Partition-hours this worker wrote into and has not compacted yet. */
 const touched = new Map<string, { root: string; dir: string; hour: number; tries: number; scheduled: boolean }>();
 
@@ -117,8 +119,6 @@ function commit(root: string, h: Held): boolean {
   });
   return true;
 }
-
-const lastFailure = new Map<string, WriteErrorInfo>();
 
 function failed(root: string, h: Held): void {
   reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)!, heldBytes: h.bytes.length });

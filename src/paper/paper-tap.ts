@@ -47,9 +47,13 @@ export class PaperTap implements RowSink {
     }
   }
 
-  /** End of a symbol's input (shutdown, or a restart boundary in replay). */
+  /**
+   * End of a symbol's input (shutdown, or a restart boundary in replay): closes its position, and
+   * forgets the trader, so input that follows starts fresh, as a new live process does.
+   */
   finish(symbol: string): void {
     this.traders.get(symbol)?.finish();
+    this.traders.delete(symbol);
   }
 
   finishAll(): void {

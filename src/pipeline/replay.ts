@@ -16,6 +16,9 @@ import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
 import { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../cli/version.ts";
 import type { RowSink } from "../rows/schema.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine } from "../feed/scanner.ts";
+import { parseStreamName } from "../feed/streams.ts";
+import { PaperTap, traderParams } from "../paper/paper-tap.ts";
 import { applyRecord } from "./raw-line.ts";
 
 const LOG_FILE = /\.ndjson(\.gz|\.zst)?$/;
@@ -109,9 +112,16 @@ export async function replayFiles(
 ): Promise<ReplaySummary> {
   const t0 = performance.now();
   const params = indicatorParams(cfg);
+  const paper = cfg.paper.enable ? new PaperTap(sink, traderParams(cfg)) : null;
   const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs: 0 };
   const engines = new Map<string, SymbolEngine>();
   let current: { symbol: string; engine: SymbolEngine } | null = null;
+  // What the live process did when its input for a symbol ended (engine, then paper positions).
+  const endSymbol = (c: { symbol: string; engine: SymbolEngine }) => {
+    c.engine.finish();
+    paper?.finish(c.symbol);
+  };
+  const scan = new FrameScan();
 
   for (const f of files) {
     const symbol = f.symbol ?? (await sniffSymbol(f.path));
@@ -121,10 +131,10 @@ export async function replayFiles(
     }
     if (current === null || current.symbol !== symbol) {
       // Files are sorted per symbol, so a symbol's input has ended once the next one starts.
-      current?.engine.finish();
+      if (current !== null) endSymbol(current);
       let engine = engines.get(symbol);
       if (engine === undefined) {
-        engine = new SymbolEngine(symbol, params, sink);
+        engine = new SymbolEngine(symbol, params, paper ?? sink);
         engines.set(symbol, engine);
       }
       current = { symbol, engine };
@@ -146,6 +156,18 @@ export async function replayFiles(
       }
       if (line.length === 0) continue;
       summary.lines++;
+      // Hot path: data lines of the two frame shapes, read straight into an event; the scanner yields
+      // exactly what JSON.parse + applyRecord would (test/unit/scanner-raw-line.test.ts).
+      const k = scanDataLine(line, scan);
+      if (k !== SCAN_FALLBACK) {
+        const sp = parseStreamName(line.slice(scan.streamStart, scan.streamEnd));
+        if (sp !== null && sp.symbol === symbol) {
+          if (k === SCAN_AGG_TRADE) current.engine.onTrade(scan.tradeEvent(symbol), scan.tsRecv, false);
+          else current.engine.onDepth(scan.depthEvent(symbol), scan.tsRecv);
+          summary.applied++;
+        }
+        continue;
+      }
       let rec: unknown;
       try {
         rec = JSON.parse(line);
@@ -160,9 +182,9 @@ export async function replayFiles(
       const out = applyRecord(current.engine, symbol, rec as Record<string, unknown>);
       if (out === "applied" || out === "control") summary.applied++;
       else if (out === "session") {
-        // A restart of the live process: its engine started from scratch here.
-        current.engine.finish();
-        current.engine = new SymbolEngine(symbol, params, sink);
+        // A restart of the live process: its engine (and paper trader) started from scratch here.
+        endSymbol(current);
+        current.engine = new SymbolEngine(symbol, params, paper ?? sink);
         engines.set(symbol, current.engine);
       }
     }
@@ -171,7 +193,7 @@ export async function replayFiles(
       warn(`${f.path}:${pendingBad.line}: truncated last line skipped (${pendingBad.reason})`);
     }
   }
-  current?.engine.finish();
+  if (current !== null) endSymbol(current);
   summary.symbols = engines.size;
   summary.elapsedMs = performance.now() - t0;
   return summary;

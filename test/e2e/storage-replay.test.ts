@@ -36,7 +36,7 @@ beforeAll(async () => {
   const port = freePort();
   const proc = startBinary(
     ["run", "--config", join(REPO, "config.toml")],
-    collectorEnv(fake, SYMBOLS, join(dir, "live"), port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }),
+    collectorEnv(fake, SYMBOLS, join(dir, "live"), port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1", PAPER_ENABLE: "1" }),
   );
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
   await Bun.sleep(12_000);
@@ -47,7 +47,7 @@ beforeAll(async () => {
 
   const out = join(dir, "replayed");
   replayed = { raw: join(out, "raw"), preview: join(out, "preview"), ndjson: live.ndjson, artifacts: join(out, "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts });
+  replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts, PAPER_ENABLE: "1" });
 
   const mixedIn = join(dir, "mixed-ndjson");
   const files = listFiles(live.ndjson, /\.ndjson(\.gz)?$/);
@@ -69,7 +69,7 @@ beforeAll(async () => {
   writeFileSync(cutFile, whole.slice(0, lastStart + Math.floor((whole.length - 1 - lastStart) / 2)));
   const mixedOut = join(dir, "mixed");
   mixed = { raw: join(mixedOut, "raw"), preview: join(mixedOut, "preview"), ndjson: mixedIn, artifacts: join(mixedOut, "artifacts") };
-  mixedReplay = await runBinary(["replay", mixedIn, "--out", mixedOut, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: mixed.artifacts });
+  mixedReplay = await runBinary(["replay", mixedIn, "--out", mixedOut, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: mixed.artifacts, PAPER_ENABLE: "1" });
 }, 120_000);
 
 afterAll(async () => {
@@ -96,8 +96,8 @@ describe("replay of a live run's NDJSON writes the same Parquet rows", () => {
 
   test("the run produced rows of every kind it can in 12 s (the comparison is not vacuous)", async () => {
     console.log(`rows compared per kind: ${JSON.stringify(counts)}`);
-    for (const kind of ["prices", "orderbook", "ofi", "cvd", "fusion", "features"] as const) {
-      expect(counts[kind]).toBeGreaterThan(kind === "features" ? 10 : 100);
+    for (const kind of ["prices", "orderbook", "ofi", "cvd", "fusion", "features", "paper"] as const) {
+      expect(counts[kind]).toBeGreaterThan(kind === "features" || kind === "paper" ? 10 : 100);
     }
   });
 

@@ -104,12 +104,21 @@ async function sniffSymbol(path: string): Promise<string | null> {
   return null;
 }
 
+export interface ReplayHooks {
+  /** Awaited every few thousand lines: lets a sink that has fallen behind catch up (replay may wait). */
+  readonly backpressure?: () => Promise<void>;
+  /** A symbol's input is complete: its buffered rows can go to the writer. */
+  readonly symbolDone?: () => void;
+}
+
 export async function replayFiles(
   cfg: Config,
   files: readonly ReplayFile[],
   sink: RowSink,
   warn: (msg: string) => void,
+  hooks: ReplayHooks = {},
 ): Promise<ReplaySummary> {
+  const backpressure = hooks.backpressure ?? (async () => {});
   const t0 = performance.now();
   const params = indicatorParams(cfg);
   const paper = cfg.paper.enable ? new PaperTap(sink, traderParams(cfg)) : null;
@@ -120,6 +129,7 @@ export async function replayFiles(
   const endSymbol = (c: { symbol: string; engine: SymbolEngine }) => {
     c.engine.finish();
     paper?.finish(c.symbol);
+    hooks.symbolDone?.();
   };
   const scan = new FrameScan();
 
@@ -156,6 +166,7 @@ export async function replayFiles(
       }
       if (line.length === 0) continue;
       summary.lines++;
+      if ((summary.lines & 4095) === 0) await backpressure();
       // Hot path: data lines of the two frame shapes, read straight into an event; the scanner yields
       // exactly what JSON.parse + applyRecord would (test/unit/scanner-raw-line.test.ts).
       const k = scanDataLine(line, scan);
@@ -220,7 +231,9 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
     rotateSec: cfg.storage.parquet_rotate_sec,
     orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
     createdBy: `harvestd ${versionInfo().version} replay`,
-    maxBufferBytes: cfg.storage.max_buffer_mb * 1024 * 1024,
+    // Replay may wait for the writer (below), so nothing is ever dropped: the bound is applied by
+    // waiting, not by the sink's drop rule, which protects live ingest only.
+    maxBufferBytes: Number.MAX_SAFE_INTEGER,
     compaction: cfg.storage.compaction,
     // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
     // did not write are left to the collector that owns them.
@@ -237,7 +250,11 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
       if (ev.type === "error") process.stderr.write(`harvestd: replay: ${ev.what}: ${ev.error.message}\n`);
     },
   });
-  const summary = await replayFiles(cfg, files, sink, (m) => process.stderr.write(`harvestd: replay: ${m}\n`));
+  const room = cfg.storage.max_buffer_mb * 1024 * 1024;
+  const summary = await replayFiles(cfg, files, sink, (m) => process.stderr.write(`harvestd: replay: ${m}\n`), {
+    backpressure: () => sink.waitForRoom(room),
+    symbolDone: () => sink.flush(),
+  });
   await sink.close();
   const st = sink.status();
   const rate = summary.elapsedMs > 0 ? Math.round((summary.lines / summary.elapsedMs) * 1000) : 0;

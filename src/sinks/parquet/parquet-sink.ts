@@ -221,6 +221,7 @@ export class ParquetSink implements RowSink {
   private rowsBuffered = 0;
   private rowsPending = 0;
   private bytesPending = 0;
+  private roomWaiters: { readonly limitBytes: number; readonly resolve: () => void }[] = [];
   private batchesHeld = 0;
   private rowsHeld = 0;
   private writeErrors = 0;
@@ -315,6 +316,15 @@ export class ParquetSink implements RowSink {
    * attempt, then is given up) and the worker thread has exited. Rows appended afterwards are
    * rejected.
    */
+  /**
+   * Resolves once the batches handed to the writer hold at most `limitBytes`. For producers that may
+   * wait (replay), as opposed to live ingest, which never waits and is protected by `maxBufferBytes`.
+   */
+  waitForRoom(limitBytes: number): Promise<void> {
+    if (this.bytesPending <= limitBytes || this.workerState === "failed" || this.workerState === "closed") return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ limitBytes, resolve }));
+  }
+
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
     this.flush();
@@ -581,7 +591,19 @@ export class ParquetSink implements RowSink {
       else this.heldByKind.set(p.kind, n);
     }
     if (this.pending.size === 0 && this.workerState !== "closing") this.worker?.unref();
+    this.wakeRoomWaiters();
     return p;
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const down = this.workerState === "failed" || this.workerState === "closed";
+    const still: typeof this.roomWaiters = [];
+    for (const w of this.roomWaiters) {
+      if (down || this.bytesPending <= w.limitBytes) w.resolve();
+      else still.push(w);
+    }
+    this.roomWaiters = still;
   }
 
   private fail(batch: Pick<Pending, "kind" | "symbol" | "rows"> | null, outcome: WriteFailureOutcome, error: WriteErrorInfo): void {
@@ -634,6 +656,7 @@ export class ParquetSink implements RowSink {
   }
 
   private finishClose(): void {
+    this.wakeRoomWaiters();
     if (!this.closed || !this.resolveExit) return;
     const resolve = this.resolveExit;
     this.resolveExit = null;

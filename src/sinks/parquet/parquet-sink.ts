@@ -312,11 +312,6 @@ export class ParquetSink implements RowSink {
   }
 
   /**
-   * Flushes, then resolves once every handed-over batch is committed (a held one gets a last
-   * attempt, then is given up) and the worker thread has exited. Rows appended afterwards are
-   * rejected.
-   */
-  /**
    * Resolves once the batches handed to the writer hold at most `limitBytes`. For producers that may
    * wait (replay), as opposed to live ingest, which never waits and is protected by `maxBufferBytes`.
    */
@@ -325,6 +320,11 @@ export class ParquetSink implements RowSink {
     return new Promise((resolve) => this.roomWaiters.push({ limitBytes, resolve }));
   }
 
+  /**
+   * Flushes, then resolves once every handed-over batch is committed (a held one gets a last
+   * attempt, then is given up) and the worker thread has exited. Rows appended afterwards are
+   * rejected.
+   */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
     this.flush();

@@ -4,6 +4,8 @@
 // every fault injected is recorded, so a test can compare the collector's counters with what was done.
 import type { Faults } from "./faults.ts";
 import type { ConnectionRecord, ConnectionView, Frame, Route } from "./types.ts";
+import { prng } from "../helpers/prng.ts";
+export { prng };
 
 export type MalformedKind = "not-json" | "not-object" | "bad-id-type" | "missing-time" | "null-data" | "unknown-stream" | "oversized";
 
@@ -69,17 +71,6 @@ export interface FaultControl {
   stop(): void;
 }
 
-/** mulberry32: small, fast, good enough for test schedules. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FaultTargets {
   readonly faults: Faults;

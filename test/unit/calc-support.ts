@@ -8,6 +8,8 @@ import { gunzipSync } from "node:zlib";
 import type { AggTradeEvent, DepthEvent } from "../../src/feed/events.ts";
 import { ALL_KINDS, type Row, type RowKind, type RowSink } from "../../src/rows/schema.ts";
 import type { Divergence, DivergenceEvent, FeatureRow, Features, Fusion, FusionOutput, Regime, Scenario } from "../../src/calc/contracts.ts";
+import { prng } from "../helpers/prng.ts";
+export { prng };
 
 /** Copies every row on append (the RowSink contract: the engine reuses its row objects). */
 export class MemorySink implements RowSink {
@@ -122,19 +124,6 @@ export function doubles(): { regime: FixedRegime; fusion: RecordingFusion; diver
   return { regime: new FixedRegime(), fusion: new RecordingFusion(), divergence: new RecordingDivergence(), features: new NullFeatures() };
 }
 
-// ---- PRNG ------------------------------------------------------------------------------------------
-
-/** mulberry32: small, fast, seeded; good enough for property tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- real fixtures ---------------------------------------------------------------------------------
 

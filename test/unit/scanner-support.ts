@@ -21,6 +21,8 @@ import { parseStreamName } from "../../src/feed/streams.ts";
 import { REAL_SYMBOLS, recordingIdOf } from "../fake-exchange/fixtures.ts";
 import { makeTrack, renderItem } from "../fake-exchange/replay.ts";
 import { recordingScripts } from "../fake-exchange/script.ts";
+import { prng } from "../helpers/prng.ts";
+export { prng };
 
 export const FIXTURES = join(import.meta.dir, "..", "..", "..", "shared", "fixtures", "binance");
 
@@ -190,14 +192,3 @@ export function referenceParses(text: string): boolean {
   return sp !== null && parseData(sp.kind, sp.symbol, w.data).ok;
 }
 
-/** Seeded PRNG (mulberry32): the fuzz corpus is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

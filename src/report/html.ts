@@ -5,7 +5,7 @@
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS, type DqHour } from "./data-quality.ts";
 import { DASH, fix, int, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
-import { HIT_HEAD, hitCells } from "./markdown.ts";
+import { DQ_HEAD, dqCells, HIT_HEAD, hitCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
 
@@ -205,28 +205,8 @@ export function renderHtml(d: ReportData): string {
   if (d.data_quality.length > perSym.length) s.push(`<p class="note">Charts show the first ${perSym.length} symbols; the tables list all.</p>`);
   s.push(
     table(
-      ["symbol", "first", "last", ...DQ_KINDS.map((k) => k), "backfilled", "id gaps", "missing ids", "seq gaps", "reconn. depth/trade", "OFI resets", "crossed", "one-sided", "lat. p50/p95/p99 ms", "trades/s", "books/s", "empty h"],
-      d.data_quality.map((q) => {
-        const t = q.totals;
-        return [
-          q.symbol,
-          utcMinute(q.first_ts_ms),
-          utcMinute(q.last_ts_ms),
-          ...DQ_KINDS.map((k) => int(t.rows[k])),
-          int(t.trades_backfilled),
-          int(t.trade_id_gaps),
-          int(t.trade_ids_missing),
-          int(t.seq_gaps),
-          `${t.reconnects_public}/${t.reconnects_market}`,
-          int(t.ofi_resets),
-          int(t.crossed_books),
-          int(t.one_sided_books),
-          `${fix(t.latency_p50_ms, 0)}/${fix(t.latency_p95_ms, 0)}/${fix(t.latency_p99_ms, 0)}`,
-          fix(t.trades_per_s, 2),
-          fix(t.books_per_s, 2),
-          int(q.empty_hours),
-        ];
-      }),
+      DQ_HEAD,
+      d.data_quality.map(dqCells),
     ),
   );
   for (const q of d.data_quality) {

@@ -12,6 +12,31 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+export const DQ_HEAD = ["symbol", "first", "last", ...DQ_KINDS.map((k) => `${k} rows`), "backfilled", "id gaps", "missing ids", "seq gaps", "reconnects depth/trade", "OFI resets", "crossed", "one-sided", "latency p50/p95/p99 ms", "trades/s", "books/s", "empty hours"];
+
+/** One symbol's data-quality summary row, shared by the Markdown and HTML reports. */
+export function dqCells(q: ReportData["data_quality"][number]): string[] {
+  const t = q.totals;
+  return [
+    q.symbol,
+    utcMinute(q.first_ts_ms),
+    utcMinute(q.last_ts_ms),
+    ...DQ_KINDS.map((k) => int(t.rows[k])),
+    int(t.trades_backfilled),
+    int(t.trade_id_gaps),
+    int(t.trade_ids_missing),
+    int(t.seq_gaps),
+    `${t.reconnects_public}/${t.reconnects_market}`,
+    int(t.ofi_resets),
+    int(t.crossed_books),
+    int(t.one_sided_books),
+    `${fix(t.latency_p50_ms, 0)}/${fix(t.latency_p95_ms, 0)}/${fix(t.latency_p99_ms, 0)}`,
+    fix(t.trades_per_s, 2),
+    fix(t.books_per_s, 2),
+    int(q.empty_hours),
+  ];
+}
+
 export const HIT_HEAD = ["signal", "H s", "symbol", "regime", "candidates", "thinned", "flats", "n_eval", "hits", "HR", "Wilson 95 %", "p (1-sided)", "HR buy", "HR sell", "p_up", "mean d·r bps", "median", "mean net", "median net", "HR all rows (n)"];
 
 export function hitCells(r: HitRateRow): string[] {
@@ -86,28 +111,8 @@ export function renderMarkdown(d: ReportData): string {
   out.push("## Data quality", "");
   out.push(
     table(
-      ["symbol", "first", "last", ...DQ_KINDS.map((k) => `${k} rows`), "backfilled", "id gaps", "missing ids", "seq gaps", "reconnects depth/trade", "OFI resets", "crossed", "one-sided", "latency p50/p95/p99 ms", "trades/s", "books/s", "empty hours"],
-      d.data_quality.map((s) => {
-        const t = s.totals;
-        return [
-          s.symbol,
-          utcMinute(s.first_ts_ms),
-          utcMinute(s.last_ts_ms),
-          ...DQ_KINDS.map((k) => int(t.rows[k])),
-          int(t.trades_backfilled),
-          int(t.trade_id_gaps),
-          int(t.trade_ids_missing),
-          int(t.seq_gaps),
-          `${t.reconnects_public}/${t.reconnects_market}`,
-          int(t.ofi_resets),
-          int(t.crossed_books),
-          int(t.one_sided_books),
-          `${fix(t.latency_p50_ms, 0)}/${fix(t.latency_p95_ms, 0)}/${fix(t.latency_p99_ms, 0)}`,
-          fix(t.trades_per_s, 2),
-          fix(t.books_per_s, 2),
-          int(s.empty_hours),
-        ];
-      }),
+      DQ_HEAD,
+      d.data_quality.map(dqCells),
     ),
     "",
   );

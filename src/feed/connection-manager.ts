@@ -179,6 +179,9 @@ export class ConnectionSlot implements ConnectionView {
       onRejectedFrame: (c, reason, recvTsMs) => {
         if (c === this.active || c === this.replacement) this.downstream.onRejectedFrame(c, reason, recvTsMs);
       },
+      onConnectFailed: (c, reason, retryInMs) => {
+        if (c === this.active || c === this.replacement) this.downstream.onConnectFailed?.(c, reason, retryInMs);
+      },
       onDisconnect: (c, reason) => {
         if (c === this.active) {
           const r = this.replacement;

@@ -32,6 +32,8 @@ export interface ConnectionListener {
   onRejectedFrame(conn: StreamConnection, reason: string, recvTsMs: number): void;
   /** The socket closed or failed; a reconnect is scheduled unless the connection was stopped. */
   onDisconnect(conn: StreamConnection, reason: string): void;
+  /** An attempt to connect failed before the socket opened; the next one follows in `retryInMs`. */
+  onConnectFailed?(conn: StreamConnection, reason: string, retryInMs: number): void;
 }
 
 export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
@@ -213,6 +215,8 @@ export class StreamConnection {
     this.state = "backoff";
     if (wasOpen) this.listener.onDisconnect(this, reason);
     const delay = this.nextDelayMs();
+    // Without this, an unreachable or refusing exchange would be silence in the logs.
+    if (!wasOpen) this.listener.onConnectFailed?.(this, reason, delay);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.state === "backoff") this.open();

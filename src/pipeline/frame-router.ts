@@ -154,6 +154,15 @@ export class FrameRouter implements ConnectionListener, GateOutput {
     this.control(conn, "disconnect", reason);
   }
 
+  onConnectFailed(conn: StreamConnection, reason: string, retryInMs: number): void {
+    this.log.limited(`connect-failed:${conn.id.replace(/#\d+$/, "")}`, "warn", "connection attempt failed", {
+      conn: conn.id,
+      route: conn.route,
+      reason,
+      retry_in_ms: Math.round(retryInMs),
+    });
+  }
+
   onRejectedFrame(conn: StreamConnection, reason: string): void {
     this.counts.badFrames++;
     this.log.limited(`bad-frame:${conn.id}`, "warn", "frame rejected", { conn: conn.id, reason });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { StreamConnection, type ConnectionListener } from "../../src/feed/connection.ts";
+import { freePort } from "../helpers/binary.ts";
 import { parseData, rawDataText } from "../../src/feed/frame-parser.ts";
 import { MAX_STREAMS_PER_CONNECTION, combinedUrl, parseStreamName, planConnections } from "../../src/feed/streams.ts";
 
@@ -203,6 +204,27 @@ describe("StreamConnection against a real socket", () => {
     expect(attempts.length).toBe(2);
     expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(950);
     expect(rec.frames).toEqual(["{}"]);
+  });
+
+  test("a failed connection attempt is reported with its reason and the delay before the next", async () => {
+    const port = freePort(); // nothing listens there
+    const failures: { reason: string; retryInMs: number }[] = [];
+    const rec = recorder();
+    const c = new StreamConnection({ id: "market-0", route: "market", streams: ["x@aggTrade"] }, fastOpts(port), {
+      ...rec.listener,
+      onConnectFailed: (_c, reason, retryInMs) => failures.push({ reason, retryInMs }),
+    });
+    c.start();
+    for (let i = 0; i < 100 && failures.length < 3; i++) await Bun.sleep(20);
+    c.stop();
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    for (const f of failures) {
+      expect(f.reason.length).toBeGreaterThan(0);
+      expect(f.retryInMs).toBeGreaterThan(0);
+      expect(f.retryInMs).toBeLessThanOrEqual(200);
+    }
+    // Nothing was ever open, so nothing was connected or disconnected.
+    expect(rec.events).toEqual([]);
   });
 
   test("oversized and binary frames are rejected, not delivered", async () => {

@@ -76,4 +76,20 @@ describe("start-up cleanup", () => {
     for (const p of gone) expect(existsSync(p)).toBe(false);
     expect(existsSync(join(pq, STAGING_DIR))).toBe(false);
   });
+
+  test("only the two newest dates are walked, so start-up does not grow with months of history", () => {
+    const pq = tempDir("clean-recent");
+    const old = put(pq, "date=2030-01-01/symbol=BTCUSDT/kind=prices/part-1-000001-a.parquet.partial");
+    const gone = [
+      put(pq, "date=2030-03-09/symbol=BTCUSDT/kind=prices/part-2-000002-a.parquet.partial"),
+      put(pq, "date=2030-03-10/symbol=ETHUSDT/kind=cvd/part-3-000003-a.parquet.partial"),
+      put(pq, `${STAGING_DIR}/compact-y/part-4-000004-a.parquet`),
+    ];
+    const report = removeLeftovers([pq]);
+    expect(report.failed).toEqual([]);
+    for (const p of gone) expect(existsSync(p)).toBe(false);
+    expect(report.removed.length).toBe(3);
+    // A crash leaves its leftovers in the newest dates; an old one was never this run's concern.
+    expect(existsSync(old)).toBe(true);
+  });
 });

@@ -17,6 +17,8 @@ const proc = Bun.spawnSync(
     process.execPath,
     "build",
     "--compile",
+    // Precompiled bytecode: `version` answers in ≈ 25 ms instead of ≈ 70 ms (docs/performance.md).
+    "--bytecode",
     "--minify-syntax",
     "--minify-whitespace",
     "--sourcemap=inline",

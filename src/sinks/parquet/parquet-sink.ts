@@ -155,8 +155,10 @@ const RAW = new Set<RowKind>(RAW_KINDS);
  * (`src/cli/main.ts src/sinks/parquet/writer-worker.ts`, common directory `src/`).
  */
 export function writerWorkerSpecifier(): string {
-  const here = import.meta.url;
-  if (!here.includes("/$bunfs/") && !here.includes("/~BUN/")) return new URL("./writer-worker.ts", here).href;
+  // Compiled or not is told by Bun.main, not import.meta.url: a `--bytecode` build keeps each module's
+  // source path in import.meta.url, which would send the worker to a source tree that a deployed
+  // machine does not have.
+  if (!isCompiled(Bun.main)) return new URL("./writer-worker.ts", import.meta.url).href;
   const root = dirname(Bun.main);
   const candidates = [
     "sinks/parquet/writer-worker.js",
@@ -169,6 +171,10 @@ export function writerWorkerSpecifier(): string {
     if (existsSync(p)) return p;
   }
   return join(root, candidates[0]);
+}
+
+function isCompiled(path: string): boolean {
+  return path.includes("/$bunfs/") || path.includes("/~BUN/");
 }
 
 /** Bun's Worker (ref/unref); the DOM lib's Worker type shadows it in this project's tsconfig. */

@@ -26,6 +26,7 @@ import type { DivergenceParams, IndicatorParams } from "../config/indicator-para
 import type { Divergence, DivergenceEvent } from "./contracts.ts";
 import { IndexedRing } from "./indexed-ring.ts";
 import { type TrendStat, trendStat } from "./ols-window.ts";
+import { BarClock } from "./bar-clock.ts";
 
 /**
  * `DIV_METHOD=pivot` is not built. Called by the constructor and meant for `validate` (§15.13).
@@ -53,15 +54,7 @@ export class DivergenceDetector implements Divergence {
   private readonly w: number;
   private readonly priceFromTrades: boolean;
 
-  /** First bar; NaN before the first event. */
-  private k0 = Number.NaN;
-  /** Next bar each stream has not passed yet. */
-  private bookK = Number.NaN;
-  private tradeK = Number.NaN;
-  private nextEvalK = Number.NaN;
-
-  private bookTs = Number.NEGATIVE_INFINITY;
-  private tradeTs = Number.NEGATIVE_INFINITY;
+  private readonly clock: BarClock;
 
   // Live values of each stream.
   private mid = Number.NaN;
@@ -88,34 +81,52 @@ export class DivergenceDetector implements Divergence {
     assertDivergenceSupported(params);
     this.p = params.divergence;
     this.bar = this.p.bar_ms;
+    this.clock = new BarClock(this.bar, {
+      onStart: (k) => {
+        this.barMid.resetAt(k);
+        this.barO.resetAt(k);
+        this.barReset.resetAt(k);
+        this.barC.resetAt(k);
+        this.barTradePx.resetAt(k);
+      },
+      closeBook: () => {
+        this.barMid.push(this.mid);
+        this.barO.push(this.ofiCum);
+        this.barReset.push(this.lastReset);
+      },
+      closeTrade: () => {
+        this.barC.push(this.cvd);
+        this.barTradePx.push(this.lastPrice);
+      },
+    });
     this.w = this.p.window_bars;
     this.priceFromTrades = this.p.price_source === "last_trade";
     this.xs = new Float64Array(this.w);
   }
 
   onValidBook(tsEff: number, mid: number): void {
-    this.start(tsEff);
-    this.rollBook(tsEff);
+    this.clock.start(tsEff);
+    this.clock.passBook(tsEff);
     this.mid = mid;
   }
 
   onTrade(tsEff: number, cvd: number, price: number): void {
-    this.start(tsEff);
-    this.rollTrade(tsEff);
+    this.clock.start(tsEff);
+    this.clock.passTrade(tsEff);
     this.cvd = cvd;
     this.lastPrice = price;
   }
 
   onOfi(tsEff: number, ofiValue: number): void {
-    this.start(tsEff);
-    this.rollBook(tsEff);
+    this.clock.start(tsEff);
+    this.clock.passBook(tsEff);
     this.ofiCum += ofiValue;
   }
 
   onReset(tsEff: number): void {
-    this.start(tsEff);
-    this.rollBook(tsEff);
-    const t = tsEff > this.bookTs ? tsEff : this.bookTs;
+    this.clock.start(tsEff);
+    this.clock.passBook(tsEff);
+    const t = tsEff > this.clock.bookTs ? tsEff : this.clock.bookTs;
     if (t > this.lastReset) this.lastReset = t;
   }
 
@@ -123,62 +134,24 @@ export class DivergenceDetector implements Divergence {
     const lo = Math.min(bookTsEff, tradeTsEff);
     const first = lo > Number.NEGATIVE_INFINITY ? lo : Math.max(bookTsEff, tradeTsEff);
     if (first === Number.NEGATIVE_INFINITY) return;
-    this.start(first);
-    if (bookTsEff > Number.NEGATIVE_INFINITY) this.rollBook(bookTsEff);
-    if (tradeTsEff > Number.NEGATIVE_INFINITY) this.rollTrade(tradeTsEff);
-    this.evaluateUpTo(Math.min(this.bookK, this.tradeK), out);
+    this.clock.start(first);
+    if (bookTsEff > Number.NEGATIVE_INFINITY) this.clock.passBook(bookTsEff);
+    if (tradeTsEff > Number.NEGATIVE_INFINITY) this.clock.passTrade(tradeTsEff);
+    this.evaluateUpTo(this.clock.completeEnd(), out);
   }
 
   finish(out: DivergenceEvent[]): void {
-    if (this.k0 !== this.k0) return;
-    const newest = Math.max(this.bookTs, this.tradeTs);
-    const kLast = Math.ceil(newest / this.bar);
-    while (this.bookK <= kLast) this.closeBookBar();
-    while (this.tradeK <= kLast) this.closeTradeBar();
-    this.evaluateUpTo(kLast + 1, out);
+    if (!this.clock.started) return;
+    this.evaluateUpTo(this.clock.closeAll(), out);
   }
 
-  private start(tsEff: number): void {
-    if (this.k0 === this.k0) return;
-    const k = Math.ceil(tsEff / this.bar);
-    this.k0 = this.bookK = this.tradeK = this.nextEvalK = k;
-    this.barMid.resetAt(k);
-    this.barO.resetAt(k);
-    this.barReset.resetAt(k);
-    this.barC.resetAt(k);
-    this.barTradePx.resetAt(k);
-  }
-
-  /** Records the book stream's values at every boundary before `tsEff`. */
-  private rollBook(tsEff: number): void {
-    if (tsEff > this.bookTs) this.bookTs = tsEff;
-    while (this.bookK * this.bar < tsEff) this.closeBookBar();
-  }
-
-  private rollTrade(tsEff: number): void {
-    if (tsEff > this.tradeTs) this.tradeTs = tsEff;
-    while (this.tradeK * this.bar < tsEff) this.closeTradeBar();
-  }
-
-  private closeBookBar(): void {
-    this.barMid.push(this.mid);
-    this.barO.push(this.ofiCum);
-    this.barReset.push(this.lastReset);
-    this.bookK++;
-  }
-
-  private closeTradeBar(): void {
-    this.barC.push(this.cvd);
-    this.barTradePx.push(this.lastPrice);
-    this.tradeK++;
-  }
-
-  /** Evaluates bars nextEvalK..kEnd−1 (both streams have recorded them). */
+  /** Evaluates bars clock.nextK..kEnd−1 (both streams have recorded them). */
   private evaluateUpTo(kEnd: number, out: DivergenceEvent[]): void {
-    while (this.nextEvalK < kEnd) {
-      this.evaluateBar(this.nextEvalK, out);
-      this.nextEvalK++;
-      const keep = this.nextEvalK - this.w + 1;
+    const c = this.clock;
+    while (c.nextK < kEnd) {
+      this.evaluateBar(c.nextK, out);
+      c.nextK++;
+      const keep = c.nextK - this.w + 1;
       this.barMid.dropBefore(keep);
       this.barO.dropBefore(keep);
       this.barReset.dropBefore(keep);
@@ -191,7 +164,7 @@ export class DivergenceDetector implements Divergence {
     const w = this.w;
     const a = k - w + 1;
     const price = this.priceFromTrades ? this.barTradePx : this.barMid;
-    let valid = a >= this.k0 && this.barReset.get(k) <= a * this.bar;
+    let valid = a >= this.clock.k0 && this.barReset.get(k) <= a * this.bar;
     if (valid) {
       for (let j = a; j <= k; j++) {
         const v = price.get(j);

@@ -41,6 +41,7 @@
 import type { IndicatorParams } from "../config/indicator-params.ts";
 import type { FeatureRow, Features, Regime, Scenario, Signal } from "./contracts.ts";
 import { IndexedRing } from "./indexed-ring.ts";
+import { BarClock } from "./bar-clock.ts";
 
 export const FEATURES_BAR_MS = 1000;
 /** Empty seconds emitted after the latest event before the grid pauses. */
@@ -60,12 +61,13 @@ export class FeatureBars implements Features {
   private readonly regime: Regime;
   private readonly maxGapMs: number;
 
-  private k0 = Number.NaN;
-  private bookK = Number.NaN;
-  private tradeK = Number.NaN;
-  private nextEmitK = Number.NaN;
-  private bookTs = Number.NEGATIVE_INFINITY;
-  private tradeTs = Number.NEGATIVE_INFINITY;
+  private readonly clock = new BarClock(FEATURES_BAR_MS, {
+    onStart: (k) => {
+      for (let i = 0; i < this.rings.length; i++) this.rings[i].resetAt(k);
+    },
+    closeBook: () => this.closeBookSecond(),
+    closeTrade: () => this.closeTradeSecond(),
+  });
 
   // Book stream, live (NaN = null).
   private mid = Number.NaN;
@@ -162,37 +164,25 @@ export class FeatureBars implements Features {
   advance(bookTsEff: number, tradeTsEff: number, emit: (row: FeatureRow) => void): void {
     if (bookTsEff > Number.NEGATIVE_INFINITY) this.bookEvent(bookTsEff);
     if (tradeTsEff > Number.NEGATIVE_INFINITY) this.tradeEvent(tradeTsEff);
-    if (this.k0 !== this.k0) return;
-    this.emitUpTo(Math.min(this.bookK, this.tradeK), emit);
+    if (!this.clock.started) return;
+    this.emitUpTo(this.clock.completeEnd(), emit);
   }
 
   finish(emit: (row: FeatureRow) => void): void {
-    if (this.k0 !== this.k0) return;
-    const kLast = Math.ceil(Math.max(this.bookTs, this.tradeTs) / FEATURES_BAR_MS);
-    while (this.bookK <= kLast) this.closeBookSecond();
-    while (this.tradeK <= kLast) this.closeTradeSecond();
-    this.emitUpTo(kLast + 1, emit);
-  }
-
-  private start(tsEff: number): void {
-    if (this.k0 === this.k0) return;
-    const k = Math.ceil(tsEff / FEATURES_BAR_MS);
-    this.k0 = this.bookK = this.tradeK = this.nextEmitK = k;
-    for (let i = 0; i < this.rings.length; i++) this.rings[i].resetAt(k);
+    if (!this.clock.started) return;
+    this.emitUpTo(this.clock.closeAll(), emit);
   }
 
   /** Closes the book seconds before `tsEff`; the event then counts in the open second. */
   private bookEvent(tsEff: number): void {
-    this.start(tsEff);
-    while (this.bookK * FEATURES_BAR_MS < tsEff) this.closeBookSecond();
-    if (tsEff > this.bookTs) this.bookTs = tsEff;
+    this.clock.start(tsEff);
+    this.clock.passBook(tsEff);
     if (tsEff > this.bookAct) this.bookAct = tsEff;
   }
 
   private tradeEvent(tsEff: number): void {
-    this.start(tsEff);
-    while (this.tradeK * FEATURES_BAR_MS < tsEff) this.closeTradeSecond();
-    if (tsEff > this.tradeTs) this.tradeTs = tsEff;
+    this.clock.start(tsEff);
+    this.clock.passTrade(tsEff);
     if (tsEff > this.tradeAct) this.tradeAct = tsEff;
   }
 
@@ -203,7 +193,6 @@ export class FeatureBars implements Features {
     this.bOfiZ.push(this.ofiZ);
     this.bAct.push(this.bookAct);
     this.ofiSum = 0;
-    this.bookK++;
   }
 
   private closeTradeSecond(): void {
@@ -222,16 +211,15 @@ export class FeatureBars implements Features {
     this.sellVol = 0;
     this.pq = 0;
     this.q = 0;
-    this.tradeK++;
   }
 
   private emitUpTo(kEnd: number, emit: (row: FeatureRow) => void): void {
-    while (this.nextEmitK < kEnd) {
-      const k = this.nextEmitK;
+    while (this.clock.nextK < kEnd) {
+      const k = this.clock.nextK;
       const tau = k * FEATURES_BAR_MS;
       const act = Math.max(this.bAct.get(k), this.tAct.get(k));
       if (act > tau - this.maxGapMs) emit(this.fill(k, tau));
-      this.nextEmitK = k + 1;
+      this.clock.nextK = k + 1;
       for (let i = 0; i < this.rings.length; i++) this.rings[i].dropBefore(k + 1);
     }
   }

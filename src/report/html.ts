@@ -5,7 +5,7 @@
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS, type DqHour } from "./data-quality.ts";
 import { DASH, fix, int, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
-import { DQ_HEAD, dqCells, HIT_HEAD, hitCells } from "./markdown.ts";
+import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
 
@@ -212,26 +212,8 @@ export function renderHtml(d: ReportData): string {
   for (const q of d.data_quality) {
     s.push(
       `<details><summary>${esc(q.symbol)} per hour</summary>${table(
-        ["hour (UTC)", "trades", "backfilled", "books", "ofi", "cvd", "fusion", "events", "features", "id gaps", "missing ids", "seq gaps", "reconnects", "OFI resets", "lat. p50/p95/p99", "trades/s", "books/s"],
-        q.hours.map((h) => [
-          utcHour(h.hour_start_ms),
-          int(h.rows.prices),
-          int(h.trades_backfilled),
-          int(h.rows.orderbook),
-          int(h.rows.ofi),
-          int(h.rows.cvd),
-          int(h.rows.fusion),
-          int(h.rows.events),
-          int(h.rows.features),
-          int(h.trade_id_gaps),
-          int(h.trade_ids_missing),
-          int(h.seq_gaps),
-          `${h.reconnects_public}/${h.reconnects_market}`,
-          int(h.ofi_resets),
-          `${fix(h.latency_p50_ms, 0)}/${fix(h.latency_p95_ms, 0)}/${fix(h.latency_p99_ms, 0)}`,
-          fix(h.trades_per_s, 2),
-          fix(h.books_per_s, 2),
-        ]),
+        DQ_HOUR_HEAD,
+        q.hours.map(dqHourCells),
       )}</details>`,
     );
   }

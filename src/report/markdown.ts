@@ -37,6 +37,31 @@ export function dqCells(q: ReportData["data_quality"][number]): string[] {
   ];
 }
 
+export const DQ_HOUR_HEAD = ["hour (UTC)", "trades", "backfilled", "books", "ofi", "cvd", "fusion", "events", "features", "id gaps", "missing ids", "seq gaps", "reconnects depth/trade", "OFI resets", "latency p50/p95/p99 ms", "trades/s", "books/s"];
+
+/** One hour of a symbol's data quality, shared by the Markdown and HTML reports. */
+export function dqHourCells(h: ReportData["data_quality"][number]["hours"][number]): string[] {
+  return [
+    utcHour(h.hour_start_ms),
+    int(h.rows.prices),
+    int(h.trades_backfilled),
+    int(h.rows.orderbook),
+    int(h.rows.ofi),
+    int(h.rows.cvd),
+    int(h.rows.fusion),
+    int(h.rows.events),
+    int(h.rows.features),
+    int(h.trade_id_gaps),
+    int(h.trade_ids_missing),
+    int(h.seq_gaps),
+    `${h.reconnects_public}/${h.reconnects_market}`,
+    int(h.ofi_resets),
+    `${fix(h.latency_p50_ms, 0)}/${fix(h.latency_p95_ms, 0)}/${fix(h.latency_p99_ms, 0)}`,
+    fix(h.trades_per_s, 2),
+    fix(h.books_per_s, 2),
+  ];
+}
+
 export const HIT_HEAD = ["signal", "H s", "symbol", "regime", "candidates", "thinned", "flats", "n_eval", "hits", "HR", "Wilson 95 %", "p (1-sided)", "HR buy", "HR sell", "p_up", "mean d·r bps", "median", "mean net", "median net", "HR all rows (n)"];
 
 export function hitCells(r: HitRateRow): string[] {
@@ -120,24 +145,8 @@ export function renderMarkdown(d: ReportData): string {
     out.push(`### ${s.symbol} per hour (UTC, event time)`, "");
     out.push(
       table(
-        ["hour", "trades", "backfilled", "books", "ofi", "fusion", "events", "id gaps", "missing ids", "seq gaps", "reconnects", "OFI resets", "latency p50/p95/p99 ms", "trades/s", "books/s"],
-        s.hours.map((h) => [
-          utcHour(h.hour_start_ms),
-          int(h.rows.prices),
-          int(h.trades_backfilled),
-          int(h.rows.orderbook),
-          int(h.rows.ofi),
-          int(h.rows.fusion),
-          int(h.rows.events),
-          int(h.trade_id_gaps),
-          int(h.trade_ids_missing),
-          int(h.seq_gaps),
-          `${h.reconnects_public}/${h.reconnects_market}`,
-          int(h.ofi_resets),
-          `${fix(h.latency_p50_ms, 0)}/${fix(h.latency_p95_ms, 0)}/${fix(h.latency_p99_ms, 0)}`,
-          fix(h.trades_per_s, 2),
-          fix(h.books_per_s, 2),
-        ]),
+        DQ_HOUR_HEAD,
+        s.hours.map(dqHourCells),
       ),
       "",
     );

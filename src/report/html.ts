@@ -5,7 +5,7 @@
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS, type DqHour } from "./data-quality.ts";
 import { DASH, fix, int, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
-import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells } from "./markdown.ts";
+import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells, PAPER_HEAD, paperCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
 
@@ -236,22 +236,8 @@ export function renderHtml(d: ReportData): string {
     );
     s.push(
       table(
-        ["symbol", "fee tier", "trades", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe/trade", "mean ret bps", "mean hold s", "exits"],
-        d.paper.map((r) => [
-          r.symbol,
-          r.fee_tiers.join(", "),
-          int(r.trades),
-          int(r.wins),
-          fix(r.win_rate, 3),
-          fix(r.net_pnl, 2),
-          fix(r.gross_pnl, 2),
-          fix(r.fees, 2),
-          fix(r.max_drawdown, 2),
-          fix(r.sharpe, 3),
-          fix(r.mean_ret_bps, 2),
-          fix(r.mean_hold_s, 1),
-          Object.entries(r.exits).map(([k, v]) => `${k} ${v}`).join(", ") || DASH,
-        ]),
+        PAPER_HEAD,
+        d.paper.map(paperCells),
       ),
     );
     s.push(`<p class="note">PnL in USDT per position of <code>paper.notional_usdt</code>; taker fills at best_buy_fill/best_sell_fill with FEE_TIER taker fees on both legs. Sharpe = mean/std of per-trade net returns, not annualised.</p>`);

@@ -62,6 +62,29 @@ export function dqHourCells(h: ReportData["data_quality"][number]["hours"][numbe
   ];
 }
 
+export const PAPER_HEAD = ["symbol", "fee tier", "trades", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"];
+
+/** One symbol's paper-trading results, shared by the Markdown and HTML reports. */
+export function paperCells(r: ReportData["paper"][number]): string[] {
+  return [
+    r.symbol,
+    r.fee_tiers.join(", "),
+    int(r.trades),
+    int(r.wins),
+    fix(r.win_rate, 3),
+    fix(r.net_pnl, 2),
+    fix(r.gross_pnl, 2),
+    fix(r.fees, 2),
+    fix(r.max_drawdown, 2),
+    fix(r.sharpe, 3),
+    fix(r.mean_ret_bps, 2),
+    fix(r.mean_hold_s, 1),
+    Object.entries(r.exits)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || DASH,
+  ];
+}
+
 export const HIT_HEAD = ["signal", "H s", "symbol", "regime", "candidates", "thinned", "flats", "n_eval", "hits", "HR", "Wilson 95 %", "p (1-sided)", "HR buy", "HR sell", "p_up", "mean d·r bps", "median", "mean net", "median net", "HR all rows (n)"];
 
 export function hitCells(r: HitRateRow): string[] {
@@ -157,24 +180,8 @@ export function renderMarkdown(d: ReportData): string {
   else {
     out.push(
       table(
-        ["symbol", "fee tier", "trades", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"],
-        d.paper.map((r) => [
-          r.symbol,
-          r.fee_tiers.join(", "),
-          int(r.trades),
-          int(r.wins),
-          fix(r.win_rate, 3),
-          fix(r.net_pnl, 2),
-          fix(r.gross_pnl, 2),
-          fix(r.fees, 2),
-          fix(r.max_drawdown, 2),
-          fix(r.sharpe, 3),
-          fix(r.mean_ret_bps, 2),
-          fix(r.mean_hold_s, 1),
-          Object.entries(r.exits)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(", "),
-        ]),
+        PAPER_HEAD,
+        d.paper.map(paperCells),
       ),
       "",
       "PnL in quote currency (USDT) per `paper.notional_usdt` position, taker fees on both legs; Sharpe = mean/std of per-trade net returns, not annualised.",

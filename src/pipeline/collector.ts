@@ -150,7 +150,13 @@ export async function runCollector(cfg: Config): Promise<number> {
   log.log("info", "starting", { symbols: symbols.length, connections: connections.length, http: http?.url ?? null, version: versionInfo().version });
   feed.start();
 
-  const rotation = setInterval(() => parquet.tick(Date.now()), 250);
+  const rotation = setInterval(() => {
+    // The NDJSON log is the authoritative record: every line of the rows about to go to the Parquet
+    // writer is handed to the OS first, in this same tick, so a crash cannot leave rows in Parquet
+    // that the log does not have (the writer still has to encode, fsync and rename after this).
+    void ndjson.flush();
+    parquet.tick(Date.now());
+  }, 250);
   const artifacts = setInterval(() => writeMetricsJson(cfg.storage.artifacts_dir, parts, log), 10_000);
   const charts = setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), 1000);
 

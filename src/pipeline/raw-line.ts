@@ -24,9 +24,22 @@ export function sessionLine(tsRecv: number, version: string): string {
   return `{"ts_recv":${tsRecv},"event":"session","version":${JSON.stringify(version)}}`;
 }
 
+/** JSON string literals of stream names: a process sees a fixed set of them, one per line written. */
+const quotedStreams = new Map<string, string>();
+const MAX_QUOTED = 10_000;
+
+function quoted(stream: string): string {
+  let q = quotedStreams.get(stream);
+  if (q === undefined) {
+    q = JSON.stringify(stream);
+    if (quotedStreams.size < MAX_QUOTED) quotedStreams.set(stream, q);
+  }
+  return q;
+}
+
 /** A data line. `dataText` is the exact payload text as received. */
 export function dataLine(tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): string {
-  return `{"ts_recv":${tsRecv},"stream":${JSON.stringify(stream)},"latency_event_ms":${latencyEventMs ?? "null"},"latency_pipeline_ms":${latencyPipelineMs},"data":${dataText}}`;
+  return `{"ts_recv":${tsRecv},"stream":${quoted(stream)},"latency_event_ms":${latencyEventMs ?? "null"},"latency_pipeline_ms":${latencyPipelineMs},"data":${dataText}}`;
 }
 
 /** A connect/disconnect control line for one of the symbols the connection carries. */

@@ -1,0 +1,129 @@
+/**
+ * Hot path (one process, no sockets): the ingest thread's cost per frame — FrameRouter.onFrame
+ * (scanner, gate, engines, rows into the Parquet sink, NDJSON lines) — on real frames cloned into
+ * N symbols, with the real ParquetSink (writer worker on the other core) and NdjsonSink writing to a
+ * temp folder. What the live benchmark measures minus the WebSocket receive; used to find and check
+ * ingest-thread costs quickly, and to split them: everything, without NDJSON, without Parquet, without
+ * both. `bun bench/hotpath.ts [--quick] [--symbols 10] [--passes 3]`; the figure is the ingest
+ * thread's own CPU time per frame (robust to other load on the box), median of the passes. Profile with
+ * `bun --cpu-prof --cpu-prof-md --cpu-prof-dir DIR bench/hotpath.ts`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SymbolEngine } from "../src/calc/symbol-engine.ts";
+import { indicatorParams } from "../src/config/indicator-params.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { FrameRouter } from "../src/pipeline/frame-router.ts";
+import { NdjsonSink } from "../src/sinks/ndjson/ndjson-sink.ts";
+import { ParquetSink } from "../src/sinks/parquet/parquet-sink.ts";
+import { createLogger } from "../src/util/log.ts";
+import type { StreamConnection } from "../src/feed/connection.ts";
+import { loadFrameSets } from "./lib/frames.ts";
+import { header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const CLONES = arg("symbols", 10);
+const PASSES = arg("passes", QUICK ? 1 : 3);
+
+/** Variants: with a sink left out (its rows or lines go nowhere), to see what it costs the ingest thread. */
+interface Variant {
+  readonly name: string;
+  readonly parquet: boolean;
+  readonly ndjson: boolean;
+}
+const VARIANTS: readonly Variant[] = [
+  { name: "everything", parquet: true, ndjson: true },
+  { name: "without NDJSON", parquet: true, ndjson: false },
+  { name: "without Parquet", parquet: false, ndjson: true },
+  { name: "neither sink", parquet: false, ndjson: false },
+];
+
+/** CPU time of the calling thread (the ingest thread), ms: robust to other processes on the box. */
+function threadCpuMs(): number {
+  const f = readFileSync("/proc/thread-self/stat", "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function pass(frames: readonly string[], symbols: readonly string[], v: Variant): Promise<{ us_per_frame: number; cpu_us_per_frame: number; frames: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "harvestd-bench-hot-"));
+  const loaded = loadConfig({ configPath: null, env: {} });
+  if (!loaded.ok) throw new Error("default config does not load");
+  const cfg = loaded.config;
+  const parquet = new ParquetSink({ outputDir: join(dir, "raw"), previewDir: join(dir, "preview"), rotateSec: 2, orderbookRotateSec: 2 });
+  const ndjson = new NdjsonSink({ dir: join(dir, "ndjson"), compress: "none" });
+  const params = indicatorParams(cfg);
+  const nullSink = { append() {} };
+  const engines = new Map(symbols.map((s) => [s, new SymbolEngine(s, params, v.parquet ? parquet : nullSink)] as const));
+  const router = new FrameRouter(engines, v.ndjson ? ndjson : ({ append() {} } as unknown as NdjsonSink), createLogger({ stderr: false }), {});
+  const conn = { id: "bench", route: "market", socket: 1 } as unknown as StreamConnection;
+  let now = Date.now();
+  parquet.tick(now);
+  const t0 = performance.now();
+  const c0 = threadCpuMs();
+  for (let i = 0; i < frames.length; i++) {
+    router.onFrame(conn, frames[i]!, now);
+    if ((i & 1023) === 0) {
+      now = Date.now();
+      parquet.tick(now);
+      // Let the NDJSON writes and worker replies run, as the event loop would between socket reads.
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  const el = performance.now() - t0;
+  const cpu = threadCpuMs() - c0;
+  let trades = 0;
+  let books = 0;
+  for (const e of engines.values()) {
+    trades += e.snapshot().counters.trades;
+    books += e.snapshot().counters.books;
+  }
+  if (trades + books !== frames.length) throw new Error(`engines took ${trades} trades + ${books} books of ${frames.length} frames`);
+  router.close();
+  await parquet.close();
+  await ndjson.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    us_per_frame: Math.round((el * 1000 * 100) / frames.length) / 100,
+    cpu_us_per_frame: Math.round((cpu * 1000 * 100) / frames.length) / 100,
+    frames: frames.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const startLoad = header("hotpath", "ingest-thread cost per frame, no sockets");
+  // The recorded order: depth and aggTrade frames merged by event time (the mixed set is shuffled,
+  // which the stream gate would rightly treat as out-of-order duplicates).
+  const { depth, aggTrade } = loadFrameSets();
+  const eventTime = (f: string): number => Number(/"E":(\d+)/.exec(f)![1]);
+  const mixed = [...depth, ...aggTrade].map((f) => [eventTime(f), f] as const).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+  const symbols: string[] = [];
+  const frames: string[] = [];
+  // Each clone renames the two recorded streams, so ids stay continuous within every stream.
+  for (let k = 0; k < CLONES; k++) {
+    const a = `B${k}USDT`;
+    const b = `E${k}USDT`;
+    symbols.push(a, b);
+  }
+  for (let k = 0; k < CLONES; k++) {
+    for (const f of mixed) frames.push(f.replace("btcusdt@", `b${k}usdt@`).replace("ethusdt@", `e${k}usdt@`));
+  }
+  const rows = [];
+  for (const v of VARIANTS) {
+    const runs = [];
+    for (let p = 0; p < PASSES; p++) runs.push(await pass(frames, symbols, v));
+    const us = median(runs.map((r) => r.cpu_us_per_frame));
+    rows.push({ variant: v.name, frames: frames.length, passes: runs.length, cpu_us_per_frame: us, frames_per_s_per_core: Math.round(1e6 / us), wall_us_per_frame: median(runs.map((r) => r.us_per_frame)) });
+  }
+  printTable(rows);
+  const [all, noNd, noPq, none] = rows.map((r) => r.cpu_us_per_frame) as [number, number, number, number];
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  console.log(`ingest thread: ${all} µs per frame; NDJSON ≈ ${r2(all - noNd)}, Parquet rows ≈ ${r2(all - noPq)}, scanner + gate + engines ≈ ${none}`);
+  writeResult("hotpath", startLoad, { symbols: symbols.length, table: rows });
+}
+
+await main();

@@ -36,7 +36,7 @@ import { argValue, cpuMsOf, header, load, median, printTable, QUICK, quantiles, 
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
 const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
 const REPEATS = Number(argValue("repeats") ?? (QUICK ? 1 : 3));
-const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,100000,150000,200000,250000,300000,400000")).split(",").map(Number);
+const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,100000,150000,200000,250000,300000,400000")).split(",").map(Number);
 const ROTATE_SEC = "2";
 /** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */
 const PROFILE_DIR = argValue("profile");

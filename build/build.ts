@@ -8,7 +8,7 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const outfile = join(root, "build", "harvestd");
 
-export const ENTRY_POINTS = ["src/cli/main.ts", "src/sinks/parquet/writer-worker.ts"] as const;
+export const ENTRY_POINTS = ["src/cli/main.ts", "src/sinks/parquet/writer-worker.ts", "src/pipeline/replay-worker.ts"] as const;
 
 rmSync(outfile, { force: true });
 const buildTime = new Date().toISOString();

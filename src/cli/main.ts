@@ -24,7 +24,9 @@ commands:
   run [--config PATH]          collect until run_hours elapses or SIGINT/SIGTERM (default command)
   validate [--config PATH]     check the configuration; exit 0, or list every problem and exit 78
   config                       print the fully commented default config.toml
-  replay PATH... [--out DIR]   rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders)
+  replay PATH... [--out DIR] [--threads N]
+                               rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders);
+                               symbols replayed by N threads (default: the number of cores)
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
@@ -47,6 +49,8 @@ interface Parsed {
   readonly out: string | null;
   readonly from: string | null;
   readonly to: string | null;
+  /** --threads as given (replay), or null. */
+  readonly threads: string | null;
   /** --symbols as given (upper-cased), or null. */
   readonly symbols: readonly string[] | null;
 }
@@ -66,6 +70,7 @@ function parse(argv: readonly string[]): Parsed {
         out: { type: "string" },
         from: { type: "string" },
         to: { type: "string" },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -85,7 +90,7 @@ function parse(argv: readonly string[]): Parsed {
   const configPath = explicit ?? (existsSync("config.toml") ? "config.toml" : null);
   const str = (x: unknown): string | null => (typeof x === "string" ? x : null);
   const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean) : null;
-  return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), symbols };
+  return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), threads: str(v.threads), symbols };
 }
 
 /** Options the spec defines but this build does not implement are configuration errors (indicators.md §15.13). */
@@ -144,10 +149,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`harvestd: replay needs at least one NDJSON file or folder\n`);
         return EXIT_USAGE;
       }
+      if (p.threads !== null && !/^[1-9]\d{0,3}$/.test(p.threads)) {
+        process.stderr.write(`harvestd: --threads must be a whole number from 1 to 9999 (got ${JSON.stringify(p.threads)})\n`);
+        return EXIT_USAGE;
+      }
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: p.out === null });
       if (!r.ok) return reportProblems(r);
       const { runReplay } = await import("../pipeline/replay.ts");
-      return runReplay(r.config, p.positionals, p.out);
+      return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
     }
     case "report": {
       const { checkRequest, runReport } = await import("../report/command.ts");

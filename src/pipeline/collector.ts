@@ -2,7 +2,7 @@
  * `harvestd run`: wires config → feed connections → frame router → per-symbol engines → sinks, plus
  * the HTTP surface, and shuts everything down cleanly on SIGINT/SIGTERM or when run_hours elapse.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../config/indicator-params.ts";
@@ -157,7 +157,10 @@ export async function runCollector(cfg: Config): Promise<number> {
     void ndjson.flush();
     parquet.tick(Date.now());
   }, 250);
-  const artifacts = setInterval(() => writeMetricsJson(cfg.storage.artifacts_dir, parts, log), 10_000);
+  // One write at a time: two overlapping writes of the same .partial could rename a half-written file.
+  let metricsWrite: Promise<void> = Promise.resolve();
+  const writeMetrics = (): Promise<void> => (metricsWrite = metricsWrite.then(() => writeMetricsJson(cfg.storage.artifacts_dir, parts, log)));
+  const artifacts = setInterval(() => void writeMetrics(), 10_000);
   const charts = setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), 1000);
 
   const reason = await waitForStop(cfg.run_hours);
@@ -174,7 +177,7 @@ export async function runCollector(cfg: Config): Promise<number> {
   for (const e of engines.values()) e.finish();
   paper?.finishAll();
   await Promise.all([parquet.close(), ndjson.close()]);
-  writeMetricsJson(cfg.storage.artifacts_dir, parts, log);
+  await writeMetrics();
   if (http !== null) await http.stop();
   deadline.disarm();
   const ps = parquet.status();
@@ -238,13 +241,17 @@ function waitForStop(runHours: number): Promise<string> {
   });
 }
 
-/** ARTIFACTS_DIR/metrics.json, replaced atomically so a reader never sees half a file. */
-function writeMetricsJson(dir: string, parts: CollectorParts, log: Logger): void {
+/**
+ * ARTIFACTS_DIR/metrics.json, replaced atomically so a reader never sees half a file. Written
+ * asynchronously: a synchronous write of the 50-symbol status held the ingest thread for
+ * milliseconds every 10 s.
+ */
+async function writeMetricsJson(dir: string, parts: CollectorParts, log: Logger): Promise<void> {
   try {
-    mkdirSync(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     const tmp = join(dir, "metrics.json.partial");
-    writeFileSync(tmp, JSON.stringify(buildStatus(parts), null, 1));
-    renameSync(tmp, join(dir, "metrics.json"));
+    await writeFile(tmp, JSON.stringify(buildStatus(parts)));
+    await rename(tmp, join(dir, "metrics.json"));
   } catch (e) {
     log.limited("metrics.json", "warn", "cannot write metrics.json", { error: (e as Error).message });
   }

@@ -1,10 +1,13 @@
 /**
- * `harvestd replay PATH... [--out DIR]`: feeds NDJSON raw logs through the same engines and sinks as
- * the live run (indicators.md §15.1), so the Parquet it writes equals what the live run wrote.
- * Files are grouped per symbol and read in hour order; a truncated last line (a crash mid-write) is
- * reported and skipped; any other bad line is reported with its file and line number.
+ * `harvestd replay PATH... [--out DIR] [--threads N]`: feeds NDJSON raw logs through the same engines
+ * and sinks as the live run (indicators.md §15.1), so the Parquet it writes equals what the live run
+ * wrote. Files are grouped per symbol and read in hour order; a truncated last line (a crash
+ * mid-write) is reported and skipped; any other bad line is reported with its file and line number.
+ * Symbols are independent: with several, they are replayed by Worker threads (replay-parallel.ts),
+ * each running `replayShare` below, as the single-thread replay does.
  */
 import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
@@ -13,13 +16,14 @@ import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../config/indicator-params.ts";
 import type { Config } from "../config/schema.ts";
 import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
-import { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
+import { ParquetSink, writerWorkerSpecifier, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../cli/version.ts";
 import type { RowSink } from "../rows/schema.ts";
 import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine } from "../feed/scanner.ts";
 import { parseStreamName } from "../feed/streams.ts";
 import { PaperTap, traderParams } from "../paper/paper-tap.ts";
 import { applyRecord } from "./raw-line.ts";
+import { replayInWorkers, splitBySymbol } from "./replay-parallel.ts";
 
 const LOG_FILE = /\.ndjson(\.gz|\.zst)?$/;
 
@@ -111,9 +115,50 @@ export interface ReplayHooks {
   readonly symbolDone?: () => void;
 }
 
+/** A raw-log file with the symbol whose engine reads it. */
+export interface PlannedFile extends ReplayFile {
+  readonly symbol: string;
+  /**
+   * The file read before it in the whole input belongs to another symbol (or there is none): the
+   * previous symbol's input ended there. Kept with the file so that a worker given only some symbols
+   * ends and resumes each of them exactly where a single thread would.
+   */
+  readonly startsRun: boolean;
+}
+
+/** Names each file's symbol (sniffed for files outside a `symbol=` folder); a file without stream lines is skipped. */
+export async function planReplay(files: readonly ReplayFile[], warn: (msg: string) => void): Promise<PlannedFile[]> {
+  const planned: PlannedFile[] = [];
+  let previous: string | null = null;
+  for (const f of files) {
+    const symbol = f.symbol ?? (await sniffSymbol(f.path));
+    if (symbol === null) {
+      warn(`${f.path}: no stream lines, skipped`);
+      continue;
+    }
+    planned.push({ ...f, symbol, startsRun: symbol !== previous });
+    previous = symbol;
+  }
+  return planned;
+}
+
 export async function replayFiles(
   cfg: Config,
   files: readonly ReplayFile[],
+  sink: RowSink,
+  warn: (msg: string) => void,
+  hooks: ReplayHooks = {},
+): Promise<ReplaySummary> {
+  const t0 = performance.now();
+  const summary = await replayPlanned(cfg, await planReplay(files, warn), sink, warn, hooks);
+  summary.elapsedMs = performance.now() - t0;
+  return summary;
+}
+
+/** Replays planned files in their order: the one per-symbol path of the inline run and of every replay worker. */
+export async function replayPlanned(
+  cfg: Config,
+  files: readonly PlannedFile[],
   sink: RowSink,
   warn: (msg: string) => void,
   hooks: ReplayHooks = {},
@@ -134,12 +179,8 @@ export async function replayFiles(
   const scan = new FrameScan();
 
   for (const f of files) {
-    const symbol = f.symbol ?? (await sniffSymbol(f.path));
-    if (symbol === null) {
-      warn(`${f.path}: no stream lines, skipped`);
-      continue;
-    }
-    if (current === null || current.symbol !== symbol) {
+    const symbol = f.symbol;
+    if (current === null || f.startsRun || current.symbol !== symbol) {
       // Files are sorted per symbol, so a symbol's input has ended once the next one starts.
       if (current !== null) endSymbol(current);
       let engine = engines.get(symbol);
@@ -156,48 +197,54 @@ export async function replayFiles(
     summary.files++;
     let lineNo = 0;
     let pendingBad: { line: number; reason: string } | null = null;
-    for await (const line of openLines(f.path)) {
-      lineNo++;
-      if (pendingBad !== null) {
-        // A bad line followed by more lines is corruption, not truncation.
-        summary.badLines++;
-        warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
-        pendingBad = null;
-      }
-      if (line.length === 0) continue;
-      summary.lines++;
-      if ((summary.lines & 4095) === 0) await backpressure();
-      // Hot path: data lines of the two frame shapes, read straight into an event; the scanner yields
-      // exactly what JSON.parse + applyRecord would (test/unit/scanner-raw-line.test.ts).
-      const k = scanDataLine(line, scan);
-      if (k !== SCAN_FALLBACK) {
-        const sp = parseStreamName(line.slice(scan.streamStart, scan.streamEnd));
-        if (sp !== null && sp.symbol === symbol) {
-          if (k === SCAN_AGG_TRADE) current.engine.onTrade(scan.tradeEvent(symbol), scan.tsRecv, false);
-          else current.engine.onDepth(scan.depthEvent(symbol), scan.tsRecv);
-          summary.applied++;
+    const lines = openLines(f.path);
+    try {
+      for await (const line of lines) {
+        lineNo++;
+        if (pendingBad !== null) {
+          // A bad line followed by more lines is corruption, not truncation.
+          summary.badLines++;
+          warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
+          pendingBad = null;
         }
-        continue;
+        if (line.length === 0) continue;
+        summary.lines++;
+        if ((summary.lines & 4095) === 0) await backpressure();
+        // Hot path: data lines of the two frame shapes, read straight into an event; the scanner yields
+        // exactly what JSON.parse + applyRecord would (test/unit/scanner-raw-line.test.ts).
+        const k = scanDataLine(line, scan);
+        if (k !== SCAN_FALLBACK) {
+          const sp = parseStreamName(line.slice(scan.streamStart, scan.streamEnd));
+          if (sp !== null && sp.symbol === symbol) {
+            if (k === SCAN_AGG_TRADE) current.engine.onTrade(scan.tradeEvent(symbol), scan.tsRecv, false);
+            else current.engine.onDepth(scan.depthEvent(symbol), scan.tsRecv);
+            summary.applied++;
+          }
+          continue;
+        }
+        let rec: unknown;
+        try {
+          rec = JSON.parse(line);
+        } catch {
+          pendingBad = { line: lineNo, reason: "not valid JSON" };
+          continue;
+        }
+        if (typeof rec !== "object" || rec === null) {
+          pendingBad = { line: lineNo, reason: "not a JSON object" };
+          continue;
+        }
+        const out = applyRecord(current.engine, symbol, rec as Record<string, unknown>);
+        if (out === "applied" || out === "control") summary.applied++;
+        else if (out === "session") {
+          // A restart of the live process: its engine (and paper trader) started from scratch here.
+          endSymbol(current);
+          current.engine = new SymbolEngine(symbol, params, paper ?? sink);
+          engines.set(symbol, current.engine);
+        }
       }
-      let rec: unknown;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        pendingBad = { line: lineNo, reason: "not valid JSON" };
-        continue;
-      }
-      if (typeof rec !== "object" || rec === null) {
-        pendingBad = { line: lineNo, reason: "not a JSON object" };
-        continue;
-      }
-      const out = applyRecord(current.engine, symbol, rec as Record<string, unknown>);
-      if (out === "applied" || out === "control") summary.applied++;
-      else if (out === "session") {
-        // A restart of the live process: its engine (and paper trader) started from scratch here.
-        endSymbol(current);
-        current.engine = new SymbolEngine(symbol, params, paper ?? sink);
-        engines.set(symbol, current.engine);
-      }
+    } catch (e) {
+      // Typically a file that cannot be read or decompressed further: name it, and where replay stopped.
+      throw new Error(`replay: ${f.path}: stopped after line ${lineNo}: ${(e as Error).message}`);
     }
     if (pendingBad !== null) {
       summary.truncatedFiles.push(f.path);
@@ -210,7 +257,109 @@ export async function replayFiles(
   return summary;
 }
 
-export async function runReplay(cfg: Config, paths: readonly string[], out: string | null): Promise<number> {
+/** Where a replay writes: the same for the inline run and every worker. */
+export interface ReplayTarget {
+  readonly outputDir: string;
+  readonly previewDir: string;
+  /** Replay waits while its sink holds more than this for the writer (its share of storage.max_buffer_mb). */
+  readonly roomBytes: number;
+  /** The Parquet writer Worker's script; a replay worker gets it from the main thread, which knows the executable. */
+  readonly writerWorker?: string;
+}
+
+/** What replay meets along the way. The main thread prints it; a worker posts it to the main thread. */
+export interface ReplayEvents {
+  readonly warn: (msg: string) => void;
+  readonly sinkError: (err: ParquetSinkError) => void;
+  readonly maintenance: (ev: MaintenanceEvent) => void;
+  /** Every line is read and its rows handed to the sink; closing it (writes, compaction) follows. */
+  readonly inputDone?: () => void;
+}
+
+/** What the Parquet sink of a replay did: summed over the workers' sinks in a parallel run. */
+export interface SinkTotals {
+  rowsWritten: number;
+  filesWritten: number;
+  filesCompacted: number;
+  compactions: number;
+  rowsLost: number;
+}
+
+export interface ReplayResult {
+  readonly summary: ReplaySummary;
+  readonly totals: SinkTotals;
+}
+
+/**
+ * Replays `files` into a ParquetSink of its own, then closes it (every write on disk, every hour
+ * written compacted). Symbols are never split between two calls, so two calls running at once (the
+ * workers of a parallel replay) never write, nor compact, the same partition.
+ */
+export async function replayShare(cfg: Config, files: readonly PlannedFile[], target: ReplayTarget, events: ReplayEvents): Promise<ReplayResult> {
+  // While the output refuses writes (the writer holds them and retries), waiting for room could last
+  // forever: replay goes on instead, and whatever is still held at close is reported as dropped (exit 1).
+  let wakeOnHeld: (() => void) | null = null;
+  const sink = new ParquetSink({
+    outputDir: target.outputDir,
+    previewDir: target.previewDir,
+    rotateSec: cfg.storage.parquet_rotate_sec,
+    orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
+    createdBy: `harvestd ${versionInfo().version} replay`,
+    // Replay may wait for the writer (below), so nothing is ever dropped: the bound is applied by
+    // waiting, not by the sink's drop rule, which protects live ingest only.
+    maxBufferBytes: Number.MAX_SAFE_INTEGER,
+    compaction: cfg.storage.compaction,
+    // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
+    // did not write are left to the collector that owns them.
+    compactAllOnClose: true,
+    compactionScanAtStart: false,
+    ...(target.writerWorker === undefined ? {} : { workerSpecifier: target.writerWorker }),
+    onError: (err) => {
+      events.sinkError(err);
+      if (err.outcome === "held") wakeOnHeld?.();
+    },
+    onMaintenance: events.maintenance,
+  });
+  const summary = await replayPlanned(cfg, files, sink, events.warn, {
+    backpressure: async () => {
+      if (sink.status().batchesHeld > 0) return;
+      await Promise.race([sink.waitForRoom(target.roomBytes), new Promise<void>((resolve) => (wakeOnHeld = resolve))]);
+      wakeOnHeld = null;
+    },
+    symbolDone: () => sink.flush(),
+  });
+  events.inputDone?.();
+  await sink.close();
+  const st = sink.status();
+  return {
+    summary,
+    totals: { rowsWritten: st.rowsWritten, filesWritten: st.filesWritten, filesCompacted: st.filesCompacted, compactions: st.compactions, rowsLost: st.rowsLost },
+  };
+}
+
+/** The main thread's printer of replay events: one line each on stderr. */
+export function replayReporter(): ReplayEvents {
+  const heldReported = new Set<string>();
+  return {
+    warn: (m) => process.stderr.write(`harvestd: replay: ${m}\n`),
+    sinkError: (err) => {
+      // A held write is retried every second: say so once per kind, then only what is given up.
+      if (err.outcome === "held" && heldReported.has(err.kind)) return;
+      heldReported.add(err.kind);
+      const what = err.outcome === "held" ? "failed, retrying" : `failed, ${err.rows} rows dropped`;
+      process.stderr.write(`harvestd: replay: parquet write ${what}: ${err.message}\n`);
+    },
+    maintenance: (ev) => {
+      if (ev.type === "error") process.stderr.write(`harvestd: replay: ${ev.what}: ${ev.error.message}\n`);
+    },
+  };
+}
+
+/**
+ * `threads`: symbols are replayed by up to this many Worker threads (replay-parallel.ts), each with
+ * its own sink; 1, or a single symbol, replays on this thread.
+ */
+export async function runReplay(cfg: Config, paths: readonly string[], out: string | null, threads = availableParallelism()): Promise<number> {
   let files: ReplayFile[];
   try {
     files = collectReplayFiles(paths);
@@ -224,45 +373,25 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   }
   const outputDir = out === null ? cfg.storage.output_dir : join(resolve(out), "raw");
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
-  const heldReported = new Set<string>();
-  const sink = new ParquetSink({
-    outputDir,
-    previewDir,
-    rotateSec: cfg.storage.parquet_rotate_sec,
-    orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
-    createdBy: `harvestd ${versionInfo().version} replay`,
-    // Replay may wait for the writer (below), so nothing is ever dropped: the bound is applied by
-    // waiting, not by the sink's drop rule, which protects live ingest only.
-    maxBufferBytes: Number.MAX_SAFE_INTEGER,
-    compaction: cfg.storage.compaction,
-    // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
-    // did not write are left to the collector that owns them.
-    compactAllOnClose: true,
-    compactionScanAtStart: false,
-    onError: (err) => {
-      // A held write is retried every second: say so once per kind, then only what is given up.
-      if (err.outcome === "held" && heldReported.has(err.kind)) return;
-      heldReported.add(err.kind);
-      const what = err.outcome === "held" ? "failed, retrying" : `failed, ${err.rows} rows dropped`;
-      process.stderr.write(`harvestd: replay: parquet write ${what}: ${err.message}\n`);
-    },
-    onMaintenance: (ev) => {
-      if (ev.type === "error") process.stderr.write(`harvestd: replay: ${ev.what}: ${ev.error.message}\n`);
-    },
-  });
+  const report = replayReporter();
+  const planned = await planReplay(files, report.warn);
+  const shares = splitBySymbol(planned, threads);
   const room = cfg.storage.max_buffer_mb * 1024 * 1024;
-  const summary = await replayFiles(cfg, files, sink, (m) => process.stderr.write(`harvestd: replay: ${m}\n`), {
-    backpressure: () => sink.waitForRoom(room),
-    symbolDone: () => sink.flush(),
-  });
-  await sink.close();
-  const st = sink.status();
+  let result: ReplayResult;
+  if (shares.length <= 1) {
+    result = await replayShare(cfg, planned, { outputDir, previewDir, roomBytes: room }, report);
+  } else {
+    // storage.max_buffer_mb bounds the process: each worker gets its share.
+    const target = { outputDir, previewDir, roomBytes: Math.floor(room / shares.length), writerWorker: writerWorkerSpecifier() };
+    result = await replayInWorkers(cfg, shares, target, report);
+  }
+  const { summary, totals } = result;
   const rate = summary.elapsedMs > 0 ? Math.round((summary.lines / summary.elapsedMs) * 1000) : 0;
   process.stdout.write(
     `replayed ${summary.lines} lines from ${summary.files} files (${summary.symbols} symbols) in ${(summary.elapsedMs / 1000).toFixed(2)} s ` +
-      `(${rate} lines/s): ${st.rowsWritten} rows in ${st.filesWritten} Parquet files (${st.filesCompacted} merged into ${st.compactions} by compaction) under ${outputDir} and ${previewDir}; ` +
+      `(${rate} lines/s${shares.length > 1 ? `, ${shares.length} threads` : ""}): ${totals.rowsWritten} rows in ${totals.filesWritten} Parquet files (${totals.filesCompacted} merged into ${totals.compactions} by compaction) under ${outputDir} and ${previewDir}; ` +
       `${summary.badLines} bad lines, ${summary.truncatedFiles.length} truncated files\n`,
   );
   // Writes that failed and then succeeded on a retry lost nothing.
-  return st.rowsLost > 0 ? 1 : 0;
+  return totals.rowsLost > 0 ? 1 : 0;
 }

@@ -201,9 +201,9 @@ const MAX_CHUNK = 16_384;
  * only per-row work besides the copy is type checking, so that a malformed row is refused here, on
  * the spot, instead of failing a whole file in the worker.
  *
- * The first chunk after each `take()` is sized from the previous batch (a steady stream fills exactly
- * one chunk per rotation); a batch that outgrows it gets further chunks of half its size so far (at
- * most 16,384 rows), so slack stays a fraction of what the batch holds.
+ * The first chunk after each `take()` is sized from the previous batch (a quarter of it); a batch that
+ * outgrows its chunk gets further chunks of half its size so far (at most 16,384 rows), so slack
+ * stays a fraction of what the batch holds and nothing is ever copied to grow.
  */
 export class ColumnBatchBuilder {
   readonly kind: RowKind;
@@ -307,7 +307,10 @@ export class ColumnBatchBuilder {
   private nextChunk(): void {
     this.seal();
     const i = this.rowCount;
-    const cap = i === 0 ? Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, this.capacityHint)) : Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, i >> 1));
+    // The first chunk is a quarter of the previous batch, not all of it: at a rotation every
+    // builder starts a batch at once while the writer still holds the batches just handed over, and
+    // full-size chunks allocated up front doubled the process's memory for that moment.
+    const cap = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, i === 0 ? this.capacityHint >> 2 : i >> 1));
     const l = this.layout;
     this.nums = new Float64Array(cap * l.numWidth);
     this.flags = new Uint8Array(cap * l.flagWidth);
@@ -317,12 +320,13 @@ export class ColumnBatchBuilder {
 
   private growStrings(): void {
     const old = this.strCap;
-    const cap = old === 0 ? Math.max(MIN_CHUNK, this.capacityHint) : old * 2;
+    const cap = old === 0 ? Math.max(MIN_CHUNK, this.capacityHint >> 2) : old * 2;
     for (let s = 0; s < this.layout.strCount; s++) {
       const offsets = new Uint32Array(cap + 1);
       if (old === 0) {
         // Most strings here are short identifiers (regime, signal, md5 row id).
-        this.strBytes[s] = new Uint8Array(Math.max(cap * 16, this.strBytesHint[s] ?? 0));
+        const perRow = this.capacityHint > 0 ? (this.strBytesHint[s] ?? 0) / this.capacityHint : 0;
+        this.strBytes[s] = new Uint8Array(Math.ceil(cap * Math.max(16, perRow)));
       } else offsets.set(this.strOffsets[s]!);
       this.strOffsets[s] = offsets;
     }
@@ -372,7 +376,38 @@ const encoder = new TextEncoder();
  * and one row group at a time, so encoding a batch never holds more than one column slice besides the
  * batch itself. Runs in the writer worker (and in compaction), never on the ingest thread.
  */
-export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: number): BatchColumn {
+/**
+ * Arrays `batchColumn` fills, reused from column to column: the encoder consumes each column before
+ * asking for the next, so a writer encoding hundreds of batches a minute allocates no column arrays.
+ */
+export class ColumnScratch {
+  private f64 = new Float64Array(0);
+  private u8a = new Uint8Array(0);
+  private u8b = new Uint8Array(0);
+
+  numbers(n: number): Float64Array {
+    if (this.f64.length < n) this.f64 = new Float64Array(n);
+    return this.f64.subarray(0, n);
+  }
+
+  /** Zeroed. */
+  bytesA(n: number): Uint8Array {
+    if (this.u8a.length < n) this.u8a = new Uint8Array(n);
+    const out = this.u8a.subarray(0, n);
+    out.fill(0);
+    return out;
+  }
+
+  /** Zeroed; distinct from bytesA. */
+  bytesB(n: number): Uint8Array {
+    if (this.u8b.length < n) this.u8b = new Uint8Array(n);
+    const out = this.u8b.subarray(0, n);
+    out.fill(0);
+    return out;
+  }
+}
+
+export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: number, scratch: ColumnScratch = new ColumnScratch()): BatchColumn {
   const l = layoutOf(batch.kind);
   const { def, num, flag, str } = l.slots[c]!;
   const n = r1 - r0;
@@ -391,7 +426,7 @@ export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: numbe
   };
   let nulls: Uint8Array | null = null;
   if (def.nullable && def.type !== "bool") {
-    const out = new Uint8Array(n);
+    const out = scratch.bytesA(n);
     overlap((ch, from, count, o) => {
       for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) out[o + r] = ch.flags[f]!;
     });
@@ -401,15 +436,15 @@ export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: numbe
     case "f64":
     case "i64":
     case "ts": {
-      const values = new Float64Array(n);
+      const values = scratch.numbers(n);
       overlap((ch, from, count, o) => {
         for (let r = 0, k = from * nw + num; r < count; r++, k += nw) values[o + r] = ch.nums[k]!;
       });
       return { name: def.name, type: def.type, values, nulls };
     }
     case "bool": {
-      const values = new Uint8Array(n);
-      const boolNulls = def.nullable ? new Uint8Array(n) : null;
+      const values = scratch.bytesA(n);
+      const boolNulls = def.nullable ? scratch.bytesB(n) : null;
       overlap((ch, from, count, o) => {
         for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) {
           const v = ch.flags[f]!;

@@ -19,7 +19,7 @@
  * there too), never on the ingest thread.
  */
 import { SCHEMAS, type ColumnDef, type RowKind } from "../../rows/schema.ts";
-import { batchColumn, type BatchColumn, type ColumnBatch, type StrColumn } from "./columns.ts";
+import { batchColumn, ColumnScratch, type BatchColumn, type ColumnBatch, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from "./format/thrift.ts";
@@ -86,6 +86,7 @@ interface RowGroupMeta {
  * serves the thread): a writer that encodes hundreds of files a minute allocates only their output.
  */
 const scratch = {
+  columns: new ColumnScratch(),
   page: new ByteBuffer(1 << 16),
   header: new ByteBuffer(256),
   levels: new Uint8Array(0),
@@ -173,7 +174,7 @@ export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8
   for (let r0 = 0; r0 < batch.rows || (r0 === 0 && batch.rows === 0); r0 += groupSize) {
     const r1 = Math.min(batch.rows, r0 + groupSize);
     const offset = enc.position;
-    const chunks = defs.map((def, c) => encodeChunk(enc, def, batchColumn(batch, c, r0, r1), 0, r1 - r0));
+    const chunks = defs.map((def, c) => encodeChunk(enc, def, batchColumn(batch, c, r0, r1, scratch.columns), 0, r1 - r0));
     groups.push({ rows: r1 - r0, offset, chunks });
     if (batch.rows === 0) break;
   }

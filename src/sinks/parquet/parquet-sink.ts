@@ -11,12 +11,11 @@
  * failing disk costs bounded memory. Writer failures land in `status()` and the `onError`
  * callback, never in the ingest path.
  */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../rows/schema.ts";
 import type { StorageEvent } from "../../storage/events-log.ts";
 import { RotationClock } from "../rotation.ts";
 import { ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
+import { workerEntry } from "../../util/worker-entry.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
 
@@ -148,33 +147,11 @@ const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RAW = new Set<RowKind>(RAW_KINDS);
 
 /**
- * Where the worker script lives. From source: next to this file. In a `bun build --compile`
- * executable every module's import.meta.url is the executable's own `/$bunfs/root/<name>`, and
- * extra entry points are embedded as `/$bunfs/root/<path relative to the entry points' common
- * directory>` with a `.js` extension: `sinks/parquet/writer-worker.js` for the project build
- * (`src/cli/main.ts src/sinks/parquet/writer-worker.ts`, common directory `src/`).
+ * Where the writer worker's script is (src/util/worker-entry.ts: from source or inside the
+ * compiled executable). Call it on the main thread; replay workers receive it from there.
  */
 export function writerWorkerSpecifier(): string {
-  // Compiled or not is told by Bun.main, not import.meta.url: a `--bytecode` build keeps each module's
-  // source path in import.meta.url, which would send the worker to a source tree that a deployed
-  // machine does not have.
-  if (!isCompiled(Bun.main)) return new URL("./writer-worker.ts", import.meta.url).href;
-  const root = dirname(Bun.main);
-  const candidates = [
-    "sinks/parquet/writer-worker.js",
-    "src/sinks/parquet/writer-worker.js",
-    "parquet/writer-worker.js",
-    "writer-worker.js",
-  ];
-  for (const rel of candidates) {
-    const p = join(root, rel);
-    if (existsSync(p)) return p;
-  }
-  return join(root, candidates[0]);
-}
-
-function isCompiled(path: string): boolean {
-  return path.includes("/$bunfs/") || path.includes("/~BUN/");
+  return workerEntry("sinks/parquet/writer-worker");
 }
 
 /** Bun's Worker (ref/unref); the DOM lib's Worker type shadows it in this project's tsconfig. */

@@ -216,6 +216,62 @@ describe("ParquetSink", () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  test("long batches leave the ingest thread in chunks ahead of the batch: every row once, in order, across row caps", async () => {
+    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-ahead-"));
+    // 5,000 rows per symbol in batches capped at 1,800: each batch has chunks sent ahead (first chunk
+    // 256 rows), and a capped builder goes on under a new key while its previous write is queued.
+    const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 3600, orderbookRotateSec: 3600, maxRowsPerFile: 1800 });
+    const N = 5000;
+    const row: Record<string, Cell> = { ...makeRow("cvd", 2, "BTCUSDT") };
+    const eth: Record<string, Cell> = { ...makeRow("cvd", 2, "ETHUSDT") };
+    for (let i = 0; i < N; i++) {
+      for (const r of [row, eth]) {
+        r.ts_ms = T0 + i;
+        r.agg_trade_id = 1_000_000 + i;
+        r.cvd = i * 0.5;
+        r.z_raw = i % 7 === 0 ? null : i / 3;
+        r.floor_used = i % 2 === 0;
+        r.scenario_2x2 = `S${i % 3}`;
+        s.append("cvd", r);
+      }
+    }
+    await s.close();
+    expect(s.status().rowsWritten).toBe(2 * N);
+    expect(s.status().rowsDropped).toBe(0);
+    for (const sym of ["BTCUSDT", "ETHUSDT"]) {
+      const got = await query(
+        `SELECT agg_trade_id, cvd, z_raw, floor_used, scenario_2x2 FROM read_parquet('${d}/*/symbol=${sym}/*/*.parquet', filename = true, file_row_number = true) ORDER BY filename, file_row_number`,
+      );
+      expect(got.length).toBe(N);
+      got.forEach((r, i) => {
+        expect(r).toEqual({ agg_trade_id: BigInt(1_000_000 + i), cvd: i * 0.5, z_raw: i % 7 === 0 ? null : i / 3, floor_used: i % 2 === 0, scenario_2x2: `S${i % 3}` });
+      });
+    }
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  test("a batch over the buffer limit is dropped with the chunks it sent ahead; they never join another batch", async () => {
+    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-ahead-drop-"));
+    // ≈ 67 bytes per cvd row: 2,000 rows (chunks of them sent ahead) exceed 100 kB, 10 rows do not.
+    const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 3600, orderbookRotateSec: 3600, maxBufferBytes: 100_000 });
+    const row: Record<string, Cell> = { ...makeRow("cvd", 2, "BTCUSDT") };
+    for (let i = 0; i < 2000; i++) {
+      row.agg_trade_id = i;
+      s.append("cvd", row);
+    }
+    const eth: Record<string, Cell> = { ...makeRow("cvd", 2, "ETHUSDT") };
+    for (let i = 0; i < 10; i++) {
+      eth.agg_trade_id = 5000 + i;
+      s.append("cvd", eth);
+    }
+    await s.close();
+    expect(s.status().rowsDropped).toBe(2000);
+    expect(s.status().rowsWritten).toBe(10);
+    const got = await query(`SELECT symbol, agg_trade_id FROM read_parquet('${d}/*/*/*/*.parquet') ORDER BY 2`);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => ({ symbol: "ETHUSDT", agg_trade_id: BigInt(5000 + i) })));
+    rmSync(d, { recursive: true, force: true });
+  });
+
   test("append copies: one reused (scratch) row object yields distinct rows", async () => {
     const d = mkdtempSync(join(tmpdir(), "harvestd-pq-scratch-"));
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 60, orderbookRotateSec: 60 });

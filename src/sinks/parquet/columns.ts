@@ -74,19 +74,30 @@ export interface ColumnBatch {
   /** Smallest and largest `ts_ms` in the batch (rows may arrive slightly out of event-time order). */
   readonly minTsMs: number;
   readonly maxTsMs: number;
-  /** The rows in chunks, in order. */
+  /**
+   * The rows in chunks, in order. Rows of chunks sent ahead (`sentRows`, see
+   * ColumnBatchBuilder.takeSealed) come before these; the writer puts them back in front.
+   */
   readonly chunks: readonly RowChunk[];
+  /** Rows of this batch already sent to the writer in chunks of their own, ahead of the batch. */
+  readonly sentRows: number;
   /** One block per string column other than `symbol`, in schema order. */
   readonly strings: readonly StrBlock[];
 }
 
-/** The distinct ArrayBuffers behind a batch, for postMessage's transfer list. */
-export function transferList(batch: ColumnBatch): ArrayBuffer[] {
+/** The distinct ArrayBuffers behind chunks, for postMessage's transfer list. */
+export function chunkTransferList(chunks: readonly RowChunk[]): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
-  for (const c of batch.chunks) {
+  for (const c of chunks) {
     out.add(c.nums.buffer as ArrayBuffer);
     out.add(c.flags.buffer as ArrayBuffer);
   }
+  return [...out];
+}
+
+/** The distinct ArrayBuffers behind a batch, for postMessage's transfer list. */
+export function transferList(batch: ColumnBatch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>(chunkTransferList(batch.chunks));
   for (const s of batch.strings) {
     out.add(s.bytes.buffer as ArrayBuffer);
     out.add(s.offsets.buffer as ArrayBuffer);
@@ -201,9 +212,9 @@ const MAX_CHUNK = 16_384;
  * only per-row work besides the copy is type checking, so that a malformed row is refused here, on
  * the spot, instead of failing a whole file in the worker.
  *
- * The first chunk after each `take()` is sized from the previous batch (a quarter of it); a batch that
- * outgrows its chunk gets further chunks of half its size so far (at most 16,384 rows), so slack
- * stays a fraction of what the batch holds and nothing is ever copied to grow.
+ * Chunks are an eighth of the previous batch (at least 256, at most 16,384 rows): a full one can be
+ * sent to the writer ahead of its batch (takeSealed), so at most about an eighth of a rotation's rows
+ * wait on the ingest thread, and nothing is ever copied to grow.
  */
 export class ColumnBatchBuilder {
   readonly kind: RowKind;
@@ -225,6 +236,8 @@ export class ColumnBatchBuilder {
   private strOffsets: Uint32Array[] = [];
   /** Bytes each string column held in the previous batch: the size of its next arena. */
   private strBytesHint: number[] = [];
+  /** Rows of sealed chunks handed out by takeSealed. */
+  private sentRows = 0;
   /** Why the last refused row was refused. */
   lastRejection = "";
 
@@ -266,6 +279,22 @@ export class ColumnBatchBuilder {
     return true;
   }
 
+  /** True when full chunks are waiting (the current one is still being filled). */
+  get hasSealed(): boolean {
+    return this.sealed.length > 0;
+  }
+
+  /**
+   * The full chunks so far, to be sent to the writer ahead of the batch (which then carries only the
+   * rest, with `sentRows` saying how many went ahead). Lets a long rotation's rows leave the ingest
+   * thread as they accumulate; the writer holds them compressed.
+   */
+  takeSealed(): RowChunk[] {
+    const out = this.sealed.splice(0);
+    for (const c of out) this.sentRows += c.rows;
+    return out;
+  }
+
   /** Hands over the rows collected so far and starts an empty batch; null when there are none. */
   take(): ColumnBatch | null {
     const n = this.rowCount;
@@ -279,9 +308,11 @@ export class ColumnBatchBuilder {
       minTsMs: this.minTs,
       maxTsMs: this.maxTs,
       chunks: this.sealed.splice(0),
+      sentRows: this.sentRows,
       strings: this.strOffsets.map((offsets, s) => ({ bytes: this.strBytes[s]!.subarray(0, offsets[n]), offsets: offsets.subarray(0, n + 1) })),
     };
     this.capacityHint = n;
+    this.sentRows = 0;
     this.strBytesHint = this.strOffsets.map((offsets) => offsets[n]!);
     this.rowCount = 0;
     this.chunkStart = 0;
@@ -307,10 +338,11 @@ export class ColumnBatchBuilder {
   private nextChunk(): void {
     this.seal();
     const i = this.rowCount;
-    // The first chunk is a quarter of the previous batch, not all of it: at a rotation every
-    // builder starts a batch at once while the writer still holds the batches just handed over, and
-    // full-size chunks allocated up front doubled the process's memory for that moment.
-    const cap = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, i === 0 ? this.capacityHint >> 2 : i >> 1));
+    // Not the whole previous batch at once: at a rotation every builder starts a batch while the
+    // writer still holds the batches just handed over, and full-size chunks allocated up front
+    // doubled the process's memory for that moment. A batch larger than the last grows by
+    // chunks of an eighth of what it holds.
+    const cap = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, (i === 0 ? this.capacityHint : i) >> 3));
     const l = this.layout;
     this.nums = new Float64Array(cap * l.numWidth);
     this.flags = new Uint8Array(cap * l.flagWidth);

@@ -167,6 +167,7 @@ class FileEncoder {
 export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8Array {
   const defs = SCHEMAS[batch.kind];
   if (!defs) throw new Error(`unknown kind ${batch.kind}`);
+  if (batch.sentRows !== 0) throw new Error(`batch of ${batch.kind} lacks the ${batch.sentRows} rows sent ahead of it`);
   const groupSize = Math.max(1, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
   const enc = new FileEncoder(opts.zstdLevel);
   enc.push(MAGIC);

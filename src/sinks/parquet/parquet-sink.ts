@@ -14,7 +14,7 @@
 import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../rows/schema.ts";
 import type { StorageEvent } from "../../storage/events-log.ts";
 import { RotationClock } from "../rotation.ts";
-import { ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
+import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
 import { workerEntry } from "../../util/worker-entry.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
@@ -99,6 +99,12 @@ export interface ParquetSinkStatus {
   readonly rowsPending: number;
   /** Memory those batches hold; never above `maxBufferBytes`. */
   readonly bytesPending: number;
+  /**
+   * Raw bytes of rows still being collected whose full chunks were sent ahead to the writer (which
+   * holds them compressed): part of the collected rows, like `rowsBuffered`, not of `bytesPending`
+   * until their batch is handed over.
+   */
+  readonly bytesSentAhead: number;
   readonly maxBufferBytes: number;
   /** Batches whose write failed, held by the worker and retried. */
   readonly batchesHeld: number;
@@ -157,9 +163,18 @@ export function writerWorkerSpecifier(): string {
 /** Bun's Worker (ref/unref); the DOM lib's Worker type shadows it in this project's tsconfig. */
 type BunWorker = Bun.Worker;
 
+interface BuilderEntry {
+  readonly hour: number;
+  readonly builder: ColumnBatchBuilder;
+  /** Names the chunks sent ahead for the builder's current batch (protocol.ts ChunkAhead); a new key per batch. */
+  key: number;
+  /** Bytes of those chunks: in bytesAhead until the hand-over, then in the batch's pending bytes. */
+  sentBytes: number;
+}
+
 interface Group {
   /** One builder per UTC hour (hours since the epoch) with rows not handed over yet. */
-  builders: { readonly hour: number; readonly builder: ColumnBatchBuilder }[];
+  builders: BuilderEntry[];
   /** Rows of the last batch, to size the next builder's arrays. */
   hint: number;
 }
@@ -192,6 +207,7 @@ export class ParquetSink implements RowSink {
   private workerState: WorkerState = "starting";
   private lastSpawnFailAt = -Infinity;
   private nextId = 1;
+  private nextKey = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private closePromise: Promise<void> | null = null;
@@ -204,6 +220,12 @@ export class ParquetSink implements RowSink {
   private rowsBuffered = 0;
   private rowsPending = 0;
   private bytesPending = 0;
+  /**
+   * Raw bytes of chunks sent ahead of batches not handed over yet. Counted against the buffer limit
+   * at hand-over, but not by waitForRoom: they are freed only by their batch's write, which a
+   * producer waiting for room would never reach.
+   */
+  private bytesAhead = 0;
   private roomWaiters: { readonly limitBytes: number; readonly resolve: () => void }[] = [];
   private batchesHeld = 0;
   private rowsHeld = 0;
@@ -259,21 +281,23 @@ export class ParquetSink implements RowSink {
       group = { builders: [], hint: 0 };
       ks.groups.set(symbol, group);
     }
-    let b: ColumnBatchBuilder | undefined;
+    let entry: BuilderEntry | undefined;
     const list = group.builders;
     for (let i = 0; i < list.length; i++) {
-      if (list[i].hour === hour) {
-        b = list[i].builder;
+      if (list[i]!.hour === hour) {
+        entry = list[i];
         break;
       }
     }
-    if (!b) {
-      b = new ColumnBatchBuilder(kind, symbol, Math.floor(hour / 24), group.hint || undefined);
-      list.push({ hour, builder: b });
+    if (!entry) {
+      entry = { hour, builder: new ColumnBatchBuilder(kind, symbol, Math.floor(hour / 24), group.hint || undefined), key: this.nextKey++, sentBytes: 0 };
+      list.push(entry);
     }
+    const b = entry.builder;
     if (!b.append(row)) return this.reject(`${kind}: ${b.lastRejection}`);
     this.rowsBuffered++;
-    if (b.rows >= this.maxRows) this.handOver(ks, b);
+    if (b.rows >= this.maxRows) this.handOver(ks, entry);
+    else if (b.hasSealed) this.sendAhead(entry);
   }
 
   /**
@@ -339,6 +363,7 @@ export class ParquetSink implements RowSink {
       batchesPending: this.pending.size,
       rowsPending: this.rowsPending,
       bytesPending: this.bytesPending,
+      bytesSentAhead: this.bytesAhead,
       maxBufferBytes: this.maxBufferBytes,
       batchesHeld: this.batchesHeld,
       rowsHeld: this.rowsHeld,
@@ -374,9 +399,9 @@ export class ParquetSink implements RowSink {
   private rotate(ks: KindState): void {
     for (const [symbol, group] of ks.groups) {
       let rows = 0;
-      for (const { builder } of group.builders) {
-        rows += builder.rows;
-        this.handOver(ks, builder);
+      for (const entry of group.builders) {
+        rows += entry.builder.rows;
+        this.handOver(ks, entry);
       }
       // Builders are cheap to recreate; dropping them lets past days and idle symbols go.
       group.builders.length = 0;
@@ -385,15 +410,45 @@ export class ParquetSink implements RowSink {
     }
   }
 
-  private handOver(ks: KindState, b: ColumnBatchBuilder): void {
-    const batch = b.take();
+  /**
+   * Sends a builder's full chunks to the writer now (it holds them compressed until the batch's
+   * write), so rows do not sit on the ingest thread for a whole rotation. Nothing is dropped here:
+   * the buffer limit is applied to the whole batch at hand-over.
+   */
+  private sendAhead(entry: BuilderEntry): void {
+    const w = this.worker;
+    if (w === null) return; // kept in the builder; the hand-over deals with a missing writer
+    const chunks = entry.builder.takeSealed();
+    const list = chunkTransferList(chunks);
+    let bytes = 0;
+    for (const b of list) bytes += b.byteLength;
+    entry.sentBytes += bytes;
+    this.bytesAhead += bytes;
+    try {
+      w.postMessage({ type: "chunk", key: entry.key, chunks } satisfies ToWorker, list);
+    } catch {
+      // The write of this batch will find its chunks missing and report the rows dropped.
+    }
+  }
+
+  private handOver(ks: KindState, entry: BuilderEntry): void {
+    const batch = entry.builder.take();
     if (!batch) return;
+    const key = entry.key;
+    const sentBytes = entry.sentBytes;
+    // The builder goes on (row cap): its next batch's chunks go under a new key.
+    entry.key = this.nextKey++;
+    entry.sentBytes = 0;
     this.rowsBuffered -= batch.rows;
     const group = ks.groups.get(batch.symbol);
     if (group) group.hint = Math.min(batch.rows, MAX_CAPACITY_HINT);
     const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
     const bytes = batchBytes(batch);
-    if (this.bytesPending + bytes > this.maxBufferBytes) {
+    this.bytesAhead -= sentBytes;
+    // Other batches' chunks sent ahead are not counted: they are held compressed, and a replay that
+    // waits for room (which does not count them either) must not see its batches dropped for them.
+    if (this.bytesPending + sentBytes + bytes > this.maxBufferBytes) {
+      if (batch.sentRows > 0 && this.worker !== null) this.post(this.worker, { type: "discard", key });
       this.rowsDropped += batch.rows;
       this.lastDropAtMs = this.now();
       this.fail(who, "dropped", {
@@ -409,11 +464,11 @@ export class ParquetSink implements RowSink {
       return;
     }
     const id = this.nextId++;
-    this.pending.set(id, { ...who, bytes, held: false });
+    this.pending.set(id, { ...who, bytes: bytes + sentBytes, held: false });
     this.rowsPending += batch.rows;
-    this.bytesPending += bytes;
+    this.bytesPending += bytes + sentBytes;
     if (this.pending.size === 1) w.ref();
-    this.post(w, { type: "write", id, root: ks.root, batch }, batch);
+    this.post(w, { type: "write", id, root: ks.root, key, batch }, batch);
   }
 
   private post(w: BunWorker, msg: ToWorker, batch?: ColumnBatch): void {

@@ -1,6 +1,6 @@
 /** Messages between ParquetSink (ingest thread) and writer-worker.ts. */
 import type { RowKind } from "../../rows/schema.ts";
-import type { ColumnBatch } from "./columns.ts";
+import type { ColumnBatch, RowChunk } from "./columns.ts";
 
 export interface CompactionSettings {
   /** An hour is compacted once the clock is this far past its end (late rows, rotation lag). */
@@ -31,7 +31,25 @@ export interface WriteRequest {
   readonly id: number;
   /** OUTPUT_DIR or PREVIEW_DIR: the Hive tree root for this kind. */
   readonly root: string;
+  /** The builder the batch came from: chunks sent ahead under this key are its first rows. */
+  readonly key: number;
   readonly batch: ColumnBatch;
+}
+
+/**
+ * Full chunks of a batch still being collected, sent as they fill so that a long rotation's rows do
+ * not wait on the ingest thread; the writer holds them (compressed) until the batch's write.
+ */
+export interface ChunkAhead {
+  readonly type: "chunk";
+  readonly key: number;
+  readonly chunks: readonly RowChunk[];
+}
+
+/** The batch of `key` will not come (it was dropped): forget its chunks. */
+export interface DiscardChunks {
+  readonly type: "discard";
+  readonly key: number;
 }
 
 /** The owner's clock moved on: compact the hours it closed, apply retention when due. */
@@ -46,7 +64,7 @@ export interface CloseRequest {
   readonly compactAll: boolean;
 }
 
-export type ToWorker = WorkerInit | WriteRequest | MaintainRequest | CloseRequest;
+export type ToWorker = WorkerInit | WriteRequest | ChunkAhead | DiscardChunks | MaintainRequest | CloseRequest;
 
 export interface WriteErrorInfo {
   /** errno code (ENOSPC, EACCES, EROFS, ...) or EENCODE when the batch could not be encoded. */

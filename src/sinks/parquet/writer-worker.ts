@@ -70,11 +70,11 @@ async function runNext(): Promise<void> {
  * Transferred batches are external memory: the worker's small JS heap gives its collector no reason
  * to run, so a rotation's batches (≈ 40 MB at 50 symbols) stayed resident, on top of the next
  * minute's filling on the ingest thread (measured: +40–60 MB for a moment at every rotation). A
- * collection of this small heap (a few ms) returns them: after every 16 MB of batches within a burst,
+ * collection of this small heap (a few ms) returns them: after every 32 MB of batches within a burst,
  * and once the burst is done.
  */
 let batchBytesSinceGc = 0;
-const GC_WITHIN_BURST_BYTES = 16 * 1024 * 1024;
+const GC_WITHIN_BURST_BYTES = 32 * 1024 * 1024;
 const GC_AFTER_BURST_BYTES = 1024 * 1024;
 
 function releaseBatchMemory(minBytes = GC_AFTER_BURST_BYTES): void {

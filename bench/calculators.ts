@@ -29,32 +29,12 @@ import { SymbolEngine } from "../src/calc/symbol-engine.ts";
 import type { AggTradeEvent, DepthEvent } from "../src/feed/events.ts";
 import type { Row, RowKind, RowSink } from "../src/rows/schema.ts";
 import { FIXTURES, readHftStream, type ReplayItem } from "../test/unit/calc-support.ts";
-import { load, QUICK } from "./lib/report.ts";
+import { load, QUICK, quantiles, Sample, type Quantiles } from "./lib/report.ts";
 
 const countArg = process.argv.slice(2).find((a) => !a.startsWith("--"));
 const MIN_UPDATES = Number(countArg ?? (QUICK ? 100_000 : 1_000_000));
 const FIXTURE = `${FIXTURES}/hftbacktest/btcusdt_20240808.gz`;
 const TARGET_P99_NS = 2000;
-
-class Samples {
-  private a = new Float64Array(1 << 16);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = x;
-  }
-  summary(): { n: number; p50: number; p99: number; p999: number; max: number; mean: number } {
-    const s = this.a.slice(0, this.n).sort();
-    const q = (p: number) => s[Math.min(this.n - 1, Math.floor(p * this.n))];
-    let sum = 0;
-    for (let i = 0; i < this.n; i++) sum += s[i];
-    return { n: this.n, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[this.n - 1], mean: Math.round((sum / this.n) * 10) / 10 };
-  }
-}
 
 /** Shifts a replay item by `pass` loops: times by the stream span, ids so every chain continues. */
 function shifter(items: readonly ReplayItem[]) {
@@ -95,13 +75,13 @@ class CountingSink implements RowSink {
   }
 }
 
-function timerOverhead(): ReturnType<Samples["summary"]> {
-  const s = new Samples();
+function timerOverhead(): Quantiles {
+  const s = new Sample();
   for (let i = 0; i < 200_000; i++) {
     const t = Bun.nanoseconds();
     s.push(Bun.nanoseconds() - t);
   }
-  return s.summary();
+  return quantiles(s.values(), 1);
 }
 
 function main(): void {
@@ -119,10 +99,10 @@ function main(): void {
   const ofi = new OfiCalculator(params.ofi);
   const cvd = new CvdCalculator(params.cvd);
   const fusion = new FusionCalculator(params);
-  const sBook = new Samples();
-  const sOfi = new Samples();
-  const sCvd = new Samples();
-  const sFusion = new Samples();
+  const sBook = new Sample();
+  const sOfi = new Sample();
+  const sCvd = new Sample();
+  const sFusion = new Sample();
   let tradeTsEff = Number.NEGATIVE_INFINITY;
   let lastA = Number.NaN;
   let updates = 0;
@@ -164,8 +144,8 @@ function main(): void {
   // ---- the engine end to end ----
   const sink = new CountingSink();
   const engine = new SymbolEngine("BTCUSDT", params, sink);
-  const sDepth = new Samples();
-  const sTrade = new Samples();
+  const sDepth = new Sample();
+  const sTrade = new Sample();
   const tEngine = performance.now();
   for (let pass = 0; pass < passes; pass++) {
     for (const raw of items) {
@@ -199,12 +179,12 @@ function main(): void {
     target_p99_ns: TARGET_P99_NS,
     unit: "ns per call (includes one Bun.nanoseconds() read)",
     timer_overhead: timerOverhead(),
-    book: sBook.summary(),
-    ofi: sOfi.summary(),
-    cvd: sCvd.summary(),
-    fusion: sFusion.summary(),
-    engine_depth: sDepth.summary(),
-    engine_trade: sTrade.summary(),
+    book: quantiles(sBook.values(), 1),
+    ofi: quantiles(sOfi.values(), 1),
+    cvd: quantiles(sCvd.values(), 1),
+    fusion: quantiles(sFusion.values(), 1),
+    engine_depth: quantiles(sDepth.values(), 1),
+    engine_trade: quantiles(sTrade.values(), 1),
     calculators_wall_ms: Math.round(calcWallMs),
     engine_wall_ms: Math.round(engineWallMs),
     engine_events_per_sec: Math.round(((sDepth.n + sTrade.n) / engineWallMs) * 1000),
@@ -212,7 +192,7 @@ function main(): void {
     engine_counters: { ...engine.counters },
   };
 
-  const line = (name: string, s: ReturnType<Samples["summary"]>) =>
+  const line = (name: string, s: Quantiles) =>
     `${name.padEnd(13)} n=${String(s.n).padStart(8)}  p50=${String(s.p50).padStart(6)}  p99=${String(s.p99).padStart(6)}  p99.9=${String(s.p999).padStart(7)}  max=${String(s.max).padStart(9)}  mean=${s.mean}`;
   console.log(`replayed ${updates} updates (${passes} passes of ${perPass} events) from ${FIXTURE}`);
   console.log(`ns per call; timer overhead p50 ${result.timer_overhead.p50} ns; load average ${result.load_avg_start.join(" ")} → ${result.load_avg_end.join(" ")}`);
@@ -224,7 +204,7 @@ function main(): void {
   console.log(line("engine_trade", result.engine_trade));
   console.log(`engine: ${result.engine_events_per_sec} events/s end to end, ${sink.n} rows`);
   for (const k of ["ofi", "cvd", "fusion"] as const) {
-    const p99 = result[k].p99;
+    const p99 = result[k].p99 ?? Infinity;
     console.log(`${k}: p99 ${p99} ns ${p99 <= TARGET_P99_NS ? "≤" : ">"} target ${TARGET_P99_NS} ns`);
   }
 

@@ -8,6 +8,7 @@ import { gunzipSync } from "node:zlib";
 import type { Subprocess } from "bun";
 import { ensureBinary, freePort, REPO, tempDir, waitFor } from "../../test/helpers/binary.ts";
 import { listFiles } from "../../test/helpers/ndjson.ts";
+import { Sample } from "./report.ts";
 
 export { freePort, REPO, tempDir, waitFor };
 
@@ -219,23 +220,6 @@ export async function waitDrained(base: string, quietMs = 1500, timeoutMs = 120_
     await Bun.sleep(250);
   }
   throw new Error("collector did not drain its input");
-}
-
-/** Growable Float64 sample. */
-export class Sample {
-  a = new Float64Array(1 << 16);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = x;
-  }
-  values(): Float64Array {
-    return this.a.subarray(0, this.n);
-  }
 }
 
 export interface LogSummary {

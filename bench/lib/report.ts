@@ -59,6 +59,23 @@ export interface Quantiles {
   readonly mean: number | null;
 }
 
+/** Growable Float64 sample. */
+export class Sample {
+  a = new Float64Array(1 << 16);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+  values(): Float64Array {
+    return this.a.subarray(0, this.n);
+  }
+}
+
 /** Exact quantiles of a sample (sorted copy; nearest-rank). */
 export function quantiles(xs: ArrayLike<number>, digits = 3): Quantiles {
   const n = xs.length;

@@ -5,7 +5,7 @@
  */
 import * as aq from "arquero";
 import type { ForwardReturns } from "./forward-returns.ts";
-import { addCandidate, emptyCounts, summarize, type Candidates, type HitCounts, type SignalName, type SignalSeries } from "./hit-rate.ts";
+import { addCandidate, emptyCounts, summarize, type Candidates, type HitCounts, type HitSummary, type SignalName, type SignalSeries } from "./hit-rate.ts";
 import { GRID_MS, summarizeIc, type GridSamples, type IcSummary, type PeriodIc } from "./ic.ts";
 import type { Columns } from "./parquet-tree.ts";
 import { spearman } from "./stats.ts";
@@ -39,7 +39,7 @@ export function signalSeries(signal: SignalName, c: Columns, zSig: number): Scor
   return { ts, dir, score, scenario: c.str("scenario_2x2") };
 }
 
-export interface HitRateRow extends HitCounts {
+export interface HitRateRow extends HitCounts, HitSummary {
   readonly signal: SignalName;
   readonly horizon_s: number;
   readonly symbol: string;
@@ -49,12 +49,6 @@ export interface HitRateRow extends HitCounts {
   readonly n_unlabelled: number | null;
   /** Candidates accepted by non-overlap thinning (flats included). */
   readonly n_thinned: number;
-  readonly hr: number | null;
-  readonly wilson_lo: number | null;
-  readonly wilson_hi: number | null;
-  readonly p_value: number | null;
-  readonly hr_buy: number | null;
-  readonly hr_sell: number | null;
   /** Mean / median of d·r_H over thinned non-flat samples, gross and net of the round-trip fee. */
   readonly mean_gross_bps: number | null;
   readonly median_gross_bps: number | null;

@@ -66,6 +66,34 @@ interface Figures {
   readonly peak_in_flight_mb: number;
 }
 
+/**
+ * Pushes ROWS rows with `push(i)`, timing the producer per CHUNK rows, then waits for the consumer:
+ * the figures both transports report, apart from stalls and memory in flight.
+ */
+async function timeProducer(push: (i: number) => void, done: Promise<void>): Promise<Pick<Figures, "ns_per_row" | "chunk_p99_ns_per_row" | "chunk_max_ns_per_row" | "e2e_rows_per_s">> {
+  const chunks: number[] = [];
+  const tStart = Bun.nanoseconds();
+  let tChunk = tStart;
+  for (let i = 0; i < ROWS; i++) {
+    push(i);
+    if ((i + 1) % CHUNK === 0) {
+      const now = Bun.nanoseconds();
+      chunks.push((now - tChunk) / CHUNK);
+      tChunk = now;
+    }
+  }
+  const producerNs = Bun.nanoseconds() - tStart;
+  await done;
+  const e2eNs = Bun.nanoseconds() - tStart;
+  const q = quantiles(chunks, 0);
+  return {
+    ns_per_row: Math.round(producerNs / ROWS),
+    chunk_p99_ns_per_row: q.p99,
+    chunk_max_ns_per_row: q.max,
+    e2e_rows_per_s: Math.round(ROWS / (e2eNs / 1e9)),
+  };
+}
+
 async function runTransfer(kind: RowKind, encode: boolean, rows: readonly Row[]): Promise<Figures> {
   const w = spawn({ mode: "transfer", encode });
   let acked = 0;
@@ -81,10 +109,7 @@ async function runTransfer(kind: RowKind, encode: boolean, rows: readonly Row[])
   });
   await Bun.sleep(100);
   let b = new ColumnBatchBuilder(kind, "BTCUSDT", 0, BATCH);
-  const chunks: number[] = [];
-  const tStart = Bun.nanoseconds();
-  let tChunk = tStart;
-  for (let i = 0; i < ROWS; i++) {
+  const timed = await timeProducer((i) => {
     b.append(rows[i % POOL]!);
     if (b.rows === BATCH || i === ROWS - 1) {
       const batch = b.take()!;
@@ -96,26 +121,9 @@ async function runTransfer(kind: RowKind, encode: boolean, rows: readonly Row[])
       w.postMessage({ batch }, list);
       b = new ColumnBatchBuilder(kind, "BTCUSDT", 0, BATCH);
     }
-    if ((i + 1) % CHUNK === 0) {
-      const now = Bun.nanoseconds();
-      chunks.push((now - tChunk) / CHUNK);
-      tChunk = now;
-    }
-  }
-  const producerNs = Bun.nanoseconds() - tStart;
-  await done;
-  const e2eNs = Bun.nanoseconds() - tStart;
+  }, done);
   w.terminate();
-  const q = quantiles(chunks, 0);
-  return {
-    ns_per_row: Math.round(producerNs / ROWS),
-    chunk_p99_ns_per_row: q.p99,
-    chunk_max_ns_per_row: q.max,
-    e2e_rows_per_s: Math.round(ROWS / (e2eNs / 1e9)),
-    stalls: 0,
-    stall_ms: 0,
-    peak_in_flight_mb: Math.round((peak / 2 ** 20) * 10) / 10,
-  };
+  return { ...timed, stalls: 0, stall_ms: 0, peak_in_flight_mb: Math.round((peak / 2 ** 20) * 10) / 10 };
 }
 
 async function runRing(kind: RowKind, encode: boolean, rows: readonly Row[]): Promise<Figures> {
@@ -126,27 +134,10 @@ async function runRing(kind: RowKind, encode: boolean, rows: readonly Row[]): Pr
   });
   await Bun.sleep(100);
   const producer = new RingProducer(ring, SCHEMAS[kind]);
-  const chunks: number[] = [];
-  const tStart = Bun.nanoseconds();
-  let tChunk = tStart;
-  for (let i = 0; i < ROWS; i++) {
-    producer.push(rows[i % POOL]!);
-    if ((i + 1) % CHUNK === 0) {
-      const now = Bun.nanoseconds();
-      chunks.push((now - tChunk) / CHUNK);
-      tChunk = now;
-    }
-  }
-  const producerNs = Bun.nanoseconds() - tStart;
-  await done;
-  const e2eNs = Bun.nanoseconds() - tStart;
+  const timed = await timeProducer((i) => producer.push(rows[i % POOL]!), done);
   w.terminate();
-  const q = quantiles(chunks, 0);
   return {
-    ns_per_row: Math.round(producerNs / ROWS),
-    chunk_p99_ns_per_row: q.p99,
-    chunk_max_ns_per_row: q.max,
-    e2e_rows_per_s: Math.round(ROWS / (e2eNs / 1e9)),
+    ...timed,
     stalls: producer.stalls,
     stall_ms: Math.round(producer.stallNs / 1e6),
     peak_in_flight_mb: Math.round((RING_BYTES / 2 ** 20) * 10) / 10,

@@ -30,20 +30,17 @@ export function createRing(capacity: number): RingBuffers {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
-export class RingProducer {
-  private readonly ctl: Int32Array;
-  private readonly u8: Uint8Array;
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly cap: number;
-  private tail = 0;
-  /** Times the producer found the ring full and had to wait for the consumer. */
-  stalls = 0;
-  stallNs = 0;
+/** The views of the shared buffers that both ends of the ring read and write. */
+abstract class RingEnd {
+  protected readonly ctl: Int32Array;
+  protected readonly u8: Uint8Array;
+  protected readonly f64: Float64Array;
+  protected readonly u32: Uint32Array;
+  protected readonly cap: number;
 
   constructor(
     ring: RingBuffers,
-    private readonly defs: readonly ColumnDef[],
+    protected readonly defs: readonly ColumnDef[],
   ) {
     this.ctl = new Int32Array(ring.control);
     this.u8 = new Uint8Array(ring.data);
@@ -51,6 +48,14 @@ export class RingProducer {
     this.u32 = new Uint32Array(ring.data);
     this.cap = ring.data.byteLength;
   }
+}
+
+export class RingProducer extends RingEnd {
+  private tail = 0;
+  /** Times the producer found the ring full and had to wait for the consumer. */
+  stalls = 0;
+  stallNs = 0;
+
 
   /** Worst-case size of a row, to know whether it fits. */
   private sizeOf(row: Row): number {
@@ -137,26 +142,11 @@ export class RingProducer {
 }
 
 /** Consumer side: decodes records back into a reused row object. */
-export class RingConsumer {
-  private readonly ctl: Int32Array;
-  private readonly u8: Uint8Array;
-  private readonly f64: Float64Array;
-  private readonly u32: Uint32Array;
-  private readonly cap: number;
+export class RingConsumer extends RingEnd {
   private head = 0;
   private readonly row: Record<string, Cell> = {};
   private readonly decoder = new TextDecoder();
 
-  constructor(
-    ring: RingBuffers,
-    private readonly defs: readonly ColumnDef[],
-  ) {
-    this.ctl = new Int32Array(ring.control);
-    this.u8 = new Uint8Array(ring.data);
-    this.f64 = new Float64Array(ring.data);
-    this.u32 = new Uint32Array(ring.data);
-    this.cap = ring.data.byteLength;
-  }
 
   /** ASCII fast path, as the writer's own string handling; TextDecoder for the rest. */
   private str(p: number, l: number): string {

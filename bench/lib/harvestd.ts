@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { Subprocess } from "bun";
-import { ensureBinary, freePort, REPO, tempDir, waitFor } from "../../test/helpers/binary.ts";
+import { collectorEnv, ensureBinary, freePort, REPO, tempDir, waitFor } from "../../test/helpers/binary.ts";
 import { listFiles } from "../../test/helpers/ndjson.ts";
 import { Sample } from "./report.ts";
 
@@ -151,20 +151,7 @@ export function startCollector(
       : [process.execPath, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, join(REPO, "src", "cli", "main.ts")];
   const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml")], {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      SYMBOLS: symbols.join(","),
-      BINANCE_PUBLIC_WS: exchange.publicWsBase,
-      BINANCE_MARKET_WS: exchange.marketWsBase,
-      BINANCE_REST: exchange.restBase,
-      OUTPUT_DIR: outputDir,
-      PREVIEW_DIR: join(dir, "preview"),
-      NDJSON_DIR: ndjsonDir,
-      ARTIFACTS_DIR: join(dir, "artifacts"),
-      HTTP_LISTEN: `127.0.0.1:${port}`,
-      ...env,
-    },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...collectorEnv(exchange, symbols, dir, port, env) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -20,14 +20,10 @@ import { ParquetSink } from "../src/sinks/parquet/parquet-sink.ts";
 import { createLogger } from "../src/util/log.ts";
 import type { StreamConnection } from "../src/feed/connection.ts";
 import { loadFrameSets } from "./lib/frames.ts";
-import { header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
+import { argValue, header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const CLONES = arg("symbols", 10);
-const PASSES = arg("passes", QUICK ? 1 : 3);
+const CLONES = Number(argValue("symbols") ?? 10);
+const PASSES = Number(argValue("passes") ?? (QUICK ? 1 : 3));
 
 /** Variants: with a sink left out (its rows or lines go nowhere), to see what it costs the ingest thread. */
 interface Variant {

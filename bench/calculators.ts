@@ -20,14 +20,14 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { indicatorParams } from "../src/config/indicator-params.ts";
+import { indicatorParams } from "../src/calc/params.ts";
 import { CvdCalculator } from "../src/calc/cvd.ts";
 import { FusionCalculator } from "../src/calc/fusion.ts";
 import { OfiCalculator } from "../src/calc/ofi.ts";
 import { BookTracker } from "../src/calc/orderbook.ts";
 import { SymbolEngine } from "../src/calc/symbol-engine.ts";
-import type { AggTradeEvent, DepthEvent } from "../src/feed/events.ts";
-import type { Row, RowKind, RowSink } from "../src/rows/schema.ts";
+import type { AggTradeEvent, DepthEvent } from "../src/core/market-events.ts";
+import type { Row, RowKind, RowSink } from "../src/core/rows.ts";
 import { FIXTURES, readHftStream, type ReplayItem } from "../test/unit/calc-support.ts";
 import { load, QUICK, quantiles, Sample, type Quantiles } from "./lib/report.ts";
 

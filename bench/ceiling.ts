@@ -15,16 +15,16 @@
  * on backpressure, never drops) to one client for a fixed time, then sends `END <count>`; the client
  * counts frames from the first to END and checks none is missing. Clients:
  *   native       Bun's WebSocket, text frames arrive as strings
- *   ws           the `ws` API (what src/feed/connection.ts uses): Buffer, then toString("utf8")
+ *   ws           the `ws` API (what src/exchange/binance/connection.ts uses): Buffer, then toString("utf8")
  *   native+scan  native, and every frame scanned (falls back to the reference when not scanned)
  *
  * Usage: bun bench/ceiling.ts [--quick]. Writes bench/results/ceiling-<date>.json.
  */
 import WS from "ws";
-import type { MarketEvent } from "../src/feed/events.ts";
-import { parseData, rawDataText } from "../src/feed/frame-parser.ts";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine, scanFrame } from "../src/feed/scanner.ts";
-import { parseStreamName } from "../src/feed/streams.ts";
+import type { MarketEvent } from "../src/core/market-events.ts";
+import { parseData, rawDataText } from "../src/exchange/binance/frame-parser.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine, scanFrame } from "../src/exchange/binance/scanner.ts";
+import { parseStreamName } from "../src/exchange/binance/streams.ts";
 import { dataLine } from "../src/pipeline/raw-line.ts";
 import { loadFrameSets } from "./lib/frames.ts";
 import { header, median, printTable, QUICK, writeResult } from "./lib/report.ts";

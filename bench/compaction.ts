@@ -10,11 +10,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { SCHEMAS, type Cell, type RowKind } from "../src/rows/schema.ts";
+import { SCHEMAS, type Cell, type RowKind } from "../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { commitFile, partFileName, partitionDir } from "../src/sinks/parquet/files.ts";
-import { compactHour } from "../src/storage/compaction.ts";
+import { compactHour } from "../src/sinks/storage/compaction.ts";
 import { header, printTable, QUICK, writeResult } from "./lib/report.ts";
 
 const H0 = Date.UTC(2026, 0, 1, 10);

@@ -12,13 +12,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SymbolEngine } from "../src/calc/symbol-engine.ts";
-import { indicatorParams } from "../src/config/indicator-params.ts";
+import { indicatorParams } from "../src/calc/params.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { FrameRouter } from "../src/pipeline/frame-router.ts";
 import { NdjsonSink } from "../src/sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink } from "../src/sinks/parquet/parquet-sink.ts";
 import { createLogger } from "../src/util/log.ts";
-import type { StreamConnection } from "../src/feed/connection.ts";
+import type { StreamConnection } from "../src/exchange/binance/connection.ts";
 import { loadFrameSets } from "./lib/frames.ts";
 import { argValue, header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
 

@@ -15,7 +15,7 @@
  *
  * Usage: bun bench/sink-transport.ts [--quick] [--rows N]. Writes bench/results/sink-transport-<date>.json.
  */
-import { SCHEMAS, type Cell, type Row, type RowKind } from "../src/rows/schema.ts";
+import { SCHEMAS, type Cell, type Row, type RowKind } from "../src/core/rows.ts";
 import { ColumnBatchBuilder, transferList } from "../src/sinks/parquet/columns.ts";
 import { argValue, header, printTable, QUICK, quantiles, writeResult } from "./lib/report.ts";
 import { createRing, RingProducer } from "./lib/spsc-ring.ts";

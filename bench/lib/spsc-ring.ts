@@ -10,7 +10,7 @@
  * path, as the real builder). A record that does not fit before the end is preceded by a wrap
  * marker (length 0xFFFFFFFF) and starts again at offset 0.
  */
-import type { Cell, ColumnDef, Row } from "../../src/rows/schema.ts";
+import type { Cell, ColumnDef, Row } from "../../src/core/rows.ts";
 
 export const HEAD = 0;
 export const TAIL = 1;

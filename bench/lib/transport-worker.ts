@@ -3,7 +3,7 @@
  * through the SPSC ring, optionally encodes each batch to Parquet (the writer's real work), and
  * reports when it has everything.
  */
-import { SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
+import { SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { RingConsumer, type RingBuffers } from "./spsc-ring.ts";

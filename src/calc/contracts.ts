@@ -93,7 +93,7 @@ export interface Divergence {
   finish(out: DivergenceEvent[]): void;
 }
 
-/** The 1 s `features` row (rows/schema.ts `features`), as plain values. */
+/** The 1 s `features` row (core/rows.ts `features`), as plain values. */
 export interface FeatureRow {
   readonly tsMs: number;
   readonly mid: number | null;

@@ -3,7 +3,7 @@
  *
  * One `update` per accepted trade; results are left in public fields (valid until the next call).
  */
-import type { CvdParams } from "../config/indicator-params.ts";
+import type { CvdParams } from "./params.ts";
 import { RollingMedian } from "./rolling-median.ts";
 import { RollingMoments } from "./rolling-moments.ts";
 

@@ -22,7 +22,7 @@
  * before the first valid window is `none`). Event objects are allocated per emitted event (rare);
  * nothing is allocated per input event.
  */
-import type { DivergenceParams, IndicatorParams } from "../config/indicator-params.ts";
+import type { DivergenceParams, IndicatorParams } from "./params.ts";
 import type { Divergence, DivergenceEvent } from "./contracts.ts";
 import { IndexedRing } from "./indexed-ring.ts";
 import { type TrendStat, trendStat } from "./ols-window.ts";

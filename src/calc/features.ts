@@ -1,5 +1,5 @@
 /**
- * The 1 s `features` table (product.md §6; rows/schema.ts `features`): one row per symbol per
+ * The 1 s `features` table (product.md §6; core/rows.ts `features`): one row per symbol per
  * event-time second, for research and models.
  *
  * Seconds. Row `ts_ms` = τ = a whole epoch second, the END of its second: the row covers events with
@@ -38,7 +38,7 @@
  * `finish`, every second up to the first whole second ≥ the newest event is emitted with what is known.
  * Rows are emitted in time order. The emitted row object is reused: it is valid until the next call.
  */
-import type { IndicatorParams } from "../config/indicator-params.ts";
+import type { IndicatorParams } from "./params.ts";
 import type { FeatureRow, Features, Regime, Scenario, Signal } from "./contracts.ts";
 import { IndexedRing } from "./indexed-ring.ts";
 import { BarClock } from "./bar-clock.ts";

@@ -7,7 +7,7 @@
  * conflict edge/cooldown. Conflict cooldown runs on event time: max(trade ts_eff, OFI ts_eff) of the
  * evaluation, which is monotone (both stream clocks are), unlike the raw row `ts_ms`.
  */
-import type { IndicatorParams } from "../config/indicator-params.ts";
+import type { IndicatorParams } from "./params.ts";
 import type { Fusion, FusionOutput, Signal } from "./contracts.ts";
 
 /** §7.2: |ẑ| below this counts as zero for consistency. */

@@ -5,7 +5,7 @@
  * full resets. Results are left in public fields, valid until the next call, so the hot path
  * allocates nothing.
  */
-import type { OfiParams } from "../config/indicator-params.ts";
+import type { OfiParams } from "./params.ts";
 import { BOOK_LEVELS, type BookSide } from "./book-input.ts";
 import { RollingMoments } from "./rolling-moments.ts";
 import { TimeWindowSum } from "./time-window-sum.ts";

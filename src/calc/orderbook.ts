@@ -6,8 +6,8 @@
  * instead of copied: after a valid message the old baseline becomes the spare buffer, so it stays
  * readable as `prev*` until the next call.
  */
-import type { OfiParams } from "../config/indicator-params.ts";
-import type { DepthEvent } from "../feed/events.ts";
+import type { OfiParams } from "./params.ts";
+import type { DepthEvent } from "../core/market-events.ts";
 import { BOOK_LEVELS, BookSide, readSide, SideScratch } from "./book-input.ts";
 
 /**

@@ -24,7 +24,7 @@
  * in the pending, constant part (long book outages cost O(1) per query, not one value per minute).
  * The buffer at t holds the samples s ∈ (t − VOL_REF_HORIZON_SECS·1000, t].
  */
-import type { IndicatorParams, RegimeParams } from "../config/indicator-params.ts";
+import type { IndicatorParams, RegimeParams } from "./params.ts";
 import type { Regime, Scenario } from "./contracts.ts";
 import { IndexedRing } from "./indexed-ring.ts";
 import { kthOfUnion, lerpNumpy, SortedMultiset } from "./quantile.ts";

@@ -4,9 +4,9 @@
  * Contract with `RowSink.append`: a sink copies the values it needs before returning and keeps no
  * reference to the row object, so the engine may overwrite the same object for the next row. This
  * keeps the hot path free of per-row allocation (strings such as `row_id` and `detail` excepted).
- * Keys are created in schema column order (rows/schema.ts), with every nullable column present.
+ * Keys are created in schema column order (core/rows.ts), with every nullable column present.
  */
-import type { Cell } from "../rows/schema.ts";
+import type { Cell } from "../core/rows.ts";
 
 type Num = number | null;
 

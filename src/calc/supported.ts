@@ -11,7 +11,7 @@
  * The calculators of fusion.ts and divergence.ts own their unbuilt options (`fusion.trigger = "both"`,
  * `divergence.method = "pivot"`); their checks are folded in here so the validator gets one list.
  */
-import type { IndicatorParams } from "../config/indicator-params.ts";
+import type { IndicatorParams } from "./params.ts";
 import { assertDivergenceSupported } from "./divergence.ts";
 import { assertFusionSupported } from "./fusion.ts";
 

@@ -23,9 +23,9 @@
  * and, from the calculators: `ofi_cvd_conflict` (channel `ofi_cvd`), `bear_div`, `bull_div`,
  * `hidden_bear`, `hidden_bull` (channel `cvd` | `ofi`).
  */
-import type { IndicatorParams } from "../config/indicator-params.ts";
-import type { AggTradeEvent, DepthEvent, Route } from "../feed/events.ts";
-import type { RowSink } from "../rows/schema.ts";
+import type { IndicatorParams } from "./params.ts";
+import type { AggTradeEvent, DepthEvent, Route } from "../core/market-events.ts";
+import type { RowSink } from "../core/rows.ts";
 import type { DivergenceEvent, Divergence, FeatureRow, Features, Fusion, FusionOutput, Regime, Scenario, Signal } from "./contracts.ts";
 import { BOOK_LEVELS, type BookSide } from "./book-input.ts";
 import { CvdCalculator } from "./cvd.ts";

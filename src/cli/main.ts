@@ -7,10 +7,10 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_CONFIG_TOML } from "../config/default-config.ts";
 import { notBuilt } from "../calc/supported.ts";
-import { indicatorParams } from "../config/indicator-params.ts";
+import { indicatorParams } from "../calc/params.ts";
 import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { versionInfo } from "./version.ts";
+import { versionInfo } from "../util/version.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -9,8 +9,8 @@ import {
   FusionParamsSchema,
   OfiParamsSchema,
   RegimeParamsSchema,
-} from "./indicator-params.ts";
-import { PaperParamsSchema } from "../paper/params.ts";
+} from "../calc/params.ts";
+import { PaperParamsSchema } from "../trading/paper/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
 
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"] as const;
@@ -104,7 +104,7 @@ export const ConfigSchema = z.strictObject({
       disk_free_floor_mb: z.number().nonnegative().default(512),
     })
     .prefault({}),
-  /** Simulated trading on fusion signals and the fee table (src/paper/params.ts, docs/research.md). */
+  /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */
   paper: PaperParamsSchema.prefault({}),
   /** `harvestd report` evaluation settings (src/report/params.ts, indicators.md §12). */
   report: ReportParamsSchema.prefault({}),

@@ -11,7 +11,7 @@
  * script and style are allowed by hash, nothing else runs.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Exposition, PROMETHEUS_CONTENT_TYPE } from "../metrics/exposition.ts";
+import { Exposition, PROMETHEUS_CONTENT_TYPE } from "./metrics/exposition.ts";
 import type { Logger } from "../util/log.ts";
 import { STATUS_PAGE_HTML, STATUS_PAGE_SCRIPT, STATUS_PAGE_STYLE } from "./status-page.ts";
 

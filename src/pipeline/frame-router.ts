@@ -10,14 +10,14 @@
  * symbol's log: a frame that waited behind a backfill, a backfilled trade and a gap line carry the
  * time they were written (so hour files stay in order and replay feeds the engine the same times).
  */
-import type { Backfiller } from "../feed/backfill.ts";
-import type { ConnectionListener, StreamConnection } from "../feed/connection.ts";
-import type { MarketEvent } from "../feed/events.ts";
-import { rawDataText } from "../feed/frame-parser.ts";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanFrame } from "../feed/scanner.ts";
-import type { RestClient, RestCounters } from "../feed/rest-client.ts";
-import { StreamGate, type FeedSymbolCounters, type GateFrame, type GateOutput, type GateTotals } from "../feed/stream-gate.ts";
-import { parseStreamName, type StreamKind } from "../feed/streams.ts";
+import type { Backfiller } from "../exchange/binance/backfill.ts";
+import type { ConnectionListener, StreamConnection } from "../exchange/binance/connection.ts";
+import type { MarketEvent } from "../core/market-events.ts";
+import { rawDataText } from "../exchange/binance/frame-parser.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanFrame } from "../exchange/binance/scanner.ts";
+import type { RestClient, RestCounters } from "../exchange/binance/rest-client.ts";
+import { StreamGate, type FeedSymbolCounters, type GateFrame, type GateOutput, type GateTotals } from "../exchange/binance/stream-gate.ts";
+import { parseStreamName, type StreamKind } from "../exchange/binance/streams.ts";
 import type { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { Histogram } from "../util/histogram.ts";
 import type { Logger } from "../util/log.ts";

@@ -3,9 +3,9 @@
  * one place where a line is applied to a symbol's engine, so that replay reproduces live exactly
  * (indicators.md §15).
  */
-import type { AggTradeEvent, DepthEvent, Route } from "../feed/events.ts";
-import { parseData, type ParseResult } from "../feed/frame-parser.ts";
-import { parseStreamName } from "../feed/streams.ts";
+import type { AggTradeEvent, DepthEvent, Route } from "../core/market-events.ts";
+import { parseData, type ParseResult } from "../exchange/binance/frame-parser.ts";
+import { parseStreamName } from "../exchange/binance/streams.ts";
 
 /** What the per-symbol engine accepts; implemented by calc/symbol-engine.ts. */
 export interface EngineInput {

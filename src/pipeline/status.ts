@@ -4,14 +4,14 @@
  */
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
-import type { ConnectionView } from "../feed/connection-manager.ts";
-import { parseStreamName } from "../feed/streams.ts";
+import type { ConnectionView } from "../exchange/binance/connection-manager.ts";
+import { parseStreamName } from "../exchange/binance/streams.ts";
 import type { HealthReport } from "../http/server.ts";
-import type { ChartHistory } from "../metrics/chart-history.ts";
-import type { PaperTap } from "../paper/paper-tap.ts";
+import type { ChartHistory } from "../http/metrics/chart-history.ts";
+import type { PaperTap } from "../trading/paper/paper-tap.ts";
 import type { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import type { ParquetFileInfo, ParquetSink } from "../sinks/parquet/parquet-sink.ts";
-import { versionInfo } from "../cli/version.ts";
+import { versionInfo } from "../util/version.ts";
 import type { FrameRouter } from "./frame-router.ts";
 
 export interface CollectorParts {

@@ -5,8 +5,8 @@
  */
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
-import { feeTierOf } from "../paper/params.ts";
-import { PREVIEW_KINDS, type RowKind } from "../rows/schema.ts";
+import { feeTierOf } from "../trading/paper/params.ts";
+import { PREVIEW_KINDS, type RowKind } from "../core/rows.ts";
 import { DQ_COLUMNS, symbolDataQuality, type DqKind, type SymbolDq } from "./data-quality.ts";
 import { ForwardReturns, lastAtOrBefore, MidSeries } from "./forward-returns.ts";
 import { ACCEPTANCE, labelCandidates, NO_SCENARIO, verdict, type SignalName } from "./hit-rate.ts";

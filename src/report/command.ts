@@ -5,7 +5,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { versionInfo } from "../cli/version.ts";
+import { versionInfo } from "../util/version.ts";
 import type { Config } from "../config/schema.ts";
 import { buildReport, type ReportRequest } from "./build.ts";
 import { renderHtml } from "./html.ts";

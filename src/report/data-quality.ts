@@ -5,7 +5,7 @@
  * trades have none) and receive rates. Group-bys run on arquero tables.
  */
 import * as aq from "arquero";
-import type { RowKind } from "../rows/schema.ts";
+import type { RowKind } from "../core/rows.ts";
 import type { Columns } from "./parquet-tree.ts";
 import { quantileSorted } from "./stats.ts";
 

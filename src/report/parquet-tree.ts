@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parquetMetadata, parquetRead } from "hyparquet";
-import { SCHEMAS, type ColumnType, type RowKind } from "../rows/schema.ts";
+import { SCHEMAS, type ColumnType, type RowKind } from "../core/rows.ts";
 
 export interface PartFile {
   readonly path: string;

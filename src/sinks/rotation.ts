@@ -3,7 +3,7 @@
  * batch when the owner's clock crosses a multiple of the kind's period, so batches cover aligned
  * wall-clock (or replay-clock) intervals.
  */
-import { ALL_KINDS, type RowKind } from "../rows/schema.ts";
+import { ALL_KINDS, type RowKind } from "../core/rows.ts";
 
 export interface RotationPeriods {
   /** PARQUET_ROTATE_SEC: prices and every preview kind. */

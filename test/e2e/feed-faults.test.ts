@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BAD_FRAME_KINDS, startFakeExchange, type FakeExchange, type FakeExchangeOptions, type FaultControl, type FaultPlan } from "../fake-exchange/index.ts";
-import { ALL_KINDS } from "../../src/rows/schema.ts";
+import { ALL_KINDS } from "../../src/core/rows.ts";
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { readSymbolLines } from "../helpers/ndjson.ts";

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { dataLine, sessionLine } from "../../src/pipeline/raw-line.ts";
-import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
+import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { makeTrack, renderItem } from "../fake-exchange/replay.ts";
 import { recordingScripts } from "../fake-exchange/script.ts";
 import { ensureBinary, REPO, runBinary, tempDir, type RunResult } from "../helpers/binary.ts";

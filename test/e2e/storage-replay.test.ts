@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { ALL_KINDS } from "../../src/rows/schema.ts";
+import { ALL_KINDS } from "../../src/core/rows.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";

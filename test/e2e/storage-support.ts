@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
+import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 

@@ -4,7 +4,7 @@
  * each against a brute-force oracle written from the spec's formulas.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { CvdCalculator } from "../../src/calc/cvd.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
 import { doubles, MemorySink, prng, trade } from "./calc-support.ts";

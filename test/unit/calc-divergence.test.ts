@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import type { DivergenceEvent } from "../../src/calc/contracts.ts";
 import { assertDivergenceSupported, channelState, DivergenceDetector } from "../../src/calc/divergence.ts";
 import { trendStat } from "../../src/calc/ols-window.ts";

@@ -4,11 +4,11 @@
  * the status snapshot, and warm-up nulls (never zeros) in random streams.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { assertSupported, notBuilt, NotBuiltError } from "../../src/calc/supported.ts";
-import { OfiParamsSchema } from "../../src/config/indicator-params.ts";
+import { OfiParamsSchema } from "../../src/calc/params.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
-import { SCHEMAS, type RowKind } from "../../src/rows/schema.ts";
+import { SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { depth, doubles, type Level, MemorySink, prng, trade } from "./calc-support.ts";
 
 const BIDS: Level[] = [[100, 5], [99.9, 3], [99.8, 4], [99.7, 2], [99.6, 6]];
@@ -46,7 +46,7 @@ function randomStream(engine: SymbolEngine, seed: number, n: number): void {
   engine.finish();
 }
 
-describe("rows match rows/schema.ts", () => {
+describe("rows match core/rows.ts", () => {
   test("every kind: exactly the schema's columns, non-null where required, finite numbers, right types", () => {
     const sink = new MemorySink();
     const engine = new SymbolEngine("X", indicatorParams({ divergence: { window_bars: 5 }, regime: { win_secs: 5 } }), sink);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import type { FeatureRow, Signal } from "../../src/calc/contracts.ts";
 import { FeatureBars } from "../../src/calc/features.ts";
 import { RegimeTracker } from "../../src/calc/regime.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import type { FusionOutput } from "../../src/calc/contracts.ts";
 import { assertFusionSupported, FusionCalculator } from "../../src/calc/fusion.ts";
 

@@ -4,7 +4,7 @@
  * property through the engine.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { BookSide, readSide, SideScratch } from "../../src/calc/book-input.ts";
 import { OfiCalculator } from "../../src/calc/ofi.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";

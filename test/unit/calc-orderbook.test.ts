@@ -3,7 +3,7 @@
  * time gap, normal; sequence gaps; reconnects (§15.5); §3 row nullability per class.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
 import { depth, doubles, MemorySink, trade, type Level } from "./calc-support.ts";
 

@@ -3,7 +3,7 @@
  * ts_ms ≤ the trade's, nulls without one, invalid books never used; row_id; latency.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { priceRowId, ValidBookRing } from "../../src/calc/prices.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
 import { depth, doubles, type Level, MemorySink, trade } from "./calc-support.ts";

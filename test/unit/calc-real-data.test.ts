@@ -9,9 +9,9 @@
  *   diff depth plus `@trade` prints, in recorded arrival order.
  */
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
-import { SCHEMAS, type Row, type RowKind } from "../../src/rows/schema.ts";
+import { SCHEMAS, type Row, type RowKind } from "../../src/core/rows.ts";
 import { FIXTURES, MemorySink, readAggTradeFrames, readHftStream } from "./calc-support.ts";
 
 function checkColumns(sink: MemorySink): void {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { quantileType7 } from "../../src/calc/quantile.ts";
 import { RegimeTracker, scenarioOf } from "../../src/calc/regime.ts";
 

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { AggTradeEvent, DepthEvent } from "../../src/feed/events.ts";
-import { ALL_KINDS, type Row, type RowKind, type RowSink } from "../../src/rows/schema.ts";
+import type { AggTradeEvent, DepthEvent } from "../../src/core/market-events.ts";
+import { ALL_KINDS, type Row, type RowKind, type RowSink } from "../../src/core/rows.ts";
 import type { Divergence, DivergenceEvent, FeatureRow, Features, Fusion, FusionOutput, Regime, Scenario } from "../../src/calc/contracts.ts";
 import { prng } from "../helpers/prng.ts";
 export { prng };

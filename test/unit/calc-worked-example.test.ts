@@ -3,9 +3,9 @@
  * Expected values are the spec's (computed there by an independent float64 script); tolerance 1e-9.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { indicatorParams } from "../../src/config/indicator-params.ts";
+import { indicatorParams } from "../../src/calc/params.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
-import type { Row } from "../../src/rows/schema.ts";
+import type { Row } from "../../src/core/rows.ts";
 import { depth, MemorySink, trade } from "./calc-support.ts";
 
 const TOL = 1e-9;

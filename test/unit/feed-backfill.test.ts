@@ -1,10 +1,10 @@
 /**
- * REST backfill (src/feed/backfill.ts, rest-client.ts) against a real local HTTP server playing
+ * REST backfill (src/exchange/binance/backfill.ts, rest-client.ts) against a real local HTTP server playing
  * Binance's /fapi/v1/aggTrades: pages, holes, throttling with Retry-After, weight budget.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { Backfiller, streamShapeText, type RecoveredTrade } from "../../src/feed/backfill.ts";
-import { RestClient } from "../../src/feed/rest-client.ts";
+import { Backfiller, streamShapeText, type RecoveredTrade } from "../../src/exchange/binance/backfill.ts";
+import { RestClient } from "../../src/exchange/binance/rest-client.ts";
 
 interface Served {
   readonly a: number;

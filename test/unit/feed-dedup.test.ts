@@ -1,8 +1,8 @@
-/** Duplicate bookkeeping (src/feed/dedup.ts), client message budget and the parser's id rule. */
+/** Duplicate bookkeeping (src/exchange/binance/dedup.ts), client message budget and the parser's id rule. */
 import { describe, expect, test } from "bun:test";
-import { RecentIds, StreamIds } from "../../src/feed/dedup.ts";
-import { eventId, parseData } from "../../src/feed/frame-parser.ts";
-import { MessageBudget } from "../../src/feed/message-budget.ts";
+import { RecentIds, StreamIds } from "../../src/exchange/binance/dedup.ts";
+import { eventId, parseData } from "../../src/exchange/binance/frame-parser.ts";
+import { MessageBudget } from "../../src/exchange/binance/message-budget.ts";
 
 describe("RecentIds", () => {
   test("grows on demand, then remembers exactly the last `capacity` ids", () => {

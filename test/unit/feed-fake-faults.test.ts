@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import WebSocket from "ws";
-import { eventId, parseData } from "../../src/feed/frame-parser.ts";
+import { eventId, parseData } from "../../src/exchange/binance/frame-parser.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { malformedFrame, prng, type MalformedKind } from "../fake-exchange/fault-plan.ts";
 import type { Frame } from "../fake-exchange/types.ts";

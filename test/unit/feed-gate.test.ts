@@ -1,13 +1,13 @@
 /**
- * The stream gate (src/feed/stream-gate.ts): duplicate drops, trade-id gaps backfilled over a real
+ * The stream gate (src/exchange/binance/stream-gate.ts): duplicate drops, trade-id gaps backfilled over a real
  * local REST server in id order before the held live frames, bounded holds, book gaps, malformed
  * frames passed through untouched. The output calls are recorded in order: that order is the log's.
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { Backfiller } from "../../src/feed/backfill.ts";
-import { parseData } from "../../src/feed/frame-parser.ts";
-import { RestClient } from "../../src/feed/rest-client.ts";
-import { StreamGate, type GateFrame, type GateOutput, type GateOptions } from "../../src/feed/stream-gate.ts";
+import { Backfiller } from "../../src/exchange/binance/backfill.ts";
+import { parseData } from "../../src/exchange/binance/frame-parser.ts";
+import { RestClient } from "../../src/exchange/binance/rest-client.ts";
+import { StreamGate, type GateFrame, type GateOutput, type GateOptions } from "../../src/exchange/binance/stream-gate.ts";
 import { waitFor } from "../helpers/binary.ts";
 
 const TRADE = "btcusdt@aggTrade";

@@ -1,12 +1,12 @@
 /**
- * Make-before-break rotation (src/feed/connection-manager.ts) and the client message budget of a
+ * Make-before-break rotation (src/exchange/binance/connection-manager.ts) and the client message budget of a
  * connection, against a real local WebSocket server.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
-import type { ConnectionListener, StreamConnection } from "../../src/feed/connection.ts";
-import { StreamConnection as Conn } from "../../src/feed/connection.ts";
-import { ConnectionManager, type RotationOptions } from "../../src/feed/connection-manager.ts";
+import type { ConnectionListener, StreamConnection } from "../../src/exchange/binance/connection.ts";
+import { StreamConnection as Conn } from "../../src/exchange/binance/connection.ts";
+import { ConnectionManager, type RotationOptions } from "../../src/exchange/binance/connection-manager.ts";
 import { waitFor } from "../helpers/binary.ts";
 
 interface Sock {

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { StreamConnection, type ConnectionListener } from "../../src/feed/connection.ts";
+import { StreamConnection, type ConnectionListener } from "../../src/exchange/binance/connection.ts";
 import { freePort } from "../helpers/binary.ts";
-import { parseData, rawDataText } from "../../src/feed/frame-parser.ts";
-import { MAX_STREAMS_PER_CONNECTION, combinedUrl, parseStreamName, planConnections } from "../../src/feed/streams.ts";
+import { parseData, rawDataText } from "../../src/exchange/binance/frame-parser.ts";
+import { MAX_STREAMS_PER_CONNECTION, combinedUrl, parseStreamName, planConnections } from "../../src/exchange/binance/streams.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "..", "..", "shared", "fixtures", "binance");
 

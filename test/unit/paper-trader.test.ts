@@ -7,9 +7,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { PaperTap, traderParams } from "../../src/paper/paper-tap.ts";
-import { PaperTrader, type TraderParams } from "../../src/paper/trader.ts";
-import type { Row } from "../../src/rows/schema.ts";
+import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
+import { PaperTrader, type TraderParams } from "../../src/trading/paper/trader.ts";
+import type { Row } from "../../src/core/rows.ts";
 import { MemorySink } from "./calc-support.ts";
 
 const P: TraderParams = { notionalUsdt: 1000, stopBps: 25, targetBps: 50, maxHoldMs: 60_000, takerBps: 5, feeTier: "TM" };

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/rows/schema.ts";
+import { ALL_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { query } from "../helpers/duckdb.ts";

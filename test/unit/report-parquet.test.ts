@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { SCHEMAS, type Cell, type RowKind } from "../../src/rows/schema.ts";
+import { SCHEMAS, type Cell, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder, DAY_MS } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { listPartFiles, listPartition, readPartFile, readPartition } from "../../src/report/parquet-tree.ts";

@@ -6,7 +6,7 @@
  * parseData (checkFrame); in particular it never accepts a frame JSON.parse rejects.
  */
 import { describe, expect, test } from "bun:test";
-import { FrameScan } from "../../src/feed/scanner.ts";
+import { FrameScan } from "../../src/exchange/binance/scanner.ts";
 import { mutate, otherNumericString, pick, randomDecimal, removeMember, reorderMembers, reseed } from "./scanner-mutations.ts";
 import { checkFrame, derivedAggTradeFrames, referenceParses, scriptFrames } from "./scanner-support.ts";
 

@@ -1,11 +1,11 @@
 /**
- * scanDataLine (src/feed/scanner.ts) on NDJSON raw-log data lines, the input of `harvestd replay`:
+ * scanDataLine (src/exchange/binance/scanner.ts) on NDJSON raw-log data lines, the input of `harvestd replay`:
  * every real frame written as the live collector writes it (raw-line.ts dataLine) is scanned and
  * agrees exactly with JSON.parse + applyRecord → applyData; control lines and other layouts fall
  * back; fuzzed lines never make it claim what the reference disagrees with.
  */
 import { describe, expect, test } from "bun:test";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanDataLine } from "../../src/feed/scanner.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanDataLine } from "../../src/exchange/binance/scanner.ts";
 import { backfillLine, connectionLine, dataLine, gapLine, sessionLine } from "../../src/pipeline/raw-line.ts";
 import { mutate, pick, reseed } from "./scanner-mutations.ts";
 import { checkDataLine, cryptofeedFrames, derivedAggTradeFrames, referenceParses, scriptFrames } from "./scanner-support.ts";

@@ -8,16 +8,16 @@
  *   - depth5@100ms and aggTrade frames exactly as the fake exchange renders them, folded from the
  *     recorded diff depth of every served recording (test/fake-exchange/script.ts), two loops each.
  *
- * `checkFrame` is the contract of src/feed/scanner.ts: it throws unless the scanner either falls back
+ * `checkFrame` is the contract of src/exchange/binance/scanner.ts: it throws unless the scanner either falls back
  * or yields exactly what JSON.parse + parseStreamName + parseData + rawDataText yield.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { AggTradeEvent, DepthEvent, MarketEvent } from "../../src/feed/events.ts";
-import { parseData, rawDataText } from "../../src/feed/frame-parser.ts";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanDataLine, scanFrame } from "../../src/feed/scanner.ts";
-import { parseStreamName } from "../../src/feed/streams.ts";
+import type { AggTradeEvent, DepthEvent, MarketEvent } from "../../src/core/market-events.ts";
+import { parseData, rawDataText } from "../../src/exchange/binance/frame-parser.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanDataLine, scanFrame } from "../../src/exchange/binance/scanner.ts";
+import { parseStreamName } from "../../src/exchange/binance/streams.ts";
 import { REAL_SYMBOLS, recordingIdOf } from "../fake-exchange/fixtures.ts";
 import { makeTrack, renderItem } from "../fake-exchange/replay.ts";
 import { recordingScripts } from "../fake-exchange/script.ts";

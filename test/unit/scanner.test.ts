@@ -1,11 +1,11 @@
 /**
- * The frame scanner (src/feed/scanner.ts) yields exactly what JSON.parse + parseData + rawDataText
+ * The frame scanner (src/exchange/binance/scanner.ts) yields exactly what JSON.parse + parseData + rawDataText
  * yield on every frame of the real recordings, scans (does not fall back on) every real aggTrade and
  * depth frame, and falls back on each kind of input it must not claim to understand.
  */
 import { describe, expect, test } from "bun:test";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanFrame, type ScanResult } from "../../src/feed/scanner.ts";
-import { parseStreamName } from "../../src/feed/streams.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanFrame, type ScanResult } from "../../src/exchange/binance/scanner.ts";
+import { parseStreamName } from "../../src/exchange/binance/streams.ts";
 import { checkFrame, cryptofeedFrames, derivedAggTradeFrames, hftbacktestFrames, referenceParses, scriptFrames } from "./scanner-support.ts";
 
 /** Scans every frame; every aggTrade/depth frame the reference parses must be scanned, not fall back. */

@@ -7,10 +7,10 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SCHEMAS } from "../../src/rows/schema.ts";
+import { SCHEMAS } from "../../src/core/rows.ts";
 import { ParquetSink, type MaintenanceEvent } from "../../src/sinks/parquet/parquet-sink.ts";
 import { partMinTs } from "../../src/sinks/parquet/files.ts";
-import { STAGING_DIR } from "../../src/storage/staging.ts";
+import { STAGING_DIR } from "../../src/sinks/storage/staging.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
 import { query } from "../helpers/duckdb.ts";
 import { makeRow, parquetRowCount, readParquetRows, treeFiles } from "./sink-support.ts";

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ParquetSink, type MaintenanceEvent } from "../../src/sinks/parquet/parquet-sink.ts";
 import { NdjsonSink } from "../../src/sinks/ndjson/ndjson-sink.ts";
-import { removeLeftovers } from "../../src/storage/cleanup.ts";
-import { expiredDateDirs } from "../../src/storage/retention.ts";
-import { STAGING_DIR } from "../../src/storage/staging.ts";
+import { removeLeftovers } from "../../src/sinks/storage/cleanup.ts";
+import { expiredDateDirs } from "../../src/sinks/storage/retention.ts";
+import { STAGING_DIR } from "../../src/sinks/storage/staging.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
 import { treeFiles } from "./sink-support.ts";
 

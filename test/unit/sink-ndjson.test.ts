@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
-import type { StorageEvent } from "../../src/storage/events-log.ts";
+import type { StorageEvent } from "../../src/sinks/storage/events-log.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 

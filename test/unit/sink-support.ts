@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/rows/schema.ts";
+import { SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 
 /** Value of column `def` in row `i` at time `ts`: exact-looking but not trivially equal values, nulls every 3rd row. */
 export function cell(def: ColumnDef, i: number, symbol: string, ts: number): Cell {

@@ -4,7 +4,7 @@
  * the rows a run produces without a disk: the sink contract test holds it to the same behaviour as
  * the file sinks.
  */
-import { SCHEMAS, type Row, type RowKind, type RowSink } from "../../rows/schema.ts";
+import { SCHEMAS, type Row, type RowKind, type RowSink } from "../../core/rows.ts";
 import { DAY_MS } from "../parquet/columns.ts";
 import { RotationClock, type RotationPeriods } from "../rotation.ts";
 

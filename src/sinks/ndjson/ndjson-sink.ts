@@ -17,8 +17,8 @@
 import { readdirSync } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { StorageEvent } from "../../storage/events-log.ts";
-import { applyRetention } from "../../storage/retention.ts";
+import type { StorageEvent } from "../storage/events-log.ts";
+import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type NdjsonCompression } from "./compress.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";

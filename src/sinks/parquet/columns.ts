@@ -13,7 +13,7 @@
  * ~40 ms on the posting thread (measured), while copying their bytes costs a few ms and transfers for
  * free. The `symbol` column is not stored per row at all: a batch belongs to one symbol.
  */
-import { SCHEMAS, type ColumnDef, type Row, type RowKind } from "../../rows/schema.ts";
+import { SCHEMAS, type ColumnDef, type Row, type RowKind } from "../../core/rows.ts";
 
 export const DAY_MS = 86_400_000;
 

@@ -18,7 +18,7 @@
  * Synchronous and CPU-bound: only ever called inside the writer worker (and by compaction, which runs
  * there too), never on the ingest thread.
  */
-import { SCHEMAS, type ColumnDef, type RowKind } from "../../rows/schema.ts";
+import { SCHEMAS, type ColumnDef, type RowKind } from "../../core/rows.ts";
 import { batchColumn, ColumnScratch, type BatchColumn, type ColumnBatch, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";

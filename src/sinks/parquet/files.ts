@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { RowKind } from "../../rows/schema.ts";
+import type { RowKind } from "../../core/rows.ts";
 import { dayString } from "./columns.ts";
 
 export const PARTIAL_SUFFIX = ".partial";

@@ -11,8 +11,8 @@
  * failing disk costs bounded memory. Writer failures land in `status()` and the `onError`
  * callback, never in the ingest path.
  */
-import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../rows/schema.ts";
-import type { StorageEvent } from "../../storage/events-log.ts";
+import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../core/rows.ts";
+import type { StorageEvent } from "../storage/events-log.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
 import { workerEntry } from "../../util/worker-entry.ts";

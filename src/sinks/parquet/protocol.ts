@@ -1,5 +1,5 @@
 /** Messages between ParquetSink (ingest thread) and writer-worker.ts. */
-import type { RowKind } from "../../rows/schema.ts";
+import type { RowKind } from "../../core/rows.ts";
 import type { ColumnBatch, RowChunk } from "./columns.ts";
 
 export interface CompactionSettings {

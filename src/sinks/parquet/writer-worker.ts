@@ -11,14 +11,14 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { compactHour, hoursToCompact, HOUR_MS } from "../../storage/compaction.ts";
-import { exchangeUnavailable } from "../../storage/exchange.ts";
-import { applyRetention } from "../../storage/retention.ts";
+import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
+import { exchangeUnavailable } from "../storage/exchange.ts";
+import { applyRetention } from "../storage/retention.ts";
 import { transferList, type ColumnBatch, type RowChunk } from "./columns.ts";
 import { encodeBatch, DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import { commitFile, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
-import type { RowKind } from "../../rows/schema.ts";
+import type { RowKind } from "../../core/rows.ts";
 
 declare var self: Worker;
 

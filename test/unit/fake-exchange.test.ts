@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { aggregateTrades } from "./fake-exchange/fixtures.ts";
-import { recordedLoopMs, startFakeExchange, type FakeExchange } from "./fake-exchange/index.ts";
+import { aggregateTrades } from "../fake-exchange/fixtures.ts";
+import { recordedLoopMs, startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "..", "shared", "fixtures", "binance");
 

@@ -6,7 +6,7 @@
  * within Binance's 10 messages per second per connection (message-budget.ts).
  */
 import WebSocket from "ws";
-import type { Route } from "./events.ts";
+import type { Route } from "../../core/market-events.ts";
 import type { ConnectionPlan } from "./streams.ts";
 import { combinedUrl } from "./streams.ts";
 import { MessageBudget } from "./message-budget.ts";

@@ -4,7 +4,7 @@
  * then its samples; label values are escaped; histograms come from util/histogram.ts (milliseconds)
  * and are exposed in seconds, the base unit.
  */
-import type { Histogram } from "../util/histogram.ts";
+import type { Histogram } from "../../util/histogram.ts";
 
 export type MetricType = "counter" | "gauge" | "histogram";
 export type Labels = Readonly<Record<string, string>>;

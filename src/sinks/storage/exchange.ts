@@ -7,7 +7,7 @@
  * by ext4, xfs, btrfs, tmpfs and overlayfs; elsewhere (other systems, filesystems that refuse it)
  * `exchangeUnavailable()` says why and compaction stays off.
  */
-import { FileOpError } from "../sinks/parquet/files.ts";
+import { FileOpError } from "../parquet/files.ts";
 
 const AT_FDCWD = -100;
 const RENAME_EXCHANGE = 2;

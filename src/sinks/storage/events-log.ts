@@ -2,7 +2,7 @@
  * How storage maintenance shows up in the run log: one line per compaction, expiry or recovery,
  * rate-limited lines for repeating problems.
  */
-import type { Logger } from "../util/log.ts";
+import type { Logger } from "../../util/log.ts";
 
 export type StorageEvent =
   | { readonly type: "compacted"; readonly path: string; readonly files: number; readonly rows: number; readonly bytes: number; readonly ms: number }

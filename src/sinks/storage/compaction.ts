@@ -18,10 +18,10 @@
 import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parquetMetadata, parquetRead } from "hyparquet";
-import { SCHEMAS, type Cell, type RowKind } from "../rows/schema.ts";
-import { ColumnBatchBuilder, DAY_MS } from "../sinks/parquet/columns.ts";
-import { encodeBatch, SCHEMA_VERSION, type EncodeOptions } from "../sinks/parquet/encode.ts";
-import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../sinks/parquet/files.ts";
+import { SCHEMAS, type Cell, type RowKind } from "../../core/rows.ts";
+import { ColumnBatchBuilder, DAY_MS } from "../parquet/columns.ts";
+import { encodeBatch, SCHEMA_VERSION, type EncodeOptions } from "../parquet/encode.ts";
+import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
 import { hasRoomFor } from "./disk-guard.ts";
 import { exchangeDirs } from "./exchange.ts";
 import { makeStagingDir, tryLock } from "./staging.ts";

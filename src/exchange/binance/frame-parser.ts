@@ -2,7 +2,7 @@
  * Turns a stream's `data` payload into a normalised event, validating its structure
  * (indicators.md §15.3). Shared by the live feed and by replay, so both see identical events.
  */
-import type { AggTradeEvent, DepthEvent, MarketEvent } from "./events.ts";
+import type { AggTradeEvent, DepthEvent, MarketEvent } from "../../core/market-events.ts";
 import type { StreamKind } from "./streams.ts";
 
 export type ParseResult = { readonly ok: true; readonly event: MarketEvent } | { readonly ok: false; readonly reason: string };

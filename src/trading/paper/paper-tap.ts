@@ -4,8 +4,8 @@
  * sink. The engines stay unaware of paper trading, and because the tap sees exactly the rows the
  * engine writes, live and replay trade identically.
  */
-import type { Config } from "../config/schema.ts";
-import type { Row, RowKind, RowSink } from "../rows/schema.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Row, RowKind, RowSink } from "../../core/rows.ts";
 import { feeTierOf } from "./params.ts";
 import { PaperTrader, type PaperStats, type TraderParams } from "./trader.ts";
 

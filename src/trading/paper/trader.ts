@@ -15,7 +15,7 @@
  * - Taker fees of FEE_TIER on both legs. `finish()` closes an open position at the last fills seen
  *   (reason `end`), so a run's equity is fully realised.
  */
-import type { Row, RowSink } from "../rows/schema.ts";
+import type { Row, RowSink } from "../../core/rows.ts";
 
 export type Side = "long" | "short";
 export type ExitReason = "signal" | "stop" | "target" | "max_hold" | "end";

@@ -14,7 +14,7 @@
  */
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { PARTIAL_SUFFIX } from "../sinks/parquet/files.ts";
+import { PARTIAL_SUFFIX } from "../parquet/files.ts";
 import { STAGING_DIR } from "./staging.ts";
 
 export interface CleanupReport {

@@ -4,12 +4,12 @@
  * seconds, and labels are few and bounded: `symbol` (the configured set), `route` (public, market),
  * `kind` (stream kind or Parquet kind). Rates (messages/s) are left to PromQL's rate().
  */
-import type { EngineCounters } from "../calc/symbol-engine.ts";
-import { versionInfo } from "../cli/version.ts";
-import type { PaperStats } from "../paper/trader.ts";
-import { buildHealth, type CollectorParts } from "../pipeline/status.ts";
-import { ALL_KINDS } from "../rows/schema.ts";
-import type { Histogram } from "../util/histogram.ts";
+import type { EngineCounters } from "../../calc/symbol-engine.ts";
+import { versionInfo } from "../../util/version.ts";
+import type { PaperStats } from "../../trading/paper/trader.ts";
+import { buildHealth, type CollectorParts } from "../../pipeline/status.ts";
+import { ALL_KINDS } from "../../core/rows.ts";
+import type { Histogram } from "../../util/histogram.ts";
 import { Exposition, type Labels, type Sample } from "./exposition.ts";
 
 /** Engine counters exposed per symbol: counter key → metric name and help. */

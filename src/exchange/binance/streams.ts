@@ -2,7 +2,7 @@
  * Stream names, the route each lives on, and how streams are grouped into connections
  * (binance-protocol.md §0, §2; product.md §4).
  */
-import type { Route } from "./events.ts";
+import type { Route } from "../../core/market-events.ts";
 
 /** Binance documents 200 (older copies) or 1024 streams per connection; we design for the lower one. */
 export const MAX_STREAMS_PER_CONNECTION = 200;

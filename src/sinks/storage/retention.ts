@@ -7,7 +7,7 @@
 import { readdirSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { DAY_MS } from "../sinks/parquet/columns.ts";
+import { DAY_MS } from "../parquet/columns.ts";
 import { makeStagingDir } from "./staging.ts";
 
 const DATE_DIR = /^date=(\d{4})-(\d{2})-(\d{2})$/;

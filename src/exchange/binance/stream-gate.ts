@@ -22,7 +22,7 @@
  */
 import type { BackfillJob, Backfiller, RecoveredTrade } from "./backfill.ts";
 import { StreamIds, type DropReason } from "./dedup.ts";
-import type { MarketEvent } from "./events.ts";
+import type { MarketEvent } from "../../core/market-events.ts";
 import { eventId } from "./frame-parser.ts";
 import { streamName, type StreamKind } from "./streams.ts";
 

@@ -13,7 +13,7 @@
  * replacement exists, the replacement simply takes over.
  */
 import { StreamConnection, type ConnectionListener, type ConnectionOptions, type ConnectionState } from "./connection.ts";
-import type { Route } from "./events.ts";
+import type { Route } from "../../core/market-events.ts";
 import type { ConnectionPlan } from "./streams.ts";
 
 /** What the status page shows per connection slot. */

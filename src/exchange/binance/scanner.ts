@@ -23,7 +23,7 @@
  *
  * docs/performance.md shows how frame-router.ts and replay.ts call it.
  */
-import type { AggTradeEvent, DepthEvent } from "./events.ts";
+import type { AggTradeEvent, DepthEvent } from "../../core/market-events.ts";
 
 export const SCAN_FALLBACK = 0;
 export const SCAN_AGG_TRADE = 1;

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, PREVIEW_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../src/rows/schema.ts";
-import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
-import { encodeBatch, SCHEMA_VERSION } from "../src/sinks/parquet/encode.ts";
-import { ParquetSink, type ParquetSinkError } from "../src/sinks/parquet/parquet-sink.ts";
+import { ALL_KINDS, PREVIEW_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { encodeBatch, SCHEMA_VERSION } from "../../src/sinks/parquet/encode.ts";
+import { ParquetSink, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
 
 /** 2025-12-31T23:59:58Z: rows one second apart cross into 2026-01-01 after the third row. */
 const T0 = Date.UTC(2025, 11, 31, 23, 59, 58);

@@ -1,10 +1,11 @@
 /**
  * Structured JSON-lines logging to stderr and, when a run-log folder is given, to
- * `ARTIFACTS_DIR/run_logs/harvestd-<start>.jsonl`. Repetitive messages are rate-limited per key so a
- * flood of bad frames cannot flood the log; the number suppressed is reported with the next one.
+ * `ARTIFACTS_DIR/run_logs/harvestd-<start>.jsonl` (run-log-file.ts: appended off the calling thread,
+ * rotated by size and UTC day, closed files gzip'd, old ones deleted). Repetitive messages are
+ * rate-limited per key so a flood of bad frames cannot flood the log; the number suppressed is
+ * reported with the next one.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { RunLogFile } from "./run-log-file.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -14,20 +15,32 @@ export interface Logger {
   limited(key: string, level: Level, msg: string, fields?: Readonly<Record<string, unknown>>, intervalMs?: number): void;
 }
 
+/** A logger with a run-log file: `close()` writes out what is buffered. */
+export interface RunLogger extends Logger {
+  close(): Promise<void>;
+  /** The run-log file being written (null: none). */
+  readonly file: string | null;
+}
+
 export interface LoggerOptions {
   readonly runLogDir?: string;
+  /** Rotation of the run-log files (defaults: 64 MiB, 30 days). */
+  readonly runLogMaxBytes?: number;
+  readonly runLogKeepDays?: number;
   readonly stderr?: boolean;
   readonly minLevel?: Level;
 }
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-export function createLogger(opts: LoggerOptions = {}): Logger {
-  let file: string | null = null;
+export function createLogger(opts: LoggerOptions = {}): RunLogger {
+  let file: RunLogFile | null = null;
   if (opts.runLogDir !== undefined) {
     try {
-      mkdirSync(opts.runLogDir, { recursive: true });
-      file = join(opts.runLogDir, `harvestd-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
+      file = new RunLogFile({ dir: opts.runLogDir, maxFileBytes: opts.runLogMaxBytes, keepDays: opts.runLogKeepDays });
+      const f = file;
+      // An exit(1) (an incomplete shutdown) must not lose the lines that say why.
+      process.on("exit", () => f.flushSync());
     } catch {
       file = null;
     }
@@ -40,16 +53,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     if (RANK[level] < min) return;
     const line = JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields });
     if (toStderr) process.stderr.write(line + "\n");
-    if (file !== null) {
-      try {
-        appendFileSync(file, line + "\n");
-      } catch {
-        // The run log is best effort: a full disk must not stop collection.
-      }
-    }
+    // Best effort: a full disk must not stop collection (the file drops what it cannot write).
+    file?.append(line);
   };
 
   return {
+    get file() {
+      return file?.current ?? null;
+    },
+    close: async () => {
+      await file?.close();
+    },
     log: write,
     limited(key, level, msg, fields, intervalMs = 10_000) {
       const now = Date.now();

@@ -72,6 +72,9 @@ retention_days_ndjson = 0
 # Most memory (MiB) each writer holds for data it cannot write yet (disk full, no permission);
 # beyond it new data is dropped and counted, and writing resumes by itself once the disk recovers.
 max_buffer_mb = 256
+# Write Parquet. A collector publishing to NATS can leave Parquet to \`harvestd store\` (false);
+# its NDJSON raw log is always written.
+write_parquet = true
 
 [http]
 # Status page, /health, /metrics. Empty = no HTTP server. A non-loopback address requires a token. [HTTP_LISTEN]
@@ -87,6 +90,43 @@ depth_timeout_sec = 30
 trade_timeout_sec = 300
 # ... or when a data folder's file system has less than this many MiB free.
 disk_free_floor_mb = 512
+
+[publish.nats]
+# Publish every accepted frame and control line (the records of the NDJSON log) to a NATS JetStream
+# stream, for redundant collectors and \`harvestd store\` (docs/scale-out.md). Credentials come from
+# the environment only: NATS_USER and NATS_PASSWORD, or NATS_CREDS (a .creds file).
+enable = false
+servers = ["nats://127.0.0.1:4222"]
+# Also connect to servers the cluster announces (false when clients reach it through a proxy or NAT).
+discover_servers = true
+stream = "HARVESTD"
+# Subjects are <subject_prefix>.<exchange>.<SYMBOL>.<aggTrade|depth|control>.
+subject_prefix = "harvestd"
+# Names this collector in the store's per-collector counts; "" = the host name.
+collector_id = ""
+# The stream is created with these settings, or checked against them (a mismatch is refused).
+replicas = 3
+storage = "file"
+retention = "limits"
+max_age_hours = 72
+# GiB; 0 = no limit of the stream's own.
+max_bytes_gb = 0
+duplicate_window_sec = 120
+# Publishes awaiting acknowledgement at most, and how long one may take; what misses either is
+# published again later from the NDJSON log (the store drops duplicates by exchange id).
+ack_window = 20000
+ack_timeout_sec = 10
+# harvestd store: durable pull consumer name, messages per pull, redelivery delay of unacked ones.
+consumer = "harvestd-store"
+fetch_batch = 1000
+ack_wait_sec = 60
+
+[publish.nats.tls]
+# TLS is used for tls:// servers, or for all with enable = true. PEM files; "" = none.
+enable = false
+ca_file = ""
+cert_file = ""
+key_file = ""
 
 [paper]
 # Simulated trading on fusion signals, written as Parquet kind=paper and shown on the status page

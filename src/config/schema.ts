@@ -12,6 +12,7 @@ import {
 } from "../calc/params.ts";
 import { PaperParamsSchema } from "../trading/paper/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
+import { PublishParamsSchema } from "../sinks/nats/params.ts";
 
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"] as const;
 
@@ -81,6 +82,8 @@ export const ConfigSchema = z.strictObject({
       retention_days_ndjson: z.number().int().nonnegative().default(0),
       /** Most memory each writer (Parquet, NDJSON) holds for data not yet on disk; past it, new data is dropped and counted. */
       max_buffer_mb: z.number().int().min(1).default(256),
+      /** Write Parquet; off for a collector that publishes to NATS and leaves Parquet to `harvestd store`. */
+      write_parquet: z.boolean().default(true),
     })
     .prefault({}),
   http: z
@@ -106,6 +109,8 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */
   paper: PaperParamsSchema.prefault({}),
+  /** Publishing accepted records to a NATS JetStream stream, consumed by `harvestd store` (docs/scale-out.md). */
+  publish: PublishParamsSchema.prefault({}),
   /** `harvestd report` evaluation settings (src/report/params.ts, indicators.md §12). */
   report: ReportParamsSchema.prefault({}),
   ofi: OfiParamsSchema.prefault({}),

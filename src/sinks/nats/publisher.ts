@@ -1,0 +1,403 @@
+/**
+ * Publishes every record a collector writes to its NDJSON log to a JetStream stream (docs/scale-out.md).
+ *
+ * Ingest never waits: `append` is synchronous. A record is published at once while the connection is
+ * up and fewer than `ack_window` publishes await their acknowledgement; acknowledgements are handled
+ * asynchronously. Any record that could not be published at once (no connection, window full) or
+ * whose publish failed (timeout, error) puts its symbol "behind" from that record's `ts_recv`; nothing
+ * is kept in memory for it, because the NDJSON log has it. When the connection is back, the
+ * publisher catches up by reading each behind symbol's log from that time (log-reader.ts), then
+ * switches back to live publishing without reordering: live records are queued during the last
+ * round of catch-up and sent after it.
+ *
+ * A record may be published twice (catch-up starts at a time, not at a record); JetStream's
+ * duplicate window and the store's stream gate (by exchange id) make that harmless, which is why
+ * catch-up may err on the side of republishing.
+ *
+ * A state file (`resume`) records, every second, from where each symbol would have to be published
+ * again if the process died now (the oldest record not known to be acknowledged); the next start
+ * catches up from there, so a SIGKILL loses nothing the log had.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { collectorName, connectionOptions } from "./connection.ts";
+import { ensureStream } from "./stream-config.ts";
+import { linesSince, lineTs } from "./log-reader.ts";
+import type { NatsParams } from "./params.ts";
+import { RecordAddresser } from "./record-address.ts";
+
+/** Header naming the collector that published a record (the store counts arrivals per collector). */
+export const COLLECTOR_HEADER = "Harvestd-Collector";
+
+export interface PublisherLog {
+  log(level: "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  limited(key: string, level: "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+export interface NatsPublisherOptions {
+  readonly params: NatsParams;
+  /** Exchange token of subjects and ids (`binance`). */
+  readonly exchange: string;
+  /** The NDJSON log folder this process writes (catch-up reads it). */
+  readonly ndjsonDir: string;
+  /** Hands the NDJSON sink's buffered lines to the OS (catch-up must see every line appended so far). */
+  readonly flushLog: () => Promise<void>;
+  /** File where the resume points survive a restart. */
+  readonly stateFile: string;
+  readonly log: PublisherLog;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export type PublishMode = "live" | "behind" | "catching-up";
+
+export interface NatsPublisherStatus {
+  readonly enabled: true;
+  readonly connected: boolean;
+  readonly server: string | null;
+  readonly mode: PublishMode;
+  readonly collector: string;
+  readonly stream: string;
+  readonly inFlight: number;
+  readonly published: number;
+  readonly acked: number;
+  /** Acknowledged as duplicates by JetStream (another collector, or a republish, was first). */
+  readonly duplicates: number;
+  readonly failed: number;
+  /** Records published from the log after an outage. */
+  readonly caughtUp: number;
+  readonly catchUps: number;
+  /** Symbols waiting for catch-up, and the oldest time they are behind from (null: none). */
+  readonly behindSymbols: number;
+  readonly behindSinceMs: number | null;
+  readonly disconnectedSinceMs: number | null;
+  readonly lastError: string | null;
+}
+
+/** Records queued live during the last catch-up round; past this, catch-up does another round. */
+const MAX_QUEUED = 200_000;
+const STATE_EVERY_MS = 1000;
+
+interface Queued {
+  readonly symbol: string;
+  readonly ts: number;
+  readonly line: string;
+}
+
+export class NatsPublisher {
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private connected = false;
+  private closing = false;
+  private mode: PublishMode = "live";
+  /** Per behind symbol: publish again from this `ts_recv` on. */
+  private readonly behind = new Map<string, number>();
+  /** Per symbol: `ts_recv` of records sent and not yet acknowledged, oldest first. */
+  private readonly unacked = new Map<string, number[]>();
+  /** Per symbol: `ts_recv` of the last acknowledged record. */
+  private readonly lastAcked = new Map<string, number>();
+  private queue: Queued[] = [];
+  private inFlight = 0;
+  private windowWaiters: (() => void)[] = [];
+  private catchUpRunning: Promise<void> | null = null;
+  private readonly addresser: RecordAddresser;
+  private readonly collector: string;
+  private readonly p: NatsParams;
+  private readonly stateTimer: ReturnType<typeof setInterval>;
+  private readonly counts = { published: 0, acked: 0, duplicates: 0, failed: 0, caughtUp: 0, catchUps: 0 };
+  private lastError: string | null = null;
+  private disconnectedSinceMs: number | null = Date.now();
+  private server: string | null = null;
+
+  constructor(private readonly opts: NatsPublisherOptions) {
+    this.p = opts.params;
+    this.collector = collectorName(this.p);
+    this.addresser = new RecordAddresser(this.p.subject_prefix, opts.exchange, this.collector);
+    for (const [symbol, ts] of readResume(opts.stateFile)) this.markBehind(symbol, ts);
+    this.stateTimer = setInterval(() => this.saveState(), STATE_EVERY_MS);
+    this.stateTimer.unref();
+  }
+
+  /**
+   * Connects (waiting at most `waitMs` for the first connection; after that it keeps trying in the
+   * background) and creates or checks the stream. Resolves with an error only for what retrying
+   * cannot fix: bad credentials/TLS files, or a stream with other settings.
+   */
+  async start(waitMs = 5000): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
+    const o = connectionOptions(this.p, `harvestd-collector-${this.collector}`, this.opts.env);
+    if (!o.ok) return o;
+    const first = (async () => {
+      const nc = await connect(o.options);
+      const jsm = await jetstreamManager(nc, { timeout: this.p.ack_timeout_sec * 1000 });
+      const r = await ensureStream(jsm, this.p);
+      if (!r.ok) {
+        await nc.close();
+        return r;
+      }
+      if (r.created) this.opts.log.log("info", "nats stream created", { stream: this.p.stream, replicas: this.p.replicas });
+      this.attach(nc);
+      return { ok: true as const };
+    })();
+    const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), waitMs).unref());
+    const r = await Promise.race([first.catch((e: Error) => ({ ok: false as const, error: `nats: ${e.message}` })), timeout]);
+    if (r !== null) return r;
+    // Not reachable yet (the client keeps trying): the collector runs on its log, and the first
+    // connection catches up. A stream found mismatched then stops publishing, loudly.
+    this.opts.log.log("warn", "nats not reachable yet; collecting to the NDJSON log, publishing once it is", { servers: this.p.servers.length });
+    void first.then(
+      (x) => (x.ok ? undefined : this.fail(x.error)),
+      (e: Error) => this.fail(e.message),
+    );
+    return { ok: true };
+  }
+
+  private fail(error: string): void {
+    this.lastError = error;
+    this.opts.log.log("error", "nats publishing stopped", { error });
+  }
+
+  private attach(nc: NatsConnection): void {
+    if (this.closing) {
+      void nc.close();
+      return;
+    }
+    this.nc = nc;
+    this.js = jetstream(nc, { timeout: this.p.ack_timeout_sec * 1000 });
+    this.setConnected(true);
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.setConnected(false);
+        else if (s.type === "reconnect") this.setConnected(true);
+      }
+    })();
+  }
+
+  private setConnected(up: boolean): void {
+    if (up === this.connected) return;
+    this.connected = up;
+    this.server = up ? (this.nc?.getServer() ?? null) : null;
+    this.disconnectedSinceMs = up ? null : Date.now();
+    this.opts.log.log(up ? "info" : "warn", up ? "nats connected" : "nats disconnected", { server: this.server });
+    if (up) this.kickCatchUp();
+  }
+
+  /** One record, exactly as written to `symbol`'s NDJSON log. Never blocks. */
+  append(symbol: string, tsRecv: number, line: string): void {
+    if (this.closing) return;
+    if (this.mode === "live" && this.connected && this.inFlight < this.p.ack_window) {
+      this.send(symbol, tsRecv, line, false);
+    } else if (this.mode === "catching-up" && this.queue.length < MAX_QUEUED) {
+      this.queue.push({ symbol, ts: tsRecv, line });
+    } else {
+      this.markBehind(symbol, tsRecv);
+    }
+  }
+
+  private markBehind(symbol: string, ts: number): void {
+    const was = this.behind.get(symbol);
+    if (was === undefined || ts < was) this.behind.set(symbol, ts);
+    if (this.mode === "catching-up") {
+      // The live queue cannot be sent in order any more: its records go back to the log's care,
+      // and the catch-up does another round.
+      for (const q of this.queue) if (!this.behind.has(q.symbol) || q.ts < this.behind.get(q.symbol)!) this.behind.set(q.symbol, q.ts);
+      this.queue = [];
+    }
+    this.mode = "behind";
+    this.kickCatchUp();
+  }
+
+  private send(symbol: string, ts: number, line: string, catchUp: boolean): void {
+    const js = this.js!;
+    const a = this.addresser.address(symbol, line);
+    const h = headers();
+    h.set(COLLECTOR_HEADER, this.collector);
+    this.inFlight++;
+    this.counts.published++;
+    if (catchUp) this.counts.caughtUp++;
+    let pending = this.unacked.get(symbol);
+    if (pending === undefined) this.unacked.set(symbol, (pending = []));
+    pending.push(ts);
+    js.publish(a.subject, line, { msgID: a.msgId, headers: h, timeout: this.p.ack_timeout_sec * 1000 }).then(
+      (ack: PubAck) => {
+        this.counts.acked++;
+        if (ack.duplicate) this.counts.duplicates++;
+        const prev = this.lastAcked.get(symbol);
+        if (prev === undefined || ts > prev) this.lastAcked.set(symbol, ts);
+        this.settle(symbol, ts);
+      },
+      (e: Error) => {
+        this.counts.failed++;
+        this.lastError = e.message;
+        this.opts.log.limited("nats-publish", "warn", "nats publish failed; the log will be published again from this record", { symbol, error: e.message });
+        this.settle(symbol, ts);
+        this.markBehind(symbol, ts);
+      },
+    );
+  }
+
+  private settle(symbol: string, ts: number): void {
+    this.inFlight--;
+    const pending = this.unacked.get(symbol);
+    if (pending !== undefined) {
+      // Acknowledgements come nearly in order: the matching entry is almost always the first.
+      const i = pending[0] === ts ? 0 : pending.indexOf(ts);
+      if (i >= 0) pending.splice(i, 1);
+    }
+    const w = this.windowWaiters.shift();
+    w?.();
+  }
+
+  private waitForWindow(): Promise<void> {
+    if (this.inFlight < this.p.ack_window) return Promise.resolve();
+    return new Promise((resolve) => this.windowWaiters.push(resolve));
+  }
+
+  private kickCatchUp(): void {
+    if (this.catchUpRunning !== null || !this.connected || this.closing || this.behind.size === 0) return;
+    this.catchUpRunning = this.catchUp()
+      .catch((e: Error) => {
+        this.lastError = e.message;
+        this.opts.log.log("error", "nats catch-up failed; retrying", { error: e.message });
+      })
+      .finally(() => {
+        this.catchUpRunning = null;
+        if (this.behind.size > 0 && !this.closing) setTimeout(() => this.kickCatchUp(), 1000).unref();
+      });
+  }
+
+  /**
+   * Rounds of catch-up while records keep arriving: each round publishes from the log what the
+   * behind map names; the round after one that took under a second is the last, with live records
+   * queued meanwhile and sent after it, in order.
+   */
+  private async catchUp(): Promise<void> {
+    this.counts.catchUps++;
+    const t0 = Date.now();
+    let published = 0;
+    this.opts.log.log("info", "nats catch-up from the NDJSON log", { symbols: this.behind.size, since: new Date(Math.min(...this.behind.values())).toISOString() });
+    for (let round = 0; ; round++) {
+      const started = Date.now();
+      const last = round > 0 && this.lastRoundMs < 1000;
+      if (last) this.mode = "catching-up";
+      const work = new Map(this.behind);
+      this.behind.clear();
+      await this.opts.flushLog();
+      for (const [symbol, since] of work) {
+        const r = await this.publishLog(symbol, since);
+        published += r.sent;
+        if (!r.done) {
+          // Connection lost mid-round: this symbol from where it stopped, the rest as they were.
+          this.markBehind(symbol, r.resumeTs);
+          for (const [s, t] of work) if (s !== symbol) this.markBehind(s, t);
+          this.mode = "behind";
+          return;
+        }
+      }
+      this.lastRoundMs = Date.now() - started;
+      if (last) {
+        if (this.mode !== "catching-up") continue;
+        const q = this.queue;
+        this.queue = [];
+        this.mode = "live";
+        for (const x of q) this.append(x.symbol, x.ts, x.line);
+        if (this.behind.size === 0) break;
+        this.mode = "behind";
+      }
+      if (this.closing) return;
+    }
+    this.opts.log.log("info", "nats catch-up done", { records: published, ms: Date.now() - t0 });
+  }
+
+  private lastRoundMs = Infinity;
+
+  private async publishLog(symbol: string, since: number): Promise<{ readonly done: boolean; readonly sent: number; readonly resumeTs: number }> {
+    let sent = 0;
+    for await (const line of linesSince(this.opts.ndjsonDir, symbol, since)) {
+      const ts = lineTs(line)!;
+      await this.waitForWindow();
+      if (!this.connected || this.closing) return { done: false, sent, resumeTs: ts };
+      this.send(symbol, ts, line, true);
+      sent++;
+    }
+    return { done: true, sent, resumeTs: since };
+  }
+
+  /** From where each symbol must be published again if the process ended now. */
+  private resumePoints(): Map<string, number> {
+    const out = new Map(this.behind);
+    const earliest = (s: string, t: number) => {
+      const was = out.get(s);
+      if (was === undefined || t < was) out.set(s, t);
+    };
+    for (const [s, pending] of this.unacked) if (pending.length > 0) earliest(s, Math.min(...pending.slice(0, 64)));
+    for (const q of this.queue) earliest(q.symbol, q.ts);
+    return out;
+  }
+
+  private saveState(): void {
+    try {
+      mkdirSync(dirname(this.opts.stateFile), { recursive: true });
+      const tmp = `${this.opts.stateFile}.partial`;
+      writeFileSync(tmp, JSON.stringify({ resume: Object.fromEntries(this.resumePoints()), last_acked: Object.fromEntries(this.lastAcked) }));
+      renameSync(tmp, this.opts.stateFile);
+    } catch (e) {
+      this.opts.log.limited("nats-state", "warn", "cannot write the nats publish state", { error: (e as Error).message });
+    }
+  }
+
+  status(): NatsPublisherStatus {
+    const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());
+    return {
+      enabled: true,
+      connected: this.connected,
+      server: this.server,
+      mode: this.mode,
+      collector: this.collector,
+      stream: this.p.stream,
+      inFlight: this.inFlight,
+      ...this.counts,
+      behindSymbols: this.behind.size,
+      behindSinceMs: since,
+      disconnectedSinceMs: this.disconnectedSinceMs,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Problems for /health (empty = healthy). */
+  healthReasons(nowMs: number): string[] {
+    const out: string[] = [];
+    if (this.disconnectedSinceMs !== null && nowMs - this.disconnectedSinceMs > 10_000) {
+      out.push(`nats: not connected for ${Math.round((nowMs - this.disconnectedSinceMs) / 1000)} s (records kept in the NDJSON log)`);
+    }
+    const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());
+    if (since !== null && nowMs - since > 30_000) out.push(`nats: ${this.behind.size} symbols not published since ${new Date(since).toISOString()}`);
+    return out;
+  }
+
+  /**
+   * Stops publishing: waits up to `ack_timeout_sec` for outstanding acknowledgements, records from
+   * where the next start must publish again, and closes the connection.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + this.p.ack_timeout_sec * 1000;
+    while (this.inFlight > 0 && Date.now() < deadline) await Bun.sleep(20);
+    await this.catchUpRunning;
+    clearInterval(this.stateTimer);
+    this.saveState();
+    await this.nc?.close().catch(() => {});
+  }
+}
+
+/** Resume points saved by an earlier run (none when the file is missing or unreadable). */
+function readResume(path: string): Map<string, number> {
+  try {
+    const j = JSON.parse(readFileSync(path, "utf8")) as { resume?: Record<string, unknown> };
+    const out = new Map<string, number>();
+    for (const [s, t] of Object.entries(j.resume ?? {})) if (typeof t === "number" && Number.isFinite(t)) out.set(s, t);
+    return out;
+  } catch {
+    return new Map();
+  }
+}

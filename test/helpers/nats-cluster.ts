@@ -1,0 +1,161 @@
+/**
+ * A real 3-node NATS JetStream cluster on 127.0.0.1 for tests and benchmarks: Debian's `nats-server`,
+ * each node with its own temporary store directory, client port and route port (all free ports).
+ * Nodes can be killed (SIGKILL) and restarted on the same ports and store, so a test can take one
+ * away and bring it back as an operator would.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { freePort, tempDir, waitFor } from "./binary.ts";
+
+export interface NatsNode {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly routePort: number;
+  readonly url: string;
+  readonly storeDir: string;
+  readonly configPath: string;
+}
+
+export interface NatsCluster {
+  readonly nodes: readonly NatsNode[];
+  /** `nats://127.0.0.1:p1,nats://127.0.0.1:p2,…` as `[publish.nats] servers` wants it. */
+  readonly servers: readonly string[];
+  readonly dir: string;
+  /** SIGKILLs node `i` (no clean shutdown: what a crashed machine does). */
+  kill(i: number): Promise<void>;
+  /** Starts node `i` again on its ports and store, and waits until it answers. */
+  restart(i: number): Promise<void>;
+  running(i: number): boolean;
+  /** Stops every node and removes the temporary directory (unless `keep`). */
+  stop(keep?: boolean): Promise<void>;
+}
+
+export const NATS_SERVER = "nats-server";
+
+export function natsServerAvailable(): boolean {
+  return Bun.which(NATS_SERVER) !== null;
+}
+
+/** Waits until a TCP connect to 127.0.0.1:port succeeds and the server greets with INFO. */
+async function greets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean, s?: { end(): void }) => {
+      if (done) return;
+      done = true;
+      s?.end();
+      resolve(ok);
+    };
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data(s, d) {
+          finish(Buffer.from(d).toString().startsWith("INFO"), s);
+        },
+        error() {
+          finish(false);
+        },
+        connectError() {
+          finish(false);
+        },
+        close() {
+          finish(false);
+        },
+      },
+    }).catch(() => finish(false));
+    setTimeout(() => finish(false), 1000);
+  });
+}
+
+export async function startNatsCluster(opts: { readonly size?: number; readonly name?: string } = {}): Promise<NatsCluster> {
+  const size = opts.size ?? 3;
+  const dir = tempDir("nats");
+  const clusterName = opts.name ?? "harvestd-test";
+  const nodes: NatsNode[] = [];
+  for (let i = 0; i < size; i++) {
+    const name = `n${i + 1}`;
+    const storeDir = join(dir, name);
+    mkdirSync(storeDir, { recursive: true });
+    nodes.push({ name, clientPort: freePort(), routePort: freePort(), url: "", storeDir, configPath: join(dir, `${name}.conf`) });
+  }
+  const full = nodes.map((n) => ({ ...n, url: `nats://127.0.0.1:${n.clientPort}` }));
+  for (const n of full) {
+    const routes = full.map((o) => `nats-route://127.0.0.1:${o.routePort}`).join(", ");
+    writeFileSync(
+      n.configPath,
+      [
+        `server_name: ${n.name}`,
+        `listen: 127.0.0.1:${n.clientPort}`,
+        // Small limits: a test cluster shares a small machine with everything else.
+        `jetstream { store_dir: "${n.storeDir}", max_memory_store: 64MB, max_file_store: 2GB }`,
+        `cluster { name: ${clusterName}, listen: 127.0.0.1:${n.routePort}, routes: [${routes}] }`,
+        "",
+      ].join("\n"),
+    );
+  }
+  const procs: (Subprocess | null)[] = full.map(() => null);
+  const logs = full.map((n) => join(dir, `${n.name}.log`));
+  const spawn = (i: number) => {
+    procs[i] = Bun.spawn([NATS_SERVER, "-c", full[i]!.configPath, "-l", logs[i]!], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  };
+  const up = (i: number) => waitFor(`nats node ${full[i]!.name} on ${full[i]!.clientPort}`, async () => ((await greets(full[i]!.clientPort)) ? true : undefined), 15_000, 100);
+  for (let i = 0; i < size; i++) spawn(i);
+  await Promise.all(full.map((_, i) => up(i)));
+  await waitForJetStream(full);
+  return {
+    nodes: full,
+    servers: full.map((n) => n.url),
+    dir,
+    async kill(i) {
+      const p = procs[i];
+      if (p === null || p === undefined) return;
+      p.kill("SIGKILL");
+      await p.exited;
+      procs[i] = null;
+    },
+    async restart(i) {
+      if (procs[i] !== null) return;
+      spawn(i);
+      await up(i);
+    },
+    running(i) {
+      return procs[i] !== null;
+    },
+    async stop(keep = false) {
+      await Promise.all(
+        procs.map(async (p) => {
+          if (p === null) return;
+          p.kill("SIGTERM");
+          const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+          await p.exited;
+          clearTimeout(t);
+        }),
+      );
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the cluster has elected a JetStream meta leader (stream creation fails before that). */
+async function waitForJetStream(nodes: readonly NatsNode[]): Promise<void> {
+  const { connect } = await import("@nats-io/transport-node");
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const nc = await connect({ servers: nodes.map((n) => n.url), reconnect: false });
+  try {
+    await waitFor(
+      "JetStream meta leader",
+      async () => {
+        const jsm = await jetstreamManager(nc, { timeout: 2000 });
+        await jsm.getAccountInfo();
+        return true;
+      },
+      30_000,
+      250,
+    );
+  } finally {
+    await nc.close();
+  }
+}

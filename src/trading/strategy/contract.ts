@@ -22,9 +22,8 @@ export type OrderSide = "buy" | "sell";
 
 /** Why a position (or part of it) is closed. */
 export type ExitReason =
-  /** Tiered take-profit: first tier (`tp1`) and later tiers (`tp2`, …); `target` is the last tier. */
-  | "tp1"
-  | "tp2"
+  /** Tiered take-profit: tiers before the last (`tp1`, `tp2`, …); `target` is the last tier. */
+  | `tp${number}`
   | "target"
   /** Fixed stop in bps against the entry. */
   | "stop"
@@ -95,7 +94,8 @@ export interface SignalFilter {
 
 /** Why an entry signal was not taken (recorded with the decision). */
 export type SkipReason =
-  | "threshold"
+  /** The regime's rules disable entries. */
+  | "regime_off"
   | "cooldown"
   | "spread"
   | "min_move"
@@ -103,7 +103,6 @@ export type SkipReason =
   | "pending"
   | "cost"
   | "filter"
-  | "max_position"
   | "orders_per_min"
   | "halted"
   | "no_book"

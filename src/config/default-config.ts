@@ -64,6 +64,13 @@ parquet_rotate_sec = 60
 orderbook_rotate_sec = 60
 # Compression of closed NDJSON hour files: "gzip" (zcat/zgrep work), "zstd" (zstdcat) or "none".
 ndjson_compress = "gzip"
+# When NDJSON appends are forced to disk: "interval" (every second: a power cut loses at most the
+# last ~1.2 s), "always" (after every write, ~0.2 s), or "none" (the OS decides: up to ~35 s).
+ndjson_fsync = "interval"
+# Run logs (artifacts_dir/run_logs): a new file past this many MiB or on a new UTC day; closed files
+# are gzip'd, and files older than run_log_keep_days deleted (0 = keep forever).
+run_log_max_mb = 64
+run_log_keep_days = 30
 # Merge each closed UTC hour's small Parquet files into one per symbol and kind (atomic swap, Linux).
 compaction = true
 # Delete date partitions older than this many days (Parquet and NDJSON separately); 0 = keep forever.
@@ -90,6 +97,8 @@ depth_timeout_sec = 30
 trade_timeout_sec = 300
 # ... or when a data folder's file system has less than this many MiB free.
 disk_free_floor_mb = 512
+# ... or when a writer (Parquet, NDJSON) has work pending and made no progress for this many seconds.
+writer_stall_sec = 60
 
 [publish.nats]
 # Publish every accepted frame and control line (the records of the NDJSON log) to a NATS JetStream

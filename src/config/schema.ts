@@ -74,6 +74,12 @@ export const ConfigSchema = z.strictObject({
       parquet_rotate_sec: posInt.default(60),
       orderbook_rotate_sec: posInt.default(60),
       ndjson_compress: z.enum(["none", "gzip", "zstd"]).default("gzip"),
+      /** When NDJSON appends are forced to disk: every second (default), after every write, or left to the OS (docs/storage.md). */
+      ndjson_fsync: z.enum(["none", "interval", "always"]).default("interval"),
+      /** Run logs (ARTIFACTS_DIR/run_logs): a new file past this size or on a new UTC day; closed files are gzip'd. */
+      run_log_max_mb: z.number().positive().default(64),
+      /** Run-log files older than this many days are deleted; 0 = keep forever. */
+      run_log_keep_days: z.number().int().nonnegative().default(30),
       /** Merge each closed UTC hour's Parquet parts into one file per symbol and kind (docs/storage.md). */
       compaction: z.boolean().default(true),
       /** Delete Parquet date partitions older than this many days; 0 = keep forever. */
@@ -105,6 +111,8 @@ export const ConfigSchema = z.strictObject({
       trade_timeout_sec: posNum.default(300),
       /** Free space in the data folders below this makes /health fail. */
       disk_free_floor_mb: z.number().nonnegative().default(512),
+      /** A writer with work pending and no progress for this long makes /health fail, naming the writer. */
+      writer_stall_sec: posNum.default(60),
     })
     .prefault({}),
   /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */

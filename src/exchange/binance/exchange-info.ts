@@ -3,6 +3,7 @@
  * (binance-protocol.md §8).
  */
 import { SYMBOL_PATTERN } from "../../config/schema.ts";
+import { startupGet, type StartupGetOptions } from "./rest-client.ts";
 
 interface ExchangeSymbol {
   readonly symbol?: unknown;
@@ -21,11 +22,21 @@ export function tradingUsdtPerpetuals(info: unknown): string[] {
     .sort();
 }
 
-export async function fetchAllSymbols(restBase: string, timeoutMs = 15_000): Promise<string[]> {
+/**
+ * Every TRADING USDT perpetual, from exchangeInfo, with the start-up retries of `startupGet`. Throws one
+ * line naming the URL and the last failure once the deadline has passed.
+ */
+export async function fetchAllSymbols(restBase: string, opts: StartupGetOptions = {}): Promise<string[]> {
   const url = `${restBase.replace(/\/+$/, "")}/fapi/v1/exchangeInfo`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET ${url} answered HTTP ${res.status}`);
-  const symbols = tradingUsdtPerpetuals(await res.json());
+  const res = await startupGet(url, opts);
+  if (!res.ok) throw new Error(`GET ${url} failed: ${res.error}`);
+  let info: unknown;
+  try {
+    info = JSON.parse(res.body);
+  } catch {
+    throw new Error(`GET ${url} answered something that is not JSON: ${res.body.slice(0, 80)}`);
+  }
+  const symbols = tradingUsdtPerpetuals(info);
   if (symbols.length === 0) throw new Error(`GET ${url} lists no TRADING USDT perpetual`);
   return symbols;
 }

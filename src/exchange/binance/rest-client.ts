@@ -157,3 +157,68 @@ export class RestClient {
     this.counters.usedWeight1m = used;
   }
 }
+
+/** What a start-up request is told between its attempts (for the log). */
+export interface StartupRetryNotice {
+  readonly attempt: number;
+  readonly error: string;
+  readonly retryInMs: number;
+}
+
+export interface StartupGetOptions {
+  /** Give up once this much time has passed since the first attempt (default 120 s). */
+  readonly deadlineMs?: number;
+  /** Per-attempt timeout (default 15 s, never past the deadline). */
+  readonly timeoutMs?: number;
+  /** First delay between attempts (default 500 ms), doubled with jitter up to `maxDelayMs` (15 s). */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly onRetry?: (n: StartupRetryNotice) => void;
+}
+
+/**
+ * A GET the process cannot start without (exchangeInfo for `SYMBOLS=ALL`). Retried on 429/418 (waiting
+ * at least `Retry-After`; 30 s / 120 s without it), 5xx, timeouts and network errors, with exponential
+ * backoff and jitter; a 4xx other than 429/418 will not change and ends it at once. Fails, with the last
+ * error, once the next attempt could not start before `deadlineMs`: start-up never hangs, and a machine
+ * without network gets one clear line instead of a silent wait.
+ */
+export async function startupGet(url: string, opts: StartupGetOptions = {}): Promise<RestResult> {
+  const start = Date.now();
+  const deadline = start + (opts.deadlineMs ?? 120_000);
+  let delay = opts.baseDelayMs ?? 500;
+  const maxDelay = opts.maxDelayMs ?? 15_000;
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - Date.now();
+    const res = await getOnce(url, Math.max(1, Math.min(opts.timeoutMs ?? 15_000, left)));
+    if (res.ok) return res;
+    const retryable = res.status === 0 || res.status === 429 || res.status === 418 || res.status >= 500;
+    if (!retryable) return res;
+    let wait = Math.min(maxDelay, delay * (0.75 + Math.random() * 0.5));
+    delay = Math.min(maxDelay, delay * 2);
+    if (res.status === 429 || res.status === 418) wait = Math.max(wait, res.retryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
+    const elapsed = Math.round((Date.now() - start) / 1000);
+    if (Date.now() + wait >= deadline) {
+      const why = wait > 1000 && Date.now() + wait - deadline > 1000 ? `; the next attempt (in ${Math.round(wait / 1000)} s) would be past the start-up deadline` : "";
+      return { ok: false, status: res.status, error: `${res.error} (${attempt} attempt${attempt === 1 ? "" : "s"} in ${elapsed} s${why})` };
+    }
+    opts.onRetry?.({ attempt, error: res.error, retryInMs: Math.round(wait) });
+    await Bun.sleep(wait);
+  }
+}
+
+async function getOnce(url: string, timeoutMs: number): Promise<RestResult & { readonly retryAfterMs?: number }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = await res.text();
+    if (res.ok) return { ok: true, status: res.status, body };
+    const ra = Number(res.headers.get("retry-after"));
+    const retryAfterMs = res.headers.get("retry-after") !== null && Number.isFinite(ra) && ra >= 0 ? ra * 1000 : undefined;
+    const what = res.status === 418 ? " (IP banned)" : res.status === 429 ? " (too many requests)" : "";
+    return { ok: false, status: res.status, error: `HTTP ${res.status}${what}: ${body.slice(0, 120)}`, body, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  } catch (e) {
+    const err = e as Error;
+    const msg = err.name === "TimeoutError" ? `no answer within ${Math.round(timeoutMs / 100) / 10} s` : err.message;
+    return { ok: false, status: 0, error: msg };
+  }
+}

@@ -9,6 +9,11 @@
  * in order and whole. Everything not yet written counts against `maxBufferBytes`; a line that
  * would go past it is dropped and counted.
  *
+ * Durability (`fsync`): "always" fdatasyncs a file after every write and before it resolves; "interval"
+ * (the default) fdatasyncs every file written since the last sync once per `fsyncIntervalMs` (1 s);
+ * "none" leaves write-back to the OS. A file is synced before it is closed in either synced mode.
+ * The syncs run in the file's write loop, on the thread pool, never on the ingest thread.
+ *
  * An hour file is closed when its symbol's first line of a later hour arrives, or when the wall
  * clock has left its hour, and is then compressed in the background (compress.ts). Closed hours
  * left plain by an earlier run (a crash, a stop) are compressed by the sweep at start and every
@@ -29,10 +34,17 @@ const IDLE_CLOSE_GRACE_MS = 2_000;
 const SWEEP_EVERY_MS = HOUR_MS;
 export const DEFAULT_NDJSON_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
 
+/** When appended lines are forced to the disk (docs/storage.md: cost and worst-case loss of each). */
+export type NdjsonFsync = "none" | "interval" | "always";
+
 export interface NdjsonSinkOptions {
   readonly dir: string;
   readonly flushIntervalMs?: number;
   readonly compress?: NdjsonCompression;
+  /** Default "interval". */
+  readonly fsync?: NdjsonFsync;
+  /** Period of the "interval" syncs (default 1000 ms). */
+  readonly fsyncIntervalMs?: number;
   /** Bound on lines held in memory (buffered or failed), in bytes of text (default 256 MiB). */
   readonly maxBufferBytes?: number;
   /** Delay between attempts at a failed write (default 1 s). */
@@ -59,6 +71,8 @@ export interface NdjsonStatus {
   /** Files whose latest write failed and is being retried. */
   readonly failingFiles: number;
   readonly writeErrors: number;
+  /** fdatasync calls made (storage.ndjson_fsync). */
+  readonly fsyncs: number;
   /** Lines dropped because the buffer bound was reached. */
   readonly linesDropped: number;
   /** When the bound last made the sink drop a line (null: never). */
@@ -107,6 +121,10 @@ interface OpenFile {
   /** Being closed (finishFile runs once). */
   finishing: boolean;
   compress: boolean;
+  /** Written since the last fdatasync. */
+  dirty: boolean;
+  /** The interval asks for a sync at the next run of the write loop. */
+  syncDue: boolean;
 }
 
 /** `date=YYYY-MM-DD/symbol=SYMBOL/raw-HH.ndjson` for a receipt time. */
@@ -133,6 +151,9 @@ export class NdjsonSink {
   private linesWritten = 0;
   private bytesWritten = 0;
   private writeErrors = 0;
+  private fsyncs = 0;
+  private readonly fsyncMode: NdjsonFsync;
+  private readonly fsyncTimer: ReturnType<typeof setInterval> | null;
   private linesDropped = 0;
   private lastDropAtMs: number | null = null;
   private linesLost = 0;
@@ -150,6 +171,8 @@ export class NdjsonSink {
     this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_NDJSON_MAX_BUFFER_BYTES);
     this.now = opts.now ?? Date.now;
     this.timer = setInterval(() => this.onTimer(), Math.min(opts.flushIntervalMs ?? 200, 1000));
+    this.fsyncMode = opts.fsync ?? "interval";
+    this.fsyncTimer = this.fsyncMode === "interval" ? setInterval(() => this.syncDirty(), opts.fsyncIntervalMs ?? 1000) : null;
     const maintain = (opts.sweep ?? true) || (opts.retentionDays ?? 0) > 0;
     this.maintenanceTimer = maintain ? setInterval(() => this.maintain(), SWEEP_EVERY_MS) : null;
     this.maintenanceTimer?.unref();
@@ -202,6 +225,7 @@ export class NdjsonSink {
     this.closed = true;
     this.final = true;
     clearInterval(this.timer);
+    if (this.fsyncTimer !== null) clearInterval(this.fsyncTimer);
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
     for (const f of this.files.values()) this.closeFile(f, false);
     this.files.clear();
@@ -226,6 +250,7 @@ export class NdjsonSink {
       maxBufferBytes: this.maxBufferBytes,
       failingFiles: failing,
       writeErrors: this.writeErrors,
+      fsyncs: this.fsyncs,
       linesDropped: this.linesDropped,
       lastDropAtMs: this.lastDropAtMs,
       linesLost: this.linesLost,
@@ -250,6 +275,15 @@ export class NdjsonSink {
       }
     }
     void this.flush();
+  }
+
+  /** "interval": every file written since its last sync is synced by its write loop. */
+  private syncDirty(): void {
+    for (const f of [...this.files.values(), ...this.draining]) {
+      if (!f.dirty || f.failing) continue;
+      f.syncDue = true;
+      void this.pump(f);
+    }
   }
 
   private openFile(symbol: string, tsRecvMs: number, hourKey: number): OpenFile {
@@ -277,6 +311,8 @@ export class NdjsonSink {
       closing: false,
       finishing: false,
       compress: false,
+      dirty: false,
+      syncDue: false,
     };
   }
 
@@ -298,6 +334,7 @@ export class NdjsonSink {
     }
     if (f.writing === null) {
       if (f.retry !== null && !this.final) return Promise.resolve();
+      if (f.chunks.length === 0 && !f.syncDue && !f.closing) return Promise.resolve();
       f.writing = this.writeLoop(f).finally(() => {
         f.writing = null;
       });
@@ -328,6 +365,7 @@ export class NdjsonSink {
         const { bytesWritten } = await f.fh.write(c.buf, f.offset, c.buf.length - f.offset);
         f.offset += bytesWritten;
         this.bytesWritten += bytesWritten;
+        if (bytesWritten > 0) f.dirty = true;
         if (f.offset < c.buf.length) continue;
         f.chunks.shift();
         f.offset = 0;
@@ -336,6 +374,13 @@ export class NdjsonSink {
         this.heldBytes -= c.held;
         // More lines may have arrived while writing.
         if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
+      }
+      const closingNow = f.closing && f.pending.length === 0;
+      if (f.dirty && f.fh !== null && this.fsyncMode !== "none" && (this.fsyncMode === "always" || f.syncDue || closingNow)) {
+        f.syncDue = false;
+        await f.fh.datasync();
+        f.dirty = false;
+        this.fsyncs++;
       }
       if (f.failing) {
         f.failing = false;

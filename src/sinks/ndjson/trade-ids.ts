@@ -1,0 +1,217 @@
+/**
+ * aggTrade ids stored in the NDJSON raw log, read back without the engines:
+ *
+ * - `lastStoredTrades`: per symbol, the last trade the log holds (the restart backfill starts after
+ *   it). Cheap: only the newest hour file holding a trade is read, a plain file from its end in 64 KiB
+ *   steps, a compressed one (a closed hour, `.gz`/`.zst`) streamed once keeping only its last trade.
+ * - `storedTradeIds`: every trade id (and trade time) of a symbol's files, for `harvestd backfill`
+ *   to find the holes of a past range.
+ *
+ * A trade is a data line or a `backfill` line of `<sym>@aggTrade` whose payload the engine accepts
+ * (the feed's `eventId` rule). `gap` lines hold no trade: ids recorded as missing are tried again.
+ * Files are the hour files `raw-HH.ndjson[.gz|.zst]` and the files of earlier backfill runs
+ * (`backfill-*.ndjson[.gz|.zst]`, see docs/feed.md).
+ */
+import { createReadStream, readdirSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { createGunzip, createZstdDecompress } from "node:zlib";
+import { eventId } from "../../exchange/binance/frame-parser.ts";
+
+export interface StoredTrade {
+  readonly id: number;
+  /** Trade time `T` (else `E`), ms. */
+  readonly tsMs: number;
+  /** File it was read from. */
+  readonly path: string;
+}
+
+const HOUR_FILE = /^raw-(\d{2})\.ndjson(\.gz|\.zst)?$/;
+const TRADE_FILE = /^(raw-\d{2}|backfill-[^/]*)\.ndjson(\.gz|\.zst)?$/;
+const TAIL_STEP = 64 * 1024;
+
+/** `date=` folders under `dir`, newest first. */
+export function dateFolders(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => /^date=\d{4}-\d{2}-\d{2}$/.test(n))
+      .sort()
+      .reverse();
+  } catch {
+    return [];
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The trade a raw-log line holds for `symbol`, or null. */
+export function tradeOfLine(line: string, symbol: string): { id: number; tsMs: number } | null {
+  if (!line.includes("@aggTrade")) return null;
+  let rec: { stream?: unknown; event?: unknown; data?: unknown };
+  try {
+    rec = JSON.parse(line) as typeof rec;
+  } catch {
+    return null;
+  }
+  if (typeof rec !== "object" || rec === null) return null;
+  if (rec.event !== undefined && rec.event !== "backfill") return null;
+  if (rec.stream !== `${symbol.toLowerCase()}@aggTrade`) return null;
+  const id = eventId("aggTrade", rec.data);
+  if (id === null) return null;
+  const d = rec.data as { T?: unknown; E?: unknown };
+  const tsMs = typeof d.T === "number" ? d.T : (d.E as number);
+  return { id, tsMs };
+}
+
+/** Hour files of one symbol folder, newest first; within an hour the plain file (written after its compressed twin) first. */
+function hourFilesNewestFirst(folder: string): string[] {
+  const rank = (n: string) => (n.endsWith(".ndjson") ? 0 : 1);
+  return list(folder)
+    .filter((n) => HOUR_FILE.test(n))
+    .sort((a, b) => {
+      const ha = HOUR_FILE.exec(a)![1]!;
+      const hb = HOUR_FILE.exec(b)![1]!;
+      return ha !== hb ? (ha < hb ? 1 : -1) : rank(a) - rank(b);
+    })
+    .map((n) => join(folder, n));
+}
+
+/** Last trade of a plain file, read backwards from its end. */
+async function lastTradePlain(path: string, symbol: string): Promise<{ id: number; tsMs: number } | null> {
+  const fh = await open(path, "r");
+  try {
+    let end = (await fh.stat()).size;
+    // Bytes after the last newline seen so far: the start of a line cut by the read boundary.
+    let carry = Buffer.alloc(0);
+    while (end > 0) {
+      const start = Math.max(0, end - TAIL_STEP);
+      const buf = Buffer.alloc(end - start);
+      await fh.read(buf, 0, buf.length, start);
+      const joined = Buffer.concat([buf, carry]);
+      const text = joined.toString("utf8");
+      const lines = text.split("\n");
+      // The first piece may be a partial line unless the read reached the file's start.
+      const first = start === 0 ? 0 : 1;
+      for (let i = lines.length - 1; i >= first; i--) {
+        const t = tradeOfLine(lines[i]!, symbol);
+        if (t !== null) return t;
+      }
+      carry = start === 0 ? Buffer.alloc(0) : Buffer.from(lines[0]!, "utf8");
+      end = start;
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+function decompressed(path: string): AsyncIterable<Buffer> {
+  const raw = createReadStream(path);
+  return path.endsWith(".gz") ? raw.pipe(createGunzip()) : path.endsWith(".zst") ? raw.pipe(createZstdDecompress()) : raw;
+}
+
+/** Every line of a file (plain or compressed), streamed. */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of decompressed(path)) {
+    const text = rest + (chunk as Buffer).toString("utf8");
+    const lines = text.split("\n");
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest.length > 0) yield rest;
+}
+
+/**
+ * Last trade of a compressed file: streamed once; only the last lines naming the stream are kept and
+ * parsed (newest first), the whole file only if none of those is a valid trade.
+ */
+async function lastTradeCompressed(path: string, symbol: string): Promise<{ id: number; tsMs: number } | null> {
+  const needle = `"${symbol.toLowerCase()}@aggTrade"`;
+  const recent: string[] = [];
+  for await (const line of fileLines(path)) {
+    if (!line.includes(needle)) continue;
+    recent.push(line);
+    if (recent.length > 64) recent.shift();
+  }
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const t = tradeOfLine(recent[i]!, symbol);
+    if (t !== null) return t;
+  }
+  if (recent.length < 64) return null;
+  let last: { id: number; tsMs: number } | null = null;
+  for await (const line of fileLines(path)) {
+    const t = line.includes(needle) ? tradeOfLine(line, symbol) : null;
+    if (t !== null) last = t;
+  }
+  return last;
+}
+
+export interface LastTradeOptions {
+  /** `date=` folders looked into per symbol, newest first (default 3: a symbol silent longer starts afresh). */
+  readonly maxDates?: number;
+}
+
+/**
+ * The last stored trade of each symbol: the newest hour file with a trade decides. Symbols without
+ * one in the newest `maxDates` date folders are absent.
+ */
+export async function lastStoredTrades(dir: string, symbols: readonly string[], opts: LastTradeOptions = {}): Promise<Map<string, StoredTrade>> {
+  const dates = dateFolders(dir);
+  const out = new Map<string, StoredTrade>();
+  await Promise.all(
+    symbols.map(async (symbol) => {
+      let looked = 0;
+      for (const date of dates) {
+        const folder = join(dir, date, `symbol=${symbol}`);
+        const files = hourFilesNewestFirst(folder);
+        if (files.length === 0) continue;
+        if (++looked > (opts.maxDates ?? 3)) return;
+        for (const path of files) {
+          const t = path.endsWith(".ndjson") ? await lastTradePlain(path, symbol) : await lastTradeCompressed(path, symbol);
+          if (t !== null) {
+            out.set(symbol, { ...t, path });
+            return;
+          }
+        }
+      }
+    }),
+  );
+  return out;
+}
+
+/** Every trade file of `symbol` in the given `date=` folders. */
+export function tradeFiles(dir: string, symbol: string, dates: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const date of dates) {
+    const folder = join(dir, `date=${date}`, `symbol=${symbol}`);
+    for (const n of list(folder).sort()) if (TRADE_FILE.test(n)) out.push(join(folder, n));
+  }
+  return out;
+}
+
+/**
+ * Every trade id (with its time) in `files`, ascending by id, each id once (a plain hour file and its
+ * compressed twin may repeat lines).
+ */
+export async function storedTradeIds(files: readonly string[], symbol: string): Promise<{ ids: Float64Array; ts: Float64Array }> {
+  const byId = new Map<number, number>();
+  const needle = `"${symbol.toLowerCase()}@aggTrade"`;
+  for (const path of files) {
+    for await (const line of fileLines(path)) {
+      if (!line.includes(needle)) continue;
+      const t = tradeOfLine(line, symbol);
+      if (t !== null) byId.set(t.id, t.tsMs);
+    }
+  }
+  const ids = Float64Array.from(byId.keys()).sort();
+  const ts = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) ts[i] = byId.get(ids[i]!)!;
+  return { ids, ts };
+}

@@ -1,0 +1,79 @@
+/**
+ * Reading stored aggTrade ids back from the NDJSON raw log: the last trade per symbol from the newest
+ * hour file holding one (plain from its end, .gz/.zst streamed), skipping gap lines, malformed
+ * trades, other streams and lines cut by a crash; and every id of a set of files, each once.
+ */
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync, zstdCompressSync } from "node:zlib";
+import { lastStoredTrades, storedTradeIds, tradeFiles } from "../../src/sinks/ndjson/trade-ids.ts";
+import { tempDir } from "../helpers/binary.ts";
+
+const trade = (sym: string, a: number, T = 1_700_000_000_000 + a) =>
+  `{"ts_recv":${T + 100},"stream":"${sym.toLowerCase()}@aggTrade","latency_event_ms":3,"latency_pipeline_ms":0.01,"data":{"e":"aggTrade","E":${T + 5},"a":${a},"s":"${sym}","p":"1.0","q":"2.0","f":1,"l":1,"T":${T},"m":true}}`;
+const backfill = (sym: string, a: number) => `{"ts_recv":1,"event":"backfill","stream":"${sym.toLowerCase()}@aggTrade","data":{"e":"aggTrade","a":${a},"s":"${sym}","p":"1.0","q":"2.0","f":1,"l":1,"T":${1_700_000_000_000 + a},"m":false}}`;
+const depth = (sym: string, u: number) => `{"ts_recv":1,"stream":"${sym.toLowerCase()}@depth5@100ms","latency_event_ms":1,"latency_pipeline_ms":0.01,"data":{"e":"depthUpdate","E":1,"T":1,"s":"${sym}","U":1,"u":${u},"pu":0,"b":[],"a":[]}}`;
+const gap = (sym: string, from: number, to: number) => `{"ts_recv":1,"event":"gap","stream":"${sym.toLowerCase()}@aggTrade","from_id":${from},"to_id":${to}}`;
+const session = `{"ts_recv":1,"event":"session","version":"t"}`;
+
+function put(dir: string, date: string, sym: string, name: string, lines: readonly string[], trailer = "\n"): string {
+  const folder = join(dir, `date=${date}`, `symbol=${sym}`);
+  mkdirSync(folder, { recursive: true });
+  const text = lines.join("\n") + trailer;
+  const p = join(folder, name);
+  writeFileSync(p, name.endsWith(".gz") ? gzipSync(text) : name.endsWith(".zst") ? zstdCompressSync(Buffer.from(text)) : text);
+  return p;
+}
+
+describe("lastStoredTrades", () => {
+  test("newest plain hour: the last valid trade line, past gap lines, depth, a malformed trade and a cut line", async () => {
+    const dir = tempDir("tids");
+    put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson.gz", [trade("BTCUSDT", 5)]);
+    const filler = Array.from({ length: 3000 }, (_, i) => depth("BTCUSDT", i));
+    put(
+      dir,
+      "2026-01-01",
+      "BTCUSDT",
+      "raw-11.ndjson",
+      [session, trade("BTCUSDT", 100), backfill("BTCUSDT", 101), ...filler, trade("BTCUSDT", 102), gap("BTCUSDT", 103, 110), `{"ts_recv":1,"stream":"btcusdt@aggTrade","latency_event_ms":1,"latency_pipeline_ms":0,"data":{"e":"aggTrade","a":"x","T":1}}`, ...filler.slice(0, 500)],
+      `\n{"ts_recv":1,"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","a":999`,
+    );
+    const got = await lastStoredTrades(dir, ["BTCUSDT"]);
+    expect(got.get("BTCUSDT")?.id).toBe(102);
+    expect(got.get("BTCUSDT")?.tsMs).toBe(1_700_000_000_102);
+  });
+
+  test("a newest hour without trades (a restart that wrote only its session line) falls back to the closed .gz/.zst hour before it", async () => {
+    const dir = tempDir("tids");
+    put(dir, "2026-01-01", "ETHUSDT", "raw-23.ndjson.gz", [session, trade("ETHUSDT", 7), trade("ETHUSDT", 8), depth("ETHUSDT", 3)]);
+    put(dir, "2026-01-02", "ETHUSDT", "raw-00.ndjson", [session, depth("ETHUSDT", 4)]);
+    put(dir, "2026-01-01", "SOLUSDT", "raw-05.ndjson.zst", [trade("SOLUSDT", 41), backfill("SOLUSDT", 42)]);
+    const got = await lastStoredTrades(dir, ["ETHUSDT", "SOLUSDT", "XRPUSDT"]);
+    expect(got.get("ETHUSDT")?.id).toBe(8);
+    expect(got.get("SOLUSDT")?.id).toBe(42);
+    expect(got.has("XRPUSDT")).toBe(false);
+  });
+
+  test("an hour both compressed and plain (reopened): the plain file, written later, decides", async () => {
+    const dir = tempDir("tids");
+    put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson.gz", [trade("BTCUSDT", 1), trade("BTCUSDT", 2)]);
+    put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson", [session, trade("BTCUSDT", 3)]);
+    expect((await lastStoredTrades(dir, ["BTCUSDT"])).get("BTCUSDT")?.id).toBe(3);
+  });
+});
+
+describe("storedTradeIds", () => {
+  test("every trade id of hour and backfill files, ascending, each once, with its trade time", async () => {
+    const dir = tempDir("tids");
+    put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson.gz", [trade("BTCUSDT", 1), trade("BTCUSDT", 2), gap("BTCUSDT", 3, 4), trade("BTCUSDT", 5)]);
+    put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson", [trade("BTCUSDT", 5), trade("BTCUSDT", 9)]);
+    put(dir, "2026-01-01", "BTCUSDT", "backfill-x.ndjson.gz", [session, backfill("BTCUSDT", 3)]);
+    put(dir, "2026-01-02", "BTCUSDT", "raw-00.ndjson", [trade("BTCUSDT", 10), trade("ETHUSDT", 11)]);
+    const files = tradeFiles(dir, "BTCUSDT", ["2026-01-01", "2026-01-02", "2026-01-03"]);
+    expect(files.length).toBe(4);
+    const { ids, ts } = await storedTradeIds(files, "BTCUSDT");
+    expect([...ids]).toEqual([1, 2, 3, 5, 9, 10]);
+    expect(ts[4]).toBe(1_700_000_000_009);
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * The REST order book snapshot (`GET /fapi/v1/depth?symbol=&limit=`): its request weight and its
+ * parsing into typed arrays. The same parser reads the live answer and the raw log's copy of it, so
+ * replay loads exactly the book the live run loaded.
+ */
+
+/** Limits the endpoint accepts, and their request weight (binance-protocol.md §6). */
+export const SNAPSHOT_WEIGHT: Readonly<Record<number, number>> = { 5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20 };
+
+export function snapshotWeight(limit: number): number {
+  return SNAPSHOT_WEIGHT[limit] ?? 20;
+}
+
+export const DEPTH_SNAPSHOT_PATH = "/fapi/v1/depth";
+
+/** A parsed snapshot: levels best first, as sent. */
+export interface BookSnapshot {
+  readonly lastUpdateId: number;
+  /** `E` (message output time), or null when absent. */
+  readonly eventTime: number | null;
+  readonly bidPx: Float64Array;
+  readonly bidQty: Float64Array;
+  readonly askPx: Float64Array;
+  readonly askQty: Float64Array;
+  /** The limit it was requested with: a side with fewer levels was sent completely. */
+  readonly limit: number;
+}
+
+export type SnapshotParse = { readonly ok: true; readonly snapshot: BookSnapshot } | { readonly ok: false; readonly reason: string };
+
+function side(levels: unknown, name: string): { px: Float64Array; qty: Float64Array } | string {
+  if (!Array.isArray(levels)) return `${name} is not a list`;
+  const px = new Float64Array(levels.length);
+  const qty = new Float64Array(levels.length);
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i] as unknown;
+    if (!Array.isArray(l) || l.length < 2) return `${name}[${i}] is not a [price, qty] pair`;
+    const p = typeof l[0] === "string" && l[0] !== "" ? Number(l[0]) : Number.NaN;
+    const q = typeof l[1] === "string" && l[1] !== "" ? Number(l[1]) : Number.NaN;
+    if (!(p > 0) || !(q > 0) || !Number.isFinite(p) || !Number.isFinite(q)) return `${name}[${i}] has a bad price or quantity`;
+    px[i] = p;
+    qty[i] = q;
+  }
+  return { px, qty };
+}
+
+/** Parses a snapshot body (text or already-parsed JSON). Never throws. */
+export function parseSnapshot(body: unknown, limit: number): SnapshotParse {
+  let o: unknown = body;
+  if (typeof body === "string") {
+    try {
+      o = JSON.parse(body);
+    } catch {
+      return { ok: false, reason: "snapshot is not JSON" };
+    }
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return { ok: false, reason: "snapshot is not a JSON object" };
+  const s = o as Record<string, unknown>;
+  const id = s.lastUpdateId;
+  if (typeof id !== "number" || !Number.isInteger(id)) return { ok: false, reason: "snapshot without integer lastUpdateId" };
+  const bids = side(s.bids, "bids");
+  if (typeof bids === "string") return { ok: false, reason: `snapshot ${bids}` };
+  const asks = side(s.asks, "asks");
+  if (typeof asks === "string") return { ok: false, reason: `snapshot ${asks}` };
+  return {
+    ok: true,
+    snapshot: {
+      lastUpdateId: id,
+      eventTime: typeof s.E === "number" ? s.E : null,
+      bidPx: bids.px,
+      bidQty: bids.qty,
+      askPx: asks.px,
+      askQty: asks.qty,
+      limit,
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { notBuilt } from "../calc/supported.ts";
 import { indicatorParams } from "../calc/params.ts";
 import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { formatIndicatorProblem, loadIndicators } from "../indicators/load.ts";
 import { versionInfo } from "../util/version.ts";
 
 export const EXIT_OK = 0;
@@ -98,6 +99,18 @@ function unbuiltOptions(cfg: Config, configPath: string | null): ConfigProblem[]
   return notBuilt(indicatorParams(cfg)).map((n) => ({ path: n.path, source: configPath ?? "defaults", message: n.message }));
 }
 
+/**
+ * Custom indicator modules (docs/indicators-custom.md) are imported and checked once the rest of the
+ * configuration is valid: one line per module that fails, naming the entry, the file and the problem.
+ */
+async function indicatorProblems(cfg: Config): Promise<number | null> {
+  if (cfg.indicators.custom.length === 0) return null;
+  const r = await loadIndicators(cfg.indicators.custom);
+  if (r.ok) return null;
+  for (const p of r.problems) process.stderr.write(`harvestd: ${formatIndicatorProblem(p)}\n`);
+  return EXIT_CONFIG;
+}
+
 function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
   process.stderr.write(`harvestd: invalid configuration${r.configPath ? ` (${r.configPath})` : ""}:\n`);
   for (const p of r.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
@@ -129,6 +142,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!r.ok) return reportProblems(r);
       const unbuilt = unbuiltOptions(r.config, r.configPath);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      const badIndicators = await indicatorProblems(r.config);
+      if (badIndicators !== null) return badIndicators;
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }
@@ -141,6 +156,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!r.ok) return reportProblems(r);
       const unbuilt = unbuiltOptions(r.config, r.configPath);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      const badIndicators = await indicatorProblems(r.config);
+      if (badIndicators !== null) return badIndicators;
       const { runCollector } = await import("../pipeline/collector.ts");
       return runCollector(r.config);
     }
@@ -155,6 +172,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: p.out === null });
       if (!r.ok) return reportProblems(r);
+      const badIndicators = await indicatorProblems(r.config);
+      if (badIndicators !== null) return badIndicators;
       const { runReplay } = await import("../pipeline/replay.ts");
       return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
     }

@@ -268,4 +268,15 @@ vol_ref_min_samples = 30
 scenario_scheme = "regime2x2"
 # Fee tier used by evaluation and paper trading. [FEE_TIER]
 fee_tier = "TM"
+
+[indicators]
+# Custom indicators: your own TypeScript or JavaScript module per indicator, loaded when harvestd
+# starts (no rebuild), run per symbol after the built-in calculators, live and in replay alike.
+# Rows go to PREVIEW_DIR/date=.../symbol=.../kind=custom_<name>/. Contract, examples and the rules
+# for errors: docs/indicators-custom.md. One [[indicators.custom]] table per indicator, e.g.
+#
+# [[indicators.custom]]
+# name = "vwap_dev"                 # [a-z][a-z0-9_]*; optional, default: the module's own name
+# module = "indicators/vwap-dev.ts" # .ts/.js file, relative to this file
+# params = { window_sec = 30 }      # handed to the module as ctx.params
 `;

@@ -168,6 +168,8 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const baseDir = configPath === null ? process.cwd() : dirname(configPath);
   if (parsed.success) {
     for (const k of PATH_KEYS) parsed.data.storage[k] = resolve(baseDir, parsed.data.storage[k]);
+    // Custom indicator modules, like the folders, are relative to the config file (docs/indicators-custom.md).
+    for (const c of parsed.data.indicators.custom) c.module = resolve(baseDir, c.module);
     const cfg = parsed.data;
     if (cfg.http.listen !== "" && !isLoopbackListen(cfg.http.listen) && cfg.http.token === "") {
       problems.push({

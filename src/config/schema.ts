@@ -12,6 +12,7 @@ import {
 } from "../calc/params.ts";
 import { PaperParamsSchema } from "../trading/paper/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
+import { IndicatorsParamsSchema } from "../indicators/params.ts";
 import { PublishParamsSchema } from "../sinks/nats/params.ts";
 
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"] as const;
@@ -126,6 +127,8 @@ export const ConfigSchema = z.strictObject({
   fusion: FusionParamsSchema.prefault({}),
   divergence: DivergenceParamsSchema.prefault({}),
   regime: RegimeParamsSchema.prefault({}),
+  /** Custom indicator modules loaded at start (src/indicators/params.ts, docs/indicators-custom.md). */
+  indicators: IndicatorsParamsSchema.prefault({}),
 }).superRefine((c, ctx) => {
   // FEE_TIER picks a row of the fee table: an unknown name would silently price trades at nothing.
   if (!Object.hasOwn(c.paper.fee_tiers, c.regime.fee_tier)) {

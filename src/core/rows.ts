@@ -180,7 +180,45 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
   ],
 };
 
+/**
+ * Kinds of custom indicators (src/indicators, docs/indicators-custom.md): `custom_<name>`, written under
+ * PREVIEW_DIR like the derived kinds. Their schemas are known only once the modules are loaded, so they
+ * are registered at run time (per thread: the Parquet writer Worker receives them in its init message).
+ */
+export type CustomKind = `custom_${string}`;
+/** Every kind a sink accepts: the static kinds above and the registered custom ones. */
+export type SinkKind = RowKind | CustomKind;
+
+const customSchemas = new Map<CustomKind, readonly ColumnDef[]>();
+
+export const isCustomKind = (kind: string): kind is CustomKind => kind.startsWith("custom_");
+
+/**
+ * Registers the schema of a custom kind in this thread. A kind's schema is fixed once registered
+ * (writers cache per-kind layouts): registering the same columns again is a no-op, others throw.
+ */
+export function registerCustomSchema(kind: CustomKind, defs: readonly ColumnDef[]): void {
+  const had = customSchemas.get(kind);
+  if (had !== undefined && JSON.stringify(had) !== JSON.stringify(defs)) throw new Error(`${kind} is already registered with other columns`);
+  customSchemas.set(kind, defs);
+}
+
+/** The custom kinds registered in this thread, with their schemas (to hand to another thread). */
+export function customSchemaEntries(): [CustomKind, readonly ColumnDef[]][] {
+  return [...customSchemas];
+}
+
+/** Every static kind, then the custom kinds registered in this thread so far. */
+export function sinkKinds(): SinkKind[] {
+  return [...ALL_KINDS, ...customSchemas.keys()];
+}
+
+/** The schema of a static or registered custom kind; undefined for anything else. */
+export function schemaOf(kind: string): readonly ColumnDef[] | undefined {
+  return isCustomKind(kind) ? customSchemas.get(kind) : Object.hasOwn(SCHEMAS, kind) ? SCHEMAS[kind as RowKind] : undefined;
+}
+
 /** Where rows go: implemented by every sink (Parquet, in-memory for tests). */
 export interface RowSink {
-  append(kind: RowKind, row: Row): void;
+  append(kind: SinkKind, row: Row): void;
 }

@@ -3,26 +3,27 @@
  * batch when the owner's clock crosses a multiple of the kind's period, so batches cover aligned
  * wall-clock (or replay-clock) intervals.
  */
-import { ALL_KINDS, type RowKind } from "../core/rows.ts";
+import { sinkKinds, type SinkKind } from "../core/rows.ts";
 
 export interface RotationPeriods {
-  /** PARQUET_ROTATE_SEC: prices and every preview kind. */
+  /** PARQUET_ROTATE_SEC: prices and every preview kind (custom indicator kinds included). */
   readonly rotateSec: number;
   /** ORDERBOOK_ROTATE_SEC: orderbook. */
   readonly orderbookRotateSec: number;
 }
 
-export function rotationPeriodMs(kind: RowKind, p: RotationPeriods): number {
+export function rotationPeriodMs(kind: SinkKind, p: RotationPeriods): number {
   const sec = kind === "orderbook" ? p.orderbookRotateSec : p.rotateSec;
   return Math.max(1, Math.round(sec * 1000));
 }
 
 export class RotationClock {
-  private readonly periods = new Map<RowKind, number>();
-  private readonly next = new Map<RowKind, number>();
+  private readonly periods = new Map<SinkKind, number>();
+  private readonly next = new Map<SinkKind, number>();
 
   constructor(p: RotationPeriods) {
-    for (const kind of ALL_KINDS) this.periods.set(kind, rotationPeriodMs(kind, p));
+    // Custom kinds are registered before the sinks are built (src/indicators), so they are included.
+    for (const kind of sinkKinds()) this.periods.set(kind, rotationPeriodMs(kind, p));
   }
 
   /** The longest period: how long a row can sit in a builder before it is sealed. */
@@ -35,8 +36,8 @@ export class RotationClock {
    * clock. A clock that jumped back by more than two periods (wall clock reset, a replay
    * restarting) restarts too, instead of holding every batch until it caught up again.
    */
-  due(nowMs: number): RowKind[] {
-    const out: RowKind[] = [];
+  due(nowMs: number): SinkKind[] {
+    const out: SinkKind[] = [];
     for (const [kind, period] of this.periods) {
       const at = this.next.get(kind);
       const restart = at === undefined || nowMs < at - 2 * period;

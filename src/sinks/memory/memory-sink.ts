@@ -4,12 +4,12 @@
  * the rows a run produces without a disk: the sink contract test holds it to the same behaviour as
  * the file sinks.
  */
-import { SCHEMAS, type Row, type RowKind, type RowSink } from "../../core/rows.ts";
+import { schemaOf, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
 import { DAY_MS } from "../parquet/columns.ts";
 import { RotationClock, type RotationPeriods } from "../rotation.ts";
 
 export interface MemorySegment {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   /** UTC day of every row's `ts_ms`, as days since the epoch. */
   readonly day: number;
@@ -24,7 +24,7 @@ export class MemoryRowSink implements RowSink {
   private readonly clock: RotationClock;
   private readonly maxRows: number;
   /** Open segments by kind, then `symbol|day`. */
-  private readonly open = new Map<RowKind, Map<string, { symbol: string; day: number; rows: Row[] }>>();
+  private readonly open = new Map<SinkKind, Map<string, { symbol: string; day: number; rows: Row[] }>>();
   private readonly sealed: MemorySegment[] = [];
   private closed = false;
   rowsRejected = 0;
@@ -34,9 +34,9 @@ export class MemoryRowSink implements RowSink {
     this.maxRows = Math.max(1, opts.maxRowsPerSegment ?? 500_000);
   }
 
-  append(kind: RowKind, row: Row): void {
+  append(kind: SinkKind, row: Row): void {
     const ts = row.ts_ms;
-    if (this.closed || SCHEMAS[kind] === undefined || typeof row.symbol !== "string" || !Number.isSafeInteger(ts)) {
+    if (this.closed || schemaOf(kind) === undefined || typeof row.symbol !== "string" || !Number.isSafeInteger(ts)) {
       this.rowsRejected++;
       return;
     }
@@ -70,12 +70,12 @@ export class MemoryRowSink implements RowSink {
     return this.sealed;
   }
 
-  private sealKind(kind: RowKind): void {
+  private sealKind(kind: SinkKind): void {
     const byKey = this.open.get(kind);
     if (byKey !== undefined) for (const key of [...byKey.keys()]) this.seal(kind, key);
   }
 
-  private seal(kind: RowKind, key: string): void {
+  private seal(kind: SinkKind, key: string): void {
     const byKey = this.open.get(kind)!;
     const seg = byKey.get(key)!;
     byKey.delete(key);

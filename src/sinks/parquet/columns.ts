@@ -13,7 +13,7 @@
  * ~40 ms on the posting thread (measured), while copying their bytes costs a few ms and transfers for
  * free. The `symbol` column is not stored per row at all: a batch belongs to one symbol.
  */
-import { SCHEMAS, type ColumnDef, type Row, type RowKind } from "../../core/rows.ts";
+import { schemaOf, type ColumnDef, type Row, type SinkKind } from "../../core/rows.ts";
 
 export const DAY_MS = 86_400_000;
 
@@ -66,7 +66,7 @@ export interface RowChunk {
 
 /** Rows of one kind for one symbol and one UTC day, ready to be posted with `transferList(batch)`. */
 export interface ColumnBatch {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   /** UTC day of every row's `ts_ms`, as days since the epoch. */
   readonly day: number;
@@ -127,15 +127,17 @@ interface Layout {
   readonly slots: readonly Slot[];
 }
 
-const layouts = new Map<RowKind, Layout>();
+const layouts = new Map<SinkKind, Layout>();
 
-function layoutOf(kind: RowKind): Layout {
+function layoutOf(kind: SinkKind): Layout {
   let l = layouts.get(kind);
   if (l !== undefined) return l;
   let num = 0;
   let flag = 0;
   let str = 0;
-  const slots = SCHEMAS[kind].map((def): Slot => {
+  const defs = schemaOf(kind);
+  if (defs === undefined) throw new Error(`unknown kind ${kind}`);
+  const slots = defs.map((def): Slot => {
     if (def.name === "symbol") return { def, num: -1, flag: -1, str: -1 };
     const hasFlag = def.nullable || def.type === "bool";
     return {
@@ -153,7 +155,7 @@ function layoutOf(kind: RowKind): Layout {
 /** Copies `row` into row `j` of the current chunk (row `i` of the batch); returns why it does not fit, or null. */
 type RowCopier = (row: Row, j: number, i: number, nums: Float64Array, flags: Uint8Array, b: ColumnBatchBuilder) => string | null;
 
-const copiers = new Map<RowKind, RowCopier>();
+const copiers = new Map<SinkKind, RowCopier>();
 
 /**
  * The row copier of a kind, compiled once from its schema: straight-line code with each column's name
@@ -161,7 +163,7 @@ const copiers = new Map<RowKind, RowCopier>();
  * switch on the type) cost several times more on the ingest thread; this reads each cell through an
  * inline cache, as hand-written code would, and keeps one way to define a kind: its schema.
  */
-function rowCopier(kind: RowKind): RowCopier {
+function rowCopier(kind: SinkKind): RowCopier {
   let fn = copiers.get(kind);
   if (fn !== undefined) return fn;
   const l = layoutOf(kind);
@@ -217,7 +219,7 @@ const MAX_CHUNK = 16_384;
  * wait on the ingest thread, and nothing is ever copied to grow.
  */
 export class ColumnBatchBuilder {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   readonly day: number;
   private readonly layout: Layout;
@@ -241,7 +243,7 @@ export class ColumnBatchBuilder {
   /** Why the last refused row was refused. */
   lastRejection = "";
 
-  constructor(kind: RowKind, symbol: string, day: number, private capacityHint = MIN_CHUNK) {
+  constructor(kind: SinkKind, symbol: string, day: number, private capacityHint = MIN_CHUNK) {
     this.kind = kind;
     this.symbol = symbol;
     this.day = day;

@@ -1,5 +1,5 @@
 /**
- * ColumnBatch → Parquet bytes, with the explicit schema of SCHEMAS[kind] (never inferred from data).
+ * ColumnBatch → Parquet bytes, with the explicit schema of the kind (core/rows.ts schemaOf; never inferred from data).
  *
  * harvestd's own encoder, written for the handful of column types it stores: it reads the batch's
  * typed arrays directly (no boxing of values, no BigInt), so encoding costs little more than zstd.
@@ -18,7 +18,7 @@
  * Synchronous and CPU-bound: only ever called inside the writer worker (and by compaction, which runs
  * there too), never on the ingest thread.
  */
-import { SCHEMAS, type ColumnDef, type RowKind } from "../../core/rows.ts";
+import { schemaOf, type ColumnDef } from "../../core/rows.ts";
 import { batchColumn, ColumnScratch, type BatchColumn, type ColumnBatch, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";
@@ -165,7 +165,7 @@ class FileEncoder {
 }
 
 export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8Array {
-  const defs = SCHEMAS[batch.kind];
+  const defs = schemaOf(batch.kind);
   if (!defs) throw new Error(`unknown kind ${batch.kind}`);
   if (batch.sentRows !== 0) throw new Error(`batch of ${batch.kind} lacks the ${batch.sentRows} rows sent ahead of it`);
   const groupSize = Math.max(1, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);

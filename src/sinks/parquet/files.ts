@@ -4,13 +4,13 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { RowKind } from "../../core/rows.ts";
+import type { SinkKind } from "../../core/rows.ts";
 import { dayString } from "./columns.ts";
 
 export const PARTIAL_SUFFIX = ".partial";
 
 /** `ROOT/date=YYYY-MM-DD/symbol=SYMBOL/kind=KIND` */
-export function partitionDir(root: string, kind: RowKind, symbol: string, day: number): string {
+export function partitionDir(root: string, kind: SinkKind, symbol: string, day: number): string {
   return join(root, `date=${dayString(day)}`, `symbol=${symbol}`, `kind=${kind}`);
 }
 

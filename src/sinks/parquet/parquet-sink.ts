@@ -11,7 +11,7 @@
  * failing disk costs bounded memory. Writer failures land in `status()` and the `onError`
  * callback, never in the ingest path.
  */
-import { RAW_KINDS, ALL_KINDS, type Row, type RowKind, type RowSink } from "../../core/rows.ts";
+import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
@@ -61,7 +61,7 @@ export interface ParquetSinkOptions {
 }
 
 export interface ParquetFileInfo {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   readonly path: string;
   readonly rows: number;
@@ -75,7 +75,7 @@ export type WriteFailureOutcome = "held" | "dropped";
 
 export interface ParquetSinkError extends WriteErrorInfo {
   /** Empty for a worker failure that is not about one batch. */
-  readonly kind: RowKind | "";
+  readonly kind: SinkKind | "";
   readonly symbol: string;
   /** Rows of the batch concerned. */
   readonly rows: number;
@@ -122,12 +122,12 @@ export interface ParquetSinkStatus {
   readonly lastRejection: string | null;
   readonly lastError: ParquetSinkError | null;
   /** Latest committed file per symbol, then per kind. */
-  readonly lastFiles: Readonly<Record<string, Readonly<Partial<Record<RowKind, ParquetFileInfo>>>>>;
+  readonly lastFiles: Readonly<Record<string, Readonly<Partial<Record<SinkKind, ParquetFileInfo>>>>>;
   readonly lastFileAtMs: number | null;
   readonly encodeMsTotal: number;
   readonly workerState: WorkerState;
   /** Kinds with a held (failed, not yet written) batch. */
-  readonly failingKinds: readonly RowKind[];
+  readonly failingKinds: readonly SinkKind[];
   /** errno code of the latest failure of a held batch (ENOSPC, EACCES, ...); null when none is held. */
   readonly heldErrorCode: string | null;
   readonly compactions: number;
@@ -150,7 +150,7 @@ const MAINTAIN_EVERY_MS = 60_000;
 /** Pre-sizing beyond this would hold tens of MB per idle builder; growth by doubling takes over. */
 const MAX_CAPACITY_HINT = 65_536;
 const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const RAW = new Set<RowKind>(RAW_KINDS);
+const RAW = new Set<SinkKind>(RAW_KINDS);
 
 /**
  * Where the writer worker's script is (src/util/worker-entry.ts: from source or inside the
@@ -180,7 +180,7 @@ interface Group {
 }
 
 interface KindState {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly root: string;
   readonly groups: Map<string, Group>;
   /** Full chunks go to the writer before the batch (see sendAhead): for long rotations only. */
@@ -195,7 +195,7 @@ interface KindState {
 const SEND_AHEAD_MIN_PERIOD_MS = 10_000;
 
 interface Pending {
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   readonly rows: number;
   bytes: number;
@@ -206,7 +206,7 @@ const batchBytes = (batch: ColumnBatch): number => transferList(batch).reduce((n
 
 export class ParquetSink implements RowSink {
   private readonly opts: ParquetSinkOptions;
-  private readonly kinds = new Map<RowKind, KindState>();
+  private readonly kinds = new Map<SinkKind, KindState>();
   private readonly clock: RotationClock;
   private readonly maxRows: number;
   private readonly maxBufferBytes: number;
@@ -247,10 +247,10 @@ export class ParquetSink implements RowSink {
   private lastRejection: string | null = null;
   private lastError: ParquetSinkError | null = null;
   /** Held batches per kind: a failing root must not hide behind a healthy one. */
-  private readonly heldByKind = new Map<RowKind, number>();
+  private readonly heldByKind = new Map<SinkKind, number>();
   private encodeMsTotal = 0;
   private lastFileAtMs: number | null = null;
-  private readonly lastFiles = new Map<string, Map<RowKind, ParquetFileInfo>>();
+  private readonly lastFiles = new Map<string, Map<SinkKind, ParquetFileInfo>>();
   private compactions = 0;
   private filesCompacted = 0;
   private lastCompaction: ParquetSinkStatus["lastCompaction"] = null;
@@ -265,7 +265,8 @@ export class ParquetSink implements RowSink {
     this.now = opts.now ?? Date.now;
     this.clock = new RotationClock(opts);
     this.runTag = (crypto.getRandomValues(new Uint32Array(1))[0] >>> 0).toString(36).padStart(7, "0");
-    for (const kind of ALL_KINDS) {
+    // Custom indicator kinds are registered before the sink is built (src/indicators); they go to PREVIEW_DIR.
+    for (const kind of sinkKinds()) {
       this.kinds.set(kind, {
         kind,
         root: RAW.has(kind) ? opts.outputDir : opts.previewDir,
@@ -277,7 +278,7 @@ export class ParquetSink implements RowSink {
     this.spawn();
   }
 
-  append(kind: RowKind, row: Row): void {
+  append(kind: SinkKind, row: Row): void {
     if (this.closed) return this.reject(`${kind}: sink closed`);
     const ks = this.kinds.get(kind);
     if (!ks) return this.reject(`unknown kind ${kind}`);
@@ -366,7 +367,7 @@ export class ParquetSink implements RowSink {
   }
 
   status(): ParquetSinkStatus {
-    const lastFiles: Record<string, Partial<Record<RowKind, ParquetFileInfo>>> = {};
+    const lastFiles: Record<string, Partial<Record<SinkKind, ParquetFileInfo>>> = {};
     for (const [symbol, byKind] of this.lastFiles) lastFiles[symbol] = Object.fromEntries(byKind);
     const workerDown = this.workerState === "failed";
     return {
@@ -534,6 +535,7 @@ export class ParquetSink implements RowSink {
         : null,
       roots,
       retentionDays: this.opts.retentionDays ?? 0,
+      customSchemas: customSchemaEntries(),
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.
     w.unref();

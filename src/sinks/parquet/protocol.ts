@@ -1,5 +1,5 @@
 /** Messages between ParquetSink (ingest thread) and writer-worker.ts. */
-import type { RowKind } from "../../core/rows.ts";
+import type { ColumnDef, CustomKind, SinkKind } from "../../core/rows.ts";
 import type { ColumnBatch, RowChunk } from "./columns.ts";
 
 export interface CompactionSettings {
@@ -24,6 +24,8 @@ export interface WorkerInit {
   readonly roots: readonly string[];
   /** Date partitions older than this many days are deleted; 0 = kept forever. */
   readonly retentionDays: number;
+  /** Schemas of the custom indicator kinds, registered in the worker before any write or compaction. */
+  readonly customSchemas?: readonly (readonly [CustomKind, readonly ColumnDef[]])[];
 }
 
 export interface WriteRequest {
@@ -76,7 +78,7 @@ export interface WriteErrorInfo {
 
 interface BatchReply {
   readonly id: number;
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   readonly rows: number;
 }

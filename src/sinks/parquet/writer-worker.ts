@@ -18,7 +18,7 @@ import { transferList, type ColumnBatch, type RowChunk } from "./columns.ts";
 import { encodeBatch, DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import { commitFile, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
-import type { RowKind } from "../../core/rows.ts";
+import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
 
 declare var self: Worker;
 
@@ -87,7 +87,7 @@ function releaseBatchMemory(minBytes = GC_AFTER_BURST_BYTES): void {
 
 interface Held {
   readonly id: number;
-  readonly kind: RowKind;
+  readonly kind: SinkKind;
   readonly symbol: string;
   readonly rows: number;
   readonly dir: string;
@@ -401,6 +401,7 @@ self.onmessage = (event: MessageEvent) => {
   switch (msg.type) {
     case "init":
       config = msg;
+      for (const [kind, defs] of msg.customSchemas ?? []) registerCustomSchema(kind, defs);
       if (config.compaction?.scanAtStart) scan(Date.now());
       if (config.retentionDays > 0) maintain(Date.now());
       kick();

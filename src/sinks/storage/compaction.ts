@@ -18,7 +18,7 @@
 import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parquetMetadata, parquetRead } from "hyparquet";
-import { SCHEMAS, type Cell, type RowKind } from "../../core/rows.ts";
+import { schemaOf, type Cell, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { ColumnBatchBuilder, DAY_MS } from "../parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION, type EncodeOptions } from "../parquet/encode.ts";
 import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
@@ -72,8 +72,11 @@ export function hoursToCompact(dir: string): number[] {
 export async function compactHour(root: string, dir: string, hour: number, ctx: CompactionContext): Promise<CompactOutcome> {
   const info = partitionInfo(dir);
   if (info === null) return { done: false, reason: `${dir} is not a date=/symbol=/kind= partition folder` };
-  const kind = info.kind as RowKind;
-  if (SCHEMAS[kind] === undefined) return { done: false, reason: `${dir}: unknown kind ${info.kind}` };
+  const kind = info.kind as SinkKind;
+  // A custom kind is known while its indicator is configured (registered at start); otherwise its
+  // hours are left as they are until a run that has it again.
+  const defs = schemaOf(kind);
+  if (defs === undefined) return { done: false, reason: `${dir}: unknown kind ${info.kind}` };
   const parts = hourParts(dir, hour);
   if (parts.length < 2) return { done: false, reason: null };
 
@@ -86,7 +89,7 @@ export async function compactHour(root: string, dir: string, hour: number, ctx: 
   }
   if (unlock === null) return { done: false, reason: `${dir}: another process is compacting it` };
   try {
-    return await compactLocked(root, dir, parts, kind, info.symbol, ctx);
+    return await compactLocked(root, dir, parts, kind, defs, info.symbol, ctx);
   } finally {
     try {
       unlock();
@@ -98,7 +101,8 @@ async function compactLocked(
   root: string,
   dir: string,
   parts: readonly string[],
-  kind: RowKind,
+  kind: SinkKind,
+  defs: readonly ColumnDef[],
   symbol: string,
   ctx: CompactionContext,
 ): Promise<CompactOutcome> {
@@ -106,7 +110,7 @@ async function compactLocked(
   for (const p of parts) inputBytes += statSync(join(dir, p)).size;
   if (!hasRoomFor(dir, inputBytes)) return { done: false, reason: `${dir}: not enough free space to merge ${inputBytes} bytes` };
 
-  const merged = await mergeParts(dir, parts, kind, symbol, ctx.encode);
+  const merged = await mergeParts(dir, parts, kind, defs, symbol, ctx.encode);
   if ("reason" in merged) return { done: false, reason: merged.reason };
   const { bytes, rows, minTsMs } = merged;
 
@@ -163,8 +167,7 @@ const decompressors = { ZSTD: (b: Uint8Array) => Bun.zstdDecompressSync(b) };
 const parsers = { timestampFromMilliseconds: (v: bigint) => Number(v) as unknown as Date };
 
 /** Reads `parts` back, checks them against the kind's schema and encodes them as one file. */
-async function mergeParts(dir: string, parts: readonly string[], kind: RowKind, symbol: string, encode: EncodeOptions): Promise<Merged> {
-  const defs = SCHEMAS[kind];
+async function mergeParts(dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[], symbol: string, encode: EncodeOptions): Promise<Merged> {
   const names = defs.map((d) => d.name);
   let day = -1;
   let expectRows = 0;

@@ -1,0 +1,229 @@
+/**
+ * Runs the custom indicators of one symbol: a per-symbol stage after the built-in engine, fed the same
+ * events in the same order, live and in replay (so replay reproduces live row for row).
+ *
+ * What a module sees (docs/indicators-custom.md):
+ * - trades the built-in calculators accept: ids above the last one passed (duplicates and stale ids
+ *   dropped), time, side, price > 0 and qty > 0 all valid; backfilled trades flagged;
+ * - books whose update id is above the last one passed (reset by a book-route disconnect), with only
+ *   valid levels (finite, > 0, duplicates dropped), sorted best first (calc/book-input.ts readSide);
+ * - disconnects of the connection carrying either stream, and the end of input.
+ *
+ * A handler that throws, returns a promise, or emits a row that does not fit the declared columns
+ * makes that call an error: counted, logged at most once per 10 s per indicator and symbol, rows of
+ * an erroneous emit dropped (valid rows emitted in the same call are kept). After
+ * `SWITCH_OFF_STREAK` failing calls in a row, or `SWITCH_OFF_TOTAL` in all, the indicator is
+ * switched off for this symbol until the process ends. Built-ins, other indicators, other symbols
+ * and the sinks are not affected: everything the module does happens inside this class's try blocks.
+ */
+import { BookSide, readSide, SideScratch } from "../calc/book-input.ts";
+import type { AggTradeEvent, DepthEvent, Route } from "../core/market-events.ts";
+import type { RowSink } from "../core/rows.ts";
+import type { Logger } from "../util/log.ts";
+import type { Book, Disconnect, Emit, IndicatorHandlers, Level, LoadedIndicator, Trade } from "./contract.ts";
+import { checkRow } from "./row-check.ts";
+import type { IndicatorStats } from "./stats.ts";
+
+/** Failing calls in a row that switch an indicator off for a symbol. */
+export const SWITCH_OFF_STREAK = 10;
+/** Failing calls in total (per symbol) that switch it off, even with successes in between. */
+export const SWITCH_OFF_TOTAL = 1000;
+/** At most one error line per indicator and symbol in this many ms (the rest are counted). */
+const LOG_INTERVAL_MS = 10_000;
+
+interface Instance {
+  readonly ind: LoadedIndicator;
+  readonly stats: IndicatorStats;
+  readonly handlers: IndicatorHandlers | null;
+  readonly emit: Emit;
+  /** Failing calls in a row, and in all. */
+  streak: number;
+  errors: number;
+  /** First problem of the call in progress (null: none so far). */
+  callError: string | null;
+  off: boolean;
+}
+
+type Handler = "create" | "onTrade" | "onBook" | "onDisconnect" | "onEnd";
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+
+function levels(side: BookSide): Level[] {
+  const out: Level[] = [];
+  for (let m = 0; m < side.count; m++) out.push(Object.freeze([side.px[m], side.qty[m]] as const));
+  return out;
+}
+
+export class IndicatorHost {
+  private readonly instances: Instance[] = [];
+  /** The instance whose handler is running: emit() is valid only then. */
+  private current: Instance | null = null;
+  private lastAggId = Number.NaN;
+  private lastUpdateId = Number.NaN;
+  private readonly bid = new BookSide(true);
+  private readonly ask = new BookSide(false);
+  private readonly scratch = new SideScratch();
+  private finished = false;
+
+  constructor(
+    readonly symbol: string,
+    indicators: readonly LoadedIndicator[],
+    stats: readonly IndicatorStats[],
+    private readonly sink: RowSink,
+    private readonly log: Logger,
+  ) {
+    indicators.forEach((ind, i) => {
+      const inst: Instance = {
+        ind,
+        stats: stats[i]!,
+        handlers: null,
+        emit: (row) => this.emit(inst, row),
+        streak: 0,
+        errors: 0,
+        callError: null,
+        off: false,
+      };
+      this.instances.push(inst);
+      this.create(inst);
+    });
+  }
+
+  onTrade(ev: AggTradeEvent, recvTsMs: number, backfilled: boolean): void {
+    const a = ev.aggId;
+    if (a <= this.lastAggId) return;
+    this.lastAggId = a;
+    const ts = ev.tradeTime ?? ev.eventTime;
+    const m = ev.buyerIsMaker;
+    const price = ev.price;
+    const qty = ev.qty;
+    if (ts === null || m === null || !(price > 0) || !(qty > 0) || price === Number.POSITIVE_INFINITY || qty === Number.POSITIVE_INFINITY) return;
+    let trade: Trade | null = null;
+    for (const inst of this.instances) {
+      const fn = inst.handlers?.onTrade;
+      if (inst.off || fn === undefined) continue;
+      trade ??= Object.freeze({ ts_ms: ts, recv_ts_ms: recvTsMs, price, qty, is_buyer_maker: m, agg_trade_id: a, backfilled });
+      this.call(inst, "onTrade", () => fn.call(inst.handlers, trade!, inst.emit));
+    }
+  }
+
+  onDepth(ev: DepthEvent, recvTsMs: number): void {
+    const u = ev.lastId;
+    if (u <= this.lastUpdateId) return;
+    const ts = ev.transactTime ?? ev.eventTime;
+    if (ts === null) return;
+    this.lastUpdateId = u;
+    let book: Book | null = null;
+    for (const inst of this.instances) {
+      const fn = inst.handlers?.onBook;
+      if (inst.off || fn === undefined) continue;
+      if (book === null) {
+        readSide(ev.bids, this.bid, this.scratch);
+        readSide(ev.asks, this.ask, this.scratch);
+        book = Object.freeze({ ts_ms: ts, recv_ts_ms: recvTsMs, update_id: u, bids: Object.freeze(levels(this.bid)), asks: Object.freeze(levels(this.ask)) });
+      }
+      this.call(inst, "onBook", () => fn.call(inst.handlers, book!, inst.emit));
+    }
+  }
+
+  onDisconnect(route: Route): void {
+    // After a reconnect the book stream starts afresh: its ids may restart below the last one.
+    if (route === "public") this.lastUpdateId = Number.NaN;
+    const info: Disconnect = Object.freeze({ stream: route === "public" ? "book" : "trade" });
+    for (const inst of this.instances) {
+      const fn = inst.handlers?.onDisconnect;
+      if (inst.off || fn === undefined) continue;
+      this.call(inst, "onDisconnect", () => fn.call(inst.handlers, info, inst.emit));
+    }
+  }
+
+  /** End of input: each indicator may emit what it still holds. Later events are ignored. */
+  finish(): void {
+    if (this.finished) return;
+    for (const inst of this.instances) {
+      const fn = inst.handlers?.onEnd;
+      if (inst.off || fn === undefined) continue;
+      this.call(inst, "onEnd", () => fn.call(inst.handlers, inst.emit));
+    }
+    this.finished = true;
+    for (const inst of this.instances) inst.off = true;
+  }
+
+  private create(inst: Instance): void {
+    this.call(inst, "create", () => {
+      const h = inst.ind.module.create(Object.freeze({ symbol: this.symbol, params: inst.ind.params }));
+      if (typeof h !== "object" || h === null) throw new Error("create must return an object of handlers");
+      for (const k of ["onTrade", "onBook", "onDisconnect", "onEnd"] as const) {
+        if (h[k] !== undefined && typeof h[k] !== "function") throw new Error(`${k} must be a function`);
+      }
+      (inst as { handlers: IndicatorHandlers | null }).handlers = h;
+    });
+    // Without its handlers the indicator cannot run for this symbol.
+    if (inst.handlers === null) this.switchOff(inst, "create failed");
+  }
+
+  /** One guarded call of a module's code; its time counts as the indicator's update cost. */
+  private call(inst: Instance, handler: Handler, run: () => unknown): void {
+    inst.callError = null;
+    this.current = inst;
+    const t0 = performance.now();
+    try {
+      const r = run();
+      if (isThenable(r)) {
+        // A rejection must not become an unhandled one (which would end the process).
+        Promise.resolve(r).catch(() => {});
+        this.problem(inst, "the handler returned a promise: handlers must be synchronous (rows emitted later are dropped)");
+      }
+    } catch (e) {
+      this.problem(inst, `threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const ms = performance.now() - t0;
+    this.current = null;
+    const st = inst.stats;
+    if (handler !== "create") st.recordCall(ms);
+    if (inst.callError === null) {
+      inst.streak = 0;
+      return;
+    }
+    inst.streak++;
+    inst.errors++;
+    st.recordError(this.symbol, inst.callError);
+    this.log.limited(`indicator:${inst.ind.name}:${this.symbol}`, "warn", "custom indicator error", {
+      indicator: inst.ind.name,
+      symbol: this.symbol,
+      handler,
+      error: inst.callError,
+      errors: inst.errors,
+    }, LOG_INTERVAL_MS);
+    if (inst.streak >= SWITCH_OFF_STREAK) this.switchOff(inst, `${inst.streak} failing calls in a row`);
+    else if (inst.errors >= SWITCH_OFF_TOTAL) this.switchOff(inst, `${inst.errors} failing calls`);
+  }
+
+  private problem(inst: Instance, message: string): void {
+    inst.callError ??= message;
+  }
+
+  private emit(inst: Instance, emitted: unknown): void {
+    if (this.current !== inst) {
+      // Outside its own call (a timer, a promise, another indicator's call): order and replay could
+      // not be kept. Counted against the indicator without making anyone else's call fail.
+      inst.stats.recordError(this.symbol, "emit() called outside a handler call");
+      inst.stats.rowsDropped++;
+      return;
+    }
+    const r = checkRow(this.symbol, inst.ind.columns, emitted);
+    if ("refused" in r) {
+      inst.stats.rowsDropped++;
+      this.problem(inst, `row dropped: ${r.refused}`);
+      return;
+    }
+    inst.stats.rows++;
+    this.sink.append(inst.ind.kind, r.row);
+  }
+
+  private switchOff(inst: Instance, why: string): void {
+    if (inst.off) return;
+    inst.off = true;
+    inst.stats.recordSwitchOff(this.symbol);
+    this.log.log("error", "custom indicator switched off for this symbol", { indicator: inst.ind.name, symbol: this.symbol, why, file: inst.ind.file });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What the trader records: Parquet rows of kind `orders` and `fills` (core/rows.ts), and an NDJSON
+ * audit log of every request and response and every user-stream event, one file per UTC day under
+ * `<ndjson_dir>/trading/`. Secrets never reach these: the API key travels only in a header, the
+ * signature is removed by the transport, and listen keys (which let anyone read the account's
+ * stream) are replaced here.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Row, RowSink } from "../../core/rows.ts";
+import type { AuditEntry } from "../../exchange/binance/execution/signed-rest.ts";
+
+export interface OrderRecord {
+  readonly symbol: string;
+  readonly ts_ms: number;
+  readonly client_order_id: string;
+  readonly order_id: number | null;
+  readonly side: string;
+  readonly type: string;
+  readonly qty: number;
+  readonly price: number | null;
+  readonly status: string;
+  readonly reason: string;
+  readonly latency_ms: number | null;
+  readonly attempts: number;
+  readonly error: string | null;
+  readonly intent_key: string | null;
+  readonly ref_price: number | null;
+}
+
+export interface FillRecord {
+  readonly symbol: string;
+  readonly ts_ms: number;
+  readonly trade_id: number;
+  readonly order_id: number;
+  readonly client_order_id: string;
+  readonly side: string;
+  readonly price: number;
+  readonly qty: number;
+  readonly commission: number;
+  readonly commission_asset: string;
+  readonly realized_pnl: number;
+  readonly maker: boolean;
+  readonly intent_key: string | null;
+  readonly ref_price: number | null;
+}
+
+const REDACT_KEYS = new Set(["listenKey", "signature", "apiKey", "secret"]);
+
+/** A deep copy with secret-bearing fields replaced. */
+export function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redact);
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = REDACT_KEYS.has(k) ? "<redacted>" : redact(x);
+    return out;
+  }
+  return v;
+}
+
+export class TradeRecords {
+  private day = "";
+  private file = "";
+
+  constructor(
+    private readonly sink: RowSink,
+    private readonly auditDir: string,
+    /** Strings that must never be written (the key material, as a last line of defence). */
+    private readonly secrets: readonly string[],
+  ) {}
+
+  order(r: OrderRecord): void {
+    this.sink.append("orders", r as unknown as Row);
+  }
+
+  fill(r: FillRecord): void {
+    this.sink.append("fills", r as unknown as Row);
+  }
+
+  rest(e: AuditEntry): void {
+    this.audit({ kind: "rest", ...e, response: redact(e.response) });
+  }
+
+  stream(ev: Record<string, unknown>): void {
+    this.audit({ kind: "stream", ts_ms: Date.now(), event: redact(ev) });
+  }
+
+  note(what: string, fields: Record<string, unknown>): void {
+    this.audit({ kind: "note", ts_ms: Date.now(), what, ...fields });
+  }
+
+  private audit(entry: Record<string, unknown>): void {
+    let line = JSON.stringify(entry);
+    for (const s of this.secrets) if (s.length >= 8 && line.includes(s)) line = line.split(s).join("<redacted>");
+    const day = new Date().toISOString().slice(0, 10);
+    try {
+      if (day !== this.day) {
+        mkdirSync(this.auditDir, { recursive: true });
+        this.day = day;
+        this.file = join(this.auditDir, `audit-${day}.ndjson`);
+      }
+      // Synchronous: a few lines per order, and each must be on disk before a crash could lose it.
+      appendFileSync(this.file, line + "\n");
+    } catch {
+      // The audit log must not stop trading (a full disk is reported by the storage health).
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Builds the testnet trader from its settings: credentials from the environment, the signed
+ * transport, exchangeInfo (filters and order-count limits), the gateway, the strategy, the records;
+ * then starts it (leverage, user stream, reconciliation, dead-man switch). `LiveTap` feeds it the
+ * engines' rows on their way to the sinks, exactly as paper trading is fed.
+ */
+import { join } from "node:path";
+import type { Row, RowKind, RowSink } from "../../core/rows.ts";
+import { parseExchangeInfo } from "../../exchange/binance/execution/filters.ts";
+import { OrderGateway } from "../../exchange/binance/execution/gateway.ts";
+import { credentialsFromEnv } from "../../exchange/binance/execution/signer.ts";
+import { SignedRest } from "../../exchange/binance/execution/signed-rest.ts";
+import type { Logger } from "../../util/log.ts";
+import type { RiskParams } from "../risk/params.ts";
+import type { SignalFilter } from "../strategy/contract.ts";
+import type { StrategyParams } from "../strategy/params.ts";
+import { SharedStrategy } from "../strategy/strategy.ts";
+import { tradeEndpoints, type TradeParams } from "./params.ts";
+import { TradeRecords } from "./records.ts";
+import { LiveTrader, type SymbolLimits } from "./trader.ts";
+
+export interface LiveTradingInput {
+  readonly trade: TradeParams;
+  readonly strategy: StrategyParams;
+  readonly risk: RiskParams;
+  readonly takerBps: number;
+  /** Symbols collected: traded symbols must be among them (their rows are the signals). */
+  readonly collected: readonly string[];
+  /** NDJSON folder: the audit log goes to `<ndjsonDir>/trading/`. */
+  readonly ndjsonDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly filter?: SignalFilter | null;
+}
+
+export type LiveStart =
+  | { readonly ok: true; readonly trader: LiveTrader; readonly tap: (inner: RowSink) => RowSink }
+  /** `config`: a setting or key problem (exit 78); `venue`: the venue could not be used (exit 1). */
+  | { readonly ok: false; readonly kind: "config" | "venue"; readonly error: string };
+
+/** The `[risk]` settings with the symbol's `trade.symbols` overrides. */
+export function riskFor(risk: RiskParams, trade: TradeParams, symbol: string): RiskParams {
+  const { leverage: _leverage, ...over } = trade.symbols[symbol] ?? {};
+  return { ...risk, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) } as RiskParams;
+}
+
+export async function startLiveTrading(input: LiveTradingInput, sink: RowSink, log: Logger): Promise<LiveStart> {
+  const t = input.trade;
+  const symbols = Object.keys(t.symbols);
+  const missing = symbols.filter((s) => !input.collected.includes(s));
+  if (missing.length > 0) return { ok: false, kind: "config", error: `trade.symbols ${missing.join(", ")} not in symbols (signals come from collected symbols)` };
+  const cr = credentialsFromEnv(input.env);
+  if (!cr.ok) return { ok: false, kind: "config", error: cr.error };
+  const ep = tradeEndpoints(t);
+  const secrets = [cr.creds.apiKey, input.env.BINANCE_API_SECRET ?? ""].filter((s) => s !== "");
+  const records = new TradeRecords(sink, join(input.ndjsonDir, "trading"), secrets);
+  const rest = new SignedRest({
+    baseUrl: ep.rest,
+    creds: cr.creds,
+    recvWindowMs: t.recv_window_ms,
+    timeoutMs: t.order_timeout_ms,
+    timeSyncEveryMs: t.time_sync_sec * 1000,
+    onAudit: (e) => records.rest(e),
+  });
+  const info = await rest.publicGet("/fapi/v1/exchangeInfo");
+  if (info.kind !== "ok") return { ok: false, kind: "venue", error: `exchangeInfo from ${ep.rest} failed: ${info.msg}` };
+  const { filters, limits } = parseExchangeInfo(info.body);
+  const unknown = symbols.filter((s) => !filters.has(s));
+  if (unknown.length > 0) return { ok: false, kind: "venue", error: `${ep.rest} does not list ${unknown.join(", ")}` };
+  const gateway = new OrderGateway(rest, filters, limits, { resolveDeadlineMs: t.resolve_deadline_ms, maxSends: 3, orderLimitShare: t.order_limit_share });
+  const strategy = new SharedStrategy({ strategy: input.strategy, risk: input.risk, takerBps: input.takerBps, riskFor: (s) => riskFor(input.risk, t, s) });
+  strategy.filter = input.filter ?? null;
+  const limitsOf = (s: string): SymbolLimits => {
+    const r = riskFor(input.risk, t, s);
+    return { max_position_notional: r.max_position_notional, max_orders_per_min: r.max_orders_per_min, max_daily_loss: r.max_daily_loss, max_drawdown_pct: r.max_drawdown_pct, capital_usdt: r.capital_usdt };
+  };
+  const trader = new LiveTrader(strategy, gateway, rest, records, log, { symbols, params: t, limits: limitsOf, userStreamBase: ep.userStream });
+  const err = await trader.start();
+  if (err !== null) return { ok: false, kind: "venue", error: err };
+  return { ok: true, trader, tap: (inner) => new LiveTap(inner, trader) };
+}
+
+/** Passes every row on, and feeds the trader the kinds the strategy reads. */
+export class LiveTap implements RowSink {
+  constructor(
+    private readonly inner: RowSink,
+    private readonly trader: LiveTrader,
+  ) {}
+
+  append(kind: RowKind, row: Row): void {
+    this.inner.append(kind, row);
+    if (kind === "prices" || kind === "orderbook" || kind === "fusion" || kind === "features") this.trader.onRow(kind, row);
+  }
+}

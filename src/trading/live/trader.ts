@@ -1,0 +1,561 @@
+/**
+ * The testnet trader (docs/trading.md): fed the engine's rows the way paper trading is, it turns the
+ * shared strategy's intents into venue orders through the order gateway, within the per-symbol
+ * limits, and reports the venue's fills back to the strategy.
+ *
+ * - Every symbol's venue work (orders, stops, reconciliation, halts) runs in one queue, one step at a
+ *   time, so a decision always sees the position the previous one left.
+ * - The user data stream is the source of truth for fills (deduplicated by trade id); after every
+ *   (re)connection, missed fills are fetched from the trade list and positions, open orders and stops
+ *   are reconciled before trading resumes.
+ * - A position always has an exchange-side STOP_MARKET (closePosition) on the conditional-order
+ *   endpoint; the dead-man switch (countdownCancelAll) is renewed on a timer, so a dead process
+ *   leaves no resting order behind, while the stop keeps protecting the position.
+ * - The kill switch (kill-switch.ts) flattens and stops a symbol for the UTC day.
+ */
+import type { Row, RowKind } from "../../core/rows.ts";
+import type { AlgoState, OrderGateway, OrderState, Outcome, VenueSide } from "../../exchange/binance/execution/gateway.ts";
+import type { SignedRest } from "../../exchange/binance/execution/signed-rest.ts";
+import { UserStream } from "../../exchange/binance/execution/user-stream.ts";
+import type { Logger } from "../../util/log.ts";
+import type { Intent, Strategy } from "../strategy/contract.ts";
+import { clientOrderId, stopClientId } from "./client-ids.ts";
+import { KillSwitch, type LossLimits } from "./kill-switch.ts";
+import type { TradeParams } from "./params.ts";
+import type { TradeRecords } from "./records.ts";
+
+export interface SymbolLimits extends LossLimits {
+  readonly max_position_notional: number;
+  readonly max_orders_per_min: number;
+}
+
+export interface LiveTraderOptions {
+  readonly symbols: readonly string[];
+  readonly params: TradeParams;
+  readonly limits: (symbol: string) => SymbolLimits;
+  readonly userStreamBase: string;
+  /** How often positions are polled for unrealised PnL (kill switch) and drift, ms. */
+  readonly positionPollMs?: number;
+}
+
+const EPS = 1e-9;
+const FINAL = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"]);
+const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
+
+interface Waiter {
+  readonly orderId: number;
+  readonly qty: number;
+  readonly resolve: () => void;
+}
+
+class SymbolState {
+  /** Signed position at the venue. */
+  pos = 0;
+  entryPrice = 0;
+  stop: { clientAlgoId: string; side: VenueSide; trigger: number } | null = null;
+  /** Key of the entry that opened the current position (names its stop), and the strategy's stop price. */
+  entryKey: string | null = null;
+  entryStopPrice: number | null = null;
+  queue: Promise<void> = Promise.resolve();
+  readonly orderTimes: number[] = [];
+  readonly seenTrades = new Set<number>();
+  lastTradeId = 0;
+  readonly filledByOrder = new Map<number, number>();
+  waiters: Waiter[] = [];
+  lastRowTs = 0;
+  mid: number | null = null;
+  readonly kill: KillSwitch;
+  /** Keys whose earlier order ended unfilled: the next order of the key gets a new retry number. */
+  readonly retries = new Map<string, number>();
+
+  constructor(
+    readonly symbol: string,
+    readonly limits: SymbolLimits,
+  ) {
+    this.kill = new KillSwitch(symbol, limits);
+  }
+}
+
+export interface TradeStatusSymbol {
+  readonly symbol: string;
+  readonly position_qty: number;
+  readonly entry_price: number;
+  readonly position_notional: number;
+  readonly max_position_notional: number;
+  readonly stop_trigger: number | null;
+  readonly open_orders: number;
+  readonly day_pnl: number;
+  readonly total_pnl: number;
+  readonly orders_last_min: number;
+  readonly max_orders_per_min: number;
+  readonly max_daily_loss: number;
+  readonly drawdown_pct: number;
+  readonly max_drawdown_pct: number;
+  readonly halted: string | null;
+}
+
+export class LiveTrader {
+  readonly counters = { intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, reconciles: 0, halts: 0 };
+  private readonly state = new Map<string, SymbolState>();
+  private readonly keyByClientId = new Map<string, { key: string | null; ref: number | null }>();
+  private readonly stream: UserStream;
+  private ready = false;
+  private stopping = false;
+  private deadMan: ReturnType<typeof setInterval> | null = null;
+  private poll: ReturnType<typeof setInterval> | null = null;
+  private streamDownSince: number | null = null;
+
+  constructor(
+    private readonly strategy: Strategy,
+    private readonly gateway: OrderGateway,
+    private readonly rest: SignedRest,
+    private readonly records: TradeRecords,
+    private readonly log: Logger,
+    private readonly opts: LiveTraderOptions,
+  ) {
+    for (const s of opts.symbols) this.state.set(s, new SymbolState(s, opts.limits(s)));
+    this.stream = new UserStream(rest, {
+      wsBase: opts.userStreamBase,
+      keepaliveMs: opts.params.listen_key_keepalive_sec * 1000,
+      reconnectDelayMs: 500,
+      reconnectMaxDelayMs: 30_000,
+      onEvent: (ev) => this.onStreamEvent(ev),
+      onConnected: (reconnect) => {
+        this.streamDownSince = null;
+        this.records.note("user-stream connected", { reconnect });
+        if (reconnect) this.log.log("info", "trade: user stream reconnected; reconciling", {});
+        if (reconnect) void this.reconcileAll(false);
+      },
+      onDisconnected: (why) => {
+        this.streamDownSince ??= Date.now();
+        this.records.note("user-stream down", { why });
+        this.log.limited("trade-stream", "warn", "trade: user stream down", { why });
+      },
+    });
+  }
+
+  /**
+   * Leverage, the user stream, reconciliation and the dead-man switch, before any order. Returns an
+   * error message when the venue cannot be used (the caller exits non-zero).
+   */
+  async start(): Promise<string | null> {
+    const t = await this.rest.syncTime();
+    if (t.kind !== "ok") return `cannot reach the trading venue: ${t.msg}`;
+    for (const s of this.state.values()) {
+      const lev = this.opts.params.symbols[s.symbol]?.leverage ?? 5;
+      const r = await this.gateway.setLeverage(s.symbol, lev);
+      if (r.kind !== "ok") return `setting leverage ${lev} on ${s.symbol} failed: ${r.msg}`;
+    }
+    if (!(await this.stream.start())) return "the user data stream did not connect";
+    for (const s of this.state.values()) {
+      // Fills before this process are history: only later trade ids are ours to record.
+      const trades = await this.gateway.userTrades(s.symbol, null);
+      if (trades === null) return `cannot read the trade list of ${s.symbol}`;
+      for (const tr of trades) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
+    }
+    await this.reconcileAll(true);
+    await this.armDeadMan();
+    const renew = this.opts.params.dead_man_renew_sec * 1000;
+    this.deadMan = setInterval(() => void this.armDeadMan(), renew);
+    this.poll = setInterval(() => void this.pollPositions(), this.opts.positionPollMs ?? 5000);
+    this.ready = true;
+    this.log.log("info", "trade: ready", { symbols: this.opts.symbols });
+    return null;
+  }
+
+  /** A row on its way to the sinks (the tap calls this for every row of every symbol). */
+  onRow(kind: RowKind, row: Row): void {
+    const s = this.state.get(row.symbol as string);
+    if (s === undefined) return;
+    if (typeof row.ts_ms === "number") s.lastRowTs = row.ts_ms;
+    if (kind === "orderbook" && typeof row.mid === "number") s.mid = row.mid;
+    const intents = this.strategy.onRow(kind, row);
+    for (const it of intents) {
+      this.counters.intents++;
+      if (!this.ready || this.stopping) {
+        this.strategy.onIntentDone(it.symbol, it.key);
+        continue;
+      }
+      this.enqueue(s, () => this.execute(s, it));
+    }
+  }
+
+  /** Reasons /health fails with (halts for the day, a user stream down for long). */
+  healthReasons(nowMs = Date.now()): string[] {
+    const out: string[] = [];
+    for (const s of this.state.values()) {
+      const h = s.kill.halt(nowMs);
+      if (h !== null) out.push(`trade ${s.symbol} halted: ${h.reason}`);
+    }
+    for (const h of this.strategy.halts()) if (!out.some((r) => r.startsWith(`trade ${h.symbol} `))) out.push(`trade ${h.symbol} halted: ${h.reason}`);
+    if (this.streamDownSince !== null && nowMs - this.streamDownSince > 60_000) out.push(`trade user stream down for ${Math.round((nowMs - this.streamDownSince) / 1000)} s`);
+    return out;
+  }
+
+  status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
+    const symbols: TradeStatusSymbol[] = [];
+    for (const s of this.state.values()) {
+      this.trimOrders(s, nowMs);
+      const px = s.mid ?? s.entryPrice;
+      symbols.push({
+        symbol: s.symbol, position_qty: s.pos, entry_price: s.entryPrice, position_notional: Math.abs(s.pos) * px, max_position_notional: s.limits.max_position_notional,
+        stop_trigger: s.stop?.trigger ?? null, open_orders: s.stop === null ? 0 : 1, day_pnl: s.kill.dayPnl(nowMs), total_pnl: s.kill.totalPnl(),
+        orders_last_min: s.orderTimes.length, max_orders_per_min: s.limits.max_orders_per_min, max_daily_loss: s.limits.max_daily_loss,
+        drawdown_pct: s.kill.drawdownPct(), max_drawdown_pct: s.limits.max_drawdown_pct, halted: s.kill.halt(nowMs)?.reason ?? null,
+      });
+    }
+    const l = this.rest.limits;
+    return { ready: this.ready, user_stream: this.stream.connected, symbols, counters: this.counters, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
+  }
+
+  /**
+   * Shutdown: no new orders; every open order cancelled; with `flatten` the positions closed and then
+   * their stops cancelled (without it, positions keep their stops); the dead-man switch disarmed.
+   * Returns the symbols left with a position.
+   */
+  async stop(flatten: boolean): Promise<string[]> {
+    this.stopping = true;
+    if (this.deadMan !== null) clearInterval(this.deadMan);
+    if (this.poll !== null) clearInterval(this.poll);
+    const left: string[] = [];
+    await Promise.all(
+      [...this.state.values()].map((s) =>
+        this.enqueue(s, async () => {
+          await this.gateway.cancelAllOrders(s.symbol);
+          if (flatten) {
+            for (let i = 0; i < 3 && Math.abs(s.pos) > EPS; i++) {
+              await this.close(s, `shutdown:${s.symbol}:${Date.now()}`, "end");
+              await this.refreshPosition(s);
+            }
+            if (Math.abs(s.pos) <= EPS) {
+              await this.gateway.cancelAllStops(s.symbol);
+              if (s.stop !== null) this.counters.stopsCancelled++;
+              s.stop = null;
+            }
+          }
+          if (Math.abs(s.pos) > EPS) left.push(s.symbol);
+          await this.gateway.countdownCancelAll(s.symbol, 0);
+        }),
+      ),
+    );
+    this.stream.stop();
+    this.records.note("trader stopped", { flatten, positions_left: left });
+    return left;
+  }
+
+  // ---- execution ------------------------------------------------------------------------------
+
+  private enqueue(s: SymbolState, step: () => Promise<void>): Promise<void> {
+    const run = s.queue.then(step).catch((e: unknown) => this.log.log("error", "trade: step failed", { symbol: s.symbol, error: (e as Error).message }));
+    s.queue = run;
+    return run;
+  }
+
+  private trimOrders(s: SymbolState, now: number): void {
+    while (s.orderTimes.length > 0 && s.orderTimes[0]! <= now - 60_000) s.orderTimes.shift();
+  }
+
+  private async execute(s: SymbolState, it: Intent): Promise<void> {
+    if (it.kind === "enter") {
+      const now = Date.now();
+      const refuse = (why: string) => {
+        this.counters.refusedLimit++;
+        this.records.order({ symbol: s.symbol, ts_ms: now, client_order_id: clientOrderId(it.key), order_id: null, side: toVenue(it.side), type: "MARKET", qty: it.qty, price: null, status: "REFUSED", reason: "enter", latency_ms: null, attempts: 0, error: why, intent_key: it.key, ref_price: it.refPrice });
+        this.strategy.onIntentDone(s.symbol, it.key);
+      };
+      const halt = s.kill.halt(now);
+      if (this.stopping || halt !== null) return refuse(halt === null ? "shutting down" : `halted: ${halt.reason}`);
+      this.trimOrders(s, now);
+      if (s.orderTimes.length >= s.limits.max_orders_per_min) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
+      // Position limit at the venue: the position after this order stays within max_position_notional.
+      const signed = it.side === "buy" ? it.qty : -it.qty;
+      const cap = s.limits.max_position_notional / it.refPrice;
+      let qty = it.qty;
+      if (Math.abs(s.pos + signed) > cap) qty = Math.max(0, it.side === "buy" ? cap - s.pos : cap + s.pos);
+      const f = this.gateway.filters.get(s.symbol);
+      if (f !== undefined) qty = Math.floor(qty / f.marketStepSize + 1e-9) * f.marketStepSize;
+      if (qty <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      const placed = await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, false, "enter");
+      if (placed !== null && placed.executedQty > EPS) {
+        if (Math.sign(s.pos) === (it.side === "buy" ? 1 : -1)) {
+          s.entryKey = it.key;
+          s.entryStopPrice = it.stopPrice;
+        }
+      }
+      await this.ensureStop(s);
+      return;
+    }
+    // Exit: reduce-only, never more than the venue position.
+    const want = it.side === "sell" ? Math.max(0, s.pos) : Math.max(0, -s.pos);
+    const qty = Math.min(it.qty, want);
+    if (qty <= EPS) {
+      this.strategy.onIntentDone(s.symbol, it.key);
+      return;
+    }
+    await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, true, it.reason);
+    await this.ensureStop(s);
+  }
+
+  /** Closes the whole venue position of the symbol (shutdown, halt). */
+  private async close(s: SymbolState, key: string, reason: string): Promise<void> {
+    if (Math.abs(s.pos) <= EPS) return;
+    const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
+    await this.order(s, key, side, Math.abs(s.pos), s.mid ?? s.entryPrice, true, reason);
+  }
+
+  /** Places a MARKET order, records it, waits for its fills; returns the venue's order or null. */
+  private async order(s: SymbolState, key: string, side: VenueSide, qty: number, ref: number, reduceOnly: boolean, reason: string): Promise<OrderState | null> {
+    const retry = s.retries.get(key) ?? 0;
+    const cid = clientOrderId(key, retry);
+    this.keyByClientId.set(cid, { key, ref });
+    s.orderTimes.push(Date.now());
+    const res = await this.gateway.placeOrder({ symbol: s.symbol, side, type: "MARKET", qty, price: null, refPrice: ref, reduceOnly, clientOrderId: cid });
+    this.recordOutcome(s, cid, key, side, qty, ref, reason, res);
+    if (!res.ok) {
+      if (res.uncertain) {
+        this.counters.uncertain++;
+        void this.reconcileAll(false);
+      }
+      s.retries.set(key, retry + 1);
+      this.strategy.onIntentDone(s.symbol, key);
+      return null;
+    }
+    const o = res.value;
+    if (o.executedQty > EPS) await this.awaitFills(s, o.orderId, o.executedQty);
+    if (FINAL.has(o.status)) {
+      if (o.executedQty < o.origQty - EPS) s.retries.set(key, retry + 1);
+      this.strategy.onIntentDone(s.symbol, key);
+    }
+    return o;
+  }
+
+  private recordOutcome(s: SymbolState, cid: string, key: string, side: VenueSide, qty: number, ref: number, reason: string, res: Outcome<OrderState>): void {
+    const base = { symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, side, type: "MARKET", intent_key: key, ref_price: ref, reason, latency_ms: res.latencyMs, attempts: res.attempts };
+    if (res.ok) {
+      this.counters.ordersOk++;
+      const o = res.value;
+      this.records.order({ ...base, order_id: o.orderId, qty: o.origQty, price: o.avgPrice > 0 ? o.avgPrice : null, status: o.status, error: null });
+    } else {
+      this.counters.ordersFailed++;
+      this.records.order({ ...base, order_id: null, qty, price: null, status: res.uncertain ? "UNKNOWN" : "REJECTED", error: res.reason });
+      this.log.limited(`trade-order-${s.symbol}`, "warn", "trade: order not placed", { symbol: s.symbol, reason: res.reason });
+    }
+  }
+
+  /** Resolves once the stream reported `qty` filled for the order; after 3 s the trade list is read. */
+  private async awaitFills(s: SymbolState, orderId: number, qty: number): Promise<void> {
+    if ((s.filledByOrder.get(orderId) ?? 0) >= qty - EPS) return;
+    const done = new Promise<void>((resolve) => s.waiters.push({ orderId, qty, resolve }));
+    const timedOut = await Promise.race([done.then(() => false), Bun.sleep(3000).then(() => true)]);
+    if (timedOut) await this.backfillTrades(s);
+    s.waiters = s.waiters.filter((w) => w.orderId !== orderId);
+  }
+
+  /** The position's exchange-side stop: placed when a position exists, moved when it flips, cancelled when flat. */
+  private async ensureStop(s: SymbolState): Promise<void> {
+    const flat = Math.abs(s.pos) <= EPS;
+    const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
+    if (s.stop !== null && (flat || s.stop.side !== side)) {
+      const r = await this.gateway.cancelStop(s.stop.clientAlgoId);
+      if (r.kind === "ok" || (r.kind === "rejected" && r.code === -2011)) {
+        this.counters.stopsCancelled++;
+        this.recordStop(s, s.stop.clientAlgoId, null, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        s.stop = null;
+      }
+    }
+    if (flat || s.stop !== null || this.stopping) return;
+    const bps = this.opts.params.protective_stop_bps / 1e4;
+    const fallback = side === "SELL" ? s.entryPrice * (1 - bps) : s.entryPrice * (1 + bps);
+    const given = s.entryStopPrice;
+    const trigger = given !== null && (side === "SELL" ? given < s.entryPrice : given > s.entryPrice) ? given : fallback;
+    const cid = stopClientId(s.symbol, s.entryKey ?? `external-${s.pos}-${s.entryPrice}`);
+    const r = await this.gateway.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientAlgoId: cid });
+    if (r.ok) {
+      this.counters.stopsPlaced++;
+      s.stop = { clientAlgoId: r.value.clientAlgoId, side, trigger: r.value.triggerPrice };
+      this.recordStop(s, cid, r.value.algoId, side, r.value.triggerPrice, r.value.algoStatus, "stop", r.latencyMs, null);
+      return;
+    }
+    this.recordStop(s, cid, null, side, trigger, r.uncertain ? "UNKNOWN" : "REJECTED", "stop", r.latencyMs, r.reason);
+    if (r.code === -2021) {
+      // The market is already past the stop: do now what the stop would have done.
+      this.log.log("warn", "trade: stop would trigger at once; closing the position", { symbol: s.symbol, trigger });
+      await this.close(s, `stopnow:${cid}`, "stop");
+      return;
+    }
+    this.log.log("error", "trade: protective stop not placed", { symbol: s.symbol, reason: r.reason });
+  }
+
+  private recordStop(s: SymbolState, cid: string, algoId: number | null, side: VenueSide, trigger: number, status: string, reason: string, latency: number | null, error: string | null): void {
+    this.records.order({ symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: algoId, side, type: "STOP_MARKET", qty: 0, price: trigger, status, reason, latency_ms: latency, attempts: 1, error, intent_key: s.entryKey, ref_price: null });
+  }
+
+  private async armDeadMan(): Promise<void> {
+    if (this.stopping) return;
+    const ms = this.opts.params.dead_man_sec * 1000;
+    for (const s of this.state.values()) {
+      const r = await this.gateway.countdownCancelAll(s.symbol, ms);
+      if (r.kind !== "ok") this.log.limited(`trade-deadman-${s.symbol}`, "warn", "trade: dead-man switch not renewed", { symbol: s.symbol, error: r.msg });
+    }
+  }
+
+  // ---- venue state ----------------------------------------------------------------------------
+
+  private onStreamEvent(ev: Record<string, unknown>): void {
+    this.records.stream(ev);
+    if (ev.e === "ORDER_TRADE_UPDATE") this.onOrderUpdate(ev.o as Record<string, unknown>);
+    else if (ev.e === "ALGO_UPDATE") this.onAlgoUpdate(ev.o as Record<string, unknown>);
+    else if (ev.e === "ACCOUNT_UPDATE") {
+      const a = ev.a as { P?: Record<string, unknown>[] } | undefined;
+      for (const p of a?.P ?? []) {
+        const s = this.state.get(String(p.s));
+        if (s === undefined) continue;
+        s.kill.setUnrealized(Number(p.up));
+      }
+    }
+  }
+
+  private onOrderUpdate(o: Record<string, unknown>): void {
+    const s = this.state.get(String(o.s));
+    if (s === undefined) return;
+    const cid = String(o.c);
+    const known = this.keyByClientId.get(cid);
+    if (o.x === "TRADE") {
+      this.applyFill(s, { id: Number(o.t), orderId: Number(o.i), cid, side: o.S as VenueSide, price: Number(o.L), qty: Number(o.l), commission: Number(o.n), asset: String(o.N ?? "USDT"), rp: Number(o.rp), maker: o.m === true, time: Number(o.T) });
+    }
+    const status = String(o.X);
+    if (FINAL.has(status) && (o.x !== "TRADE" || status === "FILLED")) {
+      this.records.order({
+        symbol: s.symbol, ts_ms: Number(o.T ?? Date.now()), client_order_id: cid, order_id: Number(o.i), side: String(o.S), type: String(o.o), qty: Number(o.q),
+        price: Number(o.ap) > 0 ? Number(o.ap) : Number(o.p) > 0 ? Number(o.p) : null, status, reason: known === undefined ? "venue" : "stream", latency_ms: null, attempts: 0, error: null,
+        intent_key: known?.key ?? null, ref_price: known?.ref ?? null,
+      });
+    }
+  }
+
+  private onAlgoUpdate(o: Record<string, unknown>): void {
+    const s = this.state.get(String(o.s));
+    if (s === undefined) return;
+    const status = String(o.X);
+    const cid = String(o.caid);
+    if (status === "NEW") return;
+    this.recordStop(s, cid, Number(o.aid), o.S as VenueSide, Number(o.tp), status, "stream", null, null);
+    if (s.stop !== null && s.stop.clientAlgoId === cid) {
+      s.stop = null;
+      // Triggered or gone: whatever it left is checked (and protected again) in the queue.
+      void this.enqueue(s, () => this.ensureStop(s));
+    }
+  }
+
+  private applyFill(s: SymbolState, f: { id: number; orderId: number; cid: string; side: VenueSide; price: number; qty: number; commission: number; asset: string; rp: number; maker: boolean; time: number }): void {
+    if (s.seenTrades.has(f.id) || f.id <= 0) return;
+    s.seenTrades.add(f.id);
+    s.lastTradeId = Math.max(s.lastTradeId, f.id);
+    this.counters.fills++;
+    const known = this.keyByClientId.get(f.cid);
+    this.records.fill({ symbol: s.symbol, ts_ms: f.time, trade_id: f.id, order_id: f.orderId, client_order_id: f.cid, side: f.side, price: f.price, qty: f.qty, commission: f.commission, commission_asset: f.asset, realized_pnl: f.rp, maker: f.maker, intent_key: known?.key ?? null, ref_price: known?.ref ?? null });
+    const signed = f.side === "BUY" ? f.qty : -f.qty;
+    const next = Math.round((s.pos + signed) * 1e9) / 1e9;
+    if (Math.abs(next) <= EPS) s.entryPrice = 0;
+    else if (Math.sign(next) !== Math.sign(s.pos)) s.entryPrice = f.price;
+    else if (Math.abs(next) > Math.abs(s.pos)) s.entryPrice = (s.entryPrice * Math.abs(s.pos) + f.price * f.qty) / Math.abs(next);
+    s.pos = Math.abs(next) <= EPS ? 0 : next;
+    if (s.pos === 0) s.kill.setUnrealized(0);
+    s.kill.realize(Date.now(), f.rp - f.commission);
+    s.filledByOrder.set(f.orderId, (s.filledByOrder.get(f.orderId) ?? 0) + f.qty);
+    this.strategy.onFill({ symbol: s.symbol, side: f.side === "BUY" ? "buy" : "sell", qty: f.qty, price: f.price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
+    for (const w of s.waiters) if (w.orderId === f.orderId && (s.filledByOrder.get(f.orderId) ?? 0) >= w.qty - EPS) w.resolve();
+    this.checkKill(s);
+  }
+
+  private checkKill(s: SymbolState): void {
+    const reason = s.kill.check(Date.now());
+    if (reason === null) return;
+    this.counters.halts++;
+    this.log.log("error", "trade: loss limit breached; flattening and stopping for the day", { symbol: s.symbol, reason });
+    this.records.note("halt", { symbol: s.symbol, reason });
+    void this.enqueue(s, async () => {
+      await this.gateway.cancelAllOrders(s.symbol);
+      await this.close(s, `halt:${s.symbol}:${s.kill.halt(Date.now())?.since ?? Date.now()}`, "risk_halt");
+      await this.ensureStop(s);
+    });
+  }
+
+  /** Fills the stream did not deliver (down, or slow), from the trade list. */
+  private async backfillTrades(s: SymbolState): Promise<void> {
+    const trades = await this.gateway.userTrades(s.symbol, s.lastTradeId + 1);
+    if (trades === null) return;
+    for (const t of trades) {
+      if (s.seenTrades.has(t.id)) continue;
+      // The trade list has no client order id: the order has it.
+      const o = await this.gateway.queryOrder(s.symbol, t.orderId);
+      const cid = o?.clientOrderId ?? "";
+      this.applyFill(s, { id: t.id, orderId: t.orderId, cid, side: t.side, price: t.price, qty: t.qty, commission: t.commission, asset: "USDT", rp: t.realizedPnl, maker: t.maker, time: t.time });
+    }
+  }
+
+  private async refreshPosition(s: SymbolState): Promise<void> {
+    const ps = await this.gateway.positions(s.symbol);
+    const p = ps?.find((x) => x.symbol === s.symbol);
+    if (p === undefined) return;
+    s.pos = Math.abs(p.qty) <= EPS ? 0 : p.qty;
+    s.entryPrice = p.entryPrice;
+    s.kill.setUnrealized(p.unrealizedPnl);
+  }
+
+  private async pollPositions(): Promise<void> {
+    const ps = await this.gateway.positions();
+    if (ps === null) return;
+    for (const p of ps) {
+      const s = this.state.get(p.symbol);
+      if (s === undefined) continue;
+      s.kill.setUnrealized(Math.abs(s.pos) <= EPS ? 0 : p.unrealizedPnl);
+      this.checkKill(s);
+    }
+  }
+
+  /**
+   * Brings every symbol in line with the venue: missed fills, the position, unknown resting orders
+   * (cancelled: this account's orders are this process's), and the stop.
+   */
+  private async reconcileAll(initial: boolean): Promise<void> {
+    this.counters.reconciles++;
+    await Promise.all(
+      [...this.state.values()].map((s) =>
+        this.enqueue(s, async () => {
+          await this.backfillTrades(s);
+          const before = s.pos;
+          await this.refreshPosition(s);
+          if (initial && Math.abs(s.pos) > EPS) {
+            // A position from before this process (a crash): the strategy learns it as an external fill.
+            this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice });
+            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: s.lastRowTs, fee: 0, key: null });
+          } else if (!initial && Math.abs(s.pos - before) > EPS) {
+            this.log.log("warn", "trade: position differed from the stream's", { symbol: s.symbol, venue: s.pos, local: before });
+          }
+          const open = await this.gateway.openOrders(s.symbol);
+          for (const o of open ?? []) {
+            if (!this.keyByClientId.has(o.clientOrderId) || initial) await this.gateway.cancelOrder(s.symbol, o.clientOrderId);
+          }
+          const stops = await this.gateway.openStops(s.symbol);
+          if (stops !== null) this.adoptStops(s, stops);
+          await this.ensureStop(s);
+        }),
+      ),
+    );
+    this.records.note("reconciled", { initial, positions: Object.fromEntries([...this.state.values()].map((s) => [s.symbol, s.pos])) });
+  }
+
+  /** Keeps one stop on the right side; cancels the rest (left by a crash, or for a flipped position). */
+  private adoptStops(s: SymbolState, stops: readonly AlgoState[]): void {
+    const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
+    s.stop = null;
+    for (const a of stops) {
+      if (Math.abs(s.pos) > EPS && a.side === side && s.stop === null) {
+        s.stop = { clientAlgoId: a.clientAlgoId, side: a.side, trigger: a.triggerPrice };
+        continue;
+      }
+      void this.gateway.cancelStop(a.clientAlgoId);
+    }
+  }
+}

@@ -43,6 +43,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b("BINANCE_PUBLIC_WS", "endpoints.public_ws", "string"),
   b("BINANCE_MARKET_WS", "endpoints.market_ws", "string"),
   b("BINANCE_REST", "endpoints.rest", "string"),
+  b("BINANCE_TRADE_REST", "trade.rest", "string"),
+  b("BINANCE_TRADE_WS", "trade.user_stream", "string"),
   b("HTTP_LISTEN", "http.listen", "string"),
   b("HTTP_TOKEN", "http.token", "string"),
 ];

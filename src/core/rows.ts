@@ -30,7 +30,7 @@ const levels = (prefix: string, type: ColumnType): ColumnDef[] =>
 
 /** Raw kinds go under OUTPUT_DIR, derived ones under PREVIEW_DIR. */
 export const RAW_KINDS = ["prices", "orderbook"] as const;
-export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features", "paper"] as const;
+export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features", "paper", "orders", "fills"] as const;
 export type RawKind = (typeof RAW_KINDS)[number];
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 export type RowKind = RawKind | PreviewKind;
@@ -177,6 +177,42 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("signal_agg_trade_id", "i64", true),
     col("fee_tier", "str"),
     col("scenario_2x2", "str", true),
+  ],
+  // Testnet trading (docs/trading.md): one row per order event the trader saw (sent, acknowledged,
+  // rejected, final state from the user stream); `latency_ms` is request to answer.
+  orders: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("client_order_id", "str"),
+    col("order_id", "i64", true),
+    col("side", "str"),
+    col("type", "str"),
+    col("qty", "f64"),
+    col("price", "f64", true),
+    col("status", "str"),
+    col("reason", "str"),
+    col("latency_ms", "f64", true),
+    col("attempts", "i64"),
+    col("error", "str", true),
+    col("intent_key", "str", true),
+    col("ref_price", "f64", true),
+  ],
+  // One row per execution reported by the venue (user stream, or the trade list after a reconnect).
+  fills: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("trade_id", "i64"),
+    col("order_id", "i64"),
+    col("client_order_id", "str"),
+    col("side", "str"),
+    col("price", "f64"),
+    col("qty", "f64"),
+    col("commission", "f64"),
+    col("commission_asset", "str"),
+    col("realized_pnl", "f64"),
+    col("maker", "bool"),
+    col("intent_key", "str", true),
+    col("ref_price", "f64", true),
   ],
 };
 

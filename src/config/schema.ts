@@ -11,6 +11,7 @@ import {
   RegimeParamsSchema,
 } from "../calc/params.ts";
 import { PaperParamsSchema } from "../trading/paper/params.ts";
+import { TradeParamsSchema } from "../trading/live/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
 import { IndicatorsParamsSchema } from "../indicators/params.ts";
 import { PublishParamsSchema } from "../sinks/nats/params.ts";
@@ -118,6 +119,8 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */
   paper: PaperParamsSchema.prefault({}),
+  /** Trading on the testnet / demo venue (src/trading/live/params.ts, docs/trading.md). */
+  trade: TradeParamsSchema.prefault({}),
   /** Publishing accepted records to a NATS JetStream stream, consumed by `harvestd store` (docs/scale-out.md). */
   publish: PublishParamsSchema.prefault({}),
   /** `harvestd report` evaluation settings (src/report/params.ts, indicators.md §12). */

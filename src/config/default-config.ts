@@ -163,6 +163,41 @@ VIP4 = { taker_bps = 3.0, maker_bps = 1.0 }
 VIP5 = { taker_bps = 2.7, maker_bps = 0.8 }
 VIP6 = { taker_bps = 2.5, maker_bps = 0.6 }
 
+[trade]
+# Trading the strategy's decisions on Binance's USD-M futures test network (docs/trading.md). Keys
+# come only from the environment: BINANCE_API_KEY with BINANCE_API_SECRET (HMAC-SHA256) or
+# BINANCE_ED25519_KEY_FILE (Ed25519 PEM). They never appear in logs, files or pages.
+enable = false
+# "testnet" (testnet.binancefuture.com) or "demo" (demo-fapi.binance.com).
+venue = "testnet"
+# Base URLs; "" = the venue's. A real-money host (*.binance.com other than demo-*) is refused
+# unless allow_mainnet = true. [BINANCE_TRADE_REST] [BINANCE_TRADE_WS]
+rest = ""
+user_stream = ""
+allow_mainnet = false
+# On SIGTERM / run_hours: open orders are always cancelled; with this, positions are closed too.
+flatten_on_exit = true
+recv_window_ms = 5000
+# An order without an answer after order_timeout_ms is looked up by its client order id (for up to
+# resolve_deadline_ms) before anything is sent again.
+order_timeout_ms = 5000
+resolve_deadline_ms = 15000
+# Dead-man switch (countdownCancelAll): the venue cancels open orders unless renewed in time.
+dead_man_sec = 60
+dead_man_renew_sec = 15
+# Exchange-side stop placed on every position the moment it opens, when the strategy gives none.
+protective_stop_bps = 100
+listen_key_keepalive_sec = 1800
+time_sync_sec = 300
+# Share of the venue's order-count limits (from exchangeInfo) this process may use.
+order_limit_share = 0.8
+
+# One table per traded symbol (it must also be collected). Any [risk] key may be overridden here.
+# [trade.symbols.BTCUSDT]
+# leverage = 5
+# max_position_notional = 1000
+# max_daily_loss = 50
+
 [report]
 # harvestd report --from DATE --to DATE: signal validation settings (indicators.md §12).
 # Forward mid-return horizons in seconds; the pass/fail verdict is taken at primary_horizon_s.

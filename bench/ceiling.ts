@@ -25,7 +25,7 @@ import type { MarketEvent } from "../src/core/market-events.ts";
 import { parseData, rawDataText } from "../src/exchange/binance/frame-parser.ts";
 import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine, scanFrame } from "../src/exchange/binance/scanner.ts";
 import { parseStreamName } from "../src/exchange/binance/streams.ts";
-import { dataLine } from "../src/pipeline/raw-line.ts";
+import { dataLine } from "../src/core/raw-log.ts";
 import { loadFrameSets } from "./lib/frames.ts";
 import { header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
 

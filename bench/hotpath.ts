@@ -1,6 +1,6 @@
 /**
- * Hot path (one process, no sockets): the ingest thread's cost per frame — FrameRouter.onFrame
- * (scanner, gate, engines, rows into the Parquet sink, NDJSON lines) — on real frames cloned into
+ * Hot path (one process, no sockets): the ingest thread's cost per frame — the frame intake's onFrame
+ * (scanner, gate, ingest: engines, rows into the Parquet sink, NDJSON lines) — on real frames cloned into
  * N symbols, with the real ParquetSink (writer worker on the other core) and NdjsonSink writing to a
  * temp folder. What the live benchmark measures minus the WebSocket receive; used to find and check
  * ingest-thread costs quickly, and to split them: everything, without NDJSON, without Parquet, without
@@ -11,10 +11,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SymbolEngine } from "../src/calc/symbol-engine.ts";
-import { indicatorParams } from "../src/calc/params.ts";
 import { loadConfig } from "../src/config/load.ts";
-import { FrameRouter } from "../src/pipeline/frame-router.ts";
+import { FrameIntake } from "../src/exchange/binance/frame-intake.ts";
+import { StreamGate } from "../src/exchange/binance/stream-gate.ts";
+import { Ingest } from "../src/pipeline/ingest.ts";
+import { Pipeline } from "../src/pipeline/pipeline.ts";
+import { MemoryRowSink } from "../src/sinks/memory/memory-sink.ts";
 import { NdjsonSink } from "../src/sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink } from "../src/sinks/parquet/parquet-sink.ts";
 import { createLogger } from "../src/util/log.ts";
@@ -52,10 +54,14 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
   const cfg = loaded.config;
   const parquet = new ParquetSink({ outputDir: join(dir, "raw"), previewDir: join(dir, "preview"), rotateSec: 2, orderbookRotateSec: 2 });
   const ndjson = new NdjsonSink({ dir: join(dir, "ndjson"), compress: "none" });
-  const params = indicatorParams(cfg);
-  const nullSink = { append() {} };
-  const engines = new Map(symbols.map((s) => [s, new SymbolEngine(s, params, v.parquet ? parquet : nullSink)] as const));
-  const router = new FrameRouter(engines, v.ndjson ? ndjson : ({ append() {} } as unknown as NdjsonSink), createLogger({ stderr: false }), {});
+  // A sink left out is replaced by one that takes nothing: its rows or lines go nowhere.
+  const nullRows = Object.assign(new MemoryRowSink({ rotateSec: 2, orderbookRotateSec: 2 }), { append() {} });
+  const nullLines = Object.assign(Object.create(ndjson) as NdjsonSink, { append() {}, tick() {}, close: async () => {} });
+  const pipeline = new Pipeline(cfg, { kind: "live" }, { parquetError: () => {}, parquetMaintenance: () => {} }, { rowSinks: [v.parquet ? parquet : nullRows], lineSinks: [v.ndjson ? ndjson : nullLines] });
+  const ingest = new Ingest(symbols, pipeline);
+  const log = createLogger({ stderr: false });
+  const gate = new StreamGate(symbols, ingest, { dedupLru: 8192, backfiller: null, maxHoldMs: 120_000, maxHeldPerStream: 20_000, maxHeldTotal: 200_000 });
+  const router = new FrameIntake(symbols, gate, ingest, log);
   const conn = { id: "bench", route: "market", socket: 1 } as unknown as StreamConnection;
   let now = Date.now();
   parquet.tick(now);
@@ -74,14 +80,15 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
   const cpu = threadCpuMs() - c0;
   let trades = 0;
   let books = 0;
-  for (const e of engines.values()) {
-    trades += e.snapshot().counters.trades;
-    books += e.snapshot().counters.books;
+  for (const p of pipeline.symbols.values()) {
+    trades += p.engine.snapshot().counters.trades;
+    books += p.engine.snapshot().counters.books;
   }
   if (trades + books !== frames.length) throw new Error(`engines took ${trades} trades + ${books} books of ${frames.length} frames`);
-  router.close();
-  await parquet.close();
-  await ndjson.close();
+  gate.drain();
+  await pipeline.close();
+  if (!v.parquet) await parquet.close();
+  if (!v.ndjson) await ndjson.close();
   rmSync(dir, { recursive: true, force: true });
   return {
     us_per_frame: Math.round((el * 1000 * 100) / frames.length) / 100,

@@ -1,12 +1,12 @@
 /**
- * Writes NDJSON raw logs exactly as the live collector lays them out (src/pipeline/raw-line.ts line
+ * Writes NDJSON raw logs exactly as the live collector lays them out (src/core/raw-log.ts line
  * formats, `date=…/symbol=…/raw-HH.ndjson`), from real traffic: N clones of BTCUSDT 2024-08-08 as the
  * fake exchange renders them (depth5 folded from the recorded diff depth, aggregated trades), looped
  * with ids shifted so every chain continues. Used by the replay and Parquet-size benchmarks.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { dataLine, sessionLine } from "../../src/pipeline/raw-line.ts";
+import { dataLine, sessionLine } from "../../src/core/raw-log.ts";
 import { makeTrack, renderItem } from "../../test/fake-exchange/replay.ts";
 import { recordingScripts } from "../../test/fake-exchange/script.ts";
 

@@ -11,7 +11,7 @@ import { indicatorParams } from "../calc/params.ts";
 import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { formatIndicatorProblem, loadIndicators } from "../indicators/load.ts";
-import { versionInfo } from "../util/version.ts";
+import { versionLine } from "../util/version.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -31,7 +31,7 @@ commands:
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
-  version                      version, Bun version, build time
+  version                      version, target platform, git commit, Bun version, build time
 
 options for run, validate, replay and report:
   --config PATH        configuration file (default: ./config.toml when present, else built-in defaults)
@@ -129,11 +129,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "help":
       process.stdout.write(USAGE);
       return EXIT_OK;
-    case "version": {
-      const v = versionInfo();
-      process.stdout.write(`harvestd ${v.version} (bun ${v.bun}, built ${v.buildTime})\n`);
+    case "version":
+      process.stdout.write(`${versionLine()}\n`);
       return EXIT_OK;
-    }
     case "config":
       process.stdout.write(DEFAULT_CONFIG_TOML);
       return EXIT_OK;
@@ -158,7 +156,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
-      const { runCollector } = await import("../pipeline/collector.ts");
+      const { runCollector } = await import("./run.ts");
       return runCollector(r.config);
     }
     case "replay": {

@@ -10,18 +10,22 @@ import {
   OfiParamsSchema,
   RegimeParamsSchema,
 } from "../calc/params.ts";
+import { BinanceEndpointsSchema, BinanceFeedParamsSchema } from "../exchange/binance/params.ts";
 import { PaperParamsSchema } from "../trading/paper/params.ts";
+import { RiskParamsSchema } from "../trading/risk/params.ts";
+import { StrategyParamsSchema } from "../trading/strategy/params.ts";
 import { TradeParamsSchema } from "../trading/live/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
 import { IndicatorsParamsSchema } from "../indicators/params.ts";
 import { PublishParamsSchema } from "../sinks/nats/params.ts";
 
+import { SYMBOL_PATTERN } from "../core/symbols.ts";
+
+export { SYMBOL_PATTERN };
+
 export const DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"] as const;
 
-/** Binance symbols are upper-case letters and digits (e.g. `1000PEPEUSDT`). */
-export const SYMBOL_PATTERN = /^[A-Z0-9]{2,30}$/;
 
-const wsUrl = z.string().regex(/^wss?:\/\/[^\s/]+(\/[^\s?#]*)?$/, "expected a ws:// or wss:// URL without query");
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s?#]*)?$/, "expected an http:// or https:// URL without query");
 const dir = z.string().min(1, "must not be empty");
 const posNum = z.number().positive();
@@ -42,31 +46,8 @@ export const ConfigSchema = z.strictObject({
   run_hours: z.number().nonnegative().default(0),
   /** On SIGINT/SIGTERM, flushing may take at most this long; then the process exits 1 anyway. */
   shutdown_timeout_sec: posNum.default(30),
-  endpoints: z
-    .strictObject({
-      public_ws: wsUrl.default("wss://fstream.binance.com/public"),
-      market_ws: wsUrl.default("wss://fstream.binance.com/market"),
-      rest: httpUrl.default("https://fapi.binance.com"),
-    })
-    .prefault({}),
-  feed: z
-    .strictObject({
-      enable_orderbook: z.boolean().default(true),
-      ping_interval_sec: posNum.default(20),
-      heartbeat_timeout_sec: posNum.default(30),
-      reconnect_delay_sec: posNum.default(1.0),
-      reconnect_max_delay_sec: posNum.default(60),
-      /** Replace each connection (make-before-break) once it is this old; Binance cuts at 24 h. */
-      rotate_after_hours: z.number().positive().max(23.9).default(23),
-      dedup_lru: posInt.default(8192),
-      /** Frames larger than this are rejected as malformed. */
-      max_frame_bytes: posInt.default(1 << 20),
-      /** Longest a trade stream's live frames wait behind its REST backfill; what is left becomes a gap. */
-      backfill_max_hold_sec: posNum.default(120),
-      /** REST request weight per minute this process may use (Binance allows 2400 per IP). */
-      rest_weight_budget_1m: posInt.max(2400).default(1800),
-    })
-    .prefault({}),
+  endpoints: BinanceEndpointsSchema.prefault({}),
+  feed: BinanceFeedParamsSchema.prefault({}),
   storage: z
     .strictObject({
       output_dir: dir.default("data/raw"),
@@ -119,6 +100,10 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */
   paper: PaperParamsSchema.prefault({}),
+  /** When the shared strategy (paper and testnet) enters and exits (src/trading/strategy/params.ts, docs/strategy.md). */
+  strategy: StrategyParamsSchema.prefault({}),
+  /** Sizing, loss limits and cost control of the shared strategy (src/trading/risk/params.ts, docs/strategy.md). */
+  risk: RiskParamsSchema.prefault({}),
   /** Trading on the testnet / demo venue (src/trading/live/params.ts, docs/trading.md). */
   trade: TradeParamsSchema.prefault({}),
   /** Publishing accepted records to a NATS JetStream stream, consumed by `harvestd store` (docs/scale-out.md). */

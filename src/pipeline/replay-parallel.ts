@@ -9,7 +9,8 @@ import { statSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import { workerEntry } from "../util/worker-entry.ts";
-import type { PlannedFile, ReplayEvents, ReplayResult, ReplaySummary, ReplayTarget, SinkTotals } from "./replay.ts";
+import type { PlannedFile } from "./replay-files.ts";
+import type { ReplayEvents, ReplayResult, ReplaySummary, ReplayTarget, SinkTotals } from "./replay-share.ts";
 
 /** Main thread → replay worker: its only message. */
 export interface ReplayWorkerStart {

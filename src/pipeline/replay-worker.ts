@@ -4,7 +4,7 @@
  * thread what it meets and what it did. Listed as an entry point of `bun build --compile`.
  */
 import type { FromReplayWorker, ReplayWorkerStart } from "./replay-parallel.ts";
-import { replayShare } from "./replay.ts";
+import { replayShare } from "./replay-share.ts";
 
 declare var self: Worker;
 

@@ -4,34 +4,36 @@
  */
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
-import type { ConnectionView } from "../exchange/binance/connection-manager.ts";
-import { parseStreamName } from "../exchange/binance/streams.ts";
-import type { HealthReport } from "../http/server.ts";
-import type { ChartHistory } from "../http/metrics/chart-history.ts";
-import type { PaperTap } from "../trading/paper/paper-tap.ts";
-import type { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
-import type { ParquetFileInfo, ParquetSink } from "../sinks/parquet/parquet-sink.ts";
+import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";
+import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../util/version.ts";
-import type { FrameRouter } from "./frame-router.ts";
+import type { ChartHistory } from "./chart-history.ts";
+import type { Ingest } from "./ingest.ts";
+import type { Pipeline } from "./pipeline.ts";
 
+/** The health verdict: `ok` only without reasons; each reason names the failure. */
+export interface HealthReport {
+  readonly ok: boolean;
+  readonly reasons: readonly string[];
+  readonly [k: string]: unknown;
+}
+
+/** A running collector, read-only, for the HTTP surface, metrics and metrics.json. */
 export interface CollectorParts {
   readonly cfg: Config;
   readonly startedAtMs: number;
   readonly symbols: readonly string[];
   readonly engines: ReadonlyMap<string, SymbolEngine>;
-  readonly router: FrameRouter;
+  readonly feed: Feed;
+  readonly ingest: Ingest;
+  readonly pipeline: Pipeline;
   readonly connections: readonly ConnectionView[];
-  readonly parquet: ParquetSink;
-  readonly ndjson: NdjsonSink;
+  readonly parseStream: ExchangeAdapter["parseStream"];
   readonly history: ChartHistory;
   readonly diskFreeBytes: () => number;
-  /** Paper trading, when PAPER_ENABLE=1 (optional so other builders of the parts need not know it). */
-  readonly paper?: PaperTap | null;
 }
 
 const MIB = 1024 * 1024;
-/** A writer that dropped data for lack of buffer within this window is reported by /health. */
-const RECENT_DROP_MS = 60_000;
 /** Silent streams named in a health reason; the rest are counted. */
 const MAX_NAMED_STREAMS = 5;
 
@@ -45,8 +47,8 @@ function lastParquetFile(files: Readonly<Partial<Record<string, ParquetFileInfo>
 
 export function buildStatus(p: CollectorParts): Record<string, unknown> {
   const now = Date.now();
-  const pq = p.parquet.status();
-  const nd = p.ndjson.status();
+  const pq = p.pipeline.parquet?.status() ?? null;
+  const nd = p.pipeline.ndjson?.status() ?? null;
   const reconnectsBySymbol = new Map<string, number>();
   for (const c of p.connections) {
     for (const s of c.streams) {
@@ -58,11 +60,11 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
   let msgsPerSTotal = 0;
   const symbols = p.symbols.map((symbol) => {
     const e = p.engines.get(symbol)!.snapshot();
-    const st = p.router.stats.get(symbol)!;
+    const st = p.feed.stats(symbol)!;
     // The last complete second, so the figure does not dip at the start of every second.
     const msgsPerS = st.sec === sec ? st.prevSecFrames : st.sec === sec - 1 ? st.secFrames : 0;
     msgsPerSTotal += msgsPerS;
-    const parquetFile = lastParquetFile(pq.lastFiles[symbol]);
+    const parquetFile = lastParquetFile(pq?.lastFiles[symbol]);
     return {
       symbol,
       last_price: e.lastPrice,
@@ -85,20 +87,20 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       latency_p50_ms: st.eventLatencyMs.quantile(0.5),
       latency_p95_ms: st.eventLatencyMs.quantile(0.95),
       latency_p99_ms: st.eventLatencyMs.quantile(0.99),
-      pipeline_latency_p99_ms: st.pipelineLatencyMs.quantile(0.99),
+      pipeline_latency_p99_ms: p.ingest.stats.get(symbol)!.pipelineLatencyMs.quantile(0.99),
       trades: e.counters.trades,
       books: e.counters.books,
       gaps: e.counters.trade_id_gaps,
       resyncs: e.counters.seq_gaps,
       reconnects: reconnectsBySymbol.get(symbol) ?? 0,
       backfilled: e.counters.backfilled_trades,
-      feed: p.router.feedCounters(symbol),
+      feed: p.feed.counters(symbol),
       counters: e.counters,
       // null when paper trading is off; PaperStats (PnL, win rate, drawdown, Sharpe, position) when on.
-      paper: p.paper ? p.paper.stats(symbol) : null,
+      paper: p.pipeline.paper ? p.pipeline.paper.stats(symbol) : null,
       last_parquet_file: parquetFile?.path ?? null,
       last_parquet_at_ms: parquetFile?.atMs ?? null,
-      last_file: parquetFile?.path ?? nd.lastFile[symbol] ?? null,
+      last_file: parquetFile?.path ?? nd?.lastFile[symbol] ?? null,
     };
   });
   return {
@@ -107,7 +109,7 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     started_at_ms: p.startedAtMs,
     uptime_s: (now - p.startedAtMs) / 1000,
     health: buildHealth(p),
-    totals: { ...p.router.totals, msgs_per_s: msgsPerSTotal },
+    totals: { ...p.feed.totals(), msgs_per_s: msgsPerSTotal },
     connections: p.connections.map((c) => ({
       id: c.id,
       route: c.route,
@@ -120,7 +122,8 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       last_frame_age_s: age(now, c.lastFrameAtMs),
       last_error: c.lastError || null,
     })),
-    parquet: { ...pq, lastFiles: undefined },
+    parquet: pq === null ? null : { ...pq, lastFiles: undefined },
+    components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),
     ndjson: nd,
     disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
     symbols,
@@ -141,8 +144,8 @@ function silentStreams(p: CollectorParts, now: number): SilentStream[] {
   for (const c of p.connections) {
     if (c.state === "stopped") continue;
     for (const stream of c.streams) {
-      const sp = parseStreamName(stream);
-      const st = sp === null ? undefined : p.router.stats.get(sp.symbol);
+      const sp = p.parseStream(stream);
+      const st = sp === null ? undefined : p.feed.stats(sp.symbol);
       if (sp === null || st === undefined) continue;
       const last = sp.kind === "depth" ? st.lastDepthAtMs : st.lastTradeAtMs;
       // A stream that never delivered is measured from the start of the run.
@@ -167,15 +170,8 @@ export function buildHealth(p: CollectorParts): HealthReport {
     }
   }
 
-  // Reasons name the failure, not file paths: /health is the one endpoint open without the token.
-  // Both sinks hold a failed write and retry it, so "failing now" is their own current state.
-  const pq = p.parquet.status();
-  if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
-  if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
-  if (pq.lastDropAtMs !== null && now - pq.lastDropAtMs < RECENT_DROP_MS) reasons.push("parquet buffer full: rows dropped in the last minute");
-  const nd = p.ndjson.status();
-  if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
-  if (nd.lastDropAtMs !== null && now - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
+  // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
+  for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
 
   const free = p.diskFreeBytes();
   const floor = p.cfg.health.disk_free_floor_mb * MIB;

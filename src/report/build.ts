@@ -4,7 +4,7 @@
  * Symbols are processed one at a time so memory stays bounded by the largest symbol.
  */
 import { dirname } from "node:path";
-import type { Config } from "../config/schema.ts";
+import type { ReportConfig } from "./params.ts";
 import { feeTierOf } from "../trading/paper/params.ts";
 import { PREVIEW_KINDS, type RowKind } from "../core/rows.ts";
 import { DQ_COLUMNS, symbolDataQuality, type DqKind, type SymbolDq } from "./data-quality.ts";
@@ -76,7 +76,7 @@ const DAY_MS = 86_400_000;
 const RAW: ReadonlySet<RowKind> = new Set(["prices", "orderbook"]);
 
 export interface BuildContext {
-  readonly cfg: Config;
+  readonly cfg: ReportConfig;
   readonly version: string;
   readonly progress: Progress;
   readonly now?: () => number;

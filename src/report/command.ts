@@ -6,7 +6,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { versionInfo } from "../util/version.ts";
-import type { Config } from "../config/schema.ts";
+import type { ReportConfig } from "./params.ts";
 import { buildReport, type ReportRequest } from "./build.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -42,7 +42,7 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export async function runReport(cfg: Config, req: ReportRequest): Promise<number> {
+export async function runReport(cfg: ReportConfig, req: ReportRequest): Promise<number> {
   const progress = new Progress((line) => process.stderr.write(`${line}\n`));
   const data = await buildReport(req, { cfg, version: versionInfo().version, progress });
   if (data.inputs.files.prices === undefined && data.inputs.files.orderbook === undefined) {

@@ -3,6 +3,7 @@
  * (indicators.md §12; names in brackets are the spec's).
  */
 import { z } from "zod";
+import type { FeeTier } from "../trading/paper/params.ts";
 
 export const ReportParamsSchema = z
   .strictObject({
@@ -26,3 +27,11 @@ export const ReportParamsSchema = z
   .refine((r) => r.horizons_s.includes(r.primary_horizon_s), { message: "primary_horizon_s must be one of horizons_s", path: ["primary_horizon_s"] });
 
 export type ReportParams = Readonly<z.infer<typeof ReportParamsSchema>>;
+
+/** What a report reads of the configuration: its own section, the folders, the fee table and tier. */
+export interface ReportConfig {
+  readonly report: ReportParams;
+  readonly storage: { readonly output_dir: string; readonly preview_dir: string; readonly artifacts_dir: string };
+  readonly paper: { readonly fee_tiers: Readonly<Record<string, FeeTier>> };
+  readonly regime: { readonly fee_tier: string };
+}

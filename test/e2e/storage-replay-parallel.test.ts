@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
-import { dataLine, sessionLine } from "../../src/pipeline/raw-line.ts";
+import { dataLine, sessionLine } from "../../src/core/raw-log.ts";
 import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { makeTrack, renderItem } from "../fake-exchange/replay.ts";
 import { recordingScripts } from "../fake-exchange/script.ts";

@@ -7,7 +7,8 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { Backfiller } from "../../src/exchange/binance/backfill.ts";
 import { parseData } from "../../src/exchange/binance/frame-parser.ts";
 import { RestClient } from "../../src/exchange/binance/rest-client.ts";
-import { StreamGate, type GateFrame, type GateOutput, type GateOptions } from "../../src/exchange/binance/stream-gate.ts";
+import { StreamGate, type GateFrame, type GateOptions } from "../../src/exchange/binance/stream-gate.ts";
+import type { FeedOutput } from "../../src/core/feed.ts";
 import { waitFor } from "../helpers/binary.ts";
 
 const TRADE = "btcusdt@aggTrade";
@@ -27,7 +28,7 @@ function frame(stream: string, kind: "aggTrade" | "depth", socket: number, recvT
     event = r.event;
   }
   // `data` stays for the recorder's labels; the gate reads it only when `event` is null.
-  return { stream, socket, recvTsMs, event, data, dataText: JSON.stringify(data) };
+  return { stream, socket, recvTsMs, t0: 0, event, bad: null, data, dataText: JSON.stringify(data) };
 }
 
 function trade(a: number, socket = 1): GateFrame {
@@ -39,12 +40,12 @@ function book(u: number, pu: number, socket = 1): GateFrame {
 }
 
 /** Records what the gate lets through, as compact strings, in call order. */
-function recorder(): GateOutput & { readonly out: string[] } {
+function recorder(): FeedOutput & { readonly out: string[] } {
   const out: string[] = [];
   return {
     out,
-    frame(_s, _k, f, held) {
-      const d = f.data as { a?: unknown; u?: unknown } | null;
+    frame(_s, f, held) {
+      const d = (f as GateFrame).data as { a?: unknown; u?: unknown } | null;
       const id = f.stream === TRADE ? d?.a : d?.u;
       out.push(`${f.stream === TRADE ? "T" : "B"}${String(id)}${held ? "h" : ""}`);
     },
@@ -54,6 +55,7 @@ function recorder(): GateOutput & { readonly out: string[] } {
     gap(_s, stream, from, to) {
       out.push(`gap${stream === TRADE ? "T" : "B"}${from}-${to}`);
     },
+    connection() {},
   };
 }
 

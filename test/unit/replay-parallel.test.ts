@@ -9,7 +9,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { replayInWorkers, splitBySymbol } from "../../src/pipeline/replay-parallel.ts";
-import type { PlannedFile, ReplayEvents } from "../../src/pipeline/replay.ts";
+import type { PlannedFile } from "../../src/pipeline/replay-files.ts";
+import type { ReplayEvents } from "../../src/pipeline/replay-share.ts";
 import { tempDir } from "../helpers/binary.ts";
 
 const file = (symbol: string, path: string, startsRun = true): PlannedFile => ({ path, symbol, order: path, startsRun });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { FrameScan, SCAN_AGG_TRADE, SCAN_DEPTH, SCAN_FALLBACK, scanDataLine } from "../../src/exchange/binance/scanner.ts";
-import { backfillLine, connectionLine, dataLine, gapLine, sessionLine } from "../../src/pipeline/raw-line.ts";
+import { backfillLine, connectionLine, dataLine, gapLine, sessionLine } from "../../src/core/raw-log.ts";
 import { mutate, pick, reseed } from "./scanner-mutations.ts";
 import { checkDataLine, cryptofeedFrames, derivedAggTradeFrames, referenceParses, scriptFrames } from "./scanner-support.ts";
 

@@ -8,7 +8,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { collectReplayFiles, replayFiles } from "../../src/pipeline/replay.ts";
+import { Pipeline } from "../../src/pipeline/pipeline.ts";
+import { collectReplayFiles, planReplay } from "../../src/pipeline/replay-files.ts";
+import { replayPlanned } from "../../src/pipeline/replay-share.ts";
+import { rawLogDecoder } from "../../src/pipeline/venue.ts";
 import { MemoryRowSink } from "../../src/sinks/memory/memory-sink.ts";
 import { tempDir } from "../helpers/binary.ts";
 
@@ -45,8 +48,10 @@ describe("replay input files", () => {
     ]);
     const sink = new MemoryRowSink({ rotateSec: 60, orderbookRotateSec: 60 });
     const warnings: string[] = [];
-    const summary = await replayFiles(ConfigSchema.parse({}), files, sink, (m) => warnings.push(m));
-    await sink.close();
+    const warn = (m: string) => warnings.push(m);
+    const pipeline = new Pipeline(ConfigSchema.parse({}), { kind: "replay" }, { parquetError: () => {}, parquetMaintenance: () => {} }, { rowSinks: [sink] });
+    const summary = await replayPlanned(await planReplay(files, (l) => rawLogDecoder().sniffSymbol(l), warn), pipeline, warn);
+    await pipeline.close();
     const ids = sink.segments().filter((s) => s.kind === "prices").flatMap((s) => s.rows.map((r) => r.agg_trade_id));
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(summary.files).toBe(5);

@@ -12,23 +12,14 @@
  * rotation retried later; the old socket keeps running. If the old socket dies while an open
  * replacement exists, the replacement simply takes over.
  */
-import { StreamConnection, type ConnectionListener, type ConnectionOptions, type ConnectionState } from "./connection.ts";
+import { StreamConnection, type ConnectionListener, type ConnectionOptions } from "./connection.ts";
 import type { Route } from "../../core/market-events.ts";
+import type { ConnectionState, ConnectionView } from "../../core/feed.ts";
+
+export type { ConnectionView };
 import type { ConnectionPlan } from "./streams.ts";
 
 /** What the status page shows per connection slot. */
-export interface ConnectionView {
-  readonly id: string;
-  readonly route: Route;
-  readonly streams: readonly string[];
-  readonly state: ConnectionState;
-  readonly reconnects: number;
-  readonly rotations: number;
-  readonly frames: number;
-  readonly bytes: number;
-  readonly lastFrameAtMs: number;
-  readonly lastError: string;
-}
 
 export interface RotationOptions {
   /** Socket age at which a replacement is opened. */

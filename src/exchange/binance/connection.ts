@@ -6,6 +6,7 @@
  * within Binance's 10 messages per second per connection (message-budget.ts).
  */
 import WebSocket from "ws";
+import type { ConnectionState } from "../../core/feed.ts";
 import type { Route } from "../../core/market-events.ts";
 import type { ConnectionPlan } from "./streams.ts";
 import { combinedUrl } from "./streams.ts";
@@ -36,7 +37,6 @@ export interface ConnectionListener {
   onConnectFailed?(conn: StreamConnection, reason: string, retryInMs: number): void;
 }
 
-export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
 
 export class StreamConnection {
   readonly id: string;

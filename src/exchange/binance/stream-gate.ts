@@ -17,48 +17,33 @@
  * - Frames the engine would reject (no usable id) pass through untouched: the engine counts them and
  *   replay rejects exactly the same lines.
  *
- * Every output goes through `GateOutput` synchronously and in order: the order of the calls is the
- * order of the log and of the engine.
+ * Every output goes forward through `FeedOutput` (core/feed.ts) synchronously and in order: the order
+ * of the calls is the order of the log and of the engine.
  */
 import type { BackfillJob, Backfiller, RecoveredTrade } from "./backfill.ts";
 import { StreamIds, type DropReason } from "./dedup.ts";
-import type { MarketEvent } from "../../core/market-events.ts";
-import { eventId } from "./frame-parser.ts";
+import type { AcceptedFrame, FeedOutput } from "../../core/feed.ts";
+import { eventId, parseData } from "./frame-parser.ts";
 import { streamName, type StreamKind } from "./streams.ts";
 
-/** A frame of a stream this process subscribed to, with its payload parsed but not yet validated. */
-export interface GateFrame {
-  readonly stream: string;
+/** A frame of a stream this process subscribed to, parsed (or rejected) but not yet validated. */
+export interface GateFrame extends AcceptedFrame {
   /** Number of the socket that delivered it (StreamConnection.socket). */
   readonly socket: number;
-  readonly recvTsMs: number;
-  /** The event when the frame scanner already parsed it (then `data` is not read), else null. */
-  readonly event: MarketEvent | null;
-  /** The parsed payload when `event` is null. */
+  /** The JSON-parsed payload when the scanner did not read the frame (undefined when it did). */
   readonly data: unknown;
-  /** The exact payload text as received. */
-  readonly dataText: string;
 }
 
 /** The frame's id (`a` of a trade, `u` of a book), or null when the payload is malformed for the engine. */
 function frameId(kind: StreamKind, f: GateFrame): number | null {
-  if (f.event === null) return eventId(kind, f.data);
+  if (f.event === null) return f.data === undefined ? null : eventId(kind, f.data);
   return f.event.kind === "aggTrade" ? f.event.aggId : f.event.lastId;
 }
 
 /** The book's `pu` (undefined when absent). */
 function framePu(f: GateFrame): unknown {
-  if (f.event === null) return (f.data as { pu?: unknown }).pu;
+  if (f.event === null) return typeof f.data === "object" && f.data !== null ? (f.data as { pu?: unknown }).pu : undefined;
   return f.event.kind === "depth" ? (f.event.prevLastId ?? undefined) : undefined;
-}
-
-export interface GateOutput {
-  /** A frame passed: write its line, then apply it. `held` = it waited behind a backfill. */
-  frame(symbol: string, kind: StreamKind, f: GateFrame, held: boolean): void;
-  /** A trade recovered over REST, in the stream's aggTrade shape: write its line, then apply it. */
-  backfill(symbol: string, stream: string, dataText: string): void;
-  /** Ids that will never be seen: write a gap line. */
-  gap(symbol: string, stream: string, fromId: number, toId: number, reason: string): void;
 }
 
 /** Per-symbol feed counters (both streams of the symbol). */
@@ -150,7 +135,7 @@ export class StreamGate {
 
   constructor(
     symbols: Iterable<string>,
-    private readonly out: GateOutput,
+    private readonly out: FeedOutput,
     private readonly opts: GateOptions,
   ) {
     for (const symbol of symbols) {
@@ -217,7 +202,7 @@ export class StreamGate {
     st.lastSocket = f.socket;
     st.counters.lateFilled++;
     this.totals.lateFilled++;
-    this.out.frame(st.symbol, st.kind, f, false);
+    this.out.frame(st.symbol, f, false);
     if (st.ids.last >= job.toId) {
       st.job = null;
       job.cancel();
@@ -231,7 +216,7 @@ export class StreamGate {
     const id = frameId(st.kind, f);
     if (id === null) {
       // Malformed for the engine: it rejects and counts it, replay rejects the same line.
-      this.out.frame(st.symbol, st.kind, f, held);
+      this.out.frame(st.symbol, f, held);
       return true;
     }
     const ids = st.ids;
@@ -251,7 +236,7 @@ export class StreamGate {
     if (st.kind === "depth" && ids.hasLast) this.checkChain(st, ids.last, framePu(f), f.socket !== st.lastSocket);
     ids.accept(id, f.socket);
     st.lastSocket = f.socket;
-    this.out.frame(st.symbol, st.kind, f, held);
+    this.out.frame(st.symbol, f, held);
     return true;
   }
 
@@ -266,7 +251,7 @@ export class StreamGate {
       this.opts.onNotice?.(`chain:${st.stream}`, "depth pu does not chain on this stream; gap lines stop, the counter goes on", { stream: st.stream, breaks: st.chainBreaks });
     }
     // pu below the last u is not a missed range (the chain went backwards); only the counter moves.
-    if (!st.chainBroken && pu > lastU) this.out.gap(st.symbol, st.stream, lastU + 1, pu, "book messages missed");
+    if (!st.chainBroken && pu > lastU) this.out.gap(st.symbol, st.stream, lastU + 1, pu);
   }
 
   private startBackfill(st: StreamState, from: number, to: number, first: GateFrame): void {
@@ -283,7 +268,8 @@ export class StreamGate {
           st.ids.accept(t.a, -1);
           st.counters.backfilled++;
           this.totals.backfilled++;
-          this.out.backfill(st.symbol, st.stream, t.text);
+          const parsed = parseData("aggTrade", st.symbol, JSON.parse(t.text));
+          this.out.backfill(st.symbol, st.stream, t.text, parsed.ok ? parsed.event : null, parsed.ok ? null : parsed.reason);
         }
       },
       // Late live frames may have filled part of the range meanwhile.
@@ -332,7 +318,7 @@ export class StreamGate {
     st.counters.missingTradeIds += to - from + 1;
     this.totals.missingTradeIds += to - from + 1;
     this.opts.onNotice?.(`gap:${st.stream}`, "trade ids not recovered", { stream: st.stream, from_id: from, to_id: to, reason });
-    this.out.gap(st.symbol, st.stream, from, to, reason);
+    this.out.gap(st.symbol, st.stream, from, to);
   }
 
   private countDrop(st: StreamState, reason: DropReason): void {

@@ -40,7 +40,7 @@ const seconds = (ms: number | null | undefined): number | null => (ms === null |
 export function renderCollectorMetrics(p: CollectorParts): string {
   const x = new Exposition();
   const v = versionInfo();
-  const bySymbol = p.symbols.map((symbol) => ({ symbol, labels: { symbol } as Labels, engine: p.engines.get(symbol)!, stats: p.router.stats.get(symbol)! }));
+  const bySymbol = p.symbols.map((symbol) => ({ symbol, labels: { symbol } as Labels, engine: p.engines.get(symbol)!, feed: p.feed.stats(symbol)!, ingest: p.ingest.stats.get(symbol)! }));
   const perSymbol = (f: (s: (typeof bySymbol)[number]) => number | null | undefined): Sample[] => bySymbol.map((s) => [s.labels, f(s)]);
 
   x.gauge("harvestd_build_info", "Version of the running binary (value is always 1).", [[{ version: v.version, bun: v.bun }, 1]]);
@@ -57,28 +57,28 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   x.gauge("harvestd_disk_free_floor_bytes", "Free space below which /health fails.", [[undefined, p.cfg.health.disk_free_floor_mb * 1024 * 1024]]);
 
   // Feed, per symbol.
-  x.counter("harvestd_frames_received_total", "Data frames received per symbol.", perSymbol((s) => s.stats.frames));
-  x.counter("harvestd_malformed_frames_total", "Data frames whose payload failed validation, per symbol.", perSymbol((s) => s.stats.badFrames));
+  x.counter("harvestd_frames_received_total", "Data frames received per symbol.", perSymbol((s) => s.feed.frames));
+  x.counter("harvestd_malformed_frames_total", "Data frames whose payload failed validation, per symbol.", perSymbol((s) => s.feed.badFrames));
   x.gauge(
     "harvestd_last_frame_timestamp_seconds",
     "Receipt time of the last frame per symbol and stream kind, Unix time.",
     bySymbol.flatMap((s): Sample[] => [
-      [{ symbol: s.symbol, kind: "depth" }, seconds(s.stats.lastDepthAtMs)],
-      [{ symbol: s.symbol, kind: "aggTrade" }, seconds(s.stats.lastTradeAtMs)],
+      [{ symbol: s.symbol, kind: "depth" }, seconds(s.feed.lastDepthAtMs)],
+      [{ symbol: s.symbol, kind: "aggTrade" }, seconds(s.feed.lastTradeAtMs)],
     ]),
   );
   const hist = (f: (s: (typeof bySymbol)[number]) => Histogram) => bySymbol.map((s) => [s.labels, f(s)] as const);
-  x.histogramMs("harvestd_event_latency_seconds", "Receipt time minus exchange event time E, per frame.", hist((s) => s.stats.eventLatencyMs));
-  x.histogramMs("harvestd_pipeline_latency_seconds", "Time from receipt to frame applied and logged, per frame.", hist((s) => s.stats.pipelineLatencyMs));
-  const totals = p.router.totals;
+  x.histogramMs("harvestd_event_latency_seconds", "Receipt time minus exchange event time E, per frame.", hist((s) => s.feed.eventLatencyMs));
+  x.histogramMs("harvestd_pipeline_latency_seconds", "Time from receipt to frame applied and logged, per frame.", hist((s) => s.ingest.pipelineLatencyMs));
+  const totals = p.feed.totals();
   x.counter("harvestd_rejected_frames_total", "Frames rejected before or during parsing (binary, oversized, not JSON, bad payload).", [[undefined, totals.badFrames]]);
   x.counter("harvestd_unexpected_frames_total", "Frames for streams or symbols not subscribed.", [[undefined, totals.unexpectedFrames]]);
 
   // Stream gate (dedup, rotation overlap, backfill), per symbol, and REST.
-  const feed = (f: (c: NonNullable<ReturnType<CollectorParts["router"]["feedCounters"]>>) => number): Sample[] =>
+  const feed = (f: (c: Readonly<Record<string, number>>) => number | undefined): Sample[] =>
     bySymbol.map((s) => {
-      const c = p.router.feedCounters(s.symbol);
-      return [s.labels, c === undefined ? null : f(c)];
+      const c = p.feed.counters(s.symbol);
+      return [s.labels, c === undefined ? null : (f(c) ?? null)];
     });
   x.counter("harvestd_feed_duplicates_total", "Trades delivered again by the same socket, dropped.", feed((c) => c.duplicates));
   x.counter("harvestd_feed_overlap_dropped_total", "Trades already delivered by another socket (rotation overlap), dropped.", feed((c) => c.overlapDropped));
@@ -127,7 +127,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   );
 
   // Paper trading (PAPER_ENABLE=1 only).
-  const paper = p.paper;
+  const paper = p.pipeline.paper;
   if (paper) {
     const ps = new Map(p.symbols.map((s) => [s, paper.stats(s)]));
     const perPaper = (f: (st: PaperStats) => number | null): Sample[] => p.symbols.map((s) => [{ symbol: s }, f(ps.get(s)!)]);
@@ -137,29 +137,34 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.counter("harvestd_paper_trades_total", "Paper trading: closed round trips.", perPaper((st) => st.trades));
   }
 
-  // Writers.
-  const pq = p.parquet.status();
-  x.gauge("harvestd_parquet_writer_up", "1 while the Parquet writer worker is running.", [[undefined, pq.workerState === "failed" ? 0 : 1]]);
-  x.gauge("harvestd_parquet_kind_failing", "1 while a write of the Parquet kind is held after a failure and retried.", ALL_KINDS.map((kind): Sample => [{ kind }, pq.failingKinds.includes(kind) ? 1 : 0]));
-  x.counter("harvestd_parquet_files_written_total", "Parquet files committed.", [[undefined, pq.filesWritten]]);
-  x.counter("harvestd_parquet_rows_written_total", "Rows in committed Parquet files.", [[undefined, pq.rowsWritten]]);
-  x.counter("harvestd_parquet_written_bytes_total", "Bytes of committed Parquet files.", [[undefined, pq.bytesWritten]]);
-  x.counter("harvestd_parquet_write_errors_total", "Failed Parquet write attempts (each is held and retried).", [[undefined, pq.writeErrors]]);
-  x.counter("harvestd_parquet_rows_dropped_total", "Rows dropped because the writer's buffer bound was reached.", [[undefined, pq.rowsDropped]]);
-  x.counter("harvestd_parquet_rows_lost_total", "Rows that never reached a Parquet file (NDJSON still has them; replay rebuilds).", [[undefined, pq.rowsLost]]);
-  x.counter("harvestd_parquet_rows_rejected_total", "Rows refused by the Parquet schema.", [[undefined, pq.rowsRejected]]);
-  x.counter("harvestd_parquet_encode_seconds_total", "Time spent encoding Parquet files (writer thread).", [[undefined, pq.encodeMsTotal / 1000]]);
-  x.gauge("harvestd_parquet_buffered_rows", "Rows collected, not yet handed to the writer.", [[undefined, pq.rowsBuffered]]);
-  x.gauge("harvestd_parquet_pending_rows", "Rows handed to the writer, not yet committed.", [[undefined, pq.rowsPending]]);
-  x.gauge("harvestd_parquet_held_rows", "Rows of failed writes waiting for their retry.", [[undefined, pq.rowsHeld]]);
-  x.gauge("harvestd_parquet_pending_bytes", "Memory held by batches not yet written (bounded).", [[undefined, pq.bytesPending]]);
-  const lastByKind = new Map<string, number>();
-  for (const byKind of Object.values(pq.lastFiles)) {
-    for (const f of Object.values(byKind)) if (f !== undefined && f.atMs > (lastByKind.get(f.kind) ?? 0)) lastByKind.set(f.kind, f.atMs);
+  // Sinks: each component's own verdict, then what the two built-in writers count.
+  const now = Date.now();
+  x.gauge("harvestd_component_healthy", "1 while the sink component reports no problem.", p.pipeline.components.map((c): Sample => [{ component: c.name }, c.health(now).ok ? 1 : 0]));
+  const pq = p.pipeline.parquet?.status();
+  if (pq !== undefined) {
+    x.gauge("harvestd_parquet_writer_up", "1 while the Parquet writer worker is running.", [[undefined, pq.workerState === "failed" ? 0 : 1]]);
+    x.gauge("harvestd_parquet_kind_failing", "1 while a write of the Parquet kind is held after a failure and retried.", ALL_KINDS.map((kind): Sample => [{ kind }, pq.failingKinds.includes(kind) ? 1 : 0]));
+    x.counter("harvestd_parquet_files_written_total", "Parquet files committed.", [[undefined, pq.filesWritten]]);
+    x.counter("harvestd_parquet_rows_written_total", "Rows in committed Parquet files.", [[undefined, pq.rowsWritten]]);
+    x.counter("harvestd_parquet_written_bytes_total", "Bytes of committed Parquet files.", [[undefined, pq.bytesWritten]]);
+    x.counter("harvestd_parquet_write_errors_total", "Failed Parquet write attempts (each is held and retried).", [[undefined, pq.writeErrors]]);
+    x.counter("harvestd_parquet_rows_dropped_total", "Rows dropped because the writer's buffer bound was reached.", [[undefined, pq.rowsDropped]]);
+    x.counter("harvestd_parquet_rows_lost_total", "Rows that never reached a Parquet file (NDJSON still has them; replay rebuilds).", [[undefined, pq.rowsLost]]);
+    x.counter("harvestd_parquet_rows_rejected_total", "Rows refused by the Parquet schema.", [[undefined, pq.rowsRejected]]);
+    x.counter("harvestd_parquet_encode_seconds_total", "Time spent encoding Parquet files (writer thread).", [[undefined, pq.encodeMsTotal / 1000]]);
+    x.gauge("harvestd_parquet_buffered_rows", "Rows collected, not yet handed to the writer.", [[undefined, pq.rowsBuffered]]);
+    x.gauge("harvestd_parquet_pending_rows", "Rows handed to the writer, not yet committed.", [[undefined, pq.rowsPending]]);
+    x.gauge("harvestd_parquet_held_rows", "Rows of failed writes waiting for their retry.", [[undefined, pq.rowsHeld]]);
+    x.gauge("harvestd_parquet_pending_bytes", "Memory held by batches not yet written (bounded).", [[undefined, pq.bytesPending]]);
+    const lastByKind = new Map<string, number>();
+    for (const byKind of Object.values(pq.lastFiles)) {
+      for (const f of Object.values(byKind)) if (f !== undefined && f.atMs > (lastByKind.get(f.kind) ?? 0)) lastByKind.set(f.kind, f.atMs);
+    }
+    x.gauge("harvestd_parquet_last_file_timestamp_seconds", "Commit time of the newest Parquet file per kind, Unix time.", ALL_KINDS.map((kind): Sample => [{ kind }, seconds(lastByKind.get(kind))]));
   }
-  x.gauge("harvestd_parquet_last_file_timestamp_seconds", "Commit time of the newest Parquet file per kind, Unix time.", ALL_KINDS.map((kind): Sample => [{ kind }, seconds(lastByKind.get(kind))]));
 
-  const nd = p.ndjson.status();
+  const nd = p.pipeline.ndjson?.status();
+  if (nd === undefined) return x.text();
   x.counter("harvestd_ndjson_lines_written_total", "NDJSON raw-log lines written.", [[undefined, nd.linesWritten]]);
   x.counter("harvestd_ndjson_written_bytes_total", "NDJSON raw-log bytes written.", [[undefined, nd.bytesWritten]]);
   x.counter("harvestd_ndjson_files_closed_total", "NDJSON hour files closed.", [[undefined, nd.filesClosed]]);

@@ -7,6 +7,7 @@
 import { schemaOf, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
 import { DAY_MS } from "../parquet/columns.ts";
 import { RotationClock, type RotationPeriods } from "../rotation.ts";
+import { healthy, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 
 export interface MemorySegment {
   readonly kind: SinkKind;
@@ -20,7 +21,13 @@ export interface MemorySinkOptions extends RotationPeriods {
   readonly maxRowsPerSegment?: number;
 }
 
-export class MemoryRowSink implements RowSink {
+export class MemoryRowSink implements RowSinkComponent {
+  readonly name = "memory";
+
+  health(): ComponentHealth {
+    return healthy;
+  }
+
   private readonly clock: RotationClock;
   private readonly maxRows: number;
   /** Open segments by kind, then `symbol|day`. */

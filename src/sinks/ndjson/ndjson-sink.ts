@@ -25,6 +25,7 @@ import { dirname, join } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type NdjsonCompression } from "./compress.ts";
+import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
 
@@ -135,7 +136,8 @@ export function ndjsonRelPath(symbol: string, tsRecvMs: number): string {
 
 const RAW_FILE = /^raw-(\d{2})\.ndjson$/;
 
-export class NdjsonSink {
+export class NdjsonSink implements LineSinkComponent {
+  readonly name = "ndjson";
   private readonly files = new Map<string, OpenFile>();
   /** Files no longer receiving lines, still being written out, closed or compressed. */
   private readonly draining = new Set<OpenFile>();
@@ -237,6 +239,19 @@ export class NdjsonSink {
     while (this.draining.size > 0 || this.background.size > 0) {
       await Promise.all([...[...this.draining].map((f) => this.pump(f)), ...this.background]);
     }
+  }
+
+  /** Periodic flush: lines reach the OS at least this often (the collector ticks every 250 ms). */
+  tick(_nowMs: number): void {
+    void this.flush();
+  }
+
+  health(nowMs: number): ComponentHealth {
+    const reasons: string[] = [];
+    const nd = this.status();
+    if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
+    if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
+    return verdict(reasons);
   }
 
   status(): NdjsonStatus {

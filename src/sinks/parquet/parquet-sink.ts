@@ -16,6 +16,7 @@ import type { StorageEvent } from "../storage/events-log.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
 import { workerEntry } from "../../util/worker-entry.ts";
+import { RECENT_DROP_MS, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
 
@@ -204,7 +205,8 @@ interface Pending {
 
 const batchBytes = (batch: ColumnBatch): number => transferList(batch).reduce((n, b) => n + b.byteLength, 0);
 
-export class ParquetSink implements RowSink {
+export class ParquetSink implements RowSinkComponent {
+  readonly name = "parquet";
   private readonly opts: ParquetSinkOptions;
   private readonly kinds = new Map<SinkKind, KindState>();
   private readonly clock: RotationClock;
@@ -364,6 +366,16 @@ export class ParquetSink implements RowSink {
     w.ref();
     this.post(w, { type: "close", compactAll: this.opts.compactAllOnClose ?? false });
     return this.closePromise;
+  }
+
+  /** The writer's own verdict for /health (failing writes are held and retried; see docs/storage.md). */
+  health(nowMs: number): ComponentHealth {
+    const reasons: string[] = [];
+    const pq = this.status();
+    if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
+    if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
+    if (pq.lastDropAtMs !== null && nowMs - pq.lastDropAtMs < RECENT_DROP_MS) reasons.push("parquet buffer full: rows dropped in the last minute");
+    return verdict(reasons);
   }
 
   status(): ParquetSinkStatus {

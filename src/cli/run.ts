@@ -1,0 +1,115 @@
+/**
+ * `harvestd run`: the collector with the HTTP surface on top, until run_hours elapse or a stop
+ * signal; then everything is flushed and the process exits 0.
+ */
+import { join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { startHttpServer, type HttpServer } from "../http/server.ts";
+import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
+import { createCollector } from "../pipeline/collector.ts";
+import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
+import { createLogger, type Logger } from "../util/log.ts";
+import { versionInfo } from "../util/version.ts";
+
+export async function runCollector(cfg: Config): Promise<number> {
+  const log = createLogger({ runLogDir: join(cfg.storage.artifacts_dir, "run_logs") });
+  if (cfg.http.token !== "" && cfg.http.token.length < 16) {
+    // The token itself is never logged.
+    log.log("warn", "http.token is shorter than 16 characters: use a long random one, e.g. `openssl rand -hex 32`");
+  }
+  const collector = await createCollector(cfg, log);
+  if (typeof collector === "number") return collector;
+  const parts = collector.parts;
+
+  let http: HttpServer | null = null;
+  if (cfg.http.listen !== "") {
+    try {
+      http = startHttpServer(
+        cfg.http.listen,
+        cfg.http.token,
+        {
+          status: () => buildStatus(parts),
+          health: () => buildHealth(parts),
+          orderbook: (s) => buildOrderbook(parts, s),
+          history: (seconds, symbol) => (symbol === null ? parts.history.view(seconds) : parts.symbols.includes(symbol) ? parts.history.view(seconds, [symbol]) : null),
+          historySeconds: parts.history.capacity,
+          metrics: () => renderCollectorMetrics(parts),
+        },
+        { log },
+      );
+    } catch (e) {
+      process.stderr.write(`harvestd: cannot listen on ${cfg.http.listen}: ${(e as Error).message}\n`);
+      await collector.stop();
+      return 1;
+    }
+  }
+
+  log.log("info", "starting", { symbols: parts.symbols.length, connections: parts.connections.length, http: http?.url ?? null, version: versionInfo().version });
+  collector.start();
+
+  const reason = await waitForStop(cfg.run_hours);
+  log.log("info", "stopping", { reason, shutdown_timeout_sec: cfg.shutdown_timeout_sec });
+  const deadline = armShutdownDeadline(cfg.shutdown_timeout_sec, parts, log);
+  await collector.stop();
+  if (http !== null) await http.stop();
+  deadline.disarm();
+  const ps = parts.pipeline.parquet?.status();
+  log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0 });
+  return 0;
+}
+
+/**
+ * Bounds the flush after a stop request: past `timeoutSec`, or on a second SIGINT/SIGTERM, log what is
+ * still pending and exit 1 rather than hang (systemd would SIGKILL without a word). Whatever the NDJSON
+ * sink already handed to the OS is on disk either way; replay rebuilds Parquet from it.
+ */
+function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Logger): { disarm(): void } {
+  const giveUp = (why: string) => {
+    const pq = parts.pipeline.parquet?.status();
+    const nd = parts.pipeline.ndjson?.status();
+    log.log("error", "shutdown incomplete: exiting without waiting further", {
+      why,
+      parquetRowsBuffered: pq?.rowsBuffered ?? 0,
+      parquetRowsPending: pq?.rowsPending ?? 0,
+      ndjsonPendingLines: nd?.pendingLines ?? 0,
+    });
+    process.exit(1);
+  };
+  const timer = setTimeout(() => giveUp(`flush exceeded shutdown_timeout_sec=${timeoutSec}`), timeoutSec * 1000);
+  // The flush itself keeps the process alive; the deadline must not delay a clean exit.
+  timer.unref();
+  const onSignal = (sig: NodeJS.Signals) => giveUp(`second ${sig} during shutdown`);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    disarm() {
+      clearTimeout(timer);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+function waitForStop(runHours: number): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      if (timer !== null) clearTimeout(timer);
+      resolve(why);
+    };
+    const onInt = () => done("SIGINT");
+    const onTerm = () => done("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    // setTimeout overflows past 2^31 ms (~24.8 days), so long runs re-arm in steps.
+    const deadline = Date.now() + runHours * 3_600_000;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const arm = () => {
+      const left = deadline - Date.now();
+      if (left <= 0) return done("run_hours elapsed");
+      timer = setTimeout(arm, Math.min(left, 2 ** 30));
+    };
+    if (runHours > 0) arm();
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * The seam between an exchange adapter and the pipeline (docs/extending.md). An adapter turns its
+ * venue's connections into neutral records and hands them forward, once each, in the order the log
+ * and the engines must see them; nothing is called back upstream. A connection event is a record
+ * like any other (a disconnect resets what depends on continuity downstream).
+ */
+import type { Histogram } from "../util/histogram.ts";
+import type { MarketEvent, Route } from "./market-events.ts";
+
+/** The two stream kinds every adapter delivers per symbol. */
+export type StreamKind = MarketEvent["kind"];
+
+/** A frame the adapter accepted for the raw log and the engine. */
+export interface AcceptedFrame {
+  readonly stream: string;
+  /** Wall-clock receipt time (ms). */
+  readonly recvTsMs: number;
+  /** `performance.now()` at receipt, for the pipeline latency. */
+  readonly t0: number;
+  /** The parsed event; null when the payload is malformed for the engine (`bad` says why). */
+  readonly event: MarketEvent | null;
+  readonly bad: string | null;
+  /** The exact payload text as received: what the raw log keeps. */
+  readonly dataText: string;
+}
+
+/** Where an adapter's records go. Each call is one raw-log line, applied in call order. */
+export interface FeedOutput {
+  /** `held`: the frame waited behind a recovery (its line carries the time it was written). */
+  frame(symbol: string, f: AcceptedFrame, held: boolean): void;
+  /** A trade recovered over REST after ids were skipped, in the live payload's shape. */
+  backfill(symbol: string, stream: string, dataText: string, event: MarketEvent | null, bad: string | null): void;
+  /** Ids that will never be seen. */
+  gap(symbol: string, stream: string, fromId: number, toId: number): void;
+  /** A connection carrying some of the symbol's streams opened or closed. */
+  connection(symbol: string, event: "connect" | "disconnect", route: Route, connId: string, reason?: string): void;
+}
+
+export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
+
+/** One connection, read-only, for the status page and /health. */
+export interface ConnectionView {
+  readonly id: string;
+  readonly route: Route;
+  readonly streams: readonly string[];
+  readonly state: ConnectionState;
+  readonly reconnects: number;
+  readonly rotations: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly lastFrameAtMs: number;
+  readonly lastError: string;
+}
+
+/** What the adapter counts per symbol at receipt. */
+export interface SymbolFeedStats {
+  frames: number;
+  badFrames: number;
+  lastFrameAtMs: number;
+  /** Receipt time of the last frame per stream kind (0 = none yet), for /health's per-stream timeouts. */
+  lastDepthAtMs: number;
+  lastTradeAtMs: number;
+  /** Receipt time minus the exchange's event time. */
+  readonly eventLatencyMs: Histogram;
+  /** Frames counted in the current and previous whole second, for messages/s. */
+  secFrames: number;
+  prevSecFrames: number;
+  sec: number;
+}
+
+/** A running feed: the adapter's connections for a set of symbols. */
+export interface Feed {
+  start(): void;
+  /**
+   * End of input: unfinished recoveries are given up (what they had not recovered becomes gap
+   * records), held frames are emitted, then the connections close (disconnect records).
+   */
+  stop(): void;
+  readonly connections: readonly ConnectionView[];
+  /** Totals over all symbols (frames, duplicates, backfills, REST use, …): plain counters. */
+  totals(): Readonly<Record<string, number>>;
+  stats(symbol: string): SymbolFeedStats | undefined;
+  /** Per-symbol recovery counters (duplicates, backfills, gaps): plain counters. */
+  counters(symbol: string): Readonly<Record<string, number>> | undefined;
+}
+
+/** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */
+export interface ExchangeAdapter {
+  readonly name: string;
+  /** The symbols to collect; `"ALL"` asks the venue. Rejects with a message naming the venue's answer. */
+  resolveSymbols(requested: readonly string[] | "ALL"): Promise<readonly string[]>;
+  openFeed(symbols: readonly string[], out: FeedOutput): Feed;
+  /** Which symbol and kind a stream name of this venue carries (null: not one of ours). */
+  parseStream(stream: string): { readonly symbol: string; readonly kind: StreamKind } | null;
+  readonly rawLog: RawLogDecoder;
+}
+
+/**
+ * A raw-log line decoded back into what the live run applied (docs/storage.md, raw log). A decoder
+ * may reuse the object it returns for the next line: apply it before decoding another.
+ */
+export type DecodedLine =
+  | { readonly type: "data"; readonly tsRecv: number; readonly event: MarketEvent; readonly backfilled: boolean }
+  | { readonly type: "disconnect"; readonly tsRecv: number; readonly route: Route }
+  /** connect and gap lines: they change nothing in the engines. */
+  | { readonly type: "control"; readonly tsRecv: number }
+  /** A new process started here: fresh engines from this line on. */
+  | { readonly type: "session"; readonly tsRecv: number }
+  /** Not a JSON object: a corrupt (or, when last, truncated) line. */
+  | { readonly type: "bad"; readonly reason: string }
+  /** A line that applies nothing: another symbol's stream, or a payload the live run rejected too. */
+  | { readonly type: "skip" };
+
+export interface RawLogDecoder {
+  /** Decodes one line of `symbol`'s log. Fast path for data lines; never throws. */
+  decode(line: string, symbol: string): DecodedLine;
+  /** The symbol of the first stream named in a line, for files outside a `symbol=` folder. */
+  sniffSymbol(line: string): string | null;
+}

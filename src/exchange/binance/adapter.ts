@@ -1,0 +1,21 @@
+/**
+ * Binance USD-M futures as an exchange adapter (core/feed.ts): the one place the pipeline meets
+ * Binance. Everything venue-specific stays behind it (docs/extending.md).
+ */
+import type { ExchangeAdapter } from "../../core/feed.ts";
+import type { Logger } from "../../util/log.ts";
+import { fetchAllSymbols } from "./exchange-info.ts";
+import { BinanceFeed } from "./feed.ts";
+import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
+import { BinanceRawLogDecoder } from "./raw-log-decoder.ts";
+import { parseStreamName } from "./streams.ts";
+
+export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedParams, log: Logger): ExchangeAdapter {
+  return {
+    name: "binance",
+    resolveSymbols: async (requested) => (requested === "ALL" ? await fetchAllSymbols(endpoints.rest) : requested),
+    openFeed: (symbols, out) => new BinanceFeed(symbols, endpoints, params, out, log),
+    parseStream: parseStreamName,
+    rawLog: new BinanceRawLogDecoder(),
+  };
+}

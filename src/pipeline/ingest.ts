@@ -1,0 +1,73 @@
+/**
+ * Live ingest: each record the exchange adapter passes forward (core/feed.ts) becomes one raw-log
+ * line and is applied to its symbol's processor, in one synchronous step, so the log's line order
+ * is exactly the order the engines saw (docs/indicators.md, "Processing order").
+ *
+ * `ts_recv` of a line is the receipt time of its frame, except that it never goes backwards within a
+ * symbol's log: a frame that waited behind a backfill, a backfilled trade and a gap line carry the
+ * time they were written (so hour files stay in order and replay feeds the engines the same times).
+ */
+import type { AcceptedFrame, FeedOutput } from "../core/feed.ts";
+import type { MarketEvent, Route } from "../core/market-events.ts";
+import { backfillLine, connectionLine, dataLine, gapLine } from "../core/raw-log.ts";
+import { Histogram } from "../util/histogram.ts";
+import { applyEvent } from "./apply.ts";
+import type { Pipeline } from "./pipeline.ts";
+
+/** What ingest measures per symbol. */
+export interface IngestStats {
+  /** Receipt to applied and logged. */
+  readonly pipelineLatencyMs: Histogram;
+  /** `ts_recv` of the last line written (lines never go back in time). */
+  lastLineTsMs: number;
+}
+
+export class Ingest implements FeedOutput {
+  readonly stats = new Map<string, IngestStats>();
+
+  constructor(
+    symbols: readonly string[],
+    private readonly pipeline: Pipeline,
+  ) {
+    for (const s of symbols) {
+      this.stats.set(s, { pipelineLatencyMs: new Histogram(), lastLineTsMs: 0 });
+      pipeline.processor(s);
+    }
+  }
+
+  frame(symbol: string, f: AcceptedFrame, held: boolean): void {
+    const st = this.stats.get(symbol)!;
+    const ts = stamp(st, held ? Date.now() : f.recvTsMs);
+    const ev = f.event;
+    if (ev !== null) applyEvent(this.pipeline.processor(symbol), ev, ts, false);
+    const E = ev !== null ? ev.eventTime : null;
+    const pipelineMs = Math.round((performance.now() - f.t0) * 1000) / 1000;
+    st.pipelineLatencyMs.record(pipelineMs);
+    // Written even when the payload was malformed, so replay sees (and rejects) exactly the same frames.
+    this.pipeline.lines.append(symbol, ts, dataLine(ts, f.stream, E === null ? null : ts - E, pipelineMs, f.dataText));
+  }
+
+  backfill(symbol: string, stream: string, dataText: string, event: MarketEvent | null): void {
+    const ts = stamp(this.stats.get(symbol)!, Date.now());
+    if (event !== null) applyEvent(this.pipeline.processor(symbol), event, ts, true);
+    this.pipeline.lines.append(symbol, ts, backfillLine(ts, stream, dataText));
+  }
+
+  gap(symbol: string, stream: string, fromId: number, toId: number): void {
+    const ts = stamp(this.stats.get(symbol)!, Date.now());
+    this.pipeline.lines.append(symbol, ts, gapLine(ts, stream, fromId, toId));
+  }
+
+  connection(symbol: string, event: "connect" | "disconnect", route: Route, connId: string, reason?: string): void {
+    const ts = stamp(this.stats.get(symbol)!, Date.now());
+    if (event === "disconnect") this.pipeline.processor(symbol).onDisconnect(route);
+    this.pipeline.lines.append(symbol, ts, connectionLine(ts, event, route, connId, reason));
+  }
+}
+
+/** `ts_recv` for the next line of a symbol: never before the previous line's. */
+function stamp(st: IngestStats, ts: number): number {
+  if (ts < st.lastLineTsMs) ts = st.lastLineTsMs;
+  st.lastLineTsMs = ts;
+  return ts;
+}

@@ -1,0 +1,152 @@
+/**
+ * The one pipeline builder, used by `run`, by `replay` (inline and in every replay worker) and by
+ * anything else that turns records into rows: it assembles the sinks (components), the row taps
+ * (paper trading) and each symbol's processor (built-in engine, then custom stages) from the config.
+ *
+ *   records ─▶ SymbolProcessor (engine → custom stages) ─▶ taps (paper) ─▶ RowFanout ─▶ row sinks
+ *   records ─▶ LineFanout ─▶ line sinks (NDJSON raw log)        [live only; replay reads the log]
+ *
+ * Extension points (docs/extending.md): a row sink goes into `rowSinks`, a line sink into
+ * `lineSinks`, a tap into `taps`, a per-symbol stage into `stagesFor`.
+ */
+import { SymbolEngine } from "../calc/symbol-engine.ts";
+import { indicatorParams } from "../calc/params.ts";
+import type { Config } from "../config/schema.ts";
+import type { RowSink } from "../core/rows.ts";
+import type { SymbolStage } from "../core/stage.ts";
+import { LineFanout, RowFanout, type LineSinkComponent, type RowSinkComponent, type SinkComponent } from "../sinks/component.ts";
+import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
+import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
+import type { StorageEvent } from "../sinks/storage/events-log.ts";
+import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
+import { versionInfo } from "../util/version.ts";
+import { SymbolProcessor } from "./symbol-processor.ts";
+
+/** Where a replay writes, instead of the configured folders. */
+export interface ReplayOutput {
+  readonly outputDir: string;
+  readonly previewDir: string;
+  /** The Parquet writer Worker's script; a replay worker gets it from the main thread, which knows the executable. */
+  readonly writerWorker?: string;
+}
+
+export type PipelineMode = { readonly kind: "live" } | { readonly kind: "replay"; readonly out?: ReplayOutput };
+
+/** What the sinks meet along the way; the caller logs or prints it. */
+export interface PipelineEvents {
+  readonly parquetError: (err: ParquetSinkError) => void;
+  readonly parquetMaintenance: (ev: MaintenanceEvent) => void;
+  readonly ndjsonError?: (err: Error, path: string) => void;
+  readonly ndjsonMaintenance?: (ev: StorageEvent) => void;
+}
+
+/** Sinks given instead of the configured ones (tests, benchmarks). */
+export interface SinkOverride {
+  readonly rowSinks?: readonly RowSinkComponent[];
+  readonly lineSinks?: readonly LineSinkComponent[];
+}
+
+export class Pipeline {
+  /** The Parquet writer; null when sinks were given instead. */
+  readonly parquet: ParquetSink | null;
+  /** The raw log; null in replay (its input is the raw log). */
+  readonly ndjson: NdjsonSink | null;
+  readonly paper: PaperTap | null;
+  /** Every sink, line sinks first: a tick hands raw-log lines to the OS before their rows go to Parquet. */
+  readonly components: readonly SinkComponent[];
+  readonly lines: LineFanout;
+  /** Head of the row path: taps, then every row sink. */
+  readonly rows: RowSink;
+  private readonly processors = new Map<string, SymbolProcessor>();
+  private readonly params: ReturnType<typeof indicatorParams>;
+
+  constructor(
+    private readonly cfg: Config,
+    readonly mode: PipelineMode,
+    events: PipelineEvents,
+    override: SinkOverride = {},
+  ) {
+    this.params = indicatorParams(cfg);
+    const replay = mode.kind === "replay" ? (mode.out ?? { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir }) : null;
+    this.parquet = override.rowSinks !== undefined ? null : new ParquetSink({
+      outputDir: replay?.outputDir ?? cfg.storage.output_dir,
+      previewDir: replay?.previewDir ?? cfg.storage.preview_dir,
+      rotateSec: cfg.storage.parquet_rotate_sec,
+      orderbookRotateSec: cfg.storage.orderbook_rotate_sec,
+      createdBy: `harvestd ${versionInfo().version}${replay === null ? "" : " replay"}`,
+      // Replay waits for the writer instead (replay.ts), so nothing is ever dropped there: the
+      // buffer bound protects live ingest only.
+      maxBufferBytes: replay === null ? cfg.storage.max_buffer_mb * 1024 * 1024 : Number.MAX_SAFE_INTEGER,
+      compaction: cfg.storage.compaction,
+      retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,
+      // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
+      // did not write are left to the collector that owns them.
+      ...(replay === null ? {} : { compactAllOnClose: true, compactionScanAtStart: false }),
+      ...(replay?.writerWorker === undefined ? {} : { workerSpecifier: replay.writerWorker }),
+      onError: events.parquetError,
+      onMaintenance: events.parquetMaintenance,
+    });
+    this.ndjson =
+      replay === null && override.lineSinks === undefined
+        ? new NdjsonSink({
+            dir: cfg.storage.ndjson_dir,
+            compress: cfg.storage.ndjson_compress,
+            maxBufferBytes: cfg.storage.max_buffer_mb * 1024 * 1024,
+            retentionDays: cfg.storage.retention_days_ndjson,
+            ...(events.ndjsonMaintenance === undefined ? {} : { onMaintenance: events.ndjsonMaintenance }),
+            ...(events.ndjsonError === undefined ? {} : { onError: events.ndjsonError }),
+          })
+        : null;
+    const lineSinks = override.lineSinks ?? (this.ndjson === null ? [] : [this.ndjson]);
+    const rowSinks = override.rowSinks ?? (this.parquet === null ? [] : [this.parquet]);
+    this.lines = new LineFanout(lineSinks);
+    const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);
+    // Taps see exactly the rows the engines write, in live and replay alike, and add their own.
+    this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg)) : null;
+    this.rows = this.paper ?? fanout;
+    this.components = [...lineSinks, ...rowSinks];
+  }
+
+  /** The symbol's processor, created on first use and after `finish`: fresh state, as a new process starts with. */
+  processor(symbol: string): SymbolProcessor {
+    let p = this.processors.get(symbol);
+    if (p === undefined) {
+      p = new SymbolProcessor(symbol, new SymbolEngine(symbol, this.params, this.rows), this.stagesFor(symbol));
+      this.processors.set(symbol, p);
+    }
+    return p;
+  }
+
+  /**
+   * End of a symbol's input (shutdown; the end of its files or a `session` line in replay): pending
+   * rows are emitted, its open paper position is closed, and its state is forgotten.
+   */
+  finish(symbol: string): void {
+    const p = this.processors.get(symbol);
+    if (p === undefined) return;
+    this.processors.delete(symbol);
+    p.finish();
+    this.paper?.finish(symbol);
+  }
+
+  /** The symbols being processed now. */
+  get symbols(): ReadonlyMap<string, SymbolProcessor> {
+    return this.processors;
+  }
+
+  /** Line sinks first: every line of the rows about to be written is handed to the OS first. */
+  tick(nowMs: number): void {
+    for (const c of this.components) c.tick(nowMs);
+  }
+
+  /** Ends every symbol's input, then closes every sink (all data on disk, or reported lost). */
+  async close(): Promise<void> {
+    for (const symbol of [...this.processors.keys()]) this.finish(symbol);
+    await Promise.all(this.components.map((c) => c.close()));
+  }
+
+  /** Per-symbol stages after the built-in engine (custom indicators). */
+  private stagesFor(_symbol: string): SymbolStage[] {
+    return [];
+  }
+}

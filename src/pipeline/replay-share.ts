@@ -1,0 +1,172 @@
+/**
+ * The per-symbol replay path of the inline run and of every replay worker: planned raw-log files
+ * decoded by the exchange adapter and applied through the pipeline's one apply path, so the rows
+ * equal what the live run wrote (docs/storage.md, "Replay").
+ */
+import type { Config } from "../config/schema.ts";
+import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
+import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
+import { applyDecoded } from "./apply.ts";
+import { Pipeline } from "./pipeline.ts";
+import { openLines, type PlannedFile } from "./replay-files.ts";
+import { rawLogDecoder } from "./venue.ts";
+import { basename } from "node:path";
+
+export interface ReplaySummary {
+  files: number;
+  lines: number;
+  applied: number;
+  badLines: number;
+  truncatedFiles: string[];
+  symbols: number;
+  elapsedMs: number;
+}
+
+export interface ReplayHooks {
+  /** Awaited every few thousand lines: lets a sink that has fallen behind catch up (replay may wait). */
+  readonly backpressure?: () => Promise<void>;
+  /** A symbol's input is complete: its buffered rows can go to the writer. */
+  readonly symbolDone?: () => void;
+}
+
+/** Replays planned files in their order: the one per-symbol path of the inline run and of every replay worker. */
+export async function replayPlanned(
+  files: readonly PlannedFile[],
+  pipeline: Pipeline,
+  warn: (msg: string) => void,
+  hooks: ReplayHooks = {},
+): Promise<ReplaySummary> {
+  const backpressure = hooks.backpressure ?? (async () => {});
+  const t0 = performance.now();
+  const decoder = rawLogDecoder();
+  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs: 0 };
+  const seen = new Set<string>();
+  let current: string | null = null;
+  // What the live process did when its input for a symbol ended (engine, stages, then paper positions).
+  const endSymbol = (symbol: string) => {
+    pipeline.finish(symbol);
+    hooks.symbolDone?.();
+  };
+
+  for (const f of files) {
+    const symbol = f.symbol;
+    if (current === null || f.startsRun || current !== symbol) {
+      // Files are sorted per symbol, so a symbol's input has ended once the next one starts.
+      if (current !== null) endSymbol(current);
+      seen.add(symbol);
+      current = symbol;
+    }
+    if (f.compressedTwin !== undefined && (await compressedEndsWith(f.compressedTwin, f.path, f.compressedTwin.endsWith(".gz") ? "gzip" : "zstd"))) {
+      warn(`${f.path}: its lines are already in ${basename(f.compressedTwin)} (a compression cut short), skipped`);
+      continue;
+    }
+    summary.files++;
+    let p = pipeline.processor(symbol);
+    let lineNo = 0;
+    let pendingBad: { line: number; reason: string } | null = null;
+    const lines = openLines(f.path);
+    try {
+      for await (const line of lines) {
+        lineNo++;
+        if (pendingBad !== null) {
+          // A bad line followed by more lines is corruption, not truncation.
+          summary.badLines++;
+          warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
+          pendingBad = null;
+        }
+        if (line.length === 0) continue;
+        summary.lines++;
+        if ((summary.lines & 4095) === 0) await backpressure();
+        const d = decoder.decode(line, symbol);
+        if (d.type === "bad") {
+          pendingBad = { line: lineNo, reason: d.reason };
+        } else if (d.type === "session") {
+          // A restart of the live process: its engines (and paper trader) started from scratch here.
+          endSymbol(symbol);
+          p = pipeline.processor(symbol);
+        } else if (applyDecoded(p, d)) {
+          summary.applied++;
+        }
+      }
+    } catch (e) {
+      // Typically a file that cannot be read or decompressed further: name it, and where replay stopped.
+      throw new Error(`replay: ${f.path}: stopped after line ${lineNo}: ${(e as Error).message}`);
+    }
+    if (pendingBad !== null) {
+      summary.truncatedFiles.push(f.path);
+      warn(`${f.path}:${pendingBad.line}: truncated last line skipped (${pendingBad.reason})`);
+    }
+  }
+  if (current !== null) endSymbol(current);
+  summary.symbols = seen.size;
+  summary.elapsedMs = performance.now() - t0;
+  return summary;
+}
+
+/** Where a replay writes: the same for the inline run and every worker. */
+export interface ReplayTarget {
+  readonly outputDir: string;
+  readonly previewDir: string;
+  /** Replay waits while its sink holds more than this for the writer (its share of storage.max_buffer_mb). */
+  readonly roomBytes: number;
+  /** The Parquet writer Worker's script; a replay worker gets it from the main thread, which knows the executable. */
+  readonly writerWorker?: string;
+}
+
+/** What replay meets along the way. The main thread prints it; a worker posts it to the main thread. */
+export interface ReplayEvents {
+  readonly warn: (msg: string) => void;
+  readonly sinkError: (err: ParquetSinkError) => void;
+  readonly maintenance: (ev: MaintenanceEvent) => void;
+  /** Every line is read and its rows handed to the sink; closing it (writes, compaction) follows. */
+  readonly inputDone?: () => void;
+}
+
+/** What the Parquet sink of a replay did: summed over the workers' sinks in a parallel run. */
+export interface SinkTotals {
+  rowsWritten: number;
+  filesWritten: number;
+  filesCompacted: number;
+  compactions: number;
+  rowsLost: number;
+}
+
+export interface ReplayResult {
+  readonly summary: ReplaySummary;
+  readonly totals: SinkTotals;
+}
+
+/**
+ * Replays `files` into a ParquetSink of its own, then closes it (every write on disk, every hour
+ * written compacted). Symbols are never split between two calls, so two calls running at once (the
+ * workers of a parallel replay) never write, nor compact, the same partition.
+ */
+export async function replayShare(cfg: Config, files: readonly PlannedFile[], target: ReplayTarget, events: ReplayEvents): Promise<ReplayResult> {
+  // While the output refuses writes (the writer holds them and retries), waiting for room could last
+  // forever: replay goes on instead, and whatever is still held at close is reported as dropped (exit 1).
+  let wakeOnHeld: (() => void) | null = null;
+  const pipeline = new Pipeline(cfg, { kind: "replay", out: target }, {
+    parquetError: (err) => {
+      events.sinkError(err);
+      if (err.outcome === "held") wakeOnHeld?.();
+    },
+    parquetMaintenance: events.maintenance,
+  });
+  const sink = pipeline.parquet!;
+  const summary = await replayPlanned(files, pipeline, events.warn, {
+    backpressure: async () => {
+      if (sink.status().batchesHeld > 0) return;
+      await Promise.race([sink.waitForRoom(target.roomBytes), new Promise<void>((resolve) => (wakeOnHeld = resolve))]);
+      wakeOnHeld = null;
+    },
+    symbolDone: () => sink.flush(),
+  });
+  events.inputDone?.();
+  await pipeline.close();
+  const st = sink.status();
+  return {
+    summary,
+    totals: { rowsWritten: st.rowsWritten, filesWritten: st.filesWritten, filesCompacted: st.filesCompacted, compactions: st.compactions, rowsLost: st.rowsLost },
+  };
+}
+

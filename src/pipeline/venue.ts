@@ -1,0 +1,18 @@
+/**
+ * The one place the pipeline names its venue: Binance USD-M futures. Another exchange would be
+ * chosen here, from the config (docs/extending.md).
+ */
+import type { Config } from "../config/schema.ts";
+import type { ExchangeAdapter, RawLogDecoder } from "../core/feed.ts";
+import { binanceAdapter } from "../exchange/binance/adapter.ts";
+import { BinanceRawLogDecoder } from "../exchange/binance/raw-log-decoder.ts";
+import type { Logger } from "../util/log.ts";
+
+export function exchangeAdapter(cfg: Config, log: Logger): ExchangeAdapter {
+  return binanceAdapter(cfg.endpoints, cfg.feed, log);
+}
+
+/** Reads back raw logs this build writes (replay needs no connection, settings or log). */
+export function rawLogDecoder(): RawLogDecoder {
+  return new BinanceRawLogDecoder();
+}

@@ -138,17 +138,10 @@ cert_file = ""
 key_file = ""
 
 [paper]
-# Simulated trading on fusion signals, written as Parquet kind=paper and shown on the status page
-# (docs/research.md). One position per symbol: a new buy/sell fusion signal opens it (or reverses
-# it), filled as a taker at the next trade's best_buy_fill/best_sell_fill. [PAPER_ENABLE]
+# Simulated trading of the [strategy] / [risk] decisions, written as Parquet kind=paper and shown on
+# the status page (docs/research.md, docs/strategy.md): every order fills as a taker at the next
+# trade's best_buy_fill/best_sell_fill. [PAPER_ENABLE]
 enable = false
-# Quote notional of every entry (quantity = notional / entry price).
-notional_usdt = 1000
-# Exit when the exit fill is this many bps against / in favour of the entry; 0 = off.
-stop_bps = 25
-target_bps = 50
-# Exit at the first trade this many seconds (event time) after the entry; 0 = off.
-max_hold_sec = 300
 
 # Fee tiers in bps of notional; [regime] fee_tier (FEE_TIER) picks one, for paper trading and the
 # report's net figures. Binance USD-M regular tiers without the BNB discount, as published on
@@ -162,6 +155,88 @@ VIP3 = { taker_bps = 3.2, maker_bps = 1.2 }
 VIP4 = { taker_bps = 3.0, maker_bps = 1.0 }
 VIP5 = { taker_bps = 2.7, maker_bps = 0.8 }
 VIP6 = { taker_bps = 2.5, maker_bps = 0.6 }
+
+[strategy]
+# The one strategy of paper trading and the testnet (docs/strategy.md). Thresholds are on the fusion
+# score (z units); everything runs on event time.
+# The fusion row's consistency must exceed this for an entry; degraded rows (stale OFI) enter only if allowed.
+min_consistency = 0.2
+allow_degraded = false
+# Signal exits (fade, reverse) wait until the price is this many bps from the entry, either way.
+min_reverse_move_bps = 8
+# Fixed stop in bps against the entry; 0 = off.
+stop_bps = 30
+# Tiered take-profit: close fraction of the opening quantity at at_bps in favour; the last tier
+# closes the rest.
+take_profit = [{ at_bps = 20, fraction = 0.5 }, { at_bps = 45, fraction = 1 }]
+# Time stop: close this many seconds after the entry; 0 = off.
+max_hold_sec = 600
+
+[strategy.atr]
+# ATR stop at mult x ATR against the entry (0 = off); ATR of trade prices over bar_sec bars, Wilder
+# average over period bars (off until warmed up).
+bar_sec = 15
+period = 20
+mult = 3
+
+# Per 2x2 regime: enter when |score| > entry; leave when the score turns against the position by
+# more than exit (exit < entry: hysteresis); no entry within cooldown_sec of the last fill; no entry
+# while the spread is wider than max_spread_bps. The original's 0.8/0.4, 0.6/0.3, 0.55/0.28,
+# 0.4/0.2 scaled by 3 onto our score (docs/strategy.md "Thresholds").
+[strategy.regimes.Q_H]
+enable = true
+entry = 2.4
+exit = 1.2
+cooldown_sec = 96
+max_spread_bps = 4
+
+[strategy.regimes.A_H]
+enable = true
+entry = 1.8
+exit = 0.9
+cooldown_sec = 72
+max_spread_bps = 4
+
+[strategy.regimes.A_L]
+enable = true
+entry = 1.65
+exit = 0.84
+cooldown_sec = 72
+max_spread_bps = 2
+
+[strategy.regimes.Q_L]
+enable = true
+entry = 1.2
+exit = 0.6
+cooldown_sec = 96
+max_spread_bps = 2
+
+[risk]
+# Entry size: "fixed" (notional_usdt), "vol_target" (notional_usdt x vol_target_bps / ATR bps) or
+# "kelly_capped" (capital_usdt x min(kelly_fraction x Kelly f*, kelly_cap), from the symbol's own
+# closed trades once it has kelly_min_trades). Always capped by max_position_notional.
+sizing = "fixed"
+notional_usdt = 1000
+capital_usdt = 10000
+vol_target_bps = 10
+kelly_fraction = 0.5
+kelly_cap = 0.2
+kelly_min_trades = 20
+# Limits, per symbol (override per symbol in [trade.symbols.<SYMBOL>]). Breaching max_daily_loss
+# (quote currency, realised + open, fees included; 0 = off) or max_drawdown_pct (from the peak of
+# capital_usdt + PnL; 0 = off) closes the position and stops the symbol until the next UTC day.
+max_position_notional = 5000
+max_daily_loss = 100
+max_drawdown_pct = 5
+# Orders per 60 s (event time) beyond which entries are skipped; exits always go.
+max_orders_per_min = 6
+
+[risk.cost]
+# Skip a signal whose expected edge (edge_bps_per_score x |score|, or p x target - (1-p) x stop with a
+# model filter) is below two taker fees plus the current spread plus margin_bps.
+enable = true
+edge_bps_per_score = 2
+margin_bps = 0
 
 [trade]
 # Trading the strategy's decisions on Binance's USD-M futures test network (docs/trading.md). Keys

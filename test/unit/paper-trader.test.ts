@@ -1,34 +1,17 @@
 /**
- * Paper trading with hand-made signal sequences: every fill, fee, PnL, equity and drawdown below was
- * worked out by hand (arithmetic in the comments), then the trader must reproduce it exactly.
- * Rules under test (docs/research.md): a change of the fusion signal to buy/sell asks for a
- * position, filled at the NEXT trade's book; stop/target/max-hold are checked at the exit fill
- * before a pending request; reversals close then open; taker fees on both legs; `finish` closes.
+ * The paper executor (src/trading/paper): fills of the shared strategy's intents at the next trade's
+ * book, taker fees, PnL, equity and drawdown of every row worked out by hand (arithmetic in the
+ * comments), partial exits as `reduce` rows whose net PnL sums to the round trip, the status figures,
+ * and the PaperTap in front of the sink. The strategy's rules are pinned in strategy-rules.test.ts.
  */
 import { describe, expect, test } from "bun:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
-import { PaperTrader, type TraderParams } from "../../src/trading/paper/trader.ts";
 import type { Row } from "../../src/core/rows.ts";
+import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
 import { MemorySink } from "./calc-support.ts";
+import { Harness, riskParams, strategyParams } from "./strategy-stream.ts";
 
-const P: TraderParams = { notionalUsdt: 1000, stopBps: 25, targetBps: 50, maxHoldMs: 60_000, takerBps: 5, feeTier: "TM" };
 const S = 1000;
-
-type Step = readonly [tsSec: number, id: number, buyFill: number | null, sellFill: number | null, signal: string];
-
-/** Per trade: its prices row, then its fusion row, as the engine writes them. */
-function run(steps: readonly Step[], params = P): { rows: Row[]; trader: PaperTrader } {
-  const sink = new MemorySink();
-  const trader = new PaperTrader("BTCUSDT", params, sink);
-  for (const [t, id, buy, sell, signal] of steps) {
-    trader.onPrices(t * S, id, buy, sell, "A_L");
-    trader.onFusion(id, signal);
-  }
-  trader.finish();
-  return { rows: sink.rows.paper, trader };
-}
-
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9;
 function expectRow(row: Row, want: Record<string, number | string | null>): void {
   for (const [k, v] of Object.entries(want)) {
@@ -38,165 +21,127 @@ function expectRow(row: Row, want: Record<string, number | string | null>): void
   }
 }
 
-describe("hand-made sequence: target, reversal after target, stop, opposite signal, max hold, end", () => {
-  const steps: Step[] = [
-    [1, 1, 100.0, 99.99, "neutral"],
-    [2, 2, 99.9, 99.89, "buy"], // signal: long wanted; NOT filled at this trade's (older) book
-    [3, 3, 100.0, 99.99, "buy"], // open long @ 100.00 (buy fill): qty 10, fee 10·100·5e-4 = 0.5
-    [4, 4, 100.3, 100.29, "neutral"], // exit fill 100.29: +29 bps, nothing
-    [5, 5, 100.52, 100.5, "sell"], // exit fill 100.50: +50 bps ≥ target ⇒ close; then short wanted
-    [6, 6, 100.02, 100.0, "sell"], // open short @ 100.00 (sell fill): qty 10, fee 0.5
-    [7, 7, 100.26, 100.24, "neutral"], // exit fill 100.26: −26 bps ≤ −25 ⇒ stop
-    [8, 8, 100.1, 100.08, "buy"], // flat; long wanted
-    [9, 9, 100.0, 99.98, "sell"], // open long @ 100.00, qty 10; then short wanted
-    [10, 10, 100.06, 100.04, "sell"], // close long @ 100.04 (signal), open short @ 100.04
-    [80, 11, 100.04, 100.02, "sell"], // held 70 s ≥ 60 s ⇒ max_hold close @ 100.04 (buy fill)
-    [81, 12, null, null, "buy"], // no valid book: nothing fills; long wanted
-    [82, 13, null, null, "buy"],
-    [83, 14, 101.0, 100.98, "buy"], // open long @ 101.00, qty 1000/101
-  ];
-  const { rows, trader } = run(steps);
+describe("hand-made sequence: tier, target, stop, end (taker 5 bps)", () => {
+  const h = new Harness(
+    strategyParams({ stop_bps: 25, take_profit: [{ at_bps: 20, fraction: 0.5 }, { at_bps: 50, fraction: 1 }], regimes: { A_L: { entry: 1, exit: 0.5, cooldown_sec: 0, max_spread_bps: 5 } } }),
+    riskParams(),
+    { takerBps: 5 },
+  );
+  h.trade(1, 99.99, 100.0, 1.5); // signal: buy 1000 / 100.00 = 10
+  h.trade(2, 99.99, 100.0, 0); // open long 10 @ 100.00, fee 10·100·5e-4 = 0.5
+  h.trade(3, 100.21, 100.22, 0); // +21 bps: tp1 (half) asked
+  h.trade(4, 100.25, 100.26, 0); // reduce 5 @ 100.25
+  h.trade(5, 100.51, 100.52, 0); // +51 bps: target asked for the rest
+  h.trade(6, 100.5, 100.51, 0); // close 5 @ 100.50
+  h.trade(7, 99.99, 100.0, -1.5); // signal: sell 1000 / 99.99
+  h.trade(8, 99.99, 100.0, 0); // open short @ 99.99
+  h.trade(9, 100.24, 100.25, 0); // buy fill 100.25: −26.0 bps ≤ −25 ⇒ stop asked
+  h.trade(10, 100.25, 100.26, 0); // close @ 100.26
+  h.trade(11, 99.99, 100.0, 1.5); // signal: buy 10
+  h.trade(12, 99.99, 100.0, 0); // open long 10 @ 100.00
+  h.trade(13, 100.0, 100.01, 0);
+  h.trader.finish(); // close @ the last bid 100.00 (end)
+  const rows = h.paper;
 
   test("fills, fees, PnL, equity and drawdown of every row", () => {
     expect(rows.map((r) => `${r.event}:${r.side}:${r.reason}@${r.agg_trade_id}`)).toEqual([
-      "open:long:signal@3",
-      "close:long:target@5",
-      "open:short:signal@6",
-      "close:short:stop@7",
-      "open:long:signal@9",
-      "close:long:signal@10",
-      "open:short:signal@10",
-      "close:short:max_hold@11",
-      "open:long:signal@14",
-      "close:long:end@14",
+      "open:long:signal@2",
+      "reduce:long:tp1@4",
+      "close:long:target@6",
+      "open:short:signal@8",
+      "close:short:stop@10",
+      "open:long:signal@12",
+      "close:long:end@13",
     ]);
-    // equity: −0.5 → −0.5 + 5 − 0.5025 = 3.9975 → −0.5 = 3.4975 → −2.6 − 0.5013 = 0.3962 → −0.5 = −0.1038
-    //   → +0.4 − 0.5002 = −0.204 → −0.5 = −0.704 → 0 − 0.5 = −1.204 → −0.5 = −1.704
-    //   → (1000/101)·(100.98 − 101) − (1000/101)·100.98·5e-4 = −0.198019802 − 0.499900990 ⇒ −2.401920792
-    // (the entry fee is booked at the open, so a close moves equity by gross − exit fee)
-    expectRow(rows[0], { price: 100, qty: 10, fee: 0.5, equity: -0.5, drawdown: 0.5, entry_price: 100, entry_ts_ms: 3 * S, gross_pnl: null, net_pnl: null, signal_agg_trade_id: 2, position_no: 1 });
-    // long 100.00 → 100.50: gross 10·0.5 = 5; exit fee 10·100.5·5e-4 = 0.5025; net 5 − 0.5 − 0.5025
-    expectRow(rows[1], { price: 100.5, fee: 0.5025, gross_pnl: 5, net_pnl: 3.9975, ret_bps: 39.975, hold_ms: 2 * S, equity: 3.9975, drawdown: 0, signal_agg_trade_id: null, position_no: 1 });
-    expectRow(rows[2], { price: 100, qty: 10, fee: 0.5, equity: 3.4975, drawdown: 0.5, signal_agg_trade_id: 5, position_no: 2 });
-    // short 100.00 → 100.26: gross −10·0.26 = −2.6; fee 10·100.26·5e-4 = 0.5013; net −3.6013
-    expectRow(rows[3], { price: 100.26, fee: 0.5013, gross_pnl: -2.6, net_pnl: -3.6013, ret_bps: -36.013, equity: 0.3962, drawdown: 3.6013 });
-    expectRow(rows[4], { price: 100, qty: 10, equity: -0.1038, drawdown: 4.1013, signal_agg_trade_id: 8 });
-    // long 100.00 → 100.04: gross 0.4; fee 10·100.04·5e-4 = 0.5002; net −0.6002
-    expectRow(rows[5], { price: 100.04, fee: 0.5002, gross_pnl: 0.4, net_pnl: -0.6002, equity: -0.204, signal_agg_trade_id: 9 });
-    // short qty 1000/100.04 = 9.996001599..., fee 0.5 exactly
-    expectRow(rows[6], { price: 100.04, qty: 1000 / 100.04, fee: 0.5, equity: -0.704, signal_agg_trade_id: 9, position_no: 4 });
-    expectRow(rows[7], { price: 100.04, fee: 0.5, gross_pnl: 0, net_pnl: -1, ret_bps: -10, hold_ms: 70 * S, equity: -1.204, drawdown: 5.2015 });
-    expectRow(rows[8], { price: 101, qty: 1000 / 101, fee: 0.5, equity: -1.704, signal_agg_trade_id: 12 });
-    expectRow(rows[9], { price: 100.98, gross_pnl: -0.198019801980198, fee: 0.49990099009901, net_pnl: -1.19792079207921, equity: -2.40192079207921, drawdown: 6.39942079207921 });
-    // Equity is the sum of the round trips' net PnL.
+    expectRow(rows[0]!, { price: 100, qty: 10, fee: 0.5, equity: -0.5, drawdown: 0.5, entry_price: 100, entry_ts_ms: 2 * S, net_pnl: null, signal_agg_trade_id: 1, position_no: 1 });
+    // 5 @ 100.25: gross 1.25; fee 5·100.25·5e-4 = 0.250625; half the entry fee 0.25 ⇒ net 0.749375
+    expectRow(rows[1]!, { qty: 5, price: 100.25, fee: 0.250625, gross_pnl: 1.25, net_pnl: 0.749375, ret_bps: 0.749375 / 500 * 1e4, hold_ms: 2 * S, equity: -0.5 + 1.25 - 0.250625, position_no: 1 });
+    // 5 @ 100.50: gross 2.5; fee 0.25125; the other 0.25 entry fee ⇒ net 1.99875
+    expectRow(rows[2]!, { qty: 5, price: 100.5, fee: 0.25125, gross_pnl: 2.5, net_pnl: 1.99875, equity: 2.748125, drawdown: 0, position_no: 1 });
+    // short 1000/99.99 @ 99.99: fee 0.5
+    const q = 1000 / 99.99;
+    expectRow(rows[3]!, { price: 99.99, qty: q, fee: 0.5, equity: 2.248125, drawdown: 0.5, signal_agg_trade_id: 7, position_no: 2 });
+    // → 100.26: gross −q·0.27; fee q·100.26·5e-4
+    const g = -q * 0.27;
+    const f = q * 100.26 * 5e-4;
+    expectRow(rows[4]!, { price: 100.26, gross_pnl: g, fee: f, net_pnl: g - 0.5 - f, equity: 2.248125 + g - f, drawdown: 0.5 - g + f });
+    // → the last bid 100.00: gross 0; fees 0.5 + 0.5
+    expectRow(rows[6]!, { price: 100, gross_pnl: 0, net_pnl: -1, ret_bps: -10 });
+    // Equity is the sum of every exit row's net PnL.
     const sumNet = rows.reduce((a, r) => a + ((r.net_pnl as number | null) ?? 0), 0);
-    expect(close(sumNet, rows[9].equity as number)).toBe(true);
+    expect(close(sumNet, rows[6]!.equity as number)).toBe(true);
   });
 
-  test("status figures: trades, win rate, equity, fees, max drawdown, per-trade Sharpe", () => {
-    const s = trader.stats();
-    expect(s.trades).toBe(5);
+  test("status figures: round trips (a tier is not a trade), win rate, equity, fees, drawdown, Sharpe", () => {
+    const s = h.trader.stats();
+    expect(s.trades).toBe(3);
     expect(s.wins).toBe(1);
-    expect(s.win_rate).toBe(0.2);
-    expect(close(s.equity, -2.40192079207921)).toBe(true);
-    // 5 × 0.5 entry + 0.5025 + 0.5013 + 0.5002 + 0.5 + 0.49990099 exit
-    expect(close(s.fees, 5.00390099009901)).toBe(true);
-    expect(close(s.max_drawdown, 6.39942079207921)).toBe(true);
-    // ret_bps = [39.975, −36.013, −6.002, −10, −11.979207921]: mean −4.803841584, sample sd 27.654465058
-    expect(Math.abs((s.sharpe as number) - -0.17370943802672)).toBeLessThan(1e-12);
+    expect(s.win_rate).toBeCloseTo(1 / 3, 12);
+    expect(close(s.equity, rows[6]!.equity as number)).toBe(true);
+    expect(close(s.fees, rows.reduce((a, r) => a + (r.fee as number), 0))).toBe(true);
+    expect(s.max_drawdown).toBeGreaterThan(0);
+    expect(s.sharpe).not.toBeNull();
     expect(s.position).toBeNull();
+    expect(s.halted).toBeNull();
   });
 });
 
-describe("rules", () => {
-  test("a persisting signal opens once; after a stop it does not re-enter until the signal changes", () => {
-    const { rows } = run([
-      [1, 1, 100, 99.99, "buy"],
-      [2, 2, 100, 99.99, "buy"], // open long @100
-      [3, 3, 99.8, 99.7, "buy"], // −30 bps ⇒ stop
-      [4, 4, 100, 99.99, "buy"],
-      [5, 5, 100, 99.99, "buy"],
-    ]);
-    expect(rows.map((r) => `${r.event}:${r.reason}`)).toEqual(["open:signal", "close:stop"]);
-  });
-
-  test("a same-side signal while in position changes nothing; neutral does not close", () => {
-    const { rows } = run([
-      [1, 1, 100, 99.99, "sell"],
-      [2, 2, 100, 99.99, "neutral"], // open short @99.99
-      [3, 3, 100, 99.99, "sell"], // new sell edge: already short
-      [4, 4, 100, 99.99, "neutral"],
-    ]);
-    expect(rows.map((r) => `${r.event}:${r.side}:${r.reason}@${r.agg_trade_id}`)).toEqual(["open:short:signal@2", "close:short:end@4"]);
-    // short 99.99 → 100.00 (buy fill): gross −10.001·0.01; fees 0.5 + (1000/99.99)·100·5e-4
-    const q = 1000 / 99.99;
-    expect(close(rows[1].net_pnl as number, -q * 0.01 - 0.5 - q * 100 * 5e-4)).toBe(true);
-  });
-
-  test("stop/target/max-hold of 0 are off: only signals and the end close", () => {
-    const { rows } = run(
-      [
-        [1, 1, 100, 99.99, "buy"],
-        [2, 2, 100, 99.99, "neutral"],
-        [3, 3, 50, 49.99, "neutral"],
-        [9000, 4, 300, 299.99, "neutral"],
-      ],
-      { ...P, stopBps: 0, targetBps: 0, maxHoldMs: 0 },
-    );
-    expect(rows.map((r) => r.reason)).toEqual(["signal", "end"]);
-  });
-
-  test("an open position is marked at the last exit fill in the status", () => {
-    const sink = new MemorySink();
-    const t = new PaperTrader("X", P, sink);
-    t.onPrices(1000, 1, 100, 99.99, null);
-    t.onFusion(1, "buy");
-    t.onPrices(2000, 2, 100, 99.99, null);
-    t.onPrices(3000, 3, 100.2, 100.1, null);
-    const s = t.stats();
-    expect(s.position).toMatchObject({ side: "long", entry_price: 100, qty: 10, entry_ts_ms: 2000 });
-    expect(close(s.position!.unrealized_pnl as number, 10 * 0.1)).toBe(true);
-    expect(s.equity).toBe(-0.5);
-    expect(s.trades).toBe(0);
-    expect(s.win_rate).toBeNull();
-  });
+test("an open position is marked at the last exit fill in the status", () => {
+  const h = new Harness(strategyParams(), riskParams(), { takerBps: 5 });
+  h.trade(1, 99.99, 100, 1.5).trade(2, 99.99, 100, 0).trade(3, 100.1, 100.2, 0);
+  const s = h.trader.stats();
+  expect(s.position).toMatchObject({ side: "long", entry_price: 100, qty: 10, entry_ts_ms: 2000 });
+  expect(close(s.position!.unrealized_pnl as number, 10 * 0.1)).toBe(true);
+  expect(s.equity).toBe(-0.5);
+  expect(s.trades).toBe(0);
+  expect(s.win_rate).toBeNull();
 });
 
 describe("PaperTap (the RowSink in front of the Parquet sink)", () => {
-  test("passes every row through and trades per symbol from prices and fusion rows", () => {
+  const cfg = ConfigSchema.parse({
+    strategy: { stop_bps: 0, take_profit: [], max_hold_sec: 0, regimes: { Q_H: { entry: 1, exit: 0.5, cooldown_sec: 0, max_spread_bps: 50 } } },
+    risk: { cost: { enable: false } },
+  });
+
+  test("passes every row through and trades each symbol on its own rows (row objects reused by the engine)", () => {
     const inner = new MemorySink();
-    const tap = new PaperTap(inner, P);
-    const price = (symbol: string, t: number, id: number, buy: number, sell: number): Row => ({ symbol, ts_ms: t, agg_trade_id: id, best_buy_fill: buy, best_sell_fill: sell, scenario_2x2: "Q_H" });
-    const fusion = (symbol: string, id: number, signal: string): Row => ({ symbol, agg_trade_id: id, signal });
-    // The engine reuses its row objects: the tap must read values before returning.
+    const tap = new PaperTap(inner, traderParams(cfg));
+    const book = (symbol: string, t: number, bid: number, ask: number): Row => ({ symbol, ts_ms: t, mid: (bid + ask) / 2, spread_bps: ((ask - bid) / ((bid + ask) / 2)) * 1e4 });
+    const price = (symbol: string, t: number, id: number, buy: number, sell: number): Row => ({ symbol, ts_ms: t, agg_trade_id: id, price: buy, best_buy_fill: buy, best_sell_fill: sell, scenario_2x2: "Q_H" });
+    const fusion = (symbol: string, t: number, id: number, score: number): Row => ({ symbol, ts_ms: t, agg_trade_id: id, score, proba: 0.5, consistency: 1, z_ofi: score, z_cvd: score, degraded: false, scenario_2x2: "Q_H" });
     const reused: Record<string, unknown> = {};
-    const send = (kind: "prices" | "fusion", r: Row) => {
+    const send = (kind: "prices" | "fusion" | "orderbook", r: Row) => {
       Object.assign(reused, r);
       tap.append(kind, reused as Row);
       for (const k of Object.keys(reused)) reused[k] = "garbage";
     };
+    send("orderbook", book("AAA", 1000, 9.99, 10));
     send("prices", price("AAA", 1000, 1, 10, 9.99));
-    send("fusion", fusion("AAA", 1, "buy"));
+    send("fusion", fusion("AAA", 1000, 1, 2));
+    send("orderbook", book("BBB", 1000, 49.9, 50));
     send("prices", price("BBB", 1000, 7, 50, 49.9));
-    send("fusion", fusion("BBB", 7, "sell"));
+    send("fusion", fusion("BBB", 1000, 7, -2));
     send("prices", price("AAA", 2000, 2, 10.01, 10));
     send("prices", price("BBB", 2000, 8, 50.1, 50));
     tap.finishAll();
     expect(inner.rows.prices.length).toBe(4);
     expect(inner.rows.fusion.length).toBe(2);
+    expect(inner.rows.orderbook.length).toBe(2);
     const paper = inner.rows.paper.map((r) => `${r.symbol}:${r.event}:${r.side}@${r.price}`);
     expect(paper).toEqual(["AAA:open:long@10.01", "BBB:open:short@50", "AAA:close:long@10", "BBB:close:short@50.1"]);
-    expect(tap.stats("AAA")?.trades).toBe(1);
-    expect(tap.stats("CCC")).toMatchObject({ trades: 0, equity: 0, position: null, win_rate: null, sharpe: null, fee_tier: "TM" });
+    expect(tap.stats("AAA").trades).toBe(1);
+    expect(tap.stats("CCC")).toMatchObject({ trades: 0, equity: 0, position: null, win_rate: null, sharpe: null, fee_tier: "TM", halted: null });
   });
 
-  test("traderParams takes the fee tier FEE_TIER names from the table; the schema refuses an unknown one", () => {
-    const cfg = ConfigSchema.parse({ regime: { fee_tier: "VIP3" }, paper: { stop_bps: 10 } });
-    expect(traderParams(cfg)).toEqual({ notionalUsdt: 1000, stopBps: 10, targetBps: 50, maxHoldMs: 300_000, takerBps: 3.2, feeTier: "VIP3" });
+  test("traderParams takes the fee tier FEE_TIER names from the table and the [strategy] / [risk] sections", () => {
+    const c = ConfigSchema.parse({ regime: { fee_tier: "VIP3" }, strategy: { stop_bps: 10 }, risk: { notional_usdt: 200 } });
+    const p = traderParams(c);
+    expect(p).toMatchObject({ takerBps: 3.2, feeTier: "VIP3" });
+    expect(p.strategy.stop_bps).toBe(10);
+    expect(p.risk.notional_usdt).toBe(200);
     const bad = ConfigSchema.safeParse({ regime: { fee_tier: "GOLD" } });
     expect(bad.success).toBe(false);
-    expect(bad.error!.issues[0]).toMatchObject({ path: ["regime", "fee_tier"] });
-    expect(bad.error!.issues[0].message).toContain('"GOLD" is not in paper.fee_tiers');
+    expect(bad.error!.issues[0]!.message).toContain('"GOLD" is not in paper.fee_tiers');
     const custom = ConfigSchema.parse({ regime: { fee_tier: "MINE" }, paper: { fee_tiers: { MINE: { taker_bps: 1, maker_bps: 0 } } } });
     expect(traderParams(custom).takerBps).toBe(1);
   });

@@ -1,5 +1,6 @@
 /**
- * The `[paper]` section of config.toml: simulated trading on fusion signals (product.md §9) and the
+ * The `[paper]` section of config.toml: simulated trading of the shared strategy (product.md §9; its
+ * rules are `[strategy]` and `[risk]`, docs/strategy.md) and the
  * fee table that `FEE_TIER` (`regime.fee_tier`) picks from, for paper trading and for the report's
  * "net of a round-trip fee" figures (indicators.md §12.3). See docs/research.md.
  */
@@ -35,14 +36,6 @@ export const DEFAULT_FEE_TIERS: Readonly<Record<string, FeeTier>> = {
 
 export const PaperParamsSchema = z.strictObject({
   enable: z.boolean().default(false),
-  /** Quote-currency notional of every simulated entry (quantity = notional / entry fill). */
-  notional_usdt: z.number().positive().finite().default(1000),
-  /** Close when the position is this many bps against the entry (at the exit fill); 0 = no stop. */
-  stop_bps: bps.default(25),
-  /** Close when the position is this many bps in favour (at the exit fill); 0 = no target. */
-  target_bps: bps.default(50),
-  /** Close at the first trade at least this long (event time) after the entry; 0 = no limit. */
-  max_hold_sec: z.number().nonnegative().finite().default(300),
   /** Fee tiers by name; `regime.fee_tier` (FEE_TIER) must name one of them. */
   fee_tiers: z.record(z.string().regex(/^[A-Za-z0-9_]{1,32}$/, "fee tier names are letters, digits and _"), FeeTierSchema).default({ ...DEFAULT_FEE_TIERS }),
 });

@@ -1,50 +1,45 @@
 /**
- * Paper trading for one symbol (product.md §9; rules in docs/research.md).
+ * The paper executor for one symbol (product.md §9; rules in docs/strategy.md and docs/research.md):
+ * fills the shared strategy's intents by simulation and writes one `paper` row per fill.
  *
- * Inputs are the symbol's `prices` and `fusion` rows in the order the engine writes them (per trade:
- * prices row, then its fusion row), so live and replay give the same fills: everything runs on event
- * time, nothing on the wall clock.
- *
- * - A fusion row whose signal is `buy`/`sell` and differs from the previous fusion row's signal asks
- *   for a long/short position. The order is filled at the NEXT trade's book (its prices row's
- *   `best_buy_fill` / `best_sell_fill`): the signal is only known once trade i has printed, and
- *   trade i's own fills are the book from before it, so using them would trade on the past.
- * - On every prices row with fills, an open position is first checked for stop, target and maximum
- *   holding time at its exit fill (long: best_sell_fill, short: best_buy_fill); then a pending
- *   request is executed: nothing if already on that side, else close (reason `signal`) and/or open.
- * - Taker fees of FEE_TIER on both legs. `finish()` closes an open position at the last fills seen
- *   (reason `end`), so a run's equity is fully realised.
+ * - An intent is filled at the NEXT trade's book (the next prices row with fills: `best_buy_fill`
+ *   for a buy, `best_sell_fill` for a sell), never at the row that caused it: a decision is only
+ *   known once its row exists, and that row's fills are the book from before its trade. The whole
+ *   quantity fills as a taker, with the taker fee of FEE_TIER.
+ * - Every fill goes back to the strategy (`onFill`), exactly as the testnet trader reports exchange
+ *   fills, so the strategy's position is the simulated one.
+ * - Rows: `open` for an entry, `reduce` for a partial exit (a take-profit tier), `close` for the exit
+ *   that flattens. Exit rows carry the result of the quantity they closed, with its share of the
+ *   entry fee, so the `net_pnl` of a position's exit rows sums to its round-trip result.
+ * - `finish()` drops an unfilled entry and closes what is open at the last fills seen (reason `end`).
  */
 import type { Row, RowSink } from "../../core/rows.ts";
+import type { Intent, Strategy } from "../strategy/contract.ts";
 
 export type Side = "long" | "short";
-export type ExitReason = "signal" | "stop" | "target" | "max_hold" | "end";
 
-export interface TraderParams {
-  readonly notionalUsdt: number;
-  /** 0 = off. */
-  readonly stopBps: number;
-  /** 0 = off. */
-  readonly targetBps: number;
-  /** 0 = off. */
-  readonly maxHoldMs: number;
+export interface FillCosts {
   readonly takerBps: number;
   readonly feeTier: string;
 }
 
-export interface OpenPosition {
+interface OpenPosition {
   readonly side: Side;
   readonly no: number;
   readonly entryTsMs: number;
   readonly entryPrice: number;
-  readonly qty: number;
-  readonly entryFee: number;
+  readonly openQty: number;
+  qty: number;
+  /** Entry fee not yet charged to an exit row (shared pro rata by quantity). */
+  entryFeeLeft: number;
+  /** Net result of this position's exit rows so far, for its round-trip result. */
+  net: number;
 }
 
 /** What the status page shows per symbol. */
 export interface PaperStats {
   readonly fee_tier: string;
-  /** Closed round trips. */
+  /** Closed round trips (a position opened and fully closed). */
   readonly trades: number;
   readonly wins: number;
   /** wins / trades; null before the first close. */
@@ -53,8 +48,10 @@ export interface PaperStats {
   readonly equity: number;
   readonly fees: number;
   readonly max_drawdown: number;
-  /** mean / sample std of per-trade `ret_bps` (not annualised); null with < 2 trades or std 0. */
+  /** mean / sample std of per-round-trip `ret_bps` (not annualised); null with < 2 trades or std 0. */
   readonly sharpe: number | null;
+  /** Why the strategy stopped this symbol for the day (a risk limit), else null. */
+  readonly halted: string | null;
   readonly position: {
     readonly side: Side;
     readonly entry_ts_ms: number;
@@ -68,10 +65,8 @@ export interface PaperStats {
 const SIGN: Record<Side, 1 | -1> = { long: 1, short: -1 };
 
 export class PaperTrader {
+  private queued: Intent[] = [];
   private position: OpenPosition | null = null;
-  private pending: Side | null = null;
-  private pendingSignalId: number | null = null;
-  private lastSignal: string | null = null;
   private positionNo = 0;
   // last prices row with fills
   private lastTsMs = 0;
@@ -86,63 +81,47 @@ export class PaperTrader {
   private fees = 0;
   private trades = 0;
   private wins = 0;
-  // Welford over per-trade ret_bps
+  // Welford over per-round-trip ret_bps
   private retMean = 0;
   private retM2 = 0;
 
   constructor(
     readonly symbol: string,
-    private readonly p: TraderParams,
+    private readonly strategy: Strategy,
+    private readonly costs: FillCosts,
     private readonly sink: RowSink,
   ) {}
 
-  /** A prices row: the trade's book gives the fills (both null without a valid book, §15.4). */
-  onPrices(tsMs: number, aggTradeId: number, buyFill: number | null, sellFill: number | null, scenario: string | null): void {
-    if (buyFill === null || sellFill === null) return;
-    this.lastTsMs = tsMs;
-    this.lastAggId = aggTradeId;
-    this.lastBuyFill = buyFill;
-    this.lastSellFill = sellFill;
-    this.lastScenario = scenario;
-    const pos = this.position;
-    if (pos !== null) {
-      const exit = pos.side === "long" ? sellFill : buyFill;
-      const moveBps = (SIGN[pos.side] * (exit - pos.entryPrice)) / pos.entryPrice * 1e4;
-      const p = this.p;
-      let reason: ExitReason | null = null;
-      if (p.stopBps > 0 && moveBps <= -p.stopBps) reason = "stop";
-      else if (p.targetBps > 0 && moveBps >= p.targetBps) reason = "target";
-      else if (p.maxHoldMs > 0 && tsMs - pos.entryTsMs >= p.maxHoldMs) reason = "max_hold";
-      if (reason !== null) this.close(reason, null);
+  /** One of the symbol's rows, in the engine's order: fills what is queued, then asks the strategy. */
+  onRow(kind: "prices" | "orderbook" | "fusion" | "features", row: Row): void {
+    if (kind === "prices") {
+      const buy = row.best_buy_fill as number | null;
+      const sell = row.best_sell_fill as number | null;
+      if (buy !== null && sell !== null) {
+        this.lastTsMs = row.ts_ms as number;
+        this.lastAggId = row.agg_trade_id as number;
+        this.lastBuyFill = buy;
+        this.lastSellFill = sell;
+        this.lastScenario = row.scenario_2x2 as string | null;
+        this.fillQueued();
+      }
     }
-    const want = this.pending;
-    if (want === null) return;
-    const signalId = this.pendingSignalId;
-    this.pending = null;
-    this.pendingSignalId = null;
-    if (this.position !== null) {
-      if (this.position.side === want) return;
-      this.close("signal", signalId);
-    }
-    this.open(want, signalId);
+    const intents = this.strategy.onRow(kind, row);
+    if (intents.length > 0) this.queued.push(...intents);
   }
 
-  /** A fusion row: only a change to buy or sell asks for a position. */
-  onFusion(aggTradeId: number, signal: string): void {
-    const prev = this.lastSignal;
-    this.lastSignal = signal;
-    if (signal === prev) return;
-    if (signal === "buy" || signal === "sell") {
-      this.pending = signal === "buy" ? "long" : "short";
-      this.pendingSignalId = aggTradeId;
-    }
-  }
-
-  /** End of input: an open position is closed at the last fills seen. */
+  /** End of input: an unfilled entry is dropped, the position closed at the last fills seen. */
   finish(): void {
-    this.pending = null;
-    this.pendingSignalId = null;
-    if (this.position !== null) this.close("end", null);
+    if (Number.isNaN(this.lastBuyFill)) {
+      for (const i of this.queued) this.strategy.onIntentDone(this.symbol, i.key);
+      this.queued = [];
+      return;
+    }
+    for (const i of this.queued) if (i.kind === "enter") this.strategy.onIntentDone(this.symbol, i.key);
+    this.queued = this.queued.filter((i) => i.kind === "exit");
+    this.fillQueued();
+    this.queued.push(...this.strategy.flatten(this.symbol, this.lastTsMs));
+    this.fillQueued();
   }
 
   stats(): PaperStats {
@@ -154,7 +133,7 @@ export class PaperTrader {
       unrealized = SIGN[pos.side] * pos.qty * (exit - pos.entryPrice);
     }
     return {
-      fee_tier: this.p.feeTier,
+      fee_tier: this.costs.feeTier,
       trades: this.trades,
       wins: this.wins,
       win_rate: this.trades > 0 ? this.wins / this.trades : null,
@@ -162,35 +141,72 @@ export class PaperTrader {
       fees: this.fees,
       max_drawdown: this.maxDrawdown,
       sharpe: this.trades > 1 && sd > 0 ? this.retMean / sd : null,
+      halted: this.strategy.halts().find((h) => h.symbol === this.symbol)?.reason ?? null,
       position: pos === null ? null : { side: pos.side, entry_ts_ms: pos.entryTsMs, entry_price: pos.entryPrice, qty: pos.qty, unrealized_pnl: unrealized },
     };
   }
 
-  private open(side: Side, signalId: number | null): void {
-    const price = side === "long" ? this.lastBuyFill : this.lastSellFill;
-    const qty = this.p.notionalUsdt / price;
-    const fee = (qty * price * this.p.takerBps) / 1e4;
-    this.positionNo++;
-    this.position = { side, no: this.positionNo, entryTsMs: this.lastTsMs, entryPrice: price, qty, entryFee: fee };
-    this.book(-fee, fee);
-    this.write("open", this.position, "signal", price, fee, null, signalId);
+  private fillQueued(): void {
+    // Filling may make the strategy queue nothing (onFill returns no intents), so one pass suffices.
+    const batch = this.queued;
+    this.queued = [];
+    for (const intent of batch) this.fill(intent);
   }
 
-  private close(reason: ExitReason, signalId: number | null): void {
-    const pos = this.position!;
-    this.position = null;
-    const price = pos.side === "long" ? this.lastSellFill : this.lastBuyFill;
-    const fee = (pos.qty * price * this.p.takerBps) / 1e4;
-    const gross = SIGN[pos.side] * pos.qty * (price - pos.entryPrice);
-    const net = gross - pos.entryFee - fee;
-    const retBps = (net / (pos.qty * pos.entryPrice)) * 1e4;
-    this.trades++;
-    if (net > 0) this.wins++;
-    const d = retBps - this.retMean;
-    this.retMean += d / this.trades;
-    this.retM2 += d * (retBps - this.retMean);
+  private fill(intent: Intent): void {
+    const price = intent.side === "buy" ? this.lastBuyFill : this.lastSellFill;
+    const pos = this.position;
+    if (intent.kind === "exit") {
+      // An exit can only close what is open (a reduce-only order).
+      const qty = pos === null ? 0 : Math.min(intent.qty, pos.qty);
+      if (qty <= 0) {
+        this.strategy.onIntentDone(this.symbol, intent.key);
+        return;
+      }
+      const fee = (qty * price * this.costs.takerBps) / 1e4;
+      this.strategy.onFill({ symbol: this.symbol, side: intent.side, qty, price, ts_ms: this.lastTsMs, fee, key: intent.key });
+      this.close(pos!, qty, price, fee, intent.reason);
+      return;
+    }
+    const qty = intent.qty;
+    const fee = (qty * price * this.costs.takerBps) / 1e4;
+    this.strategy.onFill({ symbol: this.symbol, side: intent.side, qty, price, ts_ms: this.lastTsMs, fee, key: intent.key });
+    this.positionNo++;
+    const opened: OpenPosition = {
+      side: intent.side === "buy" ? "long" : "short",
+      no: this.positionNo,
+      entryTsMs: this.lastTsMs,
+      entryPrice: price,
+      openQty: qty,
+      qty,
+      entryFeeLeft: fee,
+      net: 0,
+    };
+    this.position = opened;
+    this.book(-fee, fee);
+    this.write("open", opened, intent.reason, price, qty, fee, null, intent.signal.agg_trade_id);
+  }
+
+  private close(pos: OpenPosition, qty: number, price: number, fee: number, reason: string): void {
+    const full = qty >= pos.qty;
+    const entryFee = full ? pos.entryFeeLeft : (pos.entryFeeLeft * qty) / pos.qty;
+    pos.entryFeeLeft -= entryFee;
+    pos.qty = full ? 0 : pos.qty - qty;
+    const gross = SIGN[pos.side] * qty * (price - pos.entryPrice);
+    const net = gross - entryFee - fee;
+    const retBps = (net / (qty * pos.entryPrice)) * 1e4;
+    pos.net += net;
     this.book(gross - fee, fee);
-    this.write("close", pos, reason, price, fee, { gross, net, retBps }, signalId);
+    if (full) {
+      this.position = null;
+      const tripRet = (pos.net / (pos.openQty * pos.entryPrice)) * 1e4;
+      this.trades++;
+      if (pos.net > 0) this.wins++;
+      const d = tripRet - this.retMean;
+      this.retMean += d / this.trades;
+      this.retM2 += d * (tripRet - this.retMean);
+    }
+    this.write(full ? "close" : "reduce", pos, reason, price, qty, fee, { gross, net, retBps }, null);
   }
 
   private book(equityChange: number, fee: number): void {
@@ -202,10 +218,11 @@ export class PaperTrader {
   }
 
   private write(
-    event: "open" | "close",
+    event: "open" | "reduce" | "close",
     pos: OpenPosition,
-    reason: ExitReason,
+    reason: string,
     price: number,
+    qty: number,
     fee: number,
     result: { gross: number; net: number; retBps: number } | null,
     signalId: number | null,
@@ -218,7 +235,7 @@ export class PaperTrader {
       side: pos.side,
       reason,
       price,
-      qty: pos.qty,
+      qty,
       fee,
       entry_ts_ms: pos.entryTsMs,
       entry_price: pos.entryPrice,
@@ -230,7 +247,7 @@ export class PaperTrader {
       drawdown: this.peak - this.equity,
       agg_trade_id: this.lastAggId,
       signal_agg_trade_id: signalId,
-      fee_tier: this.p.feeTier,
+      fee_tier: this.costs.feeTier,
       scenario_2x2: this.lastScenario,
     };
     this.sink.append("paper", row);

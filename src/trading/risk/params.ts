@@ -47,7 +47,7 @@ export const RiskParamsSchema = z.strictObject({
        * Expected edge per unit of |fusion score|, in bps, when no model filter gives a probability.
        * Measured on the recordings (docs/strategy.md "Cost gate").
        */
-      edge_bps_per_score: nonneg.default(4),
+      edge_bps_per_score: nonneg.default(2),
       /** Extra edge demanded above the cost, in bps. */
       margin_bps: nonneg.default(0),
     })

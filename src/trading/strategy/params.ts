@@ -27,10 +27,12 @@ export interface RegimeRule {
 
 /**
  * The original's paper-simulator defaults (entry / exit / cooldown: Q_H 0.8/0.4/96 s, A_H 0.6/0.3/72 s,
- * A_L 0.55/0.28/72 s, Q_L 0.4/0.2/96 s) scaled onto our score by STRATEGY_SCORE_SCALE; the spread gate
- * is wider where volatility is high. See docs/strategy.md "Thresholds".
+ * A_L 0.55/0.28/72 s, Q_L 0.4/0.2/96 s) scaled onto our score: ×3 puts the loosest entry (Q_L 0.4)
+ * at our fusion signal's own threshold (fusion.buy_threshold 1.2), so no regime enters where the
+ * fusion row says neutral, and keeps the original's ratios between regimes and exit = entry / 2. The
+ * spread gate is wider where volatility is high. See docs/strategy.md "Thresholds".
  */
-export const STRATEGY_SCORE_SCALE = 2.5;
+export const STRATEGY_SCORE_SCALE = 3;
 const scaled = (x: number) => Math.round(x * STRATEGY_SCORE_SCALE * 1000) / 1000;
 export const DEFAULT_REGIME_RULES: Readonly<Record<Regime, RegimeRule>> = {
   Q_H: { enable: true, entry: scaled(0.8), exit: scaled(0.4), cooldown_sec: 96, max_spread_bps: 4 },

@@ -168,7 +168,7 @@ export function startFaultPlan(plan: FaultPlan, t: FaultTargets): FaultControl {
   t.faults.hooks = {
     beforePublish(frame: Frame): Frame | null | undefined {
       if (!running) return undefined;
-      if (frame.kind === "depth5" && plan.skipDepthRate) {
+      if ((frame.kind === "depth5" || frame.kind === "depthDiff") && plan.skipDepthRate) {
         if (!lastSkipped.has(frame.symbol) && rnd() < plan.skipDepthRate) {
           lastSkipped.add(frame.symbol);
           log.skippedDepth.push({ symbol: frame.symbol, u: (JSON.parse(frame.data) as { u: number }).u, at: Date.now() });

@@ -9,6 +9,9 @@ export class Faults {
   private readonly silencedConns = new Set<number>();
   private rejections: Rejections | undefined;
   private restRejections: Rejections | undefined;
+  private depthRejections: Rejections | undefined;
+  private staleDepthLeft = 0;
+  private delayedDepth: { remaining: number; readonly ms: number } | undefined;
 
   silence(route: Route, on: boolean): void {
     if (on) this.silenced.add(route);
@@ -45,12 +48,54 @@ export class Faults {
     this.restRejections = n > 0 ? { remaining: n, status, retryAfterSec } : undefined;
   }
 
+  /** The next n `GET /fapi/v1/depth` get `status` (e.g. 429, 500); other REST paths are unaffected. */
+  rejectDepth(n: number, status: number, retryAfterSec: number | undefined): void {
+    this.depthRejections = n > 0 ? { remaining: n, status, retryAfterSec } : undefined;
+  }
+
+  /** The next n depth answers come from a book lagging behind the diff stream (diff-depth.ts). */
+  staleDepth(n: number): void {
+    this.staleDepthLeft = n;
+  }
+
+  /** The next n depth answers are held `ms` before they are sent. */
+  delayDepth(n: number, ms: number): void {
+    this.delayedDepth = n > 0 ? { remaining: n, ms } : undefined;
+  }
+
+  takeDepthRejection(): Response | undefined {
+    const r = this.depthRejections;
+    if (!r) return undefined;
+    if (--r.remaining <= 0) this.depthRejections = undefined;
+    return throttled(r);
+  }
+
+  /** Consumes the stale / delay faults pending for one depth answer. */
+  takeDepthFault(): DepthFault {
+    const stale = this.staleDepthLeft > 0;
+    if (stale) this.staleDepthLeft--;
+    const d = this.delayedDepth;
+    let delayMs = 0;
+    if (d) {
+      delayMs = d.ms;
+      if (--d.remaining <= 0) this.delayedDepth = undefined;
+    }
+    return { stale, delayMs };
+  }
+
   takeRestRejection(): Response | undefined {
     const r = this.restRejections;
     if (!r) return undefined;
     if (--r.remaining <= 0) this.restRejections = undefined;
     return throttled(r);
   }
+}
+
+export interface DepthFault {
+  /** Answer from the lagging book (older than diffs already sent). */
+  readonly stale: boolean;
+  /** Hold the answer this long (a disconnect can be made to fall inside). */
+  readonly delayMs: number;
 }
 
 interface Rejections {
@@ -62,6 +107,7 @@ interface Rejections {
 function throttled(r: Rejections): Response {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (r.retryAfterSec !== undefined) headers["retry-after"] = String(r.retryAfterSec);
-  const body = r.status === 418 ? '{"code":-1003,"msg":"Way too many requests; IP banned."}' : '{"code":-1003,"msg":"Too many requests."}';
+  const body =
+    r.status === 418 ? '{"code":-1003,"msg":"Way too many requests; IP banned."}' : r.status === 429 ? '{"code":-1003,"msg":"Too many requests."}' : '{"code":-1000,"msg":"An unknown error occured while processing the request."}';
   return new Response(body, { status: r.status, headers });
 }

@@ -6,6 +6,7 @@ import { REAL_SYMBOLS, recordingIdOf } from "./fixtures.ts";
 import { Records } from "./records.ts";
 import { Replayer, makeTrack, type Track } from "./replay.ts";
 import { restHandler } from "./rest.ts";
+import { LiveDiffBook } from "./diff-depth.ts";
 import { recordingScripts, type SymbolScript } from "./script.ts";
 import { ProtocolServer } from "./server.ts";
 import type {
@@ -56,6 +57,22 @@ export interface FakeExchangeOptions {
   readonly tradeHistoryLimit?: number;
   /** exchangeInfo lists only served symbols instead of the full real capture (default false). */
   readonly exchangeInfoServedOnly?: boolean;
+  /**
+   * Also serve the diff-depth stream `<sym>@depth@100ms` on /public, and answer `/fapi/v1/depth` from
+   * the book it builds (diff-depth.ts; default false).
+   */
+  readonly diffDepth?: boolean;
+  /** With diffDepth: keep the exchange's top N levels after every diff for `exchangeBookAt` (default 0 = none). */
+  readonly bookHistoryLevels?: number;
+  /** With diffDepth: how many diffs the stale-snapshot answers lag behind (default 50). */
+  readonly staleDepthLagDiffs?: number;
+}
+
+/** The exchange's book after one diff: top levels as numbers. */
+export interface ExchangeBook {
+  readonly lastUpdateId: number;
+  readonly bids: number[][];
+  readonly asks: number[][];
 }
 
 export interface FakeExchange {
@@ -93,6 +110,16 @@ export interface FakeExchange {
   rejectUpgrades(n: number, status?: number, retryAfterSec?: number): void;
   /** Answer the next n REST requests with `status` (default 429) and optional Retry-After. */
   rejectRest(n: number, status?: number, retryAfterSec?: number): void;
+  /** Answer the next n `/fapi/v1/depth` requests only with `status` (default 429). */
+  rejectDepth(n: number, status?: number, retryAfterSec?: number): void;
+  /** The next n depth answers are older than the diffs already sent (diffDepth). */
+  staleDepth(n: number): void;
+  /** The next n depth answers are held `ms` before they are sent. */
+  delayDepth(n: number, ms: number): void;
+  /** The exchange's current book (diffDepth), top n levels. */
+  exchangeBook(symbol: string, n: number): ExchangeBook;
+  /** The exchange's top levels right after the diff with final id `u` (needs bookHistoryLevels). */
+  exchangeBookAt(symbol: string, u: number): ExchangeBook | undefined;
   /** Silence one connection: it stays open and answers pings, but receives no data frames. */
   silenceConnection(connId: number): void;
   /**
@@ -109,10 +136,10 @@ function syntheticNames(spec: number | readonly string[] | undefined): string[] 
   return Array.from({ length: spec }, (_, i) => `SYN${String(i + 1).padStart(width, "0")}USDT`);
 }
 
-function scriptOf(symbol: string): SymbolScript {
+function scriptOf(symbol: string, withDiffs = false): SymbolScript {
   const rec = recordingIdOf(symbol);
   if (!rec) throw new Error(`fake exchange: no recording for ${symbol} (have ${REAL_SYMBOLS.join(", ")})`);
-  return recordingScripts(rec).get(symbol)!;
+  return recordingScripts(rec, withDiffs).get(symbol)!;
 }
 
 /** Loop length (recorded ms) of a real symbol's recording, e.g. to pick a startOffsetMs near the wrap. */
@@ -142,9 +169,10 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     if (seen.has(s.symbol)) throw new Error(`fake exchange: symbol ${s.symbol} listed twice`);
     seen.add(s.symbol);
   }
+  const diffDepth = opts.diffDepth ?? false;
   const tracks = new Map<string, Track>();
   served.forEach((s, i) => {
-    const script = scriptOf(s.source);
+    const script = scriptOf(s.source, diffDepth);
     const phase = s.symbol === s.source ? 0 : Math.round(((i * PHI) % 1) * script.period);
     tracks.set(s.symbol, makeTrack(s.symbol, script, phase, startAt));
   });
@@ -152,6 +180,22 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
   for (const t of tracks.values()) {
     streams.set(t.tradeStream, "aggTrade");
     streams.set(t.depthStream, "depth5");
+    if (diffDepth) streams.set(t.diffStream, "depthDiff");
+  }
+  // The exchange's own full books (diffDepth), moved forward to where each track starts.
+  const diffBooks = new Map<string, LiveDiffBook>();
+  const bookHistory = new Map<string, Map<number, ExchangeBook>>();
+  const historyLevels = opts.bookHistoryLevels ?? 0;
+  if (diffDepth) {
+    for (const t of tracks.values()) {
+      const live = new LiveDiffBook(t.script.series, opts.staleDepthLagDiffs ?? 50);
+      for (let i = 0; i < t.idx; i++) {
+        const it = t.script.items[i]!;
+        if (it.kind === "diff") live.apply(it, it.u + t.loop * t.script.shift.diffId);
+      }
+      diffBooks.set(t.symbol, live);
+      bookHistory.set(t.symbol, new Map());
+    }
   }
 
   const records = new Records(opts.recordFrames ?? true, opts.tradeHistoryLimit ?? Infinity);
@@ -169,13 +213,18 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     streams,
     records,
     faults,
-    restHandler({ records, tracks, exchangeInfo: exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false), faults }),
+    restHandler({ records, tracks, exchangeInfo: exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false), faults, diffBooks }),
   );
   server.start();
 
   const replayer = new Replayer([...tracks.values()], { speed, loop: opts.loop ?? true, startOffsetMs: startAt }, (track, frame, item, loop) => {
     if (item.kind === "trade") records.trade(track.symbol, item.a + loop * track.script.shift.a, frame.data);
-    else records.lastDepth.set(track.symbol, frame.data);
+    else if (item.kind === "diff") {
+      const live = diffBooks.get(track.symbol)!;
+      const u = item.u + loop * track.script.shift.diffId;
+      live.apply(item, u);
+      if (historyLevels > 0) bookHistory.get(track.symbol)!.set(u, live.top(historyLevels));
+    } else records.lastDepth.set(track.symbol, frame.data);
     server.publish(frame);
   }, () => server.flush());
   replayer.start();
@@ -209,6 +258,15 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     silence: (route, on) => faults.silence(route, on),
     rejectUpgrades: (n, status = 429, retryAfterSec) => faults.rejectUpgrades(n, status, retryAfterSec),
     rejectRest: (n, status = 429, retryAfterSec) => faults.rejectRest(n, status, retryAfterSec),
+    rejectDepth: (n, status = 429, retryAfterSec) => faults.rejectDepth(n, status, retryAfterSec),
+    staleDepth: (n) => faults.staleDepth(n),
+    delayDepth: (n, ms) => faults.delayDepth(n, ms),
+    exchangeBook: (symbol, n) => {
+      const live = diffBooks.get(symbol);
+      if (!live) throw new Error(`fake exchange: no diff book for ${symbol} (diffDepth off?)`);
+      return live.top(n);
+    },
+    exchangeBookAt: (symbol, u) => bookHistory.get(symbol)?.get(u),
     silenceConnection: (connId) => faults.silenceConn(connId),
     startFaults: (plan) => startFaultPlan(plan, { faults, openConnections: () => server.openConnections(), drop: (ids) => server.dropIds(ids) }),
   };

@@ -10,6 +10,8 @@ export interface Track {
   readonly phase: number;
   readonly tradeStream: string;
   readonly depthStream: string;
+  /** `<sym>@depth@100ms` (served with the diffDepth option). */
+  readonly diffStream: string;
   loop: number;
   idx: number;
   /** Exchange time (recorded ms since start of loop 0 of the recording) of items[idx]. */
@@ -30,6 +32,7 @@ export function makeTrack(symbol: string, script: SymbolScript, phase: number, s
     phase,
     tradeStream: `${lower}@aggTrade`,
     depthStream: `${lower}@depth5@100ms`,
+    diffStream: `${lower}@depth@100ms`,
     loop: 0,
     idx: 0,
     nextAt: 0,
@@ -70,6 +73,15 @@ export function renderItem(track: Track, item: ScriptItem, loop: number, E: numb
       symbol: track.symbol,
       kind: "aggTrade",
       data: `{"e":"aggTrade","E":${E},"a":${a},"s":"${track.symbol}",${item.pq},"f":${f},"l":${l},"T":${T},"m":${item.m}}`,
+    };
+  }
+  if (item.kind === "diff") {
+    const d = loop * sh.diffId;
+    return {
+      stream: track.diffStream,
+      symbol: track.symbol,
+      kind: "depthDiff",
+      data: `{"e":"depthUpdate","E":${E},"T":${T},"s":"${track.symbol}","U":${item.U + d},"u":${item.u + d},"pu":${item.pu + d},${item.book}}`,
     };
   }
   const d = loop * sh.updateId;

@@ -5,6 +5,7 @@ import type { Faults } from "./faults.ts";
 import type { Records } from "./records.ts";
 import type { Track } from "./replay.ts";
 import type { SymbolSeries } from "./fixtures.ts";
+import type { LiveDiffBook } from "./diff-depth.ts";
 
 export interface RestContext {
   readonly records: Records;
@@ -12,6 +13,8 @@ export interface RestContext {
   readonly exchangeInfo: () => string;
   /** Consulted first on every request (REST throttling faults). */
   readonly faults?: Faults;
+  /** With the diffDepth option: depth answers come from these books (the diff stream's), per symbol. */
+  readonly diffBooks?: ReadonlyMap<string, LiveDiffBook>;
 }
 
 const DEPTH_WEIGHT: Readonly<Record<number, number>> = { 5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20 };
@@ -64,10 +67,10 @@ function bookOf(track: Track): { lastUpdateId: number; book: OrderBook } {
   return { lastUpdateId: last.item.u + last.loop * shift.updateId, book: c.book };
 }
 
-export function restHandler(ctx: RestContext): (req: Request, url: URL) => Response {
+export function restHandler(ctx: RestContext): (req: Request, url: URL) => Response | Promise<Response> {
   const meter = new WeightMeter();
   return (_req, url) => {
-    const rejected = ctx.faults?.takeRestRejection();
+    const rejected = ctx.faults?.takeRestRejection() ?? (url.pathname === "/fapi/v1/depth" ? ctx.faults?.takeDepthRejection() : undefined);
     if (rejected) {
       ctx.records.rest.push({ at: Date.now(), path: url.pathname, query: url.search, status: rejected.status, weight: 0 });
       return rejected;
@@ -107,7 +110,17 @@ export function restHandler(ctx: RestContext): (req: Request, url: URL) => Respo
         if (!symbolParam) [status, body] = [400, MISSING_SYMBOL];
         else if (!track) [status, body] = [400, INVALID_SYMBOL];
         else if (limit === null || !(limit in DEPTH_WEIGHT)) [status, body] = [400, BAD_LIMIT];
-        else {
+        else if (ctx.diffBooks?.has(track.symbol)) {
+          // Taken now (when the request is processed), possibly sent late.
+          const fault = ctx.faults?.takeDepthFault() ?? { stale: false, delayMs: 0 };
+          body = ctx.diffBooks.get(track.symbol)!.body(limit, fault.stale, Date.now());
+          if (fault.delayMs > 0) {
+            const used = meter.add(weight);
+            ctx.records.rest.push({ at: Date.now(), path: url.pathname, query: url.search, status, weight });
+            const text = body;
+            return Bun.sleep(fault.delayMs).then(() => json(text, 200, used));
+          }
+        } else {
           const { lastUpdateId, book } = bookOf(track);
           const now = Date.now();
           body = `{"lastUpdateId":${lastUpdateId},"E":${now},"T":${now},"bids":${levelsJson(book.bids(limit))},"asks":${levelsJson(book.asks(limit))}}`;

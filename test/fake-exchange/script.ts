@@ -2,6 +2,7 @@
 // snapshots folded from the diff stream, and aggTrades. Built once per recording and shared by every
 // fake exchange (and every synthetic clone) in the process.
 import { OrderBook, levelsJson, syncIndex } from "./book.ts";
+import { foldDiffs, wrapDiff, type DiffItem } from "./diff-depth.ts";
 import { loadRecording, type SymbolSeries } from "./fixtures.ts";
 
 export const DEPTH_LEVELS = 5;
@@ -34,7 +35,7 @@ export interface DepthItem {
   readonly diffEnd: number;
 }
 
-export type ScriptItem = TradeItem | DepthItem;
+export type ScriptItem = TradeItem | DepthItem | DiffItem;
 
 export interface SymbolScript {
   readonly symbol: string;
@@ -47,7 +48,7 @@ export interface SymbolScript {
   /** Loop length in recorded ms; shared by all symbols of a recording so they stay in step. */
   readonly period: number;
   /** Added to the ids once per completed loop so every id series continues seamlessly. */
-  readonly shift: { readonly a: number; readonly tradeId: number; readonly updateId: number };
+  readonly shift: { readonly a: number; readonly tradeId: number; readonly updateId: number; readonly diffId: number };
 }
 
 /**
@@ -104,19 +105,23 @@ function tradeItems(series: SymbolSeries): TradeItem[] {
 
 const cache = new Map<string, ReadonlyMap<string, SymbolScript>>();
 
-/** Scripts for every symbol of a recording (times made relative to the recording's first item). */
-export function recordingScripts(recordingId: string): ReadonlyMap<string, SymbolScript> {
-  const hit = cache.get(recordingId);
+/**
+ * Scripts for every symbol of a recording (times made relative to the recording's first item).
+ * `withDiffs` adds the diff-depth stream (diff-depth.ts), with its loop-wrap diff.
+ */
+export function recordingScripts(recordingId: string, withDiffs = false): ReadonlyMap<string, SymbolScript> {
+  const key = `${recordingId}|${withDiffs}`;
+  const hit = cache.get(key);
   if (hit) return hit;
   const rec = loadRecording(recordingId);
   const raw = [...rec.symbols.values()].map((series) => {
     const depth = foldDepth5(series);
-    return { series, sync: depth.sync, depth: depth.items, trades: tradeItems(series) };
+    return { series, sync: depth.sync, depth: depth.items, trades: tradeItems(series), diffs: withDiffs ? foldDiffs(series) : [] };
   });
   let t0 = Infinity;
   let tEnd = -Infinity;
   for (const r of raw) {
-    for (const list of [r.depth, r.trades]) {
+    for (const list of [r.depth, r.trades, r.diffs]) {
       if (list.length === 0) continue;
       t0 = Math.min(t0, list[0].t);
       tEnd = Math.max(tEnd, list[list.length - 1].t);
@@ -126,9 +131,12 @@ export function recordingScripts(recordingId: string): ReadonlyMap<string, Symbo
   const period = tEnd - t0 + GRID_MS;
   const out = new Map<string, SymbolScript>();
   for (const r of raw) {
-    const items: ScriptItem[] = [...r.depth, ...r.trades].map((it) => ({ ...it, t: it.t - t0 }));
+    const diffs: DiffItem[] = r.diffs.map((it) => ({ ...it, t: it.t - t0 }));
+    // The wrap diff goes out half a grid step before the loop restarts.
+    if (diffs.length > 0) diffs.push(wrapDiff(r.series, diffs, period - 50));
+    const items: ScriptItem[] = [...r.depth, ...r.trades, ...diffs].map((it) => (it.kind === "diff" ? it : { ...it, t: it.t - t0 }));
     // Stable sort; at equal times the book goes first, as the trade's effect shows in the next one.
-    items.sort((x, y) => x.t - y.t || (x.kind === y.kind ? 0 : x.kind === "depth" ? -1 : 1));
+    items.sort((x, y) => x.t - y.t || (x.kind === "trade" ? 1 : 0) - (y.kind === "trade" ? 1 : 0));
     const firstTrade = r.trades[0];
     const lastTrade = r.trades[r.trades.length - 1];
     const firstDepth = r.depth[0];
@@ -146,9 +154,11 @@ export function recordingScripts(recordingId: string): ReadonlyMap<string, Symbo
         tradeId: firstTrade ? lastTrade.l - firstTrade.f + 1 : 0,
         // First pu of loop k+1 must equal the last u of loop k.
         updateId: lastDepth.u - firstDepth.pu,
+        // First diff pu of loop k+1 must equal the wrap diff's u of loop k.
+        diffId: diffs.length > 0 ? diffs[diffs.length - 1]!.u - diffs[0]!.pu : 0,
       },
     });
   }
-  cache.set(recordingId, out);
+  cache.set(key, out);
   return out;
 }

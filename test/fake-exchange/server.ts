@@ -27,7 +27,7 @@ interface Conn {
 }
 
 /** Which route pushes a stream kind; a stream subscribed elsewhere is accepted but stays silent. */
-const ROUTE_OF: Readonly<Record<StreamKind, Route>> = { depth5: "public", aggTrade: "market" };
+const ROUTE_OF: Readonly<Record<StreamKind, Route>> = { depth5: "public", aggTrade: "market", depthDiff: "public" };
 
 function delivers(route: Route, kind: StreamKind): boolean {
   const home = ROUTE_OF[kind];
@@ -61,7 +61,7 @@ export class ProtocolServer {
     private readonly streams: ReadonlyMap<string, StreamKind>,
     private readonly records: Records,
     private readonly faults: Faults,
-    private readonly rest: (req: Request, url: URL) => Response,
+    private readonly rest: (req: Request, url: URL) => Response | Promise<Response>,
   ) {}
 
   get port(): number {
@@ -100,7 +100,7 @@ export class ProtocolServer {
     await this.server?.stop(true);
   }
 
-  private fetch(req: Request, server: Server<Conn>): Response | undefined {
+  private fetch(req: Request, server: Server<Conn>): Response | Promise<Response> | undefined {
     const url = new URL(req.url);
     const path = parsePath(url);
     if (!path) return this.rest(req, url);

@@ -2,7 +2,8 @@
 
 /** Routed entry point of a connection; "unrouted" = legacy `/stream` or `/ws` (serves /public only). */
 export type Route = "public" | "market" | "unrouted";
-export type StreamKind = "depth5" | "aggTrade";
+/** depthDiff = `<sym>@depth@100ms` (option diffDepth). */
+export type StreamKind = "depth5" | "aggTrade" | "depthDiff";
 
 /** A data event as the exchange produced it, before fan-out to connections. */
 export interface Frame {

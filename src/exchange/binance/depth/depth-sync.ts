@@ -196,6 +196,11 @@ export class DepthSync {
     this.row = { symbol, ts_ms: 0, book_ts_ms: 0, last_update_id: 0, side: "bid", level: 0, price: 0, qty: 0 };
   }
 
+  /** (A method, so the compiler does not narrow `state` across calls that change it.) */
+  private inSync(): boolean {
+    return this.state === "synced";
+  }
+
   /** The book, read-only for views (status page, /orderbook); meaningful while `state === "synced"`. */
   get view(): FullBook {
     return this.book;
@@ -225,14 +230,14 @@ export class DepthSync {
         this.counters.snapshotsExpired++;
       }
     }
-    if (this.state !== "synced" && this.pending === null) this.out.needSnapshot();
+    if (!this.inSync() && this.pending === null) this.out.needSnapshot();
   }
 
   /** A REST snapshot arrived (live) or its raw-log line was read (replay). */
   onSnapshot(snap: BookSnapshot | null, recvTsMs: number): void {
     if (snap === null) {
       this.counters.snapshotsBad++;
-      if (this.state !== "synced" && this.pending === null) this.out.needSnapshot();
+      if (!this.inSync() && this.pending === null) this.out.needSnapshot();
       return;
     }
     if (this.state === "synced") {
@@ -248,7 +253,7 @@ export class DepthSync {
     this.pending = snap;
     this.pendingDiffs = 0;
     this.tryAlign(recvTsMs);
-    if (this.state !== "synced" && this.pending === null) this.out.needSnapshot();
+    if (!this.inSync() && this.pending === null) this.out.needSnapshot();
   }
 
   private bufferDiff(ev: DepthEvent): void {

@@ -8,6 +8,7 @@ import { DASH, fix, int, signalLabel, utcHour, utcMinute, verdictHeadline, verdi
 import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells, PAPER_HEAD, paperCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
+import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
 
 const SIGNAL_COLOR: Record<string, string> = { fusion: PALETTE[0], ofi: PALETTE[1], cvd: PALETTE[2] };
 
@@ -240,7 +241,27 @@ export function renderHtml(d: ReportData): string {
         d.paper.map(paperCells),
       ),
     );
-    s.push(`<p class="note">PnL in USDT per position of <code>paper.notional_usdt</code>; taker fills at best_buy_fill/best_sell_fill with FEE_TIER taker fees on both legs. Sharpe = mean/std of per-trade net returns, not annualised.</p>`);
+    s.push(`<p class="note">PnL in USDT, positions sized by <code>[risk]</code>; taker fills at best_buy_fill/best_sell_fill with FEE_TIER taker fees on both legs. A trade is a round trip (take-profit tiers included); trades/day = trades per observed day (seconds with <code>features</code> rows). Sharpe = mean/std of per-trade net returns, not annualised.</p>`);
+  }
+
+  // ---- testnet trading
+  s.push(`<h2>Testnet trading</h2>`);
+  if (d.trading.length === 0) s.push(`<p class="muted">${esc(TRADING_EMPTY)}</p>`);
+  else {
+    s.push(
+      xyChart({
+        title: "Net PnL per symbol (venue fills, commissions included)",
+        width: 1130,
+        height: 320,
+        xLabel: "time (UTC)",
+        yLabel: "USDT",
+        xFormat: fmtT,
+        series: d.trading.slice(0, PALETTE.length).map((r, i) => ({ name: r.symbol, color: color(i), points: r.equity_curve.map(([t, e]) => [t, e] as const) })),
+        refLines: [{ y: 0, label: "0", color: "#8c959f" }],
+      }),
+    );
+    s.push(table(TRADING_HEAD, d.trading.map(tradingCells)));
+    s.push(`<p class="note">${esc(TRADING_NOTE)}</p>`);
   }
 
   // ---- inputs

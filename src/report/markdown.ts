@@ -6,6 +6,7 @@ import type { ReportData } from "./build.ts";
 import { DQ_KINDS } from "./data-quality.ts";
 import { DASH, fix, int, pValue, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { ALL, type HitRateRow } from "./signals.ts";
+import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
@@ -62,7 +63,7 @@ export function dqHourCells(h: ReportData["data_quality"][number]["hours"][numbe
   ];
 }
 
-export const PAPER_HEAD = ["symbol", "fee tier", "trades", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"];
+export const PAPER_HEAD = ["symbol", "fee tier", "trades", "trades/day", "observed h", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"];
 
 /** One symbol's paper-trading results, shared by the Markdown and HTML reports. */
 export function paperCells(r: ReportData["paper"][number]): string[] {
@@ -70,6 +71,8 @@ export function paperCells(r: ReportData["paper"][number]): string[] {
     r.symbol,
     r.fee_tiers.join(", "),
     int(r.trades),
+    fix(r.trades_per_day, 1),
+    fix(r.observed_s / 3600, 2),
     int(r.wins),
     fix(r.win_rate, 3),
     fix(r.net_pnl, 2),
@@ -184,10 +187,14 @@ export function renderMarkdown(d: ReportData): string {
         d.paper.map(paperCells),
       ),
       "",
-      "PnL in quote currency (USDT) per `paper.notional_usdt` position, taker fees on both legs; Sharpe = mean/std of per-trade net returns, not annualised.",
+      "PnL in quote currency (USDT), positions sized by `[risk]`, taker fees on both legs; a trade is a round trip (take-profit tiers included); trades/day = trades per observed day (seconds with `features` rows); Sharpe = mean/std of per-trade net returns, not annualised.",
       "",
     );
   }
+
+  out.push("## Testnet trading", "");
+  if (d.trading.length === 0) out.push(TRADING_EMPTY, "");
+  else out.push(table(TRADING_HEAD, d.trading.map(tradingCells)), "", TRADING_NOTE, "");
 
   out.push("## Inputs", "");
   out.push(`Raw: \`${d.inputs.output_dir}\`; preview: \`${d.inputs.preview_dir}\`. Read in ${(d.inputs.elapsed_ms / 1000).toFixed(1)} s.`, "");

@@ -12,6 +12,7 @@ import { ForwardReturns, lastAtOrBefore, MidSeries } from "./forward-returns.ts"
 import { ACCEPTANCE, labelCandidates, NO_SCENARIO, verdict, type SignalName } from "./hit-rate.ts";
 import { effectiveTimes, gridSamples, icByPeriod } from "./ic.ts";
 import { PAPER_COLUMNS, paperResult, type PaperSymbolResult } from "./paper-results.ts";
+import { FILL_COLUMNS, ORDER_COLUMNS, tradingResult, type TradingSymbolResult } from "./trading-results.ts";
 import { concatColumns, listPartFiles, readPartition, type Columns, type PartFile } from "./parquet-tree.ts";
 import type { Progress } from "./progress.ts";
 import { ALL, HitRateTable, IcTable, SIGNAL_COLUMNS, SIGNALS, signalSeries, type HitRateRow, type IcRow } from "./signals.ts";
@@ -70,6 +71,7 @@ export interface ReportData {
   readonly hit_rates: readonly HitRateRow[];
   readonly ic: readonly IcRow[];
   readonly paper: readonly PaperSymbolResult[];
+  readonly trading: readonly TradingSymbolResult[];
 }
 
 const DAY_MS = 86_400_000;
@@ -112,6 +114,7 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
   const ics = new IcTable(period);
   const dq: SymbolDq[] = [];
   const paper: PaperSymbolResult[] = [];
+  const trading: TradingSymbolResult[] = [];
 
   for (const symbol of symbols) {
     const mine = files.filter((f) => f.symbol === symbol);
@@ -174,6 +177,8 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     if (mids.ts.length > 0) for (const h of rp.horizons_s) hits.addBaseRate(h, symbol, fwd, mids.ts[0], scenarioAt);
     const pr = paperResult(symbol, paperCols, fromMs, toMs);
     if (pr !== null) paper.push(pr);
+    const tr = tradingResult(symbol, await read("fills", FILL_COLUMNS), await read("orders", ORDER_COLUMNS), fromMs, toMs);
+    if (tr !== null) trading.push(tr);
     ctx.progress.symbolDone(symbol);
   }
   ctx.progress.done();
@@ -233,6 +238,7 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     hit_rates: hitRows,
     ic: ics.rows(),
     paper,
+    trading,
   };
 }
 

@@ -175,7 +175,7 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
       return i < 0 ? NO_SCENARIO : (pScen[i] ?? NO_SCENARIO);
     };
     if (mids.ts.length > 0) for (const h of rp.horizons_s) hits.addBaseRate(h, symbol, fwd, mids.ts[0], scenarioAt);
-    const pr = paperResult(symbol, paperCols, fromMs, toMs);
+    const pr = paperResult(symbol, paperCols, fromMs, toMs, cols.features.rows);
     if (pr !== null) paper.push(pr);
     const tr = tradingResult(symbol, await read("fills", FILL_COLUMNS), await read("orders", ORDER_COLUMNS), fromMs, toMs);
     if (tr !== null) trading.push(tr);

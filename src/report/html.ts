@@ -241,7 +241,7 @@ export function renderHtml(d: ReportData): string {
         d.paper.map(paperCells),
       ),
     );
-    s.push(`<p class="note">PnL in USDT per position of <code>paper.notional_usdt</code>; taker fills at best_buy_fill/best_sell_fill with FEE_TIER taker fees on both legs. Sharpe = mean/std of per-trade net returns, not annualised.</p>`);
+    s.push(`<p class="note">PnL in USDT, positions sized by <code>[risk]</code>; taker fills at best_buy_fill/best_sell_fill with FEE_TIER taker fees on both legs. A trade is a round trip (take-profit tiers included); trades/day = trades per observed day (seconds with <code>features</code> rows). Sharpe = mean/std of per-trade net returns, not annualised.</p>`);
   }
 
   // ---- testnet trading

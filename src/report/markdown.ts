@@ -63,7 +63,7 @@ export function dqHourCells(h: ReportData["data_quality"][number]["hours"][numbe
   ];
 }
 
-export const PAPER_HEAD = ["symbol", "fee tier", "trades", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"];
+export const PAPER_HEAD = ["symbol", "fee tier", "trades", "trades/day", "observed h", "wins", "win rate", "net PnL", "gross PnL", "fees", "max drawdown", "Sharpe (per trade)", "mean ret bps", "mean hold s", "exits"];
 
 /** One symbol's paper-trading results, shared by the Markdown and HTML reports. */
 export function paperCells(r: ReportData["paper"][number]): string[] {
@@ -71,6 +71,8 @@ export function paperCells(r: ReportData["paper"][number]): string[] {
     r.symbol,
     r.fee_tiers.join(", "),
     int(r.trades),
+    fix(r.trades_per_day, 1),
+    fix(r.observed_s / 3600, 2),
     int(r.wins),
     fix(r.win_rate, 3),
     fix(r.net_pnl, 2),
@@ -185,7 +187,7 @@ export function renderMarkdown(d: ReportData): string {
         d.paper.map(paperCells),
       ),
       "",
-      "PnL in quote currency (USDT) per `paper.notional_usdt` position, taker fees on both legs; Sharpe = mean/std of per-trade net returns, not annualised.",
+      "PnL in quote currency (USDT), positions sized by `[risk]`, taker fees on both legs; a trade is a round trip (take-profit tiers included); trades/day = trades per observed day (seconds with `features` rows); Sharpe = mean/std of per-trade net returns, not annualised.",
       "",
     );
   }

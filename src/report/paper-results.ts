@@ -1,12 +1,14 @@
 /**
  * Paper-trading results in the report, from `kind=paper` rows (docs/research.md). Each collector
  * process starts its equity at 0, so the report rebuilds one continuous equity curve per symbol from
- * the fills themselves (open: −fee; close: gross − fee) and takes its drawdown from that curve.
+ * the fills themselves (open: −fee; reduce and close: gross − fee) and takes its drawdown from that
+ * curve. A round trip is an open and the exits up to its `close` (take-profit tiers write `reduce`
+ * rows first): its net PnL is the sum of its exit rows' `net_pnl`.
  */
 import type { Columns } from "./parquet-tree.ts";
 import { meanStd } from "./stats.ts";
 
-export const PAPER_COLUMNS = ["ts_ms", "event", "reason", "fee", "gross_pnl", "net_pnl", "ret_bps", "hold_ms", "fee_tier"] as const;
+export const PAPER_COLUMNS = ["ts_ms", "event", "reason", "qty", "entry_price", "fee", "gross_pnl", "net_pnl", "ret_bps", "hold_ms", "fee_tier"] as const;
 
 /** Equity points kept per symbol for the chart (evenly thinned beyond this). */
 const MAX_CURVE_POINTS = 600;
@@ -17,6 +19,10 @@ export interface PaperSymbolResult {
   readonly fills: number;
   /** Closed round trips. */
   readonly trades: number;
+  /** Seconds the symbol was observed in the range (its 1 s `features` rows). */
+  readonly observed_s: number;
+  /** trades per observed day; null when nothing was observed. */
+  readonly trades_per_day: number | null;
   readonly wins: number;
   readonly win_rate: number | null;
   readonly net_pnl: number;
@@ -32,7 +38,7 @@ export interface PaperSymbolResult {
   readonly equity_curve: readonly (readonly [number, number])[];
 }
 
-export function paperResult(symbol: string, c: Columns, fromMs: number, toMs: number): PaperSymbolResult | null {
+export function paperResult(symbol: string, c: Columns, fromMs: number, toMs: number, observedS: number): PaperSymbolResult | null {
   const ts = c.num("ts_ms");
   const event = c.str("event");
   const reason = c.str("reason");
@@ -41,6 +47,8 @@ export function paperResult(symbol: string, c: Columns, fromMs: number, toMs: nu
   const net = c.num("net_pnl");
   const ret = c.num("ret_bps");
   const hold = c.num("hold_ms");
+  const qty = c.num("qty");
+  const entryPrice = c.num("entry_price");
   const feeTier = c.str("fee_tier");
   const tiers = new Set<string>();
   const idx: number[] = [];
@@ -59,18 +67,28 @@ export function paperResult(symbol: string, c: Columns, fromMs: number, toMs: nu
   const holds: number[] = [];
   const exits: Record<string, number> = {};
   const curve: [number, number][] = [];
+  // The round trip in progress: net PnL and quantity of its exit rows so far.
+  let tripNet = 0;
+  let tripQty = 0;
   for (const i of idx) {
     tiers.add(feeTier[i] ?? "?");
     fees += fee[i];
-    if (event[i] === "close") {
+    if (event[i] === "close" || event[i] === "reduce") {
       equity += gross[i] - fee[i];
       grossSum += gross[i];
       netSum += net[i];
-      if (net[i] > 0) wins++;
-      rets.push(ret[i]);
-      holds.push(hold[i] / 1000);
+      tripNet += net[i];
+      tripQty += qty[i];
       const r = reason[i] ?? "?";
       exits[r] = (exits[r] ?? 0) + 1;
+      if (event[i] === "close") {
+        if (tripNet > 0) wins++;
+        // Rows written before partial exits existed carry the round trip's ret_bps themselves.
+        rets.push(tripQty > 0 && entryPrice[i] > 0 ? (tripNet / (tripQty * entryPrice[i])) * 1e4 : ret[i]);
+        holds.push(hold[i] / 1000);
+        tripNet = 0;
+        tripQty = 0;
+      }
     } else {
       equity -= fee[i];
     }
@@ -87,6 +105,8 @@ export function paperResult(symbol: string, c: Columns, fromMs: number, toMs: nu
     fee_tiers: [...tiers].sort(),
     fills: idx.length,
     trades: rets.length,
+    observed_s: observedS,
+    trades_per_day: observedS > 0 ? (rets.length * 86_400) / observedS : null,
     wins,
     win_rate: rets.length > 0 ? wins / rets.length : null,
     net_pnl: netSum,

@@ -40,8 +40,11 @@ beforeAll(async () => {
   dir = tempDir("report");
   const port = freePort();
   const env = collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "5", ORDERBOOK_ROTATE_SEC: "5", PAPER_ENABLE: "1" });
-  // Tight paper exits so positions open and close often in a short run.
-  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), "--set", "paper.stop_bps=3", "--set", "paper.target_bps=3", "--set", "paper.max_hold_sec=4"], env);
+  // Tight exits, no cooldown and the fusion signal's own threshold, so positions open and close often
+  // in a short run (docs/strategy.md): entries are then exactly edges of the fusion signal.
+  const strategy = ["strategy.stop_bps=3", "strategy.take_profit=[{ at_bps = 3, fraction = 1 }]", "strategy.max_hold_sec=4", "risk.cost.enable=false"];
+  for (const r of ["Q_H", "A_H", "A_L", "Q_L"]) strategy.push(`strategy.regimes.${r}.entry=1.2`, `strategy.regimes.${r}.exit=0.6`, `strategy.regimes.${r}.cooldown_sec=0`, `strategy.regimes.${r}.max_spread_bps=100`);
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...strategy.flatMap((x) => ["--set", x])], env);
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
   await Bun.sleep(14_000);
   // One depth reconnect: a `reconnect` event and a full OFI reset, which §12.1 excludes around.
@@ -287,6 +290,10 @@ describe("harvestd report (compiled binary) over a real run", () => {
       if (closes.length === 0) continue;
       expect(rep.trades).toBe(closes.length);
       near(rep.net_pnl, closes.reduce((a, r) => a + (r.net_pnl as number), 0));
+      // Trades per observed day: the symbol's seconds are its 1 s features rows.
+      const [{ n }] = (await query(`SELECT count(*)::INTEGER AS n FROM ${glob("preview", "features")} WHERE symbol = '${s}'`)) as { n: number }[];
+      expect(rep.observed_s).toBe(n);
+      near(rep.trades_per_day, (closes.length * 86_400) / n);
       // metrics.json is written after the final flush: the status figures of the whole run.
       const st = metrics.symbols.find((x) => x.symbol === s)!.paper;
       expect(st.trades).toBe(closes.length);
@@ -296,7 +303,7 @@ describe("harvestd report (compiled binary) over a real run", () => {
     }
     const live = (liveStatus.symbols as { symbol: string; paper: Record<string, unknown> | null }[]).find((x) => x.symbol === "BTCUSDT")!;
     expect(live.paper).toMatchObject({ fee_tier: "TM" });
-    expect(Object.keys(live.paper!).sort()).toEqual(["equity", "fee_tier", "fees", "max_drawdown", "position", "sharpe", "trades", "win_rate", "wins"]);
+    expect(Object.keys(live.paper!).sort()).toEqual(["equity", "fee_tier", "fees", "halted", "max_drawdown", "position", "sharpe", "trades", "win_rate", "wins"]);
   });
 
   test("the HTML opens in headless Chromium without errors, with its charts and verdict", async () => {

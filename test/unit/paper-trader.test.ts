@@ -129,7 +129,10 @@ describe("PaperTap (the RowSink in front of the Parquet sink)", () => {
     expect(inner.rows.orderbook.length).toBe(2);
     const paper = inner.rows.paper.map((r) => `${r.symbol}:${r.event}:${r.side}@${r.price}`);
     expect(paper).toEqual(["AAA:open:long@10.01", "BBB:open:short@50", "AAA:close:long@10", "BBB:close:short@50.1"]);
-    expect(tap.stats("AAA").trades).toBe(1);
+    expect(tap.stats("AAA").trades).toBe(1); // kept after finish, for the status and metrics.json
+    send("orderbook", book("AAA", 3000, 9.99, 10));
+    send("prices", price("AAA", 3000, 3, 10, 9.99)); // new input starts over (a restarted process)
+    expect(tap.stats("AAA").trades).toBe(0);
     expect(tap.stats("CCC")).toMatchObject({ trades: 0, equity: 0, position: null, win_rate: null, sharpe: null, fee_tier: "TM", halted: null });
   });
 

@@ -23,6 +23,7 @@ export function traderParams(cfg: Pick<Config, "paper" | "regime" | "strategy" |
 
 export class PaperTap implements RowSink {
   private readonly traders = new Map<string, PaperTrader>();
+  private readonly finished = new Map<string, PaperTrader>();
 
   constructor(
     private readonly inner: RowSink,
@@ -45,17 +46,21 @@ export class PaperTap implements RowSink {
    * process does.
    */
   finish(symbol: string): void {
-    this.traders.get(symbol)?.finish();
+    const t = this.traders.get(symbol);
+    if (t === undefined) return;
+    t.finish();
     this.traders.delete(symbol);
+    // Its figures stay on the status page (and in metrics.json written at shutdown) until new input starts over.
+    this.finished.set(symbol, t);
   }
 
   finishAll(): void {
-    for (const t of this.traders.values()) t.finish();
+    for (const symbol of [...this.traders.keys()]) this.finish(symbol);
   }
 
   /** A symbol without rows yet shows a flat, empty book. */
   stats(symbol: string): PaperStats {
-    return this.trader(symbol).stats();
+    return (this.traders.get(symbol) ?? this.finished.get(symbol) ?? this.trader(symbol)).stats();
   }
 
   private trader(symbol: string): PaperTrader {
@@ -66,6 +71,7 @@ export class PaperTap implements RowSink {
       strategy.filter = this.filter;
       t = new PaperTrader(symbol, strategy, this.params, this.inner);
       this.traders.set(symbol, t);
+      this.finished.delete(symbol);
     }
     return t;
   }

@@ -1,0 +1,224 @@
+/**
+ * Helpers for the release tests: `npm run release` once per test process, and the emulators that run
+ * the cross-built binaries here: qemu user mode for linux-arm64, Wine for windows-x64 (with the
+ * ProcessPrng stub, wine-prng/). A missing emulator skips those tests with the reason, except under
+ * CI=true, where it fails them: .ci/run installs qemu-user-static, libc6-arm64-cross, wine64 and
+ * binutils-mingw-w64-x86-64.
+ */
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ALL_KINDS } from "../../src/core/rows.ts";
+import { RELEASE_TARGETS, releaseFileName } from "../../build/targets.ts";
+import { startFakeExchange } from "../fake-exchange/index.ts";
+import { collectorEnv, freePort, REPO, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { hive, query } from "../helpers/duckdb.ts";
+import { kindRows, layout } from "../e2e/storage-support.ts";
+import { buildProcessPrngStub, stubToolsMissing } from "./wine-prng/build.ts";
+
+export const RELEASE_DIR = join(REPO, "build", "release");
+
+export function releaseBinary(target: string): string {
+  const t = RELEASE_TARGETS.find((x) => x.name === target);
+  if (t === undefined) throw new Error(`no release target ${target}`);
+  return join(RELEASE_DIR, releaseFileName(t));
+}
+
+export interface ReleaseRun extends RunResult {
+  readonly seconds: number;
+  /** The commit the binaries must name, read right before the build. */
+  readonly commit: string;
+}
+
+let release: Promise<ReleaseRun> | null = null;
+
+/** `npm run release`, as a user runs it, once per test process. */
+export function ensureRelease(): Promise<ReleaseRun> {
+  release ??= (async () => {
+    const commit = expectedCommit();
+    const t0 = performance.now();
+    const proc = Bun.spawn(["npm", "run", "release"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    if (exitCode !== 0) throw new Error(`npm run release failed (exit ${exitCode}):\n${stderr}`);
+    return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000, commit };
+  })();
+  return release;
+}
+
+/** The commit the release names: git's short hash, `-dirty` with uncommitted tracked changes. */
+export function expectedCommit(): string {
+  const git = (...a: string[]) => Bun.spawnSync(["git", ...a], { cwd: REPO, stdout: "pipe" }).stdout.toString().trim();
+  const head = git("rev-parse", "--short=12", "HEAD");
+  return git("status", "--porcelain", "--untracked-files=no") === "" ? head : `${head}-dirty`;
+}
+
+/** Why an emulator is missing, thrown under CI (where .ci/run installs it), else returned. */
+function missing(why: string | null): string | null {
+  if (why !== null && process.env.CI === "true") throw new Error(why);
+  return why;
+}
+
+/** How to start a binary of one target here. */
+export interface Emulator {
+  readonly target: string;
+  /** Command line that runs `binary` with `args`. */
+  argv(binary: string, args: readonly string[]): string[];
+  /** Environment the emulator needs besides the program's own. */
+  readonly env: Readonly<Record<string, string>>;
+  /** A host path as the program must be given it. */
+  path(p: string): string;
+  close(): Promise<void>;
+}
+
+export const native: Emulator = {
+  target: "linux-x64",
+  argv: (binary, args) => [binary, ...args],
+  env: {},
+  path: (p) => p,
+  close: async () => {},
+};
+
+const QEMU = Bun.which("qemu-aarch64-static") ?? Bun.which("qemu-aarch64");
+/** The aarch64 C library: multiarch (libc6:arm64) or the cross sysroot (libc6-arm64-cross). */
+const ARM64_SYSROOT = existsSync("/lib/ld-linux-aarch64.so.1") ? null : existsSync("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1") ? "/usr/aarch64-linux-gnu" : undefined;
+
+export const QEMU_MISSING = missing(
+  QEMU === null ? "qemu-aarch64 not found (Debian package qemu-user-static)" : ARM64_SYSROOT === undefined ? "no aarch64 C library (Debian package libc6-arm64-cross)" : null,
+);
+
+export const qemuArm64: Emulator = {
+  target: "linux-arm64",
+  argv: (binary, args) => [QEMU!, ...(ARM64_SYSROOT ? ["-L", ARM64_SYSROOT] : []), binary, ...args],
+  env: {},
+  path: (p) => p,
+  close: async () => {},
+};
+
+const WINE = Bun.which("wine64") ?? Bun.which("wine") ?? (existsSync("/usr/lib/wine/wine64") ? "/usr/lib/wine/wine64" : null);
+const WINESERVER = Bun.which("wineserver") ?? (existsSync("/usr/lib/wine/wineserver") ? "/usr/lib/wine/wineserver" : null);
+
+export const WINE_MISSING = missing(WINE === null || WINESERVER === null ? "wine not found (Debian package wine64)" : stubToolsMissing());
+
+/**
+ * Wine in a fresh prefix of its own, with the ProcessPrng stub in its system32. Paths are handed
+ * over as Windows paths on Wine's Z: drive (the whole Unix file system).
+ */
+export async function startWine(): Promise<Emulator> {
+  const prefix = tempDir("wine-prefix");
+  const env = { WINEPREFIX: prefix, WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=" };
+  const boot = Bun.spawn([WINE!, "wineboot", "--init"], { env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
+  await boot.exited;
+  Bun.spawnSync([WINESERVER!, "-w"], { env: { ...process.env, ...env } });
+  const system32 = join(prefix, "drive_c", "windows", "system32");
+  mkdirSync(system32, { recursive: true });
+  copyFileSync(buildProcessPrngStub(join(prefix, "stub")), join(system32, "bcryptprimitives.dll"));
+  return {
+    target: "windows-x64",
+    argv: (binary, args) => [WINE!, binary, ...args],
+    env,
+    path: (p) => `Z:${p.replaceAll("/", "\\")}`,
+    async close() {
+      Bun.spawnSync([WINESERVER!, "-k"], { env: { ...process.env, ...env } });
+      rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `args` on the emulator's release binary to completion, in `cwd` (no config.toml there). */
+export async function runOn(emu: Emulator, args: readonly string[], env: Record<string, string> = {}, cwd = tempDir("release-cwd")): Promise<RunResult & { seconds: number }> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(emu.argv(releaseBinary(emu.target), args), {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...emu.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** A configuration with two mistakes: a number as text and an unknown key. */
+export function brokenConfig(dir: string): string {
+  const path = join(dir, "broken.toml");
+  writeFileSync(path, 'run_hours = "soon"\n[storage]\nno_such_key = 1\n');
+  return path;
+}
+
+/** `replay NDJSON --out DIR` on the emulator; the Parquet tree lands in `out`. */
+export function replayOn(emu: Emulator, ndjson: string, out: string, env: Record<string, string> = {}): Promise<RunResult & { seconds: number }> {
+  return runOn(emu, ["replay", emu.path(ndjson), "--out", emu.path(out), "--threads", "1"], { ARTIFACTS_DIR: emu.path(join(out, "artifacts")), ...env });
+}
+
+/** Every row of every kind under a replay's `--out` folder, read by DuckDB (full rows, sorted). */
+export async function allRows(out: string): Promise<Record<string, Record<string, unknown>[]>> {
+  const rows: Record<string, Record<string, unknown>[]> = {};
+  for (const kind of ALL_KINDS) rows[kind] = await kindRows(layout(out), kind);
+  return rows;
+}
+
+export interface Collection {
+  readonly result: RunResult;
+  /** The data folders (raw, preview, ndjson, artifacts) under this. */
+  readonly dir: string;
+  /** aggTrade ids the exchange sent, per symbol, ascending. */
+  readonly sentIds: Readonly<Record<string, number[]>>;
+  /** Seconds from start to a healthy /health, and from the stop signal to exit. */
+  readonly startSeconds: number;
+  readonly stopSeconds: number;
+}
+
+/**
+ * `harvestd run` on the emulator against the fake exchange for `seconds`, then `signal` (SIGINT is
+ * Ctrl-C: Wine turns it into the console event Windows programs get). The exchange is quiet for the
+ * last half second, so everything it sent has arrived when the signal does.
+ */
+export async function collectOn(emu: Emulator, symbols: readonly string[], seconds: number, signal: NodeJS.Signals): Promise<Collection> {
+  const fake = await startFakeExchange({ symbols, speed: 4 });
+  try {
+    const dir = tempDir(`collect-${emu.target}`);
+    const port = freePort();
+    const env = collectorEnv(fake, symbols, "", port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "2" });
+    for (const k of ["OUTPUT_DIR", "PREVIEW_DIR", "NDJSON_DIR", "ARTIFACTS_DIR"]) env[k] = emu.path(join(dir, env[k]!));
+    const t0 = performance.now();
+    const proc = Bun.spawn(emu.argv(releaseBinary(emu.target), ["run"]), {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...emu.env, ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const out = new Response(proc.stdout).text();
+    const err = new Response(proc.stderr).text();
+    await waitFor("/health", async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 60_000, 250).catch(async (e) => {
+      proc.kill("SIGKILL");
+      throw new Error(`${(e as Error).message}\n${await err}`);
+    });
+    const startSeconds = (performance.now() - t0) / 1000;
+    await Bun.sleep(seconds * 1000);
+    fake.silence("public", true);
+    fake.silence("market", true);
+    await Bun.sleep(500);
+    const t1 = performance.now();
+    proc.kill(signal);
+    const [exitCode, stdout, stderr] = await Promise.all([proc.exited, out, err]);
+    const stopSeconds = (performance.now() - t1) / 1000;
+    const sentIds: Record<string, number[]> = {};
+    for (const s of symbols) {
+      sentIds[s] = fake
+        .sentFrames()
+        .filter((f) => f.stream === `${s.toLowerCase()}@aggTrade`)
+        .map((f) => (JSON.parse(f.text) as { data: { a: number } }).data.a)
+        .sort((a, b) => a - b);
+    }
+    return { result: { exitCode, stdout, stderr }, dir, sentIds, startSeconds, stopSeconds };
+  } finally {
+    await fake.stop();
+  }
+}
+
+/** aggTrade ids in the prices Parquet under `raw`, per symbol, ascending (DuckDB). */
+export async function storedIds(raw: string, symbols: readonly string[]): Promise<Record<string, number[]>> {
+  const rows = await query(`SELECT symbol, agg_trade_id FROM ${hive(join(raw, "**", "kind=prices", "*.parquet"))} ORDER BY symbol, agg_trade_id`);
+  const ids: Record<string, number[]> = {};
+  for (const s of symbols) ids[s] = rows.filter((r) => r.symbol === s).map((r) => Number(r.agg_trade_id));
+  return ids;
+}

@@ -46,7 +46,8 @@ export function collectReplayFiles(paths: readonly string[]): ReplayFile[] {
   const rank = (p: string) => (/\.(gz|zst)$/.test(p) ? 0 : 1);
   return found
     .map((path): ReplayFile => {
-      const sym = /symbol=([^/]+)/.exec(path)?.[1] ?? null;
+      // Either separator: Windows paths use backslashes.
+      const sym = /symbol=([^/\\]+)/.exec(path)?.[1] ?? null;
       const date = /date=(\d{4}-\d{2}-\d{2})/.exec(path)?.[1];
       const hour = /raw-(\d{2})\.ndjson/.exec(basename(path))?.[1];
       const twin = compressed.get(path);

@@ -38,7 +38,8 @@ export interface PartitionInfo {
 
 /** The Hive keys of a `.../date=D/symbol=S/kind=K` folder, or null. */
 export function partitionInfo(dir: string): PartitionInfo | null {
-  const m = /(?:^|\/)date=(\d{4}-\d{2}-\d{2})\/symbol=([^/]+)\/kind=([a-z0-9_]+)\/?$/.exec(dir);
+  // Either separator: Windows paths use backslashes.
+  const m = /(?:^|[/\\])date=(\d{4}-\d{2}-\d{2})[/\\]symbol=([^/\\]+)[/\\]kind=([a-z0-9_]+)[/\\]?$/.exec(dir);
   return m === null ? null : { date: m[1]!, symbol: m[2]!, kind: m[3]! };
 }
 

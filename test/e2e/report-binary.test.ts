@@ -13,6 +13,7 @@ import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts"
 import { collectorEnv, freePort, runBinary, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
 import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
 import { hive, query } from "../helpers/duckdb.ts";
+import { strategyArgs } from "../helpers/strategy-sets.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT"];
 
@@ -42,9 +43,7 @@ beforeAll(async () => {
   const env = collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "5", ORDERBOOK_ROTATE_SEC: "5", PAPER_ENABLE: "1" });
   // Tight exits, no cooldown and the fusion signal's own threshold, so positions open and close often
   // in a short run (docs/strategy.md): entries are then exactly edges of the fusion signal.
-  const strategy = ["strategy.stop_bps=3", "strategy.take_profit=[{ at_bps = 3, fraction = 1 }]", "strategy.max_hold_sec=4", "risk.cost.enable=false"];
-  for (const r of ["Q_H", "A_H", "A_L", "Q_L"]) strategy.push(`strategy.regimes.${r}.entry=1.2`, `strategy.regimes.${r}.exit=0.6`, `strategy.regimes.${r}.cooldown_sec=0`, `strategy.regimes.${r}.max_spread_bps=100`);
-  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...strategy.flatMap((x) => ["--set", x])], env);
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...strategyArgs()], env);
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
   await Bun.sleep(14_000);
   // One depth reconnect: a `reconnect` event and a full OFI reset, which §12.1 excludes around.

@@ -13,6 +13,7 @@ import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts"
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 import { hive, query } from "../helpers/duckdb.ts";
+import { strategyArgs } from "../helpers/strategy-sets.ts";
 import { kindRows, layout, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
 
 // Two recordings (BTCUSDT: hftbacktest, busy; the others: cryptofeed), so every kind has rows.
@@ -35,7 +36,8 @@ beforeAll(async () => {
   live = layout(join(dir, "live"));
   const port = freePort();
   const proc = startBinary(
-    ["run", "--config", join(REPO, "config.toml")],
+    // The strategy set to trade often (its defaults trade a few times a day), so paper rows are compared too.
+    ["run", "--config", join(REPO, "config.toml"), ...strategyArgs()],
     collectorEnv(fake, SYMBOLS, join(dir, "live"), port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1", PAPER_ENABLE: "1" }),
   );
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
@@ -47,7 +49,7 @@ beforeAll(async () => {
 
   const out = join(dir, "replayed");
   replayed = { raw: join(out, "raw"), preview: join(out, "preview"), ndjson: live.ndjson, artifacts: join(out, "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts, PAPER_ENABLE: "1" });
+  replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml"), ...strategyArgs()], { ARTIFACTS_DIR: replayed.artifacts, PAPER_ENABLE: "1" });
 
   const mixedIn = join(dir, "mixed-ndjson");
   const files = listFiles(live.ndjson, /\.ndjson(\.gz)?$/);
@@ -69,7 +71,7 @@ beforeAll(async () => {
   writeFileSync(cutFile, whole.slice(0, lastStart + Math.floor((whole.length - 1 - lastStart) / 2)));
   const mixedOut = join(dir, "mixed");
   mixed = { raw: join(mixedOut, "raw"), preview: join(mixedOut, "preview"), ndjson: mixedIn, artifacts: join(mixedOut, "artifacts") };
-  mixedReplay = await runBinary(["replay", mixedIn, "--out", mixedOut, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: mixed.artifacts, PAPER_ENABLE: "1" });
+  mixedReplay = await runBinary(["replay", mixedIn, "--out", mixedOut, "--config", join(REPO, "config.toml"), ...strategyArgs()], { ARTIFACTS_DIR: mixed.artifacts, PAPER_ENABLE: "1" });
 }, 120_000);
 
 afterAll(async () => {

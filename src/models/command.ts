@@ -1,0 +1,93 @@
+/**
+ * `harvestd train --from DATE --to DATE [--symbols A,B] [--models logistic,gbdt,mlp,lstm,cnn]
+ * --out models/NAME [--seed N] [--folds K]`: trains on the stored Parquet of the configured storage
+ * folders, with the configured strategy's entry rule and exits and FEE_TIER's taker fee, and writes
+ * the model files and the training report under --out. Progress on stderr, written paths on stdout.
+ */
+import { parseArgs } from "node:util";
+import type { Config } from "../config/schema.ts";
+import { feeTierOf } from "../trading/paper/params.ts";
+import { versionInfo } from "../util/version.ts";
+import { FAMILIES, type FamilyName } from "./families/types.ts";
+import { barrierParams } from "./labels.ts";
+import { runTraining } from "./train.ts";
+
+export interface TrainArgs {
+  readonly from: string;
+  readonly to: string;
+  readonly symbols: readonly string[] | null;
+  readonly families: readonly FamilyName[];
+  readonly out: string;
+  readonly seed: number;
+  readonly folds: number;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function validDate(v: string): boolean {
+  const ms = DATE.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v;
+}
+
+/** The train command's own options from argv; a one-line problem when they are wrong. */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
+  let v: Record<string, string | string[] | boolean | undefined>;
+  try {
+    v = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: false,
+      options: { from: { type: "string" }, to: { type: "string" }, symbols: { type: "string" }, models: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, folds: { type: "string" } },
+    }).values as typeof v;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const str = (k: string): string | null => (typeof v[k] === "string" ? (v[k] as string) : null);
+  const from = str("from");
+  const to = str("to");
+  if (from === null || to === null) return "train needs --from YYYY-MM-DD and --to YYYY-MM-DD (UTC dates, inclusive)";
+  if (!validDate(from)) return `train --from ${JSON.stringify(from)} is not a date YYYY-MM-DD`;
+  if (!validDate(to)) return `train --to ${JSON.stringify(to)} is not a date YYYY-MM-DD`;
+  if (from > to) return `train --from ${from} is after --to ${to}`;
+  const out = str("out");
+  if (out === null || out.trim() === "") return "train needs --out DIR (e.g. --out models/btc-2026-11)";
+  const models = (str("models") ?? FAMILIES.join(",")).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const unknown = models.filter((m) => !FAMILIES.includes(m as FamilyName));
+  if (unknown.length > 0 || models.length === 0) return `train --models: unknown ${unknown.map((u) => JSON.stringify(u)).join(", ") || "(empty)"}; choose from ${FAMILIES.join(",")}`;
+  const seedText = str("seed") ?? "1";
+  if (!/^\d{1,9}$/.test(seedText)) return `train --seed must be a whole number (got ${JSON.stringify(seedText)})`;
+  const foldsText = str("folds") ?? "5";
+  if (!/^\d{1,2}$/.test(foldsText) || Number(foldsText) < 2 || Number(foldsText) > 20) return `train --folds must be a whole number from 2 to 20 (got ${JSON.stringify(foldsText)})`;
+  const sym = str("symbols");
+  const symbols = sym === null || sym.trim().toUpperCase() === "ALL" ? null : sym.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+  return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText) };
+}
+
+export async function runTrain(cfg: Config, args: TrainArgs): Promise<number> {
+  const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier)!;
+  try {
+    const { files } = await runTraining(
+      {
+        rawDir: cfg.storage.output_dir,
+        previewDir: cfg.storage.preview_dir,
+        from: args.from,
+        to: args.to,
+        symbols: args.symbols,
+        families: args.families,
+        out: args.out,
+        seed: args.seed,
+        folds: args.folds,
+        threshold: cfg.model.threshold,
+        barrier: barrierParams(cfg.strategy, tier.taker_bps, cfg.regime.fee_tier),
+        strategy: cfg.strategy,
+        codeVersion: versionInfo().version,
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    for (const f of files) process.stdout.write(`${f}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`harvestd: train: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

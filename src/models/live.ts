@@ -1,0 +1,130 @@
+/**
+ * The model filter in `run` and `replay`: the strategy's SignalFilter (trading/strategy/contract.ts).
+ *
+ * It sees every row the strategy sees, just before the strategy does (`tap`), and keeps per symbol
+ * the same SymbolFeatureState that training used on the stored rows — so the vector a live signal is
+ * judged on is built by the same code from the same rows. When the strategy asks about a signal (during
+ * that signal's fusion row), the filter scores it and records one `model_decisions` row.
+ *
+ * - filter mode: take when p ≥ threshold.
+ * - size mode: skip below p = 0.5; from 0.5 up to the threshold the position grows linearly from 0 to
+ *   full size; at or above the threshold full size. (With a threshold ≤ 0.5 it is the filter.)
+ * - A signal whose vector cannot be built (its own trade was backfilled, so the state never saw it)
+ *   is skipped with reason `no_features`: a filter that cannot judge does not wave trades through.
+ */
+import type { Row, RowKind, RowSink } from "../core/rows.ts";
+import type { FilterDecision, SignalContext, SignalFilter } from "../trading/strategy/contract.ts";
+import { SymbolFeatureState } from "./features.ts";
+import { loadModelFile, type ModelFile } from "./model-file.ts";
+import type { ModelParams } from "./params.ts";
+import { modelPredictor, type Predict } from "./predictor.ts";
+
+const SKIP: FilterDecision = { probability: Number.NaN, take: false, sizeFactor: 0 };
+
+export class ModelFilter implements SignalFilter {
+  private readonly states = new Map<string, SymbolFeatureState>();
+  /** The fusion row being written (valid during its own append: the strategy asks within it). */
+  private readonly lastFusion = new Map<string, Row>();
+  private readonly predict: Predict;
+  readonly name: string;
+  decisions = 0;
+  taken = 0;
+
+  constructor(
+    readonly model: ModelFile,
+    private readonly params: ModelParams,
+    /** Where `model_decisions` rows go (the real sink, not the paper tap). */
+    private readonly sink: RowSink,
+  ) {
+    this.predict = modelPredictor(model.members);
+    this.name = `${model.name}@${model.training.data_hash.slice(0, 12)}`;
+  }
+
+  /** One of a symbol's rows, before the strategy sees it. */
+  observe(kind: RowKind | string, row: Row): void {
+    if (kind !== "prices" && kind !== "orderbook" && kind !== "fusion" && kind !== "features") return;
+    const symbol = row.symbol as string;
+    let st = this.states.get(symbol);
+    if (st === undefined) {
+      st = new SymbolFeatureState(symbol);
+      this.states.set(symbol, st);
+    }
+    st.onRow(kind, row);
+    if (kind === "fusion") {
+      st.observeFusion(row);
+      this.lastFusion.set(symbol, row);
+    }
+  }
+
+  /** A symbol's input ended (restart boundary): its state starts fresh, as the strategy's does. */
+  forget(symbol: string): void {
+    this.states.delete(symbol);
+    this.lastFusion.delete(symbol);
+  }
+
+  decide(ctx: SignalContext): FilterDecision {
+    const st = this.states.get(ctx.symbol);
+    const fusion = this.lastFusion.get(ctx.symbol);
+    const v = st !== undefined && fusion !== undefined && fusion.agg_trade_id === ctx.agg_trade_id ? st.vector(fusion, ctx.side) : null;
+    let d: FilterDecision = SKIP;
+    if (v !== null) {
+      const p = this.predict(v);
+      const th = this.params.threshold;
+      if (this.params.mode === "filter" || th <= 0.5) d = { probability: p, take: p >= th, sizeFactor: p >= th ? 1 : 0 };
+      else {
+        const f = p >= th ? 1 : p < 0.5 ? 0 : (p - 0.5) / (th - 0.5);
+        d = { probability: p, take: f > 0, sizeFactor: f };
+      }
+    }
+    this.decisions++;
+    if (d.take) this.taken++;
+    this.sink.append("model_decisions", {
+      symbol: ctx.symbol,
+      ts_ms: ctx.ts_ms,
+      agg_trade_id: ctx.agg_trade_id,
+      side: ctx.side,
+      score: ctx.score,
+      probability: v === null ? null : d.probability,
+      threshold: this.params.threshold,
+      taken: d.take,
+      size_factor: d.sizeFactor,
+      mode: this.params.mode,
+      model: this.name,
+      reason: v === null ? "no_features" : null,
+      scenario_2x2: ctx.regime,
+    });
+    return d;
+  }
+
+  /** A RowSink in front of `inner` (the paper tap): rows reach the filter first, then the strategy. */
+  tap(inner: RowSink & { finish?(symbol: string): void }): RowSink & { finish(symbol: string): void } {
+    return {
+      append: (kind: RowKind, row: Row) => {
+        this.observe(kind, row);
+        inner.append(kind, row);
+      },
+      finish: (symbol: string) => {
+        inner.finish?.(symbol);
+        this.forget(symbol);
+      },
+    };
+  }
+}
+
+/**
+ * Opens `[model].path` for a run: the model file, checked against the features this binary computes.
+ * An error string (one line naming the file and what is wrong) is a configuration error: exit 78.
+ */
+export function openModelFilter(params: ModelParams, sink: RowSink): { readonly ok: true; readonly filter: ModelFilter | null } | { readonly ok: false; readonly error: string } {
+  if (params.path === "") return { ok: true, filter: null };
+  const r = loadModelFile(params.path);
+  if (!r.ok) return r;
+  return { ok: true, filter: new ModelFilter(r.model, params, sink) };
+}
+
+/** The configuration check for `validate`, `run` and `replay`: null, or the problem with model.path. */
+export function modelConfigProblem(params: ModelParams): string | null {
+  if (params.path === "") return null;
+  const r = loadModelFile(params.path);
+  return r.ok ? null : r.error;
+}

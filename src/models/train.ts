@@ -1,0 +1,236 @@
+/**
+ * `harvestd train`: dataset → purged walk-forward scores per family (and a random K-fold for
+ * comparison) → final fits on every sample → model files and the training report under --out.
+ * Progress lines go to stderr through `progress`; the same seed gives the same files (apart from
+ * `created_at`).
+ */
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { StrategyParams } from "../trading/strategy/params.ts";
+import { buildDataset, dataHash, type Dataset, type Sample } from "./dataset.ts";
+import type { BarrierParams } from "./labels.ts";
+import { featureSignature } from "./features.ts";
+import { DEFAULT_EPOCHS, fitMember } from "./fit.ts";
+import { FAMILIES, type FamilyName } from "./families/types.ts";
+import { auc, scores, verdictOf, type Scores } from "./metrics.ts";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FoldScore, type ModelFile, type ModelMember } from "./model-file.ts";
+import { modelPredictor } from "./predictor.ts";
+import { renderTrainingHtml, renderTrainingMarkdown } from "./training-report.ts";
+import { randomKFoldSplits, walkForwardSplits, type Split } from "./validation.ts";
+
+export interface TrainRequest {
+  readonly rawDir: string;
+  readonly previewDir: string;
+  readonly from: string;
+  readonly to: string;
+  readonly symbols: readonly string[] | null;
+  readonly families: readonly FamilyName[];
+  readonly out: string;
+  readonly seed: number;
+  readonly folds: number;
+  readonly threshold: number;
+  readonly barrier: BarrierParams;
+  readonly strategy: Pick<StrategyParams, "regimes" | "min_consistency" | "allow_degraded">;
+  readonly codeVersion: string;
+  /** Per-family epoch overrides (tests use few). */
+  readonly epochs?: Partial<Record<FamilyName, number>>;
+}
+
+export interface FamilyResult {
+  readonly family: FamilyName | "ensemble";
+  readonly folds: readonly FoldScore[];
+  /** All walk-forward test predictions together. */
+  readonly walk_forward: Scores;
+  /** The same family scored on a shuffled K-fold split (leaks; shown for comparison only). */
+  readonly random_kfold_auc: number | null;
+  readonly verdict: string;
+  readonly file: string;
+}
+
+export interface TrainReport {
+  readonly generated_at: string;
+  readonly code_version: string;
+  readonly request: { readonly from: string; readonly to: string; readonly symbols: readonly string[]; readonly families: readonly string[]; readonly seed: number; readonly folds: number; readonly threshold: number };
+  readonly dataset: { readonly samples: number; readonly wins: number; readonly unlabelled: number; readonly files: number; readonly rows: Readonly<Record<string, number>>; readonly data_hash: string; readonly first_signal: string | null; readonly last_signal: string | null };
+  readonly barrier: ModelFile["training"]["barrier"];
+  readonly embargo_ms: number;
+  readonly features: ReturnType<typeof featureSignature>;
+  readonly results: readonly FamilyResult[];
+  /** The model written as model.json, and why. */
+  readonly chosen: { readonly name: string; readonly reason: string };
+  readonly verdict: string;
+}
+
+export const MIN_SAMPLES = 40;
+
+const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.partial`, text);
+  renameSync(`${path}.partial`, path);
+}
+
+/** Out-of-sample probabilities of one family over a set of splits (index → p; NaN where never tested). */
+async function crossValidate(family: FamilyName, samples: readonly Sample[], splits: readonly Split[], seed: number, epochs: number, threshold: number, progress: (l: string) => void, what: string): Promise<{ p: Float64Array; folds: FoldScore[] }> {
+  const p = new Float64Array(samples.length).fill(Number.NaN);
+  const folds: FoldScore[] = [];
+  for (const s of splits) {
+    const train = s.train.map((i) => samples[i]);
+    const ok = train.some((x) => x.label.win) && train.some((x) => !x.label.win);
+    if (ok) {
+      const predict = modelPredictor([await fitMember(family, train, seed + 101 * s.fold, epochs)]);
+      for (const i of s.test) p[i] = predict(samples[i]);
+    }
+    const y = s.test.map((i) => (samples[i].label.win ? 1 : 0));
+    const q = s.test.map((i) => p[i]);
+    const a = ok ? auc(y, q) : null;
+    const sc = ok ? scores(y, q, s.test.map((i) => samples[i].label.retBps), threshold) : null;
+    folds.push({
+      fold: s.fold,
+      train: s.train.length,
+      test: s.test.length,
+      purged: s.purged,
+      test_from: iso(s.testFromMs),
+      test_to: iso(s.testToMs),
+      auc: a?.auc ?? null,
+      log_loss: sc?.log_loss ?? Number.NaN,
+      precision_at_threshold: sc?.precision_at_threshold ?? null,
+    });
+    progress(`train: ${family} ${what} fold ${s.fold}/${splits.length}: train ${s.train.length} (purged ${s.purged}), test ${s.test.length}, AUC ${a === null ? "n/a" : a.auc.toFixed(3)}`);
+  }
+  return { p, folds };
+}
+
+function oosScores(samples: readonly Sample[], p: Float64Array, threshold: number): Scores {
+  const idx = samples.map((_, i) => i).filter((i) => p[i] === p[i]);
+  return scores(
+    idx.map((i) => (samples[i].label.win ? 1 : 0)),
+    idx.map((i) => p[i]),
+    idx.map((i) => samples[i].label.retBps),
+    threshold,
+  );
+}
+
+export async function runTraining(req: TrainRequest, progress: (line: string) => void): Promise<{ report: TrainReport; files: string[] }> {
+  progress(`train: reading ${req.from} … ${req.to}${req.symbols ? ` (${req.symbols.join(",")})` : ""}`);
+  const ds: Dataset = await buildDataset(req, progress);
+  const samples = ds.samples;
+  if (samples.length < MIN_SAMPLES) throw new Error(`only ${samples.length} labelled signals in ${req.from} … ${req.to} (need at least ${MIN_SAMPLES}); collect more data or widen the range`);
+  const wins = samples.filter((s) => s.label.win).length;
+  if (wins === 0 || wins === samples.length) throw new Error(`all ${samples.length} labelled signals ${wins === 0 ? "lost" : "won"}: nothing to learn`);
+  const maxLabelMs = samples.reduce((m, s) => Math.max(m, s.label.exitTsMs - s.tsMs), 0);
+  const embargoMs = Math.max(req.barrier.maxHoldMs, maxLabelMs);
+  const hash = dataHash(samples);
+  progress(`train: ${samples.length} samples (${wins} wins), embargo ${embargoMs} ms, data ${hash.slice(0, 12)}`);
+  const timed = samples.map((s) => ({ tsMs: s.tsMs, exitTsMs: s.label.exitTsMs }));
+  const wf = walkForwardSplits(timed, req.folds, embargoMs);
+  const kf = randomKFoldSplits(timed, req.folds, req.seed);
+  mkdirSync(req.out, { recursive: true });
+
+  const barrier = { stop_bps: req.barrier.stopBps, take_profit: req.barrier.takeProfit, max_hold_ms: req.barrier.maxHoldMs, taker_bps: req.barrier.takerBps, fee_tier: req.barrier.feeTier };
+  const training: ModelFile["training"] = {
+    from: req.from,
+    to: req.to,
+    symbols: ds.symbols,
+    samples: samples.length,
+    wins,
+    seed: req.seed,
+    folds: req.folds,
+    embargo_ms: embargoMs,
+    data_hash: hash,
+    barrier,
+  };
+  const createdAt = new Date().toISOString();
+  const files: string[] = [];
+  const writeModel = (name: string, members: readonly ModelMember[], folds: readonly FoldScore[], s: Scores, verdict: string): string => {
+    const file: ModelFile = {
+      format: MODEL_FORMAT,
+      format_version: MODEL_FORMAT_VERSION,
+      name,
+      created_at: createdAt,
+      code_version: req.codeVersion,
+      features: featureSignature(),
+      training,
+      threshold: req.threshold,
+      members,
+      fold_metrics: folds,
+      oos: { auc: s.auc?.auc ?? null, auc_lo: s.auc?.lo ?? null, auc_hi: s.auc?.hi ?? null, log_loss: s.log_loss, n: s.n },
+      verdict,
+    };
+    const path = join(req.out, `${name}.model.json`);
+    writeAtomic(path, `${JSON.stringify(file)}\n`);
+    files.push(path);
+    return path;
+  };
+
+  const results: FamilyResult[] = [];
+  const oosP = new Map<FamilyName, Float64Array>();
+  const finals = new Map<FamilyName, ModelMember>();
+  for (const [fi, family] of req.families.entries()) {
+    const epochs = req.epochs?.[family] ?? DEFAULT_EPOCHS[family];
+    const seed = req.seed * 1000 + fi;
+    const w = await crossValidate(family, samples, wf, seed, epochs, req.threshold, progress, "walk-forward");
+    const k = await crossValidate(family, samples, kf, seed, epochs, req.threshold, progress, "random K-fold");
+    const s = oosScores(samples, w.p, req.threshold);
+    const ks = oosScores(samples, k.p, req.threshold);
+    progress(`train: ${family}: final fit on all ${samples.length} samples`);
+    const member = await fitMember(family, samples, seed, epochs);
+    const verdict = verdictOf(s.auc);
+    const file = writeModel(family, [member], w.folds, s, verdict);
+    oosP.set(family, w.p);
+    finals.set(family, member);
+    results.push({ family, folds: w.folds, walk_forward: s, random_kfold_auc: ks.auc?.auc ?? null, verdict, file });
+    progress(`train: ${family}: out-of-sample AUC ${s.auc ? `${s.auc.auc.toFixed(3)} [${s.auc.lo.toFixed(3)}, ${s.auc.hi.toFixed(3)}]` : "n/a"} → ${verdict}; random K-fold ${ks.auc ? ks.auc.auc.toFixed(3) : "n/a"}`);
+  }
+
+  // the ensemble: the families whose out-of-sample AUC interval lies above 0.5
+  const passing = results.filter((r) => r.verdict === "edge").map((r) => r.family as FamilyName);
+  if (passing.length >= 2) {
+    const p = new Float64Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      let sum = 0;
+      for (const f of passing) sum += oosP.get(f)![i];
+      p[i] = sum / passing.length;
+    }
+    const s = oosScores(samples, p, req.threshold);
+    const verdict = verdictOf(s.auc);
+    const file = writeModel("ensemble", passing.map((f) => finals.get(f)!), [], s, verdict);
+    results.push({ family: "ensemble", folds: [], walk_forward: s, random_kfold_auc: null, verdict, file });
+  }
+
+  const best = [...results].sort((a, b) => (b.walk_forward.auc?.lo ?? -1) - (a.walk_forward.auc?.lo ?? -1))[0];
+  const ens = results.find((r) => r.family === "ensemble");
+  const chosen = ens !== undefined
+    ? { result: ens, reason: `ensemble of the families that passed (${passing.join(", ")})` }
+    : best.verdict === "edge"
+      ? { result: best, reason: `the only family that passed, or the one with the highest lower AUC bound` }
+      : { result: best, reason: `no family passed; the highest lower AUC bound is kept for reference only — do not trade on it` };
+  const chosenFile = join(req.out, "model.json");
+  writeAtomic(chosenFile, await Bun.file(chosen.result.file).text());
+  files.push(chosenFile);
+
+  const verdict = chosen.result.verdict === "edge"
+    ? `edge: ${chosen.result.family} out-of-sample AUC ${chosen.result.walk_forward.auc!.auc.toFixed(3)} [${chosen.result.walk_forward.auc!.lo.toFixed(3)}, ${chosen.result.walk_forward.auc!.hi.toFixed(3)}] lies above 0.5`
+    : `no edge: no model's out-of-sample AUC interval lies above 0.5 (best ${chosen.result.family}: ${chosen.result.walk_forward.auc ? `${chosen.result.walk_forward.auc.auc.toFixed(3)} [${chosen.result.walk_forward.auc.lo.toFixed(3)}, ${chosen.result.walk_forward.auc.hi.toFixed(3)}]` : "n/a"})`;
+  const report: TrainReport = {
+    generated_at: createdAt,
+    code_version: req.codeVersion,
+    request: { from: req.from, to: req.to, symbols: ds.symbols, families: req.families, seed: req.seed, folds: req.folds, threshold: req.threshold },
+    dataset: { samples: samples.length, wins, unlabelled: ds.unlabelled, files: ds.files, rows: ds.rows, data_hash: hash, first_signal: iso(samples[0].tsMs), last_signal: iso(samples[samples.length - 1].tsMs) },
+    barrier,
+    embargo_ms: embargoMs,
+    features: featureSignature(),
+    results,
+    chosen: { name: chosen.result.family, reason: chosen.reason },
+    verdict,
+  };
+  for (const [ext, text] of [["json", `${JSON.stringify(report, null, 1)}\n`], ["md", renderTrainingMarkdown(report)], ["html", renderTrainingHtml(report)]] as const) {
+    const path = join(req.out, `report.${ext}`);
+    writeAtomic(path, text);
+    files.push(path);
+  }
+  progress(`train: ${verdict}`);
+  return { report, files };
+}
+
+export { FAMILIES };

@@ -23,6 +23,8 @@ const USAGE = `usage: harvestd [command] [options]
 
 commands:
   run [--config PATH]          collect until run_hours elapses or SIGINT/SIGTERM (default command)
+  store [--config PATH]        consume the [publish.nats] stream of collectors into NDJSON and
+                               Parquet, as one collector would write them (docs/scale-out.md)
   validate [--config PATH]     check the configuration; exit 0, or list every problem and exit 78
   config                       print the fully commented default config.toml
   replay PATH... [--out DIR] [--threads N]
@@ -33,7 +35,7 @@ commands:
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
   version                      version, target platform, git commit, Bun version, build time
 
-options for run, validate, replay and report:
+options for run, store, validate, replay and report:
   --config PATH        configuration file (default: ./config.toml when present, else built-in defaults)
   --symbols A,B|ALL    override symbols
   --run-hours N        override run_hours
@@ -145,9 +147,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }
-    case "run": {
+    case "run":
+    case "store": {
       if (p.positionals.length > 0) {
-        process.stderr.write(`harvestd: run takes no arguments (got ${p.positionals.join(" ")})\n`);
+        process.stderr.write(`harvestd: ${p.command} takes no arguments (got ${p.positionals.join(" ")})\n`);
         return EXIT_USAGE;
       }
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
@@ -157,7 +160,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
       const { runCollector } = await import("./run.ts");
-      return runCollector(r.config);
+      if (p.command === "run") return runCollector(r.config);
+      const { createStore } = await import("../pipeline/store/store.ts");
+      return runCollector(r.config, createStore);
     }
     case "replay": {
       if (p.positionals.length === 0) {

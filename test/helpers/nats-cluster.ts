@@ -159,3 +159,61 @@ async function waitForJetStream(nodes: readonly NatsNode[]): Promise<void> {
     await nc.close();
   }
 }
+
+export interface TcpProxy {
+  readonly port: number;
+  readonly url: string;
+  /** Cuts every connection and refuses new ones until `restore`. */
+  cut(): void;
+  restore(): void;
+  stop(): void;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort`: a client that reaches NATS only through it (with
+ * `discover_servers = false`) can be cut off from the cluster while the cluster itself stays up.
+ */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const net = await import("node:net");
+  let open = true;
+  const sockets = new Set<import("node:net").Socket>();
+  const server = net.createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const up = net.connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(up);
+    // pipe() buffers under backpressure: the NATS protocol stream arrives whole or not at all.
+    client.pipe(up);
+    up.pipe(client);
+    const end = () => {
+      client.destroy();
+      up.destroy();
+      sockets.delete(client);
+      sockets.delete(up);
+    };
+    client.on("error", end).on("close", end);
+    up.on("error", end).on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  const cut = () => {
+    open = false;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    cut,
+    restore() {
+      open = true;
+    },
+    stop() {
+      cut();
+      server.close();
+    },
+  };
+}

@@ -163,6 +163,19 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_parquet_last_file_timestamp_seconds", "Commit time of the newest Parquet file per kind, Unix time.", ALL_KINDS.map((kind): Sample => [{ kind }, seconds(lastByKind.get(kind))]));
   }
 
+  const nats = p.pipeline.nats?.status();
+  if (nats !== undefined) {
+    x.gauge("harvestd_nats_connected", "1 while the publisher is connected to a NATS server.", [[undefined, nats.connected ? 1 : 0]]);
+    x.counter("harvestd_nats_published_total", "Records published to JetStream (live and catch-up).", [[undefined, nats.published]]);
+    x.counter("harvestd_nats_acked_total", "Publishes acknowledged by JetStream.", [[undefined, nats.acked]]);
+    x.counter("harvestd_nats_duplicates_total", "Publishes JetStream acknowledged as duplicates (another collector was first).", [[undefined, nats.duplicates]]);
+    x.counter("harvestd_nats_failed_total", "Publishes that failed or timed out (published again from the log).", [[undefined, nats.failed]]);
+    x.counter("harvestd_nats_caught_up_total", "Records published from the NDJSON log after an outage.", [[undefined, nats.caughtUp]]);
+    x.gauge("harvestd_nats_in_flight", "Publishes awaiting their acknowledgement.", [[undefined, nats.inFlight]]);
+    x.gauge("harvestd_nats_behind_symbols", "Symbols waiting to be published from the log.", [[undefined, nats.behindSymbols]]);
+  }
+  for (const m of p.source?.metrics() ?? []) (m.type === "counter" ? x.counter(m.name, m.help, m.samples) : x.gauge(m.name, m.help, m.samples));
+
   const nd = p.pipeline.ndjson?.status();
   if (nd === undefined) return x.text();
   x.counter("harvestd_ndjson_lines_written_total", "NDJSON raw-log lines written.", [[undefined, nd.linesWritten]]);

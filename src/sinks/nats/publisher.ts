@@ -22,6 +22,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 import { collectorName, connectionOptions } from "./connection.ts";
 import { ensureStream } from "./stream-config.ts";
 import { linesSince, lineTs } from "./log-reader.ts";
@@ -85,7 +86,8 @@ interface Queued {
   readonly line: string;
 }
 
-export class NatsPublisher {
+export class NatsPublisher implements LineSinkComponent {
+  readonly name = "nats";
   private nc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
   private connected = false;
@@ -109,6 +111,7 @@ export class NatsPublisher {
   private lastError: string | null = null;
   private disconnectedSinceMs: number | null = Date.now();
   private server: string | null = null;
+  private readonly createdAtMs = Date.now();
 
   constructor(private readonly opts: NatsPublisherOptions) {
     this.p = opts.params;
@@ -364,12 +367,20 @@ export class NatsPublisher {
     };
   }
 
+  /** Acknowledgements and catch-up run on their own; nothing to do on the pipeline's tick. */
+  tick(_nowMs: number): void {}
+
+  health(nowMs: number): ComponentHealth {
+    return verdict(this.healthReasons(nowMs));
+  }
+
   /** Problems for /health (empty = healthy). */
   healthReasons(nowMs: number): string[] {
     const out: string[] = [];
     if (this.disconnectedSinceMs !== null && nowMs - this.disconnectedSinceMs > 10_000) {
       out.push(`nats: not connected for ${Math.round((nowMs - this.disconnectedSinceMs) / 1000)} s (records kept in the NDJSON log)`);
     }
+    if (this.lastError !== null && this.nc === null && !this.closing && nowMs - this.createdAtMs > 10_000) out.push(`nats: not publishing: ${this.lastError}`);
     const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());
     if (since !== null && nowMs - since > 30_000) out.push(`nats: ${this.behind.size} symbols not published since ${new Date(since).toISOString()}`);
     return out;

@@ -1,0 +1,173 @@
+/**
+ * `harvestd store`: the storage side of a scale-out deployment (docs/scale-out.md). Records come from
+ * the JetStream stream the collectors publish to (stream-feed.ts) instead of exchange sockets; from
+ * the stream gate on, everything is the collector's own pipeline — ingest, engines, NDJSON raw log,
+ * Parquet — so the store writes what one collector with a perfect connection would have written, and
+ * `harvestd replay` of its log reproduces its Parquet.
+ *
+ * Start order: the stream and consumer are checked (a mismatch is refused), an interrupted earlier
+ * run's Parquet is made whole from the log (recovery.ts), the last logged ids are read back
+ * (resume.ts), then the session line and the consumer loop.
+ */
+import type { Config } from "../../config/schema.ts";
+import { sessionLine } from "../../core/raw-log.ts";
+import { binanceAdapter } from "../../exchange/binance/adapter.ts";
+import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
+import { freeBytes } from "../../sinks/storage/disk-guard.ts";
+import { logStorageEvent } from "../../sinks/storage/events-log.ts";
+import type { Logger } from "../../util/log.ts";
+import { versionInfo } from "../../util/version.ts";
+import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "../chart-history.ts";
+import type { Collector } from "../collector.ts";
+import { Ingest } from "../ingest.ts";
+import { Pipeline } from "../pipeline.ts";
+import { chartPoint, type CollectorParts } from "../status.ts";
+import { StreamConsumer } from "./consumer.ts";
+import { markerPath, noteCompaction, readMarker, recoverSymbol, removeInterruptedParts, writeMarker, type RunMarker } from "./recovery.ts";
+import { lastLoggedIds, type LastIds } from "./resume.ts";
+import { StreamFeed } from "./stream-feed.ts";
+import { storeHealthReasons, storeMetrics, storeStatus } from "./store-status.ts";
+
+const SINK_TICK_MS = 250;
+const CHART_SAMPLE_EVERY_MS = 1000;
+
+export interface Store extends Collector {
+  readonly feed: StreamFeed;
+  readonly consumer: StreamConsumer;
+}
+
+/** Exit code 78: the stream or consumer does not match the configuration (nothing retrying fixes). */
+export const STORE_MISMATCH = 78;
+
+export async function createStore(cfg: Config, log: Logger): Promise<Store | number> {
+  const startedAtMs = Date.now();
+  const p = cfg.publish.nats;
+  const adapter = binanceAdapter(cfg.endpoints, cfg.feed, log);
+  let symbols: readonly string[];
+  try {
+    symbols = await adapter.resolveSymbols(cfg.symbols);
+  } catch (e) {
+    process.stderr.write(`harvestd: cannot resolve symbols=ALL from ${cfg.endpoints.rest}: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  const consumer = new StreamConsumer(p, `harvestd-store-${p.consumer}`);
+  log.log("info", "store: connecting to nats", { servers: p.servers.length, stream: p.stream, consumer: p.consumer });
+  let opened: Awaited<ReturnType<StreamConsumer["open"]>>;
+  try {
+    opened = await consumer.open();
+  } catch (e) {
+    process.stderr.write(`harvestd: store: nats: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (!opened.ok) {
+    process.stderr.write(`harvestd: store: ${opened.error}\n`);
+    return STORE_MISMATCH;
+  }
+
+  if (consumer.restartedAtSeq !== null) log.log("warn", "store: an earlier run left messages unacknowledged; consumer restarted at its acknowledgement floor", { stream_seq: consumer.restartedAtSeq });
+  const leftovers = removeLeftovers([cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir]);
+  if (leftovers.removed.length > 0) log.log("warn", "removed leftovers of an interrupted run", { removed: leftovers.removed.length });
+  const markerFile = markerPath(cfg);
+  const previous = readMarker(markerFile);
+  if (previous !== null && !previous.clean) await recover(cfg, previous, symbols, adapter.rawLog, log);
+
+  const marker: RunMarker = { run_start: Date.now(), sessions: {}, clean: false, compacted: {} };
+  const pipeline = new Pipeline(cfg, { kind: "live" }, {
+    parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
+    parquetMaintenance: (ev) => {
+      logStorageEvent(log, "parquet", ev);
+      if (ev.type === "compacted" && noteCompaction(marker, ev.path)) writeMarker(markerFile, marker);
+    },
+    ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
+    ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
+  });
+  const ndjson = pipeline.ndjson!;
+  const ingest = new Ingest(symbols, pipeline);
+  const resume = new Map<string, LastIds>();
+  for (const s of symbols) resume.set(s, await lastLoggedIds(cfg.storage.ndjson_dir, adapter.name, s, Date.now()));
+  /**
+   * A symbol's session starts at its first record, at that record's receipt time (the collectors'
+   * clock) but never before the last line the log already has: the log stays in time order, so
+   * replay reads it in the order it was applied, and backlog records keep their receipt times.
+   */
+  const beginSession = (symbol: string, firstTsRecv: number): void => {
+    const ts = Math.max(firstTsRecv, (resume.get(symbol)?.lastTs ?? 0) + 1);
+    pipeline.lines.append(symbol, ts, sessionLine(ts, versionInfo().version));
+    ingest.stats.get(symbol)!.lastLineTsMs = ts;
+    marker.sessions[symbol] = ts;
+    writeMarker(markerFile, marker);
+  };
+  const feed = new StreamFeed({ symbols, params: p, endpoints: cfg.endpoints, feed: cfg.feed, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
+  const engines = new Map([...pipeline.symbols].map(([s, proc]) => [s, proc.engine] as const));
+  const dataDirs = [cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir];
+  const parts: CollectorParts = {
+    cfg,
+    startedAtMs,
+    symbols,
+    engines,
+    feed,
+    ingest,
+    pipeline,
+    connections: feed.connections,
+    parseStream: adapter.parseStream,
+    history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
+    diskFreeBytes: () => freeBytes(dataDirs),
+    source: {
+      name: "store",
+      status: () => storeStatus(feed, consumer),
+      healthReasons: (now: number) => storeHealthReasons(feed, consumer, now),
+      metrics: () => storeMetrics(feed, consumer),
+    },
+  };
+
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let started = false;
+  return {
+    parts,
+    feed,
+    consumer,
+    start() {
+      started = true;
+      writeMarker(markerFile, marker);
+      feed.start();
+      timers.push(
+        setInterval(() => pipeline.tick(Date.now()), SINK_TICK_MS),
+        setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
+      );
+      log.log("info", "store: consuming", { symbols: symbols.length, stream: p.stream, consumer: p.consumer });
+    },
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      if (started) await feed.drain();
+      await pipeline.close();
+      await consumer.close();
+      if (started) {
+        marker.clean = true;
+        writeMarker(markerFile, marker);
+      }
+    },
+  };
+}
+
+/** Makes the interrupted run's Parquet whole from its log (recovery.ts) before anything else writes. */
+async function recover(cfg: Config, m: RunMarker, symbols: readonly string[], decoder: Parameters<typeof recoverSymbol>[1], log: Logger): Promise<void> {
+  const t0 = Date.now();
+  const removed = removeInterruptedParts(cfg, m);
+  // A replay-mode pipeline writes into the store's own folders and is closed (everything on disk)
+  // before the live pipeline starts: the recovered files predate the new run's session.
+  const out = new Pipeline(cfg, { kind: "replay", out: { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir } }, {
+    parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
+    parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
+  });
+  let lines = 0;
+  for (const s of symbols) lines += await recoverSymbol(cfg, decoder, s, m, out.rows);
+  await out.close();
+  log.log("warn", "store: previous run was interrupted; its Parquet was rebuilt from its NDJSON log", {
+    run_started: new Date(m.run_start).toISOString(),
+    part_files_replaced: removed,
+    lines_replayed: lines,
+    ms: Date.now() - t0,
+  });
+}
+

@@ -27,7 +27,7 @@ market_ws = "wss://fstream.binance.com/market"
 rest = "https://fapi.binance.com"
 
 [feed]
-# Subscribe <sym>@depth5@100ms on the public route. [ENABLE_ORDERBOOK]
+# Subscribe the order book stream (see depth below) on the public route. [ENABLE_ORDERBOOK]
 enable_orderbook = true
 # Our own ping every N seconds. [WSS_PING_INTERVAL]
 ping_interval_sec = 20
@@ -47,11 +47,24 @@ max_frame_bytes = 1048576
 # Trades missed while a market connection was down are fetched back over REST; meanwhile that
 # stream's live frames wait, at most this long. Ids still missing then are recorded as a gap.
 backfill_max_hold_sec = 120
-# REST request weight per minute harvestd may use for backfills (Binance allows 2400 per IP).
+# REST request weight per minute harvestd may use for backfills and depth snapshots (Binance
+# allows 2400 per IP; a 1000-level snapshot weighs 20).
 rest_weight_budget_1m = 1800
+# Order book (docs/depth.md): "depth5" subscribes <sym>@depth5@100ms (top 5 snapshots); "full"
+# keeps each symbol's whole book from <sym>@depth@100ms plus REST snapshots (/fapi/v1/depth), feeds
+# its top 5 to the same indicators, and writes kind=book_l2 snapshots.
+depth = "depth5"
+# full: levels per side in book_l2 rows and at most in /orderbook?levels=N.
+full_levels = 100
+# full: levels of each REST snapshot: 50, 100, 500 or 1000 (weight 2, 5, 10, 20).
+snapshot_limit = 1000
+# full: seconds (event time) between book_l2 snapshots; 0 = none.
+book_snapshot_sec = 10
+# full: most levels kept per side; beyond it the levels farthest from the touch are dropped.
+book_max_levels = 5000
 
 [storage]
-# Raw Parquet (kind=prices, kind=orderbook). [OUTPUT_DIR]
+# Raw Parquet (kind=prices, kind=orderbook, kind=book_l2). [OUTPUT_DIR]
 output_dir = "data/raw"
 # Derived Parquet (kind=ofi, cvd, fusion, events, features). [PREVIEW_DIR]
 preview_dir = "data/preview"

@@ -5,7 +5,7 @@
  * like any other (a disconnect resets what depends on continuity downstream).
  */
 import type { Histogram } from "../util/histogram.ts";
-import type { MarketEvent, Route } from "./market-events.ts";
+import type { DepthSnapshotEvent, MarketEvent, Route } from "./market-events.ts";
 
 /** The two stream kinds every adapter delivers per symbol. */
 export type StreamKind = MarketEvent["kind"];
@@ -34,6 +34,11 @@ export interface FeedOutput {
   gap(symbol: string, stream: string, fromId: number, toId: number): void;
   /** A connection carrying some of the symbol's streams opened or closed. */
   connection(symbol: string, event: "connect" | "disconnect", route: Route, connId: string, reason?: string): void;
+  /**
+   * Full-depth mode: the answer to a depth snapshot request, in arrival order. `body` is the exact
+   * response text (null when the request failed; `error` says why).
+   */
+  depthSnapshot?(symbol: string, stream: string, limit: number, body: string | null, error: string | null): void;
 }
 
 export type ConnectionState = "connecting" | "open" | "backoff" | "stopped";
@@ -82,6 +87,8 @@ export interface Feed {
   stats(symbol: string): SymbolFeedStats | undefined;
   /** Per-symbol recovery counters (duplicates, backfills, gaps): plain counters. */
   counters(symbol: string): Readonly<Record<string, number>> | undefined;
+  /** Full-depth mode: the symbol's book wants a snapshot (fetched unless one is in flight; the answer comes forward). */
+  requestDepthSnapshot?(symbol: string): void;
 }
 
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */
@@ -89,7 +96,11 @@ export interface ExchangeAdapter {
   readonly name: string;
   /** The symbols to collect; `"ALL"` asks the venue. Rejects with a message naming the venue's answer. */
   resolveSymbols(requested: readonly string[] | "ALL"): Promise<readonly string[]>;
-  openFeed(symbols: readonly string[], out: FeedOutput): Feed;
+  /**
+   * `resume`: per symbol, the last trade id the raw log already holds (an earlier process stored it):
+   * trades after it that the first live trade skips are recovered before it (docs/feed.md, restarts).
+   */
+  openFeed(symbols: readonly string[], out: FeedOutput, resume?: ReadonlyMap<string, number>): Feed;
   /** Which symbol and kind a stream name of this venue carries (null: not one of ours). */
   parseStream(stream: string): { readonly symbol: string; readonly kind: StreamKind } | null;
   readonly rawLog: RawLogDecoder;
@@ -102,6 +113,8 @@ export interface ExchangeAdapter {
 export type DecodedLine =
   | { readonly type: "data"; readonly tsRecv: number; readonly event: MarketEvent; readonly backfilled: boolean }
   | { readonly type: "disconnect"; readonly tsRecv: number; readonly route: Route }
+  /** A depth snapshot line (full-depth mode); null when its body does not parse. */
+  | { readonly type: "snapshot"; readonly tsRecv: number; readonly snapshot: DepthSnapshotEvent | null }
   /** connect and gap lines: they change nothing in the engines. */
   | { readonly type: "control"; readonly tsRecv: number }
   /** A new process started here: fresh engines from this line on. */

@@ -55,3 +55,19 @@ export interface AggTradeEvent {
 }
 
 export type MarketEvent = DepthEvent | AggTradeEvent;
+
+/**
+ * A REST order-book snapshot for the full-depth book (docs/depth.md): levels best first, as sent.
+ * Not a MarketEvent: it moves the full book, and reaches the engine only through the top 5 it yields.
+ */
+export interface DepthSnapshotEvent {
+  readonly lastUpdateId: number;
+  /** `E` (message output time), or null when absent. */
+  readonly eventTime: number | null;
+  readonly bidPx: Float64Array;
+  readonly bidQty: Float64Array;
+  readonly askPx: Float64Array;
+  readonly askQty: Float64Array;
+  /** The limit it was requested with: a side with fewer levels was sent completely. */
+  readonly limit: number;
+}

@@ -5,7 +5,7 @@
  */
 import type { Route } from "./market-events.ts";
 
-export type ControlEvent = "session" | "connect" | "disconnect" | "gap" | "backfill";
+export type ControlEvent = "session" | "connect" | "disconnect" | "gap" | "backfill" | "depth_snapshot" | "depth_snapshot_error";
 
 /**
  * First line a process writes for each symbol: a new process starts with fresh indicator state, so
@@ -41,6 +41,19 @@ export function connectionLine(tsRecv: number, event: "connect" | "disconnect", 
 
 export function gapLine(tsRecv: number, stream: string, fromId: number, toId: number): string {
   return `{"ts_recv":${tsRecv},"event":"gap","stream":${JSON.stringify(stream)},"from_id":${fromId},"to_id":${toId}}`;
+}
+
+/**
+ * A REST depth snapshot (full-depth mode) at the place it was applied: `data` is the exact response
+ * text, `limit` the one requested (a side with fewer levels was complete). Replay applies it there.
+ */
+export function depthSnapshotLine(tsRecv: number, stream: string, limit: number, body: string): string {
+  return `{"ts_recv":${tsRecv},"event":"depth_snapshot","stream":${JSON.stringify(stream)},"limit":${limit},"data":${body}}`;
+}
+
+/** A failed depth snapshot request (for the record; it changes nothing). */
+export function depthSnapshotErrorLine(tsRecv: number, stream: string, error: string): string {
+  return `{"ts_recv":${tsRecv},"event":"depth_snapshot_error","stream":${JSON.stringify(stream)},"error":${JSON.stringify(error)}}`;
 }
 
 export function backfillLine(tsRecv: number, stream: string, dataText: string): string {

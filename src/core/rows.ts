@@ -29,8 +29,8 @@ const levels = (prefix: string, type: ColumnType): ColumnDef[] =>
   [0, 1, 2, 3, 4].map((m) => col(`${prefix}${m}`, type, true));
 
 /** Raw kinds go under OUTPUT_DIR, derived ones under PREVIEW_DIR. */
-export const RAW_KINDS = ["prices", "orderbook"] as const;
-export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features", "paper", "orders", "fills"] as const;
+export const RAW_KINDS = ["prices", "orderbook", "book_l2"] as const;
+export const PREVIEW_KINDS = ["ofi", "cvd", "fusion", "events", "features", "paper", "orders", "fills", "model_decisions"] as const;
 export type RawKind = (typeof RAW_KINDS)[number];
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 export type RowKind = RawKind | PreviewKind;
@@ -78,6 +78,19 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     ...levels("ask_px_", "f64"),
     ...levels("ask_qty_", "f64"),
     col("seq_gap", "bool"),
+  ],
+  // Full-depth mode (docs/depth.md): periodic snapshots of the kept book, one row per level and side,
+  // best first (`level` 0 = the touch). `ts_ms` is the period boundary (event time); the book is the
+  // one after the diff with `last_update_id`, whose event time is `book_ts_ms`.
+  book_l2: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("book_ts_ms", "ts"),
+    col("last_update_id", "i64"),
+    col("side", "str"),
+    col("level", "i64"),
+    col("price", "f64"),
+    col("qty", "f64"),
   ],
   // indicators.md §5.4 and §15.6.
   ofi: [
@@ -196,6 +209,23 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("error", "str", true),
     col("intent_key", "str", true),
     col("ref_price", "f64", true),
+  ],
+  // The model filter (docs/models.md): one row per entry signal the strategy asked the model about.
+  // `taken` is the model's answer (the strategy's later gates may still skip a taken signal).
+  model_decisions: [
+    col("symbol", "str"),
+    col("ts_ms", "ts"),
+    col("agg_trade_id", "i64"),
+    col("side", "str"),
+    col("score", "f64"),
+    col("probability", "f64", true),
+    col("threshold", "f64"),
+    col("taken", "bool"),
+    col("size_factor", "f64"),
+    col("mode", "str"),
+    col("model", "str"),
+    col("reason", "str", true),
+    col("scenario_2x2", "str", true),
   ],
   // One row per execution reported by the venue (user stream, or the trade list after a reconnect).
   fills: [

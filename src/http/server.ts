@@ -25,7 +25,8 @@ export interface StatusSource {
   status(): unknown;
   health(): HealthReport;
   /** Top-of-book for a symbol, or null when the symbol is not collected. */
-  orderbook(symbol: string): unknown | null;
+  /** The symbol's book, `levels` per side (null: not collected). */
+  orderbook(symbol: string, levels?: number): unknown | null;
   /** Chart samples of the last `seconds`, optionally for one symbol (null when it is not collected). */
   history?(seconds: number, symbol: string | null): unknown | null;
   /** Longest history `history` can return, in seconds. */
@@ -212,10 +213,11 @@ export function startHttpServer(listen: string, token: string, source: StatusSou
         return h === null ? json({ error: `symbol ${symbol} is not collected` }, 404) : json(h);
       }
       case "/orderbook": {
-        const bad = checkQuery(url, { symbol: SYMBOL_PARAM }, ["symbol"]);
+        const bad = checkQuery(url, { symbol: SYMBOL_PARAM, levels: (v) => (/^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 1000 ? null : "must be an integer from 1 to 1000") }, ["symbol"]);
         if (bad !== null) return bad;
         const sym = url.searchParams.get("symbol")!.toUpperCase();
-        const ob = source.orderbook(sym);
+        const lv = url.searchParams.get("levels");
+        const ob = source.orderbook(sym, lv === null ? undefined : Number(lv));
         return ob === null ? json({ error: `symbol ${sym} is not collected` }, 404) : json(ob);
       }
       case "/metrics": {

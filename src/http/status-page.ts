@@ -139,12 +139,12 @@ const COLUMNS = [
   ["symbol", "Symbol"], ["last_price", "Last"], ["mid", "Mid"], ["spread_bps", "Spread bps"], ["ofi_z", "OFI z"],
   ["cvd", "CVD"], ["fusion", "Fusion"], ["regime", "Regime"], ["msgs_per_s", "Msg/s"], ["latency_p50_ms", "Lat p50"],
   ["latency_p99_ms", "Lat p99"], ["resyncs", "Resyncs"], ["reconnects", "Reconn."], ["backfilled", "Backfilled"],
-  ["last_parquet_file", "Last Parquet"],
+  ["book", "Book"], ["last_parquet_file", "Last Parquet"],
 ];
 const STATS = [
   ["spread_bps", "Spread bps"], ["msgs_per_s", "Msg/s"], ["latency_p50_ms", "Lat p50"], ["latency_p99_ms", "Lat p99"],
   ["resyncs", "Resyncs"], ["reconnects", "Reconnects"], ["backfilled", "Backfilled"], ["regime", "Regime"],
-  ["last_parquet_file", "Last Parquet"],
+  ["book", "Book"], ["last_parquet_file", "Last Parquet"],
 ];
 const REGIMES = { A_H: "active, high volatility", A_L: "active, low volatility", Q_H: "quiet, high volatility", Q_L: "quiet, low volatility" };
 
@@ -160,6 +160,13 @@ function cellText(k, x) {
     case "msgs_per_s": return count(x.msgs_per_s);
     case "latency_p50_ms": case "latency_p99_ms": return ms(x[k]);
     case "resyncs": case "reconnects": case "backfilled": return count(x[k]);
+    // Full-depth mode: levels per side, sync state, age of the last snapshot; depth5 shows "depth5".
+    case "book": {
+      const b = x.book;
+      if (!b) return "depth5";
+      const snap = b.last_snapshot_age_s == null ? "no snapshot" : "snapshot " + dur(b.last_snapshot_age_s) + " ago";
+      return (b.state === "synced" ? b.bid_levels + "/" + b.ask_levels + " levels" : b.state) + " \u00b7 " + snap;
+    }
     case "last_parquet_file": {
       if (!x.last_parquet_file) return "\\u2013";
       const kind = /kind=([a-z_]+)/.exec(x.last_parquet_file);

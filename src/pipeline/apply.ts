@@ -20,6 +20,9 @@ export function applyDecoded(p: SymbolStage, d: DecodedLine): boolean {
     case "disconnect":
       p.onDisconnect(d.route);
       return true;
+    case "snapshot":
+      p.onDepthSnapshot?.(d.snapshot, d.tsRecv);
+      return true;
     case "control":
       return true;
     default:

@@ -9,7 +9,8 @@
  */
 import type { AcceptedFrame, FeedOutput } from "../core/feed.ts";
 import type { MarketEvent, Route } from "../core/market-events.ts";
-import { backfillLine, connectionLine, dataLine, gapLine } from "../core/raw-log.ts";
+import { backfillLine, connectionLine, dataLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
+import { parseSnapshot } from "../exchange/binance/depth/snapshot.ts";
 import { Histogram } from "../util/histogram.ts";
 import { applyEvent } from "./apply.ts";
 import type { Pipeline } from "./pipeline.ts";
@@ -56,6 +57,20 @@ export class Ingest implements FeedOutput {
   gap(symbol: string, stream: string, fromId: number, toId: number): void {
     const ts = stamp(this.stats.get(symbol)!, Date.now());
     this.pipeline.lines.append(symbol, ts, gapLine(ts, stream, fromId, toId));
+  }
+
+  /** Full-depth mode: a snapshot answer is written where it is applied, so replay applies it there too. */
+  depthSnapshot(symbol: string, stream: string, limit: number, body: string | null, error: string | null): void {
+    const ts = stamp(this.stats.get(symbol)!, Date.now());
+    if (body === null) {
+      this.pipeline.lines.append(symbol, ts, depthSnapshotErrorLine(ts, stream, error ?? "failed"));
+      return;
+    }
+    const p = parseSnapshot(body, limit);
+    this.pipeline.processor(symbol).onDepthSnapshot(p.ok ? p.snapshot : null, ts);
+    // The exact text when it fits on one line (Binance sends it so); what does not parse is recorded as an error.
+    if (!p.ok) this.pipeline.lines.append(symbol, ts, depthSnapshotErrorLine(ts, stream, `${p.reason}: ${body.slice(0, 120)}`));
+    else this.pipeline.lines.append(symbol, ts, depthSnapshotLine(ts, stream, limit, /[\r\n]/.test(body) ? JSON.stringify(JSON.parse(body)) : body));
   }
 
   connection(symbol: string, event: "connect" | "disconnect", route: Route, connId: string, reason?: string): void {

@@ -4,25 +4,24 @@
  * (paper trading) and each symbol's processor (built-in engine, then custom stages) from the config.
  *
  *   records ─▶ SymbolProcessor (engine → custom stages) ─▶ taps (paper) ─▶ RowFanout ─▶ row sinks
- *   records ─▶ LineFanout ─▶ line sinks (NDJSON raw log, NATS)  [live only; replay reads the log]
+ *   records ─▶ LineFanout ─▶ line sinks (NDJSON raw log)        [live only; replay reads the log]
  *
  * Extension points (docs/extending.md): a row sink goes into `rowSinks`, a line sink into
  * `lineSinks`, a tap into `taps`, a per-symbol stage into `stagesFor`.
  */
-import { join } from "node:path";
 import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../calc/params.ts";
 import type { Config } from "../config/schema.ts";
 import type { RowSink } from "../core/rows.ts";
 import type { SymbolStage } from "../core/stage.ts";
 import { LineFanout, RowFanout, type LineSinkComponent, type RowSinkComponent, type SinkComponent } from "../sinks/component.ts";
-import { NatsPublisher, type PublisherLog } from "../sinks/nats/publisher.ts";
 import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import type { StorageEvent } from "../sinks/storage/events-log.ts";
 import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
 import { versionInfo } from "../util/version.ts";
-import { SymbolProcessor } from "./symbol-processor.ts";
+import { SymbolProcessor, type FullDepthSetup } from "./symbol-processor.ts";
+import { depthSyncOptions } from "../exchange/binance/depth/params.ts";
 
 /** Where a replay writes, instead of the configured folders. */
 export interface ReplayOutput {
@@ -40,8 +39,6 @@ export interface PipelineEvents {
   readonly parquetMaintenance: (ev: MaintenanceEvent) => void;
   readonly ndjsonError?: (err: Error, path: string) => void;
   readonly ndjsonMaintenance?: (ev: StorageEvent) => void;
-  /** The NATS publisher's log ([publish.nats] enable; live only). */
-  readonly natsLog?: PublisherLog;
 }
 
 /** Sinks given instead of the configured ones (tests, benchmarks). */
@@ -55,9 +52,12 @@ export class Pipeline {
   readonly parquet: ParquetSink | null;
   /** The raw log; null in replay (its input is the raw log). */
   readonly ndjson: NdjsonSink | null;
-  /** Publishes every raw-log line to JetStream ([publish.nats] enable, live only; start() it before use). */
-  readonly nats: NatsPublisher | null;
   readonly paper: PaperTap | null;
+  /**
+   * Full-depth mode: where a book's snapshot requests go. The live collector points it at the feed;
+   * replay leaves it doing nothing (the raw log holds every snapshot where it was applied).
+   */
+  requestDepthSnapshot: (symbol: string) => void = () => {};
   /** Every sink, line sinks first: a tick hands raw-log lines to the OS before their rows go to Parquet. */
   readonly components: readonly SinkComponent[];
   readonly lines: LineFanout;
@@ -74,9 +74,7 @@ export class Pipeline {
   ) {
     this.params = indicatorParams(cfg);
     const replay = mode.kind === "replay" ? (mode.out ?? { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir }) : null;
-    // storage.write_parquet = false: a publishing collector leaves Parquet to `harvestd store`.
-    const parquetOff = override.rowSinks !== undefined || (replay === null && !cfg.storage.write_parquet);
-    this.parquet = parquetOff ? null : new ParquetSink({
+    this.parquet = override.rowSinks !== undefined ? null : new ParquetSink({
       outputDir: replay?.outputDir ?? cfg.storage.output_dir,
       previewDir: replay?.previewDir ?? cfg.storage.preview_dir,
       rotateSec: cfg.storage.parquet_rotate_sec,
@@ -105,20 +103,7 @@ export class Pipeline {
             ...(events.ndjsonError === undefined ? {} : { onError: events.ndjsonError }),
           })
         : null;
-    const ndjson = this.ndjson;
-    this.nats =
-      ndjson !== null && cfg.publish.nats.enable
-        ? new NatsPublisher({
-            params: cfg.publish.nats,
-            exchange: "binance",
-            ndjsonDir: cfg.storage.ndjson_dir,
-            flushLog: () => ndjson.flush(),
-            stateFile: join(cfg.storage.artifacts_dir, "nats-publish-state.json"),
-            log: events.natsLog ?? { log() {}, limited() {} },
-          })
-        : null;
-    // The log first: what the publisher misses it catches up from the log.
-    const lineSinks = override.lineSinks ?? [...(ndjson === null ? [] : [ndjson]), ...(this.nats === null ? [] : [this.nats])];
+    const lineSinks = override.lineSinks ?? (this.ndjson === null ? [] : [this.ndjson]);
     const rowSinks = override.rowSinks ?? (this.parquet === null ? [] : [this.parquet]);
     this.lines = new LineFanout(lineSinks);
     const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);
@@ -132,7 +117,7 @@ export class Pipeline {
   processor(symbol: string): SymbolProcessor {
     let p = this.processors.get(symbol);
     if (p === undefined) {
-      p = new SymbolProcessor(symbol, new SymbolEngine(symbol, this.params, this.rows), this.stagesFor(symbol));
+      p = new SymbolProcessor(symbol, new SymbolEngine(symbol, this.params, this.rows), this.stagesFor(symbol), this.fullDepth());
       this.processors.set(symbol, p);
     }
     return p;
@@ -164,6 +149,13 @@ export class Pipeline {
   async close(): Promise<void> {
     for (const symbol of [...this.processors.keys()]) this.finish(symbol);
     await Promise.all(this.components.map((c) => c.close()));
+  }
+
+  /** feed.depth = "full": every processor keeps the full book (docs/depth.md); null at depth5. */
+  private fullDepth(): FullDepthSetup | null {
+    const f = this.cfg.feed;
+    if (f.depth !== "full" || !f.enable_orderbook) return null;
+    return { options: depthSyncOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s) };
   }
 
   /** Per-symbol stages after the built-in engine (custom indicators). */

@@ -2,6 +2,7 @@
  * Read-only views of a running collector for the HTTP surface and metrics.json: the status document,
  * the health verdict (product.md §7), the top-5 book per symbol and the chart history.
  */
+import type { DepthSync } from "../exchange/binance/depth/depth-sync.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";
@@ -31,25 +32,6 @@ export interface CollectorParts {
   readonly parseStream: ExchangeAdapter["parseStream"];
   readonly history: ChartHistory;
   readonly diskFreeBytes: () => number;
-  /** What a non-exchange input adds (`harvestd store`: its stream consumer), or absent. */
-  readonly source?: SourceView;
-}
-
-/** A metric family a source exposes, rendered by /metrics as it is. */
-export interface SourceMetric {
-  readonly name: string;
-  readonly type: "counter" | "gauge";
-  readonly help: string;
-  readonly samples: readonly (readonly [Readonly<Record<string, string>> | undefined, number | null])[];
-}
-
-/** The status, health reasons and metrics of the input the records come from, when it is not the exchange. */
-export interface SourceView {
-  /** Key of its section in the status document (`store`). */
-  readonly name: string;
-  status(): Record<string, unknown>;
-  healthReasons(nowMs: number): readonly string[];
-  metrics(): readonly SourceMetric[];
 }
 
 const MIB = 1024 * 1024;
@@ -110,7 +92,9 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       trades: e.counters.trades,
       books: e.counters.books,
       gaps: e.counters.trade_id_gaps,
-      resyncs: e.counters.seq_gaps,
+      // Full-depth mode: times the kept book was dropped and rebuilt; depth5: pu breaks seen.
+      resyncs: bookOf(p, symbol)?.counters.resyncs ?? e.counters.seq_gaps,
+      book: bookStatus(p, symbol, now),
       reconnects: reconnectsBySymbol.get(symbol) ?? 0,
       backfilled: e.counters.backfilled_trades,
       feed: p.feed.counters(symbol),
@@ -143,8 +127,6 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     })),
     parquet: pq === null ? null : { ...pq, lastFiles: undefined },
     components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),
-    nats: p.pipeline.nats?.status() ?? null,
-    ...(p.source === undefined ? {} : { [p.source.name]: p.source.status() }),
     ndjson: nd,
     disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
     symbols,
@@ -193,7 +175,6 @@ export function buildHealth(p: CollectorParts): HealthReport {
 
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
-  if (p.source !== undefined) reasons.push(...p.source.healthReasons(now));
 
   const free = p.diskFreeBytes();
   const floor = p.cfg.health.disk_free_floor_mb * MIB;
@@ -202,11 +183,56 @@ export function buildHealth(p: CollectorParts): HealthReport {
   return { ok: reasons.length === 0, reasons, checked_at_ms: now, uptime_s: (now - p.startedAtMs) / 1000, disk_free_bytes: free };
 }
 
-export function buildOrderbook(p: CollectorParts, symbol: string): Record<string, unknown> | null {
+/** The full-depth book of a symbol (feed.depth = "full"), or null. */
+function bookOf(p: CollectorParts, symbol: string): DepthSync | null {
+  return p.pipeline.symbols.get(symbol)?.book ?? null;
+}
+
+/** Per-symbol full-book state for the status document; null at depth5. */
+function bookStatus(p: CollectorParts, symbol: string, now: number): Record<string, unknown> | null {
+  const b = bookOf(p, symbol);
+  if (b === null) return null;
+  const d = b.depth();
+  const c = b.counters;
+  return {
+    state: b.state,
+    bid_levels: d.bids,
+    ask_levels: d.asks,
+    last_update_id: b.state === "synced" ? b.view.lastUpdateId : null,
+    last_snapshot_age_s: age(now, b.lastSnapshotAtMs),
+    buffered: b.buffered,
+    resyncs: c.resyncs,
+    refreshes: c.refreshes,
+    refresh_mismatches: c.refreshMismatches,
+    snapshots_applied: c.snapshotsApplied,
+    snapshots_stale: c.snapshotsStale,
+    snapshots_bad: c.snapshotsBad,
+    memory_bytes: b.bytes(),
+    counters: c,
+  };
+}
+
+/** Levels /orderbook gives when `levels` is not asked for (the depth5 view). */
+export const DEFAULT_ORDERBOOK_LEVELS = 5;
+
+/**
+ * The book of a symbol, `levels` per side: from the full book in full-depth mode (up to its known
+ * depth; empty while it resyncs), else the engine's latest depth5 levels.
+ */
+export function buildOrderbook(p: CollectorParts, symbol: string, levels = DEFAULT_ORDERBOOK_LEVELS): Record<string, unknown> | null {
   const engine = p.engines.get(symbol);
   if (engine === undefined) return null;
   const s = engine.snapshot();
-  return { symbol, ts_ms: s.bookTsMs, best_bid: s.bestBid, best_ask: s.bestAsk, mid: s.mid, spread_bps: s.spreadBps, bids: s.bids, asks: s.asks };
+  const head = { symbol, ts_ms: s.bookTsMs, best_bid: s.bestBid, best_ask: s.bestAsk, mid: s.mid, spread_bps: s.spreadBps };
+  const b = bookOf(p, symbol);
+  if (b === null) return { ...head, mode: "depth5", bids: s.bids.slice(0, levels), asks: s.asks.slice(0, levels) };
+  const synced = b.state === "synced";
+  const side = (l: DepthSync["view"]["bids"]) => {
+    const out: { px: number; qty: number }[] = [];
+    if (synced) for (let i = 0; i < Math.min(levels, l.n); i++) out.push({ px: l.priceAt(i), qty: l.qtyAt(i) });
+    return out;
+  };
+  return { ...head, mode: "full", state: b.state, last_update_id: synced ? b.view.lastUpdateId : null, depth: b.depth(), bids: side(b.view.bids), asks: side(b.view.asks) };
 }
 
 /** One chart point per symbol, for ChartHistory.sample. */

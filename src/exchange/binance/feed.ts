@@ -10,7 +10,8 @@ import { FrameIntake } from "./frame-intake.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { RestClient } from "./rest-client.ts";
 import { StreamGate } from "./stream-gate.ts";
-import { planConnections } from "./streams.ts";
+import { planConnections, streamName } from "./streams.ts";
+import { SnapshotFetcher } from "./depth/snapshot-fetcher.ts";
 
 /** Frames held behind backfills: per stream and in total (memory bound while REST catches up). */
 export const MAX_HELD_PER_STREAM = 20_000;
@@ -25,9 +26,11 @@ export class BinanceFeed implements Feed {
   private readonly gate: StreamGate;
   private readonly intake: FrameIntake;
   private readonly manager: ConnectionManager;
+  /** Full-depth mode: REST depth snapshots (depth/snapshot-fetcher.ts); null at depth5. */
+  private readonly snapshots: SnapshotFetcher | null;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
-  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger) {
+  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, resume?: ReadonlyMap<string, number>) {
     this.rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
     this.backfiller = new Backfiller(this.rest, { onError: (err, symbol) => log.log("error", "backfill failed", { symbol, error: err.message }) });
     this.gate = new StreamGate(symbols, out, {
@@ -36,11 +39,14 @@ export class BinanceFeed implements Feed {
       maxHoldMs: params.backfill_max_hold_sec * 1000,
       maxHeldPerStream: MAX_HELD_PER_STREAM,
       maxHeldTotal: MAX_HELD_TOTAL,
+      depthMode: params.depth,
       onNotice: (key, msg, fields) => log.limited(key, "warn", msg, fields),
     });
+    // A restart: each trade stream continues after the last id the raw log holds.
+    for (const [symbol, id] of resume ?? []) this.gate.resumeTrades(symbol, id);
     this.intake = new FrameIntake(symbols, this.gate, out, log);
     this.manager = new ConnectionManager(
-      planConnections(symbols, params.enable_orderbook),
+      planConnections(symbols, params.enable_orderbook, undefined, params.depth),
       (route) => ({
         baseUrl: route === "public" ? endpoints.public_ws : endpoints.market_ws,
         pingIntervalMs: params.ping_interval_sec * 1000,
@@ -54,6 +60,18 @@ export class BinanceFeed implements Feed {
       (event, conn, fields) => log.log(event === "rotation-failed" ? "warn" : "info", event, { conn, ...fields }),
     );
     this.connections = this.manager.slots;
+    const limit = params.snapshot_limit;
+    this.snapshots =
+      params.depth === "full" && params.enable_orderbook && out.depthSnapshot !== undefined
+        ? new SnapshotFetcher(this.rest, limit, (symbol, a) => {
+            if (!a.ok) log.limited(`depth-snapshot:${symbol}`, "warn", "depth snapshot request failed", { symbol, status: a.status, error: a.error });
+            out.depthSnapshot!(symbol, streamName(symbol, "depth", "full"), limit, a.ok ? a.body : null, a.ok ? null : a.error);
+          })
+        : null;
+  }
+
+  requestDepthSnapshot(symbol: string): void {
+    this.snapshots?.request(symbol);
   }
 
   start(): void {
@@ -67,6 +85,7 @@ export class BinanceFeed implements Feed {
     // Backfills stop first (what they had not recovered becomes gap records) and held frames go
     // out; then the connections close, each close a disconnect record.
     this.backfiller.stop();
+    this.snapshots?.stop();
     this.rest.close();
     this.gate.drain();
     this.manager.stop();
@@ -82,6 +101,8 @@ export class BinanceFeed implements Feed {
       rest_throttled: rc.throttled,
       rest_weight_waits: rc.weightWaits,
       rest_used_weight_1m: rc.usedWeight1m,
+      depth_snapshot_requests: this.snapshots?.counters.requests ?? 0,
+      depth_snapshot_failures: this.snapshots?.counters.failures ?? 0,
     };
   }
 

@@ -3,6 +3,7 @@
  * (docs/feed.md). The config only composes them; the adapter never reads config files.
  */
 import { z } from "zod";
+import { DepthFeedShape, depthFeedIssues } from "./depth/params.ts";
 
 const wsUrl = z.string().regex(/^wss?:\/\/[^\s/]+(\/[^\s?#]*)?$/, "expected a ws:// or wss:// URL without query");
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s?#]*)?$/, "expected an http:// or https:// URL without query");
@@ -30,6 +31,10 @@ export const BinanceFeedParamsSchema = z.strictObject({
   backfill_max_hold_sec: posNum.default(120),
   /** REST request weight per minute this process may use (Binance allows 2400 per IP). */
     rest_weight_budget_1m: posInt.max(2400).default(1800),
+  /** Order book: depth5 snapshots or the full book (depth/params.ts, docs/depth.md). */
+  ...DepthFeedShape,
+}).superRefine((p, ctx) => {
+  for (const [key, message] of depthFeedIssues(p)) ctx.addIssue({ code: "custom", path: [key], message });
 });
 
 export type BinanceEndpoints = z.infer<typeof BinanceEndpointsSchema>;

@@ -6,6 +6,7 @@
 import type { DecodedLine, RawLogDecoder } from "../../core/feed.ts";
 import type { MarketEvent } from "../../core/market-events.ts";
 import { parseData } from "./frame-parser.ts";
+import { parseSnapshot } from "./depth/snapshot.ts";
 import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine } from "./scanner.ts";
 import { parseStreamName } from "./streams.ts";
 
@@ -48,7 +49,14 @@ export class BinanceRawLogDecoder implements RawLogDecoder {
         return { type: "session", tsRecv };
       case "connect":
       case "gap":
+      case "depth_snapshot_error":
         return { type: "control", tsRecv };
+      case "depth_snapshot": {
+        const sp = typeof r.stream === "string" ? parseStreamName(r.stream) : null;
+        if (sp === null || sp.symbol !== symbol || typeof r.limit !== "number") return SKIP;
+        const p = parseSnapshot(r.data, r.limit);
+        return { type: "snapshot", tsRecv, snapshot: p.ok ? p.snapshot : null };
+      }
       default:
         return SKIP;
     }

@@ -24,7 +24,7 @@ import type { BackfillJob, Backfiller, RecoveredTrade } from "./backfill.ts";
 import { StreamIds, type DropReason } from "./dedup.ts";
 import type { AcceptedFrame, FeedOutput } from "../../core/feed.ts";
 import { eventId, parseData } from "./frame-parser.ts";
-import { streamName, type StreamKind } from "./streams.ts";
+import { streamName, type DepthMode, type StreamKind } from "./streams.ts";
 
 /** A frame of a stream this process subscribed to, parsed (or rejected) but not yet validated. */
 export interface GateFrame extends AcceptedFrame {
@@ -82,6 +82,8 @@ export interface GateOptions {
   /** Wait before the first REST request of a backfill, for late frames to fill the hole (default 250). */
   readonly reorderGraceMs?: number;
   readonly maxHeldPerStream: number;
+  /** Which book stream is subscribed (default depth5). */
+  readonly depthMode?: DepthMode;
   readonly maxHeldTotal: number;
   /** A notable event (abandoned backfill, unrecoverable ids): logged by the caller, rate-limited. */
   readonly onNotice?: (key: string, msg: string, fields: Readonly<Record<string, unknown>>) => void;
@@ -142,10 +144,19 @@ export class StreamGate {
       const counters = zeroCounters();
       this.bySymbol.set(symbol, counters);
       for (const kind of ["aggTrade", "depth"] as const) {
-        const stream = streamName(symbol, kind);
+        const stream = streamName(symbol, kind, opts.depthMode);
         this.streams.set(stream, new StreamState(symbol, stream, kind, counters, opts.dedupLru));
       }
     }
+  }
+
+  /**
+   * A restart: the symbol's trade stream continues after `lastId`, the last trade an earlier process
+   * stored. The first live trade above `lastId + 1` then starts a backfill of the ids between, as after
+   * a reconnect; ids not above it are dropped as old. Call before any frame is offered.
+   */
+  resumeTrades(symbol: string, lastId: number): void {
+    this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
   }
 
   /** True for the exact stream names this process subscribes to. */

@@ -10,10 +10,15 @@ export const MAX_STREAMS_PER_CONNECTION = 200;
 export type StreamKind = "aggTrade" | "depth";
 
 export const DEPTH_SUFFIX = "@depth5@100ms";
+/** Full-depth mode (docs/depth.md): the diff stream instead of top-5 snapshots. */
+export const DIFF_DEPTH_SUFFIX = "@depth@100ms";
+
+/** `feed.depth`: which book stream is subscribed. */
+export type DepthMode = "depth5" | "full";
 export const AGG_TRADE_SUFFIX = "@aggTrade";
 
-export function streamName(symbol: string, kind: StreamKind): string {
-  return symbol.toLowerCase() + (kind === "aggTrade" ? AGG_TRADE_SUFFIX : DEPTH_SUFFIX);
+export function streamName(symbol: string, kind: StreamKind, depth: DepthMode = "depth5"): string {
+  return symbol.toLowerCase() + (kind === "aggTrade" ? AGG_TRADE_SUFFIX : depth === "full" ? DIFF_DEPTH_SUFFIX : DEPTH_SUFFIX);
 }
 
 export function routeOf(kind: StreamKind): Route {
@@ -42,12 +47,13 @@ export function planConnections(
   symbols: readonly string[],
   enableOrderbook: boolean,
   maxPerConnection = MAX_STREAMS_PER_CONNECTION,
+  depth: DepthMode = "depth5",
 ): ConnectionPlan[] {
   const plans: ConnectionPlan[] = [];
   const kinds: StreamKind[] = enableOrderbook ? ["aggTrade", "depth"] : ["aggTrade"];
   for (const kind of kinds) {
     const route = routeOf(kind);
-    const names = symbols.map((s) => streamName(s, kind));
+    const names = symbols.map((s) => streamName(s, kind, depth));
     for (let i = 0; i < names.length; i += maxPerConnection) {
       plans.push({ id: `${route}-${i / maxPerConnection}`, route, streams: names.slice(i, i + maxPerConnection) });
     }

@@ -3,6 +3,7 @@
  * composes these keys into `feed`; the depth code never reads config files.
  */
 import { z } from "zod";
+import type { DepthSyncOptions } from "./depth-sync.ts";
 import { SNAPSHOT_WEIGHT } from "./snapshot.ts";
 
 /** Snapshot limits usable for a full book (smaller ones leave too little below the touch). */
@@ -42,12 +43,18 @@ export function depthFeedIssues(p: DepthFeedParams): [keyof DepthFeedParams, str
 }
 
 /**
- * A side whose exactly known window is thinner than this forces a new snapshot: at least the top 5
- * the engine needs, normally `full_levels`, never more than half the snapshot (or a fresh snapshot
- * could be thin enough to ask again at once).
+ * A side whose exactly known window (ladder.ts) is thinner than this asks for a refresh snapshot
+ * (depth-sync.ts): `full_levels`, but at least a quarter of the snapshot (refreshing early leaves
+ * time for the answer) and at most half of it (a fresh snapshot must not be thin enough to ask
+ * again at once).
  */
-export function minWindow(p: DepthFeedParams): number {
-  return Math.max(5, Math.min(p.full_levels, Math.floor(p.snapshot_limit / 2)));
+export function refreshBelow(p: DepthFeedParams): number {
+  return Math.min(Math.floor(p.snapshot_limit / 2), Math.max(p.full_levels, Math.floor(p.snapshot_limit / 4)));
+}
+
+/** DepthSync's options from the `[feed]` keys. */
+export function depthSyncOptions(p: DepthFeedParams): DepthSyncOptions {
+  return { fullLevels: p.full_levels, maxLevels: p.book_max_levels, snapshotEveryMs: p.book_snapshot_sec * 1000, refreshBelow: refreshBelow(p) };
 }
 
 export { SNAPSHOT_WEIGHT };

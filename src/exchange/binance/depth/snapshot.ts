@@ -3,6 +3,7 @@
  * parsing into typed arrays. The same parser reads the live answer and the raw log's copy of it, so
  * replay loads exactly the book the live run loaded.
  */
+import type { DepthSnapshotEvent } from "../../../core/market-events.ts";
 
 /** Limits the endpoint accepts, and their request weight (binance-protocol.md §6). */
 export const SNAPSHOT_WEIGHT: Readonly<Record<number, number>> = { 5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20 };
@@ -13,18 +14,8 @@ export function snapshotWeight(limit: number): number {
 
 export const DEPTH_SNAPSHOT_PATH = "/fapi/v1/depth";
 
-/** A parsed snapshot: levels best first, as sent. */
-export interface BookSnapshot {
-  readonly lastUpdateId: number;
-  /** `E` (message output time), or null when absent. */
-  readonly eventTime: number | null;
-  readonly bidPx: Float64Array;
-  readonly bidQty: Float64Array;
-  readonly askPx: Float64Array;
-  readonly askQty: Float64Array;
-  /** The limit it was requested with: a side with fewer levels was sent completely. */
-  readonly limit: number;
-}
+/** A parsed snapshot: levels best first, as sent (the neutral shape of core/market-events.ts). */
+export type BookSnapshot = DepthSnapshotEvent;
 
 export type SnapshotParse = { readonly ok: true; readonly snapshot: BookSnapshot } | { readonly ok: false; readonly reason: string };
 

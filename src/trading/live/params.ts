@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { SYMBOL_PATTERN } from "../../core/symbols.ts";
-import { RiskOverrideSchema } from "../risk/params.ts";
+import { RiskParamsSchema } from "../risk/params.ts";
 
 export const VENUES = {
   testnet: { rest: "https://testnet.binancefuture.com", userStream: "wss://fstream.binancefuture.com" },
@@ -16,8 +16,22 @@ export type Venue = keyof typeof VENUES;
 const httpUrl = z.string().regex(/^(https?:\/\/[^\s/]+(\/[^\s?#]*)?)?$/, "expected an http:// or https:// URL without query (empty = the venue's)");
 const wsUrl = z.string().regex(/^(wss?:\/\/[^\s/]+(\/[^\s?#]*)?)?$/, "expected a ws:// or wss:// URL without query (empty = the venue's)");
 
+/**
+ * `[risk]` keys without their defaults: a key left out of `trade.symbols.<SYMBOL>` must fall back to
+ * the `[risk]` value, not to `[risk]`'s default (a plain `.partial()` would still fill the defaults).
+ */
+function unwrapDefaults<T extends z.ZodRawShape>(shape: T): { [K in keyof T]: z.ZodOptional<z.ZodType<z.output<T[K]>>> } {
+  const out: Record<string, z.ZodType> = {};
+  for (const [k, v] of Object.entries(shape)) {
+    let t = v as z.ZodType;
+    while (t instanceof z.ZodDefault || t instanceof z.ZodPrefault) t = t.unwrap() as z.ZodType;
+    out[k] = t.optional();
+  }
+  return out as { [K in keyof T]: z.ZodOptional<z.ZodType<z.output<T[K]>>> };
+}
+
 /** Per-symbol settings: the risk limits of `[risk]` overridden for this symbol, and the leverage set at start. */
-export const TradeSymbolSchema = RiskOverrideSchema.extend({
+export const TradeSymbolSchema = z.strictObject(unwrapDefaults(RiskParamsSchema.shape)).extend({
   /** Leverage set on the venue before trading (POST /fapi/v1/leverage). */
   leverage: z.number().int().min(1).max(125).default(5),
 });

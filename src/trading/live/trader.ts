@@ -104,6 +104,8 @@ export class LiveTrader {
   private deadMan: ReturnType<typeof setInterval> | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
   private streamDownSince: number | null = null;
+  /** Entry signals the strategy skipped, by reason (status page: why it is not trading). */
+  readonly skipped: Record<string, number> = {};
 
   constructor(
     private readonly strategy: Strategy,
@@ -114,6 +116,9 @@ export class LiveTrader {
     private readonly opts: LiveTraderOptions,
   ) {
     for (const s of opts.symbols) this.state.set(s, new SymbolState(s, opts.limits(s)));
+    strategy.onDecision = (d) => {
+      if (d.skip !== null) this.skipped[d.skip] = (this.skipped[d.skip] ?? 0) + 1;
+    };
     this.stream = new UserStream(rest, {
       wsBase: opts.userStreamBase,
       keepaliveMs: opts.params.listen_key_keepalive_sec * 1000,
@@ -192,7 +197,7 @@ export class LiveTrader {
     return out;
   }
 
-  status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
+  status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; skipped: Record<string, number>; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
     const symbols: TradeStatusSymbol[] = [];
     for (const s of this.state.values()) {
       this.trimOrders(s, nowMs);
@@ -205,7 +210,7 @@ export class LiveTrader {
       });
     }
     const l = this.rest.limits;
-    return { ready: this.ready, user_stream: this.stream.connected, symbols, counters: this.counters, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
+    return { ready: this.ready, user_stream: this.stream.connected, symbols, counters: this.counters, skipped: this.skipped, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
   }
 
   /**

@@ -1,0 +1,40 @@
+/**
+ * Testnet trading in `run` ([trade] enable): the trader is started before any record flows, its tap
+ * goes in front of the pipeline's row path (it sees exactly the rows paper trading sees), and its
+ * orders and fills rows go to the pipeline's sinks. Never in replay: replay re-derives rows, it must
+ * not send orders.
+ */
+import type { Config } from "../config/schema.ts";
+import { feeTierOf } from "../trading/paper/params.ts";
+import { startLiveTrading } from "../trading/live/start.ts";
+import type { LiveTrader } from "../trading/live/trader.ts";
+import type { Logger } from "../util/log.ts";
+import type { Pipeline } from "./pipeline.ts";
+
+/** sysexits EX_CONFIG: a trade setting or missing key. */
+const EXIT_CONFIG = 78;
+
+/** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
+export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<LiveTrader | number> {
+  const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
+  const r = await startLiveTrading(
+    {
+      trade: cfg.trade,
+      strategy: cfg.strategy,
+      risk: cfg.risk,
+      takerBps: tier?.taker_bps ?? 0,
+      collected: symbols,
+      ndjsonDir: cfg.storage.ndjson_dir,
+      env: process.env,
+    },
+    pipeline.rows,
+    log,
+  );
+  if (!r.ok) {
+    log.log("error", "trading not started", { error: r.error });
+    process.stderr.write(`harvestd: trade: ${r.error}\n`);
+    return r.kind === "config" ? EXIT_CONFIG : 1;
+  }
+  pipeline.addTap(r.tap);
+  return r.trader;
+}

@@ -62,7 +62,7 @@ export class Pipeline {
   readonly components: readonly SinkComponent[];
   readonly lines: LineFanout;
   /** Head of the row path: taps, then every row sink. */
-  readonly rows: RowSink;
+  rows: RowSink;
   private readonly processors = new Map<string, SymbolProcessor>();
   private readonly params: ReturnType<typeof indicatorParams>;
 
@@ -111,6 +111,15 @@ export class Pipeline {
     this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg)) : null;
     this.rows = this.paper ?? fanout;
     this.components = [...lineSinks, ...rowSinks];
+  }
+
+  /**
+   * Puts a tap in front of the row path (testnet trading, live only), before any symbol's processor
+   * exists: every processor built later writes through it.
+   */
+  addTap(wrap: (inner: RowSink) => RowSink): void {
+    if (this.processors.size > 0) throw new Error("pipeline: taps must be added before the first symbol's processor");
+    this.rows = wrap(this.rows);
   }
 
   /** The symbol's processor, created on first use and after `finish`: fresh state, as a new process starts with. */

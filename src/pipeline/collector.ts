@@ -16,6 +16,7 @@ import { versionInfo } from "../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
 import { Ingest } from "./ingest.ts";
 import { Pipeline } from "./pipeline.ts";
+import { startTrading } from "./trading.ts";
 import { exchangeAdapter } from "./venue.ts";
 import { buildStatus, chartPoint, type CollectorParts } from "./status.ts";
 
@@ -60,6 +61,12 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
   });
+  // Testnet trading starts before any record flows: reconciled, protected and armed first.
+  const trading = cfg.trade.enable ? await startTrading(cfg, symbols, pipeline, log) : null;
+  if (typeof trading === "number") {
+    await pipeline.close();
+    return trading;
+  }
   const ingest = new Ingest(symbols, pipeline);
   const feed = adapter.openFeed(symbols, ingest);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
@@ -78,6 +85,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     parseStream: adapter.parseStream,
     history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
     diskFreeBytes: () => freeBytes(dataDirs),
+    trading,
   };
 
   const timers: ReturnType<typeof setInterval>[] = [];
@@ -104,6 +112,8 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     async stop() {
       for (const t of timers) clearInterval(t);
       if (started) feed.stop();
+      // Orders cancelled (and positions closed with flatten_on_exit) while the sinks still take the fills.
+      if (trading !== null) await trading.stop(cfg.trade.flatten_on_exit);
       await pipeline.close();
       if (started) await writeMetrics();
     },

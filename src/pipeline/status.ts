@@ -11,6 +11,7 @@ import { versionInfo } from "../util/version.ts";
 import type { ChartHistory } from "./chart-history.ts";
 import type { Ingest } from "./ingest.ts";
 import type { Pipeline } from "./pipeline.ts";
+import type { LiveTrader } from "../trading/live/trader.ts";
 
 /** The health verdict: `ok` only without reasons; each reason names the failure. */
 export interface HealthReport {
@@ -32,6 +33,8 @@ export interface CollectorParts {
   readonly parseStream: ExchangeAdapter["parseStream"];
   readonly history: ChartHistory;
   readonly diskFreeBytes: () => number;
+  /** The testnet trader ([trade] enable), or null. */
+  readonly trading?: LiveTrader | null;
 }
 
 const MIB = 1024 * 1024;
@@ -112,6 +115,8 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     started_at_ms: p.startedAtMs,
     uptime_s: (now - p.startedAtMs) / 1000,
     health: buildHealth(p),
+    // Position, open orders, PnL and limits used per traded symbol; null when trading is off.
+    trading: p.trading?.status(now) ?? null,
     totals: { ...p.feed.totals(), msgs_per_s: msgsPerSTotal },
     connections: p.connections.map((c) => ({
       id: c.id,
@@ -175,6 +180,9 @@ export function buildHealth(p: CollectorParts): HealthReport {
 
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
+
+  // A symbol stopped for the day by its loss limits fails health with the reason, until the day ends.
+  if (p.trading) reasons.push(...p.trading.healthReasons(now));
 
   const free = p.diskFreeBytes();
   const floor = p.cfg.health.disk_free_floor_mb * MIB;

@@ -56,7 +56,7 @@ tr.stale td{opacity:.55}tr.stale td:first-child::after,.card.stale h3::after{con
 .c-mid{stroke:var(--blue);fill:var(--blue)}.c-cvd{stroke:var(--violet);fill:var(--violet)}.c-ofi_z{stroke:var(--orange);fill:var(--orange)}
 .stats{display:none;grid-template-columns:repeat(3,1fr);gap:6px 10px;margin-top:10px;font-size:13px}
 .stats div{min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.stats .k{display:block}
-#paper{display:none}#paper.show{display:block}
+#paper{display:none}#paper.show{display:block}#custom{display:none}#custom.show{display:block}
 footer{color:var(--muted);font-size:12px;margin-top:24px}
 @media (max-width:760px){
 header{padding:8px 12px}main{padding:4px 12px 24px}#table-section{display:none}
@@ -345,6 +345,7 @@ function render(s) {
     if (!hidden && (r.onScreen || rows.size <= DRAW_ALL_UP_TO)) drawCharts(r);
   }
   renderPaper(s.symbols);
+  renderCustom(s.custom_indicators || []);
   let oldest = s.now_ms;
   for (const h of chartData.values()) if (h.t.length > 0 && h.t[0] < oldest) oldest = h.t[0];
   $("charts-title").textContent = "Last " + dur(Math.min(WINDOW_MS, Math.max(MIN_SPAN_MS, s.now_ms - oldest)) / 1000);
@@ -389,6 +390,20 @@ function renderPaper(symbols) {
   }
   $("paper-head").replaceChildren(head);
   $("paper-rows").replaceChildren(...body);
+}
+
+/** Custom indicators (docs/indicators-custom.md): cost, rows and errors per indicator over all symbols. */
+function renderCustom(list) {
+  $("custom").className = list.length > 0 ? "show" : "";
+  const us = (v) => (v === null || v === undefined ? "\u2013" : num(v, v < 10 ? 2 : 0) + " \u00b5s");
+  $("custom-rows").replaceChildren(...list.map((c) => {
+    const tr = el("tr");
+    tr.title = c.file;
+    const off = c.switchedOff.length === 0 ? "\u2013" : c.switchedOff.join(", ");
+    tr.append(el("td", "", c.name), el("td", "", count(c.calls)), el("td", "", us(c.costMeanUs)), el("td", "", us(c.costP99Us)), el("td", "", count(c.rows)),
+      el("td", c.errors > 0 ? "neg" : "", count(c.errors)), el("td", c.switchedOff.length > 0 ? "neg" : "", off), el("td", "", c.lastError || "\u2013"));
+    return tr;
+  }));
 }
 
 function tickUpdated() {
@@ -444,6 +459,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <div id="tiles" class="tiles"></div>
 <section id="table-section"><h2>Symbols</h2><div class="wrap"><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></div></section>
 <section id="paper"><h2>Paper trading</h2><div class="wrap"><table><thead id="paper-head"></thead><tbody id="paper-rows"></tbody></table></div></section>
+<section id="custom"><h2>Custom indicators</h2><div class="wrap"><table><thead><tr><th>Indicator</th><th>Calls</th><th>Cost mean</th><th>Cost p99</th><th>Rows</th><th>Errors</th><th>Switched off</th><th>Last error</th></tr></thead><tbody id="custom-rows"></tbody></table></div></section>
 <section><h2 id="charts-title">Charts</h2><div id="cards" class="cards"></div></section>
 <footer>Live from <code>/api/status</code> every second · JSON twin at <code>/api/status</code> · Prometheus at <code>/metrics</code> · health at <code>/health</code></footer>
 </main>

@@ -6,6 +6,8 @@ import type { RowSink } from "../core/rows.ts";
 import type { Logger } from "../util/log.ts";
 import type { LoadedIndicator } from "./contract.ts";
 import { IndicatorHost } from "./host.ts";
+import { formatIndicatorProblem, loadIndicators } from "./load.ts";
+import type { CustomIndicatorEntry } from "./params.ts";
 import { IndicatorStats, type IndicatorStatsView } from "./stats.ts";
 
 export class CustomIndicators {
@@ -30,4 +32,16 @@ export class CustomIndicators {
   views(): IndicatorStatsView[] {
     return this.stats.map((s) => s.view());
   }
+}
+
+/**
+ * Loads the configured modules in this thread (registering their kinds, so call it before the sinks
+ * are built) and wraps them; null when none is configured. The commands check the modules first and
+ * exit 78 on a problem, so a problem here (a file changed meanwhile) is thrown as one line.
+ */
+export async function loadCustomIndicators(entries: readonly CustomIndicatorEntry[], log: Logger): Promise<CustomIndicators | null> {
+  if (entries.length === 0) return null;
+  const r = await loadIndicators(entries);
+  if (!r.ok) throw new Error(r.problems.map(formatIndicatorProblem).join("; "));
+  return new CustomIndicators(r.indicators, log);
 }

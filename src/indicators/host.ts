@@ -19,6 +19,7 @@
 import { BookSide, readSide, SideScratch } from "../calc/book-input.ts";
 import type { AggTradeEvent, DepthEvent, Route } from "../core/market-events.ts";
 import type { RowSink } from "../core/rows.ts";
+import type { SymbolStage } from "../core/stage.ts";
 import type { Logger } from "../util/log.ts";
 import type { Book, Disconnect, Emit, IndicatorHandlers, Level, LoadedIndicator, Trade } from "./contract.ts";
 import { checkRow } from "./row-check.ts";
@@ -54,7 +55,7 @@ function levels(side: BookSide): Level[] {
   return out;
 }
 
-export class IndicatorHost {
+export class IndicatorHost implements SymbolStage {
   private readonly instances: Instance[] = [];
   /** The instance whose handler is running: emit() is valid only then. */
   private current: Instance | null = null;

@@ -46,7 +46,9 @@ interface Positioned {
 
 /** One line for a failed import: syntax errors with their position, resolution errors as they are. */
 function importError(e: unknown, file: string): string {
-  const err = e as Error & Positioned;
+  // Several syntax errors come as one AggregateError of BuildMessages: the first one is reported.
+  const all = (e as { errors?: unknown }).errors;
+  const err = (Array.isArray(all) && all.length > 0 ? all[0] : e) as Error & Positioned;
   const msg = String(err?.message ?? e).split("\n")[0]!;
   const pos = err?.position;
   if (pos !== null && pos !== undefined && typeof pos.line === "number") {

@@ -11,6 +11,7 @@ import { sessionLine } from "../core/raw-log.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";
+import { loadCustomIndicators, type CustomIndicators } from "../indicators/custom-indicators.ts";
 import type { Logger } from "../util/log.ts";
 import { versionInfo } from "../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
@@ -55,12 +56,20 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       failed: leftovers.failed,
     });
   }
+  // Custom indicators first: the sinks need their kinds (the command has already checked the modules).
+  let custom: CustomIndicators | null;
+  try {
+    custom = await loadCustomIndicators(cfg.indicators.custom, log);
+  } catch (e) {
+    process.stderr.write(`harvestd: ${(e as Error).message}\n`);
+    return 78;
+  }
   const pipeline = new Pipeline(cfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
     parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
-  });
+  }, {}, custom);
   // Testnet trading starts before any record flows: reconciled, protected and armed first.
   const trading = cfg.trade.enable ? await startTrading(cfg, symbols, pipeline, log) : null;
   if (typeof trading === "number") {

@@ -14,6 +14,7 @@ import { indicatorParams } from "../calc/params.ts";
 import type { Config } from "../config/schema.ts";
 import type { RowSink } from "../core/rows.ts";
 import type { SymbolStage } from "../core/stage.ts";
+import type { CustomIndicators } from "../indicators/custom-indicators.ts";
 import { LineFanout, RowFanout, type LineSinkComponent, type RowSinkComponent, type SinkComponent } from "../sinks/component.ts";
 import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
@@ -71,6 +72,8 @@ export class Pipeline {
     readonly mode: PipelineMode,
     events: PipelineEvents,
     override: SinkOverride = {},
+    /** Loaded custom indicators (loadCustomIndicators, before this: their kinds must be registered), or null. */
+    readonly custom: CustomIndicators | null = null,
   ) {
     this.params = indicatorParams(cfg);
     const replay = mode.kind === "replay" ? (mode.out ?? { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir }) : null;
@@ -168,7 +171,7 @@ export class Pipeline {
   }
 
   /** Per-symbol stages after the built-in engine (custom indicators). */
-  private stagesFor(_symbol: string): SymbolStage[] {
-    return [];
+  private stagesFor(symbol: string): SymbolStage[] {
+    return this.custom === null ? [] : [this.custom.host(symbol, this.rows)];
   }
 }

@@ -5,6 +5,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
+import { loadCustomIndicators } from "../indicators/custom-indicators.ts";
+import { createLogger } from "../util/log.ts";
 import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
@@ -145,13 +147,15 @@ export async function replayShare(cfg: Config, files: readonly PlannedFile[], ta
   // While the output refuses writes (the writer holds them and retries), waiting for room could last
   // forever: replay goes on instead, and whatever is still held at close is reported as dropped (exit 1).
   let wakeOnHeld: (() => void) | null = null;
+  // Loaded in this thread (a worker has its own registry of kinds); their error lines go to stderr as in `run`.
+  const custom = await loadCustomIndicators(cfg.indicators.custom, createLogger());
   const pipeline = new Pipeline(cfg, { kind: "replay", out: target }, {
     parquetError: (err) => {
       events.sinkError(err);
       if (err.outcome === "held") wakeOnHeld?.();
     },
     parquetMaintenance: events.maintenance,
-  });
+  }, {}, custom);
   const sink = pipeline.parquet!;
   const summary = await replayPlanned(files, pipeline, events.warn, {
     backpressure: async () => {

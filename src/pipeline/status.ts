@@ -132,6 +132,7 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     })),
     parquet: pq === null ? null : { ...pq, lastFiles: undefined },
     components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),
+    custom_indicators: p.pipeline.custom?.views() ?? [],
     ndjson: nd,
     disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
     symbols,

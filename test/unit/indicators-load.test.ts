@@ -85,6 +85,11 @@ describe("loadIndicators", () => {
     expect(msg).toMatch(/^cannot load: .+ \(line 3:\d+\)$/);
   });
 
+  test("several syntax errors: the first is reported with its position", async () => {
+    const msg = await problemOf(`export default {\n  name: "syn2",\n  columns: { x: "double" }\n  create() { return {}; },\n};\n`);
+    expect(msg).toMatch(/^cannot load: .+ \(line 4:\d+\)$/);
+  });
+
   test("a relative import that does not exist, and a package import", async () => {
     expect(await problemOf(`import { x } from "./missing-helper.ts";\nexport default x;\n`)).toContain("missing-helper.ts");
     expect(await problemOf(`import { x } from "no-such-package-here";\nexport default x;\n`)).toContain("only relative files and node: built-ins");

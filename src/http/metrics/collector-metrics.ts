@@ -11,6 +11,7 @@ import { buildHealth, type CollectorParts } from "../../pipeline/status.ts";
 import { ALL_KINDS } from "../../core/rows.ts";
 import type { Histogram } from "../../util/histogram.ts";
 import { Exposition, type Labels, type Sample } from "./exposition.ts";
+import type { IndicatorStatsView } from "../../indicators/stats.ts";
 
 /** Engine counters exposed per symbol: counter key → metric name and help. */
 const ENGINE_COUNTERS: readonly (readonly [keyof EngineCounters, string, string])[] = [
@@ -135,6 +136,18 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_paper_max_drawdown", "Paper trading: largest peak-to-trough fall of realised PnL (quote currency).", perPaper((st) => st.max_drawdown));
     x.gauge("harvestd_paper_win_ratio", "Paper trading: winning round trips over all closed round trips.", perPaper((st) => st.win_rate));
     x.counter("harvestd_paper_trades_total", "Paper trading: closed round trips.", perPaper((st) => st.trades));
+  }
+
+  // Custom indicators (docs/indicators-custom.md): per indicator, over all symbols.
+  const custom = p.pipeline.custom;
+  if (custom !== null) {
+    const per = (f: (v: IndicatorStatsView) => number): Sample[] => custom.views().map((v) => [{ indicator: v.name }, f(v)]);
+    x.histogramMs("harvestd_indicator_update_seconds", "Custom indicator: duration of each handler call (rows checked and written included).", custom.stats.map((s) => [{ indicator: s.indicator.name }, s.cost] as const));
+    x.counter("harvestd_indicator_calls_total", "Custom indicator: handler calls.", per((v) => v.calls));
+    x.counter("harvestd_indicator_errors_total", "Custom indicator: failing calls (threw, returned a promise, emitted a bad row) and emits outside a call.", per((v) => v.errors));
+    x.counter("harvestd_indicator_rows_total", "Custom indicator: rows written.", per((v) => v.rows));
+    x.counter("harvestd_indicator_rows_dropped_total", "Custom indicator: emitted rows refused (not matching the declared columns).", per((v) => v.rowsDropped));
+    x.gauge("harvestd_indicator_switched_off", "Custom indicator: symbols it is switched off for after repeated errors.", per((v) => v.switchedOff.length));
   }
 
   // Sinks: each component's own verdict, then what the two built-in writers count.

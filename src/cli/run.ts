@@ -1,23 +1,24 @@
 /**
  * `harvestd run`: the collector with the HTTP surface on top, until run_hours elapse or a stop
- * signal; then everything is flushed and the process exits 0.
+ * signal; then everything is flushed and the process exits 0. `harvestd store` runs the same way
+ * with the store (pipeline/store/store.ts) in place of the collector.
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { startHttpServer, type HttpServer } from "../http/server.ts";
 import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
-import { createCollector } from "../pipeline/collector.ts";
+import { createCollector, type Collector } from "../pipeline/collector.ts";
 import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { versionInfo } from "../util/version.ts";
 
-export async function runCollector(cfg: Config): Promise<number> {
+export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector): Promise<number> {
   const log = createLogger({ runLogDir: join(cfg.storage.artifacts_dir, "run_logs") });
   if (cfg.http.token !== "" && cfg.http.token.length < 16) {
     // The token itself is never logged.
     log.log("warn", "http.token is shorter than 16 characters: use a long random one, e.g. `openssl rand -hex 32`");
   }
-  const collector = await createCollector(cfg, log);
+  const collector = await create(cfg, log);
   if (typeof collector === "number") return collector;
   const parts = collector.parts;
 

@@ -21,6 +21,9 @@ import { startTrading } from "./trading.ts";
 import { exchangeAdapter } from "./venue.ts";
 import { buildStatus, chartPoint, type CollectorParts } from "./status.ts";
 
+/** Exit code when the NATS stream or credentials do not match the configuration (sysexits EX_CONFIG). */
+export const EXIT_NATS_REFUSED = 78;
+
 /** How often sinks are ticked: lines to the OS, rotations, retries. */
 const SINK_TICK_MS = 250;
 const METRICS_JSON_EVERY_MS = 10_000;
@@ -69,12 +72,24 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
+    natsLog: log,
   }, {}, custom);
   // Testnet trading starts before any record flows: reconciled, protected and armed first.
   const trading = cfg.trade.enable ? await startTrading(cfg, symbols, pipeline, log) : null;
   if (typeof trading === "number") {
     await pipeline.close();
     return trading;
+  }
+  if (pipeline.nats !== null) {
+    // Unreachable NATS is not an error (the log is kept and published later); a stream with other
+    // settings, or unreadable credentials, is: nothing retrying would fix it.
+    const r = await pipeline.nats.start();
+    if (!r.ok) {
+      log.log("error", "nats publishing refused", { error: r.error });
+      process.stderr.write(`harvestd: publish.nats: ${r.error}\n`);
+      await pipeline.close();
+      return EXIT_NATS_REFUSED;
+    }
   }
   const ingest = new Ingest(symbols, pipeline);
   const feed = adapter.openFeed(symbols, ingest);

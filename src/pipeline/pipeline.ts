@@ -4,11 +4,12 @@
  * (paper trading) and each symbol's processor (built-in engine, then custom stages) from the config.
  *
  *   records ─▶ SymbolProcessor (engine → custom stages) ─▶ taps (paper) ─▶ RowFanout ─▶ row sinks
- *   records ─▶ LineFanout ─▶ line sinks (NDJSON raw log)        [live only; replay reads the log]
+ *   records ─▶ LineFanout ─▶ line sinks (NDJSON raw log, NATS)  [live only; replay reads the log]
  *
  * Extension points (docs/extending.md): a row sink goes into `rowSinks`, a line sink into
  * `lineSinks`, a tap into `taps`, a per-symbol stage into `stagesFor`.
  */
+import { join } from "node:path";
 import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../calc/params.ts";
 import type { Config } from "../config/schema.ts";
@@ -16,6 +17,7 @@ import type { RowSink } from "../core/rows.ts";
 import type { SymbolStage } from "../core/stage.ts";
 import type { CustomIndicators } from "../indicators/custom-indicators.ts";
 import { LineFanout, RowFanout, type LineSinkComponent, type RowSinkComponent, type SinkComponent } from "../sinks/component.ts";
+import { NatsPublisher, type PublisherLog } from "../sinks/nats/publisher.ts";
 import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import type { StorageEvent } from "../sinks/storage/events-log.ts";
@@ -40,6 +42,8 @@ export interface PipelineEvents {
   readonly parquetMaintenance: (ev: MaintenanceEvent) => void;
   readonly ndjsonError?: (err: Error, path: string) => void;
   readonly ndjsonMaintenance?: (ev: StorageEvent) => void;
+  /** The NATS publisher's log ([publish.nats] enable; live only). */
+  readonly natsLog?: PublisherLog;
 }
 
 /** Sinks given instead of the configured ones (tests, benchmarks). */
@@ -53,6 +57,8 @@ export class Pipeline {
   readonly parquet: ParquetSink | null;
   /** The raw log; null in replay (its input is the raw log). */
   readonly ndjson: NdjsonSink | null;
+  /** Publishes every raw-log line to JetStream ([publish.nats] enable, live only; start() it before use). */
+  readonly nats: NatsPublisher | null;
   readonly paper: PaperTap | null;
   /**
    * Full-depth mode: where a book's snapshot requests go. The live collector points it at the feed;
@@ -77,7 +83,9 @@ export class Pipeline {
   ) {
     this.params = indicatorParams(cfg);
     const replay = mode.kind === "replay" ? (mode.out ?? { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir }) : null;
-    this.parquet = override.rowSinks !== undefined ? null : new ParquetSink({
+    // storage.write_parquet = false: a publishing collector leaves Parquet to `harvestd store`.
+    const parquetOff = override.rowSinks !== undefined || (replay === null && !cfg.storage.write_parquet);
+    this.parquet = parquetOff ? null : new ParquetSink({
       outputDir: replay?.outputDir ?? cfg.storage.output_dir,
       previewDir: replay?.previewDir ?? cfg.storage.preview_dir,
       rotateSec: cfg.storage.parquet_rotate_sec,
@@ -106,7 +114,20 @@ export class Pipeline {
             ...(events.ndjsonError === undefined ? {} : { onError: events.ndjsonError }),
           })
         : null;
-    const lineSinks = override.lineSinks ?? (this.ndjson === null ? [] : [this.ndjson]);
+    const ndjson = this.ndjson;
+    this.nats =
+      ndjson !== null && cfg.publish.nats.enable
+        ? new NatsPublisher({
+            params: cfg.publish.nats,
+            exchange: "binance",
+            ndjsonDir: cfg.storage.ndjson_dir,
+            flushLog: () => ndjson.flush(),
+            stateFile: join(cfg.storage.artifacts_dir, "nats-publish-state.json"),
+            log: events.natsLog ?? { log() {}, limited() {} },
+          })
+        : null;
+    // The log first: what the publisher misses it catches up from the log.
+    const lineSinks = override.lineSinks ?? [...(ndjson === null ? [] : [ndjson]), ...(this.nats === null ? [] : [this.nats])];
     const rowSinks = override.rowSinks ?? (this.parquet === null ? [] : [this.parquet]);
     this.lines = new LineFanout(lineSinks);
     const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);

@@ -35,6 +35,25 @@ export interface CollectorParts {
   readonly diskFreeBytes: () => number;
   /** The testnet trader ([trade] enable), or null. */
   readonly trading?: LiveTrader | null;
+  /** What a non-exchange input adds (`harvestd store`: its stream consumer), or absent. */
+  readonly source?: SourceView;
+}
+
+/** A metric family a source exposes, rendered by /metrics as it is. */
+export interface SourceMetric {
+  readonly name: string;
+  readonly type: "counter" | "gauge";
+  readonly help: string;
+  readonly samples: readonly (readonly [Readonly<Record<string, string>> | undefined, number | null])[];
+}
+
+/** The status, health reasons and metrics of the input the records come from, when it is not the exchange. */
+export interface SourceView {
+  /** Key of its section in the status document (`store`). */
+  readonly name: string;
+  status(): Record<string, unknown>;
+  healthReasons(nowMs: number): readonly string[];
+  metrics(): readonly SourceMetric[];
 }
 
 const MIB = 1024 * 1024;
@@ -132,6 +151,8 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     })),
     parquet: pq === null ? null : { ...pq, lastFiles: undefined },
     components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),
+    nats: p.pipeline.nats?.status() ?? null,
+    ...(p.source === undefined ? {} : { [p.source.name]: p.source.status() }),
     custom_indicators: p.pipeline.custom?.views() ?? [],
     ndjson: nd,
     disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
@@ -181,6 +202,7 @@ export function buildHealth(p: CollectorParts): HealthReport {
 
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
+  if (p.source !== undefined) reasons.push(...p.source.healthReasons(now));
 
   // A symbol stopped for the day by its loss limits fails health with the reason, until the day ends.
   if (p.trading) reasons.push(...p.trading.healthReasons(now));

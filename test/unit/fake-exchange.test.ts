@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { aggregateTrades } from "../fake-exchange/fixtures.ts";
 import { recordedLoopMs, startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 
-const FIXTURES = join(import.meta.dir, "..", "..", "shared", "fixtures", "binance");
+const FIXTURES = join(import.meta.dir, "..", "..", "..", "shared", "fixtures", "binance");
 
 class Client {
   readonly texts: string[] = [];

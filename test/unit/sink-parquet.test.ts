@@ -374,7 +374,7 @@ describe("ParquetSink", () => {
 });
 
 describe("docs/schemas.md", () => {
-  const doc = readFileSync(join(import.meta.dir, "../docs/schemas.md"), "utf8");
+  const doc = readFileSync(join(import.meta.dir, "../../docs/schemas.md"), "utf8");
   const docType: Record<ColumnDef["type"], string> = {
     ts: "TIMESTAMP(MILLIS, UTC)",
     i64: "INT64",

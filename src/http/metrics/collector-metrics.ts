@@ -191,7 +191,8 @@ export function renderCollectorMetrics(p: CollectorParts): string {
 
   const trade = p.trading?.status();
   if (trade !== undefined) {
-    const per = (f: (t: (typeof trade.symbols)[number]) => number | null): Sample[] => trade.symbols.map((t) => [{ symbol: t.symbol }, f(t)]);
+    const rows = trade.symbols;
+    const per = (f: (t: (typeof rows)[number]) => number | null): Sample[] => rows.map((t) => [{ symbol: t.symbol }, f(t)]);
     x.gauge("harvestd_trade_position_qty", "Position at the venue, base quantity (negative = short).", per((t) => t.position_qty));
     x.gauge("harvestd_trade_position_notional", "Position notional at the latest mid, quote currency.", per((t) => t.position_notional));
     x.gauge("harvestd_trade_position_notional_limit", "max_position_notional of the symbol.", per((t) => t.max_position_notional));

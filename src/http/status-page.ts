@@ -395,13 +395,13 @@ function renderPaper(symbols) {
 /** Custom indicators (docs/indicators-custom.md): cost, rows and errors per indicator over all symbols. */
 function renderCustom(list) {
   $("custom").className = list.length > 0 ? "show" : "";
-  const us = (v) => (v === null || v === undefined ? "\u2013" : num(v, v < 10 ? 2 : 0) + " \u00b5s");
+  const us = (v) => (v === null || v === undefined ? "\\u2013" : num(v, v < 10 ? 2 : 0) + " \\u00b5s");
   $("custom-rows").replaceChildren(...list.map((c) => {
     const tr = el("tr");
     tr.title = c.file;
-    const off = c.switchedOff.length === 0 ? "\u2013" : c.switchedOff.join(", ");
+    const off = c.switchedOff.length === 0 ? "\\u2013" : c.switchedOff.join(", ");
     tr.append(el("td", "", c.name), el("td", "", count(c.calls)), el("td", "", us(c.costMeanUs)), el("td", "", us(c.costP99Us)), el("td", "", count(c.rows)),
-      el("td", c.errors > 0 ? "neg" : "", count(c.errors)), el("td", c.switchedOff.length > 0 ? "neg" : "", off), el("td", "", c.lastError || "\u2013"));
+      el("td", c.errors > 0 ? "neg" : "", count(c.errors)), el("td", c.switchedOff.length > 0 ? "neg" : "", off), el("td", "", c.lastError || "\\u2013"));
     return tr;
   }));
 }

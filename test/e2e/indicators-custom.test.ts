@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { ALL_KINDS } from "../../src/core/rows.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles, readSymbolLines } from "../helpers/ndjson.ts";
 import { layout, treeDifference, type Layout } from "./storage-support.ts";
@@ -234,7 +235,11 @@ let fake: FakeExchange;
 let live: Layout;
 let result: RunResult;
 let metricsText = "";
+let statusDoc: { custom_indicators: { name: string; calls: number; errors: number; switchedOff: string[]; costMeanUs: number | null; lastError: string | null }[] } | null = null;
 const handed = new Map<string, RefEvent[]>();
+/** The status page's custom-indicator table as Chromium shows it (null: no Chromium here). */
+let pageRows: string[][] | null = null;
+let pageProblems: string[] = [];
 
 beforeAll(async () => {
   fake = await startFakeExchange({ symbols: SYMBOLS, speed: 3 });
@@ -249,6 +254,18 @@ beforeAll(async () => {
   fake.dropConnections("market");
   await Bun.sleep(5_000);
   metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  statusDoc = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as typeof statusDoc;
+  if (chromiumMissing() === undefined) {
+    const browser = await launchBrowser();
+    try {
+      const { page, problems } = await browser.open(`http://127.0.0.1:${port}/`);
+      await page.waitForSelector("#custom.show #custom-rows tr", { timeout: 10_000 });
+      pageRows = await page.$$eval("#custom-rows tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+      pageProblems = [...problems];
+    } finally {
+      await browser.close();
+    }
+  }
   fake.silence("public", true);
   fake.silence("market", true);
   await Bun.sleep(500);
@@ -328,6 +345,36 @@ describe("custom indicators in the compiled binary", () => {
     expect(value("harvestd_indicator_errors_total", "boom")).toBe(10 * SYMBOLS.length);
     expect(value("harvestd_indicator_switched_off", "boom")).toBe(SYMBOLS.length);
     expect(value("harvestd_indicator_switched_off", "vwap_dev")).toBe(0);
+    const promtool = Bun.which("promtool");
+    if (promtool === null) {
+      if (process.env.CI === "true") throw new Error('promtool not found (Debian package "prometheus")');
+      return;
+    }
+    const r = Bun.spawnSync([promtool, "check", "metrics"], { stdin: Buffer.from(metricsText), stdout: "pipe", stderr: "pipe" });
+    expect(`${r.stdout.toString()}${r.stderr.toString()}`.split("\n").filter((l) => l.includes("harvestd_indicator"))).toEqual([]);
+  });
+
+  test("the status page shows a row per indicator: cost, errors, and the symbols a failing one is switched off for", () => {
+    if (pageRows === null) {
+      // No Chromium here (under CI its absence is a failure, in chromiumMissing).
+      expect(chromiumMissing()).toBeDefined();
+      return;
+    }
+    expect(pageProblems).toEqual([]);
+    expect(pageRows.map((r) => r[0])).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom"]);
+    const boom = pageRows[3]!;
+    expect(boom[5]).toBe(String(10 * SYMBOLS.length));
+    expect(boom[6]).toBe([...SYMBOLS].sort().join(", "));
+    expect(boom[7]).toContain("threw: boom at");
+    expect(pageRows[0]![2]).toMatch(/ µs$/);
+  });
+
+  test("/api/status lists each indicator with its cost, errors and the symbols it is switched off for", () => {
+    const byName = new Map(statusDoc!.custom_indicators.map((c) => [c.name, c]));
+    expect([...byName.keys()]).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom"]);
+    expect(byName.get("vwap_dev")!.costMeanUs).toBeGreaterThan(0);
+    expect(byName.get("boom")!.switchedOff).toEqual([...SYMBOLS].sort());
+    expect(byName.get("boom")!.lastError).toMatch(/^(BTCUSDT|BATUSDT): threw: boom at \d+$/);
   });
 });
 

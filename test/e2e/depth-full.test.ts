@@ -1,0 +1,190 @@
+/**
+ * Full-depth mode end to end (docs/depth.md): the compiled binary keeps ETHUSDT's and KSMUSDT's whole
+ * books from the fake exchange's diff stream while the exchange misbehaves on purpose — the first
+ * snapshot request is rate-limited (429), the next answer is older than the buffered diffs, diffs are
+ * skipped, a snapshot request fails (500), and the public connection is cut while a snapshot answer
+ * is held back. Then:
+ * - every book_l2 snapshot equals the exchange's own book at the same update id, level for level
+ *   (so the book was never applied across a break, and equals the exchange's after each resync), and
+ *   is never crossed; /orderbook agrees with the exchange too;
+ * - the counters name what happened (resyncs, stale and failed snapshots);
+ * - `harvestd replay` of the NDJSON log (every diff plus the snapshot lines) gives identical book_l2,
+ *   orderbook and ofi rows.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { Frame } from "../fake-exchange/index.ts";
+import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
+import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { readSymbolLines } from "../helpers/ndjson.ts";
+import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
+
+const SYMBOLS = ["ETHUSDT", "KSMUSDT"];
+const LEVELS = 20;
+const FULL = ["--set", 'feed.depth="full"', "--set", `feed.full_levels=${LEVELS}`, "--set", "feed.book_snapshot_sec=0.5"];
+
+let fx: FakeExchange;
+let port = 0;
+let live: Layout;
+let run: RunResult;
+let replay: RunResult;
+let replayed: Layout;
+const skipped: { symbol: string; u: number }[] = [];
+let finalStatus: Record<string, any> = {};
+/** /orderbook answers taken while running, with the exchange's book at the same update id. */
+const orderbooks: { got: Record<string, any>; want: { bids: number[][]; asks: number[][] } | undefined }[] = [];
+
+const book = async (symbol: string) => ((await apiStatus(port)).symbols as Record<string, any>[]).find((s) => s.symbol === symbol)!.book as Record<string, any>;
+
+async function synced(symbol: string, applied: number): Promise<void> {
+  await waitFor(`${symbol} in sync after ${applied} snapshots`, async () => {
+    const b = await book(symbol);
+    return b.state === "synced" && b.snapshots_applied >= applied ? true : undefined;
+  }, 20_000, 100);
+}
+
+async function sampleOrderbook(symbol: string): Promise<void> {
+  const got = (await (await fetch(`http://127.0.0.1:${port}/orderbook?symbol=${symbol}&levels=${LEVELS}`)).json()) as Record<string, any>;
+  orderbooks.push({ got, want: got.last_update_id === null ? undefined : fx.exchangeBookAt(symbol, got.last_update_id) });
+}
+
+beforeAll(async () => {
+  fx = await startFakeExchange({ symbols: SYMBOLS, speed: 2, diffDepth: true, bookHistoryLevels: LEVELS, recordFrames: false });
+  let skipNext: string | null = null;
+  fx.faults.hooks = {
+    beforePublish(frame: Frame) {
+      if (frame.kind !== "depthDiff" || frame.symbol !== skipNext) return undefined;
+      skipNext = null;
+      skipped.push({ symbol: frame.symbol, u: (JSON.parse(frame.data) as { u: number }).u });
+      return null;
+    },
+  };
+  const skip = async (symbol: string) => {
+    skipNext = symbol;
+    await waitFor("a diff skipped", () => (skipNext === null ? true : undefined), 10_000, 20);
+  };
+  // First answer 429 (Retry-After 1 s), the next one older than the diffs already buffered.
+  fx.rejectDepth(1, 429, 1);
+  fx.staleDepth(1);
+  const dir = tempDir("depth-full");
+  live = layout(dir);
+  port = freePort();
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...FULL], collectorEnv(fx, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }));
+  try {
+    await synced("ETHUSDT", 1);
+    await synced("KSMUSDT", 1);
+    await Bun.sleep(2500);
+    await sampleOrderbook("ETHUSDT");
+    // A skipped diff: pu breaks, resync.
+    await skip("ETHUSDT");
+    await synced("ETHUSDT", 2);
+    await Bun.sleep(1500);
+    await sampleOrderbook("ETHUSDT");
+    // A skipped diff whose snapshot request fails (HTTP 500) first.
+    fx.rejectDepth(1, 500);
+    await skip("KSMUSDT");
+    await synced("KSMUSDT", 2);
+    await Bun.sleep(1500);
+    // A skipped diff whose snapshot answer is held while the public connection is cut.
+    fx.delayDepth(1, 1500);
+    await skip("ETHUSDT");
+    await Bun.sleep(300);
+    fx.dropConnections("public");
+    await synced("ETHUSDT", 3);
+    await Bun.sleep(2500);
+    await sampleOrderbook("ETHUSDT");
+    await sampleOrderbook("KSMUSDT");
+    finalStatus = await apiStatus(port);
+  } finally {
+    fx.silence("public", true);
+    fx.silence("market", true);
+    await Bun.sleep(300);
+    run = await proc.stop("SIGTERM");
+  }
+  replayed = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
+  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...FULL], { ARTIFACTS_DIR: replayed.artifacts });
+}, 90_000);
+
+afterAll(async () => {
+  await fx?.stop();
+});
+
+describe("full-depth book under exchange faults (compiled binary, fake exchange)", () => {
+  test("the run and the replay exit 0", () => {
+    if (run.exitCode !== 0) console.error(run.stderr);
+    expect(run.exitCode).toBe(0);
+    if (replay.exitCode !== 0) console.error(replay.stderr);
+    expect(replay.exitCode).toBe(0);
+    expect(skipped.length).toBe(3);
+  });
+
+  test("every book_l2 snapshot equals the exchange's book at its update id, never crossed", async () => {
+    const rows = await kindRows(live, "book_l2");
+    const snaps = new Map<string, { symbol: string; u: number; bids: number[][]; asks: number[][] }>();
+    for (const r of rows) {
+      const key = `${r.symbol}|${r.ts_ms}`;
+      let s = snaps.get(key);
+      if (!s) snaps.set(key, (s = { symbol: String(r.symbol), u: Number(r.last_update_id), bids: [], asks: [] }));
+      (r.side === "bid" ? s.bids : s.asks)[Number(r.level)] = [Number(r.price), Number(r.qty)];
+    }
+    let compared = 0;
+    const afterSkip = new Set<string>();
+    for (const s of snaps.values()) {
+      expect(s.bids.length).toBe(LEVELS);
+      expect(s.asks.length).toBe(LEVELS);
+      expect(s.bids[0]![0]!).toBeLessThan(s.asks[0]![0]!);
+      const ex = fx.exchangeBookAt(s.symbol, s.u);
+      expect(ex).toBeDefined();
+      expect({ u: s.u, bids: s.bids, asks: s.asks }).toEqual({ u: s.u, bids: ex!.bids, asks: ex!.asks });
+      compared++;
+      for (const k of skipped) if (k.symbol === s.symbol && s.u > k.u) afterSkip.add(`${k.symbol}|${k.u}`);
+    }
+    // Snapshots from after every break were compared (each resync rebuilt the exchange's book).
+    expect(afterSkip.size).toBe(skipped.length);
+    expect(compared).toBeGreaterThan(30);
+  });
+
+  test("/orderbook gives the kept book, equal to the exchange's at its update id", () => {
+    expect(orderbooks.length).toBe(4);
+    for (const { got, want } of orderbooks) {
+      expect(got.mode).toBe("full");
+      expect(want).toBeDefined();
+      expect(got.bids.map((l: { px: number; qty: number }) => [l.px, l.qty])).toEqual(want!.bids);
+      expect(got.asks.map((l: { px: number; qty: number }) => [l.px, l.qty])).toEqual(want!.asks);
+    }
+  });
+
+  test("status counts every break, stale and failed snapshot; the raw log holds the snapshots and errors", () => {
+    const bySymbol = Object.fromEntries((finalStatus.symbols as Record<string, any>[]).map((s) => [s.symbol, s]));
+    const eth = bySymbol.ETHUSDT.book;
+    const ksm = bySymbol.KSMUSDT.book;
+    expect(eth.state).toBe("synced");
+    expect(eth.counters.resyncsPuBreak).toBeGreaterThanOrEqual(2);
+    expect(ksm.counters.resyncsPuBreak).toBeGreaterThanOrEqual(1);
+    expect(eth.counters.resyncsCrossed + ksm.counters.resyncsCrossed).toBe(0);
+    expect(eth.counters.snapshotsStale + ksm.counters.snapshotsStale).toBeGreaterThanOrEqual(1);
+    expect(eth.last_snapshot_age_s).toBeGreaterThan(0);
+    expect(eth.bid_levels).toBeGreaterThan(100);
+    expect(bySymbol.ETHUSDT.resyncs).toBe(eth.resyncs);
+    expect(finalStatus.totals.depth_snapshot_failures).toBeGreaterThanOrEqual(2);
+    const lines = SYMBOLS.flatMap((s) => readSymbolLines(live.ndjson, s));
+    const events = (e: string) => lines.filter((l) => l.event === e);
+    expect(events("depth_snapshot").length).toBeGreaterThanOrEqual(5);
+    const errors = events("depth_snapshot_error").map((l) => String(l.error));
+    expect(errors.some((e) => e.includes("429"))).toBe(true);
+    expect(errors.some((e) => e.includes("500"))).toBe(true);
+    // Every diff received is in the log, the skipped ones are not.
+    const us = new Set(lines.filter((l) => typeof l.stream === "string" && String(l.stream).endsWith("@depth@100ms") && l.event === undefined).map((l) => (l.data as { u: number }).u));
+    for (const k of skipped) expect(us.has(k.u)).toBe(false);
+  });
+
+  test("replay of the NDJSON log gives identical book_l2, orderbook and ofi rows", async () => {
+    for (const kind of ["book_l2", "orderbook", "ofi"] as const) {
+      const a = await kindRows(live, kind);
+      const b = await kindRows(replayed, kind);
+      expect(a.length).toBeGreaterThan(50);
+      expect(b).toEqual(a);
+      expect(await treeDifference(live, replayed, kind)).toEqual({ onlyA: 0, onlyB: 0 });
+    }
+  }, 60_000);
+});

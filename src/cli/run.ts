@@ -13,7 +13,11 @@ import { createLogger, type Logger } from "../util/log.ts";
 import { versionInfo } from "../util/version.ts";
 
 export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector): Promise<number> {
-  const log = createLogger({ runLogDir: join(cfg.storage.artifacts_dir, "run_logs") });
+  const log = createLogger({
+    runLogDir: join(cfg.storage.artifacts_dir, "run_logs"),
+    runLogMaxBytes: cfg.storage.run_log_max_mb * 1024 * 1024,
+    runLogKeepDays: cfg.storage.run_log_keep_days,
+  });
   if (cfg.http.token !== "" && cfg.http.token.length < 16) {
     // The token itself is never logged.
     log.log("warn", "http.token is shorter than 16 characters: use a long random one, e.g. `openssl rand -hex 32`");
@@ -21,6 +25,8 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
   const collector = await create(cfg, log);
   if (typeof collector === "number") return collector;
   const parts = collector.parts;
+  // From the first stop signal on, /health says so: a load balancer or monitor stops relying on us.
+  let stopping = false;
 
   let http: HttpServer | null = null;
   if (cfg.http.listen !== "") {
@@ -30,7 +36,10 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
         cfg.http.token,
         {
           status: () => buildStatus(parts),
-          health: () => buildHealth(parts),
+          health: () => {
+            const h = buildHealth(parts);
+            return stopping ? { ...h, ok: false, reasons: ["stopping", ...h.reasons] } : h;
+          },
           orderbook: (s, levels) => buildOrderbook(parts, s, levels),
           history: (seconds, symbol) => (symbol === null ? parts.history.view(seconds) : parts.symbols.includes(symbol) ? parts.history.view(seconds, [symbol]) : null),
           historySeconds: parts.history.capacity,
@@ -49,13 +58,18 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
   collector.start();
 
   const reason = await waitForStop(cfg.run_hours);
+  stopping = true;
   log.log("info", "stopping", { reason, shutdown_timeout_sec: cfg.shutdown_timeout_sec });
   const deadline = armShutdownDeadline(cfg.shutdown_timeout_sec, parts, log);
-  await collector.stop();
+  const t0 = performance.now();
+  const steps = (await collector.stop()) ?? {};
+  const tHttp = performance.now();
   if (http !== null) await http.stop();
   deadline.disarm();
+  const shutdownMs = { ...steps, http: Math.round(performance.now() - tHttp), total: Math.round(performance.now() - t0) };
   const ps = parts.pipeline.parquet?.status();
-  log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0 });
+  log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0, shutdown_ms: shutdownMs });
+  await log.close();
   return 0;
 }
 

@@ -50,6 +50,9 @@ backfill_max_hold_sec = 120
 # REST request weight per minute harvestd may use for backfills and depth snapshots (Binance
 # allows 2400 per IP; a 1000-level snapshot weighs 20).
 rest_weight_budget_1m = 1800
+# Start-up REST calls (exchangeInfo for SYMBOLS=ALL) are retried on 429/418 (honouring Retry-After),
+# 5xx and timeouts for at most this many seconds; then the process exits 1 with one line saying why.
+startup_rest_deadline_sec = 120
 # Order book (docs/depth.md): "depth5" subscribes <sym>@depth5@100ms (top 5 snapshots); "full"
 # keeps each symbol's whole book from <sym>@depth@100ms plus REST snapshots (/fapi/v1/depth), feeds
 # its top 5 to the same indicators, and writes kind=book_l2 snapshots.

@@ -8,6 +8,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { sessionLine } from "../core/raw-log.ts";
+import { lastStoredTrades } from "../sinks/ndjson/trade-ids.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";
@@ -33,8 +34,11 @@ export interface Collector {
   readonly parts: CollectorParts;
   /** Opens the connections: records start to flow. */
   start(): void;
-  /** Stops input, finishes the engines and drains every sink (also when never started). */
-  stop(): Promise<void>;
+  /**
+   * Stops input, finishes the engines and drains every sink (also when never started). Resolves with
+   * how long each step took (ms), for the `stopped` log line.
+   */
+  stop(): Promise<Readonly<Record<string, number>> | void>;
 }
 
 /** Builds the collector, sinks open, connections not yet; a failure is one line on stderr and the exit code to return. */
@@ -59,6 +63,9 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       failed: leftovers.failed,
     });
   }
+  // A restart continues each trade stream after the last trade the raw log holds (docs/feed.md,
+  // restarts). Read before the NDJSON sink starts: its sweep compresses the closed hours read here.
+  const resume = await resumePoints(cfg, symbols, log);
   // Custom indicators first: the sinks need their kinds (the command has already checked the modules).
   let custom: CustomIndicators | null;
   try {
@@ -92,7 +99,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     }
   }
   const ingest = new Ingest(symbols, pipeline);
-  const feed = adapter.openFeed(symbols, ingest);
+  const feed = adapter.openFeed(symbols, ingest, resume);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
   const engines = new Map([...pipeline.symbols].map(([s, p]) => [s, p.engine] as const));
@@ -134,14 +141,39 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       );
     },
     async stop() {
+      const steps: Record<string, number> = {};
+      let t0 = performance.now();
+      const lap = (step: string) => {
+        const now = performance.now();
+        steps[step] = Math.round(now - t0);
+        t0 = now;
+      };
       for (const t of timers) clearInterval(t);
       if (started) feed.stop();
+      lap("feed");
       // Orders cancelled (and positions closed with flatten_on_exit) while the sinks still take the fills.
       if (trading !== null) await trading.stop(cfg.trade.flatten_on_exit);
       await pipeline.close();
+      lap("sinks");
       if (started) await writeMetrics();
+      lap("metrics_json");
+      return steps;
     },
   };
+}
+
+/** Per symbol, the last trade id the NDJSON raw log holds (symbols without one start afresh). */
+async function resumePoints(cfg: Config, symbols: readonly string[], log: Logger): Promise<Map<string, number>> {
+  const t0 = performance.now();
+  const out = new Map<string, number>();
+  try {
+    for (const [symbol, t] of await lastStoredTrades(cfg.storage.ndjson_dir, symbols)) out.set(symbol, t.id);
+  } catch (e) {
+    // Not fatal: without a resume point the trades of the down time are not fetched, nothing else changes.
+    log.log("warn", "cannot read the last stored trades: the down time is not backfilled", { error: (e as Error).message });
+  }
+  if (out.size > 0) log.log("info", "resuming after the last stored trades", { symbols: out.size, read_ms: Math.round(performance.now() - t0) });
+  return out;
 }
 
 /**

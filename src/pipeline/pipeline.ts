@@ -95,6 +95,7 @@ export class Pipeline {
       // buffer bound protects live ingest only.
       maxBufferBytes: replay === null ? cfg.storage.max_buffer_mb * 1024 * 1024 : Number.MAX_SAFE_INTEGER,
       compaction: cfg.storage.compaction,
+      stallMs: cfg.health.writer_stall_sec * 1000,
       retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,
       // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
       // did not write are left to the collector that owns them.
@@ -108,6 +109,8 @@ export class Pipeline {
         ? new NdjsonSink({
             dir: cfg.storage.ndjson_dir,
             compress: cfg.storage.ndjson_compress,
+            fsync: cfg.storage.ndjson_fsync,
+            stallMs: cfg.health.writer_stall_sec * 1000,
             maxBufferBytes: cfg.storage.max_buffer_mb * 1024 * 1024,
             retentionDays: cfg.storage.retention_days_ndjson,
             ...(events.ndjsonMaintenance === undefined ? {} : { onMaintenance: events.ndjsonMaintenance }),

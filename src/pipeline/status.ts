@@ -186,9 +186,28 @@ function silentStreams(p: CollectorParts, now: number): SilentStream[] {
   return out.sort((a, b) => b.silentS - a.silentS);
 }
 
+/** Collectors every one of whose connections has delivered a frame at least once (start-up is over for good). */
+const startedUp = new WeakSet<CollectorParts>();
+
+/** Connections that have not yet delivered a frame, while start-up lasts. */
+function startingConnections(p: CollectorParts): readonly ConnectionView[] {
+  if (startedUp.has(p)) return [];
+  const waiting = p.connections.filter((c) => c.frames === 0);
+  if (waiting.length === 0) startedUp.add(p);
+  return waiting;
+}
+
 export function buildHealth(p: CollectorParts): HealthReport {
   const now = Date.now();
   const reasons: string[] = [];
+
+  // Until every connection has opened and delivered once: a collector that has never received
+  // anything (no network, a wrong endpoint) must not look healthy while its stream timeouts run.
+  const waiting = startingConnections(p);
+  if (waiting.length > 0) {
+    const named = waiting.slice(0, MAX_NAMED_STREAMS).map((c) => `${c.id} ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
+    reasons.push(`starting: ${waiting.length} of ${p.connections.length} connection${p.connections.length === 1 ? "" : "s"} not delivering yet: ${named.join(", ")}${waiting.length > named.length ? ", …" : ""}`);
+  }
 
   const silent = silentStreams(p, now);
   if (silent.length > 0) {

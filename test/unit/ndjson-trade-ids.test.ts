@@ -77,3 +77,19 @@ describe("storedTradeIds", () => {
     expect(ts[4]).toBe(1_700_000_000_009);
   });
 });
+
+describe("findHoles", () => {
+  test("holes touching the range, none before the first or after the last id, recent ones left to the live collector", async () => {
+    const { findHoles } = await import("../../src/sinks/ndjson/trade-ids.ts");
+    const ids = [10, 11, 15, 16, 20, 30, 31];
+    const ts = [100, 110, 150, 160, 200, 300, 310];
+    expect(findHoles(ids, ts, 0, 1000)).toEqual([
+      { fromId: 12, toId: 14, beforeMs: 110, afterMs: 150 },
+      { fromId: 17, toId: 19, beforeMs: 160, afterMs: 200 },
+      { fromId: 21, toId: 29, beforeMs: 200, afterMs: 300 },
+    ]);
+    // [150, 200): the hole after 16 (trade before it at 160) and the one reaching 15 (after it at 150).
+    expect(findHoles(ids, ts, 150, 200).map((h) => h.fromId)).toEqual([12, 17]);
+    expect(findHoles(ids, ts, 0, 1000, 250).map((h) => h.fromId)).toEqual([12, 17]);
+  });
+});

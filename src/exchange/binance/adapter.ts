@@ -13,8 +13,14 @@ import { parseStreamName } from "./streams.ts";
 export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedParams, log: Logger): ExchangeAdapter {
   return {
     name: "binance",
-    resolveSymbols: async (requested) => (requested === "ALL" ? await fetchAllSymbols(endpoints.rest) : requested),
-    openFeed: (symbols, out) => new BinanceFeed(symbols, endpoints, params, out, log),
+    resolveSymbols: async (requested) =>
+      requested === "ALL"
+        ? await fetchAllSymbols(endpoints.rest, {
+            deadlineMs: params.startup_rest_deadline_sec * 1000,
+            onRetry: (n) => log.log("warn", "exchangeInfo request failed, retrying", { error: n.error, attempt: n.attempt, retry_in_ms: n.retryInMs }),
+          })
+        : requested,
+    openFeed: (symbols, out, resume) => new BinanceFeed(symbols, endpoints, params, out, log, resume),
     parseStream: parseStreamName,
     rawLog: new BinanceRawLogDecoder(),
   };

@@ -31,6 +31,8 @@ export const BinanceFeedParamsSchema = z.strictObject({
   backfill_max_hold_sec: posNum.default(120),
   /** REST request weight per minute this process may use (Binance allows 2400 per IP). */
     rest_weight_budget_1m: posInt.max(2400).default(1800),
+  /** Start-up REST calls (exchangeInfo for SYMBOLS=ALL) are retried this long before the process gives up. */
+  startup_rest_deadline_sec: posNum.default(120),
   /** Order book: depth5 snapshots or the full book (depth/params.ts, docs/depth.md). */
   ...DepthFeedShape,
 }).superRefine((p, ctx) => {

@@ -159,6 +159,15 @@ export class StreamGate {
     this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
   }
 
+  /**
+   * A restart: the symbol's trade stream continues after `lastId`, the last trade an earlier process
+   * stored. The first live trade above `lastId + 1` then starts a backfill of the ids between, as after
+   * a reconnect; ids not above it are dropped as old. Call before any frame is offered.
+   */
+  resumeTrades(symbol: string, lastId: number): void {
+    this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
+  }
+
   /** True for the exact stream names this process subscribes to. */
   has(stream: string): boolean {
     return this.streams.has(stream);

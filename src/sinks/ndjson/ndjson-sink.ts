@@ -46,6 +46,8 @@ export interface NdjsonSinkOptions {
   readonly fsync?: NdjsonFsync;
   /** Period of the "interval" syncs (default 1000 ms). */
   readonly fsyncIntervalMs?: number;
+  /** A file with lines pending and no write finished for this long: health names the writer as stalled (default 60 s). */
+  readonly stallMs?: number;
   /** Bound on lines held in memory (buffered or failed), in bytes of text (default 256 MiB). */
   readonly maxBufferBytes?: number;
   /** Delay between attempts at a failed write (default 1 s). */
@@ -124,6 +126,9 @@ interface OpenFile {
   compress: boolean;
   /** Written since the last fdatasync. */
   dirty: boolean;
+  /** When a write of this file last finished, and when lines last started to wait in it (stall detection). */
+  progressAtMs: number;
+  waitingSinceMs: number;
   /** The interval asks for a sync at the next run of the write loop. */
   syncDue: boolean;
 }
@@ -204,6 +209,7 @@ export class NdjsonSink implements LineSinkComponent {
       f = this.openFile(symbol, tsRecvMs, hourKey);
       this.files.set(symbol, f);
     }
+    if (f.pending.length === 0 && f.chunks.length === 0) f.waitingSinceMs = Date.now();
     f.pending.push(line);
     f.pendingHeld += held;
     this.heldBytes += held;
@@ -251,6 +257,9 @@ export class NdjsonSink implements LineSinkComponent {
     const nd = this.status();
     if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
     if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
+    // Stuck, not failing (a write that never returns: a hung disk, a full pipe): nothing else would say so.
+    const stall = this.stalled(Date.now());
+    if (stall !== null) reasons.push(`ndjson writer stalled: ${stall.lines} lines pending, no progress for ${Math.floor(stall.forMs / 1000)} s (${stall.files} file${stall.files === 1 ? "" : "s"})`);
     return verdict(reasons);
   }
 
@@ -292,6 +301,23 @@ export class NdjsonSink implements LineSinkComponent {
     void this.flush();
   }
 
+  /** Files with lines waiting and no finished write for longer than the stall limit (failing files are reported as failing). */
+  private stalled(now: number): { files: number; lines: number; forMs: number } | null {
+    const limit = this.opts.stallMs ?? 60_000;
+    let files = 0;
+    let lines = 0;
+    let forMs = 0;
+    for (const f of [...this.files.values(), ...this.draining]) {
+      if (f.failing || (f.pending.length === 0 && f.chunks.length === 0)) continue;
+      const still = now - Math.max(f.progressAtMs, f.waitingSinceMs);
+      if (still <= limit) continue;
+      files++;
+      lines += f.pending.length + f.chunks.reduce((n, c) => n + c.lines, 0);
+      forMs = Math.max(forMs, still);
+    }
+    return files === 0 ? null : { files, lines, forMs };
+  }
+
   /** "interval": every file written since its last sync is synced by its write loop. */
   private syncDirty(): void {
     for (const f of [...this.files.values(), ...this.draining]) {
@@ -328,6 +354,8 @@ export class NdjsonSink implements LineSinkComponent {
       compress: false,
       dirty: false,
       syncDue: false,
+      progressAtMs: Date.now(),
+      waitingSinceMs: 0,
     };
   }
 
@@ -386,6 +414,7 @@ export class NdjsonSink implements LineSinkComponent {
         f.offset = 0;
         this.linesWritten += c.lines;
         this.pendingLines -= c.lines;
+        f.progressAtMs = Date.now();
         this.heldBytes -= c.held;
         // More lines may have arrived while writing.
         if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);

@@ -12,7 +12,7 @@
  * Files are the hour files `raw-HH.ndjson[.gz|.zst]` and the files of earlier backfill runs
  * (`backfill-*.ndjson[.gz|.zst]`, see docs/feed.md).
  */
-import { createReadStream, readdirSync } from "node:fs";
+import { createReadStream, readdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip, createZstdDecompress } from "node:zlib";
@@ -39,6 +39,14 @@ export function dateFolders(dir: string): string[] {
       .reverse();
   } catch {
     return [];
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 
@@ -174,6 +182,8 @@ export async function lastStoredTrades(dir: string, symbols: readonly string[], 
         if (files.length === 0) continue;
         if (++looked > (opts.maxDates ?? 3)) return;
         for (const path of files) {
+          // Only regular files: opening a named pipe (or a device) for reading would block start-up.
+          if (!isFile(path)) continue;
           const t = path.endsWith(".ndjson") ? await lastTradePlain(path, symbol) : await lastTradeCompressed(path, symbol);
           if (t !== null) {
             out.set(symbol, { ...t, path });
@@ -204,6 +214,7 @@ export async function storedTradeIds(files: readonly string[], symbol: string): 
   const byId = new Map<number, number>();
   const needle = `"${symbol.toLowerCase()}@aggTrade"`;
   for (const path of files) {
+    if (!isFile(path)) continue;
     for await (const line of fileLines(path)) {
       if (!line.includes(needle)) continue;
       const t = tradeOfLine(line, symbol);
@@ -214,4 +225,29 @@ export async function storedTradeIds(files: readonly string[], symbol: string): 
   const ts = new Float64Array(ids.length);
   for (let i = 0; i < ids.length; i++) ts[i] = byId.get(ids[i]!)!;
   return { ids, ts };
+}
+
+/** Ids missing between two stored trades: `fromId..toId`, with the trade times around it. */
+export interface TradeHole {
+  readonly fromId: number;
+  readonly toId: number;
+  /** Time of the stored trade before and after the hole. */
+  readonly beforeMs: number;
+  readonly afterMs: number;
+}
+
+/**
+ * Holes between consecutive stored ids (ascending) that touch `[fromMs, toMs)`: the trade before the
+ * hole is earlier than `toMs` and the one after it is not earlier than `fromMs`. Holes whose later
+ * trade is at or after `notAfterMs` are left out (a live collector may still be filling them).
+ */
+export function findHoles(ids: ArrayLike<number>, ts: ArrayLike<number>, fromMs: number, toMs: number, notAfterMs = Number.POSITIVE_INFINITY): TradeHole[] {
+  const out: TradeHole[] = [];
+  for (let i = 1; i < ids.length; i++) {
+    const a = ids[i - 1]!;
+    const b = ids[i]!;
+    if (b <= a + 1) continue;
+    if (ts[i - 1]! < toMs && ts[i]! >= fromMs && ts[i]! < notAfterMs) out.push({ fromId: a + 1, toId: b - 1, beforeMs: ts[i - 1]!, afterMs: ts[i]! });
+  }
+  return out;
 }

@@ -49,6 +49,8 @@ export interface ParquetSinkOptions {
   readonly compactAllOnClose?: boolean;
   /** Delete date partitions older than this many days; 0 (default) keeps everything. */
   readonly retentionDays?: number;
+  /** Batches pending and none settled for this long: health names the writer as stalled (default 60 s). */
+  readonly stallMs?: number;
   /** Overrides where the worker script is found (see writerWorkerSpecifier). */
   readonly workerSpecifier?: string;
   /** Called on the ingest thread for every failed or dropped write; must not throw (it is guarded anyway). */
@@ -230,6 +232,9 @@ export class ParquetSink implements RowSinkComponent {
   private bytesWritten = 0;
   private rowsBuffered = 0;
   private rowsPending = 0;
+  /** When a batch last settled, and when batches last started to wait (stall detection; wall clock). */
+  private lastProgressAtMs = Date.now();
+  private pendingSinceMs = 0;
   private bytesPending = 0;
   /**
    * Raw bytes of chunks sent ahead of batches not handed over yet. Counted against the buffer limit
@@ -375,6 +380,11 @@ export class ParquetSink implements RowSinkComponent {
     if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
     if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
     if (pq.lastDropAtMs !== null && nowMs - pq.lastDropAtMs < RECENT_DROP_MS) reasons.push("parquet buffer full: rows dropped in the last minute");
+    // Stuck, not failing (an encode or a write that never returns): nothing else would say so.
+    const still = Date.now() - Math.max(this.lastProgressAtMs, this.pendingSinceMs);
+    if (pq.batchesPending > 0 && pq.batchesHeld === 0 && pq.workerState !== "failed" && still > (this.opts.stallMs ?? 60_000)) {
+      reasons.push(`parquet writer stalled: ${pq.batchesPending} batches (${pq.rowsPending} rows) pending, no progress for ${Math.floor(still / 1000)} s`);
+    }
     return verdict(reasons);
   }
 
@@ -491,6 +501,7 @@ export class ParquetSink implements RowSinkComponent {
       return;
     }
     const id = this.nextId++;
+    if (this.pending.size === 0) this.pendingSinceMs = Date.now();
     this.pending.set(id, { ...who, bytes: bytes + sentBytes, held: false });
     this.rowsPending += batch.rows;
     this.bytesPending += bytes + sentBytes;
@@ -647,6 +658,7 @@ export class ParquetSink implements RowSinkComponent {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
+    this.lastProgressAtMs = Date.now();
     this.rowsPending -= p.rows;
     this.bytesPending -= p.bytes;
     if (p.held) {

@@ -44,8 +44,6 @@ export class BinanceFeed implements Feed {
     });
     // A restart: each trade stream continues after the last id the raw log holds.
     for (const [symbol, id] of resume ?? []) this.gate.resumeTrades(symbol, id);
-    // A restart: each trade stream continues after the last id the raw log holds.
-    for (const [symbol, id] of resume ?? []) this.gate.resumeTrades(symbol, id);
     this.intake = new FrameIntake(symbols, this.gate, out, log);
     this.manager = new ConnectionManager(
       planConnections(symbols, params.enable_orderbook, undefined, params.depth),

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { compile, stamp } from "./build.ts";
+import { adhocSign } from "./macho-sign.ts";
 import { RELEASE_TARGETS, releaseFileName, type ReleaseTarget } from "./targets.ts";
 
 const root = join(import.meta.dir, "..");
@@ -75,16 +76,21 @@ export interface Built {
 /** Builds `targets` into RELEASE_DIR and rewrites SHA256SUMS over every binary the folder then holds. */
 export function release(targets: readonly ReleaseTarget[]): Built[] {
   mkdirSync(RELEASE_DIR, { recursive: true });
+  // One commit and one build time for the whole release.
+  const base = stamp("");
+  process.stdout.write(`release of commit ${base.commit}, built ${base.buildTime}\n`);
   const built: Built[] = [];
   for (const t of targets) {
     const t0 = performance.now();
     const runtime = runtimeFor(t, Bun.version);
     const file = join(RELEASE_DIR, releaseFileName(t));
     const tmp = `${file}.partial`;
-    if (compile({ outfile: tmp, stamp: stamp(t.name), cross: { bunTarget: t.bunTarget, runtime } }) !== 0) {
+    if (compile({ outfile: tmp, stamp: { ...base, target: t.name }, cross: { bunTarget: t.bunTarget, runtime } }) !== 0) {
       rmSync(tmp, { force: true });
       throw new ReleaseError(`compiling ${t.name} failed`);
     }
+    // macOS kills a binary whose signature does not match its pages (macho-sign.ts says why).
+    if (t.os === "darwin") writeFileSync(tmp, adhocSign(readFileSync(tmp), "harvestd"));
     renameSync(tmp, file);
     built.push({ target: t, file, bytes: statSync(file).size, seconds: (performance.now() - t0) / 1000 });
   }

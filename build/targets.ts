@@ -7,6 +7,7 @@
 export interface ReleaseTarget {
   /** What users see: the file name suffix and the target in `harvestd version`. */
   readonly name: string;
+  readonly os: "linux" | "darwin" | "windows";
   /** `bun build --target=`. */
   readonly bunTarget: string;
   /** npm package holding the runtime executable, at the same version as the Bun that compiles. */
@@ -19,6 +20,7 @@ export interface ReleaseTarget {
 
 const target = (name: string, bunTarget: string, pkg: string, windows = false): ReleaseTarget => ({
   name,
+  os: windows ? "windows" : name.startsWith("darwin") ? "darwin" : "linux",
   bunTarget,
   runtimePackage: `@oven/${pkg}`,
   runtimePath: windows ? "package/bin/bun.exe" : "package/bin/bun",

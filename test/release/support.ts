@@ -25,7 +25,7 @@ export function releaseBinary(target: string): string {
 
 export interface ReleaseRun extends RunResult {
   readonly seconds: number;
-  /** The commit the binaries must name, read right before the build. */
+  /** The commit the release says it built (its first line), which every binary must name. */
   readonly commit: string;
 }
 
@@ -34,21 +34,15 @@ let release: Promise<ReleaseRun> | null = null;
 /** `npm run release`, as a user runs it, once per test process. */
 export function ensureRelease(): Promise<ReleaseRun> {
   release ??= (async () => {
-    const commit = expectedCommit();
     const t0 = performance.now();
     const proc = Bun.spawn(["npm", "run", "release"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     if (exitCode !== 0) throw new Error(`npm run release failed (exit ${exitCode}):\n${stderr}`);
+    const commit = /^release of commit (\S+),/m.exec(stdout)?.[1];
+    if (commit === undefined) throw new Error(`npm run release did not say which commit it built:\n${stdout}`);
     return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000, commit };
   })();
   return release;
-}
-
-/** The commit the release names: git's short hash, `-dirty` with uncommitted tracked changes. */
-export function expectedCommit(): string {
-  const git = (...a: string[]) => Bun.spawnSync(["git", ...a], { cwd: REPO, stdout: "pipe" }).stdout.toString().trim();
-  const head = git("rev-parse", "--short=12", "HEAD");
-  return git("status", "--porcelain", "--untracked-files=no") === "" ? head : `${head}-dirty`;
 }
 
 /** Why an emulator is missing, thrown under CI (where .ci/run installs it), else returned. */
@@ -221,4 +215,57 @@ export async function storedIds(raw: string, symbols: readonly string[]): Promis
   const ids: Record<string, number[]> = {};
   for (const s of symbols) ids[s] = rows.filter((r) => r.symbol === s).map((r) => Number(r.agg_trade_id));
   return ids;
+}
+
+const f64 = new Float64Array(1);
+const i64 = new BigInt64Array(f64.buffer);
+/** Position of a double on the number line in units in the last place (monotonic across zero). */
+function ordinal(x: number): bigint {
+  f64[0] = x;
+  const b = i64[0]!;
+  return b < 0n ? -(b & 0x7fffffffffffffffn) : b;
+}
+
+/** Distance between two doubles in units in the last place (0 when equal, also for two NaNs). */
+export function ulps(a: number, b: number): number {
+  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
+  const d = ordinal(a) - ordinal(b);
+  return Number(d < 0n ? -d : d);
+}
+
+export interface RowComparison {
+  /** Rows that differ beyond the tolerance, or in any non-double cell, per kind (first few). */
+  readonly problems: string[];
+  /** Largest distance in ulps between two doubles of matching rows. */
+  readonly maxUlps: number;
+  /** Cells that differ at all. */
+  readonly cellsDiffering: number;
+}
+
+/**
+ * Compares two trees' rows kind by kind, row for row in sorted order: every cell equal, except
+ * that doubles may differ by `maxUlps` units in the last place.
+ */
+export function compareRows(a: Record<string, Record<string, unknown>[]>, b: Record<string, Record<string, unknown>[]>, maxUlps: number): RowComparison {
+  const problems: string[] = [];
+  let worst = 0;
+  let cells = 0;
+  for (const kind of Object.keys(a)) {
+    const ra = a[kind]!;
+    const rb = b[kind] ?? [];
+    if (ra.length !== rb.length) problems.push(`${kind}: ${ra.length} rows vs ${rb.length}`);
+    for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
+      for (const col of Object.keys(ra[i]!)) {
+        const x = ra[i]![col];
+        const y = rb[i]![col];
+        if (Bun.deepEquals(x, y)) continue;
+        cells++;
+        const d = typeof x === "number" && typeof y === "number" ? ulps(x, y) : Infinity;
+        worst = Math.max(worst, d);
+        if (d > maxUlps && problems.length < 20) problems.push(`${kind} row ${i} ${col}: ${String(x)} vs ${String(y)}`);
+      }
+    }
+  }
+  return { problems, maxUlps: worst, cellsDiffering: cells };
 }

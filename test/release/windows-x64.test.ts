@@ -3,17 +3,20 @@
  * `validate` of the shipped and of a broken configuration, collection from the fake exchange
  * stopped by Ctrl-C (Wine delivers SIGINT to a Windows program as the console's Ctrl-C event, the
  * way a service wrapper stops it) with everything flushed, exit 0 and every aggTrade id stored, and
- * `replay` of that NDJSON log giving the same Parquet rows as the linux-x64 binary, row for row.
+ * `replay` of that NDJSON log giving the live run's rows exactly and the linux-x64 binary's row for
+ * row (doubles within a few units in the last place: another C library's exp and log).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { REPO, tempDir } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
-import { allRows, brokenConfig, collectOn, ensureRelease, native, replayOn, runOn, startWine, storedIds, WINE_MISSING, type Collection, type Emulator } from "./support.ts";
+import { allRows, brokenConfig, collectOn, compareRows, ensureRelease, native, replayOn, runOn, startWine, storedIds, WINE_MISSING, type Collection, type Emulator } from "./support.ts";
 
 const SYMBOLS = ["BTCUSDT", "SANDUSDT", "NEOUSDT"];
 const timings: Record<string, number> = {};
+/** Largest rounding difference accepted between Windows and Linux doubles (2 seen). */
+const MAX_ULPS = 4;
 
 if (WINE_MISSING !== null) console.warn(`skipping the windows-x64 tests: ${WINE_MISSING}`);
 
@@ -67,7 +70,7 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
     expect(listFiles(collection.dir, /\.partial$/)).toEqual([]);
   });
 
-  test("replay of the recorded NDJSON writes the same Parquet rows as the linux-x64 binary, and as the live run", async () => {
+  test("replay of the recorded NDJSON: the live run's rows exactly, the linux-x64 binary's row for row", async () => {
     const ndjson = join(collection.dir, "ndjson");
     const out = tempDir("windows-replay");
     const [win, x64] = await Promise.all([replayOn(wine, ndjson, join(out, "windows")), replayOn(native, ndjson, join(out, "x64"))]);
@@ -82,9 +85,13 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
     const live = await allRows(collection.dir);
     expect(x.prices!.length).toBeGreaterThan(100);
     expect(x.orderbook!.length).toBeGreaterThan(100);
-    for (const kind of Object.keys(x)) {
-      expect({ kind, rows: w[kind] }).toEqual({ kind, rows: x[kind] });
-      expect({ kind, rows: live[kind] }).toEqual({ kind, rows: x[kind] });
-    }
+    // Same platform: the replay rebuilds the live run's rows exactly.
+    for (const kind of Object.keys(w)) expect({ kind, rows: live[kind] }).toEqual({ kind, rows: w[kind] });
+    // Across platforms, every cell is equal except that Math.exp/expm1/log come from a different C
+    // library on Windows and may round a double a few units in the last place apart
+    // (docs/release.md); ids, timestamps, prices, quantities and every text are exact.
+    const cmp = compareRows(x, w, MAX_ULPS);
+    console.log(`windows vs linux-x64 replay: ${cmp.cellsDiffering} cells differ, at most ${cmp.maxUlps} ulps`);
+    expect(cmp.problems).toEqual([]);
   }, 120_000);
 });

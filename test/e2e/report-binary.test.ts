@@ -302,7 +302,7 @@ describe("harvestd report (compiled binary) over a real run", () => {
     }
     const live = (liveStatus.symbols as { symbol: string; paper: Record<string, unknown> | null }[]).find((x) => x.symbol === "BTCUSDT")!;
     expect(live.paper).toMatchObject({ fee_tier: "TM" });
-    expect(Object.keys(live.paper!).sort()).toEqual(["equity", "fee_tier", "fees", "halted", "max_drawdown", "position", "sharpe", "trades", "win_rate", "wins"]);
+    expect(Object.keys(live.paper!).sort()).toEqual(["equity", "fee_tier", "fees", "halted", "max_drawdown", "position", "sharpe", "signals", "trades", "win_rate", "wins"]);
   });
 
   test("the HTML opens in headless Chromium without errors, with its charts and verdict", async () => {

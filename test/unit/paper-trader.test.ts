@@ -83,6 +83,7 @@ describe("hand-made sequence: tier, target, stop, end (taker 5 bps)", () => {
     expect(s.sharpe).not.toBeNull();
     expect(s.position).toBeNull();
     expect(s.halted).toBeNull();
+    expect(s.signals).toEqual({ taken: 3, skipped: {} });
   });
 });
 

@@ -85,6 +85,7 @@ describe("cost gate", () => {
     h.trade(3, 99.99, 100.01, 3.5); // edge 14 ≥ 12
     h.trade(4, 99.99, 100.01, 0);
     expect(h.skips()).toEqual(["cost", "taken"]);
+    expect(h.trader.stats().signals).toEqual({ taken: 1, skipped: { cost: 1 } }); // what the status page shows
     expect(h.decisions[0]!.edge_bps).toBeCloseTo(10, 9);
     expect(h.decisions[0]!.cost_bps).toBeCloseTo(12, 6);
     expect(h.events()).toEqual(["open:long:signal"]);

@@ -52,6 +52,8 @@ export interface PaperStats {
   readonly sharpe: number | null;
   /** Why the strategy stopped this symbol for the day (a risk limit), else null. */
   readonly halted: string | null;
+  /** Entry signals decided: taken, and skipped by reason (cost, cooldown, spread, …; docs/strategy.md). */
+  readonly signals: { readonly taken: number; readonly skipped: Readonly<Record<string, number>> };
   readonly position: {
     readonly side: Side;
     readonly entry_ts_ms: number;
@@ -84,13 +86,22 @@ export class PaperTrader {
   // Welford over per-round-trip ret_bps
   private retMean = 0;
   private retM2 = 0;
+  private taken = 0;
+  private readonly skipped: Record<string, number> = {};
 
   constructor(
     readonly symbol: string,
     private readonly strategy: Strategy,
     private readonly costs: FillCosts,
     private readonly sink: RowSink,
-  ) {}
+  ) {
+    const forward = strategy.onDecision;
+    strategy.onDecision = (d) => {
+      if (d.taken) this.taken++;
+      else this.skipped[d.skip!] = (this.skipped[d.skip!] ?? 0) + 1;
+      forward?.(d);
+    };
+  }
 
   /** One of the symbol's rows, in the engine's order: fills what is queued, then asks the strategy. */
   onRow(kind: "prices" | "orderbook" | "fusion" | "features", row: Row): void {
@@ -142,6 +153,7 @@ export class PaperTrader {
       max_drawdown: this.maxDrawdown,
       sharpe: this.trades > 1 && sd > 0 ? this.retMean / sd : null,
       halted: this.strategy.halts().find((h) => h.symbol === this.symbol)?.reason ?? null,
+      signals: { taken: this.taken, skipped: { ...this.skipped } },
       position: pos === null ? null : { side: pos.side, entry_ts_ms: pos.entryTsMs, entry_price: pos.entryPrice, qty: pos.qty, unrealized_pnl: unrealized },
     };
   }

@@ -131,7 +131,7 @@ describe("with a token, bound to 0.0.0.0 (non-loopback is allowed with a token)"
       ["/orderbook?symbol=%3Cscript%3Ealert(1)%3C/script%3E", /symbol must be a symbol/],
       [`/orderbook?symbol=${"A".repeat(31)}`, /symbol must be a symbol/],
       ["/orderbook?symbol=BTCUSDT&symbol=SANDUSDT", /symbol given more than once/],
-      ["/orderbook?symbol=BTCUSDT&limit=10", /unknown query parameter "limit" \(allowed: symbol\)/],
+      ["/orderbook?symbol=BTCUSDT&limit=10", /unknown query parameter "limit" \(allowed: symbol, levels\)/],
       ["/api/status?verbose=1", /unknown query parameter "verbose" \(this endpoint takes none\)/],
       ["/metrics?name[]=x", /unknown query parameter/],
       ["/?token=abc", /unknown query parameter "token"/],

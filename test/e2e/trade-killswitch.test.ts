@@ -1,0 +1,48 @@
+// A forced loss trips the kill switch: the venue's price moves against the open position, the day's
+// loss passes max_daily_loss, the trader flattens, refuses every new entry for the day, and /health
+// answers 503 with the reason.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { waitFor } from "../helpers/binary.ts";
+import { busyStrategy, readKind, startTrader, startWorld, type World } from "./trade-support.ts";
+
+const SYMBOLS = ["BTCUSDT"];
+let w: World;
+
+beforeAll(async () => {
+  w = await startWorld(SYMBOLS, 5);
+});
+afterAll(async () => {
+  await w.stop();
+});
+
+test("a forced loss flattens, stops the symbol for the day and turns /health 503 with the reason", async () => {
+  const ledger = w.tn.server.ledger;
+  const t = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS, ["strategy.min_reverse_move_bps=10000", "strategy.max_hold_sec=120", "strategy.stop_bps=800", "risk.notional_usdt=300", "risk.max_daily_loss=3"]));
+  let health: { status: number; body: any } = { status: 0, body: null };
+  let haltOrders = 0;
+  try {
+    await waitFor("an open position", () => (ledger.position("BTCUSDT").qty !== 0 ? true : undefined), 40_000, 50);
+    const long = ledger.position("BTCUSDT").qty > 0;
+    // 2 % against the position at the venue: about 6 USDT on 300 USDT, over the 3 USDT limit.
+    w.tn.shiftBook("BTCUSDT", long ? 0.98 : 1.02);
+    health = await waitFor("/health 503", async () => {
+      const r = await fetch(`http://127.0.0.1:${t.port}/health`);
+      return r.status === 503 ? { status: r.status, body: await r.json() } : undefined;
+    }, 20_000, 200);
+    await waitFor("flat after the halt", () => (ledger.position("BTCUSDT").qty === 0 ? true : undefined), 10_000, 50);
+    haltOrders = ledger.orders.size;
+    // Signals keep coming; none may become an order for the rest of the day.
+    await Bun.sleep(6000);
+  } finally {
+    w.tn.shiftBook("BTCUSDT", 1);
+    const r = await t.run.stop("SIGTERM");
+    expect(r.exitCode).toBe(0);
+  }
+  expect(health.status).toBe(503);
+  expect(health.body.reasons.join(" ")).toMatch(/trade BTCUSDT halted: max_daily_loss: -\d+\.\d+ USDT < -3 USDT/);
+  expect(ledger.orders.size).toBe(haltOrders);
+  expect(ledger.openAlgos()).toEqual([]);
+  // The flattening order is recorded with its reason.
+  const halts = (await readKind(t.dir, "orders")).filter((o) => o.reason === "risk_halt");
+  expect(halts.length).toBeGreaterThan(0);
+}, 120_000);

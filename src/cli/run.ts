@@ -10,6 +10,7 @@ import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
 import { createCollector, type Collector } from "../pipeline/collector.ts";
 import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
 import { createLogger, type Logger } from "../util/log.ts";
+import { STOP_SIGNALS } from "../util/platform.ts";
 import { versionInfo } from "../util/version.ts";
 
 export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector): Promise<number> {
@@ -74,7 +75,7 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
 }
 
 /**
- * Bounds the flush after a stop request: past `timeoutSec`, or on a second SIGINT/SIGTERM, log what is
+ * Bounds the flush after a stop request: past `timeoutSec`, or on a second stop signal, log what is
  * still pending and exit 1 rather than hang (systemd would SIGKILL without a word). Whatever the NDJSON
  * sink already handed to the OS is on disk either way; replay rebuilds Parquet from it.
  */
@@ -94,29 +95,25 @@ function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Log
   // The flush itself keeps the process alive; the deadline must not delay a clean exit.
   timer.unref();
   const onSignal = (sig: NodeJS.Signals) => giveUp(`second ${sig} during shutdown`);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
   return {
     disarm() {
       clearTimeout(timer);
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     },
   };
 }
 
 function waitForStop(runHours: number): Promise<string> {
   return new Promise((resolve) => {
+    // Per platform: Windows has no SIGTERM; Ctrl-C and a service stop arrive as SIGINT (util/platform.ts).
     const done = (why: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
       if (timer !== null) clearTimeout(timer);
       resolve(why);
     };
-    const onInt = () => done("SIGINT");
-    const onTerm = () => done("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
+    const onSignal = (sig: NodeJS.Signals) => done(sig);
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
     // setTimeout overflows past 2^31 ms (~24.8 days), so long runs re-arm in steps.
     const deadline = Date.now() + runHours * 3_600_000;
     let timer: ReturnType<typeof setTimeout> | null = null;

@@ -1,7 +1,7 @@
 /**
  * Types of a harvestd custom indicator module (docs/indicators-custom.md).
  *
- * Copy this file next to your module (or print it with `harvestd indicator-types`) and write
+ * Copy this file next to your module (or print it: `harvestd indicator-types > harvestd-indicator.d.ts`) and write
  *
  *   import type { Indicator } from "./harvestd-indicator.d.ts";
  *   export default { name: "my_ind", columns: { x: "double" }, create(ctx) { ... } } satisfies Indicator;

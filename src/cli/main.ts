@@ -11,6 +11,7 @@ import { indicatorParams } from "../calc/params.ts";
 import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { formatIndicatorProblem, loadIndicators } from "../indicators/load.ts";
+import { INDICATOR_TYPES_TEXT } from "../indicators/types-text.ts";
 import { versionLine } from "../util/version.ts";
 
 export const EXIT_OK = 0;
@@ -27,6 +28,8 @@ commands:
                                Parquet, as one collector would write them (docs/scale-out.md)
   validate [--config PATH]     check the configuration; exit 0, or list every problem and exit 78
   config                       print the fully commented default config.toml
+  indicator-types              print the TypeScript types of a custom indicator module
+                               (docs/indicators-custom.md), for your editor
   replay PATH... [--out DIR] [--threads N]
                                rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders);
                                symbols replayed by N threads (default: the number of cores)
@@ -136,6 +139,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     case "config":
       process.stdout.write(DEFAULT_CONFIG_TOML);
+      return EXIT_OK;
+    case "indicator-types":
+      process.stdout.write(INDICATOR_TYPES_TEXT);
       return EXIT_OK;
     case "validate": {
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });

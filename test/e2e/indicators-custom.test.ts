@@ -13,7 +13,7 @@
  *   replay exit 78 with one line naming the file and the problem.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALL_KINDS } from "../../src/core/rows.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
@@ -260,7 +260,7 @@ beforeAll(async () => {
     try {
       const { page, problems } = await browser.open(`http://127.0.0.1:${port}/`);
       await page.waitForSelector("#custom.show #custom-rows tr", { timeout: 10_000 });
-      pageRows = await page.$$eval("#custom-rows tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+      pageRows = await page.$$eval("#custom-rows tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent ?? "")));
       pageProblems = [...problems];
     } finally {
       await browser.close();
@@ -408,6 +408,14 @@ describe("replay", () => {
   test("the replay without indicators wrote no custom kind", () => {
     expect(listFiles(without.preview, /kind=custom_/).length).toBe(0);
     expect(existsSync(join(withCustom.preview))).toBe(true);
+  });
+});
+
+describe("indicator-types", () => {
+  test("prints types/harvestd-indicator.d.ts, which the binary carries", async () => {
+    const r = await runBinary(["indicator-types"], {}, tempDir("ind-types"));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(REPO, "types", "harvestd-indicator.d.ts"), "utf8"));
   });
 });
 

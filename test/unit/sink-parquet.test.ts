@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, PREVIEW_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
+import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION } from "../../src/sinks/parquet/encode.ts";
 import { ParquetSink, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
@@ -72,7 +72,7 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
 }
 
-const rootOf = (kind: RowKind): string => (kind === "prices" || kind === "orderbook" ? raw : preview);
+const rootOf = (kind: RowKind): string => ((RAW_KINDS as readonly string[]).includes(kind) ? raw : preview);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "harvestd-pq-"));
@@ -113,12 +113,12 @@ describe("ParquetSink", () => {
     const all = [...files(raw), ...files(preview)];
     expect(all.length).toBe(s.filesWritten);
     expect(all.filter((f) => f.endsWith(".partial"))).toEqual([]);
-    expect(all.every((f) => /^date=\d{4}-\d\d-\d\d\/symbol=[A-Z]+\/kind=[a-z]+\/part-\d{13}-\d{6}-[0-9a-z]+\.parquet$/.test(f))).toBe(true);
+    expect(all.every((f) => /^date=\d{4}-\d\d-\d\d\/symbol=[A-Z]+\/kind=[a-z0-9_]+\/part-\d{13}-\d{6}-[0-9a-z]+\.parquet$/.test(f))).toBe(true);
     expect(s.lastFiles.ETHUSDT?.orderbook?.path.startsWith(join(raw, "date=2026-01-01/symbol=ETHUSDT/kind=orderbook/"))).toBe(true);
   });
 
   test("raw kinds under outputDir, preview kinds under previewDir", () => {
-    expect(new Set(files(raw).map((f) => f.split("/")[2]))).toEqual(new Set(["kind=prices", "kind=orderbook"]));
+    expect(new Set(files(raw).map((f) => f.split("/")[2]))).toEqual(new Set(RAW_KINDS.map((k) => `kind=${k}`)));
     expect(new Set(files(preview).map((f) => f.split("/")[2]))).toEqual(new Set(PREVIEW_KINDS.map((k) => `kind=${k}`)));
   });
 
@@ -167,7 +167,7 @@ describe("ParquetSink", () => {
 
   test("SELECT * over the whole tree with hive_partitioning and union_by_name", async () => {
     for (const root of [raw, preview]) {
-      const kinds = root === raw ? ["orderbook", "prices"] : [...PREVIEW_KINDS].sort();
+      const kinds = root === raw ? [...RAW_KINDS].sort() : [...PREVIEW_KINDS].sort();
       const rows = await query(
         `SELECT kind, symbol, count(*) AS n FROM read_parquet('${root}/**/*.parquet', hive_partitioning=true, union_by_name=true) GROUP BY ALL ORDER BY ALL`,
       );

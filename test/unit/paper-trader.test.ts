@@ -146,6 +146,10 @@ describe("PaperTap (the RowSink in front of the Parquet sink)", () => {
     const bad = ConfigSchema.safeParse({ regime: { fee_tier: "GOLD" } });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues[0]!.message).toContain('"GOLD" is not in paper.fee_tiers');
+    // The keys [paper] had before the shared strategy say where they went.
+    const old = ConfigSchema.safeParse({ paper: { stop_bps: 10 } });
+    expect(old.error!.issues[0]!.message).toBe("paper.stop_bps is now strategy.stop_bps (docs/strategy.md)");
+    expect(ConfigSchema.safeParse({ paper: { nonsense: 1 } }).error!.issues[0]!.message).toContain("nonsense");
     const custom = ConfigSchema.parse({ regime: { fee_tier: "MINE" }, paper: { fee_tiers: { MINE: { taker_bps: 1, maker_bps: 0 } } } });
     expect(traderParams(custom).takerBps).toBe(1);
   });

@@ -34,11 +34,26 @@ export const DEFAULT_FEE_TIERS: Readonly<Record<string, FeeTier>> = {
   VIP6: { taker_bps: 2.5, maker_bps: 0.6 },
 };
 
+/** Keys `[paper]` had before the shared strategy, and where they live now (docs/strategy.md). */
+const MOVED: Readonly<Record<string, string>> = {
+  notional_usdt: "risk.notional_usdt",
+  stop_bps: "strategy.stop_bps",
+  target_bps: "strategy.take_profit",
+  max_hold_sec: "strategy.max_hold_sec",
+};
+
+const movedKeys = (iss: { code?: string; keys?: readonly string[] }): string | undefined => {
+  if (iss.code !== "unrecognized_keys") return undefined;
+  const moved = (iss.keys ?? []).filter((k) => Object.hasOwn(MOVED, k));
+  if (moved.length === 0) return undefined;
+  return moved.map((k) => `paper.${k} is now ${MOVED[k]} (docs/strategy.md)`).join("; ");
+};
+
 export const PaperParamsSchema = z.strictObject({
   enable: z.boolean().default(false),
   /** Fee tiers by name; `regime.fee_tier` (FEE_TIER) must name one of them. */
   fee_tiers: z.record(z.string().regex(/^[A-Za-z0-9_]{1,32}$/, "fee tier names are letters, digits and _"), FeeTierSchema).default({ ...DEFAULT_FEE_TIERS }),
-});
+}, { error: movedKeys });
 export type PaperParams = Readonly<z.infer<typeof PaperParamsSchema>>;
 
 /** The fee tier FEE_TIER names, or null when the table lacks it (the config schema rejects that). */

@@ -12,7 +12,7 @@ import type { ModelMember } from "./model-file.ts";
 import type { Sample } from "./dataset.ts";
 
 /** Passes over the data per neural family (small nets, few samples: more mostly overfits). */
-export const DEFAULT_EPOCHS: Readonly<Record<FamilyName, number>> = { logistic: 0, gbdt: 0, mlp: 30, lstm: 8, cnn: 8 };
+export const DEFAULT_EPOCHS: Readonly<Record<FamilyName, number>> = { logistic: 0, gbdt: 0, mlp: 30, lstm: 6, cnn: 6 };
 
 export async function fitMember(family: FamilyName, samples: readonly Sample[], seed: number, epochs: number): Promise<ModelMember> {
   const C = SEQ_CHANNELS.length;

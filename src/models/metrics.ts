@@ -26,8 +26,13 @@ export interface AucResult {
   readonly n_neg: number;
 }
 
-/** Mann–Whitney AUC (ties count half) and its Hanley–McNeil 95 % interval; null without both classes. */
-export function auc(y: ArrayLike<number>, p: ArrayLike<number>): AucResult | null {
+/**
+ * Mann–Whitney AUC (ties count half) and its Hanley–McNeil 95 % interval, widened by
+ * √designEffect; null without both classes. Signals whose label windows overlap share their outcome,
+ * so n samples carry the information of fewer independent ones: the design effect is
+ * n / (non-overlapping windows), see `designEffect`.
+ */
+export function auc(y: ArrayLike<number>, p: ArrayLike<number>, designEffect = 1): AucResult | null {
   const n = y.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[a] - p[b]);
   let nPos = 0;
@@ -49,8 +54,26 @@ export function auc(y: ArrayLike<number>, p: ArrayLike<number>): AucResult | nul
   const a = (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
   const q1 = a / (2 - a);
   const q2 = (2 * a * a) / (1 + a);
-  const se = Math.sqrt(Math.max(0, (a * (1 - a) + (nPos - 1) * (q1 - a * a) + (nNeg - 1) * (q2 - a * a)) / (nPos * nNeg)));
+  const se = Math.sqrt(Math.max(1, designEffect) * Math.max(0, (a * (1 - a) + (nPos - 1) * (q1 - a * a) + (nNeg - 1) * (q2 - a * a)) / (nPos * nNeg)));
   return { auc: a, lo: Math.max(0, a - Z95 * se), hi: Math.min(1, a + Z95 * se), n_pos: nPos, n_neg: nNeg };
+}
+
+/**
+ * n / the number of label windows that can be picked in time order without overlapping (greedy): how
+ * many samples share one independent outcome on average. 1 when no windows overlap.
+ */
+export function designEffect(windows: readonly { readonly tsMs: number; readonly exitTsMs: number }[]): number {
+  if (windows.length === 0) return 1;
+  const sorted = [...windows].sort((a, b) => a.tsMs - b.tsMs);
+  let independent = 0;
+  let freeAt = Number.NEGATIVE_INFINITY;
+  for (const w of sorted) {
+    if (w.tsMs > freeAt) {
+      independent++;
+      freeAt = w.exitTsMs;
+    }
+  }
+  return windows.length / independent;
 }
 
 export function logLoss(y: ArrayLike<number>, p: ArrayLike<number>): number {
@@ -111,6 +134,8 @@ export function hitRate(y: ArrayLike<number>, retBps: ArrayLike<number>, taken: 
 
 export interface Scores {
   readonly n: number;
+  /** Samples per independent outcome (overlapping label windows); the AUC interval is widened by its root. */
+  readonly design_effect: number;
   readonly auc: AucResult | null;
   readonly log_loss: number;
   /** Fraction of wins among samples with p ≥ threshold (null when none reach it). */
@@ -122,11 +147,12 @@ export interface Scores {
   readonly plain: HitRate;
 }
 
-export function scores(y: ArrayLike<number>, p: ArrayLike<number>, retBps: ArrayLike<number>, threshold: number): Scores {
+export function scores(y: ArrayLike<number>, p: ArrayLike<number>, retBps: ArrayLike<number>, threshold: number, effect = 1): Scores {
   const taken = hitRate(y, retBps, (i) => p[i] >= threshold);
   return {
     n: y.length,
-    auc: auc(y, p),
+    design_effect: effect,
+    auc: auc(y, p, effect),
     log_loss: logLoss(y, p),
     precision_at_threshold: taken.hit_rate,
     calibration: calibration(y, p),

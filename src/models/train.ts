@@ -12,7 +12,7 @@ import type { BarrierParams } from "./labels.ts";
 import { featureSignature } from "./features.ts";
 import { DEFAULT_EPOCHS, fitMember } from "./fit.ts";
 import { FAMILIES, type FamilyName } from "./families/types.ts";
-import { auc, scores, verdictOf, type Scores } from "./metrics.ts";
+import { designEffect, scores, verdictOf, type Scores } from "./metrics.ts";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FoldScore, type ModelFile, type ModelMember } from "./model-file.ts";
 import { modelPredictor } from "./predictor.ts";
 import { renderTrainingHtml, renderTrainingMarkdown } from "./training-report.ts";
@@ -34,6 +34,8 @@ export interface TrainRequest {
   readonly codeVersion: string;
   /** Per-family epoch overrides (tests use few). */
   readonly epochs?: Partial<Record<FamilyName, number>>;
+  /** Families also scored on a random K-fold for comparison (default: all requested). */
+  readonly randomKFold?: readonly FamilyName[];
 }
 
 export interface FamilyResult {
@@ -83,8 +85,8 @@ async function crossValidate(family: FamilyName, samples: readonly Sample[], spl
     }
     const y = s.test.map((i) => (samples[i].label.win ? 1 : 0));
     const q = s.test.map((i) => p[i]);
-    const a = ok ? auc(y, q) : null;
-    const sc = ok ? scores(y, q, s.test.map((i) => samples[i].label.retBps), threshold) : null;
+    const sc = ok ? scores(y, q, s.test.map((i) => samples[i].label.retBps), threshold, designEffect(s.test.map((i) => windowOf(samples[i])))) : null;
+    const a = sc?.auc ?? null;
     folds.push({
       fold: s.fold,
       train: s.train.length,
@@ -101,6 +103,8 @@ async function crossValidate(family: FamilyName, samples: readonly Sample[], spl
   return { p, folds };
 }
 
+const windowOf = (s: Sample) => ({ tsMs: s.tsMs, exitTsMs: s.label.exitTsMs });
+
 function oosScores(samples: readonly Sample[], p: Float64Array, threshold: number): Scores {
   const idx = samples.map((_, i) => i).filter((i) => p[i] === p[i]);
   return scores(
@@ -108,6 +112,7 @@ function oosScores(samples: readonly Sample[], p: Float64Array, threshold: numbe
     idx.map((i) => p[i]),
     idx.map((i) => samples[i].label.retBps),
     threshold,
+    designEffect(idx.map((i) => windowOf(samples[i]))),
   );
 }
 
@@ -170,17 +175,17 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
     const epochs = req.epochs?.[family] ?? DEFAULT_EPOCHS[family];
     const seed = req.seed * 1000 + fi;
     const w = await crossValidate(family, samples, wf, seed, epochs, req.threshold, progress, "walk-forward");
-    const k = await crossValidate(family, samples, kf, seed, epochs, req.threshold, progress, "random K-fold");
+    const k = (req.randomKFold ?? req.families).includes(family) ? await crossValidate(family, samples, kf, seed, epochs, req.threshold, progress, "random K-fold") : null;
     const s = oosScores(samples, w.p, req.threshold);
-    const ks = oosScores(samples, k.p, req.threshold);
+    const ks = k === null ? null : oosScores(samples, k.p, req.threshold);
     progress(`train: ${family}: final fit on all ${samples.length} samples`);
     const member = await fitMember(family, samples, seed, epochs);
     const verdict = verdictOf(s.auc);
     const file = writeModel(family, [member], w.folds, s, verdict);
     oosP.set(family, w.p);
     finals.set(family, member);
-    results.push({ family, folds: w.folds, walk_forward: s, random_kfold_auc: ks.auc?.auc ?? null, verdict, file });
-    progress(`train: ${family}: out-of-sample AUC ${s.auc ? `${s.auc.auc.toFixed(3)} [${s.auc.lo.toFixed(3)}, ${s.auc.hi.toFixed(3)}]` : "n/a"} → ${verdict}; random K-fold ${ks.auc ? ks.auc.auc.toFixed(3) : "n/a"}`);
+    results.push({ family, folds: w.folds, walk_forward: s, random_kfold_auc: ks?.auc?.auc ?? null, verdict, file });
+    progress(`train: ${family}: out-of-sample AUC ${s.auc ? `${s.auc.auc.toFixed(3)} [${s.auc.lo.toFixed(3)}, ${s.auc.hi.toFixed(3)}]` : "n/a"} → ${verdict}; random K-fold ${ks?.auc ? ks.auc.auc.toFixed(3) : "n/a"}`);
   }
 
   // the ensemble: the families whose out-of-sample AUC interval lies above 0.5

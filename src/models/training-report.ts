@@ -56,6 +56,7 @@ export function renderTrainingMarkdown(r: TrainReport): string {
   out.push(`- Data hash ${r.dataset.data_hash}; code ${r.code_version}; features ${r.features.feature_set} (${r.features.flat.length} flat, ${r.features.seq_len} s × ${r.features.seq_channels.length} channels)`, "");
   out.push("## Out of sample (all walk-forward test folds together)", "");
   out.push(mdTable(SUMMARY_HEAD, summaryRows(r)), "");
+  out.push(`Design effect (signals per independent outcome, from overlapping label windows): ${r.results.map((x) => `${x.family} ${x.walk_forward.design_effect.toFixed(2)}`).join(", ")}; the AUC intervals are widened by its square root.`, "");
   out.push("\"no edge\" means the AUC's 95 % interval contains 0.5 (or lies below it). The random K-fold column trains on the neighbours of each test signal, whose label windows overlap: a higher figure there and not in walk-forward is leakage, not skill.", "");
   for (const x of r.results) {
     if (x.folds.length === 0) continue;

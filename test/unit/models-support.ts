@@ -47,7 +47,7 @@ export function makeMarket(spec: MarketSpec): Market {
   const r = prng(spec.seed);
   const dt = spec.tradeMs ?? 250;
   const n = Math.floor((spec.minutes * 60_000) / dt);
-  const drift = spec.driftBps ?? 1.2;
+  const drift = spec.driftBps ?? 0.15;
   const prices: Row[] = [];
   const fusion: Row[] = [];
   const orderbook: Row[] = [];

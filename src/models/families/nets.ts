@@ -31,10 +31,10 @@ export async function fitNet(family: NetFamily, input: NetInput, opts: FitOption
     model.add(tfl.layers.dense({ inputShape: [input.shape[0]], units: 32, activation: "relu", kernelInitializer: init(1), kernelRegularizer: l2 }));
     model.add(tfl.layers.dense({ units: 16, activation: "relu", kernelInitializer: init(2), kernelRegularizer: l2 }));
   } else if (family === "lstm") {
-    model.add(tfl.layers.lstm({ inputShape: [input.shape[0], input.shape[1]], units: 16, recurrentActivation: "sigmoid", kernelInitializer: init(1), recurrentInitializer: init(2), kernelRegularizer: l2 }));
+    model.add(tfl.layers.lstm({ inputShape: [input.shape[0], input.shape[1]], units: 8, recurrentActivation: "sigmoid", kernelInitializer: init(1), recurrentInitializer: init(2), kernelRegularizer: l2 }));
   } else {
-    model.add(tfl.layers.conv1d({ inputShape: [input.shape[0], input.shape[1]], filters: 16, kernelSize: 5, activation: "relu", kernelInitializer: init(1), kernelRegularizer: l2 }));
-    model.add(tfl.layers.conv1d({ filters: 16, kernelSize: 3, activation: "relu", kernelInitializer: init(2), kernelRegularizer: l2 }));
+    model.add(tfl.layers.conv1d({ inputShape: [input.shape[0], input.shape[1]], filters: 8, kernelSize: 5, activation: "relu", kernelInitializer: init(1), kernelRegularizer: l2 }));
+    model.add(tfl.layers.conv1d({ filters: 8, kernelSize: 3, activation: "relu", kernelInitializer: init(2), kernelRegularizer: l2 }));
     model.add(tfl.layers.globalAveragePooling1d({}));
   }
   model.add(tfl.layers.dense({ units: 1, activation: "sigmoid", kernelInitializer: init(9) }));

@@ -36,6 +36,9 @@ commands:
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
+  backfill --from DATE --to DATE [--symbols A,B]
+                               fetch over REST the trades missing between stored ones (UTC dates,
+                               inclusive) into the NDJSON log and the prices Parquet
   version                      version, target platform, git commit, Bun version, build time
 
 options for run, store, validate, replay and report:
@@ -185,6 +188,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (badIndicators !== null) return badIndicators;
       const { runReplay } = await import("../pipeline/replay.ts");
       return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
+    }
+    case "backfill": {
+      const { checkBackfillRequest, runBackfill } = await import("../pipeline/backfill-command.ts");
+      const problem = p.positionals.length > 0 ? `backfill takes no arguments (got ${p.positionals.join(" ")})` : checkBackfillRequest(p.from, p.to);
+      if (problem !== null) {
+        process.stderr.write(`harvestd: ${problem}\n`);
+        return EXIT_USAGE;
+      }
+      // --symbols selects symbols in the tree; it is not a collection setting here.
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides.filter((o) => !o.startsWith("symbols=")), checkDirs: true });
+      if (!r.ok) return reportProblems(r);
+      return runBackfill(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
     }
     case "report": {
       const { checkRequest, runReport } = await import("../report/command.ts");

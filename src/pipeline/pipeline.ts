@@ -70,6 +70,8 @@ export class Pipeline {
   readonly lines: LineFanout;
   /** Head of the row path: taps, then every row sink. */
   rows: RowSink;
+  /** The row sinks without taps: where recovered past trades go (pastTrades). */
+  private readonly fanout: RowSink;
   private readonly processors = new Map<string, SymbolProcessor>();
   private readonly params: ReturnType<typeof indicatorParams>;
 
@@ -137,6 +139,7 @@ export class Pipeline {
     // Taps see exactly the rows the engines write, in live and replay alike, and add their own.
     this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg)) : null;
     this.rows = this.paper ?? fanout;
+    this.fanout = fanout;
     this.components = [...lineSinks, ...rowSinks];
   }
 
@@ -157,6 +160,18 @@ export class Pipeline {
       this.processors.set(symbol, p);
     }
     return p;
+  }
+
+  /**
+   * Trades of a symbol's past recovered over REST (`harvestd backfill`, and replay of its
+   * `backfill-*` files): an engine of its own whose prices rows, and only those, go to the row sinks.
+   * The symbol's processor, its taps and its derived kinds are not touched: those were computed
+   * without the missing trades at the time, and a fresh engine's indicators over a hole would only
+   * add a second, unrelated series for the same hours (docs/feed.md, "harvestd backfill").
+   */
+  pastTrades(symbol: string): SymbolEngine {
+    const sink = this.fanout;
+    return new SymbolEngine(symbol, this.params, { append: (kind, row) => (kind === "prices" ? sink.append(kind, row) : undefined) });
   }
 
   /**

@@ -13,6 +13,8 @@ import { Pipeline } from "./pipeline.ts";
 import { openLines, type PlannedFile } from "./replay-files.ts";
 import { rawLogDecoder } from "./venue.ts";
 import { basename } from "node:path";
+import type { SymbolStage } from "../core/stage.ts";
+import { isPastBackfill } from "../sinks/ndjson/trade-ids.ts";
 
 export interface ReplaySummary {
   files: number;
@@ -63,7 +65,10 @@ export async function replayPlanned(
       continue;
     }
     summary.files++;
-    let p = pipeline.processor(symbol);
+    // A file of `harvestd backfill`: trades recovered later for a hole of this symbol's past, applied to
+    // an engine of their own (prices only); the symbol's own processor goes on untouched after it.
+    const past = isPastBackfill(f.path) ? pipeline.pastTrades(symbol) : null;
+    let p: SymbolStage = past ?? pipeline.processor(symbol);
     let lineNo = 0;
     let pendingBad: { line: number; reason: string } | null = null;
     const lines = openLines(f.path);
@@ -84,6 +89,7 @@ export async function replayPlanned(
           pendingBad = { line: lineNo, reason: d.reason };
         } else if (d.type === "session") {
           // A restart of the live process: its engines (and paper trader) started from scratch here.
+          if (past !== null) continue;
           endSymbol(symbol);
           p = pipeline.processor(symbol);
         } else if (applyDecoded(p, d)) {
@@ -94,6 +100,7 @@ export async function replayPlanned(
       // Typically a file that cannot be read or decompressed further: name it, and where replay stopped.
       throw new Error(`replay: ${f.path}: stopped after line ${lineNo}: ${(e as Error).message}`);
     }
+    past?.finish();
     if (pendingBad !== null) {
       summary.truncatedFiles.push(f.path);
       warn(`${f.path}:${pendingBad.line}: truncated last line skipped (${pendingBad.reason})`);

@@ -14,7 +14,7 @@
  */
 import { createReadStream, readdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { eventId } from "../../exchange/binance/frame-parser.ts";
 
@@ -250,4 +250,18 @@ export function findHoles(ids: ArrayLike<number>, ts: ArrayLike<number>, fromMs:
     if (ts[i - 1]! < toMs && ts[i]! >= fromMs && ts[i]! < notAfterMs) out.push({ fromId: a + 1, toId: b - 1, beforeMs: ts[i - 1]!, afterMs: ts[i]! });
   }
   return out;
+}
+
+/**
+ * A file of `harvestd backfill` in a symbol's folder, beside the hour files: `backfill-<stamp>.ndjson`
+ * (compressed like the hour files). Its trades fill holes of the past; replay applies them to an
+ * engine of their own.
+ */
+export function isPastBackfill(path: string): boolean {
+  return /^backfill-[^/\\]*\.ndjson(\.gz|\.zst)?$/.test(basename(path));
+}
+
+/** Where `harvestd backfill` writes the trades it recovers for `symbol` on `date` (YYYY-MM-DD). */
+export function pastBackfillPath(dir: string, date: string, symbol: string, nowMs: number): string {
+  return join(dir, `date=${date}`, `symbol=${symbol}`, `backfill-${new Date(nowMs).toISOString().replace(/[:.]/g, "-")}.ndjson`);
 }

@@ -36,6 +36,10 @@ commands:
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
+  train --from DATE --to DATE --out DIR [--symbols A,B] [--models logistic,gbdt,mlp,lstm,cnn]
+        [--seed N] [--folds K]
+                               train signal-filter models on the stored Parquet (docs/models.md):
+                               model files and a training report (Markdown, JSON, HTML) into DIR
   backfill --from DATE --to DATE [--symbols A,B]
                                fetch over REST the trades missing between stored ones (UTC dates,
                                inclusive) into the NDJSON log and the prices Parquet
@@ -80,6 +84,9 @@ function parse(argv: readonly string[]): Parsed {
         from: { type: "string" },
         to: { type: "string" },
         threads: { type: "string" },
+        models: { type: "string" },
+        seed: { type: "string" },
+        folds: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -125,6 +132,13 @@ function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
   return EXIT_CONFIG;
 }
 
+/** `[model].path` must name a model file computed on this binary's features (docs/models.md). */
+async function modelProblems(cfg: Config, configPath: string | null): Promise<number | null> {
+  const { modelConfigProblem } = await import("../models/live.ts");
+  const message = modelConfigProblem(cfg.model);
+  return message === null ? null : reportProblems({ ok: false, configPath, problems: [{ path: "model.path", source: configPath ?? "defaults", message }] });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let p: Parsed;
   try {
@@ -153,6 +167,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
+      const badModel = await modelProblems(r.config, r.configPath);
+      if (badModel !== null) return badModel;
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }
@@ -168,6 +184,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
+      const badModel = await modelProblems(r.config, r.configPath);
+      if (badModel !== null) return badModel;
       const { runCollector } = await import("./run.ts");
       if (p.command === "run") return runCollector(r.config);
       const { createStore } = await import("../pipeline/store/store.ts");
@@ -186,6 +204,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!r.ok) return reportProblems(r);
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
+      const badModel = await modelProblems(r.config, r.configPath);
+      if (badModel !== null) return badModel;
       const { runReplay } = await import("../pipeline/replay.ts");
       return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
     }
@@ -213,6 +233,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       const r = loadConfig({ configPath: p.configPath, overrides, checkDirs: false });
       if (!r.ok) return reportProblems(r);
       return runReport(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
+    }
+    case "train": {
+      const { parseTrainArgs, runTrain } = await import("../models/command.ts");
+      const args = p.positionals.length > 0 ? `train takes no arguments (got ${p.positionals.join(" ")})` : parseTrainArgs(argv);
+      if (typeof args === "string") {
+        process.stderr.write(`harvestd: ${args}\n`);
+        return EXIT_USAGE;
+      }
+      // --symbols selects symbols in the tree; it is not a collection setting here.
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides.filter((o) => !o.startsWith("symbols=")), checkDirs: false });
+      if (!r.ok) return reportProblems(r);
+      return runTrain(r.config, args);
     }
     default:
       process.stderr.write(`harvestd: unknown command ${JSON.stringify(p.command)}\n${USAGE}`);

@@ -254,6 +254,17 @@ enable = true
 edge_bps_per_score = 2
 margin_bps = 0
 
+[model]
+# A model trained by "harvestd train" (docs/models.md) that judges each entry signal of the strategy
+# before it is taken; "" = none. A model file computed on other features than this binary's is
+# refused at start (exit 78). Every decision is written as Parquet kind=model_decisions.
+path = ""
+# Probability of a winning round trip the model must give for a signal to be taken.
+threshold = 0.6
+# "filter": take at p >= threshold, skip below. "size": skip below p = 0.5, grow the position
+# linearly from 0 at p = 0.5 to full size at p = threshold.
+mode = "filter"
+
 [trade]
 # Trading the strategy's decisions on Binance's USD-M futures test network (docs/trading.md). Keys
 # come only from the environment: BINANCE_API_KEY with BINANCE_API_SECRET (HMAC-SHA256) or

@@ -14,6 +14,7 @@ import { BinanceEndpointsSchema, BinanceFeedParamsSchema } from "../exchange/bin
 import { PaperParamsSchema } from "../trading/paper/params.ts";
 import { RiskParamsSchema } from "../trading/risk/params.ts";
 import { StrategyParamsSchema } from "../trading/strategy/params.ts";
+import { ModelParamsSchema } from "../models/params.ts";
 import { TradeParamsSchema } from "../trading/live/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
 import { IndicatorsParamsSchema } from "../indicators/params.ts";
@@ -104,6 +105,8 @@ export const ConfigSchema = z.strictObject({
   strategy: StrategyParamsSchema.prefault({}),
   /** Sizing, loss limits and cost control of the shared strategy (src/trading/risk/params.ts, docs/strategy.md). */
   risk: RiskParamsSchema.prefault({}),
+  /** A trained model that filters or sizes the strategy's entry signals (src/models/params.ts, docs/models.md). */
+  model: ModelParamsSchema.prefault({}),
   /** Trading on the testnet / demo venue (src/trading/live/params.ts, docs/trading.md). */
   trade: TradeParamsSchema.prefault({}),
   /** Publishing accepted records to a NATS JetStream stream, consumed by `harvestd store` (docs/scale-out.md). */

@@ -23,6 +23,7 @@ import { recordingScripts } from "../fake-exchange/script.ts";
 import { ensureBinary, REPO, runBinary, tempDir, type RunResult } from "../helpers/binary.ts";
 import { query } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
+import { strategyArgs } from "../helpers/strategy-sets.ts";
 
 const T0 = Date.UTC(2026, 2, 2, 10, 57, 0);
 /** Symbol, recording, minutes of input from T0 (loops of the recording, ids continued). */
@@ -85,7 +86,8 @@ function writeTree(dir: string): string {
 }
 
 const replay = (input: string, out: string, threads: number): Promise<RunResult> =>
-  runBinary(["replay", input, "--out", out, "--config", join(REPO, "config.toml"), "--threads", String(threads)], {
+  // The strategy set to trade often (its defaults trade a few times a day), so paper rows are compared too.
+  runBinary(["replay", input, "--out", out, "--config", join(REPO, "config.toml"), ...strategyArgs(), "--threads", String(threads)], {
     ARTIFACTS_DIR: join(out, "artifacts"),
     PAPER_ENABLE: "1",
   });

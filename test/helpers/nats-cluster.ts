@@ -139,22 +139,34 @@ export async function startNatsCluster(opts: { readonly size?: number; readonly 
   };
 }
 
-/** Waits until the cluster has elected a JetStream meta leader (stream creation fails before that). */
+/**
+ * Waits until JetStream works on every node: each answers an account-info request, and a replicated
+ * probe stream accepts and acknowledges a message (a cluster that has just formed may still be
+ * electing its meta leader; streams created then can be lost with it).
+ */
 async function waitForJetStream(nodes: readonly NatsNode[]): Promise<void> {
   const { connect } = await import("@nats-io/transport-node");
-  const { jetstreamManager } = await import("@nats-io/jetstream");
-  const nc = await connect({ servers: nodes.map((n) => n.url), reconnect: false });
-  try {
-    await waitFor(
-      "JetStream meta leader",
-      async () => {
-        const jsm = await jetstreamManager(nc, { timeout: 2000 });
-        await jsm.getAccountInfo();
+  const { jetstream, jetstreamManager } = await import("@nats-io/jetstream");
+  for (const n of nodes) {
+    const nc = await connect({ servers: [n.url], reconnect: false });
+    try {
+      await waitFor(`JetStream on ${n.name}`, async () => {
+        await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
         return true;
-      },
-      30_000,
-      250,
-    );
+      }, 30_000, 250);
+    } finally {
+      await nc.close();
+    }
+  }
+  const nc = await connect({ servers: nodes.map((n) => n.url) });
+  try {
+    await waitFor("a replicated probe stream", async () => {
+      const jsm = await jetstreamManager(nc, { timeout: 5000 });
+      await jsm.streams.add({ name: "PROBE", subjects: ["probe.>"], num_replicas: Math.min(3, nodes.length) });
+      await jetstream(nc).publish("probe.x", "1", { timeout: 5000 });
+      await jsm.streams.delete("PROBE");
+      return true;
+    }, 30_000, 500);
   } finally {
     await nc.close();
   }

@@ -27,7 +27,7 @@ export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<
       info_age_s: c.infoAtMs === 0 ? null : (now - c.infoAtMs) / 1000,
       unacked_here: feed.unackedCount,
     },
-    counters: { ...feed.counters_ },
+    counters: { ...feed.counters_, reordered: feed.reordered },
     collectors: Object.fromEntries(
       [...feed.collectors].map(([name, a]) => [
         name,

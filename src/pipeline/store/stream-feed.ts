@@ -14,7 +14,7 @@ import { Backfiller } from "../../exchange/binance/backfill.ts";
 import { MAX_HELD_PER_STREAM, MAX_HELD_TOTAL } from "../../exchange/binance/feed.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "../../exchange/binance/params.ts";
 import { RestClient } from "../../exchange/binance/rest-client.ts";
-import { StreamGate } from "../../exchange/binance/stream-gate.ts";
+import { StreamGate, type GateFrame } from "../../exchange/binance/stream-gate.ts";
 import { COLLECTOR_HEADER } from "../../sinks/nats/publisher.ts";
 import { parseSubject } from "../../sinks/nats/record-address.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
@@ -22,11 +22,14 @@ import { Histogram } from "../../util/histogram.ts";
 import type { Logger } from "../../util/log.ts";
 import type { StreamConsumer } from "./consumer.ts";
 import { recordInput } from "./record-frame.ts";
+import { TradeResequencer } from "./resequencer.ts";
 import type { LastIds } from "./resume.ts";
 
 const GATE_TICK_MS = 250;
 const INFO_EVERY_MS = 2000;
 const FETCH_EXPIRES_MS = 1000;
+/** Longest a trade waits for lower ids of its stream that arrive after it (resequencer.ts). */
+const REORDER_WINDOW_MS = 2000;
 
 /** Arrivals of one collector's records, for the status page and /metrics. */
 export interface CollectorArrivals {
@@ -85,6 +88,7 @@ export class StreamFeed implements Feed {
   private readonly resumeDepth = new Map<string, number>();
   private readonly sockets = new Map<string, number>();
   private readonly begun = new Set<string>();
+  private readonly reseq: TradeResequencer;
   private unacked: JsMsg[] = [];
   private running = false;
   private loop: Promise<void> | null = null;
@@ -103,17 +107,25 @@ export class StreamFeed implements Feed {
       maxHeldTotal: MAX_HELD_TOTAL,
       onNotice: (key, msg, fields) => o.log.limited(key, "warn", msg, fields),
     });
+    this.reseq = new TradeResequencer(REORDER_WINDOW_MS, (f) => this.toGate(f));
     for (const s of o.symbols) {
       this.stats_.set(s, { frames: 0, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new Histogram(), secFrames: 0, prevSecFrames: 0, sec: 0 });
       const r = o.resume.get(s);
-      if (r?.trade != null) this.resumeTrade.set(s, r.trade);
+      if (r?.trade != null) {
+        this.resumeTrade.set(s, r.trade);
+        this.reseq.expect(`${s.toLowerCase()}@aggTrade`, r.trade + 1);
+      }
       if (r?.depth != null) this.resumeDepth.set(s, r.depth);
     }
   }
 
   start(): void {
     this.running = true;
-    this.ticker = setInterval(() => this.gate.tick(Date.now()), GATE_TICK_MS);
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      this.reseq.tick(now);
+      this.gate.tick(now);
+    }, GATE_TICK_MS);
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 
@@ -128,6 +140,7 @@ export class StreamFeed implements Feed {
   async drain(): Promise<void> {
     this.stop();
     await this.loop;
+    this.reseq.flush();
     this.backfiller.stop();
     this.rest.close();
     this.gate.drain();
@@ -143,7 +156,7 @@ export class StreamFeed implements Feed {
       // Nothing held behind a backfill means every record taken so far has its line appended; once
       // those lines are on disk, the records are acknowledged. (Checked before the flush: frames a
       // backfill releases during it are appended after it and wait for the next round.)
-      const settled = this.gate.totals.held === 0 ? this.unacked : null;
+      const settled = this.gate.totals.held === 0 && this.reseq.waiting === 0 ? this.unacked : null;
       if (settled !== null) this.unacked = [];
       await this.o.flushLog();
       if (settled !== null) this.ack(settled);
@@ -225,6 +238,12 @@ export class StreamFeed implements Feed {
     }
     st.secFrames++;
     if (ev !== null && ev.eventTime !== null) st.eventLatencyMs.record(f.recvTsMs - ev.eventTime);
+    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, Date.now());
+    else this.toGate(f);
+  }
+
+  private toGate(f: GateFrame): void {
+    const symbol = this.gate.symbolOf(f.stream)!;
     if (!this.begun.has(symbol)) {
       this.begun.add(symbol);
       this.o.beginSession(symbol, f.recvTsMs);
@@ -265,5 +284,10 @@ export class StreamFeed implements Feed {
 
   get unackedCount(): number {
     return this.unacked.length;
+  }
+
+  /** Trades that arrived after a higher id of their stream and were put back in order. */
+  get reordered(): number {
+    return this.reseq.reordered;
   }
 }

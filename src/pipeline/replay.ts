@@ -10,7 +10,8 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { writerWorkerSpecifier } from "../sinks/parquet/parquet-sink.ts";
-import { collectReplayFiles, planReplay, type ReplayFile } from "./replay-files.ts";
+import { collectReplayFiles, openLines, planReplay, type PlannedFile, type ReplayFile } from "./replay-files.ts";
+import { depthModeOfLine } from "../exchange/binance/depth/log-mode.ts";
 import { replayInWorkers, splitBySymbol } from "./replay-parallel.ts";
 import { replayShare, type ReplayEvents, type ReplayResult } from "./replay-share.ts";
 import { rawLogDecoder } from "./venue.ts";
@@ -37,6 +38,29 @@ export function replayReporter(): ReplayEvents {
  * `threads`: symbols are replayed by up to this many Worker threads (replay-parallel.ts), each with
  * its own sink; 1, or a single symbol, replays on this thread.
  */
+/** Lines read from the head of each file to tell its book stream. */
+const MODE_SNIFF_LINES = 2000;
+
+/**
+ * The book lines of a log recorded in full-depth mode are diffs plus snapshots (docs/depth.md): they
+ * must be replayed through the full book, and depth5 logs must not. The mode comes from the log.
+ */
+async function withLogDepthMode(cfg: Config, files: readonly PlannedFile[], warn: (m: string) => void): Promise<Config> {
+  for (const f of files) {
+    let n = 0;
+    for await (const line of openLines(f.path)) {
+      const mode = depthModeOfLine(line);
+      if (mode !== null) {
+        if (mode === cfg.feed.depth) return cfg;
+        warn(`${f.path} was recorded with feed.depth = "${mode}": replayed that way (the configuration says "${cfg.feed.depth}")`);
+        return { ...cfg, feed: { ...cfg.feed, depth: mode } };
+      }
+      if (++n >= MODE_SNIFF_LINES) break;
+    }
+  }
+  return cfg;
+}
+
 export async function runReplay(cfg: Config, paths: readonly string[], out: string | null, threads = availableParallelism()): Promise<number> {
   let files: ReplayFile[];
   try {
@@ -53,6 +77,7 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
   const report = replayReporter();
   const planned = await planReplay(files, (line) => rawLogDecoder().sniffSymbol(line), report.warn);
+  cfg = await withLogDepthMode(cfg, planned, report.warn);
   const shares = splitBySymbol(planned, threads);
   const room = cfg.storage.max_buffer_mb * 1024 * 1024;
   let result: ReplayResult;

@@ -9,7 +9,7 @@
  *   is never crossed; /orderbook agrees with the exchange too;
  * - the counters name what happened (resyncs, stale and failed snapshots);
  * - `harvestd replay` of the NDJSON log (every diff plus the snapshot lines) gives identical book_l2,
- *   orderbook and ofi rows.
+ *   orderbook and ofi rows; it tells the mode from the log (the replay is not told feed.depth).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -21,7 +21,9 @@ import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./stor
 
 const SYMBOLS = ["ETHUSDT", "KSMUSDT"];
 const LEVELS = 20;
-const FULL = ["--set", 'feed.depth="full"', "--set", `feed.full_levels=${LEVELS}`, "--set", "feed.book_snapshot_sec=0.5"];
+/** book_l2 settings, given to the run and the replay alike. */
+const BOOK_L2 = ["--set", `feed.full_levels=${LEVELS}`, "--set", "feed.book_snapshot_sec=0.5"];
+const FULL = ["--set", 'feed.depth="full"', ...BOOK_L2];
 
 let fx: FakeExchange;
 let port = 0;
@@ -102,7 +104,7 @@ beforeAll(async () => {
     run = await proc.stop("SIGTERM");
   }
   replayed = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...FULL], { ARTIFACTS_DIR: replayed.artifacts });
+  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...BOOK_L2], { ARTIFACTS_DIR: replayed.artifacts });
 }, 90_000);
 
 afterAll(async () => {
@@ -115,6 +117,7 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
     expect(run.exitCode).toBe(0);
     if (replay.exitCode !== 0) console.error(replay.stderr);
     expect(replay.exitCode).toBe(0);
+    expect(replay.stderr).toContain('recorded with feed.depth = "full": replayed that way');
     expect(skipped.length).toBe(3);
   });
 

@@ -19,6 +19,12 @@ export type BookSnapshot = DepthSnapshotEvent;
 
 export type SnapshotParse = { readonly ok: true; readonly snapshot: BookSnapshot } | { readonly ok: false; readonly reason: string };
 
+/** Binance sends decimal strings; a plain JSON number is read too (as the diff parser does). */
+function num(v: unknown): number {
+  if (typeof v === "number") return v;
+  return typeof v === "string" && v !== "" ? Number(v) : Number.NaN;
+}
+
 function side(levels: unknown, name: string): { px: Float64Array; qty: Float64Array } | string {
   if (!Array.isArray(levels)) return `${name} is not a list`;
   const px = new Float64Array(levels.length);
@@ -26,8 +32,8 @@ function side(levels: unknown, name: string): { px: Float64Array; qty: Float64Ar
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i] as unknown;
     if (!Array.isArray(l) || l.length < 2) return `${name}[${i}] is not a [price, qty] pair`;
-    const p = typeof l[0] === "string" && l[0] !== "" ? Number(l[0]) : Number.NaN;
-    const q = typeof l[1] === "string" && l[1] !== "" ? Number(l[1]) : Number.NaN;
+    const p = num(l[0]);
+    const q = num(l[1]);
     if (!(p > 0) || !(q > 0) || !Number.isFinite(p) || !Number.isFinite(q)) return `${name}[${i}] has a bad price or quantity`;
     px[i] = p;
     qty[i] = q;

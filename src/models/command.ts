@@ -5,12 +5,22 @@
  * the model files and the training report under --out. Progress on stderr, written paths on stdout.
  */
 import { parseArgs } from "node:util";
-import type { Config } from "../config/schema.ts";
-import { feeTierOf } from "../trading/paper/params.ts";
+import { feeTierOf, type FeeTier } from "../trading/paper/params.ts";
+import type { StrategyParams } from "../trading/strategy/params.ts";
 import { versionInfo } from "../util/version.ts";
 import { FAMILIES, type FamilyName } from "./families/types.ts";
 import { barrierParams } from "./labels.ts";
+import type { ModelParams } from "./params.ts";
 import { runTraining } from "./train.ts";
+
+/** The configuration keys training uses (the composed Config has them; this layer does not import it). */
+export interface TrainSettings {
+  readonly storage: { readonly output_dir: string; readonly preview_dir: string };
+  readonly paper: { readonly fee_tiers: Readonly<Record<string, FeeTier>> };
+  readonly regime: { readonly fee_tier: string };
+  readonly strategy: StrategyParams;
+  readonly model: ModelParams;
+}
 
 export interface TrainArgs {
   readonly from: string;
@@ -63,7 +73,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
   return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText) };
 }
 
-export async function runTrain(cfg: Config, args: TrainArgs): Promise<number> {
+export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<number> {
   const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier)!;
   try {
     const { files } = await runTraining(

@@ -15,6 +15,7 @@ import { FAMILIES, type FamilyName } from "./families/types.ts";
 import { designEffect, scores, verdictOf, type Scores } from "./metrics.ts";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FoldScore, type ModelFile, type ModelMember } from "./model-file.ts";
 import { modelPredictor } from "./predictor.ts";
+import type { FamilyResult, TrainReport } from "./report-types.ts";
 import { renderTrainingHtml, renderTrainingMarkdown } from "./training-report.ts";
 import { randomKFoldSplits, walkForwardSplits, type Split } from "./validation.ts";
 
@@ -36,31 +37,6 @@ export interface TrainRequest {
   readonly epochs?: Partial<Record<FamilyName, number>>;
   /** Families also scored on a random K-fold for comparison (default: all requested). */
   readonly randomKFold?: readonly FamilyName[];
-}
-
-export interface FamilyResult {
-  readonly family: FamilyName | "ensemble";
-  readonly folds: readonly FoldScore[];
-  /** All walk-forward test predictions together. */
-  readonly walk_forward: Scores;
-  /** The same family scored on a shuffled K-fold split (leaks; shown for comparison only). */
-  readonly random_kfold_auc: number | null;
-  readonly verdict: string;
-  readonly file: string;
-}
-
-export interface TrainReport {
-  readonly generated_at: string;
-  readonly code_version: string;
-  readonly request: { readonly from: string; readonly to: string; readonly symbols: readonly string[]; readonly families: readonly string[]; readonly seed: number; readonly folds: number; readonly threshold: number };
-  readonly dataset: { readonly samples: number; readonly wins: number; readonly unlabelled: number; readonly files: number; readonly rows: Readonly<Record<string, number>>; readonly data_hash: string; readonly first_signal: string | null; readonly last_signal: string | null };
-  readonly barrier: ModelFile["training"]["barrier"];
-  readonly embargo_ms: number;
-  readonly features: ReturnType<typeof featureSignature>;
-  readonly results: readonly FamilyResult[];
-  /** The model written as model.json, and why. */
-  readonly chosen: { readonly name: string; readonly reason: string };
-  readonly verdict: string;
 }
 
 export const MIN_SAMPLES = 40;
@@ -239,3 +215,4 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
 }
 
 export { FAMILIES };
+export type { FamilyResult, TrainReport };

@@ -3,7 +3,7 @@
  * AUC of each family, calibration of the chosen model). The JSON form is the TrainReport itself.
  */
 import type { CalibrationBin, HitRate } from "./metrics.ts";
-import type { FamilyResult, TrainReport } from "./train.ts";
+import type { FamilyResult, TrainReport } from "./report-types.ts";
 
 const f3 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(3));
 const f1 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(1));

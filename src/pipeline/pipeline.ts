@@ -22,6 +22,7 @@ import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import type { StorageEvent } from "../sinks/storage/events-log.ts";
 import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
+import { openModelFilter, type ModelFilter } from "../models/live.ts";
 import { versionInfo } from "../util/version.ts";
 import { SymbolProcessor, type FullDepthSetup } from "./symbol-processor.ts";
 import { depthSyncOptions } from "../exchange/binance/depth/params.ts";
@@ -60,6 +61,8 @@ export class Pipeline {
   /** Publishes every raw-log line to JetStream ([publish.nats] enable, live only; start() it before use). */
   readonly nats: NatsPublisher | null;
   readonly paper: PaperTap | null;
+  /** `[model]`: judges the strategy's entry signals (docs/models.md); null without a model or paper trading. */
+  readonly model: ModelFilter | null;
   /**
    * Full-depth mode: where a book's snapshot requests go. The live collector points it at the feed;
    * replay leaves it doing nothing (the raw log holds every snapshot where it was applied).
@@ -137,8 +140,12 @@ export class Pipeline {
     this.lines = new LineFanout(lineSinks);
     const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);
     // Taps see exactly the rows the engines write, in live and replay alike, and add their own.
-    this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg)) : null;
-    this.rows = this.paper ?? fanout;
+    // The model filter sees each row just before the strategy does; its decisions go to the sinks.
+    const model = cfg.paper.enable ? openModelFilter(cfg.model, fanout) : { ok: true as const, filter: null };
+    if (!model.ok) throw new Error(model.error); // validated at start (exit 78); here only if the file changed since
+    this.model = model.filter;
+    this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg), this.model) : null;
+    this.rows = this.paper !== null && this.model !== null ? this.model.tap(this.paper) : (this.paper ?? fanout);
     this.fanout = fanout;
     this.components = [...lineSinks, ...rowSinks];
   }
@@ -184,6 +191,7 @@ export class Pipeline {
     this.processors.delete(symbol);
     p.finish();
     this.paper?.finish(symbol);
+    this.model?.forget(symbol);
   }
 
   /** The symbols being processed now. */

@@ -17,15 +17,11 @@ import type { DiffEvent, PriceLevel, SymbolSeries } from "./fixtures.ts";
 
 const GRID_MS = 100;
 
-export interface DiffItem {
+/** A folded diff: the recorded diff's ids and levels, its script time, and its levels as text. */
+export interface DiffItem extends Pick<DiffEvent, "U" | "u" | "pu" | "b" | "a"> {
   readonly kind: "diff";
   readonly t: number;
   readonly lag: number;
-  readonly U: number;
-  readonly u: number;
-  readonly pu: number;
-  readonly b: readonly PriceLevel[];
-  readonly a: readonly PriceLevel[];
   /** `"b":[…],"a":[…]` */
   readonly book: string;
 }

@@ -24,6 +24,7 @@ export interface TradingSymbolResult {
   readonly fills: number;
   /** Closed round trips. */
   readonly trades: number;
+  /** Over the observed span (first to last order or fill, at least 1 h). */
   readonly trades_per_day: number | null;
   readonly wins: number;
   readonly win_rate: number | null;
@@ -127,13 +128,19 @@ export function tradingResult(symbol: string, fills: Columns, orders: Columns, f
   lats.sort((a, b) => a - b);
   slips.sort((a, b) => a - b);
   const ms = meanStd(rets);
-  const spanDays = (toMs - fromMs) / DAY_MS;
+  // Trades per day over the span the trader was seen working (first to last order or fill), at least
+  // an hour, so a short run is not extrapolated from a few minutes.
+  let first = Infinity;
+  let lastTs = -Infinity;
+  for (const i of idx) (first = Math.min(first, fts[i])), (lastTs = Math.max(lastTs, fts[i]));
+  for (const i of oIdx) (first = Math.min(first, ots[i])), (lastTs = Math.max(lastTs, ots[i]));
+  const spanDays = Math.max(lastTs - first, 3_600_000) / DAY_MS;
   const step = Math.max(1, Math.ceil(curve.length / 600));
   return {
     symbol,
     fills: idx.length,
     trades: rets.length,
-    trades_per_day: spanDays > 0 ? rets.length / spanDays : null,
+    trades_per_day: Number.isFinite(spanDays) ? rets.length / spanDays : null,
     wins,
     win_rate: rets.length > 0 ? wins / rets.length : null,
     realized_pnl: realized,

@@ -32,6 +32,6 @@ export function tradingCells(r: TradingSymbolResult): string[] {
 export const TRADING_EMPTY = "No `kind=fills` or `kind=orders` rows in this range (testnet trading was not enabled: [trade] enable = true).";
 
 export const TRADING_NOTE =
-  "Venue fills (user data stream, trade list after reconnects). Net PnL = realised PnL − commissions, in USDT; a round trip runs from a flat position back to flat. " +
+  "Venue fills (user data stream, trade list after reconnects). Net PnL = realised PnL − commissions, in USDT; a round trip runs from a flat position back to flat; trades/day over the span the trader was seen working (first to last order or fill, at least 1 h). " +
   "Sharpe = mean / std of per-trip net returns (bps of entry notional), period one trip, not annualised. Execution success = orders the venue accepted / orders sent " +
   "(entries, exits, stops). Latency = request to answer. Slippage = fill vs the signal's book (best fill at the decision), positive = worse.";

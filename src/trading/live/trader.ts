@@ -52,7 +52,7 @@ class SymbolState {
   /** Signed position at the venue. */
   pos = 0;
   entryPrice = 0;
-  stop: { clientAlgoId: string; side: VenueSide; trigger: number } | null = null;
+  stop: { clientAlgoId: string; algoId: number; side: VenueSide; trigger: number } | null = null;
   /** Key of the entry that opened the current position (names its stop), and the strategy's stop price. */
   entryKey: string | null = null;
   entryStopPrice: number | null = null;
@@ -364,7 +364,7 @@ export class LiveTrader {
       const r = await this.gateway.cancelStop(s.stop.clientAlgoId);
       if (r.kind === "ok" || (r.kind === "rejected" && r.code === -2011)) {
         this.counters.stopsCancelled++;
-        this.recordStop(s, s.stop.clientAlgoId, null, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        this.recordStop(s, s.stop.clientAlgoId, s.stop.algoId, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
         s.stop = null;
       }
     }
@@ -377,7 +377,7 @@ export class LiveTrader {
     const r = await this.gateway.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientAlgoId: cid });
     if (r.ok) {
       this.counters.stopsPlaced++;
-      s.stop = { clientAlgoId: r.value.clientAlgoId, side, trigger: r.value.triggerPrice };
+      s.stop = { clientAlgoId: r.value.clientAlgoId, algoId: r.value.algoId, side, trigger: r.value.triggerPrice };
       this.recordStop(s, cid, r.value.algoId, side, r.value.triggerPrice, r.value.algoStatus, "stop", r.latencyMs, null);
       return;
     }
@@ -431,7 +431,8 @@ export class LiveTrader {
     const status = String(o.X);
     if (FINAL.has(status) && (o.x !== "TRADE" || status === "FILLED")) {
       this.records.order({
-        symbol: s.symbol, ts_ms: Number(o.T ?? Date.now()), client_order_id: cid, order_id: Number(o.i), side: String(o.S), type: String(o.o), qty: Number(o.q),
+        // Our clock, like every other orders row, so a symbol's rows are in the order they happened here.
+        symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: Number(o.i), side: String(o.S), type: String(o.o), qty: Number(o.q),
         price: Number(o.ap) > 0 ? Number(o.ap) : Number(o.p) > 0 ? Number(o.p) : null, status, reason: known === undefined ? "venue" : "stream", latency_ms: null, attempts: 0, error: null,
         intent_key: known?.key ?? null, ref_price: known?.ref ?? null,
       });
@@ -557,7 +558,7 @@ export class LiveTrader {
     s.stop = null;
     for (const a of stops) {
       if (Math.abs(s.pos) > EPS && a.side === side && s.stop === null) {
-        s.stop = { clientAlgoId: a.clientAlgoId, side: a.side, trigger: a.triggerPrice };
+        s.stop = { clientAlgoId: a.clientAlgoId, algoId: a.algoId, side: a.side, trigger: a.triggerPrice };
         continue;
       }
       void this.gateway.cancelStop(a.clientAlgoId);

@@ -15,6 +15,7 @@ import { binanceAdapter } from "../../exchange/binance/adapter.ts";
 import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
 import { freeBytes } from "../../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../../sinks/storage/events-log.ts";
+import { loadCustomIndicators } from "../../indicators/custom-indicators.ts";
 import type { Logger } from "../../util/log.ts";
 import { versionInfo } from "../../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "../chart-history.ts";
@@ -73,6 +74,8 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   if (previous !== null && !previous.clean) await recover(cfg, previous, symbols, adapter.rawLog, log);
 
   const marker: RunMarker = { run_start: Date.now(), sessions: {}, clean: false, compacted: {} };
+  // Custom indicators run here as in the collector (the command has checked the modules).
+  const custom = await loadCustomIndicators(cfg.indicators.custom, log);
   const pipeline = new Pipeline(cfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
     parquetMaintenance: (ev) => {
@@ -81,7 +84,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     },
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
-  });
+  }, {}, custom);
   const ndjson = pipeline.ndjson!;
   const ingest = new Ingest(symbols, pipeline);
   const resume = new Map<string, LastIds>();

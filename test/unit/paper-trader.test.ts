@@ -7,6 +7,8 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import type { Row } from "../../src/core/rows.ts";
+import type { Columns } from "../../src/report/parquet-tree.ts";
+import { paperResult } from "../../src/report/paper-results.ts";
 import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
 import { MemorySink } from "./calc-support.ts";
 import { Harness, riskParams, strategyParams } from "./strategy-stream.ts";
@@ -84,6 +86,36 @@ describe("hand-made sequence: tier, target, stop, end (taker 5 bps)", () => {
     expect(s.position).toBeNull();
     expect(s.halted).toBeNull();
     expect(s.signals).toEqual({ taken: 3, skipped: {} });
+  });
+});
+
+describe("the report's paper table reads the same rows", () => {
+  test("a round trip with a tier is one trade with its summed net PnL; trades per observed day", () => {
+    const h = new Harness(
+      strategyParams({ stop_bps: 25, take_profit: [{ at_bps: 20, fraction: 0.5 }, { at_bps: 50, fraction: 1 }], regimes: { A_L: { entry: 1, exit: 0.5, cooldown_sec: 0, max_spread_bps: 5 } } }),
+      riskParams(),
+      { takerBps: 5 },
+    );
+    h.trade(1, 99.99, 100.0, 1.5).trade(2, 99.99, 100.0, 0).trade(3, 100.21, 100.22, 0).trade(4, 100.25, 100.26, 0); // open, tp1
+    h.trade(5, 99.7, 99.71, 0).trade(6, 99.7, 99.71, 0); // −29 bps: stop on the rest
+    const rows = h.paper;
+    expect(rows.map((r) => r.event)).toEqual(["open", "reduce", "close"]);
+    const cols: Columns = {
+      rows: rows.length,
+      num: (n) => Float64Array.from(rows.map((r) => (r[n] as number | null) ?? Number.NaN)),
+      str: (n) => rows.map((r) => r[n] as string | null),
+      bool: () => new Uint8Array(rows.length),
+    };
+    const res = paperResult("BTCUSDT", cols, 0, 1e12, 43_200)!;
+    const net = (rows[1]!.net_pnl as number) + (rows[2]!.net_pnl as number);
+    expect(res.trades).toBe(1);
+    expect(res.trades_per_day).toBe(2); // one trade in half a day observed
+    expect(res.observed_s).toBe(43_200);
+    expect(res.exits).toEqual({ tp1: 1, stop: 1 });
+    expect(close(res.net_pnl, net)).toBe(true);
+    expect(res.wins).toBe(net > 0 ? 1 : 0);
+    expect(close(res.mean_ret_bps!, (net / (10 * 100)) * 1e4)).toBe(true);
+    expect(close(res.net_pnl, h.trader.stats().equity)).toBe(true);
   });
 });
 

@@ -1,0 +1,46 @@
+// [trade] as a user meets it: documented by `harvestd config`, a real-money host refused (78) unless
+// allowed, keys only from the environment (missing: 78, one line, no value echoed).
+import { expect, test } from "bun:test";
+import { runBinary, tempDir } from "../helpers/binary.ts";
+
+const BASE = ["--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT"];
+
+test("harvestd config documents [trade]", async () => {
+  const r = await runBinary(["config"]);
+  expect(r.exitCode).toBe(0);
+  for (const key of ["[trade]", "enable = false", 'venue = "testnet"', "allow_mainnet = false", "flatten_on_exit = true", "BINANCE_TRADE_REST", "BINANCE_API_KEY"]) expect(r.stdout).toContain(key);
+});
+
+test("a mainnet trading host is refused with exit 78 unless allow_mainnet", async () => {
+  const dir = tempDir("trade-cfg");
+  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a` };
+  const refused = await runBinary(["validate", ...BASE], { ...env, BINANCE_TRADE_REST: "https://fapi.binance.com" });
+  expect(refused.exitCode).toBe(78);
+  expect(refused.stderr).toContain("trade.rest: https://fapi.binance.com is a real-money Binance host");
+  const ws = await runBinary(["validate", ...BASE], { ...env, BINANCE_TRADE_WS: "wss://fstream.binance.com" });
+  expect(ws.exitCode).toBe(78);
+  const allowed = await runBinary(["validate", ...BASE, "--set", "trade.allow_mainnet=true"], { ...env, BINANCE_TRADE_REST: "https://fapi.binance.com" });
+  expect(allowed.exitCode).toBe(0);
+  const demo = await runBinary(["validate", ...BASE, "--set", 'trade.venue="demo"'], env);
+  expect(demo.exitCode).toBe(0);
+  const none = await runBinary(["validate", "--set", "trade.enable=true"], env);
+  expect(none.exitCode).toBe(78);
+  expect(none.stderr).toContain("trade.symbols");
+});
+
+test("run without keys in the environment exits 78 naming the variable, never a value", async () => {
+  const dir = tempDir("trade-keys");
+  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a`, HTTP_LISTEN: "", BINANCE_TRADE_REST: "http://127.0.0.1:9", BINANCE_REST: "http://127.0.0.1:9" };
+  const noKey = await runBinary(["run", ...BASE], env);
+  expect(noKey.exitCode).toBe(78);
+  expect(noKey.stderr).toContain("BINANCE_API_KEY is not set");
+  const secret = "s3cr3t-value-that-must-not-print";
+  const noSecret = await runBinary(["run", ...BASE], { ...env, BINANCE_API_KEY: secret });
+  expect(noSecret.exitCode).toBe(78);
+  expect(noSecret.stderr).toContain("neither BINANCE_API_SECRET nor BINANCE_ED25519_KEY_FILE is set");
+  expect(noSecret.stderr + noSecret.stdout).not.toContain(secret);
+  const badFile = await runBinary(["run", ...BASE], { ...env, BINANCE_API_KEY: secret, BINANCE_ED25519_KEY_FILE: `${dir}/missing.pem` });
+  expect(badFile.exitCode).toBe(78);
+  expect(badFile.stderr).toContain("BINANCE_ED25519_KEY_FILE");
+  expect(badFile.stderr).not.toContain(secret);
+});

@@ -170,6 +170,15 @@ describe("depth sync under faults (real ETHUSDT diffs)", () => {
         h.diffs(i + 1, i + 2);
         i += 2;
         const bad = refreshes === 1;
+        if (refreshes === 0) {
+          // An unusable answer first: the book stays in sync and keeps asking.
+          h.snapshot(null);
+          const asked = h.needs;
+          h.diffs(i + 1, i + 1);
+          i += 1;
+          expect(h.needs).toBeGreaterThan(asked);
+          expect(h.sync.counters.refreshes).toBe(0);
+        }
         h.snapshot(snapshotAt(i, 100, bad ? (b) => (b.bids[3]![1] = "999") : undefined));
         tampered ||= bad;
         refreshes++;

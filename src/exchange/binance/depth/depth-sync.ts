@@ -334,7 +334,10 @@ export class DepthSync {
     if (this.refreshing) {
       if (this.recent.length >= MAX_BUFFERED_DIFFS) this.recent.shift();
       this.recent.push(own(ev));
+      // Asked on every diff until an answer is there (the fetcher keeps one in flight, and backs off
+      // after a failure): a failed or unusable refresh answer is retried like a resync's.
       if (this.pendingRefresh !== null) this.tryRefresh();
+      else this.out.needSnapshot();
     } else if (thinner(b.bids, this.opts.refreshBelow) || thinner(b.asks, this.opts.refreshBelow)) {
       this.refreshing = true;
       this.recent = [];

@@ -3,11 +3,14 @@
  * problem naming the entry, the file and what is wrong; a good module is registered as a kind.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { schemaOf } from "../../src/core/rows.ts";
+import { CustomIndicators } from "../../src/indicators/custom-indicators.ts";
 import { formatIndicatorProblem, loadIndicators } from "../../src/indicators/load.ts";
+import type { Row, RowSink, SinkKind } from "../../src/core/rows.ts";
+import { silentLogger } from "../../src/util/log.ts";
 import { IndicatorsParamsSchema } from "../../src/indicators/params.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harvestd-ind-load-"));
@@ -141,5 +144,37 @@ describe("[indicators] config section", () => {
     expect(IndicatorsParamsSchema.safeParse({ custom: [{ module: "a.ts", name: "X" }] }).success).toBe(false);
     expect(IndicatorsParamsSchema.safeParse({ custom: [{ module: "a.ts", modul: "b" }] }).success).toBe(false);
     expect(IndicatorsParamsSchema.safeParse({ custom: [{ module: "a.ts", name: "x" }, { module: "b.ts", name: "x" }] }).success).toBe(false);
+  });
+});
+
+describe("docs/indicators-custom.md", () => {
+  test("the quick-start module loads and writes the same rows as examples/indicators/vwap-dev.ts", async () => {
+    const doc = readFileSync(join(import.meta.dir, "..", "..", "docs", "indicators-custom.md"), "utf8");
+    const code = /`indicators\/vwap-dev\.ts`:\n\n```ts\n([\s\S]*?)```/.exec(doc)![1]!;
+    const quick = mod(code);
+    const example = join(import.meta.dir, "..", "..", "examples", "indicators", "vwap-dev.ts");
+    const r = await loadIndicators([
+      { module: quick, name: "quick", params: { window_sec: 2 } },
+      { module: example, name: "example", params: { window_sec: 2 } },
+    ]);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const rows: Record<string, Row[]> = { custom_quick: [], custom_example: [] };
+    const sink: RowSink = { append: (kind: SinkKind, row: Row) => void rows[kind]!.push(row) };
+    const set = new CustomIndicators(r.indicators, silentLogger);
+    const host = set.host("BTCUSDT", sink);
+    for (let a = 1; a <= 300; a++) {
+      const T = 1_700_000_000_000 + a * 37;
+      host.onTrade({ kind: "aggTrade", symbol: "BTCUSDT", eventTime: T + 3, tradeTime: T, aggId: a, price: 100 + Math.sin(a / 7), qty: 0.5 + (a % 5), firstTradeId: null, lastTradeId: null, buyerIsMaker: a % 3 === 0 }, T + 5, false);
+    }
+    expect(set.views().map((v) => v.errors)).toEqual([0, 0]);
+    expect(rows.custom_quick!.length).toBe(300);
+    rows.custom_quick!.forEach((q, i) => {
+      const e = rows.custom_example![i]!;
+      expect(q.ts_ms).toBe(e.ts_ms);
+      expect(q.n).toBe(e.n);
+      expect(q.vwap as number).toBeCloseTo(e.vwap as number, 9);
+      expect(q.dev_bps as number).toBeCloseTo(e.dev_bps as number, 6);
+    });
   });
 });

@@ -1,0 +1,197 @@
+// The live trader between a scripted strategy and the fake testnet (real HTTP and WebSocket): the
+// venue position is held within max_position_notional, every position gets its exchange-side stop,
+// the order rate is capped, fills missed while the user stream is down come from the trade list once,
+// a forced loss trips the kill switch, and stop() cancels and flattens (or keeps the stop without).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
+import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.ts";
+import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
+import { hmacSigner } from "../../src/exchange/binance/execution/signer.ts";
+import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
+import { TradeParamsSchema } from "../../src/trading/live/params.ts";
+import { TradeRecords } from "../../src/trading/live/records.ts";
+import { LiveTrader, type SymbolLimits } from "../../src/trading/live/trader.ts";
+import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/trading/strategy/contract.ts";
+import { createLogger } from "../../src/util/log.ts";
+import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
+import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+
+const SYMBOL = "SANDUSDT";
+const API_KEY = "unitKey-0123456789abcdef";
+const SECRET = "unitSecret-0123456789abcdef";
+
+/** A strategy whose intents the test queues; it only records what it is told. */
+class Scripted implements Strategy {
+  onDecision = null;
+  filter = null;
+  readonly queue: Intent[] = [];
+  readonly fills: Fill[] = [];
+  readonly done: string[] = [];
+  onRow(kind: RowKind): readonly Intent[] {
+    return kind === "fusion" ? this.queue.splice(0) : [];
+  }
+  onFill(f: Fill): void {
+    this.fills.push(f);
+  }
+  onIntentDone(_s: string, key: string): void {
+    this.done.push(key);
+  }
+  flatten(): readonly Intent[] {
+    return [];
+  }
+  position(): PositionView | null {
+    return null;
+  }
+  halts(): readonly Halt[] {
+    return [];
+  }
+}
+
+class Rows implements RowSink {
+  readonly rows: { kind: string; row: Row }[] = [];
+  append(kind: string, row: Row): void {
+    this.rows.push({ kind, row: { ...row } });
+  }
+  of(kind: string): Row[] {
+    return this.rows.filter((r) => r.kind === kind).map((r) => r.row);
+  }
+}
+
+let fx: FakeExchange;
+let tn: FakeTestnet;
+
+function mid(): number {
+  const d = JSON.parse(fx.lastDepth(SYMBOL)!);
+  return (Number(d.b[0][0]) + Number(d.a[0][0])) / 2;
+}
+
+async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+async function makeTrader(limits: Partial<SymbolLimits> = {}): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
+  const rest = new SignedRest({ baseUrl: tn.restBase, creds: { apiKey: API_KEY, signer: hmacSigner(SECRET) }, recvWindowMs: 5000, timeoutMs: 1000, timeSyncEveryMs: 60_000 });
+  const info = await rest.publicGet("/fapi/v1/exchangeInfo");
+  if (info.kind !== "ok") throw new Error("exchangeInfo");
+  const { filters, limits: rl } = parseExchangeInfo(info.body);
+  const gateway = new OrderGateway(rest, filters, rl, { resolveDeadlineMs: 3000, maxSends: 3, orderLimitShare: 0.8 });
+  const strategy = new Scripted();
+  const rows = new Rows();
+  const records = new TradeRecords(rows, join(mkdtempSync(join(tmpdir(), "trader-unit-")), "trading"), [SECRET]);
+  const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
+  const lim: SymbolLimits = { max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits };
+  const trader = new LiveTrader(strategy, gateway, rest, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, limits: () => lim, userStreamBase: tn.wsBase, positionPollMs: 200 });
+  expect(await trader.start()).toBeNull();
+  return { trader, strategy, rows };
+}
+
+let keyNo = 0;
+function enter(strategy: Scripted, trader: LiveTrader, side: "buy" | "sell", notional: number): string {
+  const key = `unit:${++keyNo}`;
+  const px = mid();
+  strategy.queue.push({ kind: "enter", key, symbol: SYMBOL, side, qty: notional / px, refPrice: px, stopPrice: null, reason: "signal", signal: null as never });
+  trader.onRow("fusion", { symbol: SYMBOL, ts_ms: Date.now() });
+  return key;
+}
+
+beforeAll(async () => {
+  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
+  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
+  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+});
+afterAll(async () => {
+  await tn.stop();
+  await fx.stop();
+});
+
+describe("live trader", () => {
+  test("an entry past max_position_notional is cut to fit, and the position gets its stop at once", async () => {
+    const { trader, strategy } = await makeTrader({ max_position_notional: 100 });
+    const ledger = tn.server.ledger;
+    enter(strategy, trader, "buy", 60);
+    await until("first entry filled", () => ledger.position(SYMBOL).qty > 0);
+    enter(strategy, trader, "buy", 60);
+    await until("second entry done", () => strategy.done.length >= 2 || ledger.fills.length >= 2);
+    await until("a stop for the position", () => ledger.openAlgos(SYMBOL).length === 1);
+    const pos = ledger.position(SYMBOL);
+    expect(pos.maxAbsNotional).toBeLessThanOrEqual(100 * 1.01);
+    const [stop] = ledger.openAlgos(SYMBOL);
+    expect(stop!.side).toBe("SELL");
+    expect(stop!.closePosition).toBe(true);
+    expect(stop!.triggerPrice).toBeLessThan(pos.entryPrice);
+    expect(strategy.fills.reduce((a, f) => a + f.qty, 0)).toBe(pos.qty);
+    expect(await trader.stop(true)).toEqual([]);
+    expect(ledger.position(SYMBOL).qty).toBe(0);
+    expect(ledger.openAlgos(SYMBOL)).toEqual([]);
+  });
+
+  test("past max_orders_per_min entries are refused and never sent", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_orders_per_min: 2, max_position_notional: 1000 });
+    const before = tn.server.ledger.orders.size;
+    for (let i = 0; i < 3; i++) {
+      enter(strategy, trader, "buy", 20);
+      await until("entry handled", () => strategy.done.length + rows.of("orders").filter((r) => r.status === "REFUSED").length >= i + 1 || tn.server.ledger.orders.size >= before + i + 1);
+    }
+    await until("third refused", () => rows.of("orders").some((r) => r.status === "REFUSED"));
+    expect(tn.server.ledger.orders.size).toBe(before + 2);
+    expect(String(rows.of("orders").find((r) => r.status === "REFUSED")!.error)).toContain("max_orders_per_min 2");
+    await trader.stop(true);
+    expect(tn.server.ledger.position(SYMBOL).qty).toBe(0);
+  });
+
+  test("fills made while the user stream is down come from the trade list, once each", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 1000 });
+    const ledger = tn.server.ledger;
+    const from = ledger.fills.length;
+    tn.dropUserStreams();
+    enter(strategy, trader, "sell", 30);
+    await until("filled at the venue", () => ledger.position(SYMBOL).qty < 0);
+    await until("fill recorded", () => rows.of("fills").length >= 1, 8000);
+    await trader.stop(true);
+    const mine = ledger.fills.slice(from).map((f) => f.id);
+    expect(rows.of("fills").map((r) => r.trade_id)).toEqual(mine);
+    expect(strategy.fills).toHaveLength(mine.length);
+  });
+
+  test("a forced loss trips the kill switch: flat, entries refused, health names the limit", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 1000, max_daily_loss: 0.5 });
+    const ledger = tn.server.ledger;
+    enter(strategy, trader, "buy", 80);
+    await until("long", () => ledger.position(SYMBOL).qty > 0);
+    await until("stop placed", () => ledger.openAlgos(SYMBOL).length === 1);
+    tn.shiftBook(SYMBOL, 0.98);
+    try {
+      await until("halted and flat", () => trader.healthReasons().length > 0 && ledger.position(SYMBOL).qty === 0, 5000);
+    } finally {
+      tn.shiftBook(SYMBOL, 1);
+    }
+    expect(trader.healthReasons()[0]).toMatch(/^trade SANDUSDT halted: max_daily_loss: -\d+\.\d+ USDT < -0\.5 USDT/);
+    const orders = ledger.orders.size;
+    enter(strategy, trader, "buy", 20);
+    await until("refused", () => rows.of("orders").some((r) => r.status === "REFUSED"));
+    expect(ledger.orders.size).toBe(orders);
+    expect(ledger.openAlgos(SYMBOL)).toEqual([]);
+    await trader.stop(true);
+  });
+
+  test("stop without flatten keeps the position and its stop", async () => {
+    const { trader, strategy } = await makeTrader({ max_position_notional: 1000 });
+    const ledger = tn.server.ledger;
+    enter(strategy, trader, "buy", 30);
+    await until("stop placed", () => ledger.position(SYMBOL).qty > 0 && ledger.openAlgos(SYMBOL).length === 1);
+    expect(await trader.stop(false)).toEqual([SYMBOL]);
+    expect(ledger.openAlgos(SYMBOL)).toHaveLength(1);
+    // Tidy up for the next test file run in this process.
+    const closer = await makeTrader({ max_position_notional: 1000 });
+    await closer.trader.stop(true);
+    expect(ledger.position(SYMBOL).qty).toBe(0);
+    expect(ledger.openAlgos(SYMBOL)).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { costCheck, expectedEdgeBps } from "../../src/trading/risk/cost.ts";
 import { entryNotional, kellyFraction } from "../../src/trading/risk/sizing.ts";
-import { RiskParamsSchema } from "../../src/trading/risk/params.ts";
+import { RiskOverrideSchema, RiskParamsSchema } from "../../src/trading/risk/params.ts";
 import type { FilterDecision, SignalContext } from "../../src/trading/strategy/contract.ts";
 import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 import { Harness, riskParams, strategyParams } from "./strategy-stream.ts";
@@ -125,6 +125,13 @@ describe("configuration", () => {
     expect(() => StrategyParamsSchema.parse({ take_profit: [{ at_bps: 20, fraction: 0.5 }, { at_bps: 10, fraction: 1 }] })).toThrow(/ascending/);
     expect(() => StrategyParamsSchema.parse({ stop_bsp: 3 })).toThrow();
     expect(() => RiskParamsSchema.parse({ sizing: "martingale" })).toThrow();
+    // Per-symbol overrides (trade.symbols) carry only what they set, so [risk] keeps the rest; a
+    // cost table given per symbol is whole (its missing keys at their defaults).
+    expect(RiskOverrideSchema.parse({ max_daily_loss: 5 })).toEqual({ max_daily_loss: 5 });
+    const base = RiskParamsSchema.parse({ notional_usdt: 200, cost: { edge_bps_per_score: 3 } });
+    const merged = { ...base, ...RiskOverrideSchema.parse({ max_daily_loss: 5, cost: { enable: false } }) };
+    expect(merged).toMatchObject({ notional_usdt: 200, max_daily_loss: 5, cost: { enable: false, edge_bps_per_score: 2, margin_bps: 0 } });
+    expect(() => RiskOverrideSchema.parse({ max_daily_los: 5 })).toThrow();
     // One key overridden; the regime's other defaults stay.
     const p = StrategyParamsSchema.parse({ regimes: { A_H: { cooldown_sec: 5 } } });
     expect(p.regimes.A_H).toEqual({ enable: true, entry: 1.8, exit: 0.9, cooldown_sec: 5, max_spread_bps: 4 });

@@ -33,6 +33,7 @@ let replay: RunResult;
 let replayed: Layout;
 const skipped: { symbol: string; u: number }[] = [];
 let finalStatus: Record<string, any> = {};
+let metrics = "";
 /** /orderbook answers taken while running, with the exchange's book at the same update id. */
 const orderbooks: { got: Record<string, any>; want: { bids: number[][]; asks: number[][] } | undefined }[] = [];
 
@@ -97,6 +98,7 @@ beforeAll(async () => {
     await sampleOrderbook("ETHUSDT");
     await sampleOrderbook("KSMUSDT");
     finalStatus = await apiStatus(port);
+    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   } finally {
     fx.silence("public", true);
     fx.silence("market", true);
@@ -170,6 +172,10 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
     expect(eth.bid_levels).toBeGreaterThan(100);
     expect(bySymbol.ETHUSDT.resyncs).toBe(eth.resyncs);
     expect(finalStatus.totals.depth_snapshot_failures).toBeGreaterThanOrEqual(2);
+    expect(metrics).toContain('harvestd_book_synced{symbol="ETHUSDT"} 1');
+    expect(metrics).toContain(`harvestd_book_resyncs_total{symbol="ETHUSDT"} ${eth.resyncs}`);
+    expect(metrics).toMatch(/harvestd_book_levels\{symbol="KSMUSDT",side="bid"\} [1-9]/);
+    expect(metrics).toContain('harvestd_book_refresh_mismatches_total{symbol="ETHUSDT"} 0');
     const lines = SYMBOLS.flatMap((s) => readSymbolLines(live.ndjson, s));
     const events = (e: string) => lines.filter((l) => l.event === e);
     expect(events("depth_snapshot").length).toBeGreaterThanOrEqual(5);

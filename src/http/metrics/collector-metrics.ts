@@ -95,6 +95,25 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   x.counter("harvestd_rest_weight_waits_total", "REST requests delayed to stay within the weight budget.", [[undefined, totals.rest_weight_waits]]);
   x.gauge("harvestd_rest_used_weight", "Request weight used in the current minute, as reported by the exchange.", [[undefined, totals.rest_used_weight_1m]]);
 
+  // Full-depth mode (docs/depth.md): the kept book of each symbol; absent at depth5.
+  const books = bySymbol.flatMap((s) => {
+    const b = p.pipeline.symbols.get(s.symbol)?.book;
+    return b ? [{ labels: s.labels, b }] : [];
+  });
+  if (books.length > 0) {
+    const now = Date.now();
+    x.gauge("harvestd_book_synced", "1 while the symbol's full book is in sync, else 0.", books.map(({ labels, b }): Sample => [labels, b.state === "synced" ? 1 : 0]));
+    x.gauge("harvestd_book_levels", "Levels the full book holds per side (0 while it resyncs).", books.flatMap(({ labels, b }): Sample[] => {
+      const d = b.depth();
+      return [[{ ...labels, side: "bid" }, d.bids], [{ ...labels, side: "ask" }, d.asks]];
+    }));
+    x.counter("harvestd_book_resyncs_total", "Times the full book was dropped on a break and rebuilt from a snapshot.", books.map(({ labels, b }): Sample => [labels, b.counters.resyncs]));
+    x.counter("harvestd_book_refreshes_total", "Refresh snapshots swapped in while in sync.", books.map(({ labels, b }): Sample => [labels, b.counters.refreshes]));
+    x.counter("harvestd_book_refresh_mismatches_total", "Levels a refresh snapshot found different from the running book (0 = never wrong).", books.map(({ labels, b }): Sample => [labels, b.counters.refreshMismatches]));
+    x.gauge("harvestd_book_snapshot_age_seconds", "Age of the last depth snapshot applied.", books.map(({ labels, b }): Sample => [labels, b.lastSnapshotAtMs === 0 ? null : (now - b.lastSnapshotAtMs) / 1000]));
+    x.counter("harvestd_depth_snapshot_failures_total", "Depth snapshot requests that failed (HTTP error, timeout).", [[undefined, totals.depth_snapshot_failures ?? 0]]);
+  }
+
   // Connections, per route.
   const routes = [...new Set(p.connections.map((c) => c.route))].sort();
   const perRoute = (f: (c: CollectorParts["connections"][number]) => number): Sample[] =>

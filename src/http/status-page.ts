@@ -56,7 +56,7 @@ tr.stale td{opacity:.55}tr.stale td:first-child::after,.card.stale h3::after{con
 .c-mid{stroke:var(--blue);fill:var(--blue)}.c-cvd{stroke:var(--violet);fill:var(--violet)}.c-ofi_z{stroke:var(--orange);fill:var(--orange)}
 .stats{display:none;grid-template-columns:repeat(3,1fr);gap:6px 10px;margin-top:10px;font-size:13px}
 .stats div{min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.stats .k{display:block}
-#paper{display:none}#paper.show{display:block}#custom{display:none}#custom.show{display:block}
+#trading{display:none}#trading.show{display:block}#paper{display:none}#paper.show{display:block}#custom{display:none}#custom.show{display:block}
 footer{color:var(--muted);font-size:12px;margin-top:24px}
 @media (max-width:760px){
 header{padding:8px 12px}main{padding:4px 12px 24px}#table-section{display:none}
@@ -345,6 +345,7 @@ function render(s) {
     if (!hidden && (r.onScreen || rows.size <= DRAW_ALL_UP_TO)) drawCharts(r);
   }
   renderPaper(s.symbols);
+  renderTrading(s.trading);
   renderCustom(s.custom_indicators || []);
   let oldest = s.now_ms;
   for (const h of chartData.values()) if (h.t.length > 0 && h.t[0] < oldest) oldest = h.t[0];
@@ -390,6 +391,31 @@ function renderPaper(symbols) {
   }
   $("paper-head").replaceChildren(head);
   $("paper-rows").replaceChildren(...body);
+}
+
+/** Testnet trading (docs/trading.md): position, open orders, PnL and the limits used, per traded symbol. */
+function renderTrading(t) {
+  $("trading").className = t ? "show" : "";
+  if (!t) return;
+  const of = (v, lim, d) => num(v, d) + " / " + num(lim, d);
+  $("trading-note").textContent = (t.ready ? "trading" : "starting") + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills + " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
+  $("trading-rows").replaceChildren(...t.symbols.map((x) => {
+    const tr = el("tr");
+    const cells = [
+      ["", x.symbol],
+      [x.position_qty > 0 ? "pos" : x.position_qty < 0 ? "neg" : "", x.position_qty === 0 ? "flat" : num(x.position_qty, 0, 6) + " @ " + price(x.entry_price)],
+      ["", of(x.position_notional, x.max_position_notional, 0)],
+      ["", x.stop_trigger === null ? "\u2013" : price(x.stop_trigger)],
+      ["", count(x.open_orders)],
+      [x.day_pnl > 0 ? "pos" : x.day_pnl < 0 ? "neg" : "", signed(x.day_pnl, 2) + " / -" + num(x.max_daily_loss, 0)],
+      [x.total_pnl > 0 ? "pos" : x.total_pnl < 0 ? "neg" : "", signed(x.total_pnl, 2)],
+      ["", of(x.drawdown_pct, x.max_drawdown_pct, 2) + " %"],
+      ["", x.orders_last_min + " / " + x.max_orders_per_min],
+      [x.halted ? "neg" : "", x.halted ?? "\u2013"],
+    ];
+    for (const [cls, text] of cells) tr.append(el("td", cls, text));
+    return tr;
+  }));
 }
 
 /** Custom indicators (docs/indicators-custom.md): cost, rows and errors per indicator over all symbols. */
@@ -459,6 +485,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <div id="tiles" class="tiles"></div>
 <section id="table-section"><h2>Symbols</h2><div class="wrap"><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></div></section>
 <section id="paper"><h2>Paper trading</h2><div class="wrap"><table><thead id="paper-head"></thead><tbody id="paper-rows"></tbody></table></div></section>
+<section id="trading"><h2>Testnet trading</h2><p id="trading-note" class="note"></p><div class="wrap"><table><thead><tr><th>Symbol</th><th>Position</th><th>Notional / limit</th><th>Stop</th><th>Open orders</th><th>Day PnL / limit</th><th>PnL</th><th>Drawdown / limit</th><th>Orders/min / limit</th><th>Halted</th></tr></thead><tbody id="trading-rows"></tbody></table></div></section>
 <section id="custom"><h2>Custom indicators</h2><div class="wrap"><table><thead><tr><th>Indicator</th><th>Calls</th><th>Cost mean</th><th>Cost p99</th><th>Rows</th><th>Errors</th><th>Switched off</th><th>Last error</th></tr></thead><tbody id="custom-rows"></tbody></table></div></section>
 <section><h2 id="charts-title">Charts</h2><div id="cards" class="cards"></div></section>
 <footer>Live from <code>/api/status</code> every second · JSON twin at <code>/api/status</code> · Prometheus at <code>/metrics</code> · health at <code>/health</code></footer>

@@ -3,6 +3,7 @@
 // answers 503 with the reason.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../helpers/binary.ts";
+import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
 import { busyStrategy, readKind, startTrader, startWorld, type World } from "./trade-support.ts";
 
 const SYMBOLS = ["BTCUSDT"];
@@ -31,8 +32,23 @@ test("a forced loss flattens, stops the symbol for the day and turns /health 503
     }, 20_000, 200);
     await waitFor("flat after the halt", () => (ledger.position("BTCUSDT").qty === 0 ? true : undefined), 10_000, 50);
     haltOrders = ledger.orders.size;
-    // Signals keep coming; none may become an order for the rest of the day.
-    await Bun.sleep(6000);
+    // Signals keep coming; none may become an order for the rest of the day. Meanwhile the status
+    // page shows the halt in its trading table.
+    const slept = Bun.sleep(6000);
+    if (chromiumMissing() === undefined) {
+      const browser = await launchBrowser();
+      try {
+        const opened = await browser.open(`http://127.0.0.1:${t.port}/`);
+        await opened.page.waitForFunction(() => document.querySelector("#trading-rows")?.textContent?.includes("max_daily_loss") === true, undefined, { timeout: 10_000 });
+        const row = await opened.page.textContent("#trading-rows tr");
+        expect(row).toContain("BTCUSDT");
+        expect(row).toContain("flat");
+        expect(opened.problems.filter((p) => !p.includes("HTTP 503"))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    }
+    await slept;
   } finally {
     w.tn.shiftBook("BTCUSDT", 1);
     const r = await t.run.stop("SIGTERM");

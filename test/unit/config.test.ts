@@ -104,6 +104,8 @@ describe("environment variables of the original harvester", () => {
       BINANCE_PUBLIC_WS: "ws://127.0.0.1:1/public",
       BINANCE_MARKET_WS: "ws://127.0.0.1:1/market",
       BINANCE_REST: "http://127.0.0.1:1",
+      BINANCE_TRADE_REST: "http://127.0.0.1:2",
+      BINANCE_TRADE_WS: "ws://127.0.0.1:2",
       NDJSON_DIR: "/tmp/h/nd",
       ARTIFACTS_DIR: "/tmp/h/art",
       HTTP_LISTEN: "127.0.0.1:9999",
@@ -119,6 +121,7 @@ describe("environment variables of the original harvester", () => {
     expect(cfg.paper.enable).toBe(true);
     expect(cfg.endpoints).toEqual({ public_ws: "ws://127.0.0.1:1/public", market_ws: "ws://127.0.0.1:1/market", rest: "http://127.0.0.1:1" });
     expect(cfg.http).toEqual({ listen: "127.0.0.1:9999", token: "secret" });
+    expect(cfg.trade).toMatchObject({ rest: "http://127.0.0.1:2", user_stream: "ws://127.0.0.1:2" });
     // Every binding was exercised, so a new one cannot be added without a test.
     expect(Object.keys(env).sort()).toEqual(ENV_BINDINGS.map((b) => b.name).sort());
   });

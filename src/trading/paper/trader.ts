@@ -159,7 +159,8 @@ export class PaperTrader {
   }
 
   private fillQueued(): void {
-    // Filling may make the strategy queue nothing (onFill returns no intents), so one pass suffices.
+    if (this.queued.length === 0) return;
+    // Filling makes the strategy queue nothing (onFill returns no intents), so one pass suffices.
     const batch = this.queued;
     this.queued = [];
     for (const intent of batch) this.fill(intent);

@@ -14,6 +14,7 @@ export const utcDay = (tsMs: number): string => new Date(Math.floor(tsMs / DAY_M
 
 export class RiskBook implements TradeRecord {
   private day = "";
+  private dayNo = Number.NaN;
   private dayRealized = 0;
   private realized = 0;
   private peak: number;
@@ -99,8 +100,11 @@ export class RiskBook implements TradeRecord {
   }
 
   private rollDay(tsMs: number): void {
+    // Called on every trade: compare the day number, format the date only when it changes.
+    const dayNo = Math.floor(tsMs / DAY_MS);
+    if (dayNo === this.dayNo) return;
+    this.dayNo = dayNo;
     const day = utcDay(tsMs);
-    if (day === this.day) return;
     if (this.day !== "" && this.halted !== null) {
       // A new day after a halt starts from where the account stands: the old peak would re-trip at once.
       this.halted = null;

@@ -39,9 +39,8 @@ export interface StrategyConfig {
 /** Quantities below this (relative to the position) count as nothing left. */
 const QTY_EPS = 1e-9;
 const NO_INTENTS: readonly Intent[] = [];
-const REGIMES: ReadonlySet<string> = new Set(["A_H", "A_L", "Q_H", "Q_L"]);
-
-const regimeOf = (v: unknown): Regime | null => (typeof v === "string" && REGIMES.has(v) ? (v as Regime) : null);
+/** The row's regime label, or null for anything else (a string compare is cheaper than a Set lookup per row). */
+const regimeOf = (v: unknown): Regime | null => (v === "A_L" || v === "Q_L" || v === "A_H" || v === "Q_H" ? v : null);
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 interface Position {

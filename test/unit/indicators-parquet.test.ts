@@ -4,7 +4,7 @@
  * declared Parquet types, rotated and compacted like any preview kind, read back by DuckDB.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { registerCustomSchema } from "../../src/core/rows.ts";
 import { schemaOfColumns } from "../../src/indicators/load.ts";
@@ -68,5 +68,18 @@ describe("custom kinds in Parquet", () => {
     ]);
     const got = await query(`SELECT symbol, epoch_ms(ts_ms) AS ts_ms, d, i, s, b FROM ${hive(join(preview, "**", "*.parquet"))} WHERE kind = 'custom_pq_test' ORDER BY ts_ms`);
     expect(got.map((r): Record<string, unknown> => ({ ...r, ts_ms: Number(r.ts_ms), i: r.i === null ? null : Number(r.i) }))).toEqual(want);
+
+    // A later run: its start-up scan merges the custom kind's hours left open, and leaves the parts
+    // of a custom kind no longer configured as they are, without reporting a fault.
+    const gone = kindDir.replace("kind=custom_pq_test", "kind=custom_gone_indicator");
+    cpSync(kindDir, gone, { recursive: true });
+    const goneFiles = readdirSync(gone).sort();
+    const later: MaintenanceEvent[] = [];
+    const again = new ParquetSink({ outputDir: raw, previewDir: preview, rotateSec: 60, orderbookRotateSec: 60, compactionScanAtStart: true, onMaintenance: (e) => later.push(e) });
+    await waitFor("the open hour of the custom kind compacted by the start-up scan", () => (later.some((e) => e.type === "compacted" && e.path.includes("kind=custom_pq_test")) ? true : undefined), 30_000);
+    await again.close();
+    expect(later.filter((e) => e.type === "error")).toEqual([]);
+    expect(readdirSync(gone).sort()).toEqual(goneFiles);
+    expect(readdirSync(kindDir).filter((n) => n.endsWith(".parquet")).length).toBe(2);
   }, 60_000);
 });

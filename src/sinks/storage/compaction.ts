@@ -18,7 +18,7 @@
 import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parquetMetadata, parquetRead } from "hyparquet";
-import { schemaOf, type Cell, type ColumnDef, type SinkKind } from "../../core/rows.ts";
+import { isCustomKind, schemaOf, type Cell, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { ColumnBatchBuilder, DAY_MS } from "../parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION, type EncodeOptions } from "../parquet/encode.ts";
 import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
@@ -74,9 +74,9 @@ export async function compactHour(root: string, dir: string, hour: number, ctx: 
   if (info === null) return { done: false, reason: `${dir} is not a date=/symbol=/kind= partition folder` };
   const kind = info.kind as SinkKind;
   // A custom kind is known while its indicator is configured (registered at start); otherwise its
-  // hours are left as they are until a run that has it again.
+  // hours are left as they are, quietly (a removed indicator is no fault), until a run that has it.
   const defs = schemaOf(kind);
-  if (defs === undefined) return { done: false, reason: `${dir}: unknown kind ${info.kind}` };
+  if (defs === undefined) return { done: false, reason: isCustomKind(kind) ? null : `${dir}: unknown kind ${info.kind}` };
   const parts = hourParts(dir, hour);
   if (parts.length < 2) return { done: false, reason: null };
 

@@ -5,16 +5,25 @@
  * rows go to the same sink. The engines stay unaware of paper trading, and because the tap sees
  * exactly the rows the engine writes, live and replay trade identically.
  */
-import type { Config } from "../../config/schema.ts";
 import type { Row, RowKind, RowSink } from "../../core/rows.ts";
 import type { SignalFilter } from "../strategy/contract.ts";
 import { SharedStrategy, type StrategyConfig } from "../strategy/strategy.ts";
-import { feeTierOf } from "./params.ts";
+import type { RiskParams } from "../risk/params.ts";
+import type { StrategyParams } from "../strategy/params.ts";
+import { feeTierOf, type PaperParams } from "./params.ts";
 import { PaperTrader, type FillCosts, type PaperStats } from "./trader.ts";
 
 export interface TraderParams extends StrategyConfig, FillCosts {}
 
-export function traderParams(cfg: Pick<Config, "paper" | "regime" | "strategy" | "risk">): TraderParams {
+/** The configuration sections paper trading reads (the config layer composes them; trading may not import it). */
+export interface PaperConfig {
+  readonly paper: PaperParams;
+  readonly regime: { readonly fee_tier: string };
+  readonly strategy: StrategyParams;
+  readonly risk: RiskParams;
+}
+
+export function traderParams(cfg: PaperConfig): TraderParams {
   const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
   // The config schema already refuses an unknown tier; this guards callers that skip validation.
   if (tier === null) throw new Error(`paper: fee tier ${JSON.stringify(cfg.regime.fee_tier)} is not in paper.fee_tiers`);

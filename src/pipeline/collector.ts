@@ -74,6 +74,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     process.stderr.write(`harvestd: ${(e as Error).message}\n`);
     return 78;
   }
+  if (custom !== null) log.log("info", "custom indicators loaded", { indicators: custom.loaded.map((l) => ({ name: l.name, kind: l.kind, file: l.file })) });
   const pipeline = new Pipeline(cfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
     parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),

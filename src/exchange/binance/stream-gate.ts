@@ -168,6 +168,15 @@ export class StreamGate {
     this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
   }
 
+  /**
+   * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`):
+   * ids up to it are duplicates, and a first id above `lastId + 1` is a gap, as within a run.
+   */
+  resumeAt(stream: string, lastId: number): void {
+    const st = this.streams.get(stream);
+    if (st !== undefined && !st.ids.hasLast) st.ids.accept(lastId, -1);
+  }
+
   /** True for the exact stream names this process subscribes to. */
   has(stream: string): boolean {
     return this.streams.has(stream);

@@ -15,6 +15,7 @@ import { MAX_HELD_PER_STREAM, MAX_HELD_TOTAL } from "../../exchange/binance/feed
 import type { BinanceEndpoints, BinanceFeedParams } from "../../exchange/binance/params.ts";
 import { RestClient } from "../../exchange/binance/rest-client.ts";
 import { StreamGate, type GateFrame } from "../../exchange/binance/stream-gate.ts";
+import { streamName } from "../../exchange/binance/streams.ts";
 import { COLLECTOR_HEADER } from "../../sinks/nats/publisher.ts";
 import { parseSubject } from "../../sinks/nats/record-address.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
@@ -28,8 +29,12 @@ import type { LastIds } from "./resume.ts";
 const GATE_TICK_MS = 250;
 const INFO_EVERY_MS = 2000;
 const FETCH_EXPIRES_MS = 1000;
-/** Longest a trade waits for lower ids of its stream that arrive after it (resequencer.ts). */
-const REORDER_WINDOW_MS = 2000;
+/**
+ * Longest a trade waits for lower ids of its stream that arrive after it (resequencer.ts): a
+ * collector whose publishes failed publishes them again within its ack timeout plus a reconnect and
+ * a catch-up round; only what no collector delivers by then is asked of the exchange's REST API.
+ */
+const reorderWindowMs = (p: NatsParams): number => p.ack_timeout_sec * 1000 + 5000;
 
 /** Arrivals of one collector's records, for the status page and /metrics. */
 export interface CollectorArrivals {
@@ -107,15 +112,20 @@ export class StreamFeed implements Feed {
       maxHeldTotal: MAX_HELD_TOTAL,
       onNotice: (key, msg, fields) => o.log.limited(key, "warn", msg, fields),
     });
-    this.reseq = new TradeResequencer(REORDER_WINDOW_MS, (f) => this.toGate(f));
+    this.reseq = new TradeResequencer(reorderWindowMs(o.params), (f) => this.toGate(f));
     for (const s of o.symbols) {
       this.stats_.set(s, { frames: 0, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new Histogram(), secFrames: 0, prevSecFrames: 0, sec: 0 });
       const r = o.resume.get(s);
+      // What the log holds is the gate's past: a hole right after a restart is a gap like any other.
       if (r?.trade != null) {
         this.resumeTrade.set(s, r.trade);
-        this.reseq.expect(`${s.toLowerCase()}@aggTrade`, r.trade + 1);
+        this.reseq.expect(streamName(s, "aggTrade"), r.trade + 1);
+        this.gate.resumeAt(streamName(s, "aggTrade"), r.trade);
       }
-      if (r?.depth != null) this.resumeDepth.set(s, r.depth);
+      if (r?.depth != null) {
+        this.resumeDepth.set(s, r.depth);
+        this.gate.resumeAt(streamName(s, "depth"), r.depth);
+      }
     }
   }
 

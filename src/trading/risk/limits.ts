@@ -71,6 +71,14 @@ export class RiskBook implements TradeRecord {
     return this.halted;
   }
 
+  /** Day PnL, total PnL and the fall from the peak (percent), the open position at `unrealized` (status, metrics). */
+  view(tsMs: number, unrealized: number): { readonly day_pnl: number; readonly total_pnl: number; readonly drawdown_pct: number } {
+    this.rollDay(tsMs);
+    const equity = this.r.capital_usdt + this.realized + unrealized;
+    const peak = Math.max(this.peak, equity);
+    return { day_pnl: this.dayRealized + unrealized, total_pnl: this.realized + unrealized, drawdown_pct: peak > 0 ? ((peak - equity) / peak) * 100 : 0 };
+  }
+
   /** The halt in force at `tsMs` (a halt ends with its UTC day). */
   haltAt(tsMs: number): Halt | null {
     this.rollDay(tsMs);
@@ -86,6 +94,12 @@ export class RiskBook implements TradeRecord {
   orderRoom(tsMs: number, n = 1): boolean {
     this.expireOrders(tsMs);
     return this.orders.length + n <= this.r.max_orders_per_min;
+  }
+
+  /** Orders in the last 60 s at `tsMs`. */
+  ordersInWindow(tsMs: number): number {
+    this.expireOrders(tsMs);
+    return this.orders.length;
   }
 
   recordOrder(tsMs: number): void {

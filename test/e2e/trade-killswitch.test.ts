@@ -55,7 +55,7 @@ test("a forced loss flattens, stops the symbol for the day and turns /health 503
     expect(r.exitCode).toBe(0);
   }
   expect(health.status).toBe(503);
-  expect(health.body.reasons.join(" ")).toMatch(/trade BTCUSDT halted: max_daily_loss: -\d+\.\d+ USDT < -3 USDT/);
+  expect(health.body.reasons.join(" ")).toMatch(/trade halted: BTCUSDT max_daily_loss: day PnL -\d+\.\d+ <= -3, flattened and stopped for \d{4}-\d\d-\d\d/);
   expect(ledger.orders.size).toBe(haltOrders);
   expect(ledger.openAlgos()).toEqual([]);
   // The flattening order is recorded with its reason.

@@ -13,7 +13,8 @@ import { hmacSigner } from "../../src/exchange/binance/execution/signer.ts";
 import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
-import { LiveTrader, type SymbolLimits } from "../../src/trading/live/trader.ts";
+import { LiveTrader } from "../../src/trading/live/trader.ts";
+import { RiskParamsSchema, type RiskParams } from "../../src/trading/risk/params.ts";
 import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/trading/strategy/contract.ts";
 import { createLogger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
@@ -76,7 +77,7 @@ async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-async function makeTrader(limits: Partial<SymbolLimits> = {}): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
+async function makeTrader(limits: Partial<RiskParams> = {}): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
   const rest = new SignedRest({ baseUrl: tn.restBase, creds: { apiKey: API_KEY, signer: hmacSigner(SECRET) }, recvWindowMs: 5000, timeoutMs: 1000, timeSyncEveryMs: 60_000 });
   const info = await rest.publicGet("/fapi/v1/exchangeInfo");
   if (info.kind !== "ok") throw new Error("exchangeInfo");
@@ -86,8 +87,8 @@ async function makeTrader(limits: Partial<SymbolLimits> = {}): Promise<{ trader:
   const rows = new Rows();
   const records = new TradeRecords(rows, join(mkdtempSync(join(tmpdir(), "trader-unit-")), "trading"), [SECRET]);
   const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
-  const lim: SymbolLimits = { max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits };
-  const trader = new LiveTrader(strategy, gateway, rest, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, limits: () => lim, userStreamBase: tn.wsBase, positionPollMs: 200 });
+  const risk = RiskParamsSchema.parse({ max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits });
+  const trader = new LiveTrader(strategy, gateway, rest, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, userStreamBase: tn.wsBase, positionPollMs: 200 });
   expect(await trader.start()).toBeNull();
   return { trader, strategy, rows };
 }
@@ -172,7 +173,7 @@ describe("live trader", () => {
     } finally {
       tn.shiftBook(SYMBOL, 1);
     }
-    expect(trader.healthReasons()[0]).toMatch(/^trade SANDUSDT halted: max_daily_loss: -\d+\.\d+ USDT < -0\.5 USDT/);
+    expect(trader.healthReasons()[0]).toMatch(/^trade halted: SANDUSDT max_daily_loss: day PnL -\d+\.\d+ <= -0\.5, flattened and stopped for \d{4}-\d\d-\d\d$/);
     const orders = ledger.orders.size;
     enter(strategy, trader, "buy", 20);
     await until("refused", () => rows.of("orders").some((r) => r.status === "REFUSED"));

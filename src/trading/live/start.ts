@@ -17,7 +17,7 @@ import type { StrategyParams } from "../strategy/params.ts";
 import { SharedStrategy } from "../strategy/strategy.ts";
 import { tradeEndpoints, type TradeParams } from "./params.ts";
 import { TradeRecords } from "./records.ts";
-import { LiveTrader, type SymbolLimits } from "./trader.ts";
+import { LiveTrader } from "./trader.ts";
 
 export interface LiveTradingInput {
   readonly trade: TradeParams;
@@ -69,11 +69,7 @@ export async function startLiveTrading(input: LiveTradingInput, sink: RowSink, l
   const gateway = new OrderGateway(rest, filters, limits, { resolveDeadlineMs: t.resolve_deadline_ms, maxSends: 3, orderLimitShare: t.order_limit_share });
   const strategy = new SharedStrategy({ strategy: input.strategy, risk: input.risk, takerBps: input.takerBps, riskFor: (s) => riskFor(input.risk, t, s) });
   strategy.filter = input.filter ?? null;
-  const limitsOf = (s: string): SymbolLimits => {
-    const r = riskFor(input.risk, t, s);
-    return { max_position_notional: r.max_position_notional, max_orders_per_min: r.max_orders_per_min, max_daily_loss: r.max_daily_loss, max_drawdown_pct: r.max_drawdown_pct, capital_usdt: r.capital_usdt };
-  };
-  const trader = new LiveTrader(strategy, gateway, rest, records, log, { symbols, params: t, limits: limitsOf, userStreamBase: ep.userStream });
+  const trader = new LiveTrader(strategy, gateway, rest, records, log, { symbols, params: t, risk: (s) => riskFor(input.risk, t, s), userStreamBase: ep.userStream });
   const err = await trader.start();
   if (err !== null) return { ok: false, kind: "venue", error: err };
   return { ok: true, trader, tap: (inner) => new LiveTap(inner, trader) };

@@ -11,7 +11,8 @@
  * - A position always has an exchange-side STOP_MARKET (closePosition) on the conditional-order
  *   endpoint; the dead-man switch (countdownCancelAll) is renewed on a timer, so a dead process
  *   leaves no resting order behind, while the stop keeps protecting the position.
- * - The kill switch (kill-switch.ts) flattens and stops a symbol for the UTC day.
+ * - The kill switch (risk/limits.ts RiskBook, fed the venue's figures) flattens and stops a symbol
+ *   for the UTC day.
  */
 import type { Row, RowKind } from "../../core/rows.ts";
 import type { AlgoState, OrderGateway, OrderState, Outcome, VenueSide } from "../../exchange/binance/execution/gateway.ts";
@@ -20,19 +21,16 @@ import { UserStream } from "../../exchange/binance/execution/user-stream.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
-import { KillSwitch, type LossLimits } from "./kill-switch.ts";
+import { RiskBook } from "../risk/limits.ts";
+import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
-
-export interface SymbolLimits extends LossLimits {
-  readonly max_position_notional: number;
-  readonly max_orders_per_min: number;
-}
 
 export interface LiveTraderOptions {
   readonly symbols: readonly string[];
   readonly params: TradeParams;
-  readonly limits: (symbol: string) => SymbolLimits;
+  /** The symbol's `[risk]` settings (with its `trade.symbols` overrides): the limits enforced at the venue. */
+  readonly risk: (symbol: string) => RiskParams;
   readonly userStreamBase: string;
   /** How often positions are polled for unrealised PnL (kill switch) and drift, ms. */
   readonly positionPollMs?: number;
@@ -57,22 +55,27 @@ class SymbolState {
   entryKey: string | null = null;
   entryStopPrice: number | null = null;
   queue: Promise<void> = Promise.resolve();
-  readonly orderTimes: number[] = [];
+  /** Unrealised PnL of the venue position, as the venue last reported it. */
+  unrealized = 0;
   readonly seenTrades = new Set<number>();
   lastTradeId = 0;
   readonly filledByOrder = new Map<number, number>();
   waiters: Waiter[] = [];
   lastRowTs = 0;
   mid: number | null = null;
-  readonly kill: KillSwitch;
+  /**
+   * The kill switch and order rate on the venue's own figures (fills' realised PnL minus commissions,
+   * the position's unrealised PnL) and the wall clock, independent of the strategy's bookkeeping.
+   */
+  readonly risk: RiskBook;
   /** Keys whose earlier order ended unfilled: the next order of the key gets a new retry number. */
   readonly retries = new Map<string, number>();
 
   constructor(
     readonly symbol: string,
-    readonly limits: SymbolLimits,
+    readonly limits: RiskParams,
   ) {
-    this.kill = new KillSwitch(symbol, limits);
+    this.risk = new RiskBook(symbol, limits);
   }
 }
 
@@ -115,7 +118,7 @@ export class LiveTrader {
     private readonly log: Logger,
     private readonly opts: LiveTraderOptions,
   ) {
-    for (const s of opts.symbols) this.state.set(s, new SymbolState(s, opts.limits(s)));
+    for (const s of opts.symbols) this.state.set(s, new SymbolState(s, opts.risk(s)));
     strategy.onDecision = (d) => {
       if (d.skip !== null) this.skipped[d.skip] = (this.skipped[d.skip] ?? 0) + 1;
     };
@@ -188,11 +191,12 @@ export class LiveTrader {
   /** Reasons /health fails with (halts for the day, a user stream down for long). */
   healthReasons(nowMs = Date.now()): string[] {
     const out: string[] = [];
+    const halted = new Set<string>();
     for (const s of this.state.values()) {
-      const h = s.kill.halt(nowMs);
-      if (h !== null) out.push(`trade ${s.symbol} halted: ${h.reason}`);
+      const h = s.risk.haltAt(nowMs);
+      if (h !== null) halted.add(s.symbol) && out.push(`trade halted: ${h.reason}`);
     }
-    for (const h of this.strategy.halts()) if (!out.some((r) => r.startsWith(`trade ${h.symbol} `))) out.push(`trade ${h.symbol} halted: ${h.reason}`);
+    for (const h of this.strategy.halts()) if (!halted.has(h.symbol)) out.push(`trade halted: ${h.reason}`);
     if (this.streamDownSince !== null && nowMs - this.streamDownSince > 60_000) out.push(`trade user stream down for ${Math.round((nowMs - this.streamDownSince) / 1000)} s`);
     return out;
   }
@@ -200,13 +204,13 @@ export class LiveTrader {
   status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; skipped: Record<string, number>; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
     const symbols: TradeStatusSymbol[] = [];
     for (const s of this.state.values()) {
-      this.trimOrders(s, nowMs);
       const px = s.mid ?? s.entryPrice;
+      const v = s.risk.view(nowMs, s.unrealized);
       symbols.push({
         symbol: s.symbol, position_qty: s.pos, entry_price: s.entryPrice, position_notional: Math.abs(s.pos) * px, max_position_notional: s.limits.max_position_notional,
-        stop_trigger: s.stop?.trigger ?? null, open_orders: s.stop === null ? 0 : 1, day_pnl: s.kill.dayPnl(nowMs), total_pnl: s.kill.totalPnl(),
-        orders_last_min: s.orderTimes.length, max_orders_per_min: s.limits.max_orders_per_min, max_daily_loss: s.limits.max_daily_loss,
-        drawdown_pct: s.kill.drawdownPct(), max_drawdown_pct: s.limits.max_drawdown_pct, halted: s.kill.halt(nowMs)?.reason ?? null,
+        stop_trigger: s.stop?.trigger ?? null, open_orders: s.stop === null ? 0 : 1, day_pnl: v.day_pnl, total_pnl: v.total_pnl,
+        orders_last_min: s.risk.ordersInWindow(nowMs), max_orders_per_min: s.limits.max_orders_per_min, max_daily_loss: s.limits.max_daily_loss,
+        drawdown_pct: v.drawdown_pct, max_drawdown_pct: s.limits.max_drawdown_pct, halted: s.risk.haltAt(nowMs)?.reason ?? null,
       });
     }
     const l = this.rest.limits;
@@ -256,10 +260,6 @@ export class LiveTrader {
     return run;
   }
 
-  private trimOrders(s: SymbolState, now: number): void {
-    while (s.orderTimes.length > 0 && s.orderTimes[0]! <= now - 60_000) s.orderTimes.shift();
-  }
-
   private async execute(s: SymbolState, it: Intent): Promise<void> {
     if (it.kind === "enter") {
       const now = Date.now();
@@ -268,10 +268,9 @@ export class LiveTrader {
         this.records.order({ symbol: s.symbol, ts_ms: now, client_order_id: clientOrderId(it.key), order_id: null, side: toVenue(it.side), type: "MARKET", qty: it.qty, price: null, status: "REFUSED", reason: "enter", latency_ms: null, attempts: 0, error: why, intent_key: it.key, ref_price: it.refPrice });
         this.strategy.onIntentDone(s.symbol, it.key);
       };
-      const halt = s.kill.halt(now);
+      const halt = s.risk.haltAt(now);
       if (this.stopping || halt !== null) return refuse(halt === null ? "shutting down" : `halted: ${halt.reason}`);
-      this.trimOrders(s, now);
-      if (s.orderTimes.length >= s.limits.max_orders_per_min) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
+      if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
       // Position limit at the venue: the position after this order stays within max_position_notional.
       const signed = it.side === "buy" ? it.qty : -it.qty;
       const cap = s.limits.max_position_notional / it.refPrice;
@@ -313,7 +312,7 @@ export class LiveTrader {
     const retry = s.retries.get(key) ?? 0;
     const cid = clientOrderId(key, retry);
     this.keyByClientId.set(cid, { key, ref });
-    s.orderTimes.push(Date.now());
+    s.risk.recordOrder(Date.now());
     const res = await this.gateway.placeOrder({ symbol: s.symbol, side, type: "MARKET", qty, price: null, refPrice: ref, reduceOnly, clientOrderId: cid });
     this.recordOutcome(s, cid, key, side, qty, ref, reason, res);
     if (!res.ok) {
@@ -415,7 +414,7 @@ export class LiveTrader {
       for (const p of a?.P ?? []) {
         const s = this.state.get(String(p.s));
         if (s === undefined) continue;
-        s.kill.setUnrealized(Number(p.up));
+        s.unrealized = Number(p.up);
       }
     }
   }
@@ -466,8 +465,8 @@ export class LiveTrader {
     else if (Math.sign(next) !== Math.sign(s.pos)) s.entryPrice = f.price;
     else if (Math.abs(next) > Math.abs(s.pos)) s.entryPrice = (s.entryPrice * Math.abs(s.pos) + f.price * f.qty) / Math.abs(next);
     s.pos = Math.abs(next) <= EPS ? 0 : next;
-    if (s.pos === 0) s.kill.setUnrealized(0);
-    s.kill.realize(Date.now(), f.rp - f.commission);
+    if (s.pos === 0) s.unrealized = 0;
+    s.risk.realize(Date.now(), f.rp - f.commission);
     s.filledByOrder.set(f.orderId, (s.filledByOrder.get(f.orderId) ?? 0) + f.qty);
     this.strategy.onFill({ symbol: s.symbol, side: f.side === "BUY" ? "buy" : "sell", qty: f.qty, price: f.price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
     for (const w of s.waiters) if (w.orderId === f.orderId && (s.filledByOrder.get(f.orderId) ?? 0) >= w.qty - EPS) w.resolve();
@@ -475,14 +474,15 @@ export class LiveTrader {
   }
 
   private checkKill(s: SymbolState): void {
-    const reason = s.kill.check(Date.now());
-    if (reason === null) return;
+    const halt = s.risk.check(Date.now(), s.unrealized);
+    if (halt === null) return;
+    const reason = halt.reason;
     this.counters.halts++;
     this.log.log("error", "trade: loss limit breached; flattening and stopping for the day", { symbol: s.symbol, reason });
     this.records.note("halt", { symbol: s.symbol, reason });
     void this.enqueue(s, async () => {
       await this.gateway.cancelAllOrders(s.symbol);
-      await this.close(s, `halt:${s.symbol}:${s.kill.halt(Date.now())?.since ?? Date.now()}`, "risk_halt");
+      await this.close(s, `halt:${s.symbol}:${halt.since_ts_ms}`, "risk_halt");
       await this.ensureStop(s);
     });
   }
@@ -506,7 +506,7 @@ export class LiveTrader {
     if (p === undefined) return;
     s.pos = Math.abs(p.qty) <= EPS ? 0 : p.qty;
     s.entryPrice = p.entryPrice;
-    s.kill.setUnrealized(p.unrealizedPnl);
+    s.unrealized = p.unrealizedPnl;
   }
 
   private async pollPositions(): Promise<void> {
@@ -515,7 +515,7 @@ export class LiveTrader {
     for (const p of ps) {
       const s = this.state.get(p.symbol);
       if (s === undefined) continue;
-      s.kill.setUnrealized(Math.abs(s.pos) <= EPS ? 0 : p.unrealizedPnl);
+      s.unrealized = Math.abs(s.pos) <= EPS ? 0 : p.unrealizedPnl;
       this.checkKill(s);
     }
   }

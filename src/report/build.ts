@@ -15,6 +15,8 @@ import { PAPER_COLUMNS, paperResult, type PaperSymbolResult } from "./paper-resu
 import { FILL_COLUMNS, ORDER_COLUMNS, tradingResult, type TradingSymbolResult } from "./trading-results.ts";
 import { concatColumns, listPartFiles, readPartition, type Columns, type PartFile } from "./parquet-tree.ts";
 import type { Progress } from "./progress.ts";
+import { AB_COLUMNS, AB_RULE, abResult, judge, type AbJudgement, type AbSymbolResult } from "./ab-results.ts";
+import { readFileSync } from "node:fs";
 import { ALL, HitRateTable, IcTable, SIGNAL_COLUMNS, SIGNALS, signalSeries, type HitRateRow, type IcRow } from "./signals.ts";
 
 export interface ReportRequest {
@@ -72,6 +74,14 @@ export interface ReportData {
   readonly ic: readonly IcRow[];
   readonly paper: readonly PaperSymbolResult[];
   readonly trading: readonly TradingSymbolResult[];
+  /** Plain strategy against model-filtered (docs/models.md "A/B"); null without model decisions. */
+  readonly ab: {
+    readonly rule: string;
+    readonly per_symbol: readonly AbSymbolResult[];
+    readonly overall: AbJudgement | null;
+    /** Whether the period lies after the model's training range, in words. */
+    readonly out_of_sample: string;
+  } | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -115,6 +125,8 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
   const dq: SymbolDq[] = [];
   const paper: PaperSymbolResult[] = [];
   const trading: TradingSymbolResult[] = [];
+  const ab: AbSymbolResult[] = [];
+  const abCloses = { plain: [] as (readonly [number, number])[], filtered: [] as (readonly [number, number])[] };
 
   for (const symbol of symbols) {
     const mine = files.filter((f) => f.symbol === symbol);
@@ -179,6 +191,27 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     if (pr !== null) paper.push(pr);
     const tr = tradingResult(symbol, await read("fills", FILL_COLUMNS), await read("orders", ORDER_COLUMNS), fromMs, toMs);
     if (tr !== null) trading.push(tr);
+    const decisions = await read("model_decisions", AB_COLUMNS.model_decisions);
+    if (decisions.rows > 0) {
+      const r = abResult(
+        symbol,
+        {
+          prices: await read("prices", AB_COLUMNS.prices),
+          orderbook: await read("orderbook", AB_COLUMNS.orderbook),
+          fusion: await read("fusion", AB_COLUMNS.fusion),
+          features: await read("features", AB_COLUMNS.features),
+          model_decisions: decisions,
+        },
+        { strategy: cfg.strategy, risk: cfg.risk, takerBps },
+        { takerBps, feeTier: cfg.regime.fee_tier },
+      );
+      if (r !== null) {
+        const { closes, ...rest } = r;
+        ab.push(rest);
+        abCloses.plain.push(...closes.plain);
+        abCloses.filtered.push(...closes.filtered);
+      }
+    }
     ctx.progress.symbolDone(symbol);
   }
   ctx.progress.done();
@@ -239,7 +272,21 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     ic: ics.rows(),
     paper,
     trading,
+    ab: ab.length === 0 ? null : { rule: AB_RULE, per_symbol: ab, overall: judge(abCloses.plain, abCloses.filtered), out_of_sample: outOfSample(cfg.model.path, req.from) },
   };
+}
+
+/** Whether the report period starts after the configured model's training range, in words. */
+function outOfSample(path: string, from: string): string {
+  if (path === "") return "Out of sample: unknown (no [model] path configured to read the training range from).";
+  let t: { from?: unknown; to?: unknown } | undefined;
+  try {
+    t = (JSON.parse(readFileSync(path, "utf8")) as { training?: { from?: unknown; to?: unknown } }).training;
+  } catch (e) {
+    return `Out of sample: unknown (model file ${path}: ${(e as Error).message}).`;
+  }
+  if (typeof t?.from !== "string" || typeof t.to !== "string") return `Out of sample: unknown (model file ${path} has no training range).`;
+  return t.to < from ? `Out of sample: yes — the model was trained on ${t.from} … ${t.to}.` : `NOT out of sample: the model was trained on ${t.from} … ${t.to}, which this period overlaps or follows too closely; judge on later days.`;
 }
 
 /** Reconnects (either route) and full OFI resets (§12.1), sorted. */

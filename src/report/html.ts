@@ -9,6 +9,7 @@ import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells, PAPER_
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
 import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
+import { AB_EMPTY, AB_HEAD, AB_NOTE, abRows, abVerdict } from "./ab-section.ts";
 
 const SIGNAL_COLOR: Record<string, string> = { fusion: PALETTE[0], ofi: PALETTE[1], cvd: PALETTE[2] };
 
@@ -263,6 +264,11 @@ export function renderHtml(d: ReportData): string {
     s.push(table(TRADING_HEAD, d.trading.map(tradingCells)));
     s.push(`<p class="note">${esc(TRADING_NOTE)}</p>`);
   }
+
+  // ---- A/B
+  s.push(`<h2>A/B: plain rule against the model filter</h2>`);
+  if (d.ab === null) s.push(`<p class="muted">${esc(AB_EMPTY)}</p>`);
+  else s.push(`<p><strong>${esc(abVerdict(d.ab))}</strong></p>`, table(AB_HEAD, abRows(d.ab)), `<p class="note">${esc(AB_NOTE)}</p>`);
 
   // ---- inputs
   s.push(`<h2>Inputs</h2><p class="note">Raw <code>${esc(d.inputs.output_dir)}</code>, preview <code>${esc(d.inputs.preview_dir)}</code>; read in ${(d.inputs.elapsed_ms / 1000).toFixed(1)} s.</p>`);

@@ -7,6 +7,7 @@ import { DQ_KINDS } from "./data-quality.ts";
 import { DASH, fix, int, pValue, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { ALL, type HitRateRow } from "./signals.ts";
 import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
+import { AB_EMPTY, AB_HEAD, AB_NOTE, abRows, abVerdict } from "./ab-section.ts";
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
@@ -195,6 +196,10 @@ export function renderMarkdown(d: ReportData): string {
   out.push("## Testnet trading", "");
   if (d.trading.length === 0) out.push(TRADING_EMPTY, "");
   else out.push(table(TRADING_HEAD, d.trading.map(tradingCells)), "", TRADING_NOTE, "");
+
+  out.push("## A/B: plain rule against the model filter", "");
+  if (d.ab === null) out.push(AB_EMPTY, "");
+  else out.push(`**${abVerdict(d.ab)}**`, "", table(AB_HEAD, abRows(d.ab)), "", AB_NOTE, "");
 
   out.push("## Inputs", "");
   out.push(`Raw: \`${d.inputs.output_dir}\`; preview: \`${d.inputs.preview_dir}\`. Read in ${(d.inputs.elapsed_ms / 1000).toFixed(1)} s.`, "");

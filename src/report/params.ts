@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import type { FeeTier } from "../trading/paper/params.ts";
+import type { RiskParams } from "../trading/risk/params.ts";
+import type { StrategyParams } from "../trading/strategy/params.ts";
 
 export const ReportParamsSchema = z
   .strictObject({
@@ -34,4 +36,9 @@ export interface ReportConfig {
   readonly storage: { readonly output_dir: string; readonly preview_dir: string; readonly artifacts_dir: string };
   readonly paper: { readonly fee_tiers: Readonly<Record<string, FeeTier>> };
   readonly regime: { readonly fee_tier: string };
+  /** The shared strategy's rules and risk settings: the A/B section re-simulates its paper trades. */
+  readonly strategy: StrategyParams;
+  readonly risk: RiskParams;
+  /** The model in use: its training range tells whether the A/B period is out of sample. */
+  readonly model: { readonly path: string };
 }

@@ -11,7 +11,11 @@
  * rate, and memory per symbol: the book arrays, and the RSS growth of holding N symbols' books at
  * their recorded size (clones of the recording, all synced).
  *
- *   bun bench/depth-full.ts [--quick] [--symbols N]
+ * With `--binary`, also the compiled binary end to end: K symbols (ETHUSDT and clones of it) from the
+ * fake exchange's diff stream, once with `feed.depth = "depth5"` and once with `"full"`; RSS sampled
+ * every second after a warm-up, and the process's CPU over the window.
+ *
+ *   bun bench/depth-full.ts [--quick] [--symbols N] [--binary] [--binary-symbols K] [--seconds S]
  */
 import { indicatorParams } from "../src/calc/params.ts";
 import { SymbolEngine } from "../src/calc/symbol-engine.ts";
@@ -23,7 +27,11 @@ import { parseDepth } from "../src/exchange/binance/frame-parser.ts";
 import { foldDiffs } from "../test/fake-exchange/diff-depth.ts";
 import { loadRecording, type SymbolSeries } from "../test/fake-exchange/fixtures.ts";
 import { foldDepth5 } from "../test/fake-exchange/script.ts";
-import { argValue, header, printTable, QUICK, writeResult } from "./lib/report.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startFakeExchange } from "../test/fake-exchange/index.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor } from "../test/helpers/binary.ts";
+import { argValue, header, median, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
 
 const start = header("depth-full", "full-depth book vs depth5: CPU and memory per symbol");
 const N = Number(argValue("symbols") ?? (QUICK ? 20 : 200));
@@ -128,4 +136,46 @@ for (const p of prepared) {
 }
 printTable(rows);
 
-writeResult("depth-full", start, { cpu: results, memory: mem, quick: QUICK });
+/** CPU seconds (user + system) of a process so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The compiled binary on K symbols in one depth mode: RSS (MiB) median and peak after warm-up, CPU %. */
+async function binaryRun(mode: "depth5" | "full", k: number, seconds: number): Promise<Record<string, unknown>> {
+  const fx = await startFakeExchange({ symbols: ["ETHUSDT"], syntheticSymbols: k - 1, syntheticSource: "ETHUSDT", diffDepth: true, recordFrames: false, tradeHistoryLimit: 2000 });
+  const dir = tempDir("bench-depth");
+  const port = freePort();
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), "--set", `feed.depth="${mode}"`], collectorEnv(fx, fx.symbols, dir, port));
+  try {
+    await waitFor("collector up", async () => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => null)) ? true : undefined), 30_000, 200);
+    await Bun.sleep(QUICK ? 3000 : 20_000); // every book synced, buffers at their working size
+    const pid = proc.proc.pid;
+    const rss: number[] = [];
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    for (let i = 0; i < seconds; i++) {
+      await Bun.sleep(1000);
+      const r = rssOf(pid);
+      if (r !== null) rss.push(r / 2 ** 20);
+    }
+    const cpuPct = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    const st = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { symbols: { book: { state: string } | null }[] };
+    const synced = st.symbols.filter((x) => x.book?.state === "synced").length;
+    return { mode, symbols: k, rss_median_mib: Math.round(median(rss) * 10) / 10, rss_peak_mib: Math.round(Math.max(...rss) * 10) / 10, cpu_pct_of_core: Math.round(cpuPct * 10) / 10, books_synced: mode === "full" ? synced : null };
+  } finally {
+    await proc.stop("SIGTERM");
+    await fx.stop();
+  }
+}
+
+let binary: Record<string, unknown>[] | null = null;
+if (process.argv.includes("--binary")) {
+  const k = Number(argValue("binary-symbols") ?? (QUICK ? 5 : 50));
+  const secs = Number(argValue("seconds") ?? (QUICK ? 5 : 60));
+  binary = [await binaryRun("depth5", k, secs), await binaryRun("full", k, secs)];
+  printTable(binary);
+}
+
+writeResult("depth-full", start, { cpu: results, memory: mem, binary, quick: QUICK });

@@ -160,15 +160,6 @@ export class StreamGate {
   }
 
   /**
-   * A restart: the symbol's trade stream continues after `lastId`, the last trade an earlier process
-   * stored. The first live trade above `lastId + 1` then starts a backfill of the ids between, as after
-   * a reconnect; ids not above it are dropped as old. Call before any frame is offered.
-   */
-  resumeTrades(symbol: string, lastId: number): void {
-    this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
-  }
-
-  /**
    * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`):
    * ids up to it are duplicates, and a first id above `lastId + 1` is a gap, as within a run.
    */

@@ -34,6 +34,7 @@ let replayed: Layout;
 const skipped: { symbol: string; u: number }[] = [];
 let finalStatus: Record<string, any> = {};
 let metrics = "";
+let badLevels: { status: number; body: string } | null = null;
 /** /orderbook answers taken while running, with the exchange's book at the same update id. */
 const orderbooks: { got: Record<string, any>; want: { bids: number[][]; asks: number[][] } | undefined }[] = [];
 
@@ -99,6 +100,8 @@ beforeAll(async () => {
     await sampleOrderbook("KSMUSDT");
     finalStatus = await apiStatus(port);
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const bad = await fetch(`http://127.0.0.1:${port}/orderbook?symbol=ETHUSDT&levels=0`);
+    badLevels = { status: bad.status, body: await bad.text() };
   } finally {
     fx.silence("public", true);
     fx.silence("market", true);
@@ -150,6 +153,8 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
   });
 
   test("/orderbook gives the kept book, equal to the exchange's at its update id", () => {
+    expect(badLevels?.status).toBe(400);
+    expect(badLevels?.body).toContain("levels must be an integer from 1 to 1000");
     expect(orderbooks.length).toBe(4);
     for (const { got, want } of orderbooks) {
       expect(got.mode).toBe("full");

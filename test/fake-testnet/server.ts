@@ -71,6 +71,11 @@ export class TestnetServer {
   private keySeq = 0;
   /** Added to the wall clock to give the exchange's clock (clock-skew fault). */
   skewMs = 0;
+  /**
+   * Answer new orders as accepted but not yet matched (`newOrderRespType=ACK`: status NEW, nothing
+   * executed), whatever the request asked for; fills then come only on the user stream.
+   */
+  ackOnly = false;
   /** countdownCancelAll expiries: symbol and the orders cancelled. */
   readonly countdownFired: { symbol: string; at: number; cancelled: number }[] = [];
 
@@ -399,9 +404,10 @@ export class TestnetServer {
       if (m.used + (opening * refPrice) / this.ledger.leverageOf(symbol) > m.balance) fail(400, -2019, "Margin is insufficient.");
     }
     this.countOrder(headers);
+    const ack = this.ackOnly || p.get("newOrderRespType") === "ACK";
     return () => {
       const o = this.ledger.place({ symbol, side: side as Side, type: type as "LIMIT" | "MARKET", qty, price, timeInForce: tif, reduceOnly, clientOrderId: cid });
-      return orderJson(o);
+      return ack ? { ...orderJson(o), status: "NEW", executedQty: "0", cumQuote: "0", avgPrice: "0" } : orderJson(o);
     };
   }
 

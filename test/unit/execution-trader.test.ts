@@ -182,6 +182,23 @@ describe("live trader", () => {
     await trader.stop(true);
   });
 
+  test("a venue that answers orders before filling them (ACK): fills awaited, the stop still placed", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 1000 });
+    const ledger = tn.server.ledger;
+    tn.server.ackOnly = true;
+    try {
+      enter(strategy, trader, "buy", 30);
+      await until("stop placed", () => ledger.position(SYMBOL).qty > 0 && ledger.openAlgos(SYMBOL).length === 1);
+      expect(rows.of("orders").some((r) => r.status === "NEW" && r.type === "MARKET")).toBe(true);
+      await trader.stop(true);
+    } finally {
+      tn.server.ackOnly = false;
+    }
+    expect(ledger.position(SYMBOL).qty).toBe(0);
+    expect(ledger.openAlgos(SYMBOL)).toEqual([]);
+    expect(strategy.fills.reduce((a, f) => a + (f.side === "buy" ? f.qty : -f.qty), 0)).toBe(0);
+  });
+
   test("stop without flatten keeps the position and its stop", async () => {
     const { trader, strategy } = await makeTrader({ max_position_notional: 1000 });
     const ledger = tn.server.ledger;

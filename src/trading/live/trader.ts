@@ -107,6 +107,7 @@ export class LiveTrader {
   private deadMan: ReturnType<typeof setInterval> | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
   private streamDownSince: number | null = null;
+  private polls = 0;
   /** Entry signals the strategy skipped, by reason (status page: why it is not trading). */
   readonly skipped: Record<string, number> = {};
 
@@ -325,7 +326,9 @@ export class LiveTrader {
       return null;
     }
     const o = res.value;
-    if (o.executedQty > EPS) await this.awaitFills(s, o.orderId, o.executedQty);
+    // A venue that acknowledges before filling (status NEW) still fills a MARKET order: wait for it.
+    const expected = FINAL.has(o.status) ? o.executedQty : o.origQty;
+    if (expected > EPS) await this.awaitFills(s, o.orderId, expected);
     if (FINAL.has(o.status)) {
       if (o.executedQty < o.origQty - EPS) s.retries.set(key, retry + 1);
       this.strategy.onIntentDone(s.symbol, key);
@@ -471,6 +474,9 @@ export class LiveTrader {
     this.strategy.onFill({ symbol: s.symbol, side: f.side === "BUY" ? "buy" : "sell", qty: f.qty, price: f.price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
     for (const w of s.waiters) if (w.orderId === f.orderId && (s.filledByOrder.get(f.orderId) ?? 0) >= w.qty - EPS) w.resolve();
     this.checkKill(s);
+    // Whatever moved the position (our order, a triggered stop, a fill we did not ask for), it is
+    // protected, or its stop removed, in the queue.
+    void this.enqueue(s, () => this.ensureStop(s));
   }
 
   private checkKill(s: SymbolState): void {
@@ -510,6 +516,7 @@ export class LiveTrader {
   }
 
   private async pollPositions(): Promise<void> {
+    this.polls++;
     const ps = await this.gateway.positions();
     if (ps === null) return;
     for (const p of ps) {
@@ -517,6 +524,18 @@ export class LiveTrader {
       if (s === undefined) continue;
       s.unrealized = Math.abs(s.pos) <= EPS ? 0 : p.unrealizedPnl;
       this.checkKill(s);
+    }
+    // Every few polls the stops are checked against the venue too: a stop triggered or cancelled
+    // without an event we understood must not leave the position bare.
+    if (this.polls % 3 !== 0) return;
+    for (const s of this.state.values()) {
+      if (s.stop === null && Math.abs(s.pos) <= EPS) continue;
+      void this.enqueue(s, async () => {
+        const stops = await this.gateway.openStops(s.symbol);
+        if (stops === null) return;
+        if (s.stop !== null && !stops.some((a) => a.clientAlgoId === s.stop!.clientAlgoId)) s.stop = null;
+        await this.ensureStop(s);
+      });
     }
   }
 

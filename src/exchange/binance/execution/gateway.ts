@@ -189,13 +189,13 @@ export class OrderGateway {
   }
 
   async positions(symbol?: string): Promise<PositionState[] | null> {
-    const r = await this.rest.signed("GET", "/fapi/v2/positionRisk", symbol === undefined ? {} : { symbol });
+    const r = await this.versioned("positionRisk", symbol === undefined ? {} : { symbol });
     if (r.kind !== "ok" || !Array.isArray(r.body)) return null;
     return (r.body as Record<string, unknown>[]).map((p) => ({ symbol: String(p.symbol), qty: num(p.positionAmt), entryPrice: num(p.entryPrice), markPrice: num(p.markPrice), unrealizedPnl: num(p.unRealizedProfit) }));
   }
 
   async account(): Promise<{ walletBalance: number; availableBalance: number; unrealizedPnl: number } | null> {
-    const r = await this.rest.signed("GET", "/fapi/v2/account", {});
+    const r = await this.versioned("account", {});
     if (r.kind !== "ok") return null;
     const b = r.body as Record<string, unknown>;
     return { walletBalance: num(b.totalWalletBalance), availableBalance: num(b.availableBalance), unrealizedPnl: num(b.totalUnrealizedProfit) };
@@ -231,6 +231,12 @@ export class OrderGateway {
     if (Math.max(own10, l.orderCount10s) >= cap10) return { ok: false, waitMs: own10 > 0 ? this.sent.find((t) => t > now - 10_000)! + 10_000 - now : 1000 };
     if (Math.max(this.sent.length, l.orderCount1m) >= cap1m) return { ok: false, waitMs: this.sent.length > 0 ? this.sent[0]! + 60_000 - now : 5000 };
     return { ok: true, waitMs: 0 };
+  }
+
+  /** v2 of an account endpoint, or v3 where the venue has retired v2 (404). */
+  private async versioned(name: "positionRisk" | "account", params: Record<string, string>): Promise<RestReply> {
+    const r = await this.rest.signed("GET", `/fapi/v2/${name}`, params);
+    return r.kind === "rejected" && r.status === 404 ? this.rest.signed("GET", `/fapi/v3/${name}`, params) : r;
   }
 
   private refuse<T>(reason: string): Outcome<T> {

@@ -63,11 +63,15 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
   log.log("info", "stopping", { reason, shutdown_timeout_sec: cfg.shutdown_timeout_sec });
   const deadline = armShutdownDeadline(cfg.shutdown_timeout_sec, parts, log);
   const t0 = performance.now();
+  const pq0 = parts.pipeline.parquet?.status();
   const steps = (await collector.stop()) ?? {};
   const tHttp = performance.now();
   if (http !== null) await http.stop();
   deadline.disarm();
-  const shutdownMs = { ...steps, http: Math.round(performance.now() - tHttp), total: Math.round(performance.now() - t0) };
+  const pq1 = parts.pipeline.parquet?.status();
+  // Inside the writer during the stop: what the last files cost to encode and to commit.
+  const writer = pq0 !== undefined && pq1 !== undefined ? { parquet_encode: Math.round(pq1.encodeMsTotal - pq0.encodeMsTotal), parquet_commit: Math.round(pq1.writeMsTotal - pq0.writeMsTotal) } : {};
+  const shutdownMs = { ...steps, http: Math.round(performance.now() - tHttp), total: Math.round(performance.now() - t0), ...writer };
   const ps = parts.pipeline.parquet?.status();
   log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0, shutdown_ms: shutdownMs });
   await log.close();

@@ -151,17 +151,10 @@ export class StreamGate {
   }
 
   /**
-   * A restart: the symbol's trade stream continues after `lastId`, the last trade an earlier process
-   * stored. The first live trade above `lastId + 1` then starts a backfill of the ids between, as after
-   * a reconnect; ids not above it are dropped as old. Call before any frame is offered.
-   */
-  resumeTrades(symbol: string, lastId: number): void {
-    this.streams.get(streamName(symbol, "aggTrade"))?.ids.skipTo(lastId);
-  }
-
-  /**
-   * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`):
-   * ids up to it are duplicates, and a first id above `lastId + 1` is a gap, as within a run.
+   * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`, or a
+   * restarted collector's trade streams): ids up to it are dropped as old, and a first id above
+   * `lastId + 1` is a gap, as within a run (backfilled when there is a backfiller). Call before any
+   * frame of the stream is offered.
    */
   resumeAt(stream: string, lastId: number): void {
     const st = this.streams.get(stream);

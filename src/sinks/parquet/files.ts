@@ -3,6 +3,7 @@
  * used only inside the writer worker.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { syncFileSystem } from "./syncfs.ts";
 import { join } from "node:path";
 import type { SinkKind } from "../../core/rows.ts";
 import { dayString } from "./columns.ts";
@@ -62,6 +63,21 @@ const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? "E
  * and a FileOpError carries the errno code and the path involved.
  */
 export function commitFile(dir: string, bytes: Uint8Array, nextName: () => string): string {
+  const s = stagePartial(dir, bytes, nextName, true);
+  publishPartial(s);
+  syncDir(dir);
+  return s.final;
+}
+
+/** A part written as `.partial`, not yet renamed. */
+export interface StagedFile {
+  readonly dir: string;
+  readonly partial: string;
+  readonly final: string;
+}
+
+/** Writes `bytes` as `dir/<name>.partial` (exclusive create), fsynced when `sync`; the partial is removed on failure. */
+export function stagePartial(dir: string, bytes: Uint8Array, nextName: () => string, sync: boolean): StagedFile {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -81,23 +97,82 @@ export function commitFile(dir: string, bytes: Uint8Array, nextName: () => strin
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
+      if (sync) fsyncSync(fd);
+      closeSync(fd);
     } catch (e) {
       safeClose(fd);
       safeUnlink(partial);
       throw new FileOpError(errCode(e), `cannot write ${partial}: ${(e as Error).message}`, partial);
     }
+    return { dir, partial, final };
+  }
+}
+
+/** Renames a staged part to its final name (its content must be durable first); the partial is removed on failure. */
+export function publishPartial(s: StagedFile): void {
+  try {
+    // rename(2) replaces silently; the existsSync in stagePartial plus the per-process run tag in
+    // the name are what keep an existing file from being overwritten.
+    renameSync(s.partial, s.final);
+  } catch (e) {
+    safeUnlink(s.partial);
+    throw new FileOpError(errCode(e), `cannot commit ${s.final}: ${(e as Error).message}`, s.final);
+  }
+}
+
+/**
+ * Group commit of parts under one root (a burst: every rotation and the shutdown with many symbols):
+ * each part is staged without a sync, one syncfs makes all of them durable, they are renamed, and one
+ * more syncfs makes the renames durable — the guarantee of commitFile (a reader never sees a part
+ * that is not complete and on disk) for two syncs instead of two per file. Without syncfs the parts
+ * are fsynced one by one. Outcomes in input order; a part that fails is reported alone.
+ */
+export function commitFiles(root: string, items: readonly { readonly dir: string; readonly bytes: Uint8Array; readonly nextName: () => string }[]): (string | FileOpError)[] {
+  const staged: (StagedFile | FileOpError)[] = items.map((it) => {
     try {
-      closeSync(fd);
-      // rename(2) replaces silently; the existsSync above plus the per-process run tag in the
-      // name are what keep an existing file from being overwritten.
-      renameSync(partial, final);
+      return stagePartial(it.dir, it.bytes, it.nextName, false);
     } catch (e) {
-      safeUnlink(partial);
-      throw new FileOpError(errCode(e), `cannot commit ${final}: ${(e as Error).message}`, final);
+      return e instanceof FileOpError ? e : new FileOpError(errCode(e), String((e as Error)?.message ?? e), it.dir);
     }
-    syncDir(dir);
-    return final;
+  });
+  const ok = (x: StagedFile | FileOpError): x is StagedFile => !(x instanceof FileOpError);
+  const grouped = syncRoot(root);
+  const out: (string | FileOpError)[] = staged.map((s) => {
+    if (!ok(s)) return s;
+    try {
+      if (!grouped) fsyncPath(s.partial);
+      publishPartial(s);
+      return s.final;
+    } catch (e) {
+      safeUnlink(s.partial);
+      return e instanceof FileOpError ? e : new FileOpError(errCode(e), `cannot write ${s.partial}: ${(e as Error).message}`, s.partial);
+    }
+  });
+  if (!(grouped && syncRoot(root))) for (const dir of new Set(staged.filter(ok).map((s) => s.dir))) syncDir(dir);
+  return out;
+}
+
+/** syncfs of the file system holding `root`; false when not possible. */
+function syncRoot(root: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(root, "r");
+  } catch {
+    return false;
+  }
+  try {
+    return syncFileSystem(fd);
+  } finally {
+    safeClose(fd);
+  }
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -128,6 +128,8 @@ export interface ParquetSinkStatus {
   readonly lastFiles: Readonly<Record<string, Readonly<Partial<Record<SinkKind, ParquetFileInfo>>>>>;
   readonly lastFileAtMs: number | null;
   readonly encodeMsTotal: number;
+  /** Time the writer spent committing files (write, sync, rename), ms. */
+  readonly writeMsTotal: number;
   readonly workerState: WorkerState;
   /** Kinds with a held (failed, not yet written) batch. */
   readonly failingKinds: readonly SinkKind[];
@@ -256,6 +258,7 @@ export class ParquetSink implements RowSinkComponent {
   /** Held batches per kind: a failing root must not hide behind a healthy one. */
   private readonly heldByKind = new Map<SinkKind, number>();
   private encodeMsTotal = 0;
+  private writeMsTotal = 0;
   private lastFileAtMs: number | null = null;
   private readonly lastFiles = new Map<string, Map<SinkKind, ParquetFileInfo>>();
   private compactions = 0;
@@ -356,21 +359,41 @@ export class ParquetSink implements RowSinkComponent {
    */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
-    this.flush();
-    this.closed = true;
+    this.closePromise = this.handOverLast().then(() => {
+      // Rows appended while the last kinds waited for room; from here on appends are rejected.
+      this.flush();
+      this.closed = true;
+      return this.closeWorker();
+    });
+    return this.closePromise;
+  }
+
+  /**
+   * The last batches, kind by kind. Input has ended, so nothing needs protecting from a wait any more:
+   * each kind waits for room under the bound instead of being dropped past it (with ~400 symbols the
+   * last batches of all kinds together exceed the default bound while the writer still works through
+   * the previous rotation). Not while writes are held: that room may never come.
+   */
+  private async handOverLast(): Promise<void> {
+    for (const ks of this.kinds.values()) {
+      if (this.batchesHeld === 0) await this.waitForRoom(this.maxBufferBytes / 2);
+      this.rotate(ks);
+    }
+  }
+
+  private closeWorker(): Promise<void> {
     const w = this.worker;
     if (!w) {
       this.workerState = "closed";
-      this.closePromise = Promise.resolve();
-      return this.closePromise;
+      return Promise.resolve();
     }
     this.workerState = "closing";
-    this.closePromise = new Promise<void>((resolve) => {
+    const exited = new Promise<void>((resolve) => {
       this.resolveExit = resolve;
     });
     w.ref();
     this.post(w, { type: "close", compactAll: this.opts.compactAllOnClose ?? false });
-    return this.closePromise;
+    return exited;
   }
 
   /** The writer's own verdict for /health (failing writes are held and retried; see docs/storage.md). */
@@ -414,6 +437,7 @@ export class ParquetSink implements RowSinkComponent {
       lastFiles,
       lastFileAtMs: this.lastFileAtMs,
       encodeMsTotal: this.encodeMsTotal,
+      writeMsTotal: this.writeMsTotal,
       workerState: this.workerState,
       failingKinds: [...this.heldByKind.keys()],
       heldErrorCode: this.batchesHeld > 0 ? this.heldErrorCode : null,
@@ -619,6 +643,7 @@ export class ParquetSink implements RowSinkComponent {
     this.rowsWritten += msg.rows;
     this.bytesWritten += msg.bytes;
     this.encodeMsTotal += msg.encodeMs;
+    this.writeMsTotal += msg.writeMs;
     this.lastFileAtMs = atMs;
     const info: ParquetFileInfo = {
       kind: msg.kind,

@@ -16,7 +16,7 @@ import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { transferList, type ColumnBatch, type RowChunk } from "./columns.ts";
 import { encodeBatch, DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
-import { commitFile, FileOpError, partFileName, partitionDir } from "./files.ts";
+import { commitFile, commitFiles, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
 
@@ -117,6 +117,12 @@ function commit(root: string, h: Held): boolean {
     lastFailure.set(root, errInfo(e, h.dir));
     return false;
   }
+  written(root, h, path, performance.now() - t0);
+  return true;
+}
+
+/** Bookkeeping and the reply for a committed part. */
+function written(root: string, h: Held, path: string, writeMs: number): void {
   lastFailure.delete(root);
   const hour = Math.floor(h.minTsMs / HOUR_MS);
   const key = `${h.dir}|${hour}`;
@@ -133,10 +139,9 @@ function commit(root: string, h: Held): boolean {
     written: path,
     bytes: h.bytes.length,
     encodeMs: h.encodeMs,
-    writeMs: performance.now() - t0,
+    writeMs,
     attempts: h.attempts,
   });
-  return true;
 }
 
 function failed(root: string, h: Held): void {
@@ -213,10 +218,59 @@ function write(req: WriteRequest): void {
     if (lastFailure.has(root)) failed(root, h);
     return;
   }
-  if (commit(root, h)) return;
-  held.set(root, [h]);
+  // A burst (a rotation, the shutdown: one batch per symbol and kind) is committed as a group when
+  // no further write is queued: two syncs for all its files instead of two per file.
+  let group = toCommit.get(root);
+  if (group === undefined) toCommit.set(root, (group = []));
+  group.push(h);
+  if (group.length >= MAX_GROUP || !urgent.some((j) => writeJobs.has(j))) commitPending();
+}
+
+/** Encoded parts waiting for their group commit, per root, in arrival order. */
+const toCommit = new Map<string, Held[]>();
+/** The urgent jobs that are writes (a burst is going on while one is queued). */
+const writeJobs = new WeakSet<Job>();
+const MAX_GROUP = 512;
+/** Fewer parts than this are committed file by file (a group's syncfs also flushes others' data). */
+const MIN_GROUP = 4;
+
+function commitPending(): void {
+  for (const [root, group] of toCommit) {
+    toCommit.delete(root);
+    if (group.length < MIN_GROUP) {
+      for (const h of group) commitOrHold(root, h);
+      continue;
+    }
+    for (const h of group) h.attempts++;
+    const t0 = performance.now();
+    const out = commitFiles(root, group.map((h) => ({ dir: h.dir, bytes: h.bytes, nextName: () => nextName(h.minTsMs) })));
+    const ms = (performance.now() - t0) / group.length;
+    group.forEach((h, i) => {
+      const r = out[i]!;
+      if (typeof r === "string") return written(root, h, r, ms);
+      lastFailure.set(root, errInfo(r, h.dir));
+      holdFailed(root, h);
+    });
+  }
+}
+
+/** A part that could not be written: held (in order) and retried every retryMs. */
+function holdFailed(root: string, h: Held): void {
+  const queue = held.get(root);
+  if (queue !== undefined && queue.length > 0) queue.push(h);
+  else held.set(root, [h]);
   failed(root, h);
   scheduleRetry(root);
+}
+
+function commitOrHold(root: string, h: Held): void {
+  const queue = held.get(root);
+  if (queue !== undefined && queue.length > 0) {
+    queue.push(h);
+    if (lastFailure.has(root)) failed(root, h);
+    return;
+  }
+  if (!commit(root, h)) holdFailed(root, h);
 }
 
 function scheduleRetry(root: string): void {
@@ -377,6 +431,7 @@ let closing = false;
 
 async function close(compactAll: boolean): Promise<void> {
   closing = true;
+  commitPending();
   for (const t of retryTimers.values()) clearTimeout(t);
   retryTimers.clear();
   // Last attempt at every held write; what still fails is given up (NDJSON keeps the data).
@@ -406,10 +461,13 @@ self.onmessage = (event: MessageEvent) => {
       if (config.retentionDays > 0) maintain(Date.now());
       kick();
       break;
-    case "write":
-      urgent.push(() => write(msg));
+    case "write": {
+      const job: Job = () => write(msg);
+      writeJobs.add(job);
+      urgent.push(job);
       kick();
       break;
+    }
     case "chunk":
       // Held right away (compressed): that is what frees the memory. Keys are unique per batch,
       // so a later batch's chunks never join an earlier write still in the queue.

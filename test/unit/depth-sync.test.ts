@@ -138,18 +138,19 @@ describe("depth sync under faults (real ETHUSDT diffs)", () => {
     expectExchangeBook(h.sync, start + 200);
   });
 
-  test("unusable snapshots are counted and another is asked for", () => {
+  test("unusable snapshots are counted and another is asked for; an unsorted one is sorted", () => {
     const h = new Harness();
     h.diffs(start - 2, start + 1);
     const needs = h.needs;
     h.snapshot(null);
     expect(h.sync.counters.snapshotsBad).toBe(1);
     expect(h.needs).toBe(needs + 1);
-    // Levels out of order: refused by the ladder.
-    h.snapshot(snapshotAt(start, 1000, (b) => b.bids.reverse()));
+    // A price given twice: refused by the ladder.
+    h.snapshot(snapshotAt(start, 1000, (b) => b.bids.push([b.bids[5]![0], "1"])));
     expect(h.sync.counters.snapshotsBad).toBe(2);
     expect(h.sync.state).not.toBe("synced");
-    h.snapshot(snapshotAt(start + 1));
+    // Levels in another order than best first: the same book.
+    h.snapshot(snapshotAt(start + 1, 1000, (b) => b.bids.reverse()));
     expectExchangeBook(h.sync, start + 1);
   });
 

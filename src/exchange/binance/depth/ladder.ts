@@ -123,9 +123,10 @@ export class Ladder {
   }
 
   /**
-   * Loads a snapshot side given best first (as Binance sends it). `complete` = the snapshot held
-   * fewer levels than its limit, so nothing lies beyond; otherwise the worst level becomes the floor.
-   * Returns false when the levels are not strictly ordered best-first or hold a bad value.
+   * Loads a snapshot side. Binance sends it best first; another order is sorted here (the levels are
+   * the same). `complete` = the snapshot held fewer levels than its limit, so nothing lies beyond;
+   * otherwise the worst level becomes the floor. Returns false when a price repeats or a quantity is
+   * not positive (the snapshot is unusable).
    */
   load(px: Float64Array, qty: Float64Array, count: number, complete: boolean): boolean {
     this.clear();
@@ -134,19 +135,33 @@ export class Ladder {
       this.k = new Float64Array(cap);
       this.q = new Float64Array(cap);
     }
-    // Best first in the input, best last here.
+    let ordered = true;
     let prev = Number.POSITIVE_INFINITY;
     for (let j = 0; j < count; j++) {
       const key = this.key(px[j]!);
       const q = qty[j]!;
-      if (!(key < prev) || !(q > 0) || q === Number.POSITIVE_INFINITY) return false;
+      if (!(q > 0) || q === Number.POSITIVE_INFINITY || key !== key) return false;
+      if (!(key < prev)) ordered = false;
       prev = key;
+      // Best first in the input, best last here.
       this.k[count - 1 - j] = key;
       this.q[count - 1 - j] = q;
     }
+    if (!ordered && !this.sortLoaded(count)) return false;
     this.n = count;
     this.floorKey = complete || count === 0 ? Number.NEGATIVE_INFINITY : this.k[0]!;
     if (this.n > this.maxLevels) this.trim();
+    return true;
+  }
+
+  /** Sorts the first `count` loaded levels by key; false when a key repeats. */
+  private sortLoaded(count: number): boolean {
+    const idx = Array.from({ length: count }, (_, i) => i).sort((a, b) => this.k[a]! - this.k[b]!);
+    const k = Float64Array.from(idx, (i) => this.k[i]!);
+    const q = Float64Array.from(idx, (i) => this.q[i]!);
+    for (let i = 1; i < count; i++) if (k[i] === k[i - 1]) return false;
+    this.k.set(k);
+    this.q.set(q);
     return true;
   }
 

@@ -18,7 +18,7 @@ export class FullBook {
     this.asks = new Ladder(false, maxLevels);
   }
 
-  /** Loads a snapshot; false when its levels are not ordered best first (the snapshot is unusable). */
+  /** Loads a snapshot; false when a side gives a price twice or a bad quantity (the snapshot is unusable). */
   load(s: BookSnapshot): boolean {
     const okB = this.bids.load(s.bidPx, s.bidQty, s.bidPx.length, s.bidPx.length < s.limit);
     const okA = this.asks.load(s.askPx, s.askQty, s.askPx.length, s.askPx.length < s.limit);

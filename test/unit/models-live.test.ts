@@ -1,0 +1,101 @@
+/**
+ * Live and training build the same vector: the synthetic market's rows go through the real paper
+ * tap (shared strategy, paper executor) with the ModelFilter in front, in the engine's order, and
+ * every recorded probability must equal what the training code (dataset.ts) computes for that signal
+ * from the same rows. The model has random weights on every input, so any input that differed would
+ * show. Also: filter and size modes, and the decision rows' shape.
+ */
+import { describe, expect, test } from "bun:test";
+import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
+import { ConfigSchema } from "../../src/config/schema.ts";
+import { symbolSamples } from "../../src/models/dataset.ts";
+import { FLAT_FEATURES, featureSignature } from "../../src/models/features.ts";
+import { barrierParams } from "../../src/models/labels.ts";
+import { ModelFilter } from "../../src/models/live.ts";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile } from "../../src/models/model-file.ts";
+import { modelPredictor } from "../../src/models/predictor.ts";
+import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
+import { prng } from "../helpers/prng.ts";
+import { makeMarket } from "./models-support.ts";
+
+const KIND_ORDER: Record<string, number> = { orderbook: 0, features: 1, prices: 2, fusion: 3 };
+
+function randomModel(seed: number): ModelFile {
+  const r = prng(seed);
+  const d = FLAT_FEATURES.length;
+  return {
+    format: MODEL_FORMAT,
+    format_version: MODEL_FORMAT_VERSION,
+    name: "logistic",
+    created_at: "",
+    code_version: "test",
+    features: featureSignature(),
+    training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, data_hash: "0".repeat(64), barrier: { stop_bps: 0, take_profit: [], max_hold_ms: 0, taker_bps: 0, fee_tier: "T" } },
+    threshold: 0.6,
+    members: [
+      {
+        family: "logistic",
+        body: { family: "logistic", weights: Array.from({ length: d }, () => r() * 2 - 1), bias: 0.2 },
+        normalisation: { flat_mean: new Array(d).fill(0), flat_std: new Array(d).fill(3), seq_mean: [], seq_std: [] },
+      },
+    ],
+    fold_metrics: [],
+    oos: { auc: null, auc_lo: null, auc_hi: null, log_loss: 0, n: 0 },
+    verdict: "no edge",
+  };
+}
+
+function runLive(mode: "filter" | "size"): { decisions: Row[]; paper: Row[]; rows: ReturnType<typeof makeMarket>["rows"]; cfg: ReturnType<typeof ConfigSchema.parse> } {
+  const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 30, seed: 4, edge: "none" });
+  const cfg = ConfigSchema.parse({
+    paper: { enable: true },
+    strategy: { regimes: Object.fromEntries(["A_H", "A_L", "Q_H", "Q_L"].map((k) => [k, { cooldown_sec: 0, max_spread_bps: 50 }])) },
+    risk: { max_orders_per_min: 1000, cost: { enable: false } },
+  });
+  const decisions: Row[] = [];
+  const paper: Row[] = [];
+  const sink: RowSink = { append: (k: RowKind, r: Row) => void (k === "model_decisions" ? decisions.push(r) : k === "paper" ? paper.push({ ...r }) : 0) };
+  const filter = new ModelFilter(randomModel(3), { path: "", threshold: 0.6, mode }, sink);
+  const head = filter.tap(new PaperTap(sink, traderParams(cfg), filter));
+  const events: [RowKind, Row][] = [];
+  for (const [k, rs] of Object.entries(m.rows)) for (const r of rs) events.push([k as RowKind, r]);
+  events.sort((a, b) => (a[1].ts_ms as number) - (b[1].ts_ms as number) || KIND_ORDER[a[0]] - KIND_ORDER[b[0]]);
+  for (const [k, r] of events) head.append(k, r);
+  return { decisions, paper, rows: m.rows, cfg };
+}
+
+describe("the model filter in the paper tap", () => {
+  test("every live probability equals the training code's for the same signal", () => {
+    const { decisions, rows, cfg } = runLive("filter");
+    expect(decisions.length).toBeGreaterThan(30);
+    const { samples } = symbolSamples("SYNUSDT", { ...rows }, { barrier: barrierParams({ stop_bps: 0, take_profit: [], max_hold_sec: 0.001 }, 0, "T"), strategy: cfg.strategy });
+    const predict = modelPredictor(randomModel(3).members);
+    const offline = new Map(samples.map((s) => [s.aggTradeId, predict(s)]));
+    let compared = 0;
+    for (const d of decisions) {
+      const p = offline.get(d.agg_trade_id as number);
+      if (p === undefined) continue;
+      expect(d.probability as number).toBe(p);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(decisions.length - 1);
+    // the model decides: some taken, some not, and the decision follows the threshold
+    expect(decisions.some((d) => d.taken === true)).toBe(true);
+    expect(decisions.some((d) => d.taken === false)).toBe(true);
+    for (const d of decisions) expect(d.taken).toBe((d.probability as number) >= 0.6);
+  });
+
+  test("skipped signals open no position; size mode scales between p = 0.5 and the threshold", () => {
+    const f = runLive("filter");
+    const taken = new Set(f.decisions.filter((d) => d.taken === true).map((d) => d.agg_trade_id));
+    const opened = f.paper.filter((r) => r.event === "open").map((r) => r.signal_agg_trade_id);
+    expect(opened.length).toBeGreaterThan(0);
+    for (const id of opened) expect(taken.has(id)).toBe(true);
+    const s = runLive("size");
+    for (const d of s.decisions) {
+      const p = d.probability as number;
+      expect(d.size_factor).toBeCloseTo(p >= 0.6 ? 1 : p < 0.5 ? 0 : (p - 0.5) / 0.1, 12);
+      expect(d.taken).toBe((d.size_factor as number) > 0);
+    }
+  });
+});

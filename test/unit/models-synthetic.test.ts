@@ -84,3 +84,16 @@ describe("a planted, regime-dependent edge", () => {
     expect(report.verdict.startsWith("edge")).toBe(true);
   }, 240_000);
 });
+
+describe("determinism", () => {
+  test("the same seed gives the same model files (but the creation time)", async () => {
+    const a = await train("regime", 40, ["logistic", "gbdt", "mlp"], { randomKFold: [], folds: 2, epochs: { mlp: 3 } });
+    const b = await train("regime", 40, ["logistic", "gbdt", "mlp"], { randomKFold: [], folds: 2, epochs: { mlp: 3 } });
+    for (const f of ["logistic", "gbdt", "mlp", "model"]) {
+      const read = (out: string) => ({ ...JSON.parse(readFileSync(join(out, f === "model" ? "model.json" : `${f}.model.json`), "utf8")), created_at: null });
+      expect(read(a.out)).toEqual(read(b.out));
+    }
+    const c = await train("regime", 40, ["mlp"], { randomKFold: [], folds: 2, epochs: { mlp: 3 }, seed: 2 });
+    expect(JSON.parse(readFileSync(join(c.out, "mlp.model.json"), "utf8")).members).not.toEqual(JSON.parse(readFileSync(join(a.out, "mlp.model.json"), "utf8")).members);
+  }, 120_000);
+});

@@ -16,7 +16,7 @@ import { strategyArgs } from "../helpers/strategy-sets.ts";
 import { kindRows, layout, type Layout } from "./storage-support.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
-const COOLDOWN_S = 8;
+const COOLDOWN_S = 6;
 const MAX_NOTIONAL = 600;
 const ARGS = strategyArgs([
   "strategy.take_profit=[{ at_bps = 2, fraction = 0.5 }, { at_bps = 4, fraction = 1 }]",
@@ -37,7 +37,7 @@ beforeAll(async () => {
   live = layout(join(dir, "live"));
   const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...ARGS], collectorEnv(fake, SYMBOLS, join(dir, "live"), freePort(), { PAPER_ENABLE: "1", PARQUET_ROTATE_SEC: "5" }));
   await waitFor("both routes connected", () => (fake.openConnections().length >= 2 ? true : undefined), 20_000);
-  await Bun.sleep(20_000);
+  await Bun.sleep(30_000);
   fake.silence("public", true);
   fake.silence("market", true);
   await Bun.sleep(300);

@@ -7,7 +7,7 @@
  * and files older than `keepDays` are deleted. At process exit whatever is still buffered is written
  * synchronously (`flushSync`), so the last lines before an `exit(1)` are never lost.
  */
-import { appendFileSync, createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -39,8 +39,7 @@ export class RunLogFile {
   private readonly maxFileBytes: number;
   private readonly now: () => number;
   private closed = false;
-  /** The file could not be written (a full disk): lines are dropped until the next file. Best effort by design. */
-  private broken = false;
+  private lastStampMs = 0;
 
   constructor(private readonly opts: RunLogFileOptions) {
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
@@ -109,9 +108,8 @@ export class RunLogFile {
       if (this.fh === null) this.fh = await open(path, "a");
       await this.fh.write(text);
       this.size += bytes;
-      this.broken = false;
     } catch {
-      if (!this.broken) this.broken = true;
+      // Best effort by design (the lines are on stderr too): a full disk loses these lines only.
       await this.fh?.close().catch(() => {});
       this.fh = null;
     }
@@ -133,15 +131,13 @@ export class RunLogFile {
     return this.path;
   }
 
+  /** Names sort in time order: a name already taken (two files in one millisecond) moves on by 1 ms. */
   private freshName(now: number): string {
-    const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
-    for (let i = 0; ; i++) {
-      const p = join(this.opts.dir, `harvestd-${stamp}${i === 0 ? "" : `-${i}`}.jsonl`);
-      try {
-        statSync(p);
-      } catch {
-        return p;
-      }
+    for (let t = Math.max(now, this.lastStampMs + 1); ; t++) {
+      const p = join(this.opts.dir, `harvestd-${new Date(t).toISOString().replace(/[:.]/g, "-")}.jsonl`);
+      if (existsSync(p) || existsSync(`${p}.gz`)) continue;
+      this.lastStampMs = t;
+      return p;
     }
   }
 

@@ -79,13 +79,13 @@ function foldChart(r: TrainReport): string {
   const fams = r.results.filter((x) => x.folds.length > 0);
   const nf = Math.max(1, ...fams.map((x) => x.folds.length));
   const x = (i: number): number => PAD + ((W - 2 * PAD) * (i + 0.5)) / nf;
-  const y = (v: number): number => H - PAD - ((H - 2 * PAD) * (v - 0.3)) / 0.5;
+  const y = (v: number): number => H - PAD - ((H - 2 * PAD) * (v - 0.2)) / 0.8;
   const colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
   const parts: string[] = [`<line x1="${PAD}" x2="${W - PAD}" y1="${y(0.5)}" y2="${y(0.5)}" stroke="#888" stroke-dasharray="4 3"/>`];
-  for (const v of [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) parts.push(`<text x="4" y="${y(v) + 4}" font-size="10">${v.toFixed(1)}</text>`);
+  for (const v of [0.2, 0.4, 0.5, 0.6, 0.8, 1.0]) parts.push(`<text x="4" y="${y(v) + 4}" font-size="10">${v.toFixed(1)}</text>`);
   fams.forEach((fam, k) => {
     const c = colours[k % colours.length];
-    const pts = fam.folds.map((f, i) => (f.auc === null ? null : `${x(i).toFixed(1)},${y(Math.max(0.3, Math.min(0.8, f.auc))).toFixed(1)}`)).filter((p): p is string => p !== null);
+    const pts = fam.folds.map((f, i) => (f.auc === null ? null : `${x(i).toFixed(1)},${y(Math.max(0.2, Math.min(1, f.auc))).toFixed(1)}`)).filter((p): p is string => p !== null);
     parts.push(`<polyline fill="none" stroke="${c}" stroke-width="1.5" points="${pts.join(" ")}"/>`);
     for (const p of pts) parts.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="3" fill="${c}"/>`);
     parts.push(`<text x="${W - PAD + 4}" y="${PAD + 12 * k}" font-size="10" fill="${c}">${esc(fam.family)}</text>`);

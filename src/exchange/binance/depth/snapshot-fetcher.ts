@@ -1,9 +1,10 @@
 /**
  * Live only: fetches `GET /fapi/v1/depth?symbol=&limit=` when a symbol's book asks for a snapshot.
- * At most one request per symbol is in flight; requests go through the shared RestClient, so they
- * respect the REST weight budget (20 per request at limit 1000) and every 429/418 pause. After a
- * failed answer the symbol waits (1 s, doubling to 30 s) before it may ask again; the book keeps
- * asking on every diff while it is out of sync, so a retry needs no timer of its own.
+ * At most one request per symbol is in flight, and at most one a second per symbol (a stream that
+ * breaks on every diff must not spend the whole REST budget); requests go through the shared
+ * RestClient, so they respect the REST weight budget (20 per request at limit 1000) and every
+ * 429/418 pause. After a failed answer the symbol waits (1 s, doubling to 30 s) before it may ask
+ * again; the book keeps asking on every diff while it is out of sync, so a retry needs no timer.
  *
  * Every answer, good or bad, goes forward through `deliver` in arrival order; the caller writes it to
  * the raw log (a snapshot line, or an error line) and applies it.
@@ -19,6 +20,8 @@ export interface SnapshotFetcherCounters {
 }
 
 const FIRST_RETRY_MS = 1000;
+/** Least time between two requests of one symbol. */
+const MIN_INTERVAL_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
 export class SnapshotFetcher {
@@ -45,12 +48,12 @@ export class SnapshotFetcher {
       this.inFlight.delete(symbol);
       if (this.stopped) return;
       if (r.ok) {
-        this.notBefore.delete(symbol);
+        this.notBefore.set(symbol, { at: this.now() + MIN_INTERVAL_MS, delay: 0 });
         this.deliver(symbol, { ok: true, body: r.body });
         return;
       }
       this.counters.failures++;
-      const delay = Math.min(MAX_RETRY_MS, back === undefined ? FIRST_RETRY_MS : back.delay * 2);
+      const delay = Math.min(MAX_RETRY_MS, back === undefined || back.delay === 0 ? FIRST_RETRY_MS : back.delay * 2);
       this.notBefore.set(symbol, { at: this.now() + delay, delay });
       this.deliver(symbol, { ok: false, status: r.status, error: r.error });
     });

@@ -76,6 +76,8 @@ export class TestnetServer {
    * executed), whatever the request asked for; fills then come only on the user stream.
    */
   ackOnly = false;
+  /** Stream sockets stay open but receive no events (a stalled stream); events are still recorded. */
+  muted = false;
   /** countdownCancelAll expiries: symbol and the orders cancelled. */
   readonly countdownFired: { symbol: string; at: number; cancelled: number }[] = [];
 
@@ -160,6 +162,7 @@ export class TestnetServer {
 
   private push(ev: Record<string, unknown>): void {
     this.streamEvents.push(ev);
+    if (this.muted) return;
     const text = JSON.stringify(ev);
     for (const ws of this.sockets) ws.send(text);
   }

@@ -147,18 +147,39 @@ describe("live trader", () => {
     expect(tn.server.ledger.position(SYMBOL).qty).toBe(0);
   });
 
-  test("fills made while the user stream is down come from the trade list, once each", async () => {
+  test("fills the user stream does not deliver come from the trade list, once each", async () => {
     const { trader, strategy, rows } = await makeTrader({ max_position_notional: 1000 });
     const ledger = tn.server.ledger;
     const from = ledger.fills.length;
-    tn.dropUserStreams();
-    enter(strategy, trader, "sell", 30);
-    await until("filled at the venue", () => ledger.position(SYMBOL).qty < 0);
-    await until("fill recorded", () => rows.of("fills").length >= 1, 8000);
+    tn.server.muted = true;
+    try {
+      enter(strategy, trader, "sell", 30);
+      await until("filled at the venue", () => ledger.position(SYMBOL).qty < 0);
+      await until("fill recorded", () => rows.of("fills").length >= 1, 8000);
+    } finally {
+      tn.server.muted = false;
+    }
     await trader.stop(true);
     const mine = ledger.fills.slice(from).map((f) => f.id);
     expect(rows.of("fills").map((r) => r.trade_id)).toEqual(mine);
     expect(strategy.fills).toHaveLength(mine.length);
+  });
+
+  test("no entry while the user stream is down; entries resume once reconnected and reconciled", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 1000 });
+    const ledger = tn.server.ledger;
+    const before = ledger.orders.size;
+    tn.dropUserStreams();
+    await until("the trader saw the drop", () => !trader.status().in_sync);
+    enter(strategy, trader, "buy", 20);
+    await until("refused", () => rows.of("orders").some((r) => r.status === "REFUSED"));
+    expect(String(rows.of("orders").find((r) => r.status === "REFUSED")!.error)).toContain("user stream down");
+    expect(ledger.orders.size).toBe(before);
+    await until("reconnected and reconciled", () => trader.status().user_stream && trader.status().in_sync, 5000);
+    enter(strategy, trader, "buy", 20);
+    await until("entered", () => ledger.position(SYMBOL).qty > 0);
+    await trader.stop(true);
+    expect(ledger.position(SYMBOL).qty).toBe(0);
   });
 
   test("a forced loss trips the kill switch: flat, entries refused, health names the limit", async () => {

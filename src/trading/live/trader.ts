@@ -107,6 +107,8 @@ export class LiveTrader {
   private deadMan: ReturnType<typeof setInterval> | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
   private streamDownSince: number | null = null;
+  /** False from a user-stream drop until the reconciliation after the reconnect: no new entries meanwhile. */
+  private inSync = true;
   private polls = 0;
   /** Entry signals the strategy skipped, by reason (status page: why it is not trading). */
   readonly skipped: Record<string, number> = {};
@@ -136,6 +138,7 @@ export class LiveTrader {
         if (reconnect) void this.reconcileAll(false);
       },
       onDisconnected: (why) => {
+        this.inSync = false;
         this.streamDownSince ??= Date.now();
         this.records.note("user-stream down", { why });
         this.log.limited("trade-stream", "warn", "trade: user stream down", { why });
@@ -202,7 +205,7 @@ export class LiveTrader {
     return out;
   }
 
-  status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; skipped: Record<string, number>; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
+  status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; in_sync: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; skipped: Record<string, number>; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
     const symbols: TradeStatusSymbol[] = [];
     for (const s of this.state.values()) {
       const px = s.mid ?? s.entryPrice;
@@ -215,7 +218,7 @@ export class LiveTrader {
       });
     }
     const l = this.rest.limits;
-    return { ready: this.ready, user_stream: this.stream.connected, symbols, counters: this.counters, skipped: this.skipped, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
+    return { ready: this.ready, user_stream: this.stream.connected, in_sync: this.inSync, symbols, counters: this.counters, skipped: this.skipped, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
   }
 
   /**
@@ -271,6 +274,7 @@ export class LiveTrader {
       };
       const halt = s.risk.haltAt(now);
       if (this.stopping || halt !== null) return refuse(halt === null ? "shutting down" : `halted: ${halt.reason}`);
+      if (!this.inSync) return refuse("user stream down or not yet reconciled");
       if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
       // Position limit at the venue: the position after this order stays within max_position_notional.
       const signed = it.side === "buy" ? it.qty : -it.qty;
@@ -568,6 +572,8 @@ export class LiveTrader {
         }),
       ),
     );
+    // Entries resume only if the stream did not drop again meanwhile.
+    if (this.stream.connected) this.inSync = true;
     this.records.note("reconciled", { initial, positions: Object.fromEntries([...this.state.values()].map((s) => [s.symbol, s.pos])) });
   }
 

@@ -40,6 +40,32 @@ interface CustomIndicatorStat {
   readonly lastError: string | null;
 }
 
+interface TradingSymbol {
+  readonly symbol: string;
+  readonly position_qty: number;
+  readonly entry_price: number | null;
+  readonly position_notional: number;
+  readonly max_position_notional: number;
+  readonly stop_trigger: number | null;
+  readonly open_orders: number;
+  readonly day_pnl: number;
+  readonly max_daily_loss: number;
+  readonly total_pnl: number;
+  readonly drawdown_pct: number;
+  readonly max_drawdown_pct: number;
+  readonly orders_last_min: number;
+  readonly max_orders_per_min: number;
+  readonly halted: string | null;
+}
+
+interface PageTrading {
+  readonly ready: boolean;
+  readonly user_stream: boolean;
+  readonly counters: { readonly fills: number; readonly ordersFailed: number };
+  readonly limits: { readonly order_count_10s: number; readonly used_weight_1m: number };
+  readonly symbols: readonly TradingSymbol[];
+}
+
 interface PageStatus {
   readonly version: string;
   readonly now_ms: number;
@@ -52,6 +78,7 @@ interface PageStatus {
   readonly disk?: { readonly free_bytes: number };
   readonly symbols: readonly PageSymbol[];
   readonly custom_indicators?: readonly CustomIndicatorStat[];
+  readonly trading?: PageTrading | null;
 }
 
 interface PageHistory {
@@ -428,6 +455,7 @@ export function statusPageClient(): void {
       if (!hidden && (r.onScreen || rows.size <= DRAW_ALL_UP_TO)) drawCharts(r);
     }
     renderPaper(s.symbols);
+    renderTrading(s.trading ?? null);
     renderCustom(s.custom_indicators || []);
     let oldest = s.now_ms;
     for (const h of chartData.values()) if (h.t.length > 0 && h.t[0]! < oldest) oldest = h.t[0]!;
@@ -476,6 +504,35 @@ export function statusPageClient(): void {
     }
     $("paper-head").replaceChildren(head);
     $("paper-rows").replaceChildren(...body);
+  }
+
+  /** Testnet trading (docs/trading.md): position, open orders, PnL and the limits used, per traded symbol. */
+  function renderTrading(t: PageTrading | null): void {
+    $("trading").className = t ? "show" : "";
+    if (!t) return;
+    const of = (v: number, lim: number, d: number): string => num(v, d) + " / " + num(lim, d);
+    $("trading-note").textContent =
+      (t.ready ? "trading" : "starting") + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
+      " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
+    $("trading-rows").replaceChildren(
+      ...t.symbols.map((x) => {
+        const tr = el("tr");
+        const cells: readonly (readonly [string, string])[] = [
+          ["", x.symbol],
+          [x.position_qty > 0 ? "pos" : x.position_qty < 0 ? "neg" : "", x.position_qty === 0 ? "flat" : num(x.position_qty, 0, 6) + " @ " + price(x.entry_price)],
+          ["", of(x.position_notional, x.max_position_notional, 0)],
+          ["", x.stop_trigger === null ? DASH : price(x.stop_trigger)],
+          ["", count(x.open_orders)],
+          [x.day_pnl > 0 ? "pos" : x.day_pnl < 0 ? "neg" : "", signed(x.day_pnl, 2) + " / -" + num(x.max_daily_loss, 0)],
+          [x.total_pnl > 0 ? "pos" : x.total_pnl < 0 ? "neg" : "", signed(x.total_pnl, 2)],
+          ["", of(x.drawdown_pct, x.max_drawdown_pct, 2) + " %"],
+          ["", x.orders_last_min + " / " + x.max_orders_per_min],
+          [x.halted ? "neg" : "", x.halted ?? DASH],
+        ];
+        for (const [cls, text] of cells) tr.append(el("td", cls, text));
+        return tr;
+      }),
+    );
   }
 
   /** Custom indicators (docs/indicators-custom.md): cost, rows and errors per indicator over all symbols. */

@@ -1,0 +1,98 @@
+/**
+ * Full-depth mode under a seeded random fault schedule (the fake exchange's fault plan): diffs
+ * skipped at random, duplicate frames, the public connection cut every few seconds, and depth
+ * snapshot answers that fail, are stale or are held back, all at once. Whatever the order the faults
+ * fall in, every book_l2 snapshot the compiled binary wrote equals the exchange's own book at the
+ * same update id (never crossed, never applied across a break), and replay gives the same rows.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startFakeExchange, type FakeExchange, type FaultControl } from "../fake-exchange/index.ts";
+import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, type RunResult } from "../helpers/binary.ts";
+import { prng } from "../helpers/prng.ts";
+import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
+import { bookSnapshots, expectExchangeBooks } from "./depth-support.ts";
+
+const SYMBOLS = ["ETHUSDT", "SANDUSDT", "NEOUSDT"];
+const LEVELS = 10;
+const BOOK_L2 = ["--set", `feed.full_levels=${LEVELS}`, "--set", "feed.book_snapshot_sec=0.5"];
+
+let fx: FakeExchange;
+let faults: FaultControl;
+let live: Layout;
+let replayed: Layout;
+let run: RunResult;
+let replay: RunResult;
+let status: Record<string, any> = {};
+const depthFaults: string[] = [];
+
+beforeAll(async () => {
+  fx = await startFakeExchange({ symbols: SYMBOLS, speed: 3, diffDepth: true, bookHistoryLevels: LEVELS, recordFrames: false });
+  faults = fx.startFaults({ seed: 17, skipDepthRate: 0.01, duplicateRate: 0.02, dropEveryMs: 5000, dropRoute: "public" });
+  // Every 1.5 s one snapshot fault, drawn from the same seeded generator: failed, stale or held back.
+  const rnd = prng(17);
+  const timer = setInterval(() => {
+    const r = rnd();
+    if (r < 0.33) (fx.rejectDepth(1, rnd() < 0.5 ? 429 : 500, 1), depthFaults.push("reject"));
+    else if (r < 0.66) (fx.staleDepth(1), depthFaults.push("stale"));
+    else (fx.delayDepth(1, 800), depthFaults.push("delay"));
+  }, 1500);
+  const dir = tempDir("depth-full-faults");
+  live = layout(dir);
+  const port = freePort();
+  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), "--set", 'feed.depth="full"', ...BOOK_L2], collectorEnv(fx, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }));
+  try {
+    await Bun.sleep(18_000);
+    clearInterval(timer);
+    faults.stop();
+    // Faults over: every book must come back in sync.
+    await Bun.sleep(5000);
+    status = await apiStatus(port);
+  } finally {
+    clearInterval(timer);
+    fx.silence("public", true);
+    fx.silence("market", true);
+    await Bun.sleep(300);
+    run = await proc.stop("SIGTERM");
+  }
+  replayed = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
+  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...BOOK_L2], { ARTIFACTS_DIR: replayed.artifacts });
+}, 90_000);
+
+afterAll(async () => {
+  await fx?.stop();
+});
+
+describe("full-depth book under a seeded random fault schedule", () => {
+  test("faults were injected; the run and the replay exit 0; every book is back in sync", () => {
+    if (run.exitCode !== 0) console.error(run.stderr);
+    expect(run.exitCode).toBe(0);
+    expect(replay.exitCode).toBe(0);
+    expect(faults.log.skippedDepth.length).toBeGreaterThan(3);
+    expect(faults.log.drops.length).toBeGreaterThanOrEqual(3);
+    expect(depthFaults.length).toBeGreaterThanOrEqual(10);
+    for (const s of status.symbols as Record<string, any>[]) {
+      expect(s.book.state).toBe("synced");
+      expect(s.book.counters.resyncsCrossed).toBe(0);
+      expect(s.book.counters.refreshMismatches).toBe(0);
+    }
+    const resyncs = (status.symbols as Record<string, any>[]).reduce((a, s) => a + s.book.resyncs, 0);
+    expect(resyncs).toBeGreaterThanOrEqual(faults.log.skippedDepth.length);
+  });
+
+  test("every book_l2 snapshot equals the exchange's book at its update id", async () => {
+    const snaps = await bookSnapshots(live);
+    expect(snaps.length).toBeGreaterThan(40);
+    for (const symbol of SYMBOLS) expect(snaps.some((s) => s.symbol === symbol)).toBe(true);
+    expectExchangeBooks(fx, snaps, LEVELS);
+  });
+
+  test("replay gives identical book_l2 and orderbook rows", async () => {
+    for (const kind of ["book_l2", "orderbook"] as const) {
+      const a = await kindRows(live, kind);
+      expect(a.length).toBeGreaterThan(50);
+      expect(await kindRows(replayed, kind)).toEqual(a);
+      expect(await treeDifference(live, replayed, kind)).toEqual({ onlyA: 0, onlyB: 0 });
+    }
+  }, 60_000);
+});

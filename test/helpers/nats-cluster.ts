@@ -70,7 +70,24 @@ async function greets(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts the cluster. Ports are picked free and then bound by nats-server a moment later, so on a
+ * busy machine another process can take one in between: a cluster that does not come up is stopped
+ * and started again on new ports (three attempts).
+ */
 export async function startNatsCluster(opts: { readonly size?: number; readonly name?: string } = {}): Promise<NatsCluster> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+async function startOnce(opts: { readonly size?: number; readonly name?: string }): Promise<NatsCluster> {
   const size = opts.size ?? 3;
   const dir = tempDir("nats");
   const clusterName = opts.name ?? "harvestd-test";
@@ -103,8 +120,15 @@ export async function startNatsCluster(opts: { readonly size?: number; readonly 
   };
   const up = (i: number) => waitFor(`nats node ${full[i]!.name} on ${full[i]!.clientPort}`, async () => ((await greets(full[i]!.clientPort)) ? true : undefined), 15_000, 100);
   for (let i = 0; i < size; i++) spawn(i);
-  await Promise.all(full.map((_, i) => up(i)));
-  await waitForJetStream(full);
+  try {
+    await Promise.all(full.map((_, i) => up(i)));
+    await waitForJetStream(full);
+  } catch (e) {
+    for (const p of procs) p?.kill("SIGKILL");
+    await Promise.all(procs.map((p) => p?.exited));
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     nodes: full,
     servers: full.map((n) => n.url),

@@ -6,7 +6,7 @@
  * fails (no connection, leader election) is retried after a pause, the stream redelivering whatever
  * was not acknowledged.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectionOptions, openConnection } from "../../sinks/nats/connection.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
@@ -40,6 +40,8 @@ export class StreamConsumer {
   private lastError: string | null = null;
   /** Stream sequence the consumer was recreated at (an earlier run left messages unacknowledged), or null. */
   restartedAtSeq: number | null = null;
+  private stopped = false;
+  private current: ConsumerMessages | null = null;
 
   constructor(
     private readonly p: NatsParams,
@@ -116,21 +118,31 @@ export class StreamConsumer {
     };
   }
 
-  /** Up to `max` messages, waiting at most `expiresMs` for them; [] when none came or the fetch failed. */
-  async fetch(max: number, expiresMs: number): Promise<JsMsg[]> {
-    const js = this.js;
-    if (js === null) return [];
-    const out: JsMsg[] = [];
-    try {
-      const c = await js.consumers.get(this.p.stream, this.p.consumer);
-      const it = await c.fetch({ max_messages: max, expires: expiresMs });
-      for await (const m of it) out.push(m);
-    } catch (e) {
-      this.lastError = (e as Error).message;
-      // Messages received before the failure are kept: they are processed and acknowledged.
-      if (out.length === 0) await Bun.sleep(500);
+  /**
+   * Messages as they come, pulled ahead in batches of `batch` (the client keeps that many requested,
+   * so a backlog streams without a round trip per batch). Ends when `stop()` is called; a failed
+   * subscription (the consumer vanished, a leader moved) is opened again after a pause.
+   */
+  async *messages(batch: number): AsyncGenerator<JsMsg> {
+    while (this.js !== null && !this.stopped) {
+      try {
+        const c = await this.js.consumers.get(this.p.stream, this.p.consumer);
+        const it = await c.consume({ max_messages: batch });
+        this.current = it;
+        for await (const m of it) yield m;
+      } catch (e) {
+        this.lastError = (e as Error).message;
+      } finally {
+        this.current = null;
+      }
+      if (!this.stopped) await Bun.sleep(500);
     }
-    return out;
+  }
+
+  /** Ends `messages()`: no more are pulled; those already delivered and not acknowledged come back later. */
+  stop(): void {
+    this.stopped = true;
+    void this.current?.close();
   }
 
   /** Refreshes the consumer's lag figures (a request to the server; call every few seconds). */

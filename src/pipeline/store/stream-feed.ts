@@ -28,7 +28,8 @@ import type { LastIds } from "./resume.ts";
 
 const GATE_TICK_MS = 250;
 const INFO_EVERY_MS = 2000;
-const FETCH_EXPIRES_MS = 1000;
+/** Records are settled (log flushed, then acknowledged) at least this often, and after every batch. */
+const SETTLE_EVERY_MS = 100;
 /**
  * Longest a trade waits for lower ids of its stream that arrive after it (resequencer.ts): a
  * collector whose publishes failed publishes them again within its ack timeout plus a reconnect and
@@ -99,6 +100,7 @@ export class StreamFeed implements Feed {
   private loop: Promise<void> | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private lastInfoMs = 0;
+  private settling: Promise<void> | null = null;
 
   constructor(private readonly o: StreamFeedOptions) {
     this.symbolSet = new Set(o.symbols);
@@ -139,9 +141,10 @@ export class StreamFeed implements Feed {
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 
-  /** Stops fetching; held frames go out, then the last lines are written and acknowledged. */
+  /** Stops taking records; `drain` then writes and acknowledges what was taken. */
   stop(): void {
     this.running = false;
+    this.o.consumer.stop();
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
   }
@@ -150,6 +153,7 @@ export class StreamFeed implements Feed {
   async drain(): Promise<void> {
     this.stop();
     await this.loop;
+    await this.settling;
     this.reseq.flush();
     this.backfiller.stop();
     this.rest.close();
@@ -159,13 +163,31 @@ export class StreamFeed implements Feed {
   }
 
   private async run(): Promise<void> {
-    while (this.running) {
-      const msgs = await this.o.consumer.fetch(this.o.params.fetch_batch, FETCH_EXPIRES_MS);
-      const t0 = performance.now();
-      for (const m of msgs) this.take(m, t0);
-      // Nothing held behind a backfill means every record taken so far has its line appended; once
-      // those lines are on disk, the records are acknowledged. (Checked before the flush: frames a
-      // backfill releases during it are appended after it and wait for the next round.)
+    const batch = this.o.params.fetch_batch;
+    const settler = setInterval(() => void this.settle(), SETTLE_EVERY_MS);
+    try {
+      let taken = 0;
+      for await (const m of this.o.consumer.messages(batch)) {
+        this.take(m, performance.now());
+        if (++taken >= batch) {
+          taken = 0;
+          await this.settle();
+        }
+        if (!this.running) break;
+      }
+    } finally {
+      clearInterval(settler);
+    }
+  }
+
+  /**
+   * Nothing held behind a backfill or waiting for reordering means every record taken so far has its
+   * line appended; once those lines are on disk, the records are acknowledged. (Checked before the
+   * flush: frames released during it are appended after it and wait for the next round.)
+   */
+  private settle(): Promise<void> {
+    if (this.settling !== null) return this.settling;
+    const run = async () => {
       const settled = this.gate.totals.held === 0 && this.reseq.waiting === 0 ? this.unacked : null;
       if (settled !== null) this.unacked = [];
       await this.o.flushLog();
@@ -175,7 +197,11 @@ export class StreamFeed implements Feed {
         this.lastInfoMs = now;
         void this.o.consumer.refresh();
       }
-    }
+    };
+    this.settling = run().finally(() => {
+      this.settling = null;
+    });
+    return this.settling;
   }
 
   private ackAll(): void {

@@ -67,7 +67,7 @@ export async function ensureStream(jsm: JetStreamManager, p: NatsParams): Promis
   if (info === null) {
     try {
       const created = await jsm.streams.add({ ...want, subjects: [...want.subjects], discard: DiscardPolicy.Old });
-      return { ok: true, created: true, info: created };
+      return { ok: true, created: true, info: await withLeader(jsm, created) };
     } catch (e) {
       // Another collector may have created it a moment ago: check that one instead.
       if (!(e instanceof JetStreamApiError) || !/already in use|exists/i.test(e.message)) throw e;
@@ -78,5 +78,18 @@ export async function ensureStream(jsm: JetStreamManager, p: NatsParams): Promis
   if (diff.length > 0) {
     return { ok: false, error: `stream ${want.name} exists with other settings (${diff.join("; ")}): change [publish.nats] to match, or migrate the stream with the nats CLI` };
   }
-  return { ok: true, created: false, info };
+  return { ok: true, created: false, info: await withLeader(jsm, info) };
+}
+
+/**
+ * A replicated stream just created has no leader for a moment, and publishes to it fail meanwhile:
+ * wait (at most 10 s) until it has one, so the first records do not all go the catch-up way.
+ */
+async function withLeader(jsm: JetStreamManager, info: StreamInfo): Promise<StreamInfo> {
+  const until = Date.now() + 10_000;
+  while ((info.config.num_replicas ?? 1) > 1 && (info.cluster?.leader ?? "") === "" && Date.now() < until) {
+    await Bun.sleep(100);
+    info = await jsm.streams.info(info.config.name);
+  }
+  return info;
 }

@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { backfillLine, gapLine, sessionLine } from "../core/raw-log.ts";
 import { compressFile } from "../sinks/ndjson/compress.ts";
-import { dateFolders, findHoles, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "../sinks/ndjson/trade-ids.ts";
+import { dateFolders, findHoles, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "./stored-trades.ts";
 import { versionInfo } from "../util/version.ts";
 import { Pipeline } from "./pipeline.ts";
 import { tradeRecovery } from "./venue.ts";

@@ -8,7 +8,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { sessionLine } from "../core/raw-log.ts";
-import { lastStoredTrades } from "../sinks/ndjson/trade-ids.ts";
+import { lastStoredTrades } from "./stored-trades.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";

@@ -14,7 +14,7 @@ import { openLines, type PlannedFile } from "./replay-files.ts";
 import { rawLogDecoder } from "./venue.ts";
 import { basename } from "node:path";
 import type { SymbolStage } from "../core/stage.ts";
-import { isPastBackfill } from "../sinks/ndjson/trade-ids.ts";
+import { isPastBackfill } from "./stored-trades.ts";
 
 export interface ReplaySummary {
   files: number;

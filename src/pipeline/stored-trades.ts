@@ -7,8 +7,9 @@
  * - `storedTradeIds`: every trade id (and trade time) of a symbol's files, for `harvestd backfill`
  *   to find the holes of a past range.
  *
- * A trade is a data line or a `backfill` line of `<sym>@aggTrade` whose payload the engine accepts
- * (the feed's `eventId` rule). `gap` lines hold no trade: ids recorded as missing are tried again.
+ * A trade is a data line or a `backfill` line the exchange adapter's raw-log decoder reads as a trade
+ * the engine accepts (exactly what replay applies). `gap` lines hold no trade: ids recorded as
+ * missing are tried again.
  * Files are the hour files `raw-HH.ndjson[.gz|.zst]` and the files of earlier backfill runs
  * (`backfill-*.ndjson[.gz|.zst]`, see docs/feed.md).
  */
@@ -16,7 +17,7 @@ import { createReadStream, readdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createGunzip, createZstdDecompress } from "node:zlib";
-import { eventId } from "../../exchange/binance/frame-parser.ts";
+import { rawLogDecoder, tradeStreamOf } from "./venue.ts";
 
 export interface StoredTrade {
   readonly id: number;
@@ -58,23 +59,14 @@ function list(dir: string): string[] {
   }
 }
 
+const decoder = rawLogDecoder();
+
 /** The trade a raw-log line holds for `symbol`, or null. */
 export function tradeOfLine(line: string, symbol: string): { id: number; tsMs: number } | null {
-  if (!line.includes("@aggTrade")) return null;
-  let rec: { stream?: unknown; event?: unknown; data?: unknown };
-  try {
-    rec = JSON.parse(line) as typeof rec;
-  } catch {
-    return null;
-  }
-  if (typeof rec !== "object" || rec === null) return null;
-  if (rec.event !== undefined && rec.event !== "backfill") return null;
-  if (rec.stream !== `${symbol.toLowerCase()}@aggTrade`) return null;
-  const id = eventId("aggTrade", rec.data);
-  if (id === null) return null;
-  const d = rec.data as { T?: unknown; E?: unknown };
-  const tsMs = typeof d.T === "number" ? d.T : (d.E as number);
-  return { id, tsMs };
+  const d = decoder.decode(line, symbol);
+  if (d.type !== "data" || d.event.kind !== "aggTrade") return null;
+  const tsMs = d.event.tradeTime ?? d.event.eventTime;
+  return tsMs === null ? null : { id: d.event.aggId, tsMs };
 }
 
 /** Hour files of one symbol folder, newest first; within an hour the plain file (written after its compressed twin) first. */
@@ -141,7 +133,7 @@ async function* fileLines(path: string): AsyncGenerator<string> {
  * parsed (newest first), the whole file only if none of those is a valid trade.
  */
 async function lastTradeCompressed(path: string, symbol: string): Promise<{ id: number; tsMs: number } | null> {
-  const needle = `"${symbol.toLowerCase()}@aggTrade"`;
+  const needle = `"${tradeStreamOf(symbol)}"`;
   const recent: string[] = [];
   for await (const line of fileLines(path)) {
     if (!line.includes(needle)) continue;
@@ -212,7 +204,7 @@ export function tradeFiles(dir: string, symbol: string, dates: readonly string[]
  */
 export async function storedTradeIds(files: readonly string[], symbol: string): Promise<{ ids: Float64Array; ts: Float64Array }> {
   const byId = new Map<number, number>();
-  const needle = `"${symbol.toLowerCase()}@aggTrade"`;
+  const needle = `"${tradeStreamOf(symbol)}"`;
   for (const path of files) {
     if (!isFile(path)) continue;
     for await (const line of fileLines(path)) {

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { lastStoredTrades, storedTradeIds, tradeFiles } from "../../src/sinks/ndjson/trade-ids.ts";
+import { lastStoredTrades, storedTradeIds, tradeFiles } from "../../src/pipeline/stored-trades.ts";
 import { tempDir } from "../helpers/binary.ts";
 
 const trade = (sym: string, a: number, T = 1_700_000_000_000 + a) =>
@@ -80,7 +80,7 @@ describe("storedTradeIds", () => {
 
 describe("findHoles", () => {
   test("holes touching the range, none before the first or after the last id, recent ones left to the live collector", async () => {
-    const { findHoles } = await import("../../src/sinks/ndjson/trade-ids.ts");
+    const { findHoles } = await import("../../src/pipeline/stored-trades.ts");
     const ids = [10, 11, 15, 16, 20, 30, 31];
     const ts = [100, 110, 150, 160, 200, 300, 310];
     expect(findHoles(ids, ts, 0, 1000)).toEqual([

@@ -219,6 +219,14 @@ export function buildHealth(p: CollectorParts): HealthReport {
     }
   }
 
+  // Full-depth mode: a book that cannot get back in sync (snapshots failing or refused) is named.
+  const unsynced = booksOutOfSync(p, now);
+  if (unsynced.length > 0) {
+    const named = unsynced.slice(0, MAX_NAMED_STREAMS).map((b) => `${b.symbol} (${b.state} ${b.seconds} s)`);
+    const more = unsynced.length > MAX_NAMED_STREAMS ? ` and ${unsynced.length - MAX_NAMED_STREAMS} more` : "";
+    reasons.push(`${unsynced.length} order book${unsynced.length === 1 ? "" : "s"} out of sync beyond ${p.cfg.health.depth_timeout_sec} s: ${named.join(", ")}${more}`);
+  }
+
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
   if (p.source !== undefined) reasons.push(...p.source.healthReasons(now));
@@ -231,6 +239,18 @@ export function buildHealth(p: CollectorParts): HealthReport {
   if (free < floor) reasons.push(`disk free ${Math.floor(free / MIB)} MiB is below the floor of ${Math.round(floor / MIB)} MiB`);
 
   return { ok: reasons.length === 0, reasons, checked_at_ms: now, uptime_s: (now - p.startedAtMs) / 1000, disk_free_bytes: free };
+}
+
+/** Full-depth books out of sync for longer than health.depth_timeout_sec. */
+function booksOutOfSync(p: CollectorParts, now: number): { symbol: string; state: string; seconds: number }[] {
+  const out: { symbol: string; state: string; seconds: number }[] = [];
+  const limitMs = p.cfg.health.depth_timeout_sec * 1000;
+  for (const symbol of p.symbols) {
+    const b = bookOf(p, symbol);
+    if (b === null || b.state === "synced" || b.outOfSyncSinceMs === 0 || now - b.outOfSyncSinceMs <= limitMs) continue;
+    out.push({ symbol, state: b.state, seconds: Math.round((now - b.outOfSyncSinceMs) / 1000) });
+  }
+  return out;
 }
 
 /** The full-depth book of a symbol (feed.depth = "full"), or null. */
@@ -250,6 +270,7 @@ function bookStatus(p: CollectorParts, symbol: string, now: number): Record<stri
     ask_levels: d.asks,
     last_update_id: b.state === "synced" ? b.view.lastUpdateId : null,
     last_snapshot_age_s: age(now, b.lastSnapshotAtMs),
+    out_of_sync_s: age(now, b.outOfSyncSinceMs),
     buffered: b.buffered,
     resyncs: c.resyncs,
     refreshes: c.refreshes,

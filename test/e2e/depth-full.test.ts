@@ -36,6 +36,10 @@ const skipped: { symbol: string; u: number }[] = [];
 let finalStatus: Record<string, any> = {};
 let metrics = "";
 let badLevels: { status: number; body: string } | null = null;
+/** /health while KSMUSDT's snapshots are refused for good. */
+let unsyncedHealth: { reasons: string[] } | null = null;
+/** Breaks the book recovered from (the last skip is left unrecovered on purpose). */
+const RECOVERED = 3;
 /** /orderbook answers taken while running, with the exchange's book at the same update id. */
 const orderbooks: { got: Record<string, any>; want: { bids: number[][]; asks: number[][] } | undefined }[] = [];
 
@@ -74,7 +78,10 @@ beforeAll(async () => {
   const dir = tempDir("depth-full");
   live = layout(dir);
   port = freePort();
-  const proc = startBinary(["run", "--config", join(REPO, "config.toml"), ...FULL], collectorEnv(fx, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }));
+  const proc = startBinary(
+    ["run", "--config", join(REPO, "config.toml"), ...FULL, "--set", "health.depth_timeout_sec=3"],
+    collectorEnv(fx, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }),
+  );
   try {
     await synced("ETHUSDT", 1);
     await synced("KSMUSDT", 1);
@@ -99,6 +106,15 @@ beforeAll(async () => {
     await Bun.sleep(2500);
     await sampleOrderbook("ETHUSDT");
     await sampleOrderbook("KSMUSDT");
+    // Snapshots refused for good: KSMUSDT cannot resync, and /health names it once the timeout passes.
+    fx.rejectDepth(1_000_000, 500);
+    await skip("KSMUSDT");
+    unsyncedHealth = await waitFor("/health names the book out of sync", async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      const b = (await r.json()) as { reasons: string[] };
+      return r.status === 503 && b.reasons.some((x) => x.includes("order book") && x.includes("KSMUSDT")) ? b : undefined;
+    }, 15_000, 200);
+    // (Still refused while the final status is read: KSMUSDT stays out of sync.)
     finalStatus = await apiStatus(port);
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const bad = await fetch(`http://127.0.0.1:${port}/orderbook?symbol=ETHUSDT&levels=0`);
@@ -124,15 +140,16 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
     if (replay.exitCode !== 0) console.error(replay.stderr);
     expect(replay.exitCode).toBe(0);
     expect(replay.stderr).toContain('recorded with feed.depth = "full": replayed that way');
-    expect(skipped.length).toBe(3);
+    expect(skipped.length).toBe(RECOVERED + 1);
   });
 
   test("every book_l2 snapshot equals the exchange's book at its update id, never crossed", async () => {
     const snaps = await bookSnapshots(live);
     expectExchangeBooks(fx, snaps, LEVELS);
     // Snapshots from after every break were compared (each resync rebuilt the exchange's book).
-    const afterSkip = new Set(skipped.filter((k) => snaps.some((s) => s.symbol === k.symbol && s.u > k.u)).map((k) => k.u));
-    expect(afterSkip.size).toBe(skipped.length);
+    const recovered = skipped.slice(0, RECOVERED);
+    const afterSkip = new Set(recovered.filter((k) => snaps.some((s) => s.symbol === k.symbol && s.u > k.u)).map((k) => k.u));
+    expect(afterSkip.size).toBe(RECOVERED);
     expect(snaps.length).toBeGreaterThan(30);
   });
 
@@ -163,7 +180,12 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
     expect(finalStatus.totals.depth_snapshot_failures).toBeGreaterThanOrEqual(2);
     expect(metrics).toContain('harvestd_book_synced{symbol="ETHUSDT"} 1');
     expect(metrics).toContain(`harvestd_book_resyncs_total{symbol="ETHUSDT"} ${eth.resyncs}`);
-    expect(metrics).toMatch(/harvestd_book_levels\{symbol="KSMUSDT",side="bid"\} [1-9]/);
+    expect(metrics).toMatch(/harvestd_book_levels\{symbol="ETHUSDT",side="bid"\} [1-9]/);
+    expect(metrics).toContain('harvestd_book_synced{symbol="KSMUSDT"} 0');
+    // The book that could not resync is named by /health, with its state and for how long.
+    expect(unsyncedHealth!.reasons.find((x) => x.includes("KSMUSDT"))).toMatch(/1 order book out of sync beyond 3 s: KSMUSDT \(resyncing \d+ s\)/);
+    expect(ksm.state).toBe("resyncing");
+    expect(ksm.out_of_sync_s).toBeGreaterThan(3);
     expect(metrics).toContain('harvestd_book_refresh_mismatches_total{symbol="ETHUSDT"} 0');
     const lines = SYMBOLS.flatMap((s) => readSymbolLines(live.ndjson, s));
     const events = (e: string) => lines.filter((l) => l.event === e);

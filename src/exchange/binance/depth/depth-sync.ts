@@ -151,6 +151,8 @@ export class DepthSync {
   /** Receipt time of the last snapshot applied (0 = none yet). */
   lastSnapshotAtMs = 0;
   lastSnapshotId = 0;
+  /** Receipt time of the diff since which the book has been out of sync (0 = in sync, or no diff yet). */
+  outOfSyncSinceMs = 0;
 
   private book: FullBook;
   /** The book a refresh snapshot is built into before it is swapped in. */
@@ -222,6 +224,7 @@ export class DepthSync {
       this.applyDiff(ev, recvTsMs);
       return;
     }
+    if (this.outOfSyncSinceMs === 0) this.outOfSyncSinceMs = recvTsMs;
     this.bufferDiff(ev);
     if (this.pending !== null) {
       this.tryAlign(recvTsMs);
@@ -297,6 +300,7 @@ export class DepthSync {
     this.lastSnapshotAtMs = recvTsMs;
     this.lastSnapshotId = L;
     this.state = "synced";
+    this.outOfSyncSinceMs = 0;
     this.topNb = -1; // the first state after a (re)sync is always emitted
     this.foldU = null;
     this.foldPu = first.prevLastId;
@@ -394,6 +398,7 @@ export class DepthSync {
   /** Leaves sync: the book is no longer trusted; `restart` (the breaking diff) is buffered first. */
   private breakSync(reason: ResyncReason, restart: DepthEvent | null, detail: Readonly<Record<string, number>>): void {
     this.state = "resyncing";
+    this.outOfSyncSinceMs = this.lastRecv;
     const c = this.counters;
     c.resyncs++;
     if (reason === "pu_break") c.resyncsPuBreak++;

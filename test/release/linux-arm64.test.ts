@@ -5,10 +5,7 @@
  * giving the same Parquet rows as the linux-x64 binary, row for row.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { REPO, tempDir } from "../helpers/binary.ts";
-import pkg from "../../package.json" with { type: "json" };
-import { allRows, brokenConfig, collectOn, ensureRelease, native, QEMU_MISSING, qemuArm64, replayOn, runOn, storedIds, type Collection } from "./support.ts";
+import { collectOn, expectEveryIdStored, ensureRelease, expectValidate, QEMU_MISSING, qemuArm64, replayBesideX64, expectVersion, type Collection } from "./support.ts";
 
 const SYMBOLS = ["BTCUSDT", "SANDUSDT", "NEOUSDT"];
 const timings: Record<string, number> = {};
@@ -29,55 +26,25 @@ describe.skipIf(QEMU_MISSING !== null)("linux-arm64 release binary under qemu", 
   afterAll(() => console.log(`linux-arm64 under qemu, seconds: ${JSON.stringify(timings)}`));
 
   test("version names the target, the version and the commit", async () => {
-    const r = await runOn(qemuArm64, ["version"]);
-    timings.version = r.seconds;
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout).toStartWith(`harvestd ${pkg.version} linux-arm64 (commit ${commit}, bun ${Bun.version}, built `);
+    timings.version = await expectVersion(qemuArm64, commit);
   }, 60_000);
 
   test("validate: the shipped config.toml exits 0, a broken one 78 naming each problem", async () => {
-    const ok = await runOn(qemuArm64, ["validate", "--config", join(REPO, "config.toml")]);
-    timings.validate = ok.seconds;
-    if (ok.exitCode !== 0) console.error(ok.stderr);
-    expect(ok.exitCode).toBe(0);
-    expect(ok.stdout).toContain("configuration ok");
-    const dir = tempDir("arm64-validate");
-    const bad = await runOn(qemuArm64, ["validate", "--config", brokenConfig(dir)]);
-    expect(bad.exitCode).toBe(78);
-    expect(bad.stderr).toContain("run_hours");
-    expect(bad.stderr).toContain("no_such_key");
+    timings.validate = await expectValidate(qemuArm64);
   }, 60_000);
 
   test("20 s of collection: exits 0 on SIGTERM with every aggTrade id the exchange sent stored", async () => {
-    if (collection.result.exitCode !== 0) console.error(collection.result.stderr);
-    expect(collection.result.exitCode).toBe(0);
-    const stored = await storedIds(join(collection.dir, "raw"), SYMBOLS);
-    for (const s of SYMBOLS) {
-      expect(collection.sentIds[s]!.length).toBeGreaterThan(20);
-      expect(stored[s]).toEqual(collection.sentIds[s]!);
-    }
+    await expectEveryIdStored(collection, SYMBOLS);
   });
 
   test("replay of the recorded NDJSON writes the same Parquet rows as the linux-x64 binary, and as the live run", async () => {
-    const ndjson = join(collection.dir, "ndjson");
-    const out = tempDir("arm64-replay");
     // DFG off: under qemu, JSC's optimizing tier spends more time having its fresh code translated
     // than it saves (replay 14 s → 4 s here). The live run above used the default tiers.
-    const [arm, x64] = await Promise.all([replayOn(qemuArm64, ndjson, join(out, "arm64"), { BUN_JSC_useDFGJIT: "0" }), replayOn(native, ndjson, join(out, "x64"))]);
-    timings.replay = arm.seconds;
-    for (const r of [arm, x64]) {
-      if (r.exitCode !== 0) console.error(r.stderr);
-      expect(r.exitCode).toBe(0);
-      expect(r.stdout).toContain(" 0 bad lines, 0 truncated files");
-    }
-    const x = await allRows(join(out, "x64"));
-    const a = await allRows(join(out, "arm64"));
-    const live = await allRows(collection.dir);
-    expect(x.prices!.length).toBeGreaterThan(100);
-    expect(x.orderbook!.length).toBeGreaterThan(100);
-    for (const kind of Object.keys(x)) {
-      expect({ kind, rows: a[kind] }).toEqual({ kind, rows: x[kind] });
-      expect({ kind, rows: live[kind] }).toEqual({ kind, rows: x[kind] });
+    const r = await replayBesideX64(qemuArm64, collection.dir, { BUN_JSC_useDFGJIT: "0" });
+    timings.replay = r.seconds;
+    for (const kind of Object.keys(r.x64)) {
+      expect({ kind, rows: r.target[kind] }).toEqual({ kind, rows: r.x64[kind] });
+      expect({ kind, rows: r.live[kind] }).toEqual({ kind, rows: r.x64[kind] });
     }
   }, 120_000);
 });

@@ -5,8 +5,10 @@
  * CI=true, where it fails them: .ci/run installs qemu-user-static, libc6-arm64-cross, wine64 and
  * binutils-mingw-w64-x86-64.
  */
+import { expect } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
 import { ALL_KINDS } from "../../src/core/rows.ts";
 import { RELEASE_TARGETS, releaseFileName } from "../../build/targets.ts";
 import { startFakeExchange } from "../fake-exchange/index.ts";
@@ -130,16 +132,62 @@ export async function runOn(emu: Emulator, args: readonly string[], env: Record<
   return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** A configuration with two mistakes: a number as text and an unknown key. */
-export function brokenConfig(dir: string): string {
-  const path = join(dir, "broken.toml");
-  writeFileSync(path, 'run_hours = "soon"\n[storage]\nno_such_key = 1\n');
-  return path;
+/** `version` on the emulator names its target, the package's version and `commit`; returns seconds. */
+export async function expectVersion(emu: Emulator, commit: string): Promise<number> {
+  const r = await runOn(emu, ["version"]);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toStartWith(`harvestd ${pkg.version} ${emu.target} (commit ${commit}, bun ${Bun.version}, built `);
+  return r.seconds;
+}
+
+/**
+ * `validate` on the emulator: the shipped config.toml exits 0; one with two mistakes (a number as
+ * text, an unknown key) exits 78 naming both. Returns the seconds the first took.
+ */
+export async function expectValidate(emu: Emulator): Promise<number> {
+  const ok = await runOn(emu, ["validate", "--config", emu.path(join(REPO, "config.toml"))]);
+  if (ok.exitCode !== 0) console.error(ok.stderr);
+  expect(ok.exitCode).toBe(0);
+  expect(ok.stdout).toContain("configuration ok");
+  const broken = join(tempDir(`${emu.target}-validate`), "broken.toml");
+  writeFileSync(broken, 'run_hours = "soon"\n[storage]\nno_such_key = 1\n');
+  const bad = await runOn(emu, ["validate", "--config", emu.path(broken)]);
+  expect(bad.exitCode).toBe(78);
+  expect(bad.stderr).toContain("run_hours");
+  expect(bad.stderr).toContain("no_such_key");
+  return ok.seconds;
 }
 
 /** `replay NDJSON --out DIR` on the emulator; the Parquet tree lands in `out`. */
 export function replayOn(emu: Emulator, ndjson: string, out: string, env: Record<string, string> = {}): Promise<RunResult & { seconds: number }> {
   return runOn(emu, ["replay", emu.path(ndjson), "--out", emu.path(out), "--threads", "1"], { ARTIFACTS_DIR: emu.path(join(out, "artifacts")), ...env });
+}
+
+export interface Replayed {
+  /** Rows per kind: the emulated binary's replay, the linux-x64 binary's replay, the live run. */
+  readonly target: Record<string, Record<string, unknown>[]>;
+  readonly x64: Record<string, Record<string, unknown>[]>;
+  readonly live: Record<string, Record<string, unknown>[]>;
+  readonly seconds: number;
+}
+
+/**
+ * Replays a collection's NDJSON log with the emulated binary and with the linux-x64 one; both must
+ * exit 0 with no bad line, and the comparison must not be vacuous.
+ */
+export async function replayBesideX64(emu: Emulator, collectionDir: string, env: Record<string, string> = {}): Promise<Replayed> {
+  const ndjson = join(collectionDir, "ndjson");
+  const out = tempDir(`${emu.target}-replay`);
+  const [t, x] = await Promise.all([replayOn(emu, ndjson, join(out, emu.target), env), replayOn(native, ndjson, join(out, "x64"))]);
+  for (const r of [t, x]) {
+    if (r.exitCode !== 0) console.error(r.stderr);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(" 0 bad lines, 0 truncated files");
+  }
+  const rows = { target: await allRows(join(out, emu.target)), x64: await allRows(join(out, "x64")), live: await allRows(collectionDir) };
+  expect(rows.x64.prices!.length).toBeGreaterThan(100);
+  expect(rows.x64.orderbook!.length).toBeGreaterThan(100);
+  return { ...rows, seconds: t.seconds };
 }
 
 /** Every row of every kind under a replay's `--out` folder, read by DuckDB (full rows, sorted). */
@@ -209,12 +257,18 @@ export async function collectOn(emu: Emulator, symbols: readonly string[], secon
   }
 }
 
-/** aggTrade ids in the prices Parquet under `raw`, per symbol, ascending (DuckDB). */
-export async function storedIds(raw: string, symbols: readonly string[]): Promise<Record<string, number[]>> {
-  const rows = await query(`SELECT symbol, agg_trade_id FROM ${hive(join(raw, "**", "kind=prices", "*.parquet"))} ORDER BY symbol, agg_trade_id`);
-  const ids: Record<string, number[]> = {};
-  for (const s of symbols) ids[s] = rows.filter((r) => r.symbol === s).map((r) => Number(r.agg_trade_id));
-  return ids;
+/**
+ * The collection exited 0 and the prices Parquet (read by DuckDB) holds exactly the aggTrade ids the
+ * exchange sent, per symbol.
+ */
+export async function expectEveryIdStored(c: Collection, symbols: readonly string[]): Promise<void> {
+  if (c.result.exitCode !== 0) console.error(c.result.stderr);
+  expect(c.result.exitCode).toBe(0);
+  const rows = await query(`SELECT symbol, agg_trade_id FROM ${hive(join(c.dir, "raw", "**", "kind=prices", "*.parquet"))} ORDER BY symbol, agg_trade_id`);
+  for (const s of symbols) {
+    expect(c.sentIds[s]!.length).toBeGreaterThan(20);
+    expect({ symbol: s, ids: rows.filter((r) => r.symbol === s).map((r) => Number(r.agg_trade_id)) }).toEqual({ symbol: s, ids: c.sentIds[s]! });
+  }
 }
 
 const f64 = new Float64Array(1);
@@ -235,22 +289,27 @@ export function ulps(a: number, b: number): number {
 }
 
 export interface RowComparison {
-  /** Rows that differ beyond the tolerance, or in any non-double cell, per kind (first few). */
+  /** Cells that differ beyond the tolerance, or at all when not both numbers (first 20). */
   readonly problems: string[];
-  /** Largest distance in ulps between two doubles of matching rows. */
-  readonly maxUlps: number;
   /** Cells that differ at all. */
   readonly cellsDiffering: number;
+  /** Largest |a − b| / max(1, |a|, |b|) over doubles that differ. */
+  readonly maxScaledDiff: number;
+  /** Largest distance in units in the last place over doubles that differ. */
+  readonly maxUlps: number;
 }
 
 /**
  * Compares two trees' rows kind by kind, row for row in sorted order: every cell equal, except
- * that doubles may differ by `maxUlps` units in the last place.
+ * that doubles may differ by `tolerance` relative to max(1, |a|, |b|) — rounding, measured against
+ * the scale of the inputs (a z-score near 0 is a difference of terms near 1, so its own last
+ * place is not the yardstick).
  */
-export function compareRows(a: Record<string, Record<string, unknown>[]>, b: Record<string, Record<string, unknown>[]>, maxUlps: number): RowComparison {
+export function compareRows(a: Record<string, Record<string, unknown>[]>, b: Record<string, Record<string, unknown>[]>, tolerance: number): RowComparison {
   const problems: string[] = [];
-  let worst = 0;
   let cells = 0;
+  let maxScaledDiff = 0;
+  let maxUlps = 0;
   for (const kind of Object.keys(a)) {
     const ra = a[kind]!;
     const rb = b[kind] ?? [];
@@ -261,11 +320,15 @@ export function compareRows(a: Record<string, Record<string, unknown>[]>, b: Rec
         const y = rb[i]![col];
         if (Bun.deepEquals(x, y)) continue;
         cells++;
-        const d = typeof x === "number" && typeof y === "number" ? ulps(x, y) : Infinity;
-        worst = Math.max(worst, d);
-        if (d > maxUlps && problems.length < 20) problems.push(`${kind} row ${i} ${col}: ${String(x)} vs ${String(y)}`);
+        const numbers = typeof x === "number" && typeof y === "number";
+        const d = numbers ? Math.abs(x - y) / Math.max(1, Math.abs(x), Math.abs(y)) : Infinity;
+        if (numbers) {
+          maxScaledDiff = Math.max(maxScaledDiff, d);
+          maxUlps = Math.max(maxUlps, ulps(x, y));
+        }
+        if (!(d <= tolerance) && problems.length < 20) problems.push(`${kind} row ${i} ${col}: ${String(x)} vs ${String(y)}`);
       }
     }
   }
-  return { problems, maxUlps: worst, cellsDiffering: cells };
+  return { problems, cellsDiffering: cells, maxScaledDiff, maxUlps };
 }

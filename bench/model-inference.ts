@@ -45,6 +45,7 @@ await runTraining(
     threshold: 0.6,
     barrier: { stopBps: 8, takeProfit: [{ at_bps: 8, fraction: 1 }], maxHoldMs: 20_000, takerBps: 1, feeTier: "T" },
     strategy,
+    signals: "strategy",
     codeVersion: "bench",
     epochs: { mlp: 5, lstm: 1, cnn: 1 },
     randomKFold: [],

@@ -1,7 +1,8 @@
 /**
  * `harvestd train --from DATE --to DATE [--symbols A,B] [--models logistic,gbdt,mlp,lstm,cnn]
- * --out models/NAME [--seed N] [--folds K]`: trains on the stored Parquet of the configured storage
- * folders, with the configured strategy's entry rule and exits and FEE_TIER's taker fee, and writes
+ * --out models/NAME [--seed N] [--folds K] [--signals fusion|strategy]`: trains on the stored Parquet of
+ * the configured storage folders, one sample per fusion signal (or per entry of the strategy's rule),
+ * with the configured strategy's exits and FEE_TIER's taker fee, and writes
  * the model files and the training report under --out. Progress on stderr, written paths on stdout.
  */
 import { parseArgs } from "node:util";
@@ -12,6 +13,7 @@ import { FAMILIES, type FamilyName } from "./families/types.ts";
 import { barrierParams } from "./labels.ts";
 import type { ModelParams } from "./params.ts";
 import { runTraining } from "./train.ts";
+import { SIGNAL_RULES, type SignalRule } from "./signals.ts";
 
 /** The configuration keys training uses (the composed Config has them; this layer does not import it). */
 export interface TrainSettings {
@@ -30,6 +32,7 @@ export interface TrainArgs {
   readonly out: string;
   readonly seed: number;
   readonly folds: number;
+  readonly signals: SignalRule;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -47,7 +50,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
       args: [...argv],
       allowPositionals: true,
       strict: false,
-      options: { from: { type: "string" }, to: { type: "string" }, symbols: { type: "string" }, models: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, folds: { type: "string" } },
+      options: { from: { type: "string" }, to: { type: "string" }, symbols: { type: "string" }, models: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, folds: { type: "string" }, signals: { type: "string" } },
     }).values as typeof v;
   } catch (e) {
     return (e as Error).message;
@@ -68,9 +71,11 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
   if (!/^\d{1,9}$/.test(seedText)) return `train --seed must be a whole number (got ${JSON.stringify(seedText)})`;
   const foldsText = str("folds") ?? "5";
   if (!/^\d{1,2}$/.test(foldsText) || Number(foldsText) < 2 || Number(foldsText) > 20) return `train --folds must be a whole number from 2 to 20 (got ${JSON.stringify(foldsText)})`;
+  const signals = str("signals") ?? "fusion";
+  if (!SIGNAL_RULES.includes(signals as SignalRule)) return `train --signals must be ${SIGNAL_RULES.join(" or ")} (got ${JSON.stringify(signals)})`;
   const sym = str("symbols");
   const symbols = sym === null || sym.trim().toUpperCase() === "ALL" ? null : sym.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
-  return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText) };
+  return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText), signals: signals as SignalRule };
 }
 
 export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<number> {
@@ -90,6 +95,7 @@ export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<num
         threshold: cfg.model.threshold,
         barrier: barrierParams(cfg.strategy, tier.taker_bps, cfg.regime.fee_tier),
         strategy: cfg.strategy,
+        signals: args.signals,
         codeVersion: versionInfo().version,
       },
       (line) => process.stderr.write(`${line}\n`),

@@ -1,7 +1,7 @@
 /**
- * The training set: one sample per entry signal (a fusion row crossing the strategy's threshold) in the stored Parquet (docs/schemas.md),
+ * The training set: one sample per signal (by default each change of the fusion signal to buy or sell) in the stored Parquet (docs/schemas.md),
  * its features built by features.ts from the symbol's rows exactly as live inference builds them,
- * the strategy's entry rule picking the signals (signals.ts), and its label from paper trading's exit
+ * the fusion signal or the strategy's entry rule picking the signals (signals.ts), and its label from paper trading's exit
  * rules (labels.ts).
  *
  * Rows are read back per symbol (prices and orderbook under storage.output_dir, fusion and features
@@ -12,12 +12,12 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { Row, RowKind } from "../core/rows.ts";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { FLAT_FEATURES, SymbolFeatureState, type SignalVector } from "./features.ts";
 import { tripleBarrierLabel, type BarrierParams, type Label, type PriceSeries } from "./labels.ts";
-import { EntrySignals } from "./signals.ts";
+import { EntrySignals, FusionSignalChanges, type SignalRule } from "./signals.ts";
 
 export interface Sample extends SignalVector {
   readonly label: Label;
@@ -33,6 +33,8 @@ export interface DatasetRequest {
   readonly barrier: BarrierParams;
   /** The strategy's entry rule (which fusion rows are signals). */
   readonly strategy: Pick<StrategyParams, "regimes" | "min_consistency" | "allow_degraded">;
+  /** "fusion": every change of the fusion signal to buy/sell; "strategy": the strategy's entry rule. */
+  readonly signals: SignalRule;
 }
 
 export interface Dataset {
@@ -100,10 +102,24 @@ const COLUMNS: Readonly<Partial<Record<RowKind, readonly string[]>>> = {
   features: ["ts_ms", "mid", "spread_bps", "ofi_z_last", "z_cvd_last", "fusion_score", "trade_count", "buy_volume", "sell_volume", "realized_vol_bps", "tps"],
 };
 
+/** Columns without which a kind's rows mean nothing; any other column may be absent (its inputs count as missing). */
+const REQUIRED: Readonly<Partial<Record<RowKind, readonly string[]>>> = {
+  prices: ["ts_ms", "agg_trade_id", "best_buy_fill", "best_sell_fill"],
+  orderbook: ["ts_ms"],
+  fusion: ["ts_ms", "agg_trade_id", "score", "signal"],
+  features: ["ts_ms"],
+};
+
 /** A file that cannot be read stops training with its name: a silently smaller training set would mislead. */
 async function readRows(path: string, kind: RowKind, symbol: string): Promise<Row[]> {
   try {
-    const rows = (await parquetReadObjects({ file: await Bun.file(path).arrayBuffer(), columns: [...COLUMNS[kind]!], compressors: ZSTD, parsers: PARSERS })) as Record<string, unknown>[];
+    const file = await Bun.file(path).arrayBuffer();
+    const metadata = parquetMetadata(file);
+    const present = new Set(metadata.schema.map((s) => s.name));
+    const missing = REQUIRED[kind]!.filter((c) => !present.has(c));
+    if (missing.length > 0) throw new Error(`no column ${missing.join(", ")}`);
+    const columns = COLUMNS[kind]!.filter((c) => present.has(c));
+    const rows = (await parquetReadObjects({ file, metadata, columns, compressors: ZSTD, parsers: PARSERS })) as Record<string, unknown>[];
     for (const r of rows) {
       r.symbol = symbol;
       for (const k in r) if (typeof r[k] === "bigint") r[k] = Number(r[k]);
@@ -127,7 +143,7 @@ const n = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
 export function symbolSamples(
   symbol: string,
   rows: { prices: Row[]; orderbook: Row[]; fusion: Row[]; features: Row[] },
-  req: Pick<DatasetRequest, "barrier" | "strategy">,
+  req: Pick<DatasetRequest, "barrier" | "strategy" | "signals">,
 ): { samples: Sample[]; unlabelled: number } {
   const prices = [...rows.prices].sort((a, b) => n(a.agg_trade_id) - n(b.agg_trade_id));
   const books = [...rows.orderbook].sort((a, b) => n(a.recv_ts_ms) - n(b.recv_ts_ms) || n(a.ts_ms) - n(b.ts_ms));
@@ -139,7 +155,7 @@ export function symbolSamples(
     buyFill: Float64Array.from(prices, (r) => n(r.best_buy_fill)),
     sellFill: Float64Array.from(prices, (r) => n(r.best_sell_fill)),
   };
-  const entries = new EntrySignals(req.strategy);
+  const entries = req.signals === "strategy" ? new EntrySignals(req.strategy) : new FusionSignalChanges();
   const state = new SymbolFeatureState(symbol);
   const samples: Sample[] = [];
   let unlabelled = 0;

@@ -49,6 +49,8 @@ export interface ModelFile {
     readonly seed: number;
     readonly folds: number;
     readonly embargo_ms: number;
+    /** How samples were picked: "fusion" (fusion signal changes) or "strategy" (its entry rule). */
+    readonly signals: string;
     /** SHA-256 of the training samples (times, ids, features, labels) in order. */
     readonly data_hash: string;
     readonly barrier: { readonly stop_bps: number; readonly take_profit: readonly { readonly at_bps: number; readonly fraction: number }[]; readonly max_hold_ms: number; readonly taker_bps: number; readonly fee_tier: string };

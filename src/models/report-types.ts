@@ -18,7 +18,7 @@ export interface FamilyResult {
 export interface TrainReport {
   readonly generated_at: string;
   readonly code_version: string;
-  readonly request: { readonly from: string; readonly to: string; readonly symbols: readonly string[]; readonly families: readonly string[]; readonly seed: number; readonly folds: number; readonly threshold: number };
+  readonly request: { readonly from: string; readonly to: string; readonly symbols: readonly string[]; readonly families: readonly string[]; readonly seed: number; readonly folds: number; readonly threshold: number; readonly signals: string };
   readonly dataset: { readonly samples: number; readonly wins: number; readonly unlabelled: number; readonly files: number; readonly rows: Readonly<Record<string, number>>; readonly data_hash: string; readonly first_signal: string | null; readonly last_signal: string | null };
   readonly barrier: ModelFile["training"]["barrier"];
   readonly embargo_ms: number;

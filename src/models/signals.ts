@@ -1,3 +1,28 @@
+/** How training picks its samples (`harvestd train --signals`). */
+export type SignalRule = "fusion" | "strategy";
+export const SIGNAL_RULES: readonly SignalRule[] = ["fusion", "strategy"];
+
+/** Which fusion rows are samples: `onPrices` for every prices row, `onFusion` for every fusion row. */
+export interface SignalPicker {
+  onPrices(row: Row): void;
+  onFusion(row: Row): "buy" | "sell" | null;
+}
+
+/**
+ * The fusion signal itself (the issue's and the original paper trader's rule): a fusion row whose
+ * `signal` column changes to buy or sell.
+ */
+export class FusionSignalChanges implements SignalPicker {
+  private last: unknown = null;
+  onPrices(): void {}
+  onFusion(row: Row): "buy" | "sell" | null {
+    const s = row.signal;
+    const prev = this.last;
+    this.last = s;
+    return s !== prev && (s === "buy" || s === "sell") ? s : null;
+  }
+}
+
 /**
  * Which fusion rows are entry signals: the shared strategy's rule (trading/strategy/strategy.ts,
  * docs/strategy.md) — |score| above the regime's entry threshold, consistency above
@@ -11,7 +36,7 @@ import type { StrategyParams } from "../trading/strategy/params.ts";
 
 const REGIMES: ReadonlySet<string> = new Set(["A_H", "A_L", "Q_H", "Q_L"]);
 
-export class EntrySignals {
+export class EntrySignals implements SignalPicker {
   private regime: Regime | null = null;
   private lastSide: "buy" | "sell" | null = null;
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { buildDataset, dataHash, type Dataset, type Sample } from "./dataset.ts";
 import type { BarrierParams } from "./labels.ts";
+import type { SignalRule } from "./signals.ts";
 import { featureSignature } from "./features.ts";
 import { DEFAULT_EPOCHS, fitMember } from "./fit.ts";
 import { FAMILIES, type FamilyName } from "./families/types.ts";
@@ -32,6 +33,7 @@ export interface TrainRequest {
   readonly threshold: number;
   readonly barrier: BarrierParams;
   readonly strategy: Pick<StrategyParams, "regimes" | "min_consistency" | "allow_degraded">;
+  readonly signals: SignalRule;
   readonly codeVersion: string;
   /** Per-family epoch overrides (tests use few). */
   readonly epochs?: Partial<Record<FamilyName, number>>;
@@ -118,6 +120,7 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
     seed: req.seed,
     folds: req.folds,
     embargo_ms: embargoMs,
+    signals: req.signals,
     data_hash: hash,
     barrier,
   };
@@ -196,7 +199,7 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
   const report: TrainReport = {
     generated_at: createdAt,
     code_version: req.codeVersion,
-    request: { from: req.from, to: req.to, symbols: ds.symbols, families: req.families, seed: req.seed, folds: req.folds, threshold: req.threshold },
+    request: { from: req.from, to: req.to, symbols: ds.symbols, families: req.families, seed: req.seed, folds: req.folds, threshold: req.threshold, signals: req.signals },
     dataset: { samples: samples.length, wins, unlabelled: ds.unlabelled, files: ds.files, rows: ds.rows, data_hash: hash, first_signal: iso(samples[0].tsMs), last_signal: iso(samples[samples.length - 1].tsMs) },
     barrier,
     embargo_ms: embargoMs,

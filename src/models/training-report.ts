@@ -50,7 +50,7 @@ export function renderTrainingMarkdown(r: TrainReport): string {
   out.push(`**Verdict: ${r.verdict}.**`, "");
   out.push(`Model written as model.json: **${r.chosen.name}** (${r.chosen.reason}).`, "");
   out.push(`- Symbols: ${r.request.symbols.join(", ")}; families: ${r.request.families.join(", ")}; seed ${r.request.seed}; ${r.request.folds} walk-forward folds; threshold ${r.request.threshold}`);
-  out.push(`- Samples: ${r.dataset.samples} entry signals (${r.dataset.wins} won), ${r.dataset.unlabelled} without a label; ${r.dataset.first_signal} … ${r.dataset.last_signal}`);
+  out.push(`- Samples: ${r.dataset.samples} ${r.request.signals === "strategy" ? "entry signals of the strategy's rule" : "changes of the fusion signal to buy/sell"} (${r.dataset.wins} won), ${r.dataset.unlabelled} without a label; ${r.dataset.first_signal} … ${r.dataset.last_signal}`);
   out.push(`- Labels: paper trading's exit rules — take-profit ${tiers(r)}, stop ${r.barrier.stop_bps} bps, max hold ${r.barrier.max_hold_ms / 1000} s, taker ${r.barrier.taker_bps} bps per leg (${r.barrier.fee_tier}); a win is a positive net PnL`);
   out.push(`- Validation: purged walk-forward, embargo ${r.embargo_ms / 1000} s (≥ the maximum hold); training rows whose label window reaches the test block are dropped`);
   out.push(`- Data hash ${r.dataset.data_hash}; code ${r.code_version}; features ${r.features.feature_set} (${r.features.flat.length} flat, ${r.features.seq_len} s × ${r.features.seq_channels.length} channels)`, "");

@@ -88,7 +88,7 @@ beforeAll(async () => {
   const rep = await runBinary(["replay", join(dir, "rec", "ndjson"), "--out", join(dir, "store"), "--config", config], { ARTIFACTS_DIR: join(dir, "store", "artifacts") });
   if (rep.exitCode !== 0) throw new Error(`replay failed: ${rep.stderr}`);
   // 2. training on the replayed store
-  train = await runBinary(["train", "--from", TODAY, "--to", TODAY, "--models", "logistic,gbdt,mlp", "--folds", "3", "--out", join(dir, "models", "m1"), "--config", config], {
+  train = await runBinary(["train", "--from", TODAY, "--to", TODAY, "--models", "logistic,gbdt,mlp", "--folds", "3", "--signals", "strategy", "--out", join(dir, "models", "m1"), "--config", config], {
     OUTPUT_DIR: join(dir, "store", "raw"),
     PREVIEW_DIR: join(dir, "store", "preview"),
   });
@@ -150,6 +150,7 @@ describe("harvestd train → run with [model] → report (compiled binary, fake 
         to: TODAY,
         symbols: SYMBOLS,
         barrier: barrierParams({ stop_bps: 1e9, take_profit: [], max_hold_sec: 0.001 }, 0, "T"),
+        signals: "strategy",
         strategy: { ...cfg.strategy, min_consistency: 0, regimes: Object.fromEntries(["Q_H", "A_H", "A_L", "Q_L"].map((k) => [k, { enable: true, entry: 0.3, exit: 0.1, cooldown_sec: 0, max_spread_bps: 50 }])) as typeof cfg.strategy.regimes },
       },
       () => {},

@@ -30,7 +30,7 @@ function randomModel(seed: number): ModelFile {
     created_at: "",
     code_version: "test",
     features: featureSignature(),
-    training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, data_hash: "0".repeat(64), barrier: { stop_bps: 0, take_profit: [], max_hold_ms: 0, taker_bps: 0, fee_tier: "T" } },
+    training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, signals: "strategy", data_hash: "0".repeat(64), barrier: { stop_bps: 0, take_profit: [], max_hold_ms: 0, taker_bps: 0, fee_tier: "T" } },
     threshold: 0.6,
     members: [
       {
@@ -68,7 +68,7 @@ describe("the model filter in the paper tap", () => {
   test("every live probability equals the training code's for the same signal", () => {
     const { decisions, rows, cfg } = runLive("filter");
     expect(decisions.length).toBeGreaterThan(30);
-    const { samples } = symbolSamples("SYNUSDT", { ...rows }, { barrier: barrierParams({ stop_bps: 0, take_profit: [], max_hold_sec: 0.001 }, 0, "T"), strategy: cfg.strategy });
+    const { samples } = symbolSamples("SYNUSDT", { ...rows }, { barrier: barrierParams({ stop_bps: 0, take_profit: [], max_hold_sec: 0.001 }, 0, "T"), strategy: cfg.strategy, signals: "strategy" });
     const predict = modelPredictor(randomModel(3).members);
     const offline = new Map(samples.map((s) => [s.aggTradeId, predict(s)]));
     let compared = 0;

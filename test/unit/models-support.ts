@@ -16,7 +16,7 @@ import { ColumnBatchBuilder, DAY_MS } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { partitionDir, partFileName } from "../../src/sinks/parquet/files.ts";
 import { prng } from "../helpers/prng.ts";
-import { EntrySignals } from "../../src/models/signals.ts";
+import { EntrySignals, FusionSignalChanges } from "../../src/models/signals.ts";
 import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 
 export interface MarketSpec {
@@ -29,6 +29,8 @@ export interface MarketSpec {
   readonly tradeMs?: number;
   /** Drift per trade after a signal in an edge regime, bps. */
   readonly driftBps?: number;
+  /** Which signals the edge follows: fusion signal changes (default) or the strategy's entries. */
+  readonly plantAt?: "fusion" | "strategy";
 }
 
 export interface Market {
@@ -56,7 +58,7 @@ export function makeMarket(spec: MarketSpec): Market {
   let score = 0;
   let regime: (typeof REGIMES)[number] = "A_H";
   let regimeUntil = 0;
-  const entries = new EntrySignals(StrategyParamsSchema.parse({}));
+  const entries = spec.plantAt === "strategy" ? new EntrySignals(StrategyParamsSchema.parse({})) : new FusionSignalChanges();
   // active planted drifts: [remaining trades, bps per trade]
   const drifts: [number, number][] = [];
   let cvd = 0;
@@ -111,7 +113,7 @@ export function makeMarket(spec: MarketSpec): Market {
       z_ofi: score * 0.9, z_cvd: score * 1.1, lag_ms: 20, degraded: false, scenario_2x2: regime,
     };
     fusion.push(fusionRow);
-    // plant the edge at the strategy's entry signals (crossings of the regime's default threshold)
+    // plant the edge at the signals (fusion signal changes, or the strategy's threshold crossings)
     const entry = entries.onFusion(fusionRow);
     if (spec.edge === "regime" && entry !== null) {
       const side = entry === "buy" ? 1 : -1;

@@ -38,6 +38,7 @@ async function train(edge: "none" | "regime", minutes: number, families: TrainRe
       threshold: 0.6,
       barrier: { stopBps: 8, takeProfit: [{ at_bps: 8, fraction: 1 }], maxHoldMs: 20_000, takerBps: 1, feeTier: "T" },
       strategy: StrategyParamsSchema.parse({}),
+      signals: "fusion",
       codeVersion: "test",
       epochs: { mlp: 8, lstm: 1, cnn: 1 },
       randomKFold: ["gbdt"],

@@ -53,10 +53,10 @@ describe("other commands", () => {
     expect(r.stdout).toBe(readFileSync(join(REPO, "config.toml"), "utf8"));
   });
 
-  test("version names the version, the Bun version and the build time", async () => {
+  test("version names the version, the target, the commit, the Bun version and the build time", async () => {
     const r = await runBinary(["version"]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^harvestd \d+\.\d+\.\d+ \(bun \d+\.\d+\.\d+, built \d{4}-\d{2}-\d{2}T[\d:.]+Z\)\n$/);
+    expect(r.stdout).toMatch(/^harvestd \d+\.\d+\.\d+ (linux|darwin|windows)-(x64|arm64) \(commit ([0-9a-f]{12}(-dirty)?|unknown), bun \d+\.\d+\.\d+, built \d{4}-\d{2}-\d{2}T[\d:.]+Z\)\n$/);
   });
 
   test("unknown commands and flags are usage errors with one clear line: exit 2", async () => {

@@ -1,5 +1,5 @@
 /**
- * The clock of indicators.md §15.12, shared by divergence bars and feature seconds: boundaries
+ * The clock of docs/indicators.md §15.12, shared by divergence bars and feature seconds: boundaries
  * τ_k = k·barMs from the first whole bar ≥ the first event; each stream records its values for bar k
  * when it passes τ_k (its first event with ts_eff > τ_k); a bar is complete once both streams have
  * recorded it; at end of input every bar up to the first boundary ≥ the newest event is closed.

@@ -1,5 +1,5 @@
 /**
- * Per-side validation of a depth snapshot (indicators.md §2.1, steps 1–3) into reusable typed arrays.
+ * Per-side validation of a depth snapshot (docs/indicators.md §2.1, steps 1–3) into reusable typed arrays.
  *
  * Levels are written into fixed `BOOK_LEVELS`-slot arrays. Missing levels are "empty": price −∞ (bids)
  * or +∞ (asks) and quantity 0, which is exactly what the MLOFI rule of §5.1 needs (a disappearing bid

@@ -1,6 +1,6 @@
 /**
  * Contracts between the per-symbol engine (symbol-engine.ts: orderbook, prices, OFI, CVD, and the
- * order of operations of indicators.md §15) and the calculators it drives: regime (§9), fusion (§7,
+ * order of operations of docs/indicators.md §15) and the calculators it drives: regime (§9), fusion (§7,
  * conflict §8.4), divergence (§8) and the 1 s features table.
  *
  * All times are event times in ms. `tsEff` is the monotone effective time of the stream the event

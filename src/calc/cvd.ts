@@ -1,5 +1,5 @@
 /**
- * Aggressor-signed cumulative volume delta and its z-score (indicators.md §6, §15.8).
+ * Aggressor-signed cumulative volume delta and its z-score (docs/indicators.md §6, §15.8).
  *
  * One `update` per accepted trade; results are left in public fields (valid until the next call).
  */

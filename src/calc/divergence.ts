@@ -1,5 +1,5 @@
 /**
- * Price-vs-flow divergence, slope method (indicators.md §8.1, §8.2, §13 D16, §15.12).
+ * Price-vs-flow divergence, slope method (docs/indicators.md §8.1, §8.2, §13 D16, §15.12).
  *
  * Bars. τ_k = k·DIV_BAR_MS, from the first whole bar boundary ≥ the symbol's first event (the first
  * `on*` call or the first finite clock given to `advance`). Each stream records its own as-of values

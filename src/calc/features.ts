@@ -1,10 +1,10 @@
 /**
- * The 1 s `features` table (product.md §6; core/rows.ts `features`): one row per symbol per
+ * The 1 s `features` table (docs/schemas.md, "features"; core/rows.ts `features`): one row per symbol per
  * event-time second, for research and models.
  *
  * Seconds. Row `ts_ms` = τ = a whole epoch second, the END of its second: the row covers events with
  * ts_eff ∈ (τ − 1000, τ] and every "as of" value uses ts_eff ≤ τ. This is the clock of the divergence
- * bars and of the regime's mid boundaries (indicators.md §8.1, §9.2), so `mid` equals the bar's P_k,
+ * bars and of the regime's mid boundaries (docs/indicators.md §8.1, §9.2), so `mid` equals the bar's P_k,
  * and a row never contains anything later than its own `ts_ms` (no look-ahead when it is joined with
  * forward returns from mid as-of ts_ms, §12.1). The first row is the first whole second ≥ the
  * symbol's first event (the first `on*` call or finite clock given to `advance`).

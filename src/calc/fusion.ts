@@ -1,5 +1,5 @@
 /**
- * OFI+CVD fusion (indicators.md §7, §13 D13/D14, §15.7, §15.9) and the `ofi_cvd_conflict` event
+ * OFI+CVD fusion (docs/indicators.md §7, §13 D13/D14, §15.7, §15.9) and the `ofi_cvd_conflict` event
  * (§8.4, §15.10).
  *
  * The signal is stateless (a threshold gate on each evaluation); the only state is the last OFI z

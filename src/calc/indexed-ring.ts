@@ -4,7 +4,7 @@
  *
  * Absolute indices can be large (epoch seconds); only offsets from `start` are masked, so indices
  * up to 2^53 are fine. Capacity doubles when full and never shrinks: windows here are bounded by time,
- * not by count (indicators.md §13 D17), so the ring must not drop data just because it is full.
+ * not by count (docs/indicators.md §13 D17), so the ring must not drop data just because it is full.
  */
 export class IndexedRing {
   private buf: Float64Array;

@@ -1,5 +1,5 @@
 /**
- * Multi-level order-flow imbalance with a rolling z-score (indicators.md §5.1–§5.5).
+ * Multi-level order-flow imbalance with a rolling z-score (docs/indicators.md §5.1–§5.5).
  *
  * The calculator sees only accepted "normal" book messages (classification is orderbook.ts's job) and
  * full resets. Results are left in public fields, valid until the next call, so the hot path
@@ -114,7 +114,7 @@ export class OfiCalculator {
     }
     for (let m = this.levels; m < BOOK_LEVELS; m++) e[m] = 0;
     if (!this.depthNorm) return s;
-    // D(n) = (1/(2M)) Σ_m (qb_m + qa_m), D̄ = ½(D(n) + D(n−1)); M = OFI_LEVELS (the spec's 1/10 is M = 5).
+    // D(n) = (1/(2M)) Σ_m (qb_m + qa_m), D̄ = ½(D(n) + D(n−1)); M = OFI_LEVELS (§5.2's 1/10 is M = 5).
     const avgDepth = (depthNow + depthPrev) / (4 * this.levels);
     return avgDepth > 0 ? s / avgDepth : null;
   }

@@ -1,5 +1,5 @@
 /**
- * Trend statistic of the divergence slope method (indicators.md §8.2) over W equally spaced values
+ * Trend statistic of the divergence slope method (docs/indicators.md §8.2) over W equally spaced values
  * X_0..X_{W−1} (x = 0..W−1):
  *   β = OLS slope of X on x,  s = sample std (ddof 1) of the W−1 first differences,
  *   T = β·√(W−1)/s  (T = 0 when s = 0, i.e. all first differences are identical, §15.12).

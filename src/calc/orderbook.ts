@@ -1,5 +1,5 @@
 /**
- * Book-message classification and sequencing (indicators.md §2.1) and the raw orderbook row (§3).
+ * Book-message classification and sequencing (docs/indicators.md §2.1) and the raw orderbook row (§3).
  *
  * `BookTracker.process` decides what a depth message is; the engine then runs OFI on "normal"
  * messages against `prevBid/prevAsk` (the baseline before the message). Two level buffers are swapped

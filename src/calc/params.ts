@@ -1,6 +1,6 @@
 /**
  * Indicator parameters: the `[ofi]`, `[cvd]`, `[fusion]`, `[divergence]` and `[regime]` sections of
- * config.toml. Defaults are those of ../shared/spec/indicators.md (§5.6, §6.6, §7.4, §8.5, §9).
+ * config.toml. Defaults are those of docs/indicators.md (§5.6, §6.6, §7.4, §8.5, §9).
  * Calculators receive the parsed, readonly objects; they never read config files or the environment.
  */
 import { z } from "zod";
@@ -15,8 +15,8 @@ export const OfiParamsSchema = z
     /** Depth weights per level; normalised to sum 1 after clamping negatives to 0. */
     weights: z
       .array(z.number(), {
-        // "pca" (integrated OFI, indicators.md §5.2) is a documented option that is not built yet.
-        error: (iss) => (iss.input === "pca" ? 'OFI weights "pca" (integrated OFI, indicators.md §5.2) is not built in this version; give numeric weights' : undefined),
+        // "pca" (integrated OFI, docs/indicators.md §5.2) is a documented option that is not built yet.
+        error: (iss) => (iss.input === "pca" ? 'OFI weights "pca" (integrated OFI, docs/indicators.md §5.2) is not built in this version; give numeric weights' : undefined),
       })
       .min(1)
       .max(5)
@@ -120,7 +120,7 @@ export interface IndicatorParams {
   readonly regime: RegimeParams;
 }
 
-/** Fills derived defaults and normalises the OFI weights (indicators.md §5.2). */
+/** Fills derived defaults and normalises the OFI weights (docs/indicators.md §5.2). */
 export function resolveOfi(o: OfiParamsInput): OfiParams {
   const w = o.weights.slice(0, o.levels);
   while (w.length < o.levels) w.push(0);

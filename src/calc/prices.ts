@@ -1,5 +1,5 @@
 /**
- * Inputs of the raw prices row (indicators.md §4, §15.4) that need state or care: the best fills
+ * Inputs of the raw prices row (docs/indicators.md §4, §15.4) that need state or care: the best fills
  * from recent valid books, and `row_id`.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Quantiles for the volatility reference (indicators.md §9.2): Hyndman–Fan type 7 (NumPy's default
+ * Quantiles for the volatility reference (docs/indicators.md §9.2): Hyndman–Fan type 7 (NumPy's default
  * `linear` method), plus a sorted multiset kept in a Float64Array so the reference buffer is not
  * re-sorted on every query.
  */

@@ -1,5 +1,5 @@
 /**
- * 2x2 market regime (indicators.md §9, §13 D17/D18, §15.11): activity A/Q from a true time window
+ * 2x2 market regime (docs/indicators.md §9, §13 D17/D18, §15.11): activity A/Q from a true time window
  * of trades, volatility H/L from 1 s mid returns against a trailing reference quantile.
  *
  * Queries are as-of: `label(t)` uses only events with ts_eff ≤ t that have been processed, so the

@@ -1,5 +1,5 @@
 /**
- * Exact rolling median and MAD over the last N values (indicators.md §6.2: the CVD hybrid floor uses
+ * Exact rolling median and MAD over the last N values (docs/indicators.md §6.2: the CVD hybrid floor uses
  * `MAD = median |x − median(x)|` over the last MAD_WINDOW_TRADES deltas; an even count takes the mean
  * of the two middle values, for the median and for the MAD alike).
  *

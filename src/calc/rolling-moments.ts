@@ -1,5 +1,5 @@
 /**
- * Mean and variance of the last N values, for the OFI z-score (indicators.md §5.3, ddof 1) and the
+ * Mean and variance of the last N values, for the OFI z-score (docs/indicators.md §5.3, ddof 1) and the
  * CVD level mode (§6.3, ddof 0).
  *
  * Running updates keep each push O(1): Welford for a growing window and the exact "replace oldest"

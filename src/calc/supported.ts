@@ -1,5 +1,5 @@
 /**
- * Options the spec defines but this build does not implement (indicators.md §15.13: a configuration
+ * Options docs/indicators.md defines but this build does not implement (§15.13 there: a configuration
  * naming one is rejected by `validate` with a clear message, never silently ignored).
  *
  * Not built:
@@ -34,7 +34,7 @@ export function notBuilt(params: IndicatorParams): NotBuilt[] {
   if (params.cvd.activity_adapt) {
     out.push({
       path: "cvd.activity_adapt",
-      message: "CVD activity adaptation (indicators.md §6.2, D9) is not built in this version; set it to false",
+      message: "CVD activity adaptation (docs/indicators.md §6.2, D9) is not built in this version; set it to false",
     });
   }
   fold(out, "fusion.trigger", () => assertFusionSupported(params));

@@ -1,5 +1,5 @@
 /**
- * The per-symbol engine: applies depth and aggTrade events in arrival order (indicators.md §1, §15)
+ * The per-symbol engine: applies depth and aggTrade events in arrival order (docs/indicators.md §1, §15)
  * and writes every row kind to the sink.
  *
  * Per book message: classify (§2.1) → orderbook row (§3) → on a valid book, regime / divergence /

@@ -1,5 +1,5 @@
 /**
- * Sum of values whose time lies in `(t − W, t]` (indicators.md §5.2, OFI_SUM_WINDOW_MS: the rolling
+ * Sum of values whose time lies in `(t − W, t]` (docs/indicators.md §5.2, OFI_SUM_WINDOW_MS: the rolling
  * OFI in the CKS sense). Times are pushed non-decreasing (they are `ts_eff`).
  *
  * The running sum is re-summed from the ring every `capacity` pushes so add/subtract rounding cannot

@@ -301,7 +301,7 @@ order_limit_share = 0.8
 # max_daily_loss = 50
 
 [report]
-# harvestd report --from DATE --to DATE: signal validation settings (indicators.md §12).
+# harvestd report --from DATE --to DATE: signal validation settings (docs/indicators.md §12).
 # Forward mid-return horizons in seconds; the pass/fail verdict is taken at primary_horizon_s.
 horizons_s = [1, 5, 10, 30, 60, 300]
 primary_horizon_s = 10
@@ -314,7 +314,7 @@ ic_period = "auto"
 # Periods with fewer 1 s grid samples get no IC.
 ic_min_samples = 30
 
-# Indicator parameters: see docs/indicators or the spec (indicators.md) for exact definitions.
+# Indicator parameters: see docs/indicators.md for exact definitions.
 
 [ofi]
 levels = 5

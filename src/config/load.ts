@@ -1,6 +1,6 @@
 /**
  * Builds the effective configuration: defaults < file < environment < command-line flags
- * (product.md §3), and reports every problem with its key path and source.
+ * (README.md, "Configuration"), and reports every problem with its key path and source.
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";

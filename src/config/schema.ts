@@ -1,5 +1,5 @@
 /**
- * The one configuration schema (product.md §3). Every key has a default, so an empty file is a valid
+ * The one configuration schema (README.md, "Configuration"). Every key has a default, so an empty file is a valid
  * configuration. Unknown keys are rejected so that a typo never silently falls back to a default.
  */
 import { z } from "zod";
@@ -86,7 +86,7 @@ export const ConfigSchema = z.strictObject({
       token: z.string().regex(/^\S*$/, "must not contain whitespace").default(""),
     })
     .prefault({}),
-  /** What /health demands (product.md §7). */
+  /** What /health demands (docs/operations.md). */
   health: z
     .strictObject({
       /** A depth stream that delivered nothing for this long makes /health fail. */
@@ -111,7 +111,7 @@ export const ConfigSchema = z.strictObject({
   trade: TradeParamsSchema.prefault({}),
   /** Publishing accepted records to a NATS JetStream stream, consumed by `harvestd store` (docs/scale-out.md). */
   publish: PublishParamsSchema.prefault({}),
-  /** `harvestd report` evaluation settings (src/report/params.ts, indicators.md §12). */
+  /** `harvestd report` evaluation settings (src/report/params.ts, docs/indicators.md §12). */
   report: ReportParamsSchema.prefault({}),
   ofi: OfiParamsSchema.prefault({}),
   cvd: CvdParamsSchema.prefault({}),

@@ -2,13 +2,13 @@
  * Normalised market events: what the feed hands to the calculators.
  *
  * The frame parser produces these from combined-stream frames (live) or NDJSON lines (replay).
- * Structurally malformed frames (indicators.md §15.3: a book without `u`, without both `T` and `E`,
+ * Structurally malformed frames (docs/indicators.md §15.3: a book without `u`, without both `T` and `E`,
  * without `b`/`a` lists; a trade without an integer `a`) never become events. Numeric strings that do
  * not parse become NaN here, so the calculators can apply the per-level / per-trade validation rules
- * of indicators.md §2 themselves (they count what they drop).
+ * of docs/indicators.md §2 themselves (they count what they drop).
  */
 
-/** Which exchange route a connection lives on (binance-protocol.md §0). */
+/** Which exchange route a connection lives on (docs/binance.md §0). */
 export type Route = "public" | "market";
 
 /** A `<sym>@depth5@100ms` message: a complete top-N snapshot, not a delta. */

@@ -3,7 +3,7 @@
  *
  * Calculators emit rows as plain records keyed by these names; sinks build columns from them. Nothing
  * is ever inferred from data. Column meanings are documented in docs/schemas.md and defined in
- * ../shared/spec/indicators.md (§3 orderbook, §4 prices, §5.4 ofi, §6.4 cvd, §7.3 fusion).
+ * docs/indicators.md (§3 orderbook, §4 prices, §5.4 ofi, §6.4 cvd, §7.3 fusion).
  */
 
 /**
@@ -37,7 +37,7 @@ export type RowKind = RawKind | PreviewKind;
 export const ALL_KINDS: readonly RowKind[] = [...RAW_KINDS, ...PREVIEW_KINDS];
 
 export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
-  // indicators.md §4, plus the trade's own ids and side (research needs the aggressor side) and
+  // docs/indicators.md §4, plus the trade's own ids and side (research needs the aggressor side) and
   // `backfilled` (true for trades recovered over REST after a disconnect).
   prices: [
     col("symbol", "str"),
@@ -56,7 +56,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("scenario_2x2", "str", true),
     col("backfilled", "bool"),
   ],
-  // indicators.md §3, plus the five levels themselves (price and quantity; null = empty level) and
+  // docs/indicators.md §3, plus the five levels themselves (price and quantity; null = empty level) and
   // the `seq_gap` quality flag of §2.1.
   orderbook: [
     col("symbol", "str"),
@@ -92,7 +92,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("price", "f64"),
     col("qty", "f64"),
   ],
-  // indicators.md §5.4 and §15.6.
+  // docs/indicators.md §5.4 and §15.6.
   ofi: [
     col("symbol", "str"),
     col("ts_ms", "ts"),
@@ -105,7 +105,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("seq_gap", "bool"),
     col("scenario_2x2", "str"),
   ],
-  // indicators.md §6.4 with the diagnostics of §15.8.
+  // docs/indicators.md §6.4 with the diagnostics of §15.8.
   cvd: [
     col("symbol", "str"),
     col("ts_ms", "ts"),
@@ -119,7 +119,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("floor_used", "bool"),
     col("scenario_2x2", "str"),
   ],
-  // indicators.md §7.3 with diagnostics; z_ofi / z_cvd are the clipped inputs ẑo, ẑc.
+  // docs/indicators.md §7.3 with diagnostics; z_ofi / z_cvd are the clipped inputs ẑo, ẑc.
   fusion: [
     col("symbol", "str"),
     col("ts_ms", "ts"),
@@ -146,7 +146,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("detail", "str", true),
     col("scenario_2x2", "str", true),
   ],
-  // One row per symbol per event-time second (product.md §6): the state as of the second's end.
+  // One row per symbol per event-time second (docs/schemas.md, "features"): the state as of the second's end.
   features: [
     col("symbol", "str"),
     col("ts_ms", "ts"),
@@ -166,7 +166,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("tps", "f64"),
     col("scenario_2x2", "str"),
   ],
-  // Paper trading (product.md §9, docs/research.md): one row per simulated fill, "open" or "close";
+  // Paper trading (docs/research.md): one row per simulated fill, "open" or "close";
   // close rows carry the round trip's result. `equity` is the running realised PnL after the fill.
   paper: [
     col("symbol", "str"),

@@ -1,5 +1,5 @@
 /**
- * Embedded HTTP server (product.md §7): the status page, its JSON twin, chart history, /health,
+ * Embedded HTTP server (docs/operations.md): the status page, its JSON twin, chart history, /health,
  * /orderbook and /metrics. Nothing is served from disk: every route is listed here.
  *
  * Security: loopback by default; a non-loopback bind requires a token (config validation refuses to

@@ -1,7 +1,7 @@
 /**
  * Live ingest: each record the exchange adapter passes forward (core/feed.ts) becomes one raw-log
  * line and is applied to its symbol's processor, in one synchronous step, so the log's line order
- * is exactly the order the engines saw (docs/indicators.md, "Processing order").
+ * is exactly the order the engines saw (docs/indicators.md §15).
  *
  * `ts_recv` of a line is the receipt time of its frame, except that it never goes backwards within a
  * symbol's log: a frame that waited behind a backfill, a backfilled trade and a gap line carry the

@@ -1,6 +1,6 @@
 /**
  * One symbol's processing: the built-in engine first (its calculators keep their documented order
- * inside it, docs/indicators.md "Processing order"), then every further stage of the symbol (custom
+ * inside it, docs/indicators.md §15), then every further stage of the symbol (custom
  * indicators) in the order configured. Live ingest and replay apply records through it alike.
  */
 import type { SymbolEngine } from "../calc/symbol-engine.ts";

@@ -1,6 +1,6 @@
 /**
  * `harvestd report`: reads the Parquet tree for a UTC date range and builds the report data — data
- * quality per symbol and hour, signal validation per indicators.md §12, paper-trading results.
+ * quality per symbol and hour, signal validation per docs/indicators.md §12, paper-trading results.
  * Symbols are processed one at a time so memory stays bounded by the largest symbol.
  */
 import { dirname } from "node:path";

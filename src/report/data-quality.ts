@@ -1,5 +1,5 @@
 /**
- * Data quality per symbol and UTC hour of event time (product.md §9): rows per kind, trade-id gaps
+ * Data quality per symbol and UTC hour of event time (docs/research.md): rows per kind, trade-id gaps
  * and backfilled trades, depth sequence gaps ("resyncs"), reconnects per route, OFI resets, crossed
  * books, event latency p50/p95/p99 (prices `latency_ms`, i.e. receipt − exchange `E`; REST-backfilled
  * trades have none) and receive rates. Group-bys run on arquero tables.

@@ -43,5 +43,5 @@ export function verdictSentence(l: VerdictLine): string {
 
 export function verdictHeadline(d: ReportData): string {
   const parts = d.verdict.lines.map((l) => `${signalLabel(l.signal)} ${l.pass ? "PASS" : "FAIL"}`).join(", ");
-  return `Stage-1 acceptance (indicators.md §12.3) at H = ${d.verdict.horizon_s} s, all symbols pooled: ${d.verdict.pass ? "PASS" : "FAIL"} (${parts}).`;
+  return `Stage-1 acceptance (docs/indicators.md §12.3) at H = ${d.verdict.horizon_s} s, all symbols pooled: ${d.verdict.pass ? "PASS" : "FAIL"} (${parts}).`;
 }

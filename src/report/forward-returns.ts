@@ -1,5 +1,5 @@
 /**
- * Forward mid returns, the labels of indicators.md §12.1:
+ * Forward mid returns, the labels of docs/indicators.md §12.1:
  * `r_H = 1e4 · ln(mH / m0)` bps, m0 = mid as-of t (latest valid book with ts_eff ≤ t), mH = mid
  * as-of t + H; undefined (NaN) when either mid is undefined, when t + H is beyond the data, or when
  * a reconnect or full OFI reset lies in (t, t + H].

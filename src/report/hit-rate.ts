@@ -1,5 +1,5 @@
 /**
- * Hit rates of directional signals (indicators.md §12.2, §12.3).
+ * Hit rates of directional signals (docs/indicators.md §12.2, §12.3).
  *
  * Per symbol, signal and horizon H: candidates are rows with a non-neutral direction whose label
  * exists (§12.1); non-overlap thinning walks them in time and accepts one if t ≥ t_last_accepted + H;

@@ -63,7 +63,7 @@ export function renderHtml(d: ReportData): string {
   );
 
   // ---- signal validation
-  s.push(`<h2>Signal validation (indicators.md §12)</h2>`);
+  s.push(`<h2>Signal validation (docs/indicators.md §12)</h2>`);
   s.push(
     `<p class="note">Labels r_H = 1e4·ln(mid(t+H)/mid(t)) bps from valid books; excluded when a reconnect or full OFI reset lies in (t, t+H] or t+H is beyond the data. ` +
       `OFI and CVD signal at |z| ≥ ${p.z_sig}. Non-overlap thinning per symbol and H; flats |r_H| ≤ ${p.flat_bps} bps excluded. Whiskers: Wilson 95 % intervals. ` +

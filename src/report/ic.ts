@@ -1,5 +1,5 @@
 /**
- * Information coefficient (indicators.md §12.4): Spearman correlation between a continuous score and
+ * Information coefficient (docs/indicators.md §12.4): Spearman correlation between a continuous score and
  * r_H, sampled on a 1 s grid (at each grid time the latest row ≤ grid time, and the forward return
  * from the grid time), computed per period (UTC day or hour) and summarised as mean, std,
  * IC_IR = mean/std and t = IC_IR·√n_periods. Samples whose latest row has a null score, or whose

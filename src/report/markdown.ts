@@ -134,7 +134,7 @@ export function renderMarkdown(d: ReportData): string {
     "",
   );
 
-  out.push("## Signal validation (indicators.md §12)", "");
+  out.push("## Signal validation (docs/indicators.md §12)", "");
   out.push(
     `Labels: r_H = 1e4·ln(mid(t+H)/mid(t)) bps from valid books; rows with a reconnect or full OFI reset in (t, t+H], or t+H beyond the data, are excluded. ` +
       `Signals: fusion \`signal\`; OFI \`ofi_z\` ≥ ${p.z_sig} / ≤ −${p.z_sig}; CVD \`z_cvd\` likewise. Non-overlap thinning per symbol and H; flats |r_H| ≤ ${p.flat_bps} bps excluded. ` +

@@ -1,6 +1,6 @@
 /**
  * The `[report]` section of config.toml: evaluation settings of `harvestd report`
- * (indicators.md §12; names in brackets are the spec's).
+ * (docs/indicators.md §12; names in brackets are that section's).
  */
 import { z } from "zod";
 import type { FeeTier } from "../trading/paper/params.ts";

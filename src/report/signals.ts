@@ -1,5 +1,5 @@
 /**
- * Signal validation tables of the report (indicators.md §12): hit rates per (signal, H, symbol,
+ * Signal validation tables of the report (docs/indicators.md §12): hit rates per (signal, H, symbol,
  * scenario_2x2) with "ALL" roll-ups, the 1 s-grid base rate p_up, and IC per (score, H, symbol).
  * Per-symbol work happens as each symbol is read; only thinned samples and small counters are kept.
  */

@@ -1,5 +1,5 @@
 /**
- * Statistics of the signal evaluation (indicators.md §12.3, §12.4): Wilson score interval, exact
+ * Statistics of the signal evaluation (docs/indicators.md §12.3, §12.4): Wilson score interval, exact
  * one-sided binomial p-value, average ranks, Pearson and Spearman correlation, quantiles.
  * Pure functions on plain arrays; §12.5 is their worked example.
  */

@@ -1,5 +1,5 @@
 /**
- * REST backfill of aggTrades lost while a market connection was down (product.md §4): fetches
+ * REST backfill of aggTrades lost while a market connection was down (docs/feed.md): fetches
  * `/fapi/v1/aggTrades?symbol=&fromId=&limit=1000` page by page until the missing id range is covered,
  * and turns each REST trade into the stream's aggTrade shape. Jobs take turns one page at a time, so
  * a long outage of one busy symbol does not starve the short gaps of others. What the exchange cannot

@@ -1,6 +1,6 @@
 /**
  * One slot per connection plan (streams.ts: per route, at most 200 streams each), each holding the
- * active StreamConnection and, during a planned rotation, its replacement (product.md §4).
+ * active StreamConnection and, during a planned rotation, its replacement (docs/feed.md).
  *
  * Binance cuts every connection at 24 h. Before that (feed.rotate_after_hours) the slot opens a
  * replacement socket with the same streams (make-before-break). Both deliver meanwhile; the feed drops
@@ -8,7 +8,7 @@
  * every stream — or, after a settle time, on every stream the old socket delivered during the overlap
  * (quiet symbols may not trade for minutes) — and then closes the old socket. A rotation writes a
  * `connect` line (reason "rotation") and no `disconnect` line: it is invisible to the indicators
- * (indicators.md §15.5). A replacement that fails or does not deliver in time is dropped and the
+ * (docs/indicators.md §15.5). A replacement that fails or does not deliver in time is dropped and the
  * rotation retried later; the old socket keeps running. If the old socket dies while an open
  * replacement exists, the replacement simply takes over.
  */

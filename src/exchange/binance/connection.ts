@@ -2,7 +2,7 @@
  * One combined-stream WebSocket connection that never gives up: reconnects with exponential backoff
  * and jitter (honouring 429/418 and Retry-After), answers pings (Bun's ws does), sends its own pings,
  * and treats a connection that delivers no frame for the heartbeat timeout as dead — a routed URL can
- * accept the handshake and then send nothing (binance-protocol.md §0). Our own messages (pings) stay
+ * accept the handshake and then send nothing (docs/binance.md §0). Our own messages (pings) stay
  * within Binance's 10 messages per second per connection (message-budget.ts).
  */
 import WebSocket from "ws";

@@ -1,5 +1,5 @@
 /**
- * Per-stream id bookkeeping for duplicate drops (product.md §4, indicators.md §2 and D23).
+ * Per-stream id bookkeeping for duplicate drops (docs/feed.md, docs/indicators.md §2 and D23).
  *
  * The monotone last id decides: a frame whose id (`a` for trades, `u` for books) is not above the
  * last accepted id of its stream is dropped. That rule is O(1), needs no memory per id and can never

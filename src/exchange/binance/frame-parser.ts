@@ -1,6 +1,6 @@
 /**
  * Turns a stream's `data` payload into a normalised event, validating its structure
- * (indicators.md §15.3). Shared by the live feed and by replay, so both see identical events.
+ * (docs/indicators.md §15.3). Shared by the live feed and by replay, so both see identical events.
  */
 import type { AggTradeEvent, DepthEvent, MarketEvent } from "../../core/market-events.ts";
 import type { StreamKind } from "./streams.ts";
@@ -79,7 +79,7 @@ export function parseAggTrade(symbol: string, d: Record<string, unknown>): Parse
 /**
  * The sequencing id of a payload that `parseData` would accept (`u` for depth, `a` for aggTrade), or
  * null when it would reject it: the feed's duplicate and gap checks only ever see ids of frames the
- * engine will also accept, so a malformed frame cannot move any id state (indicators.md §15.3).
+ * engine will also accept, so a malformed frame cannot move any id state (docs/indicators.md §15.3).
  */
 export function eventId(kind: StreamKind, data: unknown): number | null {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return null;

@@ -1,6 +1,6 @@
 /**
  * Binance closes a connection that sends more than 10 messages per second, and pings and pongs count
- * (binance-protocol.md §2). This is a sliding-window budget per connection: a message may go out only
+ * (docs/binance.md §2). This is a sliding-window budget per connection: a message may go out only
  * if fewer than `limit` went out in the last `windowMs`. The window is a little longer than a second
  * so that uneven network delays cannot squeeze 11 messages into one second at the server.
  */

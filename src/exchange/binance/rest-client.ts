@@ -2,7 +2,7 @@
  * REST GETs against `BINANCE_REST` that respect Binance's IP request weight: every answer carries
  * `x-mbx-used-weight-1m` (weight used in the current minute); a request that would take the minute's
  * use above the budget waits for the next minute. HTTP 429 (too many requests) and 418 (IP banned)
- * pause every request until `Retry-After` has passed (binance-protocol.md §6, §8: limit 2400/min).
+ * pause every request until `Retry-After` has passed (docs/binance.md §6, §8: limit 2400/min).
  * After such a pause one request goes first, alone, and the others wait for its answer: Binance bans
  * IPs that keep sending after a 429, so the client must not release a burst the moment it may.
  */

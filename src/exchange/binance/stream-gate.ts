@@ -1,6 +1,6 @@
 /**
  * Decides, per stream, which frames reach the raw log and the engine, and in what order
- * (product.md §4, indicators.md §2, §15):
+ * (docs/feed.md, docs/indicators.md §2, §15):
  *
  * - Duplicates are dropped by id before anything is written (dedup.ts), so the overlap of a
  *   make-before-break rotation or an exchange resend never produces a second NDJSON line or row.
@@ -89,7 +89,7 @@ export interface GateOptions {
   readonly onNotice?: (key: string, msg: string, fields: Readonly<Record<string, unknown>>) => void;
 }
 
-/** Book messages over which the `pu` chain is audited (as the engine does, indicators.md §2.1). */
+/** Book messages over which the `pu` chain is audited (as the engine does, docs/indicators.md §2.1). */
 const CHAIN_AUDIT_MESSAGES = 1000;
 
 class StreamState {

@@ -1,6 +1,6 @@
 /**
  * Stream names, the route each lives on, and how streams are grouped into connections
- * (binance-protocol.md §0, §2; product.md §4).
+ * (docs/binance.md §0, §2; docs/feed.md).
  */
 import type { Route } from "../../core/market-events.ts";
 

@@ -1,5 +1,5 @@
 /**
- * NDJSON raw log (product.md §6): one line per received frame or control event, in arrival order,
+ * NDJSON raw log (docs/storage.md, "NDJSON raw logs"): one line per received frame or control event, in arrival order,
  * into `DIR/date=YYYY-MM-DD/symbol=SYMBOL/raw-HH.ndjson` by UTC receipt hour.
  *
  * Lines are buffered in memory and appended asynchronously (libuv's thread pool), so ingest never

@@ -1,8 +1,8 @@
 /**
- * The `[paper]` section of config.toml: simulated trading of the shared strategy (product.md §9; its
+ * The `[paper]` section of config.toml: simulated trading of the shared strategy (docs/research.md; its
  * rules are `[strategy]` and `[risk]`, docs/strategy.md) and the
  * fee table that `FEE_TIER` (`regime.fee_tier`) picks from, for paper trading and for the report's
- * "net of a round-trip fee" figures (indicators.md §12.3). See docs/research.md.
+ * "net of a round-trip fee" figures (docs/indicators.md §12.3). See docs/research.md.
  */
 import { z } from "zod";
 

@@ -1,5 +1,5 @@
 /**
- * The paper executor for one symbol (product.md §9; rules in docs/strategy.md and docs/research.md):
+ * The paper executor for one symbol (docs/research.md; rules in docs/strategy.md and docs/research.md):
  * fills the shared strategy's intents by simulation and writes one `paper` row per fill.
  *
  * - An intent is filled at the NEXT trade's book (the next prices row with fills: `best_buy_fill`

@@ -14,7 +14,7 @@
  */
 import type { Row, RowKind } from "../../core/rows.ts";
 
-/** The 2x2 regime label carried by every row (`scenario_2x2`; indicators.md §9). */
+/** The 2x2 regime label carried by every row (`scenario_2x2`; docs/indicators.md §9). */
 export type Regime = "A_H" | "A_L" | "Q_H" | "Q_L";
 
 /** Order side. A long position is opened by "buy", a short one by "sell". */

@@ -5,7 +5,7 @@
  */
 import type { DepthSnapshotEvent } from "../../../core/market-events.ts";
 
-/** Limits the endpoint accepts, and their request weight (binance-protocol.md §6). */
+/** Limits the endpoint accepts, and their request weight (docs/binance.md §6). */
 export const SNAPSHOT_WEIGHT: Readonly<Record<number, number>> = { 5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20 };
 
 export function snapshotWeight(limit: number): number {

@@ -55,7 +55,7 @@ export async function runCollector(cfg: Config, create: (cfg: Config, log: Logge
     }
   }
 
-  log.log("info", "starting", { symbols: parts.symbols.length, connections: parts.connections.length, http: http?.url ?? null, version: versionInfo().version });
+  log.log("info", "starting", { symbols: parts.symbols.length, connections: parts.connections.length, http: http?.url ?? null, version: versionInfo().version, target: versionInfo().target, commit: versionInfo().commit });
   collector.start();
 
   const reason = await waitForStop(cfg.run_hours);

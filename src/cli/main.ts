@@ -37,7 +37,7 @@ commands:
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
   train --from DATE --to DATE --out DIR [--symbols A,B] [--models logistic,gbdt,mlp,lstm,cnn]
-        [--seed N] [--folds K]
+        [--seed N] [--folds K] [--signals fusion|strategy]
                                train signal-filter models on the stored Parquet (docs/models.md):
                                model files and a training report (Markdown, JSON, HTML) into DIR
   backfill --from DATE --to DATE [--symbols A,B]
@@ -87,6 +87,7 @@ function parse(argv: readonly string[]): Parsed {
         models: { type: "string" },
         seed: { type: "string" },
         folds: { type: "string" },
+        signals: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

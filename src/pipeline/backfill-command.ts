@@ -21,6 +21,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { backfillLine, gapLine, sessionLine } from "../core/raw-log.ts";
+import { checkRequest } from "../report/command.ts";
 import { compressFile } from "../sinks/ndjson/compress.ts";
 import { dateFolders, findHoles, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "./stored-trades.ts";
 import { versionInfo } from "../util/version.ts";
@@ -35,17 +36,9 @@ export interface BackfillRequest {
   readonly symbols: readonly string[] | null;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A problem with the request (usage), or null. */
+/** A problem with the request (usage), or null: the report's rule for a range of UTC dates, inclusive. */
 export function checkBackfillRequest(from: string | null, to: string | null): string | null {
-  if (from === null || to === null) return "backfill needs --from YYYY-MM-DD and --to YYYY-MM-DD (UTC dates, inclusive)";
-  for (const [name, v] of [["--from", from], ["--to", to]] as const) {
-    const ms = DATE.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
-    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v) return `backfill ${name} ${JSON.stringify(v)} is not a date YYYY-MM-DD`;
-  }
-  if (from > to) return `backfill --from ${from} is after --to ${to}`;
-  return null;
+  return checkRequest(from, to)?.replace(/\breport\b/, "backfill") ?? null;
 }
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);

@@ -91,3 +91,15 @@ test("harvestd backfill fills a hole cut into a stored day; replay and compactio
   expect(again.exitCode).toBe(0);
   expect(again.stdout).toMatch(new RegExp(`backfill ${CUT}: \\d+ stored trades, 0 holes`));
 }, 120_000);
+
+test("harvestd backfill: a bad range is one usage line, exit 2", async () => {
+  for (const [args, want] of [
+    [["--from", "2026-02-30", "--to", "2026-03-01"], 'harvestd: backfill --from "2026-02-30" is not a date YYYY-MM-DD'],
+    [["--from", "2026-03-02", "--to", "2026-03-01"], "harvestd: backfill --from 2026-03-02 is after --to 2026-03-01"],
+    [["--to", "2026-03-01"], "harvestd: backfill needs --from YYYY-MM-DD and --to YYYY-MM-DD (UTC dates, inclusive)"],
+  ] as const) {
+    const r = await runBinary(["backfill", ...args]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe(want);
+  }
+});

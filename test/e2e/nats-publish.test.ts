@@ -1,7 +1,8 @@
 /**
  * The NATS publisher against a real 3-node JetStream cluster: two publishers of the same records give
  * one copy per exchange id; a publisher cut off from NATS keeps only its NDJSON log and, once NATS is
- * back, publishes what it missed from that log; a stream with other settings is refused by name.
+ * back, publishes what it missed from that log; a stream with other settings is refused by name, by
+ * the module and by the compiled binary's `run` and `store` (exit 78), as is an unreadable NATS_CREDS.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -11,7 +12,8 @@ import { NdjsonSink } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import { NatsParamsSchema, type NatsParams } from "../../src/sinks/nats/params.ts";
 import { NatsPublisher } from "../../src/sinks/nats/publisher.ts";
 import { ensureStream } from "../../src/sinks/nats/stream-config.ts";
-import { tempDir, waitFor } from "../helpers/binary.ts";
+import { writeFileSync } from "node:fs";
+import { freePort, runBinary, tempDir, waitFor } from "../helpers/binary.ts";
 import { startNatsCluster, startTcpProxy, type NatsCluster, type TcpProxy } from "../helpers/nats-cluster.ts";
 
 let cluster: NatsCluster;
@@ -128,3 +130,28 @@ test("a stream with other settings is refused, naming each difference", async ()
     expect(r2.error).toContain("max_age");
   }
 }, 30_000);
+
+test("the binary refuses a mismatched stream (run and store) and unreadable credentials, with one clear line", async () => {
+  expect((await ensureStream(jsm, params("REFUSED", cluster.servers, { replicas: 1 }))).ok).toBe(true);
+  const dir = tempDir("nats-refuse");
+  const config = join(dir, "config.toml");
+  writeFileSync(config, `symbols = ["BTCUSDT"]\n[publish.nats]\nenable = true\nservers = ${JSON.stringify(cluster.servers)}\nstream = "REFUSED"\nsubject_prefix = "refused"\nreplicas = 3\n`);
+  const env = {
+    BINANCE_PUBLIC_WS: "ws://127.0.0.1:9/public",
+    BINANCE_MARKET_WS: "ws://127.0.0.1:9/market",
+    BINANCE_REST: "http://127.0.0.1:9",
+    OUTPUT_DIR: join(dir, "raw"),
+    PREVIEW_DIR: join(dir, "preview"),
+    NDJSON_DIR: join(dir, "ndjson"),
+    ARTIFACTS_DIR: join(dir, "artifacts"),
+    HTTP_LISTEN: `127.0.0.1:${freePort()}`,
+  };
+  for (const command of ["run", "store"]) {
+    const r = await runBinary([command, "--config", config], env);
+    expect({ command, code: r.exitCode }).toEqual({ command, code: 78 });
+    expect(r.stderr).toContain("stream REFUSED exists with other settings (replicas: stream has 1, config wants 3)");
+  }
+  const creds = await runBinary(["run", "--config", config], { ...env, NATS_CREDS: join(dir, "missing.creds") });
+  expect(creds.exitCode).toBe(78);
+  expect(creds.stderr).toContain("NATS_CREDS: cannot read the credentials file: ENOENT");
+}, 60_000);

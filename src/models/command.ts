@@ -12,7 +12,7 @@ import { versionInfo } from "../util/version.ts";
 import { FAMILIES, type FamilyName } from "./families/types.ts";
 import { barrierParams } from "./labels.ts";
 import type { ModelParams } from "./params.ts";
-import { runTraining } from "./train.ts";
+import { runTraining, type TrainRequest } from "./train.ts";
 import { SIGNAL_RULES, type SignalRule } from "./signals.ts";
 
 /** The configuration keys training uses (the composed Config has them; this layer does not import it). */
@@ -24,16 +24,8 @@ export interface TrainSettings {
   readonly model: ModelParams;
 }
 
-export interface TrainArgs {
-  readonly from: string;
-  readonly to: string;
-  readonly symbols: readonly string[] | null;
-  readonly families: readonly FamilyName[];
-  readonly out: string;
-  readonly seed: number;
-  readonly folds: number;
-  readonly signals: SignalRule;
-}
+/** The command line's part of a training request. */
+export type TrainArgs = Pick<TrainRequest, "from" | "to" | "symbols" | "families" | "out" | "seed" | "folds" | "signals">;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -1,5 +1,5 @@
 /**
- * Per-update cost of the calculators (indicators.md §12.6), replayed from real recorded traffic.
+ * Per-update cost of the calculators (docs/indicators.md §12.6), replayed from real recorded traffic.
  *
  * Input: hftbacktest BTCUSDT 2024-08-08 — top-5 snapshots derived from the recorded diff depth (a
  * full book kept from the inline REST snapshot) and the recorded trades, in arrival order. The

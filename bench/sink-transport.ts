@@ -1,6 +1,6 @@
 /**
  * Ingest thread → writer thread: SPSC ring over SharedArrayBuffer vs transferred column batches
- * (product.md §5, issue "Storage", deliverable 1). Decides how ParquetSink feeds its worker.
+ * (docs/storage.md, issue "Storage", deliverable 1). Decides how ParquetSink feeds its worker.
  *
  * Both variants get the same rows of two real schemas: `prices` (15 columns, 3 strings incl. a
  * 32-char md5) and `orderbook` (59 columns, mostly doubles), taken in turn from a pool of 4,096

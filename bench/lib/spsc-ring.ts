@@ -1,7 +1,7 @@
 /**
  * A single-producer/single-consumer byte ring over a SharedArrayBuffer, with rows of one kind
  * serialised into it field by field: the alternative to transferred column batches that
- * bench/sink-transport.ts measures (product.md §5 asks for one or the other, "measured").
+ * bench/sink-transport.ts measures (docs/storage.md, "Ring over SharedArrayBuffer vs transferred column batches": one or the other, "measured").
  *
  * Layout: control Int32Array [head, tail, consumerSleeping, producerWaiting] in its own SharedArrayBuffer; data is
  * `capacity` bytes. head/tail are byte counts since the start (they wrap at 2^31, far beyond what a

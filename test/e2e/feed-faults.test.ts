@@ -486,7 +486,7 @@ describe("counters equal what was injected", () => {
   });
 });
 
-describe("replay = live, whatever the faults (indicators.md §15)", () => {
+describe("replay = live, whatever the faults (docs/indicators.md §15)", () => {
   test("all, unrecoverable: replaying the NDJSON (backfill, gap, held frames included) rebuilds every Parquet kind exactly", async () => {
     const diffs = await Promise.all(
       ["all", "unrecoverable"].map(async (name) => {

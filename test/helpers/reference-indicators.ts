@@ -1,7 +1,7 @@
 /**
- * An independent, deliberately naive re-implementation of indicators.md (prices, orderbook mid/spread,
+ * An independent, deliberately naive re-implementation of docs/indicators.md (prices, orderbook mid/spread,
  * OFI §5, CVD delta/hybrid §6.2, fusion §7) used to check what the binary wrote. It shares no code
- * with src/calc: windows are plain arrays, medians are full sorts, everything follows the spec's text
+ * with src/calc: windows are plain arrays, medians are full sorts, everything follows that document's text
  * literally with the default parameters. Only what the e2e test compares is implemented.
  */
 import { createHash } from "node:crypto";

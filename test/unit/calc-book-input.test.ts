@@ -1,5 +1,5 @@
 /**
- * §2.1 steps 1–3: per-side validation, sorting, de-duplication, top 5, empty-level convention.
+ * docs/indicators.md §2.1 steps 1–3: per-side validation, sorting, de-duplication, top 5, empty-level convention.
  */
 import { describe, expect, test } from "bun:test";
 import { BookSide, readSide, SideScratch } from "../../src/calc/book-input.ts";

@@ -1,7 +1,7 @@
 /**
- * CVD (§6, §15.8): running sum, warm-up and post-stale freeze (nulls, never zeros), clip, the exact
+ * CVD (docs/indicators.md §6, §15.8): running sum, warm-up and post-stale freeze (nulls, never zeros), clip, the exact
  * MAD floor, ewma scale mode, CVD_EWMA_FORM=event, CVD_UNITS=quote, CVD_ANCHOR=utc_day, Z_MODE=level —
- * each against a brute-force oracle written from the spec's formulas.
+ * each against a brute-force oracle written from the formulas of §6.2.
  */
 import { describe, expect, test } from "bun:test";
 import { indicatorParams } from "../../src/calc/params.ts";

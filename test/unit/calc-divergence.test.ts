@@ -8,6 +8,7 @@ const TOL = 1e-9;
 const close = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(TOL);
 const stat = (xs: number[]) => trendStat(xs, xs.length, { beta: 0, s: 0, t: 0 });
 
+// Section numbers (§) are those of docs/indicators.md.
 describe("slope statistic (§8.2, §11.8)", () => {
   test("P = [100, 101, 101, 103, 104]", () => {
     const s = stat([100, 101, 101, 103, 104]);

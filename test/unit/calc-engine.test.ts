@@ -1,6 +1,6 @@
 /**
  * SymbolEngine wiring: rows match the explicit schemas, the contract calculators get the right
- * inputs (§15.7 last non-null OFI z; fusion only on non-null z_cvd), unbuilt options are rejected,
+ * inputs (docs/indicators.md §15.7 last non-null OFI z; fusion only on non-null z_cvd), unbuilt options are rejected,
  * the status snapshot, and warm-up nulls (never zeros) in random streams.
  */
 import { describe, expect, test } from "bun:test";

@@ -11,6 +11,7 @@ const close = (got: number | null, want: number) => {
 /** Copies the reused output object. */
 const snap = (o: FusionOutput | null) => (o === null ? null : { ...o });
 
+// Section numbers (§) are those of docs/indicators.md.
 describe("fusion: worked example §11.6", () => {
   // Inputs from §11.2 (zo at 1300) and §11.4 (z_cvd per trade), in the example's arrival order.
   const f = new FusionCalculator(indicatorParams());

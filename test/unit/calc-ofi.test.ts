@@ -1,5 +1,5 @@
 /**
- * OFI (§5): per-level CKS rule incl. empty levels, z-score against the previous window (ddof 1),
+ * OFI (docs/indicators.md §5): per-level CKS rule incl. empty levels, z-score against the previous window (ddof 1),
  * σ = 0 behaviour, clip, warm-up nulls, options (depth norm, rolling sum), and the mirrored-book
  * property through the engine.
  */

@@ -1,5 +1,5 @@
 /**
- * §2.1 message classification and sequencing through the engine: stale, one-sided, crossed, first,
+ * docs/indicators.md §2.1 message classification and sequencing through the engine: stale, one-sided, crossed, first,
  * time gap, normal; sequence gaps; reconnects (§15.5); §3 row nullability per class.
  */
 import { describe, expect, test } from "bun:test";

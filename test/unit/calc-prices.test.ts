@@ -1,5 +1,5 @@
 /**
- * Prices rows (§4, §15.4): best fills from the most recently processed valid book with raw
+ * Prices rows (docs/indicators.md §4, §15.4): best fills from the most recently processed valid book with raw
  * ts_ms ≤ the trade's, nulls without one, invalid books never used; row_id; latency.
  */
 import { describe, expect, test } from "bun:test";

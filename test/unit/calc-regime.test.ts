@@ -9,6 +9,7 @@ const close = (got: number | null, want: number, tol = 1e-9) => {
 };
 const tracker = (regime: Record<string, unknown>) => new RegimeTracker(indicatorParams({ regime }));
 
+// Section numbers (§) are those of docs/indicators.md.
 describe("regime activity (§9.1, §11.7 with WIN_SECS = 2)", () => {
   const trades = [0, 500, 1000, 1500, 1800, 2600];
 

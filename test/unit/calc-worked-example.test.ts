@@ -1,6 +1,6 @@
 /**
- * indicators.md §11: the worked example, every number, through the SymbolEngine.
- * Expected values are the spec's (computed there by an independent float64 script); tolerance 1e-9.
+ * docs/indicators.md §11: the worked example, every number, through the SymbolEngine.
+ * Expected values are that section's (computed by an independent float64 script); tolerance 1e-9.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { indicatorParams } from "../../src/calc/params.ts";
@@ -113,7 +113,7 @@ describe("§11.3 orderbook rows", () => {
       close(r.best_bid, x.bb);
       close(r.best_ask, x.ba);
       close(r.mid, x.mid);
-      // the spec prints spread_bps to 10 decimals: half a unit of the last digit
+      // §11.3 prints spread_bps to 10 decimals: half a unit of the last digit
       expect(Math.abs((r.spread_bps as number) - x.spread)).toBeLessThanOrEqual(5e-11);
       expect([r.first_id, r.last_id, r.prev_last_id]).toEqual([ev.firstId, ev.lastId, ev.prevLastId]);
       for (let m = 0; m < 5; m++) {

@@ -82,7 +82,7 @@ describe("frame parsing", () => {
     expect(Array.from(r.event.asks)).toEqual(w.data.a.flatMap(([p, q]) => [Number(p), Number(q)]));
   });
 
-  test("structurally malformed payloads are rejected with a reason (indicators.md §15.3)", () => {
+  test("structurally malformed payloads are rejected with a reason (docs/indicators.md §15.3)", () => {
     const bad = (kind: "depth" | "aggTrade", d: unknown) => {
       const r = parseData(kind, "BTCUSDT", d);
       return r.ok ? null : r.reason;

@@ -1,5 +1,5 @@
 /**
- * The signal-evaluation arithmetic of indicators.md §12: the worked example §12.5 reproduced exactly
+ * The signal-evaluation arithmetic of docs/indicators.md §12: the worked example §12.5 reproduced exactly
  * (hit rate, Wilson interval, one-sided binomial p-value, Spearman IC with its average ranks, and the
  * Pearson figure), then labels (§12.1), thinning (§12.3) and the 1 s-grid IC (§12.4) on small
  * hand-made series.

@@ -83,7 +83,7 @@ beforeAll(async () => {
   config = join(dir, "train.toml");
   writeFileSync(config, CONFIG);
   // 1. a recording, replayed into a fresh store
-  const rec = await collect("rec", "", 22);
+  const rec = await collect("rec", "", 14);
   if (rec.exitCode !== 0) throw new Error(`recording run failed: ${rec.stderr}`);
   const rep = await runBinary(["replay", join(dir, "rec", "ndjson"), "--out", join(dir, "store"), "--config", config], { ARTIFACTS_DIR: join(dir, "store", "artifacts") });
   if (rep.exitCode !== 0) throw new Error(`replay failed: ${rep.stderr}`);
@@ -95,7 +95,7 @@ beforeAll(async () => {
   if (train.exitCode !== 0) throw new Error(`train failed: ${train.stderr}`);
   // 3. a run with the model as the filter (threshold 0.5 so that some signals are taken and some not)
   const model = join(dir, "models", "m1", "model.json");
-  live = await collect("live", `[model]\npath = "${model}"\nthreshold = 0.5\n`, 12);
+  live = await collect("live", `[model]\npath = "${model}"\nthreshold = 0.5\n`, 8);
   // 4. the report of that run
   const liveCfg = join(dir, "live.toml");
   report = await runBinary(["report", "--from", TODAY, "--to", TODAY, "--config", liveCfg], collectorEnv(fake, SYMBOLS, join(dir, "live"), freePort()));

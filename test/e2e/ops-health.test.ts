@@ -7,7 +7,9 @@
  *   once its buffer is full the write blocks for good (a real stall, no hook): 503 naming the writer
  *   after `health.writer_stall_sec`;
  * - `stopping`: from the first SIGTERM until the process is gone, 503 (here the stuck writer keeps the
- *   shutdown going for shutdown_timeout_sec).
+ *   shutdown going for shutdown_timeout_sec);
+ * - a stalled Parquet writer: the worker is paused by a test-only environment variable (nothing in a
+ *   real run can stop it from outside, short of a hung disk): 503 naming it.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
@@ -91,5 +93,25 @@ describe("/health", () => {
       expect(h.reasons[0]).toBe("stopping");
     }
     expect(await run.proc.exited).toBe(1);
+  }, 90_000);
+
+  test("a stalled Parquet writer (the test hook HARVESTD_TEST_PAUSE_PARQUET_WRITER) turns /health 503 naming it", async () => {
+    const fx = await startFakeExchange({ symbols: ["SANDUSDT", "NEOUSDT"], speed: 4, recordFrames: false });
+    fakes.push(fx);
+    const store = newStore(fx, ["SANDUSDT", "NEOUSDT"], { HARVESTD_TEST_PAUSE_PARQUET_WRITER: "1" });
+    const run = startRun(store, ["--set", "health.writer_stall_sec=2"]);
+    const stalled = await waitFor(
+      "/health to name the stalled Parquet writer",
+      async () => {
+        const h = await health(store).catch(() => null);
+        return h !== null && h.reasons.some((r) => r.startsWith("parquet writer stalled")) ? h : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(stalled.status).toBe(503);
+    expect(stalled.reasons.find((r) => r.startsWith("parquet writer stalled"))).toMatch(/^parquet writer stalled: \d+ batches \(\d+ rows\) pending, no progress for \d+ s$/);
+    run.proc.kill("SIGKILL");
+    await run.proc.exited;
   }, 90_000);
 });

@@ -44,8 +44,15 @@ const urgent: Job[] = [];
 const background: Job[] = [];
 let running = false;
 
+/**
+ * Test hook, read only by tests (test/e2e/ops-health.test.ts): `HARVESTD_TEST_PAUSE_PARQUET_WRITER=1`
+ * makes this writer take batches and never run a job, a stuck writer for /health's stall check.
+ * Nothing else reads it; do not set it in production.
+ */
+const pausedForTest = process.env.HARVESTD_TEST_PAUSE_PARQUET_WRITER === "1";
+
 function kick(): void {
-  if (running) return;
+  if (running || pausedForTest) return;
   running = true;
   setTimeout(runNext, 0);
 }

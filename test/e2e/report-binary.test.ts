@@ -323,7 +323,7 @@ describe("harvestd report (compiled binary) over a real run", () => {
       expect(page.problems).toEqual([]);
       expect(await page.page.locator("svg.chart").count()).toBeGreaterThanOrEqual(7);
       expect(await page.page.locator(".verdict").innerText()).toContain("Stage-1 acceptance");
-      expect(await page.page.locator("h2").allInnerTexts()).toEqual(["Verdict", "Signal validation (docs/indicators.md §12)", "Data quality", "Paper trading", "Testnet trading", "Inputs"]);
+      expect(await page.page.locator("h2").allInnerTexts()).toEqual(["Verdict", "Signal validation (docs/indicators.md §12)", "Data quality", "Paper trading", "Testnet trading", "A/B: plain rule against the model filter", "Inputs"]);
       // Every chart drew something: points, bars or lines beyond the axes.
       const marks = await page.page.locator("svg.chart").evaluateAll((els) => els.map((e) => e.querySelectorAll("circle, rect, path").length));
       expect(marks.every((n) => n > 0)).toBe(true);

@@ -42,6 +42,7 @@ describe.skipIf(QEMU_MISSING !== null)("linux-arm64 release binary under qemu", 
     // than it saves (replay 14 s → 4 s here). The live run above used the default tiers.
     const r = await replayBesideX64(qemuArm64, collection.dir, { BUN_JSC_useDFGJIT: "0" });
     timings.replay = r.seconds;
+    expect(r.stderr).not.toContain("compaction is off");
     for (const kind of Object.keys(r.x64)) {
       expect({ kind, rows: r.target[kind] }).toEqual({ kind, rows: r.x64[kind] });
       expect({ kind, rows: r.live[kind] }).toEqual({ kind, rows: r.x64[kind] });

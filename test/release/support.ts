@@ -169,6 +169,8 @@ export interface Replayed {
   readonly x64: Record<string, Record<string, unknown>[]>;
   readonly live: Record<string, Record<string, unknown>[]>;
   readonly seconds: number;
+  /** What the emulated binary's replay printed on stderr. */
+  readonly stderr: string;
 }
 
 /**
@@ -187,7 +189,7 @@ export async function replayBesideX64(emu: Emulator, collectionDir: string, env:
   const rows = { target: await allRows(join(out, emu.target)), x64: await allRows(join(out, "x64")), live: await allRows(collectionDir) };
   expect(rows.x64.prices!.length).toBeGreaterThan(100);
   expect(rows.x64.orderbook!.length).toBeGreaterThan(100);
-  return { ...rows, seconds: t.seconds };
+  return { ...rows, seconds: t.seconds, stderr: t.stderr };
 }
 
 /** Every row of every kind under a replay's `--out` folder, read by DuckDB (full rows, sorted). */

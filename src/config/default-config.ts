@@ -95,6 +95,9 @@ retention_days_ndjson = 0
 # Most memory (MiB) each writer holds for data it cannot write yet (disk full, no permission);
 # beyond it new data is dropped and counted, and writing resumes by itself once the disk recovers.
 max_buffer_mb = 256
+# The Parquet writer's own bound (MiB); past it batches wait on disk (a spill folder under
+# OUTPUT_DIR) and are written in order once it catches up, never dropped. 0 = max_buffer_mb.
+parquet_buffer_mb = 0
 # Write Parquet. A collector publishing to NATS can leave Parquet to \`harvestd store\` (false);
 # its NDJSON raw log is always written.
 write_parquet = true

@@ -70,8 +70,10 @@ export const ConfigSchema = z.strictObject({
       retention_days_parquet: z.number().int().nonnegative().default(0),
       /** Delete NDJSON date folders older than this many days; 0 = keep forever. */
       retention_days_ndjson: z.number().int().nonnegative().default(0),
-      /** Most memory each writer (Parquet, NDJSON) holds for data not yet on disk; past it, new data is dropped and counted. */
+      /** Most memory each writer (Parquet, NDJSON) holds for data not yet on disk; past it NDJSON drops (counted), Parquet spills to disk. */
       max_buffer_mb: z.number().int().min(1).default(256),
+      /** The Parquet writer's own memory bound, past which batches spill to disk (docs/storage.md); 0 = max_buffer_mb. */
+      parquet_buffer_mb: z.number().int().nonnegative().default(0),
       /** Write Parquet; off for a collector that publishes to NATS and leaves Parquet to `harvestd store`. */
       write_parquet: z.boolean().default(true),
     })

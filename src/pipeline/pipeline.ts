@@ -98,7 +98,7 @@ export class Pipeline {
       createdBy: `harvestd ${versionInfo().version}${replay === null ? "" : " replay"}`,
       // Replay waits for the writer instead (replay.ts), so nothing is ever dropped there: the
       // buffer bound protects live ingest only.
-      maxBufferBytes: replay === null ? cfg.storage.max_buffer_mb * 1024 * 1024 : Number.MAX_SAFE_INTEGER,
+      maxBufferBytes: replay === null ? (cfg.storage.parquet_buffer_mb || cfg.storage.max_buffer_mb) * 1024 * 1024 : Number.MAX_SAFE_INTEGER,
       compaction: cfg.storage.compaction,
       stallMs: cfg.health.writer_stall_sec * 1000,
       retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,

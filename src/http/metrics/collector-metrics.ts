@@ -188,6 +188,11 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_parquet_pending_rows", "Rows handed to the writer, not yet committed.", [[undefined, pq.rowsPending]]);
     x.gauge("harvestd_parquet_held_rows", "Rows of failed writes waiting for their retry.", [[undefined, pq.rowsHeld]]);
     x.gauge("harvestd_parquet_pending_bytes", "Memory held by batches not yet written (bounded).", [[undefined, pq.bytesPending]]);
+    x.gauge("harvestd_parquet_spilled_rows", "Rows over the buffer bound waiting on disk for the writer (spill).", [[undefined, pq.rowsSpilled]]);
+    x.gauge("harvestd_parquet_spilled_bytes", "Bytes of the spill files waiting for the writer.", [[undefined, pq.bytesSpilled]]);
+    x.counter("harvestd_parquet_rows_spilled_total", "Rows that went through the disk spill.", [[undefined, pq.rowsSpilledTotal]]);
+    x.gauge("harvestd_parquet_drain_rows_per_second", "Rows committed per second over the last 10 s.", [[undefined, pq.drainRowsPerSec]]);
+    x.gauge("harvestd_parquet_drain_eta_seconds", "Backlog (pending + spilled rows) over the drain rate; absent while unmeasured.", [[undefined, pq.drainEtaSec]]);
     const lastByKind = new Map<string, number>();
     for (const byKind of Object.values(pq.lastFiles)) {
       for (const f of Object.values(byKind)) if (f !== undefined && f.atMs > (lastByKind.get(f.kind) ?? 0)) lastByKind.set(f.kind, f.atMs);

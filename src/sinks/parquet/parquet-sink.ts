@@ -7,8 +7,9 @@
  *
  * A write that fails (disk full, permission, read-only filesystem) is held by the worker and tried
  * again every `retryMs` until it succeeds. Everything handed over and not yet written counts
- * against `maxBufferBytes`; a batch that would go past it is dropped and counted instead, so a
- * failing disk costs bounded memory. Writer failures land in `status()` and the `onError`
+ * against `maxBufferBytes`; a batch that would go past it is spilled to disk as it is (spill.ts)
+ * and handed over, in order, once the writer has room: a writer that cannot keep up costs disk,
+ * never rows, and never memory past the bound. Only a failing spill write drops (counted). Writer failures land in `status()` and the `onError`
  * callback, never in the ingest path.
  */
 import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
@@ -19,6 +20,8 @@ import { workerEntry } from "../../util/worker-entry.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
+import { SpillQueue, type Spilled, type SpillWriteResult } from "./spill.ts";
+import { makeStagingDir } from "../storage/staging.ts";
 
 export type { WriteErrorInfo } from "./protocol.ts";
 
@@ -114,7 +117,17 @@ export interface ParquetSinkStatus {
   readonly rowsHeld: number;
   /** Write attempts that failed (a held batch counts once per failure report). */
   readonly writeErrors: number;
-  /** Rows dropped because the buffer bound was reached (included in rowsLost). */
+  /** Batches over the buffer bound, waiting on disk to be handed over (spill.ts). */
+  readonly batchesSpilled: number;
+  readonly rowsSpilled: number;
+  readonly bytesSpilled: number;
+  /** Rows that ever went through the spill. */
+  readonly rowsSpilledTotal: number;
+  /** Rows committed per second over the last ~10 s (null until measured). */
+  readonly drainRowsPerSec: number | null;
+  /** Backlog (rows pending + spilled) divided by that rate; 0 without backlog, null when unknown. */
+  readonly drainEtaSec: number | null;
+  /** Rows dropped because the buffer bound was reached and the spill failed (included in rowsLost). */
   readonly rowsDropped: number;
   /** When the bound last made the sink drop a batch (null: never). */
   readonly lastDropAtMs: number | null;
@@ -207,6 +220,16 @@ interface Pending {
   held: boolean;
 }
 
+/** What a spilled batch needs to be handed over later. */
+interface SpillMeta {
+  readonly ks: KindState;
+  readonly key: number;
+  readonly sentBytes: number;
+}
+
+/** Window over which the drain rate is measured. */
+const DRAIN_WINDOW_MS = 10_000;
+
 const batchBytes = (batch: ColumnBatch): number => transferList(batch).reduce((n, b) => n + b.byteLength, 0);
 
 export class ParquetSink implements RowSinkComponent {
@@ -228,6 +251,13 @@ export class ParquetSink implements RowSinkComponent {
   private closePromise: Promise<void> | null = null;
   private resolveExit: (() => void) | null = null;
   private lastMaintainAt = -Infinity;
+  private readonly spill: SpillQueue<SpillMeta>;
+  /** A spilled batch is being read back (one at a time, in order). */
+  private unspilling = false;
+  private rowsSpilledTotal = 0;
+  private spillDrainWaiters: (() => void)[] = [];
+  /** (wall ms, rowsWritten) samples for the drain rate. */
+  private readonly drainSamples: [number, number][] = [];
 
   private filesWritten = 0;
   private rowsWritten = 0;
@@ -275,6 +305,7 @@ export class ParquetSink implements RowSinkComponent {
     this.now = opts.now ?? Date.now;
     this.clock = new RotationClock(opts);
     this.runTag = (crypto.getRandomValues(new Uint32Array(1))[0] >>> 0).toString(36).padStart(7, "0");
+    this.spill = new SpillQueue<SpillMeta>(() => makeStagingDir(opts.outputDir, `spill-${this.runTag}`));
     // Custom indicator kinds are registered before the sink is built (src/indicators); they go to PREVIEW_DIR.
     for (const kind of sinkKinds()) {
       this.kinds.set(kind, {
@@ -322,7 +353,9 @@ export class ParquetSink implements RowSinkComponent {
     if (!b.append(row)) return this.reject(`${kind}: ${b.lastRejection}`);
     this.rowsBuffered++;
     if (b.rows >= this.maxRows) this.handOver(ks, entry);
-    else if (ks.sendsAhead && b.hasSealed) this.sendAhead(entry);
+    // While batches wait on disk the writer is behind: chunks stay in the builder (bounded by one
+    // rotation) instead of piling up in the worker ahead of batches that cannot be written yet.
+    else if (ks.sendsAhead && b.hasSealed && this.spill.length === 0) this.sendAhead(entry);
   }
 
   /**
@@ -332,6 +365,8 @@ export class ParquetSink implements RowSinkComponent {
    */
   tick(nowMs: number): void {
     for (const kind of this.clock.due(nowMs)) this.rotate(this.kinds.get(kind)!);
+    this.sampleDrain();
+    this.unspill();
     if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
       this.lastMaintainAt = nowMs;
       if (this.worker !== null && !this.closed) this.post(this.worker, { type: "maintain", nowMs });
@@ -359,10 +394,13 @@ export class ParquetSink implements RowSinkComponent {
    */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
-    this.closePromise = this.handOverLast().then(() => {
+    this.closePromise = this.handOverLast().then(async () => {
       // Rows appended while the last kinds waited for room; from here on appends are rejected.
       this.flush();
       this.closed = true;
+      // Every spilled batch goes to the writer before it is told to close.
+      await this.spillDrained();
+      await this.spill.dispose();
       return this.closeWorker();
     });
     return this.closePromise;
@@ -403,6 +441,11 @@ export class ParquetSink implements RowSinkComponent {
     if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
     if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
     if (pq.lastDropAtMs !== null && nowMs - pq.lastDropAtMs < RECENT_DROP_MS) reasons.push("parquet buffer full: rows dropped in the last minute");
+    // Not a loss, but the Parquet files are behind the log until it drains: say by how much and for how long.
+    if (pq.batchesSpilled > 0) {
+      const eta = pq.drainEtaSec === null ? "drain time not yet measured" : `drains in ≈ ${Math.ceil(pq.drainEtaSec)} s`;
+      reasons.push(`parquet writer behind: ${pq.rowsPending + pq.rowsSpilled} rows pending, ${pq.rowsSpilled} of them (${(pq.bytesSpilled / 1048576).toFixed(1)} MiB) spilled to disk; ${eta}`);
+    }
     // Stuck, not failing (an encode or a write that never returns): nothing else would say so.
     const still = Date.now() - Math.max(this.lastProgressAtMs, this.pendingSinceMs);
     if (pq.batchesPending > 0 && pq.batchesHeld === 0 && pq.workerState !== "failed" && still > (this.opts.stallMs ?? 60_000)) {
@@ -428,6 +471,11 @@ export class ParquetSink implements RowSinkComponent {
       batchesHeld: this.batchesHeld,
       rowsHeld: this.rowsHeld,
       writeErrors: this.writeErrors,
+      batchesSpilled: this.spill.length,
+      rowsSpilled: this.spill.rows,
+      bytesSpilled: this.spill.bytes,
+      rowsSpilledTotal: this.rowsSpilledTotal,
+      ...this.drain(),
       rowsDropped: this.rowsDropped,
       lastDropAtMs: this.lastDropAtMs,
       rowsLost: this.rowsLost,
@@ -503,22 +551,104 @@ export class ParquetSink implements RowSinkComponent {
     this.rowsBuffered -= batch.rows;
     const group = ks.groups.get(batch.symbol);
     if (group) group.hint = Math.min(batch.rows, MAX_CAPACITY_HINT);
-    const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
-    const bytes = batchBytes(batch);
     this.bytesAhead -= sentBytes;
     // Other batches' chunks sent ahead are not counted: they are held compressed, and a replay that
     // waits for room (which does not count them either) must not see its batches dropped for them.
-    if (this.bytesPending + sentBytes + bytes > this.maxBufferBytes) {
+    // Once anything is on disk every later batch queues behind it, so batches reach the writer in
+    // the order they were handed over.
+    if (this.spill.length > 0 || !this.fits(sentBytes + batchBytes(batch))) this.spillBatch(ks, batch, key, sentBytes);
+    else this.submit(ks, batch, key, sentBytes);
+  }
+
+  /** Room under the bound for this many bytes (a batch alone always fits: it could never go otherwise). */
+  private fits(bytes: number): boolean {
+    return this.pending.size === 0 || this.bytesPending + bytes <= this.maxBufferBytes;
+  }
+
+  private spillBatch(ks: KindState, batch: ColumnBatch, key: number, sentBytes: number): void {
+    const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
+    const dropped = (r: Extract<SpillWriteResult, { ok: false }>): void => {
       if (batch.sentRows > 0 && this.worker !== null) this.post(this.worker, { type: "discard", key });
       this.rowsDropped += batch.rows;
       this.lastDropAtMs = this.now();
       this.fail(who, "dropped", {
         code: "EBUFFER",
-        message: `write buffer full (${this.bytesPending} of ${this.maxBufferBytes} bytes held for the writer): ${batch.rows} ${batch.kind} rows dropped`,
+        message: `write buffer full (${this.bytesPending} of ${this.maxBufferBytes} bytes held for the writer) and ${r.message} (${r.code}): ${batch.rows} ${batch.kind} rows dropped`,
         path: ks.root,
       });
-      return;
-    }
+      this.unspill();
+    };
+    const r = this.spill.push(batch, { ks, key, sentBytes }, (res) => (res.ok ? this.unspill() : dropped(res)));
+    if ("ok" in r) return dropped(r as Extract<SpillWriteResult, { ok: false }>);
+    this.rowsSpilledTotal += batch.rows;
+  }
+
+  /** Hands the oldest spilled batch to the writer once there is room for it; goes on while there is. */
+  private unspill(): void {
+    const head = this.spill.head;
+    if (head === undefined) return this.wakeSpillWaiters();
+    if (this.unspilling || !this.fits(head.bytes + head.meta.sentBytes)) return;
+    this.unspilling = true;
+    this.spill.shift().then(
+      (got) => {
+        this.unspilling = false;
+        // null: its write failed and was reported as dropped.
+        if (got !== null) this.submit(got.entry.meta.ks, got.batch, got.entry.meta.key, got.entry.meta.sentBytes);
+        this.unspill();
+      },
+      (e: NodeJS.ErrnoException) => {
+        this.unspilling = false;
+        this.spillLost(head, e);
+        this.unspill();
+      },
+    );
+  }
+
+  /** A spill file that cannot be read back: its rows are lost to Parquet (NDJSON has them). */
+  private spillLost(entry: Spilled<SpillMeta>, e: NodeJS.ErrnoException): void {
+    this.spill.drop(entry);
+    if (entry.meta.sentBytes > 0 && this.worker !== null) this.post(this.worker, { type: "discard", key: entry.meta.key });
+    this.rowsDropped += entry.rows;
+    this.lastDropAtMs = this.now();
+    this.fail({ kind: entry.meta.ks.kind, symbol: "", rows: entry.rows }, "dropped", { code: e.code ?? "ESPILL", message: `spill read failed: ${e.message}`, path: entry.path });
+  }
+
+  private spillDrained(): Promise<void> {
+    if (this.spill.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.spillDrainWaiters.push(resolve);
+      this.unspill();
+    });
+  }
+
+  private wakeSpillWaiters(): void {
+    const waiters = this.spillDrainWaiters;
+    this.spillDrainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private sampleDrain(): void {
+    const t = Date.now();
+    const s = this.drainSamples;
+    if (s.length > 0 && t - s[s.length - 1]![0] < 500) return;
+    s.push([t, this.rowsWritten]);
+    while (s.length > 2 && t - s[1]![0] >= DRAIN_WINDOW_MS) s.shift();
+  }
+
+  private drain(): { drainRowsPerSec: number | null; drainEtaSec: number | null } {
+    const s = this.drainSamples;
+    const backlog = this.rowsPending + this.spill.rows;
+    if (s.length < 2) return { drainRowsPerSec: null, drainEtaSec: backlog === 0 ? 0 : null };
+    const [t0, r0] = s[0]!;
+    const [t1, r1] = s[s.length - 1]!;
+    const rate = t1 > t0 ? ((r1 - r0) * 1000) / (t1 - t0) : 0;
+    return { drainRowsPerSec: rate, drainEtaSec: backlog === 0 ? 0 : rate > 0 ? backlog / rate : null };
+  }
+
+  /** Posts a batch to the writer (counted against the bound). */
+  private submit(ks: KindState, batch: ColumnBatch, key: number, sentBytes: number): void {
+    const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
+    const bytes = batchBytes(batch);
     const w = this.worker ?? this.spawn();
     if (!w) {
       this.fail(who, "dropped", { code: "EWORKER", message: "parquet writer worker is not running", path: ks.root });
@@ -695,6 +825,7 @@ export class ParquetSink implements RowSinkComponent {
     }
     if (this.pending.size === 0 && this.workerState !== "closing") this.worker?.unref();
     this.wakeRoomWaiters();
+    this.unspill();
     return p;
   }
 

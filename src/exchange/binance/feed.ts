@@ -43,7 +43,7 @@ export class BinanceFeed implements Feed {
       onNotice: (key, msg, fields) => log.limited(key, "warn", msg, fields),
     });
     // A restart: each trade stream continues after the last id the raw log holds.
-    for (const [symbol, id] of resume ?? []) this.gate.resumeAt(streamName(symbol, "aggTrade"), id);
+    for (const [symbol, id] of resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);
     this.intake = new FrameIntake(symbols, this.gate, out, log);
     this.manager = new ConnectionManager(
       planConnections(symbols, params.enable_orderbook, undefined, params.depth),

@@ -93,7 +93,9 @@ export interface GateOptions {
 const CHAIN_AUDIT_MESSAGES = 1000;
 
 class StreamState {
-  readonly ids: StreamIds;
+  ids: StreamIds;
+  /** A restarted collector's last stored trade id, until the stream's first trade (resumeAfterRestart). */
+  restartFloor: number | null = null;
   /** Frames waiting behind a backfill (null = not holding). */
   held: GateFrame[] | null = null;
   job: BackfillJob | null = null;
@@ -151,14 +153,27 @@ export class StreamGate {
   }
 
   /**
-   * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`, or a
-   * restarted collector's trade streams): ids up to it are dropped as old, and a first id above
-   * `lastId + 1` is a gap, as within a run (backfilled when there is a backfiller). Call before any
-   * frame of the stream is offered.
+   * Continues a stream whose log already holds ids up to `lastId` (a restarted `harvestd store`):
+   * ids up to it are duplicates, and a first id above `lastId + 1` is a gap, as within a run.
    */
   resumeAt(stream: string, lastId: number): void {
     const st = this.streams.get(stream);
     if (st !== undefined && !st.ids.hasLast) st.ids.accept(lastId, -1);
+  }
+
+  /**
+   * A restarted collector: the stream continues after `lastId`, the last trade the raw log holds, as
+   * with resumeAt (a first trade above `lastId + 1` starts the backfill of the down time). Except that
+   * a first trade at or below `lastId` is not taken for an old one: a new connection never delivers
+   * trades from before it opened, so such an id means another id sequence (a testnet reset, another
+   * venue or a fake exchange on the same data folder). The stream then starts afresh from it, with a
+   * notice, instead of dropping every trade until the ids pass the stored one. Call before any frame.
+   */
+  resumeAfterRestart(stream: string, lastId: number): void {
+    const st = this.streams.get(stream);
+    if (st === undefined || st.ids.hasLast) return;
+    st.ids.accept(lastId, -1);
+    st.restartFloor = lastId;
   }
 
   /** True for the exact stream names this process subscribes to. */
@@ -231,6 +246,14 @@ export class StreamGate {
       // Malformed for the engine: it rejects and counts it, replay rejects the same line.
       this.out.frame(st.symbol, f, held);
       return true;
+    }
+    if (st.restartFloor !== null) {
+      const floor = st.restartFloor;
+      st.restartFloor = null;
+      if (id <= floor) {
+        this.opts.onNotice?.(`restart:${st.stream}`, "trade ids start at or below the last stored one: another id sequence, not backfilled", { stream: st.stream, first_id: id, last_stored_id: floor });
+        st.ids = new StreamIds(this.opts.dedupLru);
+      }
     }
     const ids = st.ids;
     if (ids.isOld(id)) {

@@ -391,40 +391,46 @@ export class NdjsonSink implements LineSinkComponent {
       f.retry = null;
     }
     try {
-      while (f.chunks.length > 0) {
-        if (f.fh === null) {
-          await this.pathFree(f);
-          await mkdir(dirname(f.path), { recursive: true });
-          const fh = await open(f.path, "a+");
-          f.fh = fh;
-          if (!f.opened) {
-            f.opened = true;
-            // A crash can cut the file's last line short. Our lines must not be glued onto it
-            // (replay would lose the first of them, typically the session line): end it first.
-            if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), lines: 0, held: 0 });
+      // Lines can arrive while a write or the datasync is under way (pump only queues them while this
+      // loop runs): the loop ends only when nothing is queued, or close() would lose them silently.
+      for (;;) {
+        while (f.chunks.length > 0) {
+          if (f.fh === null) {
+            await this.pathFree(f);
+            await mkdir(dirname(f.path), { recursive: true });
+            const fh = await open(f.path, "a+");
+            f.fh = fh;
+            if (!f.opened) {
+              f.opened = true;
+              // A crash can cut the file's last line short. Our lines must not be glued onto it
+              // (replay would lose the first of them, typically the session line): end it first.
+              if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), lines: 0, held: 0 });
+            }
           }
+          const c = f.chunks[0]!;
+          const { bytesWritten } = await f.fh.write(c.buf, f.offset, c.buf.length - f.offset);
+          f.offset += bytesWritten;
+          this.bytesWritten += bytesWritten;
+          if (bytesWritten > 0) f.dirty = true;
+          if (f.offset < c.buf.length) continue;
+          f.chunks.shift();
+          f.offset = 0;
+          this.linesWritten += c.lines;
+          this.pendingLines -= c.lines;
+          f.progressAtMs = Date.now();
+          this.heldBytes -= c.held;
+          // More lines may have arrived while writing.
+          if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
         }
-        const c = f.chunks[0]!;
-        const { bytesWritten } = await f.fh.write(c.buf, f.offset, c.buf.length - f.offset);
-        f.offset += bytesWritten;
-        this.bytesWritten += bytesWritten;
-        if (bytesWritten > 0) f.dirty = true;
-        if (f.offset < c.buf.length) continue;
-        f.chunks.shift();
-        f.offset = 0;
-        this.linesWritten += c.lines;
-        this.pendingLines -= c.lines;
-        f.progressAtMs = Date.now();
-        this.heldBytes -= c.held;
-        // More lines may have arrived while writing.
+        const closingNow = f.closing && f.pending.length === 0;
+        if (f.dirty && f.fh !== null && this.fsyncMode !== "none" && (this.fsyncMode === "always" || f.syncDue || closingNow)) {
+          f.syncDue = false;
+          await f.fh.datasync();
+          f.dirty = false;
+          this.fsyncs++;
+        }
         if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
-      }
-      const closingNow = f.closing && f.pending.length === 0;
-      if (f.dirty && f.fh !== null && this.fsyncMode !== "none" && (this.fsyncMode === "always" || f.syncDue || closingNow)) {
-        f.syncDue = false;
-        await f.fh.datasync();
-        f.dirty = false;
-        this.fsyncs++;
+        if (f.chunks.length === 0) break;
       }
       if (f.failing) {
         f.failing = false;

@@ -7,24 +7,13 @@
  * symbol is a named pipe nobody reads; once the pipe's buffer is full, writing to it blocks for ever.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../helpers/binary.ts";
+import { blockNdjson } from "../helpers/ndjson.ts";
 import { startCollector, waitForHealth, type CollectorUnderTest } from "./http-support.ts";
 
 const SYMBOLS = ["SANDUSDT", "NEOUSDT"];
-
-/** Named pipes where the NDJSON sink will put SYMBOL's file for this hour and the next. */
-function blockNdjson(dir: string, symbol: string): void {
-  const now = Date.now();
-  for (const t of [now, now + 3_600_000]) {
-    const iso = new Date(t).toISOString();
-    const folder = join(dir, "ndjson", `date=${iso.slice(0, 10)}`, `symbol=${symbol}`);
-    mkdirSync(folder, { recursive: true });
-    const r = Bun.spawnSync(["mkfifo", join(folder, `raw-${iso.slice(11, 13)}.ndjson`)]);
-    if (r.exitCode !== 0) throw new Error(`mkfifo failed: ${r.stderr.toString()}`);
-  }
-}
 
 /** A collector whose BTCUSDT raw log stops being written once the pipe's buffer is full. */
 async function startBlocked(shutdownTimeoutSec: number): Promise<CollectorUnderTest> {

@@ -12,10 +12,9 @@
  *   real run can stop it from outside, short of a hung disk): 503 naming it.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { waitFor } from "../helpers/binary.ts";
+import { blockNdjson } from "../helpers/ndjson.ts";
 import { newStore, startRun, type Store } from "./restart-support.ts";
 
 const fakes: FakeExchange[] = [];
@@ -27,18 +26,6 @@ async function health(store: Store): Promise<{ status: number; reasons: string[]
   const r = await fetch(`http://127.0.0.1:${store.port}/health`);
   const body = (await r.json()) as { reasons: string[] };
   return { status: r.status, reasons: body.reasons };
-}
-
-/** Named pipes where the NDJSON sink will put SYMBOL's file for this hour and the next. */
-function blockNdjson(dir: string, symbol: string): void {
-  const now = Date.now();
-  for (const t of [now, now + 3_600_000]) {
-    const iso = new Date(t).toISOString();
-    const folder = join(dir, "ndjson", `date=${iso.slice(0, 10)}`, `symbol=${symbol}`);
-    mkdirSync(folder, { recursive: true });
-    const r = Bun.spawnSync(["mkfifo", join(folder, `raw-${iso.slice(11, 13)}.ndjson`)]);
-    if (r.exitCode !== 0) throw new Error(`mkfifo failed: ${r.stderr.toString()}`);
-  }
 }
 
 describe("/health", () => {
@@ -80,6 +67,8 @@ describe("/health", () => {
     expect(stalled.reasons.find((r) => /ndjson writer stalled/.test(r))).toMatch(/ndjson writer stalled: \d+ lines pending, no progress for \d+ s/);
 
     run.proc.kill("SIGTERM");
+    // The signal reaches the process asynchronously; from the first answer that says so, every one must.
+    await waitFor("/health to say stopping", async () => ((await health(store).catch(() => null))?.reasons[0] === "stopping" ? true : undefined), 5000, 50);
     const during: { status: number; reasons: string[] }[] = [];
     const t0 = Date.now();
     while (Date.now() - t0 < 3000) {

@@ -1,5 +1,5 @@
 /** Reads harvestd's NDJSON raw logs back (plain or gzip), independently of the collector's code. */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
@@ -49,4 +49,20 @@ export function readSymbolText(ndjsonDir: string, symbol: string): string {
       return f.endsWith(".gz") ? gunzipSync(buf).toString("utf8") : buf.toString("utf8");
     })
     .join("");
+}
+
+/**
+ * Named pipes where the NDJSON sink will put SYMBOL's file for this hour and the next, under a data
+ * folder `dir` (its `ndjson/`): nobody reads them, so once a pipe's buffer is full every write to that
+ * file blocks for good — a real stuck writer, no hook.
+ */
+export function blockNdjson(dir: string, symbol: string): void {
+  const now = Date.now();
+  for (const t of [now, now + 3_600_000]) {
+    const iso = new Date(t).toISOString();
+    const folder = join(dir, "ndjson", `date=${iso.slice(0, 10)}`, `symbol=${symbol}`);
+    mkdirSync(folder, { recursive: true });
+    const r = Bun.spawnSync(["mkfifo", join(folder, `raw-${iso.slice(11, 13)}.ndjson`)]);
+    if (r.exitCode !== 0) throw new Error(`mkfifo failed: ${r.stderr.toString()}`);
+  }
 }

@@ -2,7 +2,7 @@
  * `SYMBOLS=ALL`: every TRADING USDT-margined perpetual listed by REST /fapi/v1/exchangeInfo
  * (binance-protocol.md §8).
  */
-import { SYMBOL_PATTERN } from "../../config/schema.ts";
+import { SYMBOL_PATTERN } from "../../core/symbols.ts";
 import { startupGet, type StartupGetOptions } from "./rest-client.ts";
 
 interface ExchangeSymbol {

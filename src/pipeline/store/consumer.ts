@@ -48,25 +48,34 @@ export class StreamConsumer {
     private readonly clientName: string,
   ) {}
 
-  /** Connects (the client retries until a server answers), checks the stream and the consumer. */
-  async open(): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
+  /**
+   * Connects (the client retries until a server answers), checks the stream and the consumer.
+   * Transient failures (a leader election, a node down, a timeout) are retried every second;
+   * what retrying cannot fix (a stream or consumer with other settings) is returned.
+   */
+  async open(onRetry: (error: string) => void = () => {}): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
     const o = connectionOptions(this.p, this.clientName);
     if (!o.ok) return o;
     const nc = await openConnection(o.options);
-    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-    const s = await ensureStream(jsm, this.p);
-    if (!s.ok) {
-      await nc.close();
-      return s;
+    for (;;) {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+        const s = await ensureStream(jsm, this.p);
+        const c = s.ok ? await this.ensureConsumer(jsm) : s;
+        if (!c.ok) {
+          await nc.close();
+          return c;
+        }
+        this.nc = nc;
+        this.jsm = jsm;
+        this.js = jetstream(nc, { timeout: 10_000 });
+        break;
+      } catch (e) {
+        this.lastError = (e as Error).message;
+        onRetry(this.lastError);
+        await Bun.sleep(1000);
+      }
     }
-    const c = await this.ensureConsumer(jsm);
-    if (!c.ok) {
-      await nc.close();
-      return c;
-    }
-    this.nc = nc;
-    this.jsm = jsm;
-    this.js = jetstream(nc, { timeout: 10_000 });
     this.connected = true;
     void (async () => {
       for await (const st of nc.status()) {

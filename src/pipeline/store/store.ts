@@ -56,7 +56,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   log.log("info", "store: connecting to nats", { servers: p.servers.length, stream: p.stream, consumer: p.consumer });
   let opened: Awaited<ReturnType<StreamConsumer["open"]>>;
   try {
-    opened = await consumer.open();
+    opened = await consumer.open((error) => log.limited("store-open", "warn", "store: nats stream or consumer not ready; retrying", { error }));
   } catch (e) {
     process.stderr.write(`harvestd: store: nats: ${(e as Error).message}\n`);
     return 1;

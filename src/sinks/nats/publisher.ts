@@ -130,8 +130,39 @@ export class NatsPublisher implements LineSinkComponent {
   async start(waitMs = 5000): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
     const o = connectionOptions(this.p, `harvestd-collector-${this.collector}`, this.opts.env);
     if (!o.ok) return o;
-    const first = (async () => {
-      const nc = await connect(o.options);
+    // Retried until it works or meets what retrying cannot fix (a stream with other settings):
+    // a cluster electing a leader, or a node down, only delays the first connection.
+    const first = (async (): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> => {
+      for (;;) {
+        const r = await this.connectOnce(o.options);
+        if (r === "retry") {
+          if (this.closing) return { ok: true };
+          await Bun.sleep(1000);
+          continue;
+        }
+        return r;
+      }
+    })();
+    const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), waitMs).unref());
+    const r = await Promise.race([first, timeout]);
+    if (r !== null) return r;
+    // Not reachable yet (the client keeps trying): the collector runs on its log, and the first
+    // connection catches up. A stream found mismatched then stops publishing, loudly.
+    this.opts.log.log("warn", "nats not reachable yet; collecting to the NDJSON log, publishing once it is", { servers: this.p.servers.length, error: this.lastError });
+    void first.then((x) => (x.ok ? undefined : this.fail(x.error)));
+    return { ok: true };
+  }
+
+  /** One attempt: connected and the stream checked, refused (mismatch), or "retry" (transient). */
+  private async connectOnce(options: Parameters<typeof connect>[0]): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string } | "retry"> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect(options);
+    } catch (e) {
+      this.lastError = `nats: ${(e as Error).message}`;
+      return "retry";
+    }
+    try {
       const jsm = await jetstreamManager(nc, { timeout: this.p.ack_timeout_sec * 1000 });
       const r = await ensureStream(jsm, this.p);
       if (!r.ok) {
@@ -139,19 +170,13 @@ export class NatsPublisher implements LineSinkComponent {
         return r;
       }
       if (r.created) this.opts.log.log("info", "nats stream created", { stream: this.p.stream, replicas: this.p.replicas });
-      this.attach(nc);
-      return { ok: true as const };
-    })();
-    const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), waitMs).unref());
-    const r = await Promise.race([first.catch((e: Error) => ({ ok: false as const, error: `nats: ${e.message}` })), timeout]);
-    if (r !== null) return r;
-    // Not reachable yet (the client keeps trying): the collector runs on its log, and the first
-    // connection catches up. A stream found mismatched then stops publishing, loudly.
-    this.opts.log.log("warn", "nats not reachable yet; collecting to the NDJSON log, publishing once it is", { servers: this.p.servers.length });
-    void first.then(
-      (x) => (x.ok ? undefined : this.fail(x.error)),
-      (e: Error) => this.fail(e.message),
-    );
+    } catch (e) {
+      this.lastError = `nats: ${(e as Error).message}`;
+      this.opts.log.limited("nats-start", "warn", "nats stream check failed; retrying", { error: this.lastError });
+      await nc.close().catch(() => {});
+      return "retry";
+    }
+    this.attach(nc);
     return { ok: true };
   }
 

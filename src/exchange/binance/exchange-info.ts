@@ -1,6 +1,6 @@
 /**
  * `SYMBOLS=ALL`: every TRADING USDT-margined perpetual listed by REST /fapi/v1/exchangeInfo
- * (binance-protocol.md §8).
+ * (docs/binance.md §8).
  */
 import { SYMBOL_PATTERN } from "../../core/symbols.ts";
 import { startupGet, type StartupGetOptions } from "./rest-client.ts";

@@ -12,7 +12,7 @@ import { NdjsonSink } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import { NatsParamsSchema, type NatsParams } from "../../src/sinks/nats/params.ts";
 import { NatsPublisher } from "../../src/sinks/nats/publisher.ts";
 import { ensureStream } from "../../src/sinks/nats/stream-config.ts";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { freePort, runBinary, tempDir, waitFor } from "../helpers/binary.ts";
 import { startNatsCluster, startTcpProxy, type NatsCluster, type TcpProxy } from "../helpers/nats-cluster.ts";
 
@@ -26,9 +26,12 @@ beforeAll(async () => {
   jsm = await jetstreamManager(nc);
 }, 60_000);
 
+const dirs: string[] = [];
+
 afterAll(async () => {
   await nc?.close();
   await cluster?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const quiet = { log() {}, limited() {} };
@@ -62,6 +65,7 @@ interface Source {
 
 async function source(p: NatsParams, name: string): Promise<Source> {
   const dir = tempDir(`natspub-${name}`);
+  dirs.push(dir);
   const ndjson = new NdjsonSink({ dir: join(dir, "ndjson"), compress: "none", sweep: false });
   const pub = new NatsPublisher({ params: { ...p, collector_id: name }, exchange: "binance", ndjsonDir: join(dir, "ndjson"), flushLog: () => ndjson.flush(), stateFile: join(dir, "state.json"), log: quiet });
   const r = await pub.start(5000);
@@ -134,6 +138,7 @@ test("a stream with other settings is refused, naming each difference", async ()
 test("the binary refuses a mismatched stream (run and store) and unreadable credentials, with one clear line", async () => {
   expect((await ensureStream(jsm, params("REFUSED", cluster.servers, { replicas: 1 }))).ok).toBe(true);
   const dir = tempDir("nats-refuse");
+  dirs.push(dir);
   const config = join(dir, "config.toml");
   writeFileSync(config, `symbols = ["BTCUSDT"]\n[publish.nats]\nenable = true\nservers = ${JSON.stringify(cluster.servers)}\nstream = "REFUSED"\nsubject_prefix = "refused"\nreplicas = 3\n`);
   const env = {

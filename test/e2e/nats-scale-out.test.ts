@@ -8,7 +8,7 @@
  * the store's NDJSON log.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -131,6 +131,8 @@ afterAll(async () => {
   for (const x of proxies) x.stop();
   await fake?.stop();
   await cluster?.stop();
+  // HARVESTD_KEEP_TEST_DIRS=1 keeps the collectors' and the store's folders for a post-mortem.
+  if (process.env.HARVESTD_KEEP_TEST_DIRS !== "1") rmSync(root, { recursive: true, force: true });
 });
 
 test("two collectors and a store through faults: every trade id exactly once, Parquet = replay of the log", async () => {

@@ -226,6 +226,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("model", "str"),
     col("reason", "str", true),
     col("scenario_2x2", "str", true),
+    col("executor", "str", true),
   ],
   // One row per execution reported by the venue (user stream, or the trade list after a reconnect).
   fills: [

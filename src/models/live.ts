@@ -21,10 +21,15 @@ import { modelPredictor, type Predict } from "./predictor.ts";
 
 const SKIP: FilterDecision = { probability: Number.NaN, take: false, sizeFactor: 0 };
 
+/** Who asked: the paper simulator's strategy or the testnet trader's (each records its own decisions). */
+export type Executor = "paper" | "testnet";
+
 export class ModelFilter implements SignalFilter {
   private readonly states = new Map<string, SymbolFeatureState>();
   /** The fusion row being written (valid during its own append: the strategy asks within it). */
   private readonly lastFusion = new Map<string, Row>();
+  /** The row `head` observed and is handing down; the tap below must not observe it twice. */
+  private observedAbove: Row | null = null;
   private readonly predict: Predict;
   readonly name: string;
   decisions = 0;
@@ -62,7 +67,16 @@ export class ModelFilter implements SignalFilter {
     this.lastFusion.delete(symbol);
   }
 
+  /** The filter as one executor's strategy sees it: its decisions are recorded under its name. */
+  forExecutor(executor: Executor): SignalFilter {
+    return { decide: (ctx) => this.decideFor(ctx, executor) };
+  }
+
   decide(ctx: SignalContext): FilterDecision {
+    return this.decideFor(ctx, "paper");
+  }
+
+  private decideFor(ctx: SignalContext, executor: Executor): FilterDecision {
     const st = this.states.get(ctx.symbol);
     const fusion = this.lastFusion.get(ctx.symbol);
     const v = st !== undefined && fusion !== undefined && fusion.agg_trade_id === ctx.agg_trade_id ? st.vector(fusion, ctx.side) : null;
@@ -92,15 +106,35 @@ export class ModelFilter implements SignalFilter {
       model: this.name,
       reason: v === null ? "no_features" : null,
       scenario_2x2: ctx.regime,
+      executor,
     });
     return d;
+  }
+
+  /**
+   * The filter's observer at the head of the row path, above taps put in front of `tap` later (the
+   * testnet trader's): every strategy below then asks about a signal whose rows the filter has seen.
+   * The tap below skips the rows observed here.
+   */
+  head(inner: RowSink): RowSink {
+    return {
+      append: (kind: RowKind, row: Row) => {
+        this.observe(kind, row);
+        this.observedAbove = row;
+        try {
+          inner.append(kind, row);
+        } finally {
+          this.observedAbove = null;
+        }
+      },
+    };
   }
 
   /** A RowSink in front of `inner` (the paper tap): rows reach the filter first, then the strategy. */
   tap(inner: RowSink & { finish?(symbol: string): void }): RowSink & { finish(symbol: string): void } {
     return {
       append: (kind: RowKind, row: Row) => {
-        this.observe(kind, row);
+        if (row !== this.observedAbove) this.observe(kind, row);
         inner.append(kind, row);
       },
       finish: (symbol: string) => {

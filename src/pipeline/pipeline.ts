@@ -61,7 +61,7 @@ export class Pipeline {
   /** Publishes every raw-log line to JetStream ([publish.nats] enable, live only; start() it before use). */
   readonly nats: NatsPublisher | null;
   readonly paper: PaperTap | null;
-  /** `[model]`: judges the strategy's entry signals (docs/models.md); null without a model or paper trading. */
+  /** `[model]`: judges the strategy's entry signals (docs/models.md); null without a model, or without paper and testnet trading. */
   readonly model: ModelFilter | null;
   /**
    * Full-depth mode: where a book's snapshot requests go. The live collector points it at the feed;
@@ -141,7 +141,7 @@ export class Pipeline {
     const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);
     // Taps see exactly the rows the engines write, in live and replay alike, and add their own.
     // The model filter sees each row just before the strategy does; its decisions go to the sinks.
-    const model = cfg.paper.enable ? openModelFilter(cfg.model, fanout) : { ok: true as const, filter: null };
+    const model = cfg.paper.enable || cfg.trade.enable ? openModelFilter(cfg.model, fanout) : { ok: true as const, filter: null };
     if (!model.ok) throw new Error(model.error); // validated at start (exit 78); here only if the file changed since
     this.model = model.filter;
     this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg), this.model) : null;

@@ -26,6 +26,7 @@ export async function startTrading(cfg: Config, symbols: readonly string[], pipe
       collected: symbols,
       ndjsonDir: cfg.storage.ndjson_dir,
       env: process.env,
+      filter: pipeline.model?.forExecutor("testnet") ?? null,
     },
     pipeline.rows,
     log,
@@ -35,6 +36,8 @@ export async function startTrading(cfg: Config, symbols: readonly string[], pipe
     process.stderr.write(`harvestd: trade: ${r.error}\n`);
     return r.kind === "config" ? EXIT_CONFIG : 1;
   }
-  pipeline.addTap(r.tap);
+  // The model filter must see each row before the testnet strategy asks about it.
+  const model = pipeline.model;
+  pipeline.addTap(model === null ? r.tap : (inner) => model.head(r.tap(inner)));
   return r.trader;
 }

@@ -143,8 +143,9 @@ export function abResult(symbol: string, cols: Readonly<Record<Kind, Columns>>, 
   return {
     symbol,
     models: [...new Set(decisions.map((d) => d.model as string))].sort(),
-    decisions: decisions.length,
-    taken: decisions.filter((d) => d.taken === true).length,
+    // paper and testnet strategies may both have asked about a signal: count each signal once
+    decisions: byId.size,
+    taken: [...byId.values()].filter((d) => d.take).length,
     unmatched: recorded.unmatched,
     plain,
     filtered,

@@ -99,3 +99,48 @@ describe("the model filter in the paper tap", () => {
     }
   });
 });
+
+describe("a second strategy in front (the testnet trader's place)", () => {
+  test("asks about signals whose rows the filter has already seen, and gets the paper strategy's answer", async () => {
+    const { SharedStrategy } = await import("../../src/trading/strategy/strategy.ts");
+    const { PaperTrader } = await import("../../src/trading/paper/trader.ts");
+    const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 20, seed: 6, edge: "none" });
+    const cfg = ConfigSchema.parse({
+      paper: { enable: true },
+      strategy: { regimes: Object.fromEntries(["A_H", "A_L", "Q_H", "Q_L"].map((k) => [k, { cooldown_sec: 0, max_spread_bps: 50 }])) },
+      risk: { max_orders_per_min: 1000, cost: { enable: false } },
+    });
+    const decisions: Row[] = [];
+    const sink: RowSink = { append: (k: RowKind, r: Row) => void (k === "model_decisions" ? decisions.push(r) : 0) };
+    const filter = new ModelFilter(randomModel(3), { path: "", threshold: 0.6, mode: "filter" }, sink);
+    const below = filter.tap(new PaperTap(sink, traderParams(cfg), filter));
+    // like the testnet trader's tap: its own strategy decides on the row, then passes it down
+    const other = new SharedStrategy({ strategy: cfg.strategy, risk: cfg.risk, takerBps: 5 });
+    other.filter = filter.forExecutor("testnet");
+    // its fills simulated too, so that it keeps asking (its own paper rows are dropped)
+    const executor = new PaperTrader("SYNUSDT", other, { takerBps: 5, feeTier: "T" }, { append() {} });
+    const head = filter.head({ append: (k: RowKind, r: Row) => { executor.onRow(k as "prices", r); below.append(k, r); } });
+    const events: [RowKind, Row][] = [];
+    for (const [k, rs] of Object.entries(m.rows)) for (const r of rs) events.push([k as RowKind, r]);
+    events.sort((a, b) => (a[1].ts_ms as number) - (b[1].ts_ms as number) || KIND_ORDER[a[0]] - KIND_ORDER[b[0]]);
+    for (const [k, r] of events) head.append(k, r);
+    const testnet = decisions.filter((d) => d.executor === "testnet");
+    const paper = new Map(decisions.filter((d) => d.executor === "paper").map((d) => [d.agg_trade_id, d.probability]));
+    expect(testnet.length).toBeGreaterThan(10);
+    for (const d of testnet) {
+      expect(d.reason).toBeNull();
+      if (paper.has(d.agg_trade_id)) expect(d.probability).toBe(paper.get(d.agg_trade_id)!);
+    }
+    // rows were observed once: the same probabilities as the training code computes
+    const { samples } = symbolSamples("SYNUSDT", { ...m.rows }, { barrier: barrierParams({ stop_bps: 0, take_profit: [], max_hold_sec: 0.001 }, 0, "T"), strategy: cfg.strategy, signals: "strategy" });
+    const predict = modelPredictor(randomModel(3).members);
+    const offline = new Map(samples.map((x) => [x.aggTradeId, predict(x)]));
+    let compared = 0;
+    for (const d of decisions) {
+      if (!offline.has(d.agg_trade_id as number)) continue;
+      expect(d.probability as number).toBe(offline.get(d.agg_trade_id as number)!);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(decisions.length - 2);
+  });
+});

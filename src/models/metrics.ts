@@ -4,19 +4,12 @@
  * intervals. Pure functions on plain arrays.
  */
 
-const Z95 = 1.959963984540054;
+import { wilson, Z95 } from "../util/wilson.ts";
+
 const EPS = 1e-7;
 
-/** Wilson score interval for `hits` in `n`; null for n = 0. (The same rule as report/stats.ts, which this layer may not import.) */
-export function wilsonInterval(hits: number, n: number): { readonly lo: number; readonly hi: number } | null {
-  if (n <= 0) return null;
-  const p = hits / n;
-  const z2 = Z95 * Z95;
-  const den = 1 + z2 / n;
-  const center = (p + z2 / (2 * n)) / den;
-  const half = (Z95 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
-  return { lo: hits === 0 ? 0 : Math.max(0, center - half), hi: hits === n ? 1 : Math.min(1, center + half) };
-}
+/** Wilson score interval for `hits` in `n`; null for n = 0. */
+export const wilsonInterval = (hits: number, n: number): { readonly lo: number; readonly hi: number } | null => wilson(hits, n);
 
 export interface AucResult {
   readonly auc: number;

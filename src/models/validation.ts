@@ -11,7 +11,7 @@
  * Random K-fold (shuffled, no purge, no embargo) exists only to show what leakage does: on a market
  * without edge it scores above 0.5 because neighbouring signals share their future.
  */
-import { mulberry32 } from "./random.ts";
+import { prng as mulberry32 } from "../util/prng.ts";
 
 export interface TimedSample {
   readonly tsMs: number;

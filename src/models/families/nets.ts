@@ -5,7 +5,7 @@
  * weights are exported as plain layers (types.ts) and evaluated by forward.ts at inference.
  */
 import { tfReady } from "../tf.ts";
-import { mulberry32 } from "../random.ts";
+import { prng as mulberry32 } from "../../util/prng.ts";
 import type { FitOptions, NetLayer } from "./types.ts";
 
 export type NetFamily = "mlp" | "lstm" | "cnn";

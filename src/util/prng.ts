@@ -1,5 +1,5 @@
-/** mulberry32: a small seeded PRNG, so training (shuffles, initial weights, splits) repeats exactly for a seed. */
-export function mulberry32(seed: number): () => number {
+/** mulberry32: a small, fast, seeded PRNG, so training (shuffles, initial weights, splits), property tests, fuzz corpora and fault plans repeat exactly for a seed. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

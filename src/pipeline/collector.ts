@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { sessionLine } from "../core/raw-log.ts";
 import { lastStoredTrades } from "./stored-trades.ts";
+import { markerPath, noteCompaction, recoverPreviousRun, writeMarker, type RunMarker } from "./recovery.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";
@@ -75,9 +76,23 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     return 78;
   }
   if (custom !== null) log.log("info", "custom indicators loaded", { indicators: custom.loaded.map((l) => ({ name: l.name, kind: l.kind, file: l.file })) });
+  // Before any writer starts: a killed earlier run's Parquet is made whole from its log (recovery.ts,
+  // docs/storage.md "Crash recovery"). Without Parquet (storage.write_parquet = false) there is nothing to recover.
+  const markerFile = markerPath(cfg, "collector-run");
+  const marker: RunMarker | null = cfg.storage.write_parquet ? await recoverPreviousRun(cfg, "collector-run", adapter.rawLog, custom, log) : null;
+  const saveMarker = (m: RunMarker): void => {
+    try {
+      writeMarker(markerFile, m);
+    } catch (e) {
+      log.limited("run-marker", "warn", "cannot write the run marker: a crash of this run would not be recovered at the next start", { path: markerFile, error: (e as Error).message });
+    }
+  };
   const pipeline = new Pipeline(cfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
-    parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
+    parquetMaintenance: (ev) => {
+      logStorageEvent(log, "parquet", ev);
+      if (marker !== null && ev.type === "compacted" && noteCompaction(marker, ev.path)) saveMarker(marker);
+    },
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
     natsLog: log,
@@ -133,6 +148,11 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       // A new process starts with fresh indicator state: replay starts fresh engines at this line.
       const sessionStart = Date.now();
       const line = sessionLine(sessionStart, versionInfo().version);
+      if (marker !== null) {
+        // On disk before the first line of the session: a crash from here on is recovered.
+        for (const s of symbols) marker.sessions[s] = sessionStart;
+        saveMarker(marker);
+      }
       for (const s of symbols) pipeline.lines.append(s, sessionStart, line);
       feed.start();
       timers.push(
@@ -156,6 +176,11 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       if (trading !== null) await trading.stop(cfg.trade.flatten_on_exit);
       await pipeline.close();
       lap("sinks");
+      // Clean only with every row on disk: rows the writer lost are recovered at the next start.
+      if (marker !== null && (pipeline.parquet?.status().rowsLost ?? 0) === 0) {
+        marker.clean = true;
+        saveMarker(marker);
+      }
       if (started) await writeMetrics();
       lap("metrics_json");
       return steps;

@@ -14,6 +14,8 @@ export interface Store {
   readonly dir: string;
   readonly port: number;
   readonly env: Record<string, string>;
+  /** The config file of every run and replay of this store; the repository's config.toml if unset. */
+  readonly config?: string;
 }
 
 export function newStore(fx: FakeExchange, symbols: readonly string[], extra: Record<string, string> = {}): Store {
@@ -23,7 +25,7 @@ export function newStore(fx: FakeExchange, symbols: readonly string[], extra: Re
 }
 
 export function startRun(store: Store, args: readonly string[] = []): Running {
-  return startBinary(["run", "--config", join(REPO, "config.toml"), ...args], store.env);
+  return startBinary(["run", "--config", store.config ?? join(REPO, "config.toml"), ...args], store.env);
 }
 
 /** Waits until the process has written a trade line for every symbol. */
@@ -93,7 +95,7 @@ export async function pricesIds(root: string, symbol: string): Promise<{ count: 
 /** `harvestd replay NDJSON_DIR --out OUT`; returns OUT's raw/ tree. */
 export async function replayInto(store: Store): Promise<string> {
   const out = join(store.dir, "replayed");
-  const r: RunResult = await runBinary(["replay", join(store.dir, "ndjson"), "--out", out, "--config", join(REPO, "config.toml")], store.env);
+  const r: RunResult = await runBinary(["replay", join(store.dir, "ndjson"), "--out", out, "--config", store.config ?? join(REPO, "config.toml")], store.env);
   if (r.exitCode !== 0) throw new Error(`replay failed (${r.exitCode}): ${r.stderr}`);
   return join(out, "raw");
 }

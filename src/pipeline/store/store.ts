@@ -6,7 +6,7 @@
  * `harvestd replay` of its log reproduces its Parquet.
  *
  * Start order: the stream and consumer are checked (a mismatch is refused), an interrupted earlier
- * run's Parquet is made whole from the log (recovery.ts), the last logged ids are read back
+ * run's Parquet is made whole from the log (../recovery.ts), the last logged ids are read back
  * (resume.ts), then the session line and the consumer loop.
  */
 import type { Config } from "../../config/schema.ts";
@@ -24,7 +24,7 @@ import { Ingest } from "../ingest.ts";
 import { Pipeline } from "../pipeline.ts";
 import { chartPoint, type CollectorParts } from "../status.ts";
 import { StreamConsumer } from "./consumer.ts";
-import { markerPath, noteCompaction, readMarker, recoverSymbol, removeInterruptedParts, writeMarker, type RunMarker } from "./recovery.ts";
+import { markerPath, noteCompaction, recoverPreviousRun, writeMarker } from "../recovery.ts";
 import { lastLoggedIds, type LastIds } from "./resume.ts";
 import { StreamFeed } from "./stream-feed.ts";
 import { storeHealthReasons, storeMetrics, storeStatus } from "./store-status.ts";
@@ -69,13 +69,11 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   if (consumer.restartedAtSeq !== null) log.log("warn", "store: an earlier run left messages unacknowledged; consumer restarted at its acknowledgement floor", { stream_seq: consumer.restartedAtSeq });
   const leftovers = removeLeftovers([cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir]);
   if (leftovers.removed.length > 0) log.log("warn", "removed leftovers of an interrupted run", { removed: leftovers.removed.length });
-  const markerFile = markerPath(cfg);
-  const previous = readMarker(markerFile);
-  if (previous !== null && !previous.clean) await recover(cfg, previous, symbols, adapter.rawLog, log);
-
-  const marker: RunMarker = { run_start: Date.now(), sessions: {}, clean: false, compacted: {} };
-  // Custom indicators run here as in the collector (the command has checked the modules).
+  // Custom indicators run here as in the collector (the command has checked the modules), also in
+  // the recovery of an interrupted earlier run (../recovery.ts).
   const custom = await loadCustomIndicators(cfg.indicators.custom, log);
+  const markerFile = markerPath(cfg, "store-run");
+  const marker = await recoverPreviousRun(cfg, "store-run", adapter.rawLog, custom, log);
   const pipeline = new Pipeline(cfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
     parquetMaintenance: (ev) => {
@@ -152,25 +150,3 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     },
   };
 }
-
-/** Makes the interrupted run's Parquet whole from its log (recovery.ts) before anything else writes. */
-async function recover(cfg: Config, m: RunMarker, symbols: readonly string[], decoder: Parameters<typeof recoverSymbol>[1], log: Logger): Promise<void> {
-  const t0 = Date.now();
-  const removed = removeInterruptedParts(cfg, m);
-  // A replay-mode pipeline writes into the store's own folders and is closed (everything on disk)
-  // before the live pipeline starts: the recovered files predate the new run's session.
-  const out = new Pipeline(cfg, { kind: "replay", out: { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir } }, {
-    parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
-    parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
-  });
-  let lines = 0;
-  for (const s of symbols) lines += await recoverSymbol(cfg, decoder, s, m, out.rows);
-  await out.close();
-  log.log("warn", "store: previous run was interrupted; its Parquet was rebuilt from its NDJSON log", {
-    run_started: new Date(m.run_start).toISOString(),
-    part_files_replaced: removed,
-    lines_replayed: lines,
-    ms: Date.now() - t0,
-  });
-}
-

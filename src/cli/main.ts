@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * harvestd command line (product.md §2). Every error a user can cause ends in one clear line naming
+ * harvestd command line (README.md, "Commands"). Every error a user can cause ends in one clear line naming
  * what and where, and a distinct exit code: 0 ok, 1 runtime failure, 2 usage, 78 configuration.
  */
 import { existsSync } from "node:fs";
@@ -110,7 +110,7 @@ function parse(argv: readonly string[]): Parsed {
   return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), threads: str(v.threads), symbols };
 }
 
-/** Options the spec defines but this build does not implement are configuration errors (indicators.md §15.13). */
+/** Options this build does not implement are configuration errors (docs/indicators.md §15.13). */
 function unbuiltOptions(cfg: Config, configPath: string | null): ConfigProblem[] {
   return notBuilt(indicatorParams(cfg)).map((n) => ({ path: n.path, source: configPath ?? "defaults", message: n.message }));
 }

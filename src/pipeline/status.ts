@@ -1,6 +1,6 @@
 /**
  * Read-only views of a running collector for the HTTP surface and metrics.json: the status document,
- * the health verdict (product.md §7), the top-5 book per symbol and the chart history.
+ * the health verdict (docs/operations.md), the top-5 book per symbol and the chart history.
  */
 import type { DepthSync } from "../exchange/binance/depth/depth-sync.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";

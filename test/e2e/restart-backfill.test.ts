@@ -11,7 +11,8 @@
  *   the killed one still held in its writer's buffers from its log (docs/storage.md, Crash recovery),
  *   and says so in one line;
  * - every kind, built-in and custom (examples/indicators/vwap-dev.ts), is row for row what
- *   `harvestd replay` of the log writes, so the recovered hours hold neither less nor more than replay.
+ *   `harvestd replay` of the log writes, so the recovered hours hold neither less nor more than replay;
+ *   a third scenario (SIGKILL, `feed.depth = "full"`, diff depth) checks the same with book_l2.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -21,11 +22,16 @@ import { REPO, tempDir, waitFor } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { kill, newStore, pricesIds, producedBetween, replayInto, startRun, tradeGapLines, tradeLines, waitForTrades, type Store } from "./restart-support.ts";
 
-const SYMBOLS = ["BTCUSDT", "SANDUSDT"];
+/** How the collector keeps books: the default top-5 stream, or the full book from diffs (docs/depth.md). */
+type Depth = "depth5" | "full";
+const SYMBOLS: Record<Depth, readonly string[]> = { depth5: ["BTCUSDT", "SANDUSDT"], full: ["ETHUSDT", "KSMUSDT"] };
+/** Given to run and to replay alike: replay must keep the books the way the run did. */
+const DEPTH_ARGS: Record<Depth, readonly string[]> = { depth5: [], full: ["--set", 'feed.depth="full"', "--set", "feed.full_levels=10", "--set", "feed.book_snapshot_sec=0.5"] };
 const RUN_MS = 20_000;
 const DOWN_MS = 15_000;
 
 interface Outcome {
+  readonly depth: Depth;
   readonly fx: FakeExchange;
   readonly store: Store;
   readonly stoppedAt: number;
@@ -68,23 +74,24 @@ afterAll(async () => {
   for (const fx of fakes) await fx.stop().catch(() => {});
 });
 
-async function scenario(stop: "SIGKILL" | "SIGTERM"): Promise<Outcome> {
-  const fx = await startFakeExchange({ symbols: SYMBOLS, speed: 2, recordFrames: false });
+async function scenario(stop: "SIGKILL" | "SIGTERM", depth: Depth = "depth5"): Promise<Outcome> {
+  const symbols = SYMBOLS[depth];
+  const fx = await startFakeExchange({ symbols, speed: 2, recordFrames: false, ...(depth === "full" ? { diffDepth: true, bookHistoryLevels: 10 } : {}) });
   fakes.push(fx);
-  const store = { ...newStore(fx, SYMBOLS), config: configWithCustomIndicator() };
+  const store = { ...newStore(fx, symbols), config: configWithCustomIndicator() };
   const t0 = Date.now();
-  const first = startRun(store);
-  await waitForTrades(store, SYMBOLS);
+  const first = startRun(store, DEPTH_ARGS[depth]);
+  await waitForTrades(store, symbols);
   await Bun.sleep(Math.max(0, RUN_MS - (Date.now() - t0)));
   const stoppedAt = Date.now();
   if (stop === "SIGKILL") await kill(first);
   else expect((await first.stop("SIGTERM")).exitCode).toBe(0);
   await Bun.sleep(DOWN_MS);
-  const second = startRun(store);
+  const second = startRun(store, DEPTH_ARGS[depth]);
   // Live trades of the second process reach the log only after the backfill before them.
   await waitFor(
     "a live trade of every symbol in the second process",
-    () => (SYMBOLS.every((s) => tradeLines(store, s).some((t) => t.session === 2 && !t.backfill)) ? true : undefined),
+    () => (symbols.every((s) => tradeLines(store, s).some((t) => t.session === 2 && !t.backfill)) ? true : undefined),
     40_000,
     250,
   );
@@ -92,14 +99,14 @@ async function scenario(stop: "SIGKILL" | "SIGTERM"): Promise<Outcome> {
   const r = await second.stop("SIGTERM");
   if (r.exitCode !== 0) console.error(r.stderr);
   await fx.stop();
-  return { fx, store, stoppedAt, secondExit: r.exitCode, secondOutput: r.stdout + r.stderr };
+  return { depth, fx, store, stoppedAt, secondExit: r.exitCode, secondOutput: r.stdout + r.stderr };
 }
 
 async function check(o: Outcome, stop: "SIGKILL" | "SIGTERM"): Promise<void> {
   expect(o.secondExit).toBe(0);
-  const replayed = await replayInto(o.store);
+  const replayed = await replayInto(o.store, DEPTH_ARGS[o.depth]);
   let downTotal = 0;
-  for (const symbol of SYMBOLS) {
+  for (const symbol of SYMBOLS[o.depth]) {
     const lines = tradeLines(o.store, symbol);
     const ids = lines.map((t) => t.id);
     // In id order, each once, and exactly what the exchange produced over the span.
@@ -146,8 +153,8 @@ async function check(o: Outcome, stop: "SIGKILL" | "SIGTERM"): Promise<void> {
       compared[kind] = a.length;
     }
   }
-  for (const kind of ["prices", "orderbook", "ofi", "cvd", "custom_vwap_dev"]) expect(compared[kind] ?? 0).toBeGreaterThan(50);
-  console.log(`${stop}: rows compared per kind ${JSON.stringify(compared)}`);
+  for (const kind of ["prices", "orderbook", "ofi", "cvd", "custom_vwap_dev", ...(o.depth === "full" ? ["book_l2"] : [])]) expect(compared[kind] ?? 0).toBeGreaterThan(50);
+  console.log(`${stop} (${o.depth}): rows compared per kind ${JSON.stringify(compared)}`);
   // The second process says whether it rebuilt anything: only after the kill.
   expect(o.secondOutput.includes("previous run was interrupted")).toBe(stop === "SIGKILL");
 }
@@ -156,9 +163,10 @@ describe("restart backfill", () => {
   test(
     "SIGKILL and SIGTERM, 15 s down: every id of the span stored exactly once, the down time backfilled",
     async () => {
-      const [killed, stopped] = await Promise.all([scenario("SIGKILL"), scenario("SIGTERM")]);
+      const [killed, stopped, killedFull] = await Promise.all([scenario("SIGKILL"), scenario("SIGTERM"), scenario("SIGKILL", "full")]);
       await check(killed, "SIGKILL");
       await check(stopped, "SIGTERM");
+      await check(killedFull, "SIGKILL");
     },
     150_000,
   );

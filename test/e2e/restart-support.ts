@@ -92,10 +92,10 @@ export async function pricesIds(root: string, symbol: string): Promise<{ count: 
   return { count, backfilled };
 }
 
-/** `harvestd replay NDJSON_DIR --out OUT`; returns OUT's raw/ tree. */
-export async function replayInto(store: Store): Promise<string> {
+/** `harvestd replay NDJSON_DIR --out OUT [args]`; returns OUT's raw/ tree. */
+export async function replayInto(store: Store, args: readonly string[] = []): Promise<string> {
   const out = join(store.dir, "replayed");
-  const r: RunResult = await runBinary(["replay", join(store.dir, "ndjson"), "--out", out, "--config", store.config ?? join(REPO, "config.toml")], store.env);
+  const r: RunResult = await runBinary(["replay", join(store.dir, "ndjson"), "--out", out, "--config", store.config ?? join(REPO, "config.toml"), ...args], store.env);
   if (r.exitCode !== 0) throw new Error(`replay failed (${r.exitCode}): ${r.stderr}`);
   return join(out, "raw");
 }

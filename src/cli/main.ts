@@ -36,13 +36,13 @@ commands:
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML
+  backfill --from DATE --to DATE [--symbols A,B]
+                               fetch over REST the trades missing between stored ones (UTC dates,
+                               inclusive) into the NDJSON log and the prices Parquet
   train --from DATE --to DATE --out DIR [--symbols A,B] [--models logistic,gbdt,mlp,lstm,cnn]
         [--seed N] [--folds K] [--signals fusion|strategy]
                                train signal-filter models on the stored Parquet (docs/models.md):
                                model files and a training report (Markdown, JSON, HTML) into DIR
-  backfill --from DATE --to DATE [--symbols A,B]
-                               fetch over REST the trades missing between stored ones (UTC dates,
-                               inclusive) into the NDJSON log and the prices Parquet
   version                      version, target platform, git commit, Bun version, build time
 
 options for run, store, validate, replay and report:

@@ -97,12 +97,6 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
     natsLog: log,
   }, {}, custom);
-  // Testnet trading starts before any record flows: reconciled, protected and armed first.
-  const trading = cfg.trade.enable ? await startTrading(cfg, symbols, pipeline, log) : null;
-  if (typeof trading === "number") {
-    await pipeline.close();
-    return trading;
-  }
   if (pipeline.nats !== null) {
     // Unreachable NATS is not an error (the log is kept and published later); a stream with other
     // settings, or unreadable credentials, is: nothing retrying would fix it.
@@ -113,6 +107,12 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       await pipeline.close();
       return EXIT_NATS_REFUSED;
     }
+  }
+  // Testnet trading starts before any record flows: reconciled, protected and armed first.
+  const trading = cfg.trade.enable ? await startTrading(cfg, symbols, pipeline, log) : null;
+  if (typeof trading === "number") {
+    await pipeline.close();
+    return trading;
   }
   const ingest = new Ingest(symbols, pipeline);
   const feed = adapter.openFeed(symbols, ingest, resume);

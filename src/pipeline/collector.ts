@@ -11,17 +11,15 @@ import { sessionLine } from "../core/raw-log.ts";
 import { lastStoredTrades } from "./stored-trades.ts";
 import { markerPath, noteCompaction, recoverPreviousRun, writeMarker, type RunMarker } from "./recovery.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
-import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";
 import { loadCustomIndicators, type CustomIndicators } from "../indicators/custom-indicators.ts";
 import type { Logger } from "../util/log.ts";
 import { versionInfo } from "../util/version.ts";
-import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
 import { Ingest } from "./ingest.ts";
 import { Pipeline } from "./pipeline.ts";
 import { startTrading } from "./trading.ts";
 import { exchangeAdapter } from "./venue.ts";
-import { buildStatus, chartPoint, type CollectorParts } from "./status.ts";
+import { buildStatus, chartPoint, collectorParts, type CollectorParts } from "./status.ts";
 
 /** Exit code when the NATS stream or credentials do not match the configuration (sysexits EX_CONFIG). */
 export const EXIT_NATS_REFUSED = 78;
@@ -118,22 +116,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   const feed = adapter.openFeed(symbols, ingest, resume);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
-  const engines = new Map([...pipeline.symbols].map(([s, p]) => [s, p.engine] as const));
-  const dataDirs = [cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir];
-  const parts: CollectorParts = {
-    cfg,
-    startedAtMs,
-    symbols,
-    engines,
-    feed,
-    ingest,
-    pipeline,
-    connections: feed.connections,
-    parseStream: adapter.parseStream,
-    history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
-    diskFreeBytes: () => freeBytes(dataDirs),
-    trading,
-  };
+  const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading });
 
   const timers: ReturnType<typeof setInterval>[] = [];
   // One write at a time: two overlapping writes of the same .partial could rename a half-written file.

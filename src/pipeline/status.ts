@@ -8,7 +8,8 @@ import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
 import { versionInfo } from "../util/version.ts";
-import type { ChartHistory } from "./chart-history.ts";
+import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
+import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import type { Ingest } from "./ingest.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { LiveTrader } from "../trading/live/trader.ts";
@@ -37,6 +38,22 @@ export interface CollectorParts {
   readonly trading?: LiveTrader | null;
   /** What a non-exchange input adds (`harvestd store`: its stream consumer), or absent. */
   readonly source?: SourceView;
+}
+
+/** What `run` and `store` each bring; the rest of the view is derived the same way for both. */
+export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" | "feed" | "ingest" | "pipeline" | "parseStream" | "trading" | "source">;
+
+/** The read-only view of a running pipeline, once its symbols' processors exist. */
+export function collectorParts(input: PartsInput): CollectorParts {
+  const { cfg, symbols, feed, pipeline } = input;
+  const dataDirs = [cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir];
+  return {
+    ...input,
+    engines: new Map([...pipeline.symbols].map(([s, proc]) => [s, proc.engine] as const)),
+    connections: feed.connections,
+    history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
+    diskFreeBytes: () => freeBytes(dataDirs),
+  };
 }
 
 /** A metric family a source exposes, rendered by /metrics as it is. */

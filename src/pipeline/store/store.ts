@@ -13,16 +13,14 @@ import type { Config } from "../../config/schema.ts";
 import { sessionLine } from "../../core/raw-log.ts";
 import { binanceAdapter } from "../../exchange/binance/adapter.ts";
 import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
-import { freeBytes } from "../../sinks/storage/disk-guard.ts";
 import { logStorageEvent } from "../../sinks/storage/events-log.ts";
 import { loadCustomIndicators } from "../../indicators/custom-indicators.ts";
 import type { Logger } from "../../util/log.ts";
 import { versionInfo } from "../../util/version.ts";
-import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "../chart-history.ts";
 import type { Collector } from "../collector.ts";
 import { Ingest } from "../ingest.ts";
 import { Pipeline } from "../pipeline.ts";
-import { chartPoint, type CollectorParts } from "../status.ts";
+import { chartPoint, collectorParts } from "../status.ts";
 import { StreamConsumer } from "./consumer.ts";
 import { markerPath, noteCompaction, recoverPreviousRun, writeMarker } from "../recovery.ts";
 import { lastLoggedIds, type LastIds } from "./resume.ts";
@@ -100,27 +98,21 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     writeMarker(markerFile, marker);
   };
   const feed = new StreamFeed({ symbols, params: p, endpoints: cfg.endpoints, feed: cfg.feed, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
-  const engines = new Map([...pipeline.symbols].map(([s, proc]) => [s, proc.engine] as const));
-  const dataDirs = [cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir];
-  const parts: CollectorParts = {
+  const parts = collectorParts({
     cfg,
     startedAtMs,
     symbols,
-    engines,
     feed,
     ingest,
     pipeline,
-    connections: feed.connections,
     parseStream: adapter.parseStream,
-    history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
-    diskFreeBytes: () => freeBytes(dataDirs),
     source: {
       name: "store",
       status: () => storeStatus(feed, consumer),
       healthReasons: (now: number) => storeHealthReasons(feed, consumer, now),
       metrics: () => storeMetrics(feed, consumer),
     },
-  };
+  });
 
   const timers: ReturnType<typeof setInterval>[] = [];
   let started = false;

@@ -12,17 +12,10 @@
  */
 import { readFile, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { SinkKind } from "../../core/rows.ts";
 import type { ColumnBatch, RowChunk, StrBlock } from "./columns.ts";
 
-interface SpillHeader {
-  readonly kind: SinkKind;
-  readonly symbol: string;
-  readonly day: number;
-  readonly rows: number;
-  readonly minTsMs: number;
-  readonly maxTsMs: number;
-  readonly sentRows: number;
+/** The batch's own fields, then the byte layout of its arrays in the file. */
+interface SpillHeader extends Pick<ColumnBatch, "kind" | "symbol" | "day" | "rows" | "minTsMs" | "maxTsMs" | "sentRows"> {
   /** Per chunk: rows, then byte lengths of nums and flags. */
   readonly chunks: readonly (readonly [number, number, number])[];
   /** Per string column: byte lengths of bytes and offsets. */

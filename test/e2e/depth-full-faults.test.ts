@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange, type FaultControl } from "../fake-exchange/index.ts";
-import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, type RunResult } from "../helpers/binary.ts";
 import { prng } from "../helpers/prng.ts";
 import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
-import { bookSnapshots, expectExchangeBooks } from "./depth-support.ts";
+import { bookSnapshots, expectExchangeBooks, replayRun, stopQuietly } from "./depth-support.ts";
 
 const SYMBOLS = ["ETHUSDT", "SANDUSDT", "NEOUSDT"];
 const LEVELS = 10;
@@ -50,13 +50,9 @@ beforeAll(async () => {
     status = await apiStatus(port);
   } finally {
     clearInterval(timer);
-    fx.silence("public", true);
-    fx.silence("market", true);
-    await Bun.sleep(300);
-    run = await proc.stop("SIGTERM");
+    run = await stopQuietly(fx, proc);
   }
-  replayed = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...BOOK_L2], { ARTIFACTS_DIR: replayed.artifacts });
+  ({ replayed, replay } = await replayRun(live, dir, BOOK_L2));
 }, 90_000);
 
 afterAll(async () => {

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Frame } from "../fake-exchange/index.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { readSymbolLines } from "../helpers/ndjson.ts";
 import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
-import { bookSnapshots, expectExchangeBooks } from "./depth-support.ts";
+import { bookSnapshots, expectExchangeBooks, replayRun, stopQuietly } from "./depth-support.ts";
 
 const SYMBOLS = ["ETHUSDT", "KSMUSDT"];
 const LEVELS = 20;
@@ -120,13 +120,9 @@ beforeAll(async () => {
     const bad = await fetch(`http://127.0.0.1:${port}/orderbook?symbol=ETHUSDT&levels=0`);
     badLevels = { status: bad.status, body: await bad.text() };
   } finally {
-    fx.silence("public", true);
-    fx.silence("market", true);
-    await Bun.sleep(300);
-    run = await proc.stop("SIGTERM");
+    run = await stopQuietly(fx, proc);
   }
-  replayed = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...BOOK_L2], { ARTIFACTS_DIR: replayed.artifacts });
+  ({ replayed, replay } = await replayRun(live, dir, BOOK_L2));
 }, 90_000);
 
 afterAll(async () => {

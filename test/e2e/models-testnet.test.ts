@@ -7,12 +7,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FLAT_FEATURES, featureSignature } from "../../src/models/features.ts";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from "../../src/models/model-file.ts";
 import { hive, query } from "../helpers/duckdb.ts";
-import { prng } from "../helpers/prng.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { busyStrategy, readKind, startTrader, startWorld, type World } from "./trade-support.ts";
+import { randomLogisticModel } from "../unit/models-support.ts";
 
 const SYMBOLS = ["BTCUSDT"];
 let w: World;
@@ -25,26 +23,8 @@ afterAll(async () => {
 });
 
 function randomModelFile(dir: string): string {
-  const r = prng(12);
-  const d = FLAT_FEATURES.length;
   const path = join(dir, "model.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      format: MODEL_FORMAT,
-      format_version: MODEL_FORMAT_VERSION,
-      name: "logistic",
-      created_at: "",
-      code_version: "test",
-      features: featureSignature(),
-      training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, signals: "strategy", data_hash: "1".repeat(64), barrier: {} },
-      threshold: 0.5,
-      members: [{ family: "logistic", body: { family: "logistic", weights: Array.from({ length: d }, () => r() * 2 - 1), bias: 0 }, normalisation: { flat_mean: new Array(d).fill(0), flat_std: new Array(d).fill(2), seq_mean: [], seq_std: [] } }],
-      fold_metrics: [],
-      oos: {},
-      verdict: "no edge",
-    }),
-  );
+  writeFileSync(path, JSON.stringify(randomLogisticModel({ seed: 12, threshold: 0.5, flatStd: 2, bias: 0 })));
   return path;
 }
 

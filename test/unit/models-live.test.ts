@@ -9,41 +9,16 @@ import { describe, expect, test } from "bun:test";
 import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { symbolSamples } from "../../src/models/dataset.ts";
-import { FLAT_FEATURES, featureSignature } from "../../src/models/features.ts";
 import { barrierParams } from "../../src/models/labels.ts";
 import { ModelFilter } from "../../src/models/live.ts";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile } from "../../src/models/model-file.ts";
+import type { ModelFile } from "../../src/models/model-file.ts";
 import { modelPredictor } from "../../src/models/predictor.ts";
 import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
-import { prng } from "../helpers/prng.ts";
-import { makeMarket } from "./models-support.ts";
+import { makeMarket, randomLogisticModel } from "./models-support.ts";
 
 const KIND_ORDER: Record<string, number> = { orderbook: 0, features: 1, prices: 2, fusion: 3 };
 
-function randomModel(seed: number): ModelFile {
-  const r = prng(seed);
-  const d = FLAT_FEATURES.length;
-  return {
-    format: MODEL_FORMAT,
-    format_version: MODEL_FORMAT_VERSION,
-    name: "logistic",
-    created_at: "",
-    code_version: "test",
-    features: featureSignature(),
-    training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, signals: "strategy", data_hash: "0".repeat(64), barrier: { stop_bps: 0, take_profit: [], max_hold_ms: 0, taker_bps: 0, fee_tier: "T" } },
-    threshold: 0.6,
-    members: [
-      {
-        family: "logistic",
-        body: { family: "logistic", weights: Array.from({ length: d }, () => r() * 2 - 1), bias: 0.2 },
-        normalisation: { flat_mean: new Array(d).fill(0), flat_std: new Array(d).fill(3), seq_mean: [], seq_std: [] },
-      },
-    ],
-    fold_metrics: [],
-    oos: { auc: null, auc_lo: null, auc_hi: null, log_loss: 0, n: 0 },
-    verdict: "no edge",
-  };
-}
+const randomModel = (seed: number): ModelFile => randomLogisticModel({ seed, threshold: 0.6, flatStd: 3, bias: 0.2 });
 
 function runLive(mode: "filter" | "size"): { decisions: Row[]; paper: Row[]; rows: ReturnType<typeof makeMarket>["rows"]; cfg: ReturnType<typeof ConfigSchema.parse> } {
   const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 30, seed: 4, edge: "none" });

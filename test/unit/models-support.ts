@@ -17,6 +17,8 @@ import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { partitionDir, partFileName } from "../../src/sinks/parquet/files.ts";
 import { prng } from "../helpers/prng.ts";
 import { EntrySignals, FusionSignalChanges } from "../../src/models/signals.ts";
+import { FLAT_FEATURES, featureSignature } from "../../src/models/features.ts";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile } from "../../src/models/model-file.ts";
 import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 
 export interface MarketSpec {
@@ -159,4 +161,30 @@ export function writeMarket(root: string, symbol: string, m: Market): { rawDir: 
     }
   }
   return { rawDir, previewDir };
+}
+
+/** A logistic model with seeded random weights over the binary's feature list: a valid model file with no edge. */
+export function randomLogisticModel(o: { readonly seed: number; readonly threshold: number; readonly flatStd: number; readonly bias: number }): ModelFile {
+  const r = prng(o.seed);
+  const d = FLAT_FEATURES.length;
+  return {
+    format: MODEL_FORMAT,
+    format_version: MODEL_FORMAT_VERSION,
+    name: "logistic",
+    created_at: "",
+    code_version: "test",
+    features: featureSignature(),
+    training: { from: "2026-01-01", to: "2026-01-02", symbols: [], samples: 0, wins: 0, seed: 0, folds: 0, embargo_ms: 0, signals: "strategy", data_hash: "0".repeat(64), barrier: { stop_bps: 0, take_profit: [], max_hold_ms: 0, taker_bps: 0, fee_tier: "T" } },
+    threshold: o.threshold,
+    members: [
+      {
+        family: "logistic",
+        body: { family: "logistic", weights: Array.from({ length: d }, () => r() * 2 - 1), bias: o.bias },
+        normalisation: { flat_mean: new Array(d).fill(0), flat_std: new Array(d).fill(o.flatStd), seq_mean: [], seq_std: [] },
+      },
+    ],
+    fold_metrics: [],
+    oos: { auc: null, auc_lo: null, auc_hi: null, log_loss: 0, n: 0 },
+    verdict: "no edge",
+  };
 }

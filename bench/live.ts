@@ -22,7 +22,15 @@
  * the exchange itself cannot produce 90% of the rate (it has one core at most), the step is marked
  * source-limited: the figure is then a lower bound set by the sender, not by harvestd.
  *
+ * The yardstick, in the same run: a ladder of its own for a bare counting client (bench/lib/
+ * bare-client.ts: Bun WebSockets on the same connections and streams, counting messages, nothing
+ * else) against a fresh fake exchange process at the same rates, with the same rule: a step holds
+ * when every frame sent is received, at most half a second of frames is still unreceived at the
+ * window's end, and the exchange produced ≥ 90 % of the rate. The result has
+ * `bare_client_highest_per_s` beside `highest_sustained_per_s` and their ratio.
+ *
  * Usage: bun bench/live.ts [--quick] [--symbols N] [--seconds S] [--repeats R] [--rates a,b,c]
+ *        [--ladders harvestd,bare]   (which ladders to run; both by default)
  *        [--profile DIR]   (collector from source under `bun --cpu-prof --cpu-prof-md`, profile in DIR)
  * Writes bench/results/live-<date>.json.
  */
@@ -30,13 +38,14 @@ import { join } from "node:path";
 import { recordingScripts } from "../test/fake-exchange/script.ts";
 import { hive, query } from "../test/helpers/duckdb.ts";
 import { listFiles } from "../test/helpers/ndjson.ts";
-import { ExchangeProcess, collectorFrames, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
+import { BareClient, ExchangeProcess, collectorFrames, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
 import { argValue, cpuMsOf, header, load, median, printTable, QUICK, quantiles, rssOf, threadCpuMs, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
 const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
 const REPEATS = Number(argValue("repeats") ?? (QUICK ? 1 : 3));
-const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,100000,150000,200000,250000,300000,400000")).split(",").map(Number);
+const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,90000,100000,110000,120000,130000,150000,200000,250000,300000")).split(",").map(Number);
+const LADDERS = (argValue("ladders") ?? "harvestd,bare").split(",");
 const ROTATE_SEC = "2";
 /** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */
 const PROFILE_DIR = argValue("profile");
@@ -200,13 +209,97 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
   }
 }
 
+interface BareResult {
+  readonly target: number;
+  readonly offered_per_s: number;
+  readonly received_per_s: number;
+  readonly backlog_at_end: number;
+  readonly never_received: number;
+  readonly client_cpu_pct: number;
+  readonly exchange_cpu_pct: number;
+  readonly sustained: boolean;
+  readonly source_limited: boolean;
+  readonly why: string;
+}
+
+/** One step of the bare client's ladder: same exchange, same streams, same window, same verdict. */
+async function runBareStep(target: number, perSym: number): Promise<BareResult> {
+  const ex = await ExchangeProcess.start({ synthetic: N, speed: target / (N * perSym) });
+  const bare = await BareClient.start(ex);
+  try {
+    await waitFor("bare client receiving", async () => (await bare.stats()).received > 0 || undefined, 60_000);
+    const s0 = await ex.stats();
+    const b0 = await bare.stats();
+    const t0 = performance.now();
+    await Bun.sleep(STEP_SEC * 1000);
+    const s1 = await ex.stats();
+    const b1 = await bare.stats();
+    const dt = (performance.now() - t0) / 1000;
+    await ex.silence();
+    const received = await bare.drained();
+    const exStats = await ex.stats();
+    const offered = (s1.total - s0.total) / dt;
+    const backlog = Math.max(0, s1.total - b1.received);
+    const neverReceived = Math.max(0, exStats.total - received);
+    const sourceLimited = offered < 0.9 * target;
+    const why: string[] = [];
+    if (neverReceived > 0) why.push(`${neverReceived} never received`);
+    if (backlog > Math.max(2000, target / 2)) why.push(`${backlog} frames behind at the end (received ${Math.round((b1.received - b0.received) / dt)}/s)`);
+    if (sourceLimited) why.push(`exchange offered only ${Math.round(offered)}/s`);
+    const clientFailed = why.length > (sourceLimited ? 1 : 0);
+    return {
+      target,
+      offered_per_s: Math.round(offered),
+      received_per_s: Math.round((b1.received - b0.received) / dt),
+      backlog_at_end: backlog,
+      never_received: neverReceived,
+      client_cpu_pct: Math.round(((b1.cpuMs - b0.cpuMs) / (dt * 1000)) * 100),
+      exchange_cpu_pct: Math.round(((s1.cpuMs - s0.cpuMs) / (dt * 1000)) * 100),
+      sustained: why.length === 0,
+      source_limited: sourceLimited && !clientFailed,
+      why: why.join("; "),
+    };
+  } finally {
+    await bare.stop();
+    await ex.stop();
+  }
+}
+
+/** The bare client's ladder: every rate until one fails (in --quick, every rate). */
+async function bareLadder(perSym: number): Promise<{ best: number; table: Record<string, unknown>[]; steps: { target: number; runs: BareResult[]; sustained: boolean }[] }> {
+  const steps: { target: number; runs: BareResult[]; sustained: boolean }[] = [];
+  const table: Record<string, unknown>[] = [];
+  for (const target of RATES) {
+    const runs: BareResult[] = [];
+    for (let r = 0; r < REPEATS; r++) runs.push(await runBareStep(target, perSym));
+    const sustained = runs.every((x) => x.sustained);
+    steps.push({ target, runs, sustained });
+    const med = (f: (x: BareResult) => number) => median(runs.map(f));
+    const row = {
+      target,
+      offered: med((x) => x.offered_per_s),
+      received: med((x) => x.received_per_s),
+      backlog: med((x) => x.backlog_at_end),
+      never_received: runs.reduce((s, x) => s + x.never_received, 0),
+      client_cpu_pct: med((x) => x.client_cpu_pct),
+      ex_cpu_pct: med((x) => x.exchange_cpu_pct),
+      verdict: sustained ? "sustained" : runs.every((x) => x.sustained || x.source_limited) ? "source-limited" : "FAILED",
+      why: runs.map((x) => x.why).filter(Boolean).join(" | "),
+    };
+    table.push(row);
+    console.log(`  bare ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; received ${row.received}/s; load ${load().join(" ")}`);
+    if (!sustained && !QUICK) break;
+  }
+  return { best: Math.max(0, ...steps.filter((s) => s.sustained).map((s) => s.target)), table, steps };
+}
+
 async function main(): Promise<void> {
   const startLoad = header("live", `build/harvestd vs the fake exchange, ${N} symbols, rising rates, Parquet rotation every ${ROTATE_SEC} s`);
   const perSym = framesPerSymbolSecond();
   console.log(`one BTCUSDT clone = ${perSym.toFixed(1)} frames/s at speed 1; ${STEP_SEC} s per step, ${REPEATS} run(s) per rate`);
   const steps: { target: number; runs: RunResult[]; sustained: boolean }[] = [];
   const rows: Record<string, unknown>[] = [];
-  for (const target of RATES) {
+  for (const target of LADDERS.includes("harvestd") ? RATES : []) {
     const runs: RunResult[] = [];
     for (let r = 0; r < REPEATS; r++) runs.push(await runStep(target, perSym));
     const sustained = runs.every((x) => x.sustained);
@@ -243,7 +336,29 @@ async function main(): Promise<void> {
   const at20k = rows.find((r) => r.target === 20_000);
   console.log(`highest sustained rate with zero loss: ${best}/s${steps.some((s) => !s.sustained && s.runs.some((x) => x.source_limited)) ? " (next step limited by the exchange process)" : ""}`);
   if (at20k !== undefined) console.log(`pipeline latency at 20k frames/s: p50 ${at20k.pipe_p50_ms} ms, p99 ${at20k.pipe_p99_ms} ms, max ${at20k.pipe_max_ms} ms (target p99 ≤ 1 ms)`);
-  writeResult("live", startLoad, { symbols: N, step_seconds: STEP_SEC, repeats: REPEATS, rotate_sec: Number(ROTATE_SEC), frames_per_symbol_second_at_speed_1: perSym, highest_sustained_per_s: best, table: rows, steps });
+  const bare = LADDERS.includes("bare") ? await bareLadder(perSym) : undefined;
+  let ratio: number | null = null;
+  if (bare !== undefined) {
+    console.log("");
+    printTable(bare.table);
+    ratio = bare.best > 0 ? Math.round((best / bare.best) * 1000) / 1000 : null;
+    const bareBound = bare.steps.some((x) => !x.sustained && x.runs.every((r) => r.sustained || r.source_limited)) ? " (a lower bound: the next step was limited by the exchange process)" : "";
+    console.log(`bare counting client, same exchange, same run: ${bare.best}/s${bareBound}; harvestd / bare = ${ratio ?? "n/a"} (target ≥ 0.8)`);
+  }
+  writeResult("live", startLoad, {
+    symbols: N,
+    step_seconds: STEP_SEC,
+    repeats: REPEATS,
+    rotate_sec: Number(ROTATE_SEC),
+    frames_per_symbol_second_at_speed_1: perSym,
+    highest_sustained_per_s: best,
+    bare_client_highest_per_s: bare?.best ?? null,
+    bare_client_source_limited: bare === undefined ? null : bare.steps.some((x) => !x.sustained && x.runs.every((r) => r.sustained || r.source_limited)),
+    ratio_to_bare_client: ratio,
+    table: rows,
+    steps,
+    bare_client: bare === undefined ? null : { table: bare.table, steps: bare.steps },
+  });
 }
 
 await main();

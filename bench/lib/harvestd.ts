@@ -21,7 +21,7 @@ export function harvestdBinary(): string {
 }
 
 /** A line-oriented child process: JSON lines out, commands in. */
-class LineProc {
+export class LineProc {
   private buf = "";
   private readonly waiting: ((line: string) => void)[] = [];
   private readonly lines: string[] = [];
@@ -103,6 +103,55 @@ export class ExchangeProcess {
 
   silence(): Promise<unknown> {
     return this.lp.ask("silence");
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.lp.proc.stdin.write("quit\n");
+      this.lp.proc.stdin.flush();
+    } catch {
+      /* already gone */
+    }
+    const t = setTimeout(() => this.lp.proc.kill("SIGKILL"), 10_000);
+    await this.lp.proc.exited;
+    clearTimeout(t);
+  }
+}
+
+/** The bare counting client (bench/lib/bare-client.ts) in its own process, connected to `exchange`. */
+export class BareClient {
+  private constructor(private readonly lp: LineProc) {}
+
+  static async start(exchange: { publicWsBase: string; marketWsBase: string; symbols: readonly string[] }): Promise<BareClient> {
+    const args = [process.execPath, join(import.meta.dir, "bare-client.ts"), "--public", exchange.publicWsBase, "--market", exchange.marketWsBase, "--symbols", exchange.symbols.join(",")];
+    const lp = new LineProc(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+    await lp.next();
+    return new BareClient(lp);
+  }
+
+  get pid(): number {
+    return this.lp.proc.pid;
+  }
+
+  /** Messages received so far and the client's CPU time. */
+  stats(): Promise<{ received: number; cpuMs: number }> {
+    return this.lp.ask("stats");
+  }
+
+  /** Polls until the count has not moved for `quietMs`; returns it. */
+  async drained(quietMs = 1000, timeoutMs = 60_000): Promise<number> {
+    let last = -1;
+    let since = Date.now();
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const n = (await this.stats()).received;
+      if (n !== last) {
+        last = n;
+        since = Date.now();
+      } else if (Date.now() - since >= quietMs) return n;
+      await Bun.sleep(100);
+    }
+    throw new Error("bare client did not drain its input");
   }
 
   async stop(): Promise<void> {

@@ -24,7 +24,8 @@
  *
  * The yardstick, in the same run: a ladder of its own for a bare counting client (bench/lib/
  * bare-client.ts: Bun WebSockets on the same connections and streams, counting messages, nothing
- * else) against a fresh fake exchange process at the same rates, with the same rule: a step holds
+ * else) against a fresh fake exchange process at the same rates (from harvestd's highest sustained
+ * one up), with the same rule: a step holds
  * when every frame sent is received, at most half a second of frames is still unreceived at the
  * window's end, and the exchange produced ≥ 90 % of the rate. The result has
  * `bare_client_highest_per_s` beside `highest_sustained_per_s` and their ratio.
@@ -79,6 +80,12 @@ interface RunResult {
   /** CPU % of the window per thread group: main (JS), worker (Parquet writer), gc, jit, io, other. */
   readonly thread_cpu_pct: Record<string, number>;
   readonly peak_rss_mb: number;
+  /** Longest /api/status answer in the window (a stalled event loop answers late), ms. */
+  readonly status_max_ms: number;
+  /** Most frames sent but not yet taken in at any 1 s sample of the window. */
+  readonly backlog_max: number;
+  /** Samples where /api/status took > 250 ms: when, how long, the backlog then. */
+  readonly stalls: readonly { at_s: number; status_ms: number; backlog: number }[];
   readonly sustained: boolean;
   readonly source_limited: boolean;
   readonly why: string;
@@ -104,9 +111,23 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
     const t0 = performance.now();
     let peakRss = 0;
     const end = t0 + STEP_SEC * 1000;
+    // Stalls: how long /api/status took to answer, and the most frames sent but not yet taken in,
+    // sampled once a second through the window (each answer computes every symbol's latency
+    // quantiles: polling faster costs the collector CPU that shows in the figures).
+    let statusMaxMs = 0;
+    let backlogMax = 0;
+    const stalls: { at_s: number; status_ms: number; backlog: number }[] = [];
     while (performance.now() < end) {
       peakRss = Math.max(peakRss, rssOf(col.proc.pid) ?? 0);
-      await Bun.sleep(Math.min(500, Math.max(0, end - performance.now())));
+      const q0 = performance.now();
+      const f = await collectorFrames(col.base);
+      const qMs = performance.now() - q0;
+      const sent = (await ex.stats()).total;
+      const behind = f === undefined ? 0 : Math.max(0, sent - f);
+      statusMaxMs = Math.max(statusMaxMs, qMs);
+      backlogMax = Math.max(backlogMax, behind);
+      if (qMs > 250) stalls.push({ at_s: Math.round((q0 - t0) / 100) / 10, status_ms: Math.round(qMs), backlog: behind });
+      await Bun.sleep(Math.min(1000, Math.max(0, end - performance.now())));
     }
     const s1 = await ex.stats();
     const f1 = (await collectorFrames(col.base)) ?? 0;
@@ -197,6 +218,9 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
       exchange_cpu_pct: Math.round(exCpuPct),
       thread_cpu_pct: Object.fromEntries(Object.keys(th1).map((k) => [k, Math.round(((th1[k]! - (th0[k] ?? 0)) / (dt * 1000)) * 100)])),
       peak_rss_mb: Math.round(peakRss / 2 ** 20),
+      status_max_ms: Math.round(statusMaxMs),
+      backlog_max: backlogMax,
+      stalls,
       sustained: why.length === 0,
       source_limited: sourceLimited && !collectorFailed,
       why: why.join("; "),
@@ -265,11 +289,14 @@ async function runBareStep(target: number, perSym: number): Promise<BareResult> 
   }
 }
 
-/** The bare client's ladder: every rate until one fails (in --quick, every rate). */
-async function bareLadder(perSym: number): Promise<{ best: number; table: Record<string, unknown>[]; steps: { target: number; runs: BareResult[]; sustained: boolean }[] }> {
+/**
+ * The bare client's ladder: every rate from `from` (harvestd's highest sustained rate: the lower
+ * steps cost a bare client nothing and only lengthen the run) until one fails (in --quick, every rate).
+ */
+async function bareLadder(perSym: number, from: number): Promise<{ best: number; table: Record<string, unknown>[]; steps: { target: number; runs: BareResult[]; sustained: boolean }[] }> {
   const steps: { target: number; runs: BareResult[]; sustained: boolean }[] = [];
   const table: Record<string, unknown>[] = [];
-  for (const target of RATES) {
+  for (const target of RATES.filter((r) => r >= from)) {
     const runs: BareResult[] = [];
     for (let r = 0; r < REPEATS; r++) runs.push(await runBareStep(target, perSym));
     const sustained = runs.every((x) => x.sustained);
@@ -322,12 +349,15 @@ async function main(): Promise<void> {
       gc_pct: med((x) => x.thread_cpu_pct.gc ?? 0),
       ex_cpu_pct: med((x) => x.exchange_cpu_pct),
       rss_mb: med((x) => x.peak_rss_mb),
+      status_max_ms: Math.max(...runs.map((x) => x.status_max_ms)),
+      backlog_max: Math.max(...runs.map((x) => x.backlog_max)),
       pq_files: med((x) => x.parquet_files),
       verdict: sustained ? "sustained" : runs.every((x) => x.sustained || x.source_limited) ? "source-limited" : "FAILED",
       why: runs.map((x) => x.why).filter(Boolean).join(" | "),
     };
     rows.push(row);
-    console.log(`  ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; pipeline p99 ${row.pipe_p99_ms} ms; load ${load().join(" ")}`);
+    console.log(`  ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; pipeline p99 ${row.pipe_p99_ms} ms; /api/status max ${row.status_max_ms} ms, backlog max ${row.backlog_max}; load ${load().join(" ")}`);
+    for (const x of runs) if (x.stalls.length > 0) console.log(`    stalls (status > 250 ms): ${x.stalls.map((z) => `${z.at_s}s ${z.status_ms}ms/${z.backlog}`).join(", ")}`);
     if (!sustained && !QUICK) break;
   }
   console.log("");
@@ -336,7 +366,7 @@ async function main(): Promise<void> {
   const at20k = rows.find((r) => r.target === 20_000);
   console.log(`highest sustained rate with zero loss: ${best}/s${steps.some((s) => !s.sustained && s.runs.some((x) => x.source_limited)) ? " (next step limited by the exchange process)" : ""}`);
   if (at20k !== undefined) console.log(`pipeline latency at 20k frames/s: p50 ${at20k.pipe_p50_ms} ms, p99 ${at20k.pipe_p99_ms} ms, max ${at20k.pipe_max_ms} ms (target p99 ≤ 1 ms)`);
-  const bare = LADDERS.includes("bare") ? await bareLadder(perSym) : undefined;
+  const bare = LADDERS.includes("bare") ? await bareLadder(perSym, QUICK ? 0 : best) : undefined;
   let ratio: number | null = null;
   if (bare !== undefined) {
     console.log("");

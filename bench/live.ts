@@ -40,7 +40,7 @@ import { recordingScripts } from "../test/fake-exchange/script.ts";
 import { hive, query } from "../test/helpers/duckdb.ts";
 import { listFiles } from "../test/helpers/ndjson.ts";
 import { BareClient, ExchangeProcess, collectorFrames, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
-import { argValue, cpuMsOf, header, load, median, printTable, QUICK, quantiles, rssOf, threadCpuMs, writeResult } from "./lib/report.ts";
+import { argValue, cpuMsOf, cpuPressureUs, header, load, median, printTable, QUICK, quantiles, rssOf, runQueueWaitMs, threadCpuMs, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
 const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
@@ -80,6 +80,10 @@ interface RunResult {
   /** CPU % of the window per thread group: main (JS), worker (Parquet writer), gc, jit, io, other. */
   readonly thread_cpu_pct: Record<string, number>;
   readonly peak_rss_mb: number;
+  /** Share of the window the collector's main thread was runnable but waited for a core (starved by other load). */
+  readonly main_runqueue_wait_pct: number;
+  /** Share of the window some task on the box waited for a core (/proc/pressure/cpu): how busy the shared box was. */
+  readonly box_cpu_pressure_pct: number;
   /** Longest /api/status answer in the window (a stalled event loop answers late), ms. */
   readonly status_max_ms: number;
   /** Most frames sent but not yet taken in at any 1 s sample of the window. */
@@ -108,6 +112,8 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
     const f0 = (await collectorFrames(col.base)) ?? 0;
     const c0 = cpuMsOf(col.proc.pid) ?? 0;
     const th0 = threadCpuMs(col.proc.pid);
+    const rq0 = runQueueWaitMs(col.proc.pid) ?? 0;
+    const psi0 = cpuPressureUs() ?? 0;
     const t0 = performance.now();
     let peakRss = 0;
     const end = t0 + STEP_SEC * 1000;
@@ -133,6 +139,8 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
     const f1 = (await collectorFrames(col.base)) ?? 0;
     const c1 = cpuMsOf(col.proc.pid) ?? 0;
     const th1 = threadCpuMs(col.proc.pid);
+    const rq1 = runQueueWaitMs(col.proc.pid) ?? 0;
+    const psi1 = cpuPressureUs() ?? 0;
     const dt = (performance.now() - t0) / 1000;
     await ex.silence();
     const received = await waitDrained(col.base);
@@ -219,6 +227,8 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
       thread_cpu_pct: Object.fromEntries(Object.keys(th1).map((k) => [k, Math.round(((th1[k]! - (th0[k] ?? 0)) / (dt * 1000)) * 100)])),
       peak_rss_mb: Math.round(peakRss / 2 ** 20),
       status_max_ms: Math.round(statusMaxMs),
+      main_runqueue_wait_pct: Math.round(((rq1 - rq0) / (dt * 1000)) * 100),
+      box_cpu_pressure_pct: Math.round(((psi1 - psi0) / (dt * 1e6)) * 100),
       backlog_max: backlogMax,
       stalls,
       sustained: why.length === 0,
@@ -350,13 +360,15 @@ async function main(): Promise<void> {
       ex_cpu_pct: med((x) => x.exchange_cpu_pct),
       rss_mb: med((x) => x.peak_rss_mb),
       status_max_ms: Math.max(...runs.map((x) => x.status_max_ms)),
+      main_wait_pct: med((x) => x.main_runqueue_wait_pct),
+      box_psi_pct: med((x) => x.box_cpu_pressure_pct),
       backlog_max: Math.max(...runs.map((x) => x.backlog_max)),
       pq_files: med((x) => x.parquet_files),
       verdict: sustained ? "sustained" : runs.every((x) => x.sustained || x.source_limited) ? "source-limited" : "FAILED",
       why: runs.map((x) => x.why).filter(Boolean).join(" | "),
     };
     rows.push(row);
-    console.log(`  ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; pipeline p99 ${row.pipe_p99_ms} ms; /api/status max ${row.status_max_ms} ms, backlog max ${row.backlog_max}; load ${load().join(" ")}`);
+    console.log(`  ${target}/s: ${row.verdict}${row.why ? ` (${row.why})` : ""}; pipeline p99 ${row.pipe_p99_ms} ms; /api/status max ${row.status_max_ms} ms, backlog max ${row.backlog_max}, main thread waiting for a core ${row.main_wait_pct} %, box CPU pressure ${row.box_psi_pct} %; load ${load().join(" ")}`);
     for (const x of runs) if (x.stalls.length > 0) console.log(`    stalls (status > 250 ms): ${x.stalls.map((z) => `${z.at_s}s ${z.status_ms}ms/${z.backlog}`).join(", ")}`);
     if (!sustained && !QUICK) break;
   }

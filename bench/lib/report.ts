@@ -182,3 +182,30 @@ export function cpuMsOf(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * Time a process's main thread spent runnable but waiting for a core, in ms (Linux
+ * /proc/PID/schedstat, second field), or null. On a shared box this is how starvation shows: a
+ * collector whose main thread waits here is slowed by other load, not by its own work.
+ */
+export function runQueueWaitMs(pid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Total µs some task on the machine waited for a core (Linux pressure stall information,
+ * /proc/pressure/cpu `some`), or null: its growth over a window / the window is the share of time
+ * the box had more runnable work than cores.
+ */
+export function cpuPressureUs(): number | null {
+  try {
+    const m = /some .*total=(\d+)/.exec(readFileSync("/proc/pressure/cpu", "utf8"));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}

@@ -3,8 +3,8 @@
  * (plain, gzip, zstd). A file outside a `symbol=` folder is named by the first stream in it.
  */
 import { createReadStream, existsSync, readdirSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import * as zlib from "node:zlib";
 
@@ -62,15 +62,124 @@ export function collectReplayFiles(paths: readonly string[]): ReplayFile[] {
     });
 }
 
-export function openLines(path: string): AsyncIterable<string> {
-  let stream: NodeJS.ReadableStream = createReadStream(path);
-  if (path.endsWith(".gz")) stream = stream.pipe(createGunzip());
-  if (path.endsWith(".zst")) {
-    const z = zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream };
-    if (z.createZstdDecompress === undefined) throw new Error(`replay: cannot read ${path}: zstd is not available in this runtime`);
-    stream = stream.pipe(z.createZstdDecompress());
+/**
+ * The text of a raw-log file in blocks of whole lines: every block but the last ends with "\n"; the
+ * last holds whatever follows the last newline (a line cut short by a crash). Blocks are cut at a
+ * newline byte, which never occurs inside a multi-byte UTF-8 character, so each decodes on its own.
+ * Replay's hot loop splits the blocks itself (LineCursor): node:readline cost it ≈ 0.4 µs per line,
+ * an await per line included, against ≈ 0.1 µs for this (docs/performance.md, "replay").
+ */
+export async function* openTextBlocks(path: string): AsyncGenerator<string> {
+  const blocks = new LineBlocks();
+  if (!/\.(gz|zst)$/.test(path)) {
+    const fh = await open(path, "r");
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(blocks.room(), 0, undefined, null);
+        if (bytesRead === 0) break;
+        const text = blocks.filled(bytesRead);
+        if (text !== null) yield text;
+      }
+    } finally {
+      await fh.close();
+    }
+  } else {
+    for await (const chunk of decompressed(path)) {
+      const bytes = chunk as Uint8Array;
+      for (let off = 0; off < bytes.length; ) {
+        const room = blocks.room();
+        const n = Math.min(room.length, bytes.length - off);
+        room.set(bytes.subarray(off, off + n));
+        off += n;
+        const text = blocks.filled(n);
+        if (text !== null) yield text;
+      }
+    }
   }
-  return createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  const rest = blocks.rest();
+  if (rest !== null) yield rest;
+}
+
+function decompressed(path: string): AsyncIterable<unknown> {
+  const file = createReadStream(path);
+  if (path.endsWith(".gz")) return file.pipe(createGunzip());
+  const z = zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream };
+  if (z.createZstdDecompress === undefined) throw new Error(`replay: cannot read ${path}: zstd is not available in this runtime`);
+  return file.pipe(z.createZstdDecompress());
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const BLOCK_BYTES = 1 << 20;
+
+/** Bytes read so far of a file, handed out as text up to the last newline; the tail waits for the next read. */
+class LineBlocks {
+  private buf = Buffer.allocUnsafe(BLOCK_BYTES);
+  private len = 0;
+
+  /** Where the next bytes go: after the tail, at least half a block (grown for a line longer than that). */
+  room(): Buffer {
+    if (this.buf.length - this.len < BLOCK_BYTES / 2) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    return this.buf.subarray(this.len);
+  }
+
+  /** `n` bytes were written into room(): the whole lines so far, or null when no newline came yet. */
+  filled(n: number): string | null {
+    const end = this.len + n;
+    const nl = this.buf.lastIndexOf(NEWLINE, end - 1);
+    if (nl < 0) {
+      this.len = end;
+      return null;
+    }
+    const text = this.buf.toString("utf8", 0, nl + 1);
+    this.buf.copyWithin(0, nl + 1, end);
+    this.len = end - nl - 1;
+    return text;
+  }
+
+  /** The bytes after the last newline, at the end of the file. */
+  rest(): string | null {
+    return this.len === 0 ? null : this.buf.toString("utf8", 0, this.len);
+  }
+}
+
+/**
+ * The lines of one block from openTextBlocks, one by one: lines end at "\n", a "\r" before it is not
+ * part of the line (CRLF files), and the "\n" ending a block starts no empty line after it. One
+ * cursor is reused for every block (replay's hot loop).
+ */
+export class LineCursor {
+  private block = "";
+  private pos = 0;
+
+  reset(block: string): void {
+    this.block = block;
+    this.pos = 0;
+  }
+
+  /** The next line, or null at the end of the block. */
+  next(): string | null {
+    const block = this.block;
+    const s = this.pos;
+    if (s >= block.length) return null;
+    let e = block.indexOf("\n", s);
+    if (e < 0) e = block.length;
+    this.pos = e + 1;
+    return block.slice(s, e > s && block.charCodeAt(e - 1) === CR ? e - 1 : e);
+  }
+}
+
+/** Every line of a raw-log file (for reading a file's head: its symbol, its depth mode). */
+export async function* openLines(path: string): AsyncGenerator<string> {
+  const lines = new LineCursor();
+  for await (const block of openTextBlocks(path)) {
+    lines.reset(block);
+    for (let line = lines.next(); line !== null; line = lines.next()) yield line;
+  }
 }
 
 /** Symbol of a file without a `symbol=` path segment: the first stream named in it. */

@@ -10,7 +10,7 @@ import { createLogger } from "../util/log.ts";
 import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
 import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
-import { openLines, type PlannedFile } from "./replay-files.ts";
+import { LineCursor, openTextBlocks, type PlannedFile } from "./replay-files.ts";
 import { rawLogDecoder } from "./venue.ts";
 import { basename } from "node:path";
 import type { SymbolStage } from "../core/stage.ts";
@@ -27,7 +27,7 @@ export interface ReplaySummary {
 }
 
 export interface ReplayHooks {
-  /** Awaited every few thousand lines: lets a sink that has fallen behind catch up (replay may wait). */
+  /** Awaited every block of lines (≈ 1 MiB): lets a sink that has fallen behind catch up (replay may wait). */
   readonly backpressure?: () => Promise<void>;
   /** A symbol's input is complete: its buffered rows can go to the writer. */
   readonly symbolDone?: () => void;
@@ -43,6 +43,7 @@ export async function replayPlanned(
   const backpressure = hooks.backpressure ?? (async () => {});
   const t0 = performance.now();
   const decoder = rawLogDecoder();
+  const lines = new LineCursor();
   const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs: 0 };
   const seen = new Set<string>();
   let current: string | null = null;
@@ -71,29 +72,32 @@ export async function replayPlanned(
     let p: SymbolStage = past ?? pipeline.processor(symbol);
     let lineNo = 0;
     let pendingBad: { line: number; reason: string } | null = null;
-    const lines = openLines(f.path);
     try {
-      for await (const line of lines) {
-        lineNo++;
-        if (pendingBad !== null) {
-          // A bad line followed by more lines is corruption, not truncation.
-          summary.badLines++;
-          warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
-          pendingBad = null;
-        }
-        if (line.length === 0) continue;
-        summary.lines++;
-        if ((summary.lines & 4095) === 0) await backpressure();
-        const d = decoder.decode(line, symbol);
-        if (d.type === "bad") {
-          pendingBad = { line: lineNo, reason: d.reason };
-        } else if (d.type === "session") {
-          // A restart of the live process: its engines (and paper trader) started from scratch here.
-          if (past !== null) continue;
-          endSymbol(symbol);
-          p = pipeline.processor(symbol);
-        } else if (applyDecoded(p, d)) {
-          summary.applied++;
+      for await (const block of openTextBlocks(f.path)) {
+        // Once per block (≈ 1 MiB, a few thousand lines): lets a writer that has fallen behind catch up.
+        await backpressure();
+        lines.reset(block);
+        for (let line = lines.next(); line !== null; line = lines.next()) {
+          lineNo++;
+          if (pendingBad !== null) {
+            // A bad line followed by more lines is corruption, not truncation.
+            summary.badLines++;
+            warn(`${f.path}:${pendingBad.line}: ${pendingBad.reason}`);
+            pendingBad = null;
+          }
+          if (line.length === 0) continue;
+          summary.lines++;
+          const d = decoder.decode(line, symbol);
+          if (d.type === "bad") {
+            pendingBad = { line: lineNo, reason: d.reason };
+          } else if (d.type === "session") {
+            // A restart of the live process: its engines (and paper trader) started from scratch here.
+            if (past !== null) continue;
+            endSymbol(symbol);
+            p = pipeline.processor(symbol);
+          } else if (applyDecoded(p, d)) {
+            summary.applied++;
+          }
         }
       }
     } catch (e) {

@@ -15,17 +15,21 @@ type DataLine = Extract<DecodedLine, { type: "data" }>;
 
 const SKIP: DecodedLine = { type: "skip" };
 const STREAM_IN_LINE = /"stream":"([a-z0-9]+)@/;
+/** A symbol has an aggTrade and a book stream; a few more names (both depth streams) still fit. */
+const MAX_ACCEPTED_STREAMS = 4;
 
 export class BinanceRawLogDecoder implements RawLogDecoder {
   private readonly scan = new FrameScan();
   /** Reused for every data line: the replay loop applies it before the next decode. */
   private readonly data: Mutable<DataLine> = { type: "data", tsRecv: 0, event: null as unknown as MarketEvent, backfilled: false };
+  /** Stream names seen on lines of `acceptedFor` and accepted for it (isStreamOf). */
+  private readonly accepted: string[] = [];
+  private acceptedFor = "";
 
   decode(line: string, symbol: string): DecodedLine {
     const k = scanDataLine(line, this.scan);
     if (k !== SCAN_FALLBACK) {
-      const sp = parseStreamName(line.slice(this.scan.streamStart, this.scan.streamEnd));
-      if (sp === null || sp.symbol !== symbol) return SKIP;
+      if (!this.isStreamOf(line, symbol)) return SKIP;
       return this.out(this.scan.tsRecv, k === SCAN_AGG_TRADE ? this.scan.tradeEvent(symbol) : this.scan.depthEvent(symbol), false);
     }
     let rec: unknown;
@@ -60,6 +64,30 @@ export class BinanceRawLogDecoder implements RawLogDecoder {
       default:
         return SKIP;
     }
+  }
+
+  /**
+   * Whether the scanned line's stream belongs to `symbol`, by parseStreamName's rule. A symbol's
+   * lines name the same two or three streams over and over: a name already accepted for the symbol
+   * is recognised in place, without slicing and upper-casing it again (≈ 0.3 µs a line).
+   */
+  private isStreamOf(line: string, symbol: string): boolean {
+    const start = this.scan.streamStart;
+    const len = this.scan.streamEnd - start;
+    if (symbol !== this.acceptedFor) {
+      this.acceptedFor = symbol;
+      this.accepted.length = 0;
+    }
+    const accepted = this.accepted;
+    for (let i = 0; i < accepted.length; i++) {
+      const name = accepted[i]!;
+      if (name.length === len && line.startsWith(name, start)) return true;
+    }
+    const name = line.slice(start, start + len);
+    const sp = parseStreamName(name);
+    if (sp === null || sp.symbol !== symbol) return false;
+    if (accepted.length < MAX_ACCEPTED_STREAMS) accepted.push(name);
+    return true;
   }
 
   sniffSymbol(line: string): string | null {

@@ -5,13 +5,16 @@
  * symbol: a busy symbol, so 50 of them is a heavy 50-symbol load), phase-shifted so they do not move
  * in lockstep.
  *
- * RSS is read from /proc every second from spawn. Reported: RSS once ready (first frames in), peak,
+ * RSS is read from /proc every 100 ms from spawn (`--sample-ms`; a rotation's spike lasts well under
+ * a second, so a 1 s sampler misses most of it). Reported: RSS once ready (first frames in), peak
+ * (the target is about every moment, so the peak is the figure), p99 and median of the second half,
  * final, and the growth over the second half of the run (MiB per minute: a leak shows as a steady
  * positive slope once buffers and JIT have warmed up). Loss is checked as in the live benchmark
  * (frames sent per stream vs NDJSON data lines).
  *
- * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X]
- * Writes bench/results/memory-<date>.json.
+ * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T]
+ * Writes bench/results/memory-<date>.json (memory-<N>sym-<date>.json for N ≠ 50 symbols).
+ * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
 import { collectorFrames, ExchangeProcess, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
 import { argValue, header, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
@@ -19,9 +22,16 @@ import { argValue, header, printTable, QUICK, rssOf, writeResult } from "./lib/r
 const N = Number(argValue("symbols") ?? 50);
 const SECONDS = Number(argValue("seconds") ?? (QUICK ? 30 : 600));
 const SPEED = Number(argValue("speed") ?? 1);
-const TARGET_MB = 150;
+/** The issue's goal is in MB (10^6 bytes); RSS is reported in MiB, so the verdict converts. */
+const TARGET_MB = Number(argValue("target-mb") ?? (N > 50 ? 250 : 150));
+const TARGET_MIB = (TARGET_MB * 1e6) / 2 ** 20;
+const SAMPLE_MS = Number(argValue("sample-ms") ?? 100);
 
 const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+};
 
 /** Least-squares slope of y over x. */
 function slope(xs: readonly number[], ys: readonly number[]): number {
@@ -38,6 +48,13 @@ function slope(xs: readonly number[], ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/** [second, highest RSS in it]: the samples, small enough to commit, every peak kept. */
+function perSecondMax(samples: readonly { t: number; rss: number }[]): [number, number][] {
+  const out = new Map<number, number>();
+  for (const s of samples) out.set(Math.floor(s.t), Math.max(out.get(Math.floor(s.t)) ?? 0, s.rss));
+  return [...out].map(([t, rss]) => [t, mib(rss)]);
+}
+
 async function main(): Promise<void> {
   const startLoad = header("memory", `RSS of build/harvestd with ${N} symbols for ${SECONDS} s`);
   const ex = await ExchangeProcess.start({ synthetic: N, speed: SPEED });
@@ -49,7 +66,7 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       const rss = rssOf(col.proc.pid);
       if (rss !== null) samples.push({ t: (performance.now() - t0) / 1000, rss });
-    }, 1000);
+    }, SAMPLE_MS);
     await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000, 20);
     readyAt = (performance.now() - t0) / 1000;
     const readyRss = rssOf(col.proc.pid) ?? 0;
@@ -86,14 +103,16 @@ async function main(): Promise<void> {
       frames_per_s: Math.round(rate),
       ready_rss_mib: mib(readyRss),
       peak_rss_mib: mib(peak),
+      p99_2nd_half_mib: mib(quantile(half.map((s) => s.rss), 0.99)),
+      median_2nd_half_mib: mib(quantile(half.map((s) => s.rss), 0.5)),
       final_rss_mib: mib(after.at(-1)?.rss ?? 0),
       growth_2nd_half_mib_per_min: Math.round(growth * 100) / 100,
       lost,
       exit_code: stop.exitCode,
-      verdict: peak / 2 ** 20 <= TARGET_MB ? `≤ ${TARGET_MB} MiB` : `> ${TARGET_MB} MiB`,
+      verdict: peak / 2 ** 20 <= TARGET_MIB ? `peak ≤ ${TARGET_MB} MB` : `peak > ${TARGET_MB} MB (${mib(TARGET_MIB * 2 ** 20)} MiB)`,
     };
     printTable([row]);
-    writeResult("memory", startLoad, { target_mib: TARGET_MB, speed: SPEED, ready_at_s: readyAt, ...row, samples: samples.map((s) => [Math.round(s.t * 10) / 10, mib(s.rss)]) });
+    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples) });
   } finally {
     await col.stop().catch(() => undefined);
     await ex.stop();

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
-import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
-import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
+import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
+import { encodeBatch, ParquetFileBuilder } from "../../src/sinks/parquet/encode.ts";
 import { query } from "../helpers/duckdb.ts";
 import { prng } from "../helpers/prng.ts";
 
@@ -92,13 +92,38 @@ function expectCell(def: ColumnDef, got: unknown, want: Cell, where: string): vo
 
 const KINDS_AND_SIZES: [RowKind, number, number][] = ALL_KINDS.map((k, i) => [k, i % 2 === 0 ? 2_503 : 777, 100 + i]);
 
+/**
+ * The writer worker's way: the batch's first chunks arrive ahead of it, a few at a time, and are
+ * encoded into pages at once (several pages per column chunk, pieces cut at row-group ends); the
+ * batch then brings its last chunk and the strings.
+ */
+function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number): { bytes: Uint8Array; calls: number } {
+  const file = new ParquetFileBuilder(batch.kind, { rowGroupSize });
+  const ahead = batch.chunks.slice(0, -1);
+  let calls = 0;
+  for (let i = 0; i < ahead.length; ) {
+    const take = 1 + (calls++ % 2);
+    file.addRows(ahead.slice(i, i + take));
+    i += take;
+  }
+  const tail = batch.chunks.slice(-1);
+  return { bytes: file.finish({ ...batch, chunks: tail, sentRows: batch.rows - tail[0]!.rows }), calls };
+}
+
 describe("Parquet encoder", () => {
-  for (const [kind, n, seed] of KINDS_AND_SIZES) {
-    test(`${kind}: ${n} random rows in row groups of 1,000 read back exactly by hyparquet and DuckDB`, async () => {
+  for (const [kind, n, seed] of KINDS_AND_SIZES) for (const mode of ["whole batch", "chunks encoded as they arrive"] as const) {
+    test(`${kind}: ${n} random rows in row groups of 1,000 (${mode}) read back exactly by hyparquet and DuckDB`, async () => {
       const { rows, builder } = batchOf(kind, n, seed);
       const batch = builder.take()!;
-      const bytes = encodeBatch(batch, { rowGroupSize: 1000 });
-      const path = join(dir, `${kind}.parquet`);
+      let bytes: Uint8Array;
+      if (mode === "whole batch") bytes = encodeBatch(batch, { rowGroupSize: 1000 });
+      else {
+        const out = encodeAsChunksArrive(batch, 1000);
+        // The case is only a case if rows really came in several pieces.
+        expect(out.calls).toBeGreaterThan(1);
+        bytes = out.bytes;
+      }
+      const path = join(dir, `${kind}-${mode.split(" ")[0]}.parquet`);
       writeFileSync(path, bytes);
       const defs = SCHEMAS[kind];
 

@@ -406,13 +406,9 @@ const encoder = new TextEncoder();
 // ---- columns (worker side) ------------------------------------------------------------------------
 
 /**
- * Rows [r0, r1) of column `c` (schema order) as one array: what the encoder reads. Built one column
- * and one row group at a time, so encoding a batch never holds more than one column slice besides the
- * batch itself. Runs in the writer worker (and in compaction), never on the ingest thread.
- */
-/**
- * Arrays `batchColumn` fills, reused from column to column: the encoder consumes each column before
- * asking for the next, so a writer encoding hundreds of batches a minute allocates no column arrays.
+ * Arrays the column readers below fill, reused from column to column: the encoder consumes each
+ * column before asking for the next, so a writer encoding hundreds of batches a minute allocates no
+ * column arrays. Runs in the writer worker (and in compaction), never on the ingest thread.
  */
 export class ColumnScratch {
   private f64 = new Float64Array(0);
@@ -441,68 +437,94 @@ export class ColumnScratch {
   }
 }
 
-export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: number, scratch: ColumnScratch = new ColumnScratch()): BatchColumn {
-  const l = layoutOf(batch.kind);
-  const { def, num, flag, str } = l.slots[c]!;
+/** Whether column `c` (schema order) of `kind` is a string column, stored apart from the chunks. */
+export const isStringColumn = (kind: SinkKind, c: number): boolean => layoutOf(kind).slots[c]!.def.type === "str";
+
+/** Calls `each(chunk, first row in chunk, rows, index of that row in the output)` over rows [r0, r1) of `chunks`. */
+function overlap(chunks: readonly RowChunk[], r0: number, r1: number, each: (ch: RowChunk, from: number, count: number, out: number) => void): void {
+  let start = 0;
+  for (const ch of chunks) {
+    const from = Math.max(r0, start);
+    const to = Math.min(r1, start + ch.rows);
+    if (from < to) each(ch, from - start, to - from, from - r0);
+    start += ch.rows;
+    if (start >= r1) break;
+  }
+}
+
+/**
+ * The null flags (1 = null) of column `c` over rows [r0, r1) of `chunks`, into `out` from `at`. For
+ * string columns, whose values live apart from the chunks: the encoder keeps these flags when it
+ * encodes chunks ahead of their strings.
+ */
+export function copyNullFlags(kind: SinkKind, chunks: readonly RowChunk[], c: number, r0: number, r1: number, out: Uint8Array, at: number): void {
+  const l = layoutOf(kind);
+  const { flag } = l.slots[c]!;
+  const fw = l.flagWidth;
+  overlap(chunks, r0, r1, (ch, from, count, o) => {
+    for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) out[at + o + r] = ch.flags[f]!;
+  });
+}
+
+/** Rows [r0, r1) of number or bool column `c` (schema order) of `chunks`, as one array: what the encoder reads. */
+export function chunkColumn(kind: SinkKind, chunks: readonly RowChunk[], c: number, r0: number, r1: number, scratch: ColumnScratch): NumberColumn | BoolColumn {
+  const l = layoutOf(kind);
+  const { def, num, flag } = l.slots[c]!;
   const n = r1 - r0;
   const nw = l.numWidth;
   const fw = l.flagWidth;
-  /** Calls `each(chunk, first row in chunk, rows, index of that row in the output)` over [r0, r1). */
-  const overlap = (each: (ch: RowChunk, from: number, count: number, out: number) => void): void => {
-    let start = 0;
-    for (const ch of batch.chunks) {
-      const from = Math.max(r0, start);
-      const to = Math.min(r1, start + ch.rows);
-      if (from < to) each(ch, from - start, to - from, from - r0);
-      start += ch.rows;
-      if (start >= r1) break;
-    }
-  };
-  let nulls: Uint8Array | null = null;
-  if (def.nullable && def.type !== "bool") {
-    const out = scratch.bytesA(n);
-    overlap((ch, from, count, o) => {
-      for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) out[o + r] = ch.flags[f]!;
+  if (def.type === "bool") {
+    const values = scratch.bytesA(n);
+    const boolNulls = def.nullable ? scratch.bytesB(n) : null;
+    overlap(chunks, r0, r1, (ch, from, count, o) => {
+      for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) {
+        const v = ch.flags[f]!;
+        if (v === 2) boolNulls![o + r] = 1;
+        else values[o + r] = v;
+      }
     });
-    nulls = out;
+    return { name: def.name, type: "bool", values, nulls: boolNulls };
   }
-  switch (def.type) {
-    case "f64":
-    case "i64":
-    case "ts": {
-      const values = scratch.numbers(n);
-      overlap((ch, from, count, o) => {
-        for (let r = 0, k = from * nw + num; r < count; r++, k += nw) values[o + r] = ch.nums[k]!;
-      });
-      return { name: def.name, type: def.type, values, nulls };
-    }
-    case "bool": {
-      const values = scratch.bytesA(n);
-      const boolNulls = def.nullable ? scratch.bytesB(n) : null;
-      overlap((ch, from, count, o) => {
-        for (let r = 0, f = from * fw + flag; r < count; r++, f += fw) {
-          const v = ch.flags[f]!;
-          if (v === 2) boolNulls![o + r] = 1;
-          else values[o + r] = v;
-        }
-      });
-      return { name: def.name, type: "bool", values, nulls: boolNulls };
-    }
-    case "str": {
-      if (str >= 0) {
-        // Offsets stay absolute positions in the full byte block: the slice is a view, no copy.
-        const block = batch.strings[str]!;
-        return { name: def.name, type: "str", bytes: block.bytes, offsets: block.offsets.subarray(r0, r1 + 1), nulls };
-      }
-      // The symbol column: the batch's symbol on every row.
-      const one = encoder.encode(batch.symbol);
-      const bytes = new Uint8Array(one.length * n);
-      const offsets = new Uint32Array(n + 1);
-      for (let i = 0; i < n; i++) {
-        bytes.set(one, i * one.length);
-        offsets[i + 1] = (i + 1) * one.length;
-      }
-      return { name: def.name, type: "str", bytes, offsets, nulls };
-    }
+  if (def.type === "str") throw new Error(`${def.name} is a string column`);
+  let nulls: Uint8Array | null = null;
+  if (def.nullable) {
+    nulls = scratch.bytesA(n);
+    copyNullFlags(kind, chunks, c, r0, r1, nulls, 0);
   }
+  const values = scratch.numbers(n);
+  overlap(chunks, r0, r1, (ch, from, count, o) => {
+    for (let r = 0, k = from * nw + num; r < count; r++, k += nw) values[o + r] = ch.nums[k]!;
+  });
+  return { name: def.name, type: def.type, values, nulls };
+}
+
+/** Rows [r0, r1) of string column `c` of a batch; `nulls` (0-based over those rows) for a nullable one. */
+export function stringColumn(batch: Pick<ColumnBatch, "kind" | "symbol" | "strings">, c: number, r0: number, r1: number, nulls: Uint8Array | null): StrColumn {
+  const { def, str } = layoutOf(batch.kind).slots[c]!;
+  if (str >= 0) {
+    // Offsets stay absolute positions in the full byte block: the slice is a view, no copy.
+    const block = batch.strings[str]!;
+    return { name: def.name, type: "str", bytes: block.bytes, offsets: block.offsets.subarray(r0, r1 + 1), nulls };
+  }
+  // The symbol column: the batch's symbol on every row.
+  const n = r1 - r0;
+  const one = encoder.encode(batch.symbol);
+  const bytes = new Uint8Array(one.length * n);
+  const offsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    bytes.set(one, i * one.length);
+    offsets[i + 1] = (i + 1) * one.length;
+  }
+  return { name: def.name, type: "str", bytes, offsets, nulls };
+}
+
+/** Rows [r0, r1) of column `c` of a whole batch (every row in its chunks). */
+export function batchColumn(batch: ColumnBatch, c: number, r0: number, r1: number, scratch: ColumnScratch = new ColumnScratch()): BatchColumn {
+  if (!isStringColumn(batch.kind, c)) return chunkColumn(batch.kind, batch.chunks, c, r0, r1, scratch);
+  let nulls: Uint8Array | null = null;
+  if (layoutOf(batch.kind).slots[c]!.def.nullable) {
+    nulls = scratch.bytesA(r1 - r0);
+    copyNullFlags(batch.kind, batch.chunks, c, r0, r1, nulls, 0);
+  }
+  return stringColumn(batch, c, r0, r1, nulls);
 }

@@ -1,5 +1,6 @@
 /**
- * ColumnBatch → Parquet bytes, with the explicit schema of the kind (core/rows.ts schemaOf; never inferred from data).
+ * Rows → Parquet bytes, with the explicit schema of the kind (core/rows.ts schemaOf; never inferred
+ * from data).
  *
  * harvestd's own encoder, written for the handful of column types it stores: it reads the batch's
  * typed arrays directly (no boxing of values, no BigInt), so encoding costs little more than zstd.
@@ -11,15 +12,24 @@
  * - BYTE_ARRAY: a dictionary (RLE_DICTIONARY) while it stays small, else PLAIN.
  * - BOOLEAN: PLAIN (bit-packed).
  * - nullable columns: RLE definition levels.
- * Data pages are v1, compressed with zstd; one data page per column per row group; statistics
- * (min/max/null count) per column chunk so readers can prune by time. Format:
+ * Data pages are v1, compressed with zstd; statistics (min/max/null count) per column chunk so
+ * readers can prune by time. Format:
  * https://github.com/apache/parquet-format/blob/master/src/main/thrift/parquet.thrift
+ *
+ * Pages are encoded as rows arrive (`ParquetFileBuilder.addRows`): the writer worker encodes each
+ * chunk sent ahead of its batch into the number and bool columns' pages at once and keeps only the
+ * compressed pages, so a batch's raw rows never exist whole in the worker (the rotation spike of
+ * docs/storage.md). Every page of these columns is self-contained (levels, DELTA_BINARY_PACKED,
+ * BYTE_STREAM_SPLIT, bit-packed bools), so a column chunk is just its pages back to back. String
+ * columns wait for the batch (their bytes travel with it) and get one dictionary and one data page
+ * per row group. Rows given in one `addRows` call share pages: a whole batch (compaction) gets one
+ * page per column per row group.
  *
  * Synchronous and CPU-bound: only ever called inside the writer worker (and by compaction, which runs
  * there too), never on the ingest thread.
  */
-import { schemaOf, type ColumnDef } from "../../core/rows.ts";
-import { batchColumn, ColumnScratch, type BatchColumn, type ColumnBatch, type StrColumn } from "./columns.ts";
+import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
+import { chunkColumn, ColumnScratch, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type NumberColumn, type BoolColumn, type RowChunk, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from "./format/thrift.ts";
@@ -61,29 +71,9 @@ const physicalType = (def: ColumnDef): number =>
 
 const wantsDelta = (def: ColumnDef): boolean => def.type === "ts" || (def.type === "i64" && def.name.endsWith("_id"));
 
-/** Metadata of one written column chunk, for the footer. */
-interface ChunkMeta {
-  readonly def: ColumnDef;
-  readonly encodings: readonly number[];
-  readonly numValues: number;
-  readonly uncompressed: number;
-  readonly compressed: number;
-  readonly dataPageOffset: number;
-  readonly dictionaryPageOffset: number | null;
-  readonly nullCount: number;
-  readonly min: Uint8Array | null;
-  readonly max: Uint8Array | null;
-}
-
-interface RowGroupMeta {
-  readonly rows: number;
-  readonly offset: number;
-  readonly chunks: readonly ChunkMeta[];
-}
-
 /**
  * Scratch space of the encoder, shared by every file it encodes (encoding is synchronous, so one set
- * serves the thread): a writer that encodes hundreds of files a minute allocates only their output.
+ * serves the thread): a writer that encodes hundreds of files a minute allocates only their pages.
  */
 const scratch = {
   columns: new ColumnScratch(),
@@ -94,114 +84,259 @@ const scratch = {
   indices: new Int32Array(0),
 };
 
-/** One file being encoded: the pieces written so far, and the shared scratch. */
-class FileEncoder {
-  private readonly parts: Uint8Array[] = [];
-  private offset = 0;
-  readonly page = scratch.page;
-  readonly header = scratch.header;
+function levelScratch(n: number): Uint8Array {
+  if (scratch.levels.length < n) scratch.levels = new Uint8Array(n);
+  return scratch.levels;
+}
 
-  constructor(private readonly zstdLevel: number | undefined) {}
+function gatherScratch(n: number): Float64Array {
+  if (scratch.gathered.length < n) scratch.gathered = new Float64Array(n);
+  return scratch.gathered;
+}
 
-  get position(): number {
-    return this.offset;
+function indexScratch(n: number): Int32Array {
+  if (scratch.indices.length < n) scratch.indices = new Int32Array(n);
+  return scratch.indices;
+}
+
+/** The pages of one column in one row group, and their merged statistics: a column chunk. */
+class ColumnChunkPages {
+  dictionary: Uint8Array | null = null;
+  readonly data: Uint8Array[] = [];
+  /** In order of first use. */
+  readonly encodings: number[] = [];
+  numValues = 0;
+  uncompressed = 0;
+  compressed = 0;
+  nullCount = 0;
+  /** Numbers and bools: smallest and largest present value so far. */
+  lo = Infinity;
+  hi = -Infinity;
+  /** Strings: the statistics' bytes, set once (a string column chunk is encoded in one go). */
+  minBytes: Uint8Array | null = null;
+  maxBytes: Uint8Array | null = null;
+
+  constructor(readonly def: ColumnDef) {}
+
+  useEncoding(e: number): void {
+    if (!this.encodings.includes(e)) this.encodings.push(e);
   }
 
-  push(bytes: Uint8Array): void {
-    this.parts.push(bytes);
-    this.offset += bytes.length;
-  }
-
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.offset);
-    let p = 0;
-    for (const part of this.parts) {
-      out.set(part, p);
-      p += part.length;
-    }
-    return out;
-  }
-
-  compress(b: Uint8Array): Uint8Array {
-    return Bun.zstdCompressSync(b, this.zstdLevel === undefined ? undefined : { level: this.zstdLevel });
-  }
-
-  levelScratch(n: number): Uint8Array {
-    if (scratch.levels.length < n) scratch.levels = new Uint8Array(n);
-    return scratch.levels;
-  }
-
-  gatherScratch(n: number): Float64Array {
-    if (scratch.gathered.length < n) scratch.gathered = new Float64Array(n);
-    return scratch.gathered;
-  }
-
-  indexScratch(n: number): Int32Array {
-    if (scratch.indices.length < n) scratch.indices = new Int32Array(n);
-    return scratch.indices;
-  }
-
-  /**
-   * Compresses `this.page` and writes header + body. Returns [offset, header+uncompressed, header+compressed].
-   */
-  writePage(type: number, numValues: number, encoding: number): [number, number, number] {
-    const body = this.page.written();
-    const compressed = this.compress(body);
-    const h = this.header;
-    h.reset();
-    const w = new CompactWriter(h);
-    w.i32(1, type).i32(2, body.length).i32(3, compressed.length);
-    if (type === PAGE.DATA) {
-      w.struct(5).i32(1, numValues).i32(2, encoding).i32(3, ENC.RLE).i32(4, ENC.RLE).end();
-    } else {
-      w.struct(7).i32(1, numValues).i32(2, encoding).end();
-    }
-    h.byte(0);
-    const at = this.offset;
-    this.push(h.written().slice());
-    this.push(compressed);
-    return [at, h.pos + body.length, h.pos + compressed.length];
+  /** Statistics bytes in the column type's own order; null when no value is present. */
+  stats(): [Uint8Array, Uint8Array] | null {
+    if (this.def.type === "str") return this.minBytes && this.maxBytes ? [this.minBytes, this.maxBytes] : null;
+    // NaN never compares, so lo/hi already skip it.
+    if (!(this.lo <= this.hi)) return null;
+    if (this.def.type === "f64") return [float64Bytes(this.lo === 0 ? -0 : this.lo), float64Bytes(this.hi === 0 ? 0 : this.hi)];
+    if (this.def.type === "bool") return [Uint8Array.of(this.lo), Uint8Array.of(this.hi)];
+    return [int64Bytes(this.lo), int64Bytes(this.hi)];
   }
 }
 
-export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8Array {
-  const defs = schemaOf(batch.kind);
-  if (!defs) throw new Error(`unknown kind ${batch.kind}`);
-  if (batch.sentRows !== 0) throw new Error(`batch of ${batch.kind} lacks the ${batch.sentRows} rows sent ahead of it`);
-  const groupSize = Math.max(1, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
-  const enc = new FileEncoder(opts.zstdLevel);
-  enc.push(MAGIC);
-  const groups: RowGroupMeta[] = [];
-  for (let r0 = 0; r0 < batch.rows || (r0 === 0 && batch.rows === 0); r0 += groupSize) {
-    const r1 = Math.min(batch.rows, r0 + groupSize);
-    const offset = enc.position;
-    const chunks = defs.map((def, c) => encodeChunk(enc, def, batchColumn(batch, c, r0, r1, scratch.columns), 0, r1 - r0));
-    groups.push({ rows: r1 - r0, offset, chunks });
-    if (batch.rows === 0) break;
+/**
+ * Compresses the page scratch and returns header + body as one array, counting it into `into`
+ * (a dictionary page when `dictionary`).
+ */
+function finishPage(into: ColumnChunkPages, type: number, numValues: number, encoding: number, zstdLevel: number | undefined): void {
+  const body = scratch.page.written();
+  const compressed = Bun.zstdCompressSync(body, zstdLevel === undefined ? undefined : { level: zstdLevel });
+  const h = scratch.header;
+  h.reset();
+  const w = new CompactWriter(h);
+  w.i32(1, type).i32(2, body.length).i32(3, compressed.length);
+  if (type === PAGE.DATA) {
+    w.struct(5).i32(1, numValues).i32(2, encoding).i32(3, ENC.RLE).i32(4, ENC.RLE).end();
+  } else {
+    w.struct(7).i32(1, numValues).i32(2, encoding).end();
   }
-  const footer = new ByteBuffer(4096);
-  writeFileMetaData(footer, batch, defs, groups, opts.createdBy ?? "harvestd");
-  enc.push(footer.written());
-  const tail = new ByteBuffer(8);
-  tail.int32LE(footer.pos);
-  tail.append(MAGIC);
-  enc.push(tail.written());
-  return enc.bytes();
+  h.byte(0);
+  const page = new Uint8Array(h.pos + compressed.length);
+  page.set(h.written(), 0);
+  page.set(compressed, h.pos);
+  if (type === PAGE.DATA) into.data.push(page);
+  else into.dictionary = page;
+  into.uncompressed += h.pos + body.length;
+  into.compressed += page.length;
+}
+
+interface RowGroupPages {
+  rows: number;
+  readonly columns: ColumnChunkPages[];
+}
+
+/**
+ * One Parquet file built as its rows arrive: `addRows` encodes the number and bool columns of those
+ * rows into pages at once; `finish` adds the batch's own rows and its strings and returns the file.
+ */
+export class ParquetFileBuilder {
+  private readonly defs: readonly ColumnDef[];
+  private readonly groupSize: number;
+  private readonly groups: RowGroupPages[] = [];
+  private rowCount = 0;
+  /** Per nullable string column (by schema index): null flags of the rows so far. */
+  private readonly stringNulls = new Map<number, Uint8Array>();
+  private pageBytes = 0;
+
+  constructor(
+    readonly kind: SinkKind,
+    private readonly opts: EncodeOptions = {},
+  ) {
+    const defs = schemaOf(kind);
+    if (!defs) throw new Error(`unknown kind ${kind}`);
+    this.defs = defs;
+    this.groupSize = Math.max(1, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
+    defs.forEach((def, c) => {
+      if (def.type === "str" && def.nullable) this.stringNulls.set(c, new Uint8Array(0));
+    });
+  }
+
+  /** Rows added so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Bytes held: the compressed pages and the string columns' null flags. */
+  get heldBytes(): number {
+    let n = this.pageBytes;
+    for (const f of this.stringNulls.values()) n += f.length;
+    return n;
+  }
+
+  /** Encodes `chunks` (consecutive rows, after those added before) into pages; the chunks can go. */
+  addRows(chunks: readonly RowChunk[]): void {
+    let n = 0;
+    for (const ch of chunks) n += ch.rows;
+    this.keepStringNulls(chunks, n);
+    for (let p0 = 0; p0 < n; ) {
+      const inGroup = this.rowCount % this.groupSize;
+      const p1 = Math.min(n, p0 + this.groupSize - inGroup);
+      this.encodePiece(chunks, p0, p1);
+      p0 = p1;
+    }
+  }
+
+  /**
+   * Adds the batch's own chunks (the rows after those sent ahead), encodes its strings and returns
+   * the file. The builder is spent.
+   */
+  finish(batch: ColumnBatch): Uint8Array {
+    if (batch.kind !== this.kind) throw new Error(`a ${batch.kind} batch given to a ${this.kind} file`);
+    this.addRows(batch.chunks);
+    if (this.rowCount !== batch.rows) throw new Error(`${batch.kind} batch of ${batch.rows} rows, ${this.rowCount} arrived (rows sent ahead missing)`);
+    // An empty batch still makes a valid file: one empty row group.
+    if (this.groups.length === 0) this.encodePiece([], 0, 0);
+    this.defs.forEach((def, c) => {
+      if (def.type !== "str") return;
+      const flags = this.stringNulls.get(c) ?? null;
+      this.groups.forEach((g, i) => {
+        const r0 = i * this.groupSize;
+        const r1 = r0 + g.rows;
+        encodeStrings(g.columns[c]!, stringColumn(batch, c, r0, r1, flags === null ? null : flags.subarray(r0, r1)), this.opts.zstdLevel);
+      });
+    });
+    return this.assemble(batch);
+  }
+
+  /** The string columns' null flags of the new rows (their values come later, with the batch). */
+  private keepStringNulls(chunks: readonly RowChunk[], n: number): void {
+    for (const [c, flags] of this.stringNulls) {
+      let out = flags;
+      if (out.length < this.rowCount + n) {
+        out = new Uint8Array(Math.max(this.rowCount + n, out.length * 2));
+        out.set(flags.subarray(0, this.rowCount));
+        this.stringNulls.set(c, out);
+      }
+      copyNullFlags(this.kind, chunks, c, 0, n, out, this.rowCount);
+    }
+  }
+
+  /** Rows [p0, p1) of `chunks`, all within one row group: one page per number and bool column. */
+  private encodePiece(chunks: readonly RowChunk[], p0: number, p1: number): void {
+    const g = Math.floor(this.rowCount / this.groupSize);
+    let group = this.groups[g];
+    if (group === undefined) this.groups.push((group = { rows: 0, columns: this.defs.map((def) => new ColumnChunkPages(def)) }));
+    for (let c = 0; c < this.defs.length; c++) {
+      if (isStringColumn(this.kind, c)) continue;
+      const into = group.columns[c]!;
+      const before = into.compressed;
+      encodeValuePage(into, chunkColumn(this.kind, chunks, c, p0, p1, scratch.columns), p1 - p0, this.opts.zstdLevel);
+      this.pageBytes += into.compressed - before;
+    }
+    group.rows += p1 - p0;
+    this.rowCount += p1 - p0;
+  }
+
+  /** Magic, every column chunk's pages in order, footer. */
+  private assemble(batch: ColumnBatch): Uint8Array {
+    let size = MAGIC.length;
+    for (const g of this.groups) for (const ch of g.columns) size += ch.compressed;
+    const footer = new ByteBuffer(4096);
+    const metas: RowGroupMeta[] = [];
+    let at = MAGIC.length;
+    for (const g of this.groups) {
+      const offset = at;
+      const chunks = g.columns.map((ch): ChunkMeta => {
+        const dictionaryPageOffset = ch.dictionary === null ? null : at;
+        const dataPageOffset = at + (ch.dictionary?.length ?? 0);
+        at += ch.compressed;
+        return { pages: ch, dataPageOffset, dictionaryPageOffset };
+      });
+      metas.push({ rows: g.rows, offset, chunks });
+    }
+    writeFileMetaData(footer, batch, this.defs, metas, this.opts.createdBy ?? "harvestd");
+    const out = new Uint8Array(size + footer.pos + 8);
+    out.set(MAGIC, 0);
+    let p = MAGIC.length;
+    for (const g of this.groups) {
+      for (const ch of g.columns) {
+        if (ch.dictionary !== null) {
+          out.set(ch.dictionary, p);
+          p += ch.dictionary.length;
+        }
+        for (const page of ch.data) {
+          out.set(page, p);
+          p += page.length;
+        }
+      }
+    }
+    out.set(footer.written(), p);
+    p += footer.pos;
+    new DataView(out.buffer).setInt32(p, footer.pos, true);
+    out.set(MAGIC, p + 4);
+    return out;
+  }
+}
+
+/** A whole batch as one file (compaction, tests, benchmarks): one page per column per row group. */
+export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8Array {
+  if (batch.sentRows !== 0) throw new Error(`batch of ${batch.kind} lacks the ${batch.sentRows} rows sent ahead of it`);
+  return new ParquetFileBuilder(batch.kind, opts).finish(batch);
+}
+
+/** Where one column chunk landed in the file, for the footer. */
+interface ChunkMeta {
+  readonly pages: ColumnChunkPages;
+  readonly dataPageOffset: number;
+  readonly dictionaryPageOffset: number | null;
+}
+
+interface RowGroupMeta {
+  readonly rows: number;
+  readonly offset: number;
+  readonly chunks: readonly ChunkMeta[];
 }
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
-/** Definition levels (1 = present) of rows [r0, r1) into the page, length-prefixed; returns null count. */
-function writeLevels(enc: FileEncoder, nulls: Uint8Array, r0: number, r1: number): number {
-  const n = r1 - r0;
-  const levels = enc.levelScratch(n);
+/** Definition levels (1 = present) of the n rows into the page, length-prefixed; returns the null count. */
+function writeLevels(page: ByteBuffer, nulls: Uint8Array, n: number): number {
+  const levels = levelScratch(n);
   let nullCount = 0;
   for (let i = 0; i < n; i++) {
-    const isNull = nulls[r0 + i];
+    const isNull = nulls[i]!;
     levels[i] = isNull ^ 1;
     nullCount += isNull;
   }
-  const page = enc.page;
   const at = page.pos;
   page.ensure(4);
   page.pos += 4;
@@ -210,29 +345,25 @@ function writeLevels(enc: FileEncoder, nulls: Uint8Array, r0: number, r1: number
   return nullCount;
 }
 
-function encodeChunk(enc: FileEncoder, def: ColumnDef, col: BatchColumn, r0: number, r1: number): ChunkMeta {
-  const n = r1 - r0;
-  const page = enc.page;
+/** One data page of a number or bool column (its n rows), added to `into` with its statistics. */
+function encodeValuePage(into: ColumnChunkPages, col: NumberColumn | BoolColumn, n: number, zstdLevel: number | undefined): void {
+  const def = into.def;
+  const page = scratch.page;
   page.reset();
-  const nulls = def.nullable ? (col.nulls ?? new Uint8Array(r1)) : null;
-  const nullCount = nulls ? writeLevels(enc, nulls, r0, r1) : 0;
+  const nulls = def.nullable ? (col.nulls ?? new Uint8Array(n)) : null;
+  const nullCount = nulls ? writeLevels(page, nulls, n) : 0;
   const present = n - nullCount;
-
-  if (col.type === "str") return encodeStrings(enc, def, col, nulls, r0, r1, nullCount);
-
   let encoding: number = ENC.PLAIN;
-  let min: Uint8Array | null = null;
-  let max: Uint8Array | null = null;
+  let lo = into.lo;
+  let hi = into.hi;
   if (col.type === "bool") {
     const vals = col.values;
     page.ensure((present >> 3) + 1);
     let acc = 0;
     let bits = 0;
-    let lo = 1;
-    let hi = 0;
-    for (let i = r0; i < r1; i++) {
+    for (let i = 0; i < n; i++) {
       if (nulls !== null && nulls[i]) continue;
-      const v = vals[i];
+      const v = vals[i]!;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
       acc |= v << bits;
@@ -243,62 +374,43 @@ function encodeChunk(enc: FileEncoder, def: ColumnDef, col: BatchColumn, r0: num
       }
     }
     if (bits > 0) page.bytes[page.pos++] = acc;
-    if (present > 0) {
-      min = Uint8Array.of(lo);
-      max = Uint8Array.of(hi);
-    }
   } else {
     // Numbers: gather the present values, then encode them.
     const src = col.values;
     let vals: Float64Array;
-    if (nulls === null) vals = src.subarray(r0, r1);
+    if (nulls === null) vals = src.subarray(0, n);
     else {
-      vals = enc.gatherScratch(present);
-      for (let i = r0, k = 0; i < r1; i++) if (!nulls[i]) vals[k++] = src[i];
+      vals = gatherScratch(present);
+      for (let i = 0, k = 0; i < n; i++) if (!nulls[i]) vals[k++] = src[i]!;
       vals = vals.subarray(0, present);
     }
-    let lo = Infinity;
-    let hi = -Infinity;
+    let pageLo = Infinity;
+    let pageHi = -Infinity;
     for (let i = 0; i < present; i++) {
-      const v = vals[i];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+      const v = vals[i]!;
+      if (v < pageLo) pageLo = v;
+      if (v > pageHi) pageHi = v;
     }
+    if (pageLo < lo) lo = pageLo;
+    if (pageHi > hi) hi = pageHi;
     if (col.type === "f64") {
       encoding = ENC.BYTE_STREAM_SPLIT;
       writeByteStreamSplit(page, vals);
-      // NaN never compares, so lo/hi already skip it; signed zeros as the spec asks.
-      if (lo <= hi) {
-        min = float64Bytes(lo === 0 ? -0 : lo);
-        max = float64Bytes(hi === 0 ? 0 : hi);
-      }
+    } else if (wantsDelta(def) && present > 0 && pageLo > -DELTA_LIMIT && pageHi < DELTA_LIMIT) {
+      encoding = ENC.DELTA_BINARY_PACKED;
+      encodeDeltaBinaryPacked(page, vals, present);
     } else {
-      if (wantsDelta(def) && present > 0 && lo > -DELTA_LIMIT && hi < DELTA_LIMIT) {
-        encoding = ENC.DELTA_BINARY_PACKED;
-        encodeDeltaBinaryPacked(page, vals, present);
-      } else {
-        page.ensure(present * 8);
-        for (let i = 0; i < present; i++) page.int64LE(vals[i]);
-      }
-      if (present > 0) {
-        min = int64Bytes(lo);
-        max = int64Bytes(hi);
-      }
+      page.ensure(present * 8);
+      for (let i = 0; i < present; i++) page.int64LE(vals[i]!);
     }
   }
-  const [at, uncompressed, compressed] = enc.writePage(PAGE.DATA, n, encoding);
-  return {
-    def,
-    encodings: nulls ? [ENC.RLE, encoding] : [encoding],
-    numValues: n,
-    uncompressed,
-    compressed,
-    dataPageOffset: at,
-    dictionaryPageOffset: null,
-    nullCount,
-    min,
-    max,
-  };
+  into.lo = lo;
+  into.hi = hi;
+  into.nullCount += nullCount;
+  into.numValues += n;
+  if (nulls) into.useEncoding(ENC.RLE);
+  into.useEncoding(encoding);
+  finishPage(into, PAGE.DATA, n, encoding, zstdLevel);
 }
 
 function writeByteStreamSplit(page: ByteBuffer, vals: Float64Array): void {
@@ -309,7 +421,7 @@ function writeByteStreamSplit(page: ByteBuffer, vals: Float64Array): void {
   const base = page.pos;
   for (let k = 0; k < 8; k++) {
     const o = base + k * n;
-    for (let i = 0, s = k; i < n; i++, s += 8) out[o + i] = src[s];
+    for (let i = 0, s = k; i < n; i++, s += 8) out[o + i] = src[s]!;
   }
   page.pos = base + n * 8;
 }
@@ -318,38 +430,37 @@ const decoder = new TextDecoder();
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const len = Math.min(a.length, b.length);
-  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
 
-function encodeStrings(
-  enc: FileEncoder,
-  def: ColumnDef,
-  col: StrColumn,
-  nulls: Uint8Array | null,
-  r0: number,
-  r1: number,
-  nullCount: number,
-): ChunkMeta {
+/** A string column chunk (one row group's rows, all of them): a dictionary and one data page, or one PLAIN page. */
+function encodeStrings(into: ColumnChunkPages, col: StrColumn, zstdLevel: number | undefined): void {
+  const def = into.def;
   const { bytes, offsets } = col;
-  const n = r1 - r0;
+  const n = offsets.length - 1;
+  const page = scratch.page;
+  page.reset();
+  const nulls = def.nullable ? (col.nulls ?? new Uint8Array(n)) : null;
+  const nullCount = nulls ? writeLevels(page, nulls, n) : 0;
   const present = n - nullCount;
-  const page = enc.page;
   const levelsEnd = page.pos;
+  into.nullCount += nullCount;
+  into.numValues += n;
 
   // Try a dictionary: consecutive equal values (the common case: symbol, regime, signal) cost one
   // byte comparison each; a new value costs one map lookup.
   const dict = new Map<string, number>();
   const entries: Uint8Array[] = [];
-  const idx = enc.indexScratch(present);
+  const idx = indexScratch(present);
   let k = 0;
   let prevStart = -1;
   let prevEnd = -1;
   let prevIdx = 0;
-  for (let i = r0; i < r1 && entries.length <= MAX_DICTIONARY; i++) {
+  for (let i = 0; i < n && entries.length <= MAX_DICTIONARY; i++) {
     if (nulls !== null && nulls[i]) continue;
-    const s = offsets[i];
-    const e = offsets[i + 1];
+    const s = offsets[i]!;
+    const e = offsets[i + 1]!;
     if (prevStart >= 0 && e - s === prevEnd - prevStart && sameBytes(bytes, s, prevStart, e - s)) {
       idx[k++] = prevIdx;
       continue;
@@ -381,49 +492,30 @@ function encodeStrings(
       page.int32LE(v.length);
       page.append(v);
     }
-    const [dictAt, dictU, dictC] = enc.writePage(PAGE.DICTIONARY, entries.length, ENC.PLAIN);
+    finishPage(into, PAGE.DICTIONARY, entries.length, ENC.PLAIN, zstdLevel);
     page.reset();
     page.append(levels);
     const width = Math.max(1, bitWidth(Math.max(0, entries.length - 1)));
     page.byte(width);
     encodeHybrid(page, idx, present, width);
-    const [at, u, c] = enc.writePage(PAGE.DATA, n, ENC.RLE_DICTIONARY);
-    return {
-      def,
-      encodings: [ENC.PLAIN, ENC.RLE, ENC.RLE_DICTIONARY],
-      numValues: n,
-      uncompressed: dictU + u,
-      compressed: dictC + c,
-      dataPageOffset: at,
-      dictionaryPageOffset: dictAt,
-      nullCount,
-      min: min ? min.slice() : null,
-      max: max ? max.slice() : null,
-    };
+    finishPage(into, PAGE.DATA, n, ENC.RLE_DICTIONARY, zstdLevel);
+    for (const e of [ENC.PLAIN, ENC.RLE, ENC.RLE_DICTIONARY]) into.useEncoding(e);
+  } else {
+    page.pos = levelsEnd;
+    for (let i = 0; i < n; i++) {
+      if (nulls !== null && nulls[i]) continue;
+      const v = bytes.subarray(offsets[i]!, offsets[i + 1]!);
+      if (min === null || compareBytes(v, min) < 0) min = v;
+      if (max === null || compareBytes(v, max) > 0) max = v;
+      page.int32LE(v.length);
+      page.append(v);
+    }
+    finishPage(into, PAGE.DATA, n, ENC.PLAIN, zstdLevel);
+    if (nulls) into.useEncoding(ENC.RLE);
+    into.useEncoding(ENC.PLAIN);
   }
-
-  page.pos = levelsEnd;
-  for (let i = r0; i < r1; i++) {
-    if (nulls !== null && nulls[i]) continue;
-    const v = bytes.subarray(offsets[i], offsets[i + 1]);
-    if (min === null || compareBytes(v, min) < 0) min = v;
-    if (max === null || compareBytes(v, max) > 0) max = v;
-    page.int32LE(v.length);
-    page.append(v);
-  }
-  const [at, u, c] = enc.writePage(PAGE.DATA, n, ENC.PLAIN);
-  return {
-    def,
-    encodings: nulls ? [ENC.RLE, ENC.PLAIN] : [ENC.PLAIN],
-    numValues: n,
-    uncompressed: u,
-    compressed: c,
-    dataPageOffset: at,
-    dictionaryPageOffset: null,
-    nullCount,
-    min: min ? min.slice() : null,
-    max: max ? max.slice() : null,
-  };
+  into.minBytes = min ? min.slice() : null;
+  into.maxBytes = max ? max.slice() : null;
 }
 
 function sameBytes(b: Uint8Array, a0: number, b0: number, len: number): boolean {
@@ -466,20 +558,21 @@ function writeFileMetaData(
     w.list(1, T_STRUCT, g.chunks.length);
     let totalU = 0;
     let totalC = 0;
-    for (const ch of g.chunks) {
+    for (const { pages: ch, dataPageOffset, dictionaryPageOffset } of g.chunks) {
       totalU += ch.uncompressed;
       totalC += ch.compressed;
-      const start = ch.dictionaryPageOffset ?? ch.dataPageOffset;
+      const start = dictionaryPageOffset ?? dataPageOffset;
       w.element().i64(2, start).struct(3);
       w.i32(1, physicalType(ch.def));
       w.list(2, T_I32, ch.encodings.length);
       for (const e of ch.encodings) w.i32Element(e);
       w.list(3, T_BINARY, 1).stringElement(ch.def.name);
       w.i32(4, CODEC_ZSTD).i64(5, ch.numValues).i64(6, ch.uncompressed).i64(7, ch.compressed);
-      w.i64(9, ch.dataPageOffset);
-      if (ch.dictionaryPageOffset !== null) w.i64(11, ch.dictionaryPageOffset);
+      w.i64(9, dataPageOffset);
+      if (dictionaryPageOffset !== null) w.i64(11, dictionaryPageOffset);
       w.struct(12).i64(3, ch.nullCount);
-      if (ch.max && ch.min) w.binary(5, ch.max).binary(6, ch.min);
+      const stats = ch.stats();
+      if (stats !== null) w.binary(5, stats[1]).binary(6, stats[0]);
       w.end();
       w.end().end();
     }

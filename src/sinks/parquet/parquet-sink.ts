@@ -107,7 +107,7 @@ export interface ParquetSinkStatus {
   readonly bytesPending: number;
   /**
    * Raw bytes of rows still being collected whose full chunks were sent ahead to the writer (which
-   * holds them compressed): part of the collected rows, like `rowsBuffered`, not of `bytesPending`
+   * holds them as encoded pages): part of the collected rows, like `rowsBuffered`, not of `bytesPending`
    * until their batch is handed over.
    */
   readonly bytesSentAhead: number;
@@ -520,8 +520,8 @@ export class ParquetSink implements RowSinkComponent {
   }
 
   /**
-   * Sends a builder's full chunks to the writer now (it holds them compressed until the batch's
-   * write), so rows do not sit on the ingest thread for a whole rotation. Nothing is dropped here:
+   * Sends a builder's full chunks to the writer now (it encodes them into the file's pages at once and
+   * keeps only those), so rows do not sit on the ingest thread for a whole rotation. Nothing is dropped here:
    * the buffer limit is applied to the whole batch at hand-over.
    */
   private sendAhead(entry: BuilderEntry): void {
@@ -534,7 +534,7 @@ export class ParquetSink implements RowSinkComponent {
     entry.sentBytes += bytes;
     this.bytesAhead += bytes;
     try {
-      w.postMessage({ type: "chunk", key: entry.key, chunks } satisfies ToWorker, list);
+      w.postMessage({ type: "chunk", key: entry.key, kind: entry.builder.kind, chunks } satisfies ToWorker, list);
     } catch {
       // The write of this batch will find its chunks missing and report the rows dropped.
     }
@@ -552,7 +552,7 @@ export class ParquetSink implements RowSinkComponent {
     const group = ks.groups.get(batch.symbol);
     if (group) group.hint = Math.min(batch.rows, MAX_CAPACITY_HINT);
     this.bytesAhead -= sentBytes;
-    // Other batches' chunks sent ahead are not counted: they are held compressed, and a replay that
+    // Other batches' chunks sent ahead are not counted: they are held as encoded pages, and a replay that
     // waits for room (which does not count them either) must not see its batches dropped for them.
     // Once anything is on disk every later batch queues behind it, so batches reach the writer in
     // the order they were handed over.

@@ -40,11 +40,13 @@ export interface WriteRequest {
 
 /**
  * Full chunks of a batch still being collected, sent as they fill so that a long rotation's rows do
- * not wait on the ingest thread; the writer holds them (compressed) until the batch's write.
+ * not wait on the ingest thread; the writer encodes them into the file's pages at once and keeps the
+ * pages until the batch's write.
  */
 export interface ChunkAhead {
   readonly type: "chunk";
   readonly key: number;
+  readonly kind: SinkKind;
   readonly chunks: readonly RowChunk[];
 }
 

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
-import { transferList, type ColumnBatch, type RowChunk } from "./columns.ts";
-import { encodeBatch, DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
+import { transferList, type RowChunk } from "./columns.ts";
+import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder } from "./encode.ts";
 import { commitFile, commitFiles, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
@@ -74,19 +74,20 @@ async function runNext(): Promise<void> {
 }
 
 /**
- * Transferred batches are external memory: the worker's small JS heap gives its collector no reason
- * to run, so a rotation's batches (≈ 40 MB at 50 symbols) stayed resident, on top of the next
- * minute's filling on the ingest thread (measured: +40–60 MB for a moment at every rotation). A
- * collection of this small heap (a few ms) returns them: after every 32 MB of batches within a burst,
- * and once the burst is done.
+ * Transferred chunks and batches, and the pages and files encoded from them, are external memory:
+ * the worker's small JS heap gives its collector no reason to run, so they stayed resident long after
+ * use — the chunks of a whole minute between rotations, and at a rotation (≈ 350 batches at 50
+ * symbols at once) tens of MB more for a moment (measured: RSS 123 → 179 MiB). A collection of this
+ * small heap takes 3–10 ms (measured), so it runs after every few MiB of such memory taken in or
+ * produced — a few times a minute at 50 symbols, ≈ 0.1 % of a core — and once a burst is done.
  */
-let batchBytesSinceGc = 0;
-const GC_WITHIN_BURST_BYTES = 32 * 1024 * 1024;
+let bytesSinceGc = 0;
+const GC_EVERY_BYTES = 4 * 1024 * 1024;
 const GC_AFTER_BURST_BYTES = 1024 * 1024;
 
 function releaseBatchMemory(minBytes = GC_AFTER_BURST_BYTES): void {
-  if (batchBytesSinceGc < minBytes) return;
-  batchBytesSinceGc = 0;
+  if (bytesSinceGc < minBytes) return;
+  bytesSinceGc = 0;
   Bun.gc(true);
 }
 
@@ -157,66 +158,64 @@ function failed(root: string, h: Held): void {
 
 // ---- chunks sent ahead --------------------------------------------------------------------------
 
-/** A chunk held until its batch's write: zstd level 1 of its two arrays (≈ 4–8× smaller). */
-interface HeldChunk {
-  readonly rows: number;
-  readonly nums: Uint8Array;
-  readonly flags: Uint8Array;
-}
+/**
+ * Files being built from chunks sent ahead of their batch, by batch key. Each chunk is encoded into
+ * the file's pages as it arrives and then dropped: the worker never holds a batch's raw rows whole.
+ */
+const ahead = new Map<number, ParquetFileBuilder>();
 
-const ahead = new Map<number, HeldChunk[]>();
-
-const bytesOf = (a: Float64Array | Uint8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-function holdChunks(key: number, chunks: readonly RowChunk[]): void {
-  let list = ahead.get(key);
-  if (list === undefined) ahead.set(key, (list = []));
-  for (const c of chunks) {
-    batchBytesSinceGc += c.nums.byteLength + c.flags.byteLength;
-    list.push({ rows: c.rows, nums: Bun.zstdCompressSync(bytesOf(c.nums), { level: 1 }), flags: Bun.zstdCompressSync(bytesOf(c.flags), { level: 1 }) });
+function holdChunks(key: number, kind: SinkKind, chunks: readonly RowChunk[]): void {
+  let file = ahead.get(key);
+  if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, config)));
+  const held = file.heldBytes;
+  for (const c of chunks) bytesSinceGc += c.nums.byteLength + c.flags.byteLength;
+  try {
+    file.addRows(chunks);
+  } catch (e) {
+    // Reported by the batch's write, which knows its symbol and rows.
+    aheadFailed.set(key, String((e as Error)?.message ?? e));
   }
-  releaseBatchMemory(GC_WITHIN_BURST_BYTES);
+  bytesSinceGc += file.heldBytes - held;
+  releaseBatchMemory(GC_EVERY_BYTES);
 }
 
-/** The batch with the chunks sent ahead under `key` put back in front; null when some are missing. */
-function withChunksAhead(key: number, batch: ColumnBatch): ColumnBatch | null {
-  const list = ahead.get(key) ?? [];
+/** Batch keys whose chunks sent ahead could not be encoded, with why. */
+const aheadFailed = new Map<number, string>();
+
+function forgetChunks(key: number): void {
   ahead.delete(key);
-  let rows = 0;
-  for (const h of list) rows += h.rows;
-  // A writer that replaced one that died never saw the chunks its predecessor held.
-  if (rows !== batch.sentRows) return null;
-  if (list.length === 0) return batch;
-  const chunks: RowChunk[] = list.map((h) => {
-    const n = Bun.zstdDecompressSync(h.nums);
-    // A fresh, aligned copy: a Float64Array view needs an 8-byte aligned offset.
-    const nums = new Float64Array(n.byteLength / 8);
-    bytesOf(nums).set(n);
-    return { rows: h.rows, nums, flags: new Uint8Array(Bun.zstdDecompressSync(h.flags)) };
-  });
-  return { ...batch, chunks: [...chunks, ...batch.chunks], sentRows: 0 };
+  aheadFailed.delete(key);
 }
 
 function write(req: WriteRequest): void {
-  const { root } = req;
-  const dir = partitionDir(root, req.batch.kind, req.batch.symbol, req.batch.day);
-  const base = { id: req.id, kind: req.batch.kind, symbol: req.batch.symbol, rows: req.batch.rows };
-  const batch = withChunksAhead(req.key, req.batch);
-  if (batch === null) {
+  const { root, batch, key } = req;
+  const dir = partitionDir(root, batch.kind, batch.symbol, batch.day);
+  const base = { id: req.id, kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
+  const file = ahead.get(key) ?? new ParquetFileBuilder(batch.kind, config);
+  const aheadError = aheadFailed.get(key);
+  forgetChunks(key);
+  if (aheadError !== undefined) {
+    reply({ type: "dropped", ...base, error: { code: "EENCODE", message: aheadError, path: dir } });
+    return;
+  }
+  // A writer that replaced one that died never saw the chunks its predecessor held.
+  if (file.rows !== batch.sentRows) {
     reply({ type: "dropped", ...base, error: { code: "EWORKER", message: `rows sent ahead of this ${base.kind} batch were lost with a previous writer worker`, path: dir } });
     return;
   }
   const t0 = performance.now();
-  for (const b of transferList(batch)) batchBytesSinceGc += b.byteLength;
+  for (const b of transferList(batch)) bytesSinceGc += b.byteLength;
   let bytes: Uint8Array;
   try {
-    bytes = encodeBatch(batch, config);
+    bytes = file.finish(batch);
   } catch (e) {
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
   }
   const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, encodeMs: performance.now() - t0, attempts: 0 };
-  releaseBatchMemory(GC_WITHIN_BURST_BYTES);
+  // Its pages, and the file assembled from them.
+  bytesSinceGc += file.heldBytes + bytes.length;
+  releaseBatchMemory(GC_EVERY_BYTES);
   const queue = held.get(root);
   if (queue !== undefined && queue.length > 0) {
     // Writes of this root are held: queue behind them (written in order). While the root is
@@ -476,12 +475,12 @@ self.onmessage = (event: MessageEvent) => {
       break;
     }
     case "chunk":
-      // Held right away (compressed): that is what frees the memory. Keys are unique per batch,
+      // Encoded right away: that is what frees the memory. Keys are unique per batch,
       // so a later batch's chunks never join an earlier write still in the queue.
-      holdChunks(msg.key, msg.chunks);
+      holdChunks(msg.key, msg.kind, msg.chunks);
       break;
     case "discard":
-      ahead.delete(msg.key);
+      forgetChunks(msg.key);
       break;
     case "maintain":
       urgent.push(() => maintain(msg.nowMs));

@@ -32,7 +32,7 @@ commands:
                                (docs/indicators-custom.md), for your editor
   replay PATH... [--out DIR] [--threads N]
                                rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders);
-                               symbols replayed by N threads (default: the number of cores)
+                               symbols replayed by N threads (default: half the cores)
   report --from DATE --to DATE [--symbols A,B]
                                data-quality and signal-validation report (UTC dates, inclusive)
                                into ARTIFACTS_DIR/dq_reports/ as Markdown, JSON and HTML

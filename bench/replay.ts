@@ -50,12 +50,12 @@ async function main(): Promise<void> {
         stdout: "pipe",
         stderr: "pipe",
       });
-      // CPU per thread group, sampled until the end: a thread's time leaves /proc when it exits.
-      let byThread: Record<string, number> = {};
+      // CPU per thread group, the largest sample of each: a thread's time leaves /proc when it exits
+      // (the writer and replay workers at close), so the last sample would miss it.
+      const byThread: Record<string, number> = {};
       const pressure0 = cpuPressureUs();
       const sampler = setInterval(() => {
-        const now = threadCpuMs(proc.pid);
-        if (Object.values(now).reduce((a, b) => a + b, 0) > 0) byThread = now;
+        for (const [group, ms] of Object.entries(threadCpuMs(proc.pid))) byThread[group] = Math.max(byThread[group] ?? 0, ms);
         const wait = runQueueWaitMs(proc.pid);
         if (wait !== null) mainWaitMs = wait;
       }, 50);

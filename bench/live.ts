@@ -45,7 +45,7 @@ import { argValue, cpuMsOf, cpuPressureUs, header, load, median, printTable, QUI
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
 const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
 const REPEATS = Number(argValue("repeats") ?? (QUICK ? 1 : 3));
-const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,90000,100000,110000,120000,130000,150000,200000,250000,300000")).split(",").map(Number);
+const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,90000,100000,110000,120000,130000,150000,200000,250000,300000,350000,400000")).split(",").map(Number);
 const LADDERS = (argValue("ladders") ?? "harvestd,bare").split(",");
 const ROTATE_SEC = "2";
 /** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */

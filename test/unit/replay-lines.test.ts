@@ -1,8 +1,8 @@
 /**
  * Replay's own line reader (replay-files.ts openTextBlocks + LineCursor): the lines of plain, gzip and
  * zstd raw logs exactly as a plain split gives them, across block boundaries (a multi-byte character
- * cut by the 1 MiB read, a line longer than a block), with CRLF endings, empty lines and a last line
- * without its newline (a crash mid-write).
+ * cut by the 1 MiB read, a line longer than a block), with CRLF endings, U+2028/U+2029 inside JSON
+ * strings (not line ends), empty lines and a last line without its newline (a crash mid-write).
  */
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -30,7 +30,7 @@ function sample(): string {
   // land everywhere, including inside a character.
   for (let i = 0; parts.length < 40_000; i++) {
     const pad = "x".repeat((i * 37) % 101);
-    parts.push(`{"i":${i},"s":"${pad}${i % 7 === 0 ? "é€😀" : ""}"}${i % 11 === 0 ? "\r\n" : "\n"}`);
+    parts.push(`{"i":${i},"s":"${pad}${i % 7 === 0 ? "é€😀" : ""}${i % 13 === 0 ? "\u2028\u2029" : ""}"}${i % 11 === 0 ? "\r\n" : "\n"}`);
     if (i % 997 === 0) parts.push("\n");
   }
   // A line longer than a whole block, then a last line cut short.

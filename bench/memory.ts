@@ -17,7 +17,7 @@
  * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
 import { collectorFrames, ExchangeProcess, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
-import { argValue, header, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
+import { argValue, cpuMsOf, header, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? 50);
 const SECONDS = Number(argValue("seconds") ?? (QUICK ? 30 : 600));
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000, 20);
     readyAt = (performance.now() - t0) / 1000;
     const readyRss = rssOf(col.proc.pid) ?? 0;
+    const readyCpuMs = cpuMsOf(col.proc.pid) ?? 0;
     let nextPrint = 60;
     while ((performance.now() - t0) / 1000 < readyAt + SECONDS) {
       await Bun.sleep(1000);
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
       }
     }
     clearInterval(sampler);
+    // CPU over the measured window, as a share of one core: what the memory costs (collections).
+    const cpuPct = (((cpuMsOf(col.proc.pid) ?? 0) - readyCpuMs) / (SECONDS * 1000)) * 100;
     const stats = await ex.stats();
     const rate = stats.total / (stats.uptimeMs / 1000);
     await ex.silence();
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
       median_2nd_half_mib: mib(quantile(half.map((s) => s.rss), 0.5)),
       final_rss_mib: mib(after.at(-1)?.rss ?? 0),
       growth_2nd_half_mib_per_min: Math.round(growth * 100) / 100,
+      cpu_pct_of_core: Math.round(cpuPct * 10) / 10,
       lost,
       exit_code: stop.exitCode,
       verdict: peak / 2 ** 20 <= TARGET_MIB ? `peak ≤ ${TARGET_MB} MB` : `peak > ${TARGET_MB} MB (${mib(TARGET_MIB * 2 ** 20)} MiB)`,

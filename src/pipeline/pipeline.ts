@@ -102,6 +102,9 @@ export class Pipeline {
       compaction: cfg.storage.compaction,
       stallMs: cfg.health.writer_stall_sec * 1000,
       retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,
+      // Live: memory at every moment matters more than the writer's last 1 % of CPU; a replay
+      // writes hundreds of batches a second and needs the time (writer-worker.ts).
+      collectEachBatch: replay === null,
       // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
       // did not write are left to the collector that owns them.
       ...(replay === null ? {} : { compactAllOnClose: true, compactionScanAtStart: false }),

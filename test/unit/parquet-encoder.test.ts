@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
-import { encodeBatch, ParquetFileBuilder } from "../../src/sinks/parquet/encode.ts";
+import { encodeBatch, joinParts, ParquetFileBuilder } from "../../src/sinks/parquet/encode.ts";
 import { query } from "../helpers/duckdb.ts";
 import { prng } from "../helpers/prng.ts";
 
@@ -107,7 +107,7 @@ function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number): { bytes
     i += take;
   }
   const tail = batch.chunks.slice(-1);
-  return { bytes: file.finish({ ...batch, chunks: tail, sentRows: batch.rows - tail[0]!.rows }), calls };
+  return { bytes: joinParts(file.finish({ ...batch, chunks: tail, sentRows: batch.rows - tail[0]!.rows })), calls };
 }
 
 describe("Parquet encoder", () => {

@@ -2,7 +2,7 @@
  * Hive layout, file naming and the durable `.partial` → `.parquet` commit. Synchronous fs calls:
  * used only inside the writer worker.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { syncFileSystem } from "./syncfs.ts";
 import { join } from "node:path";
 import type { SinkKind } from "../../core/rows.ts";
@@ -62,7 +62,7 @@ const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? "E
  * name is taken: an existing file is never overwritten. On failure the partial file is removed
  * and a FileOpError carries the errno code and the path involved.
  */
-export function commitFile(dir: string, bytes: Uint8Array, nextName: () => string): string {
+export function commitFile(dir: string, bytes: FileBytes, nextName: () => string): string {
   const s = stagePartial(dir, bytes, nextName, true);
   publishPartial(s);
   syncDir(dir);
@@ -76,8 +76,39 @@ export interface StagedFile {
   readonly final: string;
 }
 
+/** A file's content: one array, or consecutive pieces written with writev (never joined in memory). */
+export type FileBytes = Uint8Array | readonly Uint8Array[];
+
+/** Most iovecs one writev takes (IOV_MAX on Linux). */
+const IOV_MAX = 1024;
+
+function writeAll(fd: number, bytes: FileBytes): void {
+  if (bytes instanceof Uint8Array) {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    return;
+  }
+  for (let i = 0; i < bytes.length; i += IOV_MAX) {
+    const batch = bytes.slice(i, i + IOV_MAX);
+    let want = 0;
+    for (const b of batch) want += b.length;
+    const got = writevSync(fd, batch as Uint8Array[]);
+    // A short write (rare on regular files): the rest piece by piece.
+    if (got < want) {
+      let skip = got;
+      for (const b of batch) {
+        if (skip >= b.length) {
+          skip -= b.length;
+          continue;
+        }
+        for (let off = skip; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+        skip = 0;
+      }
+    }
+  }
+}
+
 /** Writes `bytes` as `dir/<name>.partial` (exclusive create), fsynced when `sync`; the partial is removed on failure. */
-export function stagePartial(dir: string, bytes: Uint8Array, nextName: () => string, sync: boolean): StagedFile {
+export function stagePartial(dir: string, bytes: FileBytes, nextName: () => string, sync: boolean): StagedFile {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -95,8 +126,7 @@ export function stagePartial(dir: string, bytes: Uint8Array, nextName: () => str
       throw new FileOpError(errCode(e), `cannot create ${partial}: ${(e as Error).message}`, partial);
     }
     try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      writeAll(fd, bytes);
       if (sync) fsyncSync(fd);
       closeSync(fd);
     } catch (e) {
@@ -127,7 +157,7 @@ export function publishPartial(s: StagedFile): void {
  * that is not complete and on disk) for two syncs instead of two per file. Without syncfs the parts
  * are fsynced one by one. Outcomes in input order; a part that fails is reported alone.
  */
-export function commitFiles(root: string, items: readonly { readonly dir: string; readonly bytes: Uint8Array; readonly nextName: () => string }[]): (string | FileOpError)[] {
+export function commitFiles(root: string, items: readonly { readonly dir: string; readonly bytes: FileBytes; readonly nextName: () => string }[]): (string | FileOpError)[] {
   const staged: (StagedFile | FileOpError)[] = items.map((it) => {
     try {
       return stagePartial(it.dir, it.bytes, it.nextName, false);

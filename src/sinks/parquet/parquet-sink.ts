@@ -52,6 +52,8 @@ export interface ParquetSinkOptions {
   readonly compactAllOnClose?: boolean;
   /** Delete date partitions older than this many days; 0 (default) keeps everything. */
   readonly retentionDays?: number;
+  /** The writer collects its heap after every batch (live: memory at rotations); off for replay. */
+  readonly collectEachBatch?: boolean;
   /** Batches pending and none settled for this long: health names the writer as stalled (default 60 s). */
   readonly stallMs?: number;
   /** Overrides where the worker script is found (see writerWorkerSpecifier). */
@@ -712,6 +714,7 @@ export class ParquetSink implements RowSinkComponent {
         : null,
       roots,
       retentionDays: this.opts.retentionDays ?? 0,
+      collectEachBatch: this.opts.collectEachBatch ?? false,
       customSchemas: customSchemaEntries(),
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.

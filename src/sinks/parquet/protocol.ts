@@ -24,6 +24,8 @@ export interface WorkerInit {
   readonly roots: readonly string[];
   /** Date partitions older than this many days are deleted; 0 = kept forever. */
   readonly retentionDays: number;
+  /** Collect the worker's heap after every batch written (live), not only as it grows (writer-worker.ts). */
+  readonly collectEachBatch?: boolean;
   /** Schemas of the custom indicator kinds, registered in the worker before any write or compaction. */
   readonly customSchemas?: readonly (readonly [CustomKind, readonly ColumnDef[]])[];
 }

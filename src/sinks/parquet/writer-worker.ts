@@ -9,13 +9,15 @@
  * for more than one such step. A `close` is handled after every write posted before it.
  * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
  */
+import { heapSize } from "bun:jsc";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { transferList, type RowChunk } from "./columns.ts";
-import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder } from "./encode.ts";
+import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
+import { releaseArrayBuffer, releaseBuffer } from "./release.ts";
 import { commitFile, commitFiles, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
@@ -74,21 +76,25 @@ async function runNext(): Promise<void> {
 }
 
 /**
- * Transferred chunks and batches, and the pages and files encoded from them, are external memory:
- * the worker's small JS heap gives its collector no reason to run, so they stayed resident long after
- * use — the chunks of a whole minute between rotations, and at a rotation (≈ 350 batches at 50
- * symbols at once) tens of MB more for a moment (measured: RSS 123 → 179 MiB). A collection of this
- * small heap takes 3–10 ms (measured), so it runs after every few MiB of such memory taken in or
- * produced — a few times a minute at 50 symbols, ≈ 0.1 % of a core — and once a burst is done.
+ * Collections of this worker's heap. Its garbage is mostly small objects and arrays made per batch
+ * (page arrays, zstd results, column views), memory its collector is in no hurry to reclaim: at a
+ * rotation (≈ 350 batches at 50 symbols at once) RSS rose by 25–45 MiB within a second
+ * (bench/rotation-probe.ts reproduces it in isolation). What is measured to work: buffers freed as
+ * soon as they are done with (release.ts), the encoder allocating nothing per value, and — for
+ * the live collector (`collectEachBatch`) — a full collection after every batch written: ≈ 2 ms each
+ * on this small heap, ≈ 350 a minute at 50 symbols (bench/memory.ts: rotation peak +24 → +8 MiB,
+ * CPU 10.3 → 11.5 % of a core in runs whose noise is about that). A replay writes hundreds of
+ * batches a second and does without. Otherwise a collection runs once the heap, external memory
+ * included (jsc heapSize, ≈ 2 µs to read), has grown by GC_GROWTH_BYTES.
  */
-let bytesSinceGc = 0;
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
-const GC_AFTER_BURST_BYTES = 1024 * 1024;
+const GC_GROWTH_BYTES = 2 * 1024 * 1024;
+let sizeAfterGc = heapSize();
 
-function releaseBatchMemory(minBytes = GC_AFTER_BURST_BYTES): void {
-  if (bytesSinceGc < minBytes) return;
-  bytesSinceGc = 0;
+/** `afterBatch`: a batch was just written (or failed). */
+function releaseBatchMemory(afterBatch = false): void {
+  if (!(afterBatch && config.collectEachBatch) && heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
   Bun.gc(true);
+  sizeAfterGc = heapSize();
 }
 
 // ---- writes, held writes and retries --------------------------------------------------------------
@@ -100,7 +106,9 @@ interface Held {
   readonly rows: number;
   readonly dir: string;
   readonly minTsMs: number;
-  readonly bytes: Uint8Array;
+  readonly bytes: readonly Uint8Array[];
+  /** Length of `bytes`. */
+  readonly size: number;
   readonly encodeMs: number;
   attempts: number;
 }
@@ -131,6 +139,7 @@ function commit(root: string, h: Held): boolean {
 
 /** Bookkeeping and the reply for a committed part. */
 function written(root: string, h: Held, path: string, writeMs: number): void {
+  releaseParts(h.bytes);
   lastFailure.delete(root);
   const hour = Math.floor(h.minTsMs / HOUR_MS);
   const key = `${h.dir}|${hour}`;
@@ -145,7 +154,7 @@ function written(root: string, h: Held, path: string, writeMs: number): void {
     symbol: h.symbol,
     rows: h.rows,
     written: path,
-    bytes: h.bytes.length,
+    bytes: h.size,
     encodeMs: h.encodeMs,
     writeMs,
     attempts: h.attempts,
@@ -153,7 +162,7 @@ function written(root: string, h: Held, path: string, writeMs: number): void {
 }
 
 function failed(root: string, h: Held): void {
-  reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)!, heldBytes: h.bytes.length });
+  reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)!, heldBytes: h.size });
 }
 
 // ---- chunks sent ahead --------------------------------------------------------------------------
@@ -167,16 +176,18 @@ const ahead = new Map<number, ParquetFileBuilder>();
 function holdChunks(key: number, kind: SinkKind, chunks: readonly RowChunk[]): void {
   let file = ahead.get(key);
   if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, config)));
-  const held = file.heldBytes;
-  for (const c of chunks) bytesSinceGc += c.nums.byteLength + c.flags.byteLength;
   try {
     file.addRows(chunks);
   } catch (e) {
     // Reported by the batch's write, which knows its symbol and rows.
     aheadFailed.set(key, String((e as Error)?.message ?? e));
   }
-  bytesSinceGc += file.heldBytes - held;
-  releaseBatchMemory(GC_EVERY_BYTES);
+  // Encoded (or failed): the rows are not needed again.
+  for (const c of chunks) {
+    releaseBuffer(c.nums);
+    releaseBuffer(c.flags);
+  }
+  releaseBatchMemory();
 }
 
 /** Batch keys whose chunks sent ahead could not be encoded, with why. */
@@ -204,18 +215,17 @@ function write(req: WriteRequest): void {
     return;
   }
   const t0 = performance.now();
-  for (const b of transferList(batch)) bytesSinceGc += b.byteLength;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array[];
   try {
     bytes = file.finish(batch);
   } catch (e) {
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
+  } finally {
+    for (const b of transferList(batch)) releaseArrayBuffer(b);
   }
-  const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, encodeMs: performance.now() - t0, attempts: 0 };
-  // Its pages, and the file assembled from them.
-  bytesSinceGc += file.heldBytes + bytes.length;
-  releaseBatchMemory(GC_EVERY_BYTES);
+  const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, size: partsLength(bytes), encodeMs: performance.now() - t0, attempts: 0 };
+  releaseBatchMemory(true);
   const queue = held.get(root);
   if (queue !== undefined && queue.length > 0) {
     // Writes of this root are held: queue behind them (written in order). While the root is
@@ -236,7 +246,11 @@ function write(req: WriteRequest): void {
 const toCommit = new Map<string, Held[]>();
 /** The urgent jobs that are writes (a burst is going on while one is queued). */
 const writeJobs = new WeakSet<Job>();
-const MAX_GROUP = 512;
+/**
+ * Encoded parts wait in memory for their group's commit; 64 at most (≈ 1–2 MB at 50 symbols) rather
+ * than a whole rotation's 350+ (≈ 8 MB held at the rotation's peak), for a few more syncs a minute.
+ */
+const MAX_GROUP = 64;
 /** Fewer parts than this are committed file by file (a group's syncfs also flushes others' data). */
 const MIN_GROUP = 4;
 

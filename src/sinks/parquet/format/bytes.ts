@@ -48,6 +48,16 @@ export class ByteBuffer {
     this.pos += src.length;
   }
 
+  /** Bytes [start, end) of `src`, without making a view of them. */
+  appendRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    const out = this.bytes;
+    let p = this.pos;
+    for (let i = start; i < end; i++) out[p++] = src[i]!;
+    this.pos = p;
+  }
+
   /** Unsigned LEB128 of a non-negative integer below 2^53. */
   varint(n: number): void {
     this.ensure(8);

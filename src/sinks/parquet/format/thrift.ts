@@ -15,6 +15,22 @@ export const T_STRUCT = 12;
 
 const utf8 = new TextEncoder();
 
+/**
+ * Footers repeat the same few hundred strings (column names, kinds, symbols) in every file: encoded
+ * once instead of one small array each per file (thousands a minute in the writer, all garbage).
+ */
+const encoded = new Map<string, Uint8Array>();
+const MAX_ENCODED = 4096;
+
+function utf8Of(v: string): Uint8Array {
+  let b = encoded.get(v);
+  if (b === undefined) {
+    if (encoded.size >= MAX_ENCODED) encoded.clear();
+    encoded.set(v, (b = utf8.encode(v)));
+  }
+  return b;
+}
+
 export class CompactWriter {
   private last = 0;
   private readonly stack: number[] = [];
@@ -56,7 +72,7 @@ export class CompactWriter {
   }
 
   string(id: number, v: string): this {
-    return this.binary(id, utf8.encode(v));
+    return this.binary(id, utf8Of(v));
   }
 
   /** Opens a nested struct field; close it with `end()`. */
@@ -89,7 +105,7 @@ export class CompactWriter {
 
   /** A bare binary/string list element. */
   stringElement(v: string): this {
-    const b = utf8.encode(v);
+    const b = utf8Of(v);
     this.out.varint(b.length);
     this.out.append(b);
     return this;

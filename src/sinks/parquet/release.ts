@@ -1,0 +1,29 @@
+/**
+ * Hands memory back at once instead of waiting for a collection. The writer worker's garbage is
+ * almost all ArrayBuffers (transferred rows, compressed pages, encoded files) that its small JS heap
+ * does not see, so its collector ran seldom and a rotation's worth stayed resident (docs/storage.md,
+ * "Memory at rotation"). Detaching a buffer (`transfer(0)`) frees its bytes immediately; a
+ * collection would find nothing left but the empty object.
+ *
+ * Only for buffers this thread owns alone: every view of a released buffer reads as empty.
+ */
+type Transferable = ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer };
+
+/** Frees the whole buffer behind `view` (and so every view of it). */
+export function releaseBuffer(view: ArrayBufferView): void {
+  releaseArrayBuffer(view.buffer as ArrayBuffer);
+}
+
+export function releaseArrayBuffer(buffer: ArrayBuffer): void {
+  const buf = buffer as Transferable;
+  if (buf.byteLength === 0 || typeof buf.transfer !== "function") return;
+  buf.transfer(0);
+}
+
+/**
+ * Frees a library's result only when the view spans its buffer: a view into a shared slab (a pooled
+ * Buffer) must not take its neighbours with it.
+ */
+export function releaseIfWhole(view: ArrayBufferView): void {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) releaseBuffer(view);
+}

@@ -60,6 +60,19 @@ export class LineProc {
     });
   }
 
+  /** Sends `quit` and waits for the exit (SIGKILL after 10 s). */
+  async quit(): Promise<void> {
+    try {
+      this.proc.stdin.write("quit\n");
+      this.proc.stdin.flush();
+    } catch {
+      /* already gone */
+    }
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), 10_000);
+    await this.proc.exited;
+    clearTimeout(t);
+  }
+
   async ask<T>(cmd: string): Promise<T> {
     this.proc.stdin.write(`${cmd}\n`);
     this.proc.stdin.flush();
@@ -105,16 +118,8 @@ export class ExchangeProcess {
     return this.lp.ask("silence");
   }
 
-  async stop(): Promise<void> {
-    try {
-      this.lp.proc.stdin.write("quit\n");
-      this.lp.proc.stdin.flush();
-    } catch {
-      /* already gone */
-    }
-    const t = setTimeout(() => this.lp.proc.kill("SIGKILL"), 10_000);
-    await this.lp.proc.exited;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return this.lp.quit();
   }
 }
 
@@ -138,32 +143,13 @@ export class BareClient {
     return this.lp.ask("stats");
   }
 
-  /** Polls until the count has not moved for `quietMs`; returns it. */
-  async drained(quietMs = 1000, timeoutMs = 60_000): Promise<number> {
-    let last = -1;
-    let since = Date.now();
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const n = (await this.stats()).received;
-      if (n !== last) {
-        last = n;
-        since = Date.now();
-      } else if (Date.now() - since >= quietMs) return n;
-      await Bun.sleep(100);
-    }
-    throw new Error("bare client did not drain its input");
+  /** Polls until the received count has not moved for 1 s (the client has drained its input); returns it. */
+  drained(): Promise<number> {
+    return untilStill(async () => (await this.stats()).received, 1000, 60_000, 100, "bare client");
   }
 
-  async stop(): Promise<void> {
-    try {
-      this.lp.proc.stdin.write("quit\n");
-      this.lp.proc.stdin.flush();
-    } catch {
-      /* already gone */
-    }
-    const t = setTimeout(() => this.lp.proc.kill("SIGKILL"), 10_000);
-    await this.lp.proc.exited;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return this.lp.quit();
   }
 }
 
@@ -243,19 +229,24 @@ export async function collectorFrames(base: string): Promise<number | undefined>
 }
 
 /** Polls until the collector's frame count has not moved for `quietMs` (it has drained its input). */
-export async function waitDrained(base: string, quietMs = 1500, timeoutMs = 120_000): Promise<number> {
+export function waitDrained(base: string, quietMs = 1500, timeoutMs = 120_000): Promise<number> {
+  return untilStill(async () => (await collectorFrames(base)) ?? -1, quietMs, timeoutMs, 250, "collector");
+}
+
+/** Polls `count` every `pollMs` until it has not moved for `quietMs`; returns it. */
+async function untilStill(count: () => Promise<number>, quietMs: number, timeoutMs: number, pollMs: number, who: string): Promise<number> {
   let last = -1;
   let since = Date.now();
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const n = (await collectorFrames(base)) ?? -1;
+    const n = await count();
     if (n !== last) {
       last = n;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return n;
-    await Bun.sleep(250);
+    await Bun.sleep(pollMs);
   }
-  throw new Error("collector did not drain its input");
+  throw new Error(`${who} did not drain its input`);
 }
 
 export interface LogSummary {

@@ -33,8 +33,12 @@
  * Usage: bun bench/live.ts [--quick] [--symbols N] [--seconds S] [--repeats R] [--rates a,b,c]
  *        [--ladders harvestd,bare]   (which ladders to run; both by default)
  *        [--profile DIR]   (collector from source under `bun --cpu-prof --cpu-prof-md`, profile in DIR)
+ *        [--writer-nice N] (an experiment: the collector's worker threads — the Parquet writer — at nice N,
+ *                           so that under contention its ingest thread gets the cores first)
  * Writes bench/results/live-<date>.json.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { recordingScripts } from "../test/fake-exchange/script.ts";
 import { hive, query } from "../test/helpers/duckdb.ts";
@@ -50,6 +54,23 @@ const LADDERS = (argValue("ladders") ?? "harvestd,bare").split(",");
 const ROTATE_SEC = "2";
 /** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */
 const PROFILE_DIR = argValue("profile");
+const WRITER_NICE = argValue("writer-nice");
+
+/** Sets every worker thread of `pid` (Linux names Bun Workers "Worker") to nice `n`; returns how many. */
+function niceWorkers(pid: number, n: number): number {
+  let done = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith("Worker")) {
+        setPriority(Number(tid), n);
+        done++;
+      }
+    } catch {
+      /* thread ended */
+    }
+  }
+  return done;
+}
 
 /** Frames per second one BTCUSDT clone produces at speed 1 (depth5 + aggTrade, per recorded second). */
 function framesPerSymbolSecond(): number {
@@ -108,6 +129,7 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
   const col = startCollector(ex.symbols, ex, { PARQUET_ROTATE_SEC: ROTATE_SEC, ORDERBOOK_ROTATE_SEC: ROTATE_SEC }, PROFILE_DIR);
   try {
     await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000);
+    if (WRITER_NICE !== undefined && niceWorkers(col.proc.pid, Number(WRITER_NICE)) === 0) throw new Error("--writer-nice: no worker thread found");
     const s0 = await ex.stats();
     const f0 = (await collectorFrames(col.base)) ?? 0;
     const c0 = cpuMsOf(col.proc.pid) ?? 0;
@@ -392,6 +414,7 @@ async function main(): Promise<void> {
     step_seconds: STEP_SEC,
     repeats: REPEATS,
     rotate_sec: Number(ROTATE_SEC),
+    writer_nice: WRITER_NICE === undefined ? null : Number(WRITER_NICE),
     frames_per_symbol_second_at_speed_1: perSym,
     highest_sustained_per_s: best,
     bare_client_highest_per_s: bare?.best ?? null,

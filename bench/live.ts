@@ -43,7 +43,7 @@ import { join } from "node:path";
 import { recordingScripts } from "../test/fake-exchange/script.ts";
 import { hive, query } from "../test/helpers/duckdb.ts";
 import { listFiles } from "../test/helpers/ndjson.ts";
-import { BareClient, ExchangeProcess, collectorFrames, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
+import { BareClient, ExchangeProcess, collectorFrames, pinBinary, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
 import { argValue, cpuMsOf, cpuPressureUs, header, load, median, printTable, QUICK, quantiles, rssOf, runQueueWaitMs, threadCpuMs, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
@@ -354,6 +354,9 @@ async function bareLadder(perSym: number, from: number): Promise<{ best: number;
 
 async function main(): Promise<void> {
   const startLoad = header("live", `build/harvestd vs the fake exchange, ${N} symbols, rising rates, Parquet rotation every ${ROTATE_SEC} s`);
+  // One build for the whole run (build/harvestd can be rebuilt by others while a ladder runs).
+  const binary = PROFILE_DIR === undefined ? pinBinary() : "from source (--profile)";
+  console.log(`binary: ${binary}`);
   const perSym = framesPerSymbolSecond();
   console.log(`one BTCUSDT clone = ${perSym.toFixed(1)} frames/s at speed 1; ${STEP_SEC} s per step, ${REPEATS} run(s) per rate`);
   const steps: { target: number; runs: RunResult[]; sustained: boolean }[] = [];
@@ -410,6 +413,7 @@ async function main(): Promise<void> {
     console.log(`bare counting client, same exchange, same run: ${bare.best}/s${bareBound}; harvestd / bare = ${ratio ?? "n/a"} (target ≥ 0.8)`);
   }
   writeResult("live", startLoad, {
+    binary,
     symbols: N,
     step_seconds: STEP_SEC,
     repeats: REPEATS,

@@ -2,7 +2,7 @@
  * Running the compiled binary and the fake exchange for the end-to-end benchmarks, and reading back
  * what the binary logged (independently of its code: plain text scanning of the NDJSON raw logs).
  */
-import { readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { Subprocess } from "bun";
@@ -18,6 +18,22 @@ export { freePort, REPO, tempDir, waitFor };
  */
 export function harvestdBinary(): string {
   return process.env.HARVESTD_BIN ?? ensureBinary();
+}
+
+/**
+ * Copies the binary under test to a temporary folder and points $HARVESTD_BIN at the copy for the
+ * rest of this process, so that a long benchmark measures one build from start to end even when
+ * build/harvestd is rebuilt meanwhile (the tree is shared); the copy goes when this process exits.
+ * Returns the copy's `version` line.
+ */
+export function pinBinary(): string {
+  const dir = tempDir("bench-bin");
+  const copy = join(dir, "harvestd");
+  copyFileSync(harvestdBinary(), copy);
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(copy, 0o755);
+  process.env.HARVESTD_BIN = copy;
+  return new TextDecoder().decode(Bun.spawnSync([copy, "version"]).stdout).trim();
 }
 
 /** A line-oriented child process: JSON lines out, commands in. */

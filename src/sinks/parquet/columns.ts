@@ -207,12 +207,13 @@ function rowCopier(kind: SinkKind): RowCopier {
 // ---- builder --------------------------------------------------------------------------------------
 
 /**
- * Smallest chunk, as bytes of numbers per chunk (and at least MIN_CHUNK_ROWS rows): with the whole
- * market (400 symbols × a dozen kinds, a few rows a second each) a fixed 256-row minimum held ≈ 100
- * KB per orderbook builder, most of it empty, ≈ 100 MB in all.
+ * Smallest chunk, in rows. Smaller chunks would hold less on the ingest thread with the whole market
+ * (400 symbols × a dozen kinds, a few rows a second each: ≈ 100 KB per orderbook builder, mostly
+ * empty), but every chunk sent ahead becomes a message and one page array per column in the writer:
+ * measured at 400 symbols, 8 KiB chunks cost 67 % of a core (15 % now) and 32 KiB ones a higher
+ * median RSS than 256 rows (291 vs 249 MiB: hundreds of thousands of small page arrays).
  */
-const MIN_CHUNK_BYTES = 8 * 1024;
-const MIN_CHUNK_ROWS = 16;
+const MIN_CHUNK_ROWS = 256;
 const MAX_CHUNK = 16_384;
 
 /**
@@ -220,7 +221,7 @@ const MAX_CHUNK = 16_384;
  * only per-row work besides the copy is type checking, so that a malformed row is refused here, on
  * the spot, instead of failing a whole file in the worker.
  *
- * Chunks are an eighth of the previous batch (at least 8 KiB of numbers, at most 16,384 rows): a full one can be
+ * Chunks are an eighth of the previous batch (at least 256, at most 16,384 rows): a full one can be
  * sent to the writer ahead of its batch (takeSealed), so at most about an eighth of a rotation's rows
  * wait on the ingest thread, and nothing is ever copied to grow.
  */
@@ -249,16 +250,12 @@ export class ColumnBatchBuilder {
   /** Why the last refused row was refused. */
   lastRejection = "";
 
-  /** The smallest chunk of this kind, in rows. */
-  private readonly minRows: number;
-
   constructor(kind: SinkKind, symbol: string, day: number, private capacityHint = 0) {
     this.kind = kind;
     this.symbol = symbol;
     this.day = day;
     this.layout = layoutOf(kind);
     this.copyRow = rowCopier(kind);
-    this.minRows = Math.max(MIN_CHUNK_ROWS, Math.floor(MIN_CHUNK_BYTES / (this.layout.numWidth * 8)));
   }
 
   get rows(): number {
@@ -354,7 +351,7 @@ export class ColumnBatchBuilder {
     // writer still holds the batches just handed over, and full-size chunks allocated up front
     // doubled the process's memory for that moment. A batch larger than the last grows by
     // chunks of an eighth of what it holds.
-    const cap = Math.min(MAX_CHUNK, Math.max(this.minRows, (i === 0 ? this.capacityHint : i) >> 3));
+    const cap = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK_ROWS, (i === 0 ? this.capacityHint : i) >> 3));
     const l = this.layout;
     this.nums = new Float64Array(cap * l.numWidth);
     this.flags = new Uint8Array(cap * l.flagWidth);
@@ -364,7 +361,7 @@ export class ColumnBatchBuilder {
 
   private growStrings(): void {
     const old = this.strCap;
-    const cap = old === 0 ? Math.max(this.minRows, this.capacityHint >> 2) : old * 2;
+    const cap = old === 0 ? Math.max(MIN_CHUNK_ROWS, this.capacityHint >> 2) : old * 2;
     for (let s = 0; s < this.layout.strCount; s++) {
       const offsets = new Uint32Array(cap + 1);
       if (old === 0) {

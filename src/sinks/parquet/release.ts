@@ -1,8 +1,8 @@
 /**
- * Hands memory back at once instead of waiting for a collection. The writer worker's garbage is
- * almost all ArrayBuffers (transferred rows, compressed pages, encoded files) that its small JS heap
- * does not see, so its collector ran seldom and a rotation's worth stayed resident (docs/storage.md,
- * "Memory at rotation"). Detaching a buffer (`transfer(0)`) frees its bytes immediately; a
+ * Hands memory back at once instead of waiting for a collection. Much of the writer worker's garbage
+ * is ArrayBuffers (transferred rows, compressed pages, encoded files) that its small JS heap hardly
+ * weighs, so its collector ran seldom and a rotation's worth stayed resident (docs/storage.md,
+ * "Memory: what the writer holds"). Detaching a buffer (`transfer(0)`) frees its bytes immediately; a
  * collection would find nothing left but the empty object.
  *
  * Only for buffers this thread owns alone: every view of a released buffer reads as empty.

@@ -81,19 +81,26 @@ async function runNext(): Promise<void> {
  * rotation (≈ 350 batches at 50 symbols at once) RSS rose by 25–45 MiB within a second
  * (bench/rotation-probe.ts reproduces it in isolation). What is measured to work: buffers freed as
  * soon as they are done with (release.ts), the encoder allocating nothing per value, and — for
- * the live collector (`collectEachBatch`) — a full collection after every batch written: ≈ 2 ms each
- * on this small heap, ≈ 350 a minute at 50 symbols (bench/memory.ts: rotation peak +24 → +8 MiB,
- * CPU 10.3 → 11.5 % of a core in runs whose noise is about that). A replay writes hundreds of
+ * the live collector (`collectEachBatch`) — a full collection after a batch written, ≈ 2 ms each on
+ * this small heap, but never more than GC_TIME_SHARE of the worker's time: after every batch cost
+ * 17–40 % of a core at a rotation of 400 symbols (≈ 4,800 batches). A replay writes hundreds of
  * batches a second and does without. Otherwise a collection runs once the heap, external memory
  * included (jsc heapSize, ≈ 2 µs to read), has grown by GC_GROWTH_BYTES.
  */
 const GC_GROWTH_BYTES = 2 * 1024 * 1024;
+const GC_TIME_SHARE = 0.05;
 let sizeAfterGc = heapSize();
+let lastGcEnd = -Infinity;
+let lastGcMs = 0;
 
 /** `afterBatch`: a batch was just written (or failed). */
 function releaseBatchMemory(afterBatch = false): void {
-  if (!(afterBatch && config.collectEachBatch) && heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
+  const t0 = performance.now();
+  const due = afterBatch && config.collectEachBatch === true && t0 - lastGcEnd >= lastGcMs / GC_TIME_SHARE;
+  if (!due && heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
   Bun.gc(true);
+  lastGcEnd = performance.now();
+  lastGcMs = lastGcEnd - t0;
   sizeAfterGc = heapSize();
 }
 

@@ -296,7 +296,7 @@ export class ColumnBatchBuilder {
   /**
    * The full chunks so far, to be sent to the writer ahead of the batch (which then carries only the
    * rest, with `sentRows` saying how many went ahead). Lets a long rotation's rows leave the ingest
-   * thread as they accumulate; the writer holds them compressed.
+   * thread as they accumulate; the writer encodes them into the file's pages on arrival.
    */
   takeSealed(): RowChunk[] {
     const out = this.sealed.splice(0);

@@ -16,7 +16,6 @@
  * compaction include the recovered trades. Holes whose later trade is younger than twice
  * `feed.backfill_max_hold_sec` are left to a live collector, which may be fetching them right now.
  */
-import { readdirSync } from "node:fs";
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -24,6 +23,7 @@ import { backfillLine, gapLine, sessionLine } from "../core/raw-log.ts";
 import { checkRequest } from "../report/command.ts";
 import { compressFile } from "../sinks/ndjson/compress.ts";
 import { dateFolders, findHoles, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "./stored-trades.ts";
+import { listNames } from "../util/list-names.ts";
 import { versionInfo } from "../util/version.ts";
 import { Pipeline } from "./pipeline.ts";
 import { tradeRecovery } from "./venue.ts";
@@ -108,13 +108,9 @@ function symbolsIn(dir: string, dates: readonly string[]): string[] {
 }
 
 function listSymbols(folder: string): string[] {
-  try {
-    return readdirSync(folder)
-      .filter((n) => n.startsWith("symbol="))
-      .map((n) => n.slice(7));
-  } catch {
-    return [];
-  }
+  return listNames(folder)
+    .filter((n) => n.startsWith("symbol="))
+    .map((n) => n.slice(7));
 }
 
 /**

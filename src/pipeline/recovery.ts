@@ -19,7 +19,7 @@
  * Only the interrupted session's lines are read (up to the next `session` line), so the trades a
  * restarted collector backfills over REST — lines of the new session — are never recovered twice.
  */
-import { readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SymbolEngine } from "../calc/symbol-engine.ts";
 import { indicatorParams } from "../calc/params.ts";
@@ -31,6 +31,7 @@ import { partMinTs } from "../sinks/parquet/files.ts";
 import { linesSince } from "../sinks/nats/log-reader.ts";
 import { logStorageEvent } from "../sinks/storage/events-log.ts";
 import { stagingRoot } from "../sinks/storage/staging.ts";
+import { listNames } from "../util/list-names.ts";
 import type { Logger } from "../util/log.ts";
 import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
@@ -98,13 +99,13 @@ const rootOf = (cfg: Config, kind: string): string => ((RAW_KINDS as readonly st
 export function removeInterruptedParts(cfg: Config, m: RunMarker): number {
   let removed = 0;
   for (const root of new Set([cfg.storage.output_dir, cfg.storage.preview_dir])) {
-    for (const date of safeList(root).filter((d) => d.startsWith("date="))) {
-      for (const sym of safeList(join(root, date)).filter((d) => d.startsWith("symbol="))) {
-        for (const kindDir of safeList(join(root, date, sym)).filter((d) => d.startsWith("kind="))) {
+    for (const date of listNames(root).filter((d) => d.startsWith("date="))) {
+      for (const sym of listNames(join(root, date)).filter((d) => d.startsWith("symbol="))) {
+        for (const kindDir of listNames(join(root, date, sym)).filter((d) => d.startsWith("kind="))) {
           const key = `${kindDir.slice(5)}/${sym.slice(7)}`;
           if (rootOf(cfg, kindDir.slice(5)) !== root || TAP_KINDS.has(kindDir.slice(5))) continue;
           const dir = join(root, date, sym, kindDir);
-          for (const name of safeList(dir)) {
+          for (const name of listNames(dir)) {
             const ts = partMinTs(name);
             if (ts === null || Math.floor(ts / HOUR_MS) <= (m.compacted[key] ?? -Infinity)) continue;
             const path = join(dir, name);
@@ -119,13 +120,6 @@ export function removeInterruptedParts(cfg: Config, m: RunMarker): number {
   return removed;
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 /** Passes on rows of hours the interrupted run had not compacted. */
 class UncompactedRows implements RowSink {

@@ -13,10 +13,11 @@
  * Files are the hour files `raw-HH.ndjson[.gz|.zst]` and the files of earlier backfill runs
  * (`backfill-*.ndjson[.gz|.zst]`, see docs/feed.md).
  */
-import { createReadStream, readdirSync, statSync } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createGunzip, createZstdDecompress } from "node:zlib";
+import { listNames } from "../util/list-names.ts";
 import { rawLogDecoder, tradeStreamOf } from "./venue.ts";
 
 export interface StoredTrade {
@@ -33,14 +34,10 @@ const TAIL_STEP = 64 * 1024;
 
 /** `date=` folders under `dir`, newest first. */
 export function dateFolders(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((n) => /^date=\d{4}-\d{2}-\d{2}$/.test(n))
-      .sort()
-      .reverse();
-  } catch {
-    return [];
-  }
+  return listNames(dir)
+    .filter((n) => /^date=\d{4}-\d{2}-\d{2}$/.test(n))
+    .sort()
+    .reverse();
 }
 
 function isFile(path: string): boolean {
@@ -51,13 +48,6 @@ function isFile(path: string): boolean {
   }
 }
 
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 const decoder = rawLogDecoder();
 
@@ -72,7 +62,7 @@ export function tradeOfLine(line: string, symbol: string): { id: number; tsMs: n
 /** Hour files of one symbol folder, newest first; within an hour the plain file (written after its compressed twin) first. */
 function hourFilesNewestFirst(folder: string): string[] {
   const rank = (n: string) => (n.endsWith(".ndjson") ? 0 : 1);
-  return list(folder)
+  return listNames(folder)
     .filter((n) => HOUR_FILE.test(n))
     .sort((a, b) => {
       const ha = HOUR_FILE.exec(a)![1]!;
@@ -193,7 +183,7 @@ export function tradeFiles(dir: string, symbol: string, dates: readonly string[]
   const out: string[] = [];
   for (const date of dates) {
     const folder = join(dir, `date=${date}`, `symbol=${symbol}`);
-    for (const n of list(folder).sort()) if (TRADE_FILE.test(n)) out.push(join(folder, n));
+    for (const n of listNames(folder).sort()) if (TRADE_FILE.test(n)) out.push(join(folder, n));
   }
   return out;
 }

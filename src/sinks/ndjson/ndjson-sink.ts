@@ -19,8 +19,8 @@
  * left plain by an earlier run (a crash, a stop) are compressed by the sweep at start and every
  * hour; `retentionDays` deletes old date folders.
  */
-import { readdirSync } from "node:fs";
 import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { listNames } from "../../util/list-names.ts";
 import { dirname, join } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
@@ -574,13 +574,7 @@ async function endsMidLine(fh: FileHandle): Promise<boolean> {
 /** Plain hour files under `dir` whose hour ended before `beforeMs`. */
 export function closedPlainFiles(dir: string, beforeMs: number): string[] {
   const out: string[] = [];
-  const list = (d: string, prefix: string): string[] => {
-    try {
-      return readdirSync(d).filter((n) => n.startsWith(prefix)).sort();
-    } catch {
-      return [];
-    }
-  };
+  const list = (d: string, prefix: string): string[] => listNames(d).filter((n) => n.startsWith(prefix)).sort();
   for (const date of list(dir, "date=")) {
     const day = Date.parse(`${date.slice(5)}T00:00:00Z`);
     if (Number.isNaN(day)) continue;

@@ -7,7 +7,7 @@
  * null and boolean flags into one Uint8Array, its strings into one byte arena per string column. The
  * ingest thread then writes a few sequential streams instead of one array per column (an orderbook row
  * has 51 columns: writing 51 arrays per row cost ≈ 1.3 µs a row across 20 symbols, row-major ≈ 0.3);
- * the worker turns the block into columns (`batchColumns`) before encoding, off the ingest thread.
+ * the worker reads it a column at a time (`chunkColumn`) as it encodes, off the ingest thread.
  *
  * Strings are UTF-8 bytes plus offsets rather than string[]: structured-cloning 100k strings costs
  * ~40 ms on the posting thread (measured), while copying their bytes costs a few ms and transfers for
@@ -17,7 +17,7 @@ import { schemaOf, type ColumnDef, type Row, type SinkKind } from "../../core/ro
 
 export const DAY_MS = 86_400_000;
 
-/** Numbers (`f64`, and `i64`/`ts` as exact integers) as a column, after `batchColumns`. */
+/** Numbers (`f64`, and `i64`/`ts` as exact integers) as a column, read by `chunkColumn`. */
 export interface NumberColumn {
   readonly name: string;
   readonly type: "f64" | "i64" | "ts";

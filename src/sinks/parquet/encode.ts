@@ -142,8 +142,8 @@ class ColumnChunkPages {
 }
 
 /**
- * Compresses the page scratch and returns header + body as one array, counting it into `into`
- * (a dictionary page when `dictionary`).
+ * Compresses the page scratch and adds it, header and body in one array, to `into`: its dictionary
+ * page when `type` is PAGE.DICTIONARY, else its next data page.
  */
 function finishPage(into: ColumnChunkPages, type: number, numValues: number, encoding: number, zstdLevel: number | undefined): void {
   const body = scratch.page.written();
@@ -184,7 +184,6 @@ export class ParquetFileBuilder {
   private rowCount = 0;
   /** Per nullable string column (by schema index): null flags of the rows so far. */
   private readonly stringNulls = new Map<number, Uint8Array>();
-  private pageBytes = 0;
 
   constructor(
     readonly kind: SinkKind,
@@ -202,13 +201,6 @@ export class ParquetFileBuilder {
   /** Rows added so far. */
   get rows(): number {
     return this.rowCount;
-  }
-
-  /** Bytes held: the compressed pages and the string columns' null flags. */
-  get heldBytes(): number {
-    let n = this.pageBytes;
-    for (const f of this.stringNulls.values()) n += f.length;
-    return n;
   }
 
   /** Encodes `chunks` (consecutive rows, after those added before) into pages; the chunks can go. */
@@ -269,10 +261,7 @@ export class ParquetFileBuilder {
     if (group === undefined) this.groups.push((group = { rows: 0, columns: this.defs.map((def) => new ColumnChunkPages(def)) }));
     for (let c = 0; c < this.defs.length; c++) {
       if (isStringColumn(this.kind, c)) continue;
-      const into = group.columns[c]!;
-      const before = into.compressed;
-      encodeValuePage(into, chunkColumn(this.kind, chunks, c, p0, p1, scratch.columns), p1 - p0, this.opts.zstdLevel);
-      this.pageBytes += into.compressed - before;
+      encodeValuePage(group.columns[c]!, chunkColumn(this.kind, chunks, c, p0, p1, scratch.columns), p1 - p0, this.opts.zstdLevel);
     }
     group.rows += p1 - p0;
     this.rowCount += p1 - p0;
@@ -307,9 +296,7 @@ export class ParquetFileBuilder {
 
 /** Pieces of a file as one array. */
 export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(partsLength(parts));
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

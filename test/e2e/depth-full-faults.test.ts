@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { startFakeExchange, type FakeExchange, type FaultControl } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, startBinary, tempDir, type RunResult } from "../helpers/binary.ts";
 import { prng } from "../helpers/prng.ts";
-import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
-import { bookSnapshots, expectExchangeBooks, replayRun, stopQuietly } from "./depth-support.ts";
+import { apiStatus, kindRows, layout, replayRun, treeDifference, type Layout } from "./storage-support.ts";
+import { bookSnapshots, expectExchangeBooks, stopQuietly } from "./depth-support.ts";
 
 const SYMBOLS = ["ETHUSDT", "SANDUSDT", "NEOUSDT"];
 const LEVELS = 10;

@@ -17,8 +17,8 @@ import type { Frame } from "../fake-exchange/index.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { readSymbolLines } from "../helpers/ndjson.ts";
-import { apiStatus, kindRows, layout, treeDifference, type Layout } from "./storage-support.ts";
-import { bookSnapshots, expectExchangeBooks, replayRun, stopQuietly } from "./depth-support.ts";
+import { apiStatus, kindRows, layout, replayRun, treeDifference, type Layout } from "./storage-support.ts";
+import { bookSnapshots, expectExchangeBooks, stopQuietly } from "./depth-support.ts";
 
 const SYMBOLS = ["ETHUSDT", "KSMUSDT"];
 const LEVELS = 20;

@@ -1,9 +1,8 @@
 // Shared by the full-depth end-to-end tests: book_l2 rows grouped back into snapshots, and each
 // snapshot compared with the fake exchange's own book at the same update id.
 import { expect } from "bun:test";
-import { join } from "node:path";
 import type { FakeExchange } from "../fake-exchange/index.ts";
-import { REPO, runBinary, type RunResult, type Running } from "../helpers/binary.ts";
+import type { RunResult, Running } from "../helpers/binary.ts";
 import { kindRows, type Layout } from "./storage-support.ts";
 
 /** Ends a run the way these tests do: the exchange falls silent first, so no frame is cut mid-flight, then SIGTERM. */
@@ -12,13 +11,6 @@ export async function stopQuietly(fx: FakeExchange, proc: Running): Promise<RunR
   fx.silence("market", true);
   await Bun.sleep(300);
   return proc.stop("SIGTERM");
-}
-
-/** Replays the run's NDJSON log into `dir/replayed` with the given book settings (those the run had). */
-export async function replayRun(live: Layout, dir: string, bookArgs: readonly string[]): Promise<{ replayed: Layout; replay: RunResult }> {
-  const replayed: Layout = { raw: join(dir, "replayed", "raw"), preview: join(dir, "replayed", "preview"), ndjson: live.ndjson, artifacts: join(dir, "replayed", "artifacts") };
-  const replay = await runBinary(["replay", live.ndjson, "--out", join(dir, "replayed"), "--config", join(REPO, "config.toml"), ...bookArgs], { ARTIFACTS_DIR: replayed.artifacts });
-  return { replayed, replay };
 }
 
 export interface BookSnapshotRows {

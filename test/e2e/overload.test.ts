@@ -12,10 +12,10 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ALL_KINDS } from "../../src/core/rows.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { readSymbolText } from "../helpers/ndjson.ts";
-import { apiStatus, health, layout, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
+import { apiStatus, health, layout, replayRun, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
 
 const SYNTHETIC = 9;
 const SYMBOLS = ["BTCUSDT", ...Array.from({ length: SYNTHETIC }, (_, i) => `SYN${String(i + 1).padStart(3, "0")}USDT`)];
@@ -69,9 +69,7 @@ beforeAll(async () => {
   run = await proc.stop("SIGTERM");
   if (process.env.OVERLOAD_DEBUG) console.log({ maxSpilledRows, maxPendingBytes, backlogReason, metricsDuringBacklog, log: run.stderr.split("\n").filter((l) => /drop|spill|EBUFFER/.test(l)).slice(0, 5) });
 
-  const out = join(dir, "replayed");
-  replayed = { raw: join(out, "raw"), preview: join(out, "preview"), ndjson: live.ndjson, artifacts: join(out, "artifacts") };
-  replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts });
+  ({ replayed, replay } = await replayRun(live, dir));
 }, 150_000);
 
 afterAll(async () => {

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
 import { query, hive } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
-import { layout, unreadableParquet, type Layout } from "./storage-support.ts";
+import { layout, replayRun, unreadableParquet, type Layout } from "./storage-support.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT", "NEOUSDT", "BATUSDT", "CTKUSDT"];
 
@@ -93,9 +93,7 @@ beforeAll(async () => {
   await Bun.sleep(500);
   final = await proc.stop("SIGTERM");
 
-  const out = join(dir, "replayed");
-  replayed = { raw: join(out, "raw"), preview: join(out, "preview"), ndjson: l.ndjson, artifacts: join(out, "artifacts") };
-  replay = await runBinary(["replay", l.ndjson, "--out", out, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts });
+  ({ replayed, replay } = await replayRun(l, dir));
 }, 300_000);
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
+import { REPO, runBinary, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 
@@ -18,6 +19,17 @@ export interface Layout {
   readonly preview: string;
   readonly ndjson: string;
   readonly artifacts: string;
+}
+
+/**
+ * Replays a run's NDJSON log with the repository's config.toml into `dir/replayed` (`args`: the
+ * book settings the run had, if any), so its trees can be compared with the run's.
+ */
+export async function replayRun(live: Layout, dir: string, args: readonly string[] = []): Promise<{ replayed: Layout; replay: RunResult }> {
+  const out = join(dir, "replayed");
+  const replayed: Layout = { ...layout(out), ndjson: live.ndjson };
+  const replay = await runBinary(["replay", live.ndjson, "--out", out, "--config", join(REPO, "config.toml"), ...args], { ARTIFACTS_DIR: replayed.artifacts });
+  return { replayed, replay };
 }
 
 /** The data folders under `dir`, as `collectorEnv` lays them out. */

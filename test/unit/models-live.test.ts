@@ -18,15 +18,19 @@ import { makeMarket, randomLogisticModel } from "./models-support.ts";
 
 const KIND_ORDER: Record<string, number> = { orderbook: 0, features: 1, prices: 2, fusion: 3 };
 
-const randomModel = (seed: number): ModelFile => randomLogisticModel({ seed, threshold: 0.6, flatStd: 3, bias: 0.2 });
-
-function runLive(mode: "filter" | "size"): { decisions: Row[]; paper: Row[]; rows: ReturnType<typeof makeMarket>["rows"]; cfg: ReturnType<typeof ConfigSchema.parse> } {
-  const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 30, seed: 4, edge: "none" });
-  const cfg = ConfigSchema.parse({
+/** Paper trading on, every regime trading without cooldown, no cost model: every signal becomes a question. */
+const paperConfig = () =>
+  ConfigSchema.parse({
     paper: { enable: true },
     strategy: { regimes: Object.fromEntries(["A_H", "A_L", "Q_H", "Q_L"].map((k) => [k, { cooldown_sec: 0, max_spread_bps: 50 }])) },
     risk: { max_orders_per_min: 1000, cost: { enable: false } },
   });
+
+const randomModel = (seed: number): ModelFile => randomLogisticModel({ seed, threshold: 0.6, flatStd: 3, bias: 0.2 });
+
+function runLive(mode: "filter" | "size"): { decisions: Row[]; paper: Row[]; rows: ReturnType<typeof makeMarket>["rows"]; cfg: ReturnType<typeof ConfigSchema.parse> } {
+  const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 30, seed: 4, edge: "none" });
+  const cfg = paperConfig();
   const decisions: Row[] = [];
   const paper: Row[] = [];
   const sink: RowSink = { append: (k: RowKind, r: Row) => void (k === "model_decisions" ? decisions.push(r) : k === "paper" ? paper.push({ ...r }) : 0) };
@@ -80,11 +84,7 @@ describe("a second strategy in front (the testnet trader's place)", () => {
     const { SharedStrategy } = await import("../../src/trading/strategy/strategy.ts");
     const { PaperTrader } = await import("../../src/trading/paper/trader.ts");
     const m = makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 20, seed: 6, edge: "none" });
-    const cfg = ConfigSchema.parse({
-      paper: { enable: true },
-      strategy: { regimes: Object.fromEntries(["A_H", "A_L", "Q_H", "Q_L"].map((k) => [k, { cooldown_sec: 0, max_spread_bps: 50 }])) },
-      risk: { max_orders_per_min: 1000, cost: { enable: false } },
-    });
+    const cfg = paperConfig();
     const decisions: Row[] = [];
     const sink: RowSink = { append: (k: RowKind, r: Row) => void (k === "model_decisions" ? decisions.push(r) : 0) };
     const filter = new ModelFilter(randomModel(3), { path: "", threshold: 0.6, mode: "filter" }, sink);

@@ -1,6 +1,6 @@
 /**
  * Inputs of the raw prices row (docs/indicators.md §4, §15.4) that need state or care: the best fills
- * from recent valid books, and `row_id`.
+ * from recent valid books (`row_id` is core/row-id.ts, computed by the sinks).
  */
 
 /**
@@ -48,13 +48,4 @@ export class ValidBookRing {
     }
     return false;
   }
-}
-
-/**
- * `row_id` = lower-case MD5 hex of `SYMBOL|agg_trade_id|price` [orig]. `Bun.MD5.hash` takes ≈ 0.3 µs
- * per call on the 2-core target, the generic `Bun.CryptoHasher.hash("md5", …)` ≈ 0.45 µs; a
- * hand-unrolled TypeScript MD5 was no faster than either.
- */
-export function priceRowId(symbol: string, aggTradeId: number): string {
-  return Bun.MD5.hash(`${symbol}|${aggTradeId}|price`, "hex") as string;
 }

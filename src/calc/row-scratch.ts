@@ -3,8 +3,9 @@
  *
  * Contract with `RowSink.append`: a sink copies the values it needs before returning and keeps no
  * reference to the row object, so the engine may overwrite the same object for the next row. This
- * keeps the hot path free of per-row allocation (strings such as `row_id` and `detail` excepted).
- * Keys are created in schema column order (core/rows.ts), with every nullable column present.
+ * keeps the hot path free of per-row allocation (strings such as `detail` excepted).
+ * Keys are created in schema column order (core/rows.ts), with every nullable column present and
+ * no computed one (`row_id`: the sinks fill it in).
  */
 import type { Cell } from "../core/rows.ts";
 
@@ -23,7 +24,6 @@ export type PricesScratch = {
   latency_ms: Num;
   best_buy_fill: Num;
   best_sell_fill: Num;
-  row_id: string;
   scenario_2x2: string | null;
   backfilled: boolean;
 };
@@ -118,7 +118,6 @@ export function pricesScratch(symbol: string): PricesScratch {
     latency_ms: null,
     best_buy_fill: null,
     best_sell_fill: null,
-    row_id: "",
     scenario_2x2: null,
     backfilled: false,
   };

@@ -9,7 +9,8 @@
  * divergence / features → fusion when z_cvd exists (§7) and the conflict event (§8.4) → bars.
  *
  * Rows are written through one reused object per kind (see row-scratch.ts for the sink contract);
- * nothing else is allocated per event except `row_id` and the `detail` strings of (rare) events.
+ * nothing else is allocated per event except the `detail` strings of (rare) events (`row_id` is
+ * computed by the sinks, off the ingest thread).
  *
  * Event types written to `events` by this engine (data quality):
  * - `seq_gap`            depth `pu` ≠ previous `u` (§2.1); detail {expected_pu, pu, first_id, last_id};
@@ -31,7 +32,7 @@ import { BOOK_LEVELS, type BookSide } from "./book-input.ts";
 import { CvdCalculator } from "./cvd.ts";
 import { OfiCalculator } from "./ofi.ts";
 import { BookTracker } from "./orderbook.ts";
-import { priceRowId, ValidBookRing } from "./prices.ts";
+import { ValidBookRing } from "./prices.ts";
 import {
   ASK_PX,
   ASK_QTY,
@@ -545,7 +546,6 @@ export class SymbolEngine {
       r.best_buy_fill = null;
       r.best_sell_fill = null;
     }
-    r.row_id = priceRowId(this.symbol, ev.aggId);
     r.scenario_2x2 = label;
     r.backfilled = backfilled;
     this.sink.append("prices", r);

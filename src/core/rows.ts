@@ -5,6 +5,7 @@
  * is ever inferred from data. Column meanings are documented in docs/schemas.md and defined in
  * docs/indicators.md (§3 orderbook, §4 prices, §5.4 ofi, §6.4 cvd, §7.3 fusion).
  */
+import { priceRowId } from "./row-id.ts";
 
 /**
  * Column types.
@@ -19,12 +20,18 @@ export interface ColumnDef {
   readonly type: ColumnType;
   /** Nullable columns hold null where a value is not computable (never a fake 0). */
   readonly nullable: boolean;
+  /**
+   * A function of the row's other columns (only `row_id`, core/row-id.ts): calculators leave it out
+   * and every sink that stores rows fills it in (`withComputedCells`; the Parquet sink in its writer
+   * thread, off the ingest thread). A value a calculator does send is ignored.
+   */
+  readonly computed?: boolean;
 }
 
 export type Cell = number | string | boolean | null;
 export type Row = Readonly<Record<string, Cell>>;
 
-const col = (name: string, type: ColumnType, nullable = false): ColumnDef => ({ name, type, nullable });
+const col = (name: string, type: ColumnType, nullable = false, computed = false): ColumnDef => (computed ? { name, type, nullable, computed } : { name, type, nullable });
 const levels = (prefix: string, type: ColumnType): ColumnDef[] =>
   [0, 1, 2, 3, 4].map((m) => col(`${prefix}${m}`, type, true));
 
@@ -52,7 +59,7 @@ export const SCHEMAS: { readonly [K in RowKind]: readonly ColumnDef[] } = {
     col("latency_ms", "i64", true),
     col("best_buy_fill", "f64", true),
     col("best_sell_fill", "f64", true),
-    col("row_id", "str"),
+    col("row_id", "str", false, true),
     col("scenario_2x2", "str", true),
     col("backfilled", "bool"),
   ],
@@ -283,6 +290,15 @@ export function sinkKinds(): SinkKind[] {
 /** The schema of a static or registered custom kind; undefined for anything else. */
 export function schemaOf(kind: string): readonly ColumnDef[] | undefined {
   return isCustomKind(kind) ? customSchemas.get(kind) : Object.hasOwn(SCHEMAS, kind) ? SCHEMAS[kind as RowKind] : undefined;
+}
+
+/**
+ * A copy of `row` with its computed columns (ColumnDef.computed) filled in: what a sink that keeps
+ * row objects stores. The row must hold the columns they are computed from.
+ */
+export function withComputedCells(kind: string, row: Row): Row {
+  if (kind !== "prices") return { ...row };
+  return { ...row, row_id: priceRowId(row.symbol as string, row.agg_trade_id as number) };
 }
 
 /** Where rows go: implemented by every sink (Parquet, in-memory for tests). */

@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { indicatorParams } from "../../src/calc/params.ts";
-import { priceRowId, ValidBookRing } from "../../src/calc/prices.ts";
+import { ValidBookRing } from "../../src/calc/prices.ts";
+import { PRICE_ROW_ID_BYTES, priceRowId, writePriceRowId } from "../../src/core/row-id.ts";
 import { SymbolEngine } from "../../src/calc/symbol-engine.ts";
 import { depth, doubles, type Level, MemorySink, trade } from "./calc-support.ts";
 
@@ -77,6 +78,10 @@ describe("row fields", () => {
     expect(priceRowId("BTCUSDT", 1001)).toBe("3ecbf96508c8a9f6cdecd9cdc8670516");
     const h = new Bun.CryptoHasher("md5").update("ETHUSDT|123456789012|price").digest("hex");
     expect(priceRowId("ETHUSDT", 123456789012)).toBe(h);
+    // The writer thread's way (bytes into an arena) gives the same text.
+    const out = new Uint8Array(2 * PRICE_ROW_ID_BYTES).fill(0x20);
+    writePriceRowId("ETHUSDT", 123456789012, out, PRICE_ROW_ID_BYTES);
+    expect(new TextDecoder().decode(out)).toBe(" ".repeat(PRICE_ROW_ID_BYTES) + h);
   });
 
   test("latency_ms = recv − E, signed; null without E; ids, side and backfilled copied", () => {

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { AggTradeEvent, DepthEvent } from "../../src/core/market-events.ts";
-import { ALL_KINDS, type Row, type RowKind, type RowSink } from "../../src/core/rows.ts";
+import { ALL_KINDS, withComputedCells, type Row, type RowKind, type RowSink } from "../../src/core/rows.ts";
 import type { Divergence, DivergenceEvent, FeatureRow, Features, Fusion, FusionOutput, Regime, Scenario } from "../../src/calc/contracts.ts";
 import { prng } from "../helpers/prng.ts";
 export { prng };
@@ -18,7 +18,8 @@ export class MemorySink implements RowSink {
     this.rows = Object.fromEntries(ALL_KINDS.map((k) => [k, [] as Row[]])) as Record<RowKind, Row[]>;
   }
   append(kind: RowKind, row: Row): void {
-    this.rows[kind].push({ ...row });
+    // As a sink that stores rows: a copy, with row_id filled in.
+    this.rows[kind].push(withComputedCells(kind, row));
   }
 }
 

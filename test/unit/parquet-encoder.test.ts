@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
+import { ALL_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, joinParts, ParquetFileBuilder } from "../../src/sinks/parquet/encode.ts";
 import { query } from "../helpers/duckdb.ts";
@@ -68,7 +68,8 @@ function batchOf(kind: RowKind, rows: number, seed: number): { rows: Row[]; buil
     const row: Record<string, Cell> = {};
     defs.forEach((d, c) => (row[d.name] = d.name === "symbol" ? "BTCUSDT" : gens[c]!(i)));
     if (!builder.append(row)) throw new Error(`generator made a bad row: ${builder.lastRejection}`);
-    out.push(row);
+    // What the file must hold: computed columns (row_id) derived by the encoder, whatever the row said.
+    out.push(withComputedCells(kind, row));
   }
   return { rows: out, builder };
 }
@@ -98,7 +99,7 @@ const KINDS_AND_SIZES: [RowKind, number, number][] = ALL_KINDS.map((k, i) => [k,
  * batch then brings its last chunk and the strings.
  */
 function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number): { bytes: Uint8Array; calls: number } {
-  const file = new ParquetFileBuilder(batch.kind, { rowGroupSize });
+  const file = new ParquetFileBuilder(batch.kind, batch.symbol, { rowGroupSize });
   const ahead = batch.chunks.slice(0, -1);
   let calls = 0;
   for (let i = 0; i < ahead.length; ) {
@@ -179,6 +180,8 @@ describe("Parquet encoder", () => {
     writeFileSync(path, bytes);
     const duck = await query(`SELECT * FROM read_parquet('${path}')`);
     expect(duck.length).toBe(1);
-    for (const d of SCHEMAS.prices) expectCell(d, duck[0]![d.name], row[d.name]!, d.name);
+    const want = withComputedCells("prices", row);
+    expect(want.row_id).toBe(new Bun.CryptoHasher("md5").update("X|5|price").digest("hex"));
+    for (const d of SCHEMAS.prices) expectCell(d, duck[0]![d.name], want[d.name]!, d.name);
   });
 });

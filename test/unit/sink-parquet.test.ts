@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
-import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
+import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION } from "../../src/sinks/parquet/encode.ts";
 import { ParquetSink, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
@@ -41,8 +41,9 @@ function cell(def: ColumnDef, i: number, symbol: string): Cell {
   }
 }
 
+/** A row as stored: computed columns (row_id) hold what the sink derives. */
 const makeRow = (kind: RowKind, i: number, symbol: string): Row =>
-  Object.fromEntries(SCHEMAS[kind].map((d) => [d.name, cell(d, i, symbol)]));
+  withComputedCells(kind, Object.fromEntries(SCHEMAS[kind].map((d) => [d.name, cell(d, i, symbol)])));
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT"];
 

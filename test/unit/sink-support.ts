@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { SCHEMAS, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
+import { SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 
 /** Value of column `def` in row `i` at time `ts`: exact-looking but not trivially equal values, nulls every 3rd row. */
 export function cell(def: ColumnDef, i: number, symbol: string, ts: number): Cell {
@@ -23,8 +23,9 @@ export function cell(def: ColumnDef, i: number, symbol: string, ts: number): Cel
   }
 }
 
+/** A row as stored: computed columns (row_id) hold what the sinks derive. */
 export const makeRow = (kind: RowKind, i: number, symbol: string, ts: number): Row =>
-  Object.fromEntries(SCHEMAS[kind].map((d) => [d.name, cell(d, i, symbol, ts)]));
+  withComputedCells(kind, Object.fromEntries(SCHEMAS[kind].map((d) => [d.name, cell(d, i, symbol, ts)])));
 
 /** Every file under `root`, relative, sorted. */
 export function treeFiles(root: string): string[] {

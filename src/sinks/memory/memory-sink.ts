@@ -4,7 +4,7 @@
  * the rows a run produces without a disk: the sink contract test holds it to the same behaviour as
  * the file sinks.
  */
-import { schemaOf, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
+import { schemaOf, withComputedCells, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
 import { DAY_MS } from "../parquet/columns.ts";
 import { RotationClock, type RotationPeriods } from "../rotation.ts";
 import { healthy, type ComponentHealth, type RowSinkComponent } from "../component.ts";
@@ -53,8 +53,8 @@ export class MemoryRowSink implements RowSinkComponent {
     const key = `${row.symbol}|${day}`;
     let seg = byKey.get(key);
     if (seg === undefined) byKey.set(key, (seg = { symbol: row.symbol, day, rows: [] }));
-    // Copy: the RowSink contract lets the caller reuse its row object.
-    seg.rows.push({ ...row });
+    // A copy (the RowSink contract lets the caller reuse its row object), with row_id filled in.
+    seg.rows.push(withComputedCells(kind, row));
     if (seg.rows.length >= this.maxRows) this.seal(kind, key);
   }
 

@@ -81,7 +81,7 @@ export interface ColumnBatch {
   readonly chunks: readonly RowChunk[];
   /** Rows of this batch already sent to the writer in chunks of their own, ahead of the batch. */
   readonly sentRows: number;
-  /** One block per string column other than `symbol`, in schema order. */
+  /** One block per string column other than `symbol` and computed ones, in schema order. */
   readonly strings: readonly StrBlock[];
 }
 
@@ -138,7 +138,8 @@ function layoutOf(kind: SinkKind): Layout {
   const defs = schemaOf(kind);
   if (defs === undefined) throw new Error(`unknown kind ${kind}`);
   const slots = defs.map((def): Slot => {
-    if (def.name === "symbol") return { def, num: -1, flag: -1, str: -1 };
+    // Neither is stored per row: the symbol is the batch's, a computed column the writer derives.
+    if (def.name === "symbol" || def.computed === true) return { def, num: -1, flag: -1, str: -1 };
     const hasFlag = def.nullable || def.type === "bool";
     return {
       def,
@@ -169,6 +170,7 @@ function rowCopier(kind: SinkKind): RowCopier {
   const l = layoutOf(kind);
   const lines: string[] = ["let v;", `const nb = j * ${l.numWidth};`, `const fb = j * ${l.flagWidth};`];
   for (const { def, num, flag, str } of l.slots) {
+    if (def.computed === true) continue;
     const key = JSON.stringify(def.name);
     const fail = (what: string) => `return ${JSON.stringify(`${def.name} ${what}`)};`;
     lines.push(`v = row[${key}];`);
@@ -513,6 +515,7 @@ export function stringColumn(batch: Pick<ColumnBatch, "kind" | "symbol" | "strin
     const block = batch.strings[str]!;
     return { name: def.name, type: "str", bytes: block.bytes, offsets: block.offsets.subarray(r0, r1 + 1), nulls };
   }
+  if (def.computed === true) throw new Error(`${def.name} is computed by the encoder, not carried by the batch`);
   // The symbol column: the batch's symbol on every row.
   const n = r1 - r0;
   const one = encoder.encode(batch.symbol);

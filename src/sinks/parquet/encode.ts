@@ -28,6 +28,7 @@
  * Synchronous and CPU-bound: only ever called inside the writer worker (and by compaction, which runs
  * there too), never on the ingest thread.
  */
+import { PRICE_ROW_ID_BYTES, writePriceRowId } from "../../core/row-id.ts";
 import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { chunkColumn, ColumnScratch, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type NumberColumn, type BoolColumn, type RowChunk, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
@@ -168,6 +169,47 @@ function finishPage(into: ColumnChunkPages, type: number, numValues: number, enc
   into.compressed += page.length;
 }
 
+/**
+ * The values of a computed string column (ColumnDef.computed: `row_id`, core/row-id.ts), derived
+ * from the rows as they arrive, before their chunks go: the ingest thread never makes them.
+ */
+class ComputedStrings {
+  private bytes = new Uint8Array(0);
+  private rows = 0;
+
+  constructor(
+    private readonly kind: SinkKind,
+    private readonly symbol: string,
+    /** Schema index of `agg_trade_id`, the column row_id is computed from. */
+    private readonly from: number,
+  ) {}
+
+  /** Derives the values of the next `n` rows of `chunks`. */
+  add(chunks: readonly RowChunk[], n: number): void {
+    const need = (this.rows + n) * PRICE_ROW_ID_BYTES;
+    if (this.bytes.length < need) {
+      const next = new Uint8Array(Math.max(need, this.bytes.length * 2));
+      next.set(this.bytes.subarray(0, this.rows * PRICE_ROW_ID_BYTES));
+      releaseBuffer(this.bytes);
+      this.bytes = next;
+    }
+    const ids = chunkColumn(this.kind, chunks, this.from, 0, n, scratch.columns).values;
+    for (let i = 0; i < n; i++) writePriceRowId(this.symbol, ids[i]!, this.bytes, (this.rows + i) * PRICE_ROW_ID_BYTES);
+    this.rows += n;
+  }
+
+  /** Rows [r0, r1) as a string column. */
+  column(name: string, r0: number, r1: number): StrColumn {
+    const offsets = new Uint32Array(r1 - r0 + 1);
+    for (let i = 0; i <= r1 - r0; i++) offsets[i] = (r0 + i) * PRICE_ROW_ID_BYTES;
+    return { name, type: "str", bytes: this.bytes, offsets, nulls: null };
+  }
+
+  release(): void {
+    releaseBuffer(this.bytes);
+  }
+}
+
 interface RowGroupPages {
   rows: number;
   readonly columns: ColumnChunkPages[];
@@ -184,9 +226,13 @@ export class ParquetFileBuilder {
   private rowCount = 0;
   /** Per nullable string column (by schema index): null flags of the rows so far. */
   private readonly stringNulls = new Map<number, Uint8Array>();
+  /** Per computed column (by schema index): its values so far. */
+  private readonly computed = new Map<number, ComputedStrings>();
 
   constructor(
     readonly kind: SinkKind,
+    /** The file's symbol: the `symbol` column, and what `row_id` is computed from. */
+    readonly symbol: string,
     private readonly opts: EncodeOptions = {},
   ) {
     const defs = schemaOf(kind);
@@ -195,6 +241,12 @@ export class ParquetFileBuilder {
     this.groupSize = Math.max(1, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
     defs.forEach((def, c) => {
       if (def.type === "str" && def.nullable) this.stringNulls.set(c, new Uint8Array(0));
+      if (def.computed === true) {
+        // row_id is the only computed column (core/row-id.ts).
+        const from = defs.findIndex((d) => d.name === "agg_trade_id");
+        if (def.name !== "row_id" || from < 0) throw new Error(`${kind}.${def.name}: no rule computes it`);
+        this.computed.set(c, new ComputedStrings(kind, symbol, from));
+      }
     });
   }
 
@@ -208,6 +260,7 @@ export class ParquetFileBuilder {
     let n = 0;
     for (const ch of chunks) n += ch.rows;
     this.keepStringNulls(chunks, n);
+    for (const values of this.computed.values()) values.add(chunks, n);
     for (let p0 = 0; p0 < n; ) {
       const inGroup = this.rowCount % this.groupSize;
       const p1 = Math.min(n, p0 + this.groupSize - inGroup);
@@ -222,7 +275,7 @@ export class ParquetFileBuilder {
    * spent.
    */
   finish(batch: ColumnBatch): Uint8Array[] {
-    if (batch.kind !== this.kind) throw new Error(`a ${batch.kind} batch given to a ${this.kind} file`);
+    if (batch.kind !== this.kind || batch.symbol !== this.symbol) throw new Error(`a ${batch.kind} batch of ${batch.symbol} given to a ${this.kind} file of ${this.symbol}`);
     this.addRows(batch.chunks);
     if (this.rowCount !== batch.rows) throw new Error(`${batch.kind} batch of ${batch.rows} rows, ${this.rowCount} arrived (rows sent ahead missing)`);
     // An empty batch still makes a valid file: one empty row group.
@@ -234,10 +287,13 @@ export class ParquetFileBuilder {
         const r0 = i * this.groupSize;
         const r1 = r0 + g.rows;
         // A batch is one symbol's: its column is that one value, not a copy of it per row.
+        const computed = this.computed.get(c);
         if (def.name === "symbol" && !def.nullable) encodeConstantString(g.columns[c]!, utf8.encode(batch.symbol), g.rows, this.opts.zstdLevel);
+        else if (computed !== undefined) encodeStrings(g.columns[c]!, computed.column(def.name, r0, r1), this.opts.zstdLevel);
         else encodeStrings(g.columns[c]!, stringColumn(batch, c, r0, r1, flags === null ? null : flags.subarray(r0, r1)), this.opts.zstdLevel);
       });
     });
+    for (const values of this.computed.values()) values.release();
     return this.assemble(batch);
   }
 
@@ -320,7 +376,7 @@ export function partsLength(parts: readonly Uint8Array[]): number {
 /** A whole batch as one file (compaction, tests, benchmarks): one page per column per row group. */
 export function encodeBatch(batch: ColumnBatch, opts: EncodeOptions = {}): Uint8Array {
   if (batch.sentRows !== 0) throw new Error(`batch of ${batch.kind} lacks the ${batch.sentRows} rows sent ahead of it`);
-  return joinParts(new ParquetFileBuilder(batch.kind, opts).finish(batch));
+  return joinParts(new ParquetFileBuilder(batch.kind, batch.symbol, opts).finish(batch));
 }
 
 /** Where one column chunk landed in the file, for the footer. */

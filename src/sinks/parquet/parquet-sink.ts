@@ -536,7 +536,7 @@ export class ParquetSink implements RowSinkComponent {
     entry.sentBytes += bytes;
     this.bytesAhead += bytes;
     try {
-      w.postMessage({ type: "chunk", key: entry.key, kind: entry.builder.kind, chunks } satisfies ToWorker, list);
+      w.postMessage({ type: "chunk", key: entry.key, kind: entry.builder.kind, symbol: entry.builder.symbol, chunks } satisfies ToWorker, list);
     } catch {
       // The write of this batch will find its chunks missing and report the rows dropped.
     }

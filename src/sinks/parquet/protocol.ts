@@ -49,6 +49,7 @@ export interface ChunkAhead {
   readonly type: "chunk";
   readonly key: number;
   readonly kind: SinkKind;
+  readonly symbol: string;
   readonly chunks: readonly RowChunk[];
 }
 

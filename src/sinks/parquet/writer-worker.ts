@@ -180,9 +180,9 @@ function failed(root: string, h: Held): void {
  */
 const ahead = new Map<number, ParquetFileBuilder>();
 
-function holdChunks(key: number, kind: SinkKind, chunks: readonly RowChunk[]): void {
+function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonly RowChunk[]): void {
   let file = ahead.get(key);
-  if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, config)));
+  if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, symbol, config)));
   try {
     file.addRows(chunks);
   } catch (e) {
@@ -209,7 +209,7 @@ function write(req: WriteRequest): void {
   const { root, batch, key } = req;
   const dir = partitionDir(root, batch.kind, batch.symbol, batch.day);
   const base = { id: req.id, kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
-  const file = ahead.get(key) ?? new ParquetFileBuilder(batch.kind, config);
+  const file = ahead.get(key) ?? new ParquetFileBuilder(batch.kind, batch.symbol, config);
   const aheadError = aheadFailed.get(key);
   forgetChunks(key);
   if (aheadError !== undefined) {
@@ -498,7 +498,7 @@ self.onmessage = (event: MessageEvent) => {
     case "chunk":
       // Encoded right away: that is what frees the memory. Keys are unique per batch,
       // so a later batch's chunks never join an earlier write still in the queue.
-      holdChunks(msg.key, msg.kind, msg.chunks);
+      holdChunks(msg.key, msg.kind, msg.symbol, msg.chunks);
       break;
     case "discard":
       forgetChunks(msg.key);

@@ -13,7 +13,7 @@
  *   cvd     CvdCalculator.update (EWMAs + exact MAD floor + z)  — one per trade
  *   fusion  FusionCalculator.onTrade                            — one per trade with a z_cvd
  *   engine_depth / engine_trade  SymbolEngine.onDepth / onTrade end to end (all calculators, row
- *           objects, md5 row_id), into a sink that only counts.
+ *           objects; `row_id` is computed later, by the Parquet writer), into a sink that only counts.
  *
  * Usage: bun bench/calculators.ts [minUpdates] [--quick]. Writes bench/results/calculators-<date>.json
  * (`--quick`: 100,000 updates, written as calculators-<date>-quick.json).

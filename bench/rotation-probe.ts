@@ -41,7 +41,7 @@ try {
         for (const d of SCHEMAS[kind]) {
           if (d.type === "f64") r[d.name] = 60_000 + Math.random();
           else if (d.type === "i64") r[d.name] = 1e9 + i;
-          else if (d.type === "str" && d.name !== "symbol") r[d.name] = d.name === "row_id" ? Bun.MD5.hash(`${symbol}${i}`, "hex") : "Q_UP";
+          else if (d.type === "str" && d.name !== "symbol") r[d.name] = "Q_UP";
         }
         r.ts_ms = T0 + Math.floor((i / per) * 59_000);
         sink.append(kind, r);

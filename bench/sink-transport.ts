@@ -28,7 +28,7 @@ const CHUNK = 1_000;
 const RING_BYTES = 16 * 1024 * 1024;
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Fills `row` with the values of row `i` (realistic shapes: prices around 60k, md5 ids, a regime). */
+/** Fills `row` with the values of row `i` (realistic shapes: prices around 60k, a regime). */
 function fill(kind: RowKind, row: Record<string, Cell>, i: number): void {
   for (const d of SCHEMAS[kind]) {
     if (d.name === "symbol") row.symbol = "BTCUSDT";
@@ -36,7 +36,8 @@ function fill(kind: RowKind, row: Record<string, Cell>, i: number): void {
     else if (d.type === "i64") row[d.name] = d.nullable && i % 17 === 0 ? null : 4_000_000_000 + i;
     else if (d.type === "f64") row[d.name] = d.nullable && i % 13 === 0 ? null : 60_000 + ((i * 37) % 1000) * 0.1;
     else if (d.type === "bool") row[d.name] = (i & 1) === 0;
-    else row[d.name] = d.name === "row_id" ? (i * 2654435761).toString(16).padStart(32, "0").slice(0, 32) : d.name === "scenario_2x2" ? "A_H" : `${d.name}-${i % 8}`;
+    // row_id (computed by the writer, core/row-id.ts) is carried by neither transport.
+    else if (d.computed !== true) row[d.name] = d.name === "scenario_2x2" ? "A_H" : `${d.name}-${i % 8}`;
   }
 }
 

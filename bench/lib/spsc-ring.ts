@@ -37,11 +37,11 @@ abstract class RingEnd {
   protected readonly f64: Float64Array;
   protected readonly u32: Uint32Array;
   protected readonly cap: number;
+  /** The columns a row carries: computed ones (row_id) are left to the writer, as ColumnBatchBuilder does. */
+  protected readonly defs: readonly ColumnDef[];
 
-  constructor(
-    ring: RingBuffers,
-    protected readonly defs: readonly ColumnDef[],
-  ) {
+  constructor(ring: RingBuffers, defs: readonly ColumnDef[]) {
+    this.defs = defs.filter((d) => d.computed !== true);
     this.ctl = new Int32Array(ring.control);
     this.u8 = new Uint8Array(ring.data);
     this.f64 = new Float64Array(ring.data);

@@ -59,7 +59,7 @@ export class MemoryRowSink implements RowSinkComponent {
   }
 
   tick(nowMs: number): void {
-    for (const kind of this.clock.due(nowMs)) this.sealKind(kind);
+    for (const r of this.clock.due(nowMs)) this.sealKind(r.kind, r.includes);
   }
 
   flush(): void {
@@ -77,9 +77,9 @@ export class MemoryRowSink implements RowSinkComponent {
     return this.sealed;
   }
 
-  private sealKind(kind: SinkKind): void {
+  private sealKind(kind: SinkKind, includes: (symbol: string) => boolean = () => true): void {
     const byKey = this.open.get(kind);
-    if (byKey !== undefined) for (const key of [...byKey.keys()]) this.seal(kind, key);
+    if (byKey !== undefined) for (const [key, seg] of [...byKey]) if (includes(seg.symbol)) this.seal(kind, key);
   }
 
   private seal(kind: SinkKind, key: string): void {

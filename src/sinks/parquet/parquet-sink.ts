@@ -361,12 +361,13 @@ export class ParquetSink implements RowSinkComponent {
   }
 
   /**
-   * Rotation clock. Each kind's batches are handed over when `nowMs` crosses a multiple of its
-   * rotation period, so files cover aligned wall-clock (or replay-clock) intervals. The first call
-   * only starts the clock. The same clock decides when an hour is closed for compaction.
+   * Rotation clock. A (kind, symbol)'s batch is handed over when `nowMs` crosses one of its
+   * boundaries, a period apart and phase-shifted per symbol (rotation.ts), so each file covers one
+   * period and the symbols' files are not all finished at the same moment. The first call only
+   * starts the clock. The same clock decides when an hour is closed for compaction.
    */
   tick(nowMs: number): void {
-    for (const kind of this.clock.due(nowMs)) this.rotate(this.kinds.get(kind)!);
+    for (const r of this.clock.due(nowMs)) this.rotate(this.kinds.get(r.kind)!, r.includes);
     this.sampleDrain();
     this.unspill();
     if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
@@ -507,8 +508,9 @@ export class ParquetSink implements RowSinkComponent {
     this.lastRejection = reason;
   }
 
-  private rotate(ks: KindState): void {
+  private rotate(ks: KindState, includes: (symbol: string) => boolean = () => true): void {
     for (const [symbol, group] of ks.groups) {
+      if (!includes(symbol)) continue;
       let rows = 0;
       for (const entry of group.builders) {
         rows += entry.builder.rows;

@@ -385,6 +385,9 @@ function retryLater(root: string, dir: string, hour: number, tries: number): voi
 }
 
 function maintain(nowMs: number): void {
+  // Parts encoded before this message count as written for it: a late part of a merged hour must
+  // not wait in a group commit while the pass that would merge it again goes by.
+  commitPending();
   if (config.compaction !== null && !compactionOff) {
     const grace = config.compaction.graceMs;
     for (const t of touched.values()) {

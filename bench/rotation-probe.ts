@@ -22,7 +22,7 @@ const T0 = Date.UTC(2026, 11, 5, 3, 0, 0);
 const rssMiB = (): number => process.memoryUsage.rss() / 2 ** 20;
 
 const dir = mkdtempSync(join(tmpdir(), "harvestd-rotation-probe-"));
-const sink = new ParquetSink({ outputDir: dir, previewDir: dir, rotateSec: 60, orderbookRotateSec: 60, collectEachBatch: true });
+const sink = new ParquetSink({ outputDir: dir, previewDir: dir, rotateSec: 60, orderbookRotateSec: 60, lowMemory: true });
 try {
   await Bun.sleep(300);
   sink.tick(T0);

@@ -104,7 +104,7 @@ export class Pipeline {
       retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,
       // Live: memory at every moment matters more than the writer's last 1 % of CPU; a replay
       // writes hundreds of batches a second and needs the time (writer-worker.ts).
-      collectEachBatch: replay === null,
+      lowMemory: replay === null,
       // The input has ended when replay closes the sink: every hour it wrote is complete. Hours it
       // did not write are left to the collector that owns them.
       ...(replay === null ? {} : { compactAllOnClose: true, compactionScanAtStart: false }),

@@ -13,9 +13,7 @@ import { join } from "node:path";
 import { ALL_KINDS } from "../../src/core/rows.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
-import { hive, query } from "../helpers/duckdb.ts";
-import { readSymbolText } from "../helpers/ndjson.ts";
-import { apiStatus, health, layout, replayRun, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
+import { aggTradeIdsInParquet, apiStatus, health, layout, replayRun, treeDifference, unreadableParquet, type Layout } from "./storage-support.ts";
 
 const SYNTHETIC = 9;
 const SYMBOLS = ["BTCUSDT", ...Array.from({ length: SYNTHETIC }, (_, i) => `SYN${String(i + 1).padStart(3, "0")}USDT`)];
@@ -97,20 +95,12 @@ describe("overload: the writer falls behind, spills, drains; nothing is lost", (
   });
 
   test("every aggTrade id in the NDJSON is in the prices Parquet exactly once", async () => {
-    const pq = await query(
-      `SELECT symbol, count(*) AS n, count(DISTINCT agg_trade_id) AS d, list(agg_trade_id ORDER BY agg_trade_id) AS ids FROM ${hive(join(live.raw, "*", "*", "kind=prices", "*.parquet"))} GROUP BY symbol`,
-    );
-    const bySymbol = new Map(pq.map((r) => [r.symbol as string, r]));
     let total = 0;
-    for (const symbol of SYMBOLS) {
-      const ids: number[] = [];
-      for (const m of readSymbolText(live.ndjson, symbol).matchAll(/@aggTrade".*?"a":(\d+)/g)) ids.push(Number(m[1]));
-      ids.sort((a, b) => a - b);
-      total += ids.length;
-      const r = bySymbol.get(symbol);
-      expect(ids.length).toBeGreaterThan(0);
-      expect({ symbol, n: Number(r?.n ?? 0), d: Number(r?.d ?? 0) }).toEqual({ symbol, n: ids.length, d: ids.length });
-      expect((r!.ids as bigint[]).map(Number)).toEqual(ids);
+    for (const s of await aggTradeIdsInParquet(live, SYMBOLS)) {
+      total += s.logged.length;
+      expect(s.logged.length).toBeGreaterThan(0);
+      expect({ symbol: s.symbol, n: s.rows, d: s.distinct }).toEqual({ symbol: s.symbol, n: s.logged.length, d: s.logged.length });
+      expect(s.ids).toEqual(s.logged);
     }
     // Enough traffic that the run was an overload, not a trickle.
     expect(total).toBeGreaterThan(100_000);

@@ -10,7 +10,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
 import { REPO, runBinary, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
-import { listFiles } from "../helpers/ndjson.ts";
+import { listFiles, readSymbolText } from "../helpers/ndjson.ts";
 
 export { ALL_KINDS };
 
@@ -116,4 +116,22 @@ export function rss(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Per symbol: the aggTrade ids of the NDJSON log (sorted), and what the prices Parquet under the
+ * run's raw tree holds of them (rows, distinct ids, the ids sorted), read by DuckDB.
+ */
+export async function aggTradeIdsInParquet(l: Layout, symbols: readonly string[]): Promise<{ symbol: string; logged: number[]; rows: number; distinct: number; ids: number[] }[]> {
+  const pq = await query(
+    `SELECT symbol, count(*) AS n, count(DISTINCT agg_trade_id) AS d, list(agg_trade_id ORDER BY agg_trade_id) AS ids FROM ${hive(join(l.raw, "*", "*", "kind=prices", "*.parquet"))} GROUP BY symbol`,
+  );
+  const bySymbol = new Map(pq.map((r) => [r.symbol as string, r]));
+  return symbols.map((symbol) => {
+    const logged: number[] = [];
+    for (const m of readSymbolText(l.ndjson, symbol).matchAll(/@aggTrade".*?"a":(\d+)/g)) logged.push(Number(m[1]));
+    logged.sort((a, b) => a - b);
+    const r = bySymbol.get(symbol);
+    return { symbol, logged, rows: Number(r?.n ?? 0), distinct: Number(r?.d ?? 0), ids: ((r?.ids as bigint[] | undefined) ?? []).map(Number) };
+  });
 }

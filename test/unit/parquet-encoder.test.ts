@@ -13,6 +13,8 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, joinParts, ParquetFileBuilder } from "../../src/sinks/parquet/encode.ts";
+import { PageSpool } from "../../src/sinks/parquet/page-spool.ts";
+import { tempDir } from "../helpers/binary.ts";
 import { query } from "../helpers/duckdb.ts";
 import { prng } from "../helpers/prng.ts";
 
@@ -98,8 +100,8 @@ const KINDS_AND_SIZES: [RowKind, number, number][] = ALL_KINDS.map((k, i) => [k,
  * encoded into pages at once (several pages per column chunk, pieces cut at row-group ends); the
  * batch then brings its last chunk and the strings.
  */
-function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number): { bytes: Uint8Array; calls: number } {
-  const file = new ParquetFileBuilder(batch.kind, batch.symbol, { rowGroupSize });
+function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number, spool: PageSpool | null = null): { bytes: Uint8Array; calls: number } {
+  const file = new ParquetFileBuilder(batch.kind, batch.symbol, { rowGroupSize }, spool);
   const ahead = batch.chunks.slice(0, -1);
   let calls = 0;
   for (let i = 0; i < ahead.length; ) {
@@ -112,13 +114,23 @@ function encodeAsChunksArrive(batch: ColumnBatch, rowGroupSize: number): { bytes
 }
 
 describe("Parquet encoder", () => {
-  for (const [kind, n, seed] of KINDS_AND_SIZES) for (const mode of ["whole batch", "chunks encoded as they arrive"] as const) {
+  for (const [kind, n, seed] of KINDS_AND_SIZES) for (const mode of ["whole batch", "chunks encoded as they arrive", "chunks spooled to disk"] as const) {
     test(`${kind}: ${n} random rows in row groups of 1,000 (${mode}) read back exactly by hyparquet and DuckDB`, async () => {
       const { rows, builder } = batchOf(kind, n, seed);
       const batch = builder.take()!;
       let bytes: Uint8Array;
       if (mode === "whole batch") bytes = encodeBatch(batch, { rowGroupSize: 1000 });
-      else {
+      else if (mode === "chunks spooled to disk") {
+        // Tiny segments and write buffer: pages cross buffer flushes and segment files.
+        const spool = new PageSpool(() => tempDir("spool"), (m) => { throw new Error(m); }, { segmentBytes: 4096, bufferBytes: 1024 });
+        const inMemory = encodeAsChunksArrive(batchOf(kind, n, seed).builder.take()!, 1000).bytes;
+        bytes = encodeAsChunksArrive(batch, 1000, spool).bytes;
+        expect(spool.pages).toBe(0);
+        // Every page read back and freed: only the segment being written remains.
+        expect(spool.segmentPaths.length).toBeLessThanOrEqual(1);
+        spool.close();
+        expect(Buffer.compare(bytes, inMemory)).toBe(0);
+      } else {
         const out = encodeAsChunksArrive(batch, 1000);
         // The case is only a case if rows really came in several pieces.
         expect(out.calls).toBeGreaterThan(1);

@@ -32,6 +32,7 @@ import { PRICE_ROW_ID_BYTES, writePriceRowId } from "../../core/row-id.ts";
 import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { chunkColumn, ColumnScratch, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type NumberColumn, type BoolColumn, type RowChunk, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
+import type { PageSpool } from "./page-spool.ts";
 import { releaseBuffer, releaseIfWhole } from "./release.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from "./format/thrift.ts";
@@ -107,11 +108,11 @@ class ColumnChunkPages {
   /** The dictionary page (header and body), written first. */
   dictionary: Uint8Array | null = null;
   /**
-   * The data pages, header and body each. (Header and body as two arrays would save a copy, but
-   * the tens of thousands of small header arrays a minute of 50 symbols makes cost more memory: +20
-   * MiB measured.)
+   * The data pages, header and body each, or the ref of a page in `spool`. (Header and body as two
+   * arrays would save a copy, but the tens of thousands of small header arrays a minute of 50
+   * symbols makes cost more memory: +20 MiB measured.)
    */
-  readonly data: Uint8Array[] = [];
+  readonly data: (Uint8Array | number)[] = [];
   /** In order of first use. */
   readonly encodings: number[] = [];
   numValues = 0;
@@ -125,7 +126,11 @@ class ColumnChunkPages {
   minBytes: Uint8Array | null = null;
   maxBytes: Uint8Array | null = null;
 
-  constructor(readonly def: ColumnDef) {}
+  constructor(
+    readonly def: ColumnDef,
+    /** Where its data pages wait until the file is finished; null: in memory. */
+    readonly spool: PageSpool | null,
+  ) {}
 
   useEncoding(e: number): void {
     if (!this.encodings.includes(e)) this.encodings.push(e);
@@ -159,14 +164,19 @@ function finishPage(into: ColumnChunkPages, type: number, numValues: number, enc
     w.struct(7).i32(1, numValues).i32(2, encoding).end();
   }
   h.byte(0);
+  into.uncompressed += h.pos + body.length;
+  into.compressed += h.pos + compressed.length;
+  if (type === PAGE.DATA && into.spool !== null) {
+    into.data.push(into.spool.append(h.written(), compressed));
+    releaseIfWhole(compressed);
+    return;
+  }
   const page = new Uint8Array(h.pos + compressed.length);
   page.set(h.written(), 0);
   page.set(compressed, h.pos);
   releaseIfWhole(compressed);
   if (type === PAGE.DATA) into.data.push(page);
   else into.dictionary = page;
-  into.uncompressed += h.pos + body.length;
-  into.compressed += page.length;
 }
 
 /**
@@ -234,6 +244,8 @@ export class ParquetFileBuilder {
     /** The file's symbol: the `symbol` column, and what `row_id` is computed from. */
     readonly symbol: string,
     private readonly opts: EncodeOptions = {},
+    /** Where the pages of rows added before `finish` wait (page-spool.ts); null: in memory. */
+    private readonly spool: PageSpool | null = null,
   ) {
     const defs = schemaOf(kind);
     if (!defs) throw new Error(`unknown kind ${kind}`);
@@ -314,7 +326,8 @@ export class ParquetFileBuilder {
   private encodePiece(chunks: readonly RowChunk[], p0: number, p1: number): void {
     const g = Math.floor(this.rowCount / this.groupSize);
     let group = this.groups[g];
-    if (group === undefined) this.groups.push((group = { rows: 0, columns: this.defs.map((def) => new ColumnChunkPages(def)) }));
+    // String columns are encoded by `finish` and written right after: nothing to spool.
+    if (group === undefined) this.groups.push((group = { rows: 0, columns: this.defs.map((def, c) => new ColumnChunkPages(def, isStringColumn(this.kind, c) ? null : this.spool)) }));
     for (let c = 0; c < this.defs.length; c++) {
       if (isStringColumn(this.kind, c)) continue;
       encodeValuePage(group.columns[c]!, chunkColumn(this.kind, chunks, c, p0, p1, scratch.columns), p1 - p0, this.opts.zstdLevel);
@@ -329,6 +342,11 @@ export class ParquetFileBuilder {
     footer.reset();
     const metas: RowGroupMeta[] = [];
     const parts: Uint8Array[] = [MAGIC];
+    // Spooled pages come back into one array for the whole file, each column chunk's as one piece.
+    let spooled = 0;
+    for (const g of this.groups) for (const ch of g.columns) for (const d of ch.data) if (typeof d === "number") spooled += this.spool!.length(d);
+    const back = new Uint8Array(spooled);
+    let backAt = 0;
     let at = MAGIC.length;
     for (const g of this.groups) {
       const offset = at;
@@ -337,7 +355,20 @@ export class ParquetFileBuilder {
         const dataPageOffset = at + (ch.dictionary?.length ?? 0);
         at += ch.compressed;
         if (ch.dictionary !== null) parts.push(ch.dictionary);
-        for (const part of ch.data) parts.push(part);
+        let run = backAt;
+        ch.data.forEach((d, i) => {
+          if (typeof d !== "number") {
+            if (backAt > run) parts.push(back.subarray(run, (run = backAt)));
+            parts.push(d);
+            return;
+          }
+          const n = this.spool!.length(d);
+          this.spool!.read(d, back, backAt);
+          this.spool!.free(d);
+          // Read and freed: a later `discard` must not free it again.
+          ch.data[i] = back.subarray(backAt, (backAt += n));
+        });
+        if (backAt > run) parts.push(back.subarray(run, backAt));
         return { pages: ch, dataPageOffset, dictionaryPageOffset };
       });
       metas.push({ rows: g.rows, offset, chunks });
@@ -347,6 +378,13 @@ export class ParquetFileBuilder {
     footer.append(MAGIC);
     parts.push(footer.written().slice());
     return parts;
+  }
+
+  /** Frees the pages still in the spool of a file that will not be finished. The builder is spent. */
+  discard(): void {
+    for (const g of this.groups) for (const ch of g.columns) for (const d of ch.data) if (typeof d === "number") this.spool!.free(d);
+    this.groups.length = 0;
+    for (const values of this.computed.values()) values.release();
   }
 }
 
@@ -505,16 +543,47 @@ function encodeStrings(into: ColumnChunkPages, col: StrColumn, zstdLevel: number
   const levelsEnd = page.pos;
   into.nullCount += nullCount;
   into.numValues += n;
+  const idx = indexScratch(present);
+  const entries = dictionaryOf(col, nulls, idx);
+  const range = rangeScratch;
+  range.reset();
+  if (entries <= MAX_DICTIONARY) {
+    const d = dictScratch();
+    for (let j = 0; j < entries; j++) range.consider(bytes, d.start[j]!, d.end[j]!);
+    writeDictionaryPages(into, bytes, entries, idx, present, n, levelsEnd, zstdLevel);
+  } else {
+    page.pos = levelsEnd;
+    writePlainValues(col, nulls, range);
+    finishPage(into, PAGE.DATA, n, ENC.PLAIN, zstdLevel);
+    if (nulls) into.useEncoding(ENC.RLE);
+    into.useEncoding(ENC.PLAIN);
+  }
+  into.minBytes = range.minS < 0 ? null : bytes.slice(range.minS, range.minE);
+  into.maxBytes = range.maxS < 0 ? null : bytes.slice(range.maxS, range.maxE);
+}
 
-  // Try a dictionary: consecutive equal values (the common case: symbol, regime, signal) cost one
-  // byte comparison each; a new value costs a hash of its bytes and a probe of an open-addressing
-  // table. Nothing is allocated per value: a Map, JS strings or a view per distinct id (row_id)
-  // made ≈ 120 KB of garbage per batch, which a rotation's ≈ 350 batches turned into tens of MiB
-  // of RSS in the writer (measured in isolation: 300 prices batches, +54 → +17 MiB).
+/*
+ * encodeStrings is split into the functions below on purpose: as one function (a dictionary
+ * loop, a plain loop, a closure and two pages) JSC's optimising tier compiled it, once per run,
+ * into 170 KB of machine code in ≈ 380 ms, and that compilation took ≈ 55 MiB for as long: the one
+ * outlier of every 10-minute memory run (BUN_JSC_reportFTLCompileTimes=1; docs/storage.md "Memory").
+ */
+
+/**
+ * Dictionary ids of the present values into `idx`; returns the number of distinct values, or more
+ * than MAX_DICTIONARY when there are too many (the ids are then incomplete). Consecutive equal
+ * values (the common case: symbol, regime, signal) cost one byte comparison each; a new value a
+ * hash of its bytes and a probe of an open-addressing table. Nothing is allocated per value: a Map,
+ * JS strings or a view per distinct id (row_id) made ≈ 120 KB of garbage per batch, which a
+ * rotation's ≈ 350 batches turned into tens of MiB of RSS in the writer (measured in isolation:
+ * 300 prices batches, +54 → +17 MiB).
+ */
+function dictionaryOf(col: StrColumn, nulls: Uint8Array | null, idx: Int32Array): number {
+  const { bytes, offsets } = col;
+  const n = offsets.length - 1;
   const d = dictScratch();
   d.slots.fill(0);
   let entries = 0;
-  const idx = indexScratch(present);
   let k = 0;
   let prevStart = -1;
   let prevEnd = -1;
@@ -550,56 +619,67 @@ function encodeStrings(into: ColumnChunkPages, col: StrColumn, zstdLevel: number
     prevEnd = e;
     prevIdx = id;
   }
-
-  /** Value with the smallest and the largest bytes: [start, end) of each, -1 = none yet. */
-  let minS = -1;
-  let minE = -1;
-  let maxS = -1;
-  let maxE = -1;
-  const consider = (s: number, e: number): void => {
-    if (minS < 0 || compareRanges(bytes, s, e, minS, minE) < 0) {
-      minS = s;
-      minE = e;
-    }
-    if (maxS < 0 || compareRanges(bytes, s, e, maxS, maxE) > 0) {
-      maxS = s;
-      maxE = e;
-    }
-  };
-  if (entries <= MAX_DICTIONARY) {
-    for (let j = 0; j < entries; j++) consider(d.start[j]!, d.end[j]!);
-    // The dictionary page comes first in the chunk; the levels already in `page` are kept aside.
-    const levels = page.written().slice(0, levelsEnd);
-    page.reset();
-    for (let j = 0; j < entries; j++) {
-      page.int32LE(d.end[j]! - d.start[j]!);
-      page.appendRange(bytes, d.start[j]!, d.end[j]!);
-    }
-    finishPage(into, PAGE.DICTIONARY, entries, ENC.PLAIN, zstdLevel);
-    page.reset();
-    page.append(levels);
-    const width = Math.max(1, bitWidth(Math.max(0, entries - 1)));
-    page.byte(width);
-    encodeHybrid(page, idx, present, width);
-    finishPage(into, PAGE.DATA, n, ENC.RLE_DICTIONARY, zstdLevel);
-    for (const e of [ENC.PLAIN, ENC.RLE, ENC.RLE_DICTIONARY]) into.useEncoding(e);
-  } else {
-    page.pos = levelsEnd;
-    for (let i = 0; i < n; i++) {
-      if (nulls !== null && nulls[i]) continue;
-      const s = offsets[i]!;
-      const e = offsets[i + 1]!;
-      consider(s, e);
-      page.int32LE(e - s);
-      page.appendRange(bytes, s, e);
-    }
-    finishPage(into, PAGE.DATA, n, ENC.PLAIN, zstdLevel);
-    if (nulls) into.useEncoding(ENC.RLE);
-    into.useEncoding(ENC.PLAIN);
-  }
-  into.minBytes = minS < 0 ? null : bytes.slice(minS, minE);
-  into.maxBytes = maxS < 0 ? null : bytes.slice(maxS, maxE);
+  return entries;
 }
+
+/** The dictionary page (first in the chunk), then the data page of ids; the levels are in the page scratch up to `levelsEnd`. */
+function writeDictionaryPages(into: ColumnChunkPages, bytes: Uint8Array, entries: number, idx: Int32Array, present: number, n: number, levelsEnd: number, zstdLevel: number | undefined): void {
+  const page = scratch.page;
+  const d = dictScratch();
+  const levels = page.written().slice(0, levelsEnd);
+  page.reset();
+  for (let j = 0; j < entries; j++) {
+    page.int32LE(d.end[j]! - d.start[j]!);
+    page.appendRange(bytes, d.start[j]!, d.end[j]!);
+  }
+  finishPage(into, PAGE.DICTIONARY, entries, ENC.PLAIN, zstdLevel);
+  page.reset();
+  page.append(levels);
+  const width = Math.max(1, bitWidth(Math.max(0, entries - 1)));
+  page.byte(width);
+  encodeHybrid(page, idx, present, width);
+  finishPage(into, PAGE.DATA, n, ENC.RLE_DICTIONARY, zstdLevel);
+  for (const e of [ENC.PLAIN, ENC.RLE, ENC.RLE_DICTIONARY]) into.useEncoding(e);
+}
+
+/** The present values, PLAIN, into the page scratch after its levels; each one considered for the statistics. */
+function writePlainValues(col: StrColumn, nulls: Uint8Array | null, range: ByteRangeStats): void {
+  const page = scratch.page;
+  const { bytes, offsets } = col;
+  const n = offsets.length - 1;
+  for (let i = 0; i < n; i++) {
+    if (nulls !== null && nulls[i]) continue;
+    const s = offsets[i]!;
+    const e = offsets[i + 1]!;
+    range.consider(bytes, s, e);
+    page.int32LE(e - s);
+    page.appendRange(bytes, s, e);
+  }
+}
+
+/** The values with the smallest and the largest bytes: [start, end) of each, -1 = none yet. */
+class ByteRangeStats {
+  minS = -1;
+  minE = -1;
+  maxS = -1;
+  maxE = -1;
+
+  reset(): void {
+    this.minS = this.minE = this.maxS = this.maxE = -1;
+  }
+
+  consider(bytes: Uint8Array, s: number, e: number): void {
+    if (this.minS < 0 || compareRanges(bytes, s, e, this.minS, this.minE) < 0) {
+      this.minS = s;
+      this.minE = e;
+    }
+    if (this.maxS < 0 || compareRanges(bytes, s, e, this.maxS, this.maxE) > 0) {
+      this.maxS = s;
+      this.maxE = e;
+    }
+  }
+}
+const rangeScratch = new ByteRangeStats();
 
 /** A non-nullable string column holding `value` on all n rows: a one-entry dictionary and one run. */
 function encodeConstantString(into: ColumnChunkPages, value: Uint8Array, n: number, zstdLevel: number | undefined): void {

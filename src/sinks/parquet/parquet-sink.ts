@@ -52,8 +52,12 @@ export interface ParquetSinkOptions {
   readonly compactAllOnClose?: boolean;
   /** Delete date partitions older than this many days; 0 (default) keeps everything. */
   readonly retentionDays?: number;
-  /** The writer collects its heap after every batch (live: memory at rotations); off for replay. */
-  readonly collectEachBatch?: boolean;
+  /**
+   * The writer keeps its memory low: a collection of its heap after every batch, and the pages of
+   * files being built spooled to disk (page-spool.ts). For the live collector; off for replay,
+   * which writes hundreds of batches a second and needs the time more than the memory.
+   */
+  readonly lowMemory?: boolean;
   /** Batches pending and none settled for this long: health names the writer as stalled (default 60 s). */
   readonly stallMs?: number;
   /** Overrides where the worker script is found (see writerWorkerSpecifier). */
@@ -716,7 +720,7 @@ export class ParquetSink implements RowSinkComponent {
         : null,
       roots,
       retentionDays: this.opts.retentionDays ?? 0,
-      collectEachBatch: this.opts.collectEachBatch ?? false,
+      lowMemory: this.opts.lowMemory ?? false,
       customSchemas: customSchemaEntries(),
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.

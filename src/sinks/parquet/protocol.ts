@@ -24,8 +24,11 @@ export interface WorkerInit {
   readonly roots: readonly string[];
   /** Date partitions older than this many days are deleted; 0 = kept forever. */
   readonly retentionDays: number;
-  /** Collect the worker's heap after every batch written (live), not only as it grows (writer-worker.ts). */
-  readonly collectEachBatch?: boolean;
+  /**
+   * Live: collect the worker's heap after every batch written, not only as it grows, and keep the
+   * pages of files being built on disk (page-spool.ts). See ParquetSinkOptions.lowMemory.
+   */
+  readonly lowMemory?: boolean;
   /** Schemas of the custom indicator kinds, registered in the worker before any write or compaction. */
   readonly customSchemas?: readonly (readonly [CustomKind, readonly ColumnDef[]])[];
 }
@@ -126,7 +129,7 @@ export interface CompactedReply {
 
 export interface MaintenanceErrorReply {
   readonly type: "maintenance-error";
-  readonly what: "compaction" | "retention" | "scan";
+  readonly what: "compaction" | "retention" | "scan" | "spool";
   readonly error: WriteErrorInfo;
 }
 

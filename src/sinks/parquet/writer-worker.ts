@@ -18,6 +18,8 @@ import { applyRetention } from "../storage/retention.ts";
 import { transferList, type RowChunk } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
 import { releaseArrayBuffer, releaseBuffer } from "./release.ts";
+import { PageSpool } from "./page-spool.ts";
+import { makeStagingDir } from "../storage/staging.ts";
 import { commitFile, commitFiles, FileOpError, partFileName, partitionDir } from "./files.ts";
 import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
@@ -81,7 +83,7 @@ async function runNext(): Promise<void> {
  * rotation (≈ 350 batches at 50 symbols at once) RSS rose by 25–45 MiB within a second
  * (bench/rotation-probe.ts reproduces it in isolation). What is measured to work: buffers freed as
  * soon as they are done with (release.ts), the encoder allocating nothing per value, and — for
- * the live collector (`collectEachBatch`) — a full collection after a batch written, ≈ 2 ms each on
+ * the live collector (`lowMemory`) — a full collection after a batch written, ≈ 2 ms each on
  * this small heap, but never more than GC_TIME_SHARE of the worker's time: after every batch cost
  * 17–40 % of a core at a rotation of 400 symbols (≈ 4,800 batches). A replay writes hundreds of
  * batches a second and does without. Otherwise a collection runs once the heap, external memory
@@ -96,7 +98,7 @@ let lastGcMs = 0;
 /** `afterBatch`: a batch was just written (or failed). */
 function releaseBatchMemory(afterBatch = false): void {
   const t0 = performance.now();
-  const due = afterBatch && config.collectEachBatch === true && t0 - lastGcEnd >= lastGcMs / GC_TIME_SHARE;
+  const due = afterBatch && config.lowMemory === true && t0 - lastGcEnd >= lastGcMs / GC_TIME_SHARE;
   if (!due && heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
   Bun.gc(true);
   lastGcEnd = performance.now();
@@ -180,9 +182,26 @@ function failed(root: string, h: Held): void {
  */
 const ahead = new Map<number, ParquetFileBuilder>();
 
+/**
+ * The pages of the files in `ahead`, on disk until each file is finished (page-spool.ts): with 60 s
+ * rotations they are most of what this thread would otherwise hold. In the first root's staging
+ * folder; a spool that cannot write keeps pages in memory and says so once.
+ */
+let spool: PageSpool | null = null;
+function pageSpool(): PageSpool | null {
+  const root = config.roots[0];
+  if (spool === null && root !== undefined && config.lowMemory === true) {
+    spool = new PageSpool(
+      () => makeStagingDir(root, `pages-${config.runTag}`),
+      (message, path) => reply({ type: "maintenance-error", what: "spool", error: { code: "ESPOOL", message, path } }),
+    );
+  }
+  return spool;
+}
+
 function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonly RowChunk[]): void {
   let file = ahead.get(key);
-  if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, symbol, config)));
+  if (file === undefined) ahead.set(key, (file = new ParquetFileBuilder(kind, symbol, config, pageSpool())));
   try {
     file.addRows(chunks);
   } catch (e) {
@@ -200,7 +219,9 @@ function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonl
 /** Batch keys whose chunks sent ahead could not be encoded, with why. */
 const aheadFailed = new Map<number, string>();
 
+/** The chunks of batch `key` will not be written (discarded, or the write gave up on them). */
 function forgetChunks(key: number): void {
+  ahead.get(key)?.discard();
   ahead.delete(key);
   aheadFailed.delete(key);
 }
@@ -211,13 +232,16 @@ function write(req: WriteRequest): void {
   const base = { id: req.id, kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
   const file = ahead.get(key) ?? new ParquetFileBuilder(batch.kind, batch.symbol, config);
   const aheadError = aheadFailed.get(key);
-  forgetChunks(key);
+  ahead.delete(key);
+  aheadFailed.delete(key);
   if (aheadError !== undefined) {
+    file.discard();
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: aheadError, path: dir } });
     return;
   }
   // A writer that replaced one that died never saw the chunks its predecessor held.
   if (file.rows !== batch.sentRows) {
+    file.discard();
     reply({ type: "dropped", ...base, error: { code: "EWORKER", message: `rows sent ahead of this ${base.kind} batch were lost with a previous writer worker`, path: dir } });
     return;
   }
@@ -226,6 +250,7 @@ function write(req: WriteRequest): void {
   try {
     bytes = file.finish(batch);
   } catch (e) {
+    file.discard();
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
   } finally {
@@ -478,6 +503,7 @@ async function close(compactAll: boolean): Promise<void> {
   // Dropping the handler empties the event loop, so the worker exits by itself after the reply is
   // delivered (process.exit could cut the reply off).
   self.onmessage = null;
+  spool?.close();
   reply({ type: "closed" });
 }
 

@@ -1,0 +1,101 @@
+/**
+ * The writer's page spool (src/sinks/parquet/page-spool.ts): pages appended in any sizes come back
+ * byte for byte in any order, from the write buffer or from disk; a segment file is deleted once
+ * its pages are freed and a newer one is written; freed refs are reused; close deletes everything;
+ * a spool that cannot create its folder keeps pages in memory, says so once, and loses nothing.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { PageSpool } from "../../src/sinks/parquet/page-spool.ts";
+import { tempDir } from "../helpers/binary.ts";
+import { prng } from "../helpers/prng.ts";
+
+const LIMITS = { segmentBytes: 64 * 1024, bufferBytes: 4096 };
+
+/** A page of `n` bytes whose content says which page it is. */
+function page(seed: number, n: number): [Uint8Array, Uint8Array] {
+  const rand = prng(seed);
+  const bytes = Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+  const cut = Math.min(n, Math.floor(rand() * 24));
+  return [bytes.slice(0, cut), bytes.slice(cut)];
+}
+const joined = ([h, b]: [Uint8Array, Uint8Array]) => Buffer.concat([h, b]);
+const makeDir = (dir: string) => () => {
+  mkdirSync(dir);
+  return dir;
+};
+
+function readBack(spool: PageSpool, ref: number): Buffer {
+  const into = new Uint8Array(spool.length(ref) + 7);
+  spool.read(ref, into, 7);
+  return Buffer.from(into.subarray(7));
+}
+
+describe("page spool", () => {
+  test("pages of every size come back byte for byte, from the buffer and from disk, in any order", () => {
+    const root = tempDir("spool");
+    const errors: string[] = [];
+    const spool = new PageSpool(makeDir(join(root, "s")), (m) => errors.push(m), LIMITS);
+    const rand = prng(7);
+    const want = new Map<number, Buffer>();
+    for (let i = 0; i < 600; i++) {
+      // Mostly small pages, some larger than the write buffer.
+      const n = i % 50 === 0 ? 10_000 + Math.floor(rand() * 5000) : Math.floor(rand() * 900);
+      const p = page(i, n);
+      const ref = spool.append(p[0], p[1]);
+      want.set(ref, joined(p));
+      // Some read at once, while still in the write buffer.
+      if (i % 17 === 0) expect(readBack(spool, ref).equals(want.get(ref)!)).toBe(true);
+    }
+    expect(spool.segmentPaths.length).toBeGreaterThan(2);
+    const refs = [...want.keys()].sort(() => rand() - 0.5);
+    for (const ref of refs) expect(readBack(spool, ref).equals(want.get(ref)!)).toBe(true);
+    expect(errors).toEqual([]);
+    spool.close();
+    expect(existsSync(join(root, "s"))).toBe(false);
+  });
+
+  test("a segment goes once its pages are freed and a newer one is written; refs are reused", () => {
+    const root = tempDir("spool");
+    const dir = join(root, "s");
+    const spool = new PageSpool(makeDir(dir), () => {}, LIMITS);
+    const first: number[] = [];
+    // Two segments' worth: the first segment is full and closed for appends.
+    for (let i = 0; i < 200; i++) first.push(spool.append(...page(i, 500)));
+    const files = () => readdirSync(dir).sort();
+    expect(files().length).toBe(2);
+    const oldest = spool.segmentPaths[0]!;
+    // Keep one page of the first segment: it stays.
+    for (const ref of first.slice(0, 130)) spool.free(ref);
+    expect(existsSync(oldest)).toBe(true);
+    const kept = first.slice(130);
+    for (const ref of kept) expect(readBack(spool, ref).equals(joined(page(first.indexOf(ref), 500)))).toBe(true);
+    for (const ref of kept) spool.free(ref);
+    expect(existsSync(oldest)).toBe(false);
+    expect(spool.pages).toBe(0);
+    // Freed refs are taken again before new ones.
+    const again = spool.append(...page(999, 10));
+    expect(first).toContain(again);
+    spool.close();
+  });
+
+  test("a spool that cannot make its folder keeps pages in memory, reports once, loses nothing", () => {
+    const errors: { message: string; path: string }[] = [];
+    const spool = new PageSpool(
+      () => {
+        throw new Error("EROFS: read-only file system, mkdir '/nowhere'");
+      },
+      (message, path) => errors.push({ message, path }),
+      LIMITS,
+    );
+    const refs = Array.from({ length: 50 }, (_, i) => spool.append(...page(i, 300 + i)));
+    refs.forEach((ref, i) => expect(readBack(spool, ref).equals(joined(page(i, 300 + i)))).toBe(true));
+    expect(errors.length).toBe(1);
+    expect(errors[0]!.message).toContain("page spool off, pages kept in memory");
+    expect(errors[0]!.message).toContain("EROFS");
+    for (const ref of refs) spool.free(ref);
+    expect(spool.pages).toBe(0);
+    spool.close();
+  });
+});

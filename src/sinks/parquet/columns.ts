@@ -217,6 +217,14 @@ function rowCopier(kind: SinkKind): RowCopier {
  */
 const MIN_CHUNK_ROWS = 256;
 const MAX_CHUNK = 16_384;
+/**
+ * A batch's first chunk starts this small and doubles (by copy) up to the batch's chunk size before
+ * it is sealed, so sealed chunks, and the writer's pages, stay as large as above, while a builder
+ * that gets a few rows a minute holds a few rows' worth rather than 256: with the whole market
+ * most builders are such (400 symbols at ≈ 2,650 frames/s: a few rows a second per symbol, spread
+ * over a dozen kinds).
+ */
+const FIRST_CHUNK_ROWS = 16;
 
 /**
  * Accumulates rows of one kind for one symbol. `append` copies cell values into the current chunk; the
@@ -225,7 +233,8 @@ const MAX_CHUNK = 16_384;
  *
  * Chunks are an eighth of the previous batch (at least 256, at most 16,384 rows): a full one can be
  * sent to the writer ahead of its batch (takeSealed), so at most about an eighth of a rotation's rows
- * wait on the ingest thread, and nothing is ever copied to grow.
+ * wait on the ingest thread. Only a batch's first chunk grows (FIRST_CHUNK_ROWS); later ones are
+ * allocated at full size.
  */
 export class ColumnBatchBuilder {
   readonly kind: SinkKind;
@@ -242,6 +251,8 @@ export class ColumnBatchBuilder {
   private flags = new Uint8Array(0);
   private chunkStart = 0;
   private chunkCap = 0;
+  /** Size the current chunk grows to before it is sealed. */
+  private chunkTarget = 0;
   private strCap = 0;
   private strBytes: Uint8Array[] = [];
   private strOffsets: Uint32Array[] = [];
@@ -274,8 +285,11 @@ export class ColumnBatchBuilder {
     const i = this.rowCount;
     let j = i - this.chunkStart;
     if (j === this.chunkCap) {
-      this.nextChunk();
-      j = 0;
+      if (this.chunkCap < this.chunkTarget) this.growChunk();
+      else {
+        this.nextChunk();
+        j = 0;
+      }
     }
     if (i === this.strCap) this.growStrings();
     const err = this.copyRow(row, j, i, this.nums, this.flags, this);
@@ -288,6 +302,11 @@ export class ColumnBatchBuilder {
     if (ts > this.maxTs) this.maxTs = ts;
     this.rowCount = i + 1;
     return true;
+  }
+
+  /** Bytes allocated for the chunk being filled (its rows and the room left). */
+  get chunkBytes(): number {
+    return this.nums.byteLength + this.flags.byteLength;
   }
 
   /** True when full chunks are waiting (the current one is still being filled). */
@@ -328,6 +347,7 @@ export class ColumnBatchBuilder {
     this.rowCount = 0;
     this.chunkStart = 0;
     this.chunkCap = 0;
+    this.chunkTarget = 0;
     this.strCap = 0;
     this.minTs = Infinity;
     this.maxTs = -Infinity;
@@ -353,11 +373,26 @@ export class ColumnBatchBuilder {
     // writer still holds the batches just handed over, and full-size chunks allocated up front
     // doubled the process's memory for that moment. A batch larger than the last grows by
     // chunks of an eighth of what it holds.
-    const cap = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK_ROWS, (i === 0 ? this.capacityHint : i) >> 3));
+    const target = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK_ROWS, (i === 0 ? this.capacityHint : i) >> 3));
+    const cap = i === 0 ? Math.min(target, FIRST_CHUNK_ROWS) : target;
     const l = this.layout;
     this.nums = new Float64Array(cap * l.numWidth);
     this.flags = new Uint8Array(cap * l.flagWidth);
     this.chunkStart = i;
+    this.chunkCap = cap;
+    this.chunkTarget = target;
+  }
+
+  /** Doubles the current chunk (rows are laid out row after row, so they keep their places). */
+  private growChunk(): void {
+    const cap = Math.min(this.chunkTarget, this.chunkCap * 2);
+    const l = this.layout;
+    const nums = new Float64Array(cap * l.numWidth);
+    const flags = new Uint8Array(cap * l.flagWidth);
+    nums.set(this.nums);
+    flags.set(this.flags);
+    this.nums = nums;
+    this.flags = flags;
     this.chunkCap = cap;
   }
 

@@ -1,0 +1,50 @@
+/**
+ * The ingest thread's column builder (src/sinks/parquet/columns.ts): a builder that gets a few rows
+ * holds a few rows' worth (its first chunk starts small and doubles), while the chunks it seals for
+ * the writer are still full size, and rows keep their values across every growth (read back by
+ * encoding the batch and reading the file with hyparquet).
+ */
+import { describe, expect, test } from "bun:test";
+import { parquetReadObjects } from "hyparquet";
+import { SCHEMAS, withComputedCells } from "../../src/core/rows.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
+import { makeRow } from "./sink-support.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 10);
+
+describe("column builder chunks", () => {
+  test("a sparse builder holds a few rows' worth; a busy one seals full 256-row chunks", () => {
+    const sparse = new ColumnBatchBuilder("orderbook", "BTCUSDT", 0, 0);
+    for (let i = 0; i < 5; i++) expect(sparse.append(makeRow("orderbook", i, "BTCUSDT", T0 + i))).toBe(true);
+    const busy = new ColumnBatchBuilder("orderbook", "BTCUSDT", 0, 0);
+    for (let i = 0; i < 300; i++) expect(busy.append(makeRow("orderbook", i, "BTCUSDT", T0 + i))).toBe(true);
+    // The first chunk of 256 rows is what a sparse builder used to hold: 16 times what it holds now.
+    const full = busy.takeSealed();
+    expect(full.map((c) => c.rows)).toEqual([256]);
+    const perRow = full[0]!.nums.byteLength / 256 + full[0]!.flags.byteLength / 256;
+    expect(sparse.chunkBytes).toBeLessThanOrEqual(16 * perRow);
+    expect(sparse.chunkBytes).toBeGreaterThan(0);
+  });
+
+  test("rows keep their values across the first chunk's growth and the chunks sealed after it", async () => {
+    const b = new ColumnBatchBuilder("prices", "BTCUSDT", 0, 0);
+    const rows = Array.from({ length: 700 }, (_, i) => makeRow("prices", i, "BTCUSDT", T0 + i * 7));
+    for (const r of rows) expect(b.append(r)).toBe(true);
+    const ahead = b.takeSealed();
+    expect(ahead.map((c) => c.rows)).toEqual([256, 256]);
+    const batch = b.take()!;
+    const bytes = encodeBatch({ ...batch, chunks: [...ahead, ...batch.chunks], sentRows: 0 });
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const got = await parquetReadObjects({ file, compressors: { ZSTD: (x: Uint8Array) => Bun.zstdDecompressSync(x) } });
+    expect(got.length).toBe(700);
+    for (const def of SCHEMAS.prices) {
+      const want = rows.map((r) => withComputedCells("prices", r)[def.name]);
+      const have = got.map((r) => {
+        const v = r[def.name];
+        return typeof v === "bigint" ? Number(v) : v instanceof Date ? v.getTime() : v;
+      });
+      expect({ column: def.name, values: have }).toEqual({ column: def.name, values: want });
+    }
+  });
+});

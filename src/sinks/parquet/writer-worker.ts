@@ -79,8 +79,9 @@ async function runNext(): Promise<void> {
 
 /**
  * Collections of this worker's heap. Its garbage is mostly small objects and arrays made per batch
- * (page arrays, zstd results, column views), memory its collector is in no hurry to reclaim: at a
- * rotation (≈ 350 batches at 50 symbols at once) RSS rose by 25–45 MiB within a second
+ * (page arrays, zstd results, column views), memory its collector is in no hurry to reclaim: when
+ * every symbol rotated at once (≈ 350 batches at 50 symbols; rotations are phase-shifted now, but
+ * the row cap and shutdown still bring bursts) RSS rose by 25–45 MiB within a second
  * (bench/rotation-probe.ts reproduces it in isolation). What is measured to work: buffers freed as
  * soon as they are done with (release.ts), the encoder allocating nothing per value, and — for
  * the live collector (`lowMemory`) — a full collection after a batch written, ≈ 2 ms each on

@@ -6,7 +6,8 @@
  * Symbols do not all rotate at once. A kind's period is split into phases (one per second, at most
  * MAX_PHASES) and each symbol rotates at its own phase, fixed by a hash of its name: symbol S's
  * boundaries are `n·period + offset(S)`. Sealing every symbol at the same instant made the Parquet
- * writer finish ≈ 350 files at once at 50 symbols, a spike of 20–60 MiB for a few hundred ms
+ * writer finish ≈ 350 files at once at 50 symbols, a spike of 10–30 MiB for a few hundred ms
+ * (+70 at 400 symbols)
  * (docs/storage.md "Memory"), and made the encoded pages of all open files peak together. The hash,
  * not the order of arrival, decides the phase, so a replay cuts the same batches as the live run.
  */

@@ -564,9 +564,10 @@ function encodeStrings(into: ColumnChunkPages, col: StrColumn, zstdLevel: number
 
 /*
  * encodeStrings is split into the functions below on purpose: as one function (a dictionary
- * loop, a plain loop, a closure and two pages) JSC's optimising tier compiled it, once per run,
- * into 170 KB of machine code in ≈ 380 ms, and that compilation took ≈ 55 MiB for as long: the one
- * outlier of every 10-minute memory run (BUN_JSC_reportFTLCompileTimes=1; docs/storage.md "Memory").
+ * loop, a plain loop, a closure and two pages) it was the costliest compilation of JSC's optimising
+ * tier in a source run (≈ 370 ms, BUN_JSC_reportFTLCompileTimes=1), and such a compilation holds
+ * tens of MiB while it runs. Whether it was the once-a-run outlier of the memory benchmark is not
+ * established (docs/storage.md "Memory").
  */
 
 /**

@@ -220,21 +220,21 @@ function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonl
 /** Batch keys whose chunks sent ahead could not be encoded, with why. */
 const aheadFailed = new Map<number, string>();
 
-/** The chunks of batch `key` will not be written (discarded, or the write gave up on them). */
-function forgetChunks(key: number): void {
-  ahead.get(key)?.discard();
+/** Takes batch `key`'s file built from chunks sent ahead, and why they could not be encoded, if so. */
+function takeAhead(key: number): { readonly file: ParquetFileBuilder | undefined; readonly error: string | undefined } {
+  const taken = { file: ahead.get(key), error: aheadFailed.get(key) };
   ahead.delete(key);
   aheadFailed.delete(key);
+  return taken;
 }
 
 function write(req: WriteRequest): void {
   const { root, batch, key } = req;
   const dir = partitionDir(root, batch.kind, batch.symbol, batch.day);
   const base = { id: req.id, kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
-  const file = ahead.get(key) ?? new ParquetFileBuilder(batch.kind, batch.symbol, config);
-  const aheadError = aheadFailed.get(key);
-  ahead.delete(key);
-  aheadFailed.delete(key);
+  const taken = takeAhead(key);
+  const file = taken.file ?? new ParquetFileBuilder(batch.kind, batch.symbol, config);
+  const aheadError = taken.error;
   if (aheadError !== undefined) {
     file.discard();
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: aheadError, path: dir } });
@@ -531,7 +531,8 @@ self.onmessage = (event: MessageEvent) => {
       holdChunks(msg.key, msg.kind, msg.symbol, msg.chunks);
       break;
     case "discard":
-      forgetChunks(msg.key);
+      // Their batch will not be written: the pages they left in the spool go too.
+      takeAhead(msg.key).file?.discard();
       break;
     case "maintain":
       urgent.push(() => maintain(msg.nowMs));

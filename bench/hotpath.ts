@@ -56,7 +56,7 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
   const ndjson = new NdjsonSink({ dir: join(dir, "ndjson"), compress: "none" });
   // A sink left out is replaced by one that takes nothing: its rows or lines go nowhere.
   const nullRows = Object.assign(new MemoryRowSink({ rotateSec: 2, orderbookRotateSec: 2 }), { append() {} });
-  const nullLines = Object.assign(Object.create(ndjson) as NdjsonSink, { append() {}, tick() {}, close: async () => {} });
+  const nullLines = Object.assign(Object.create(ndjson) as NdjsonSink, { append() {}, appendData() {}, tick() {}, close: async () => {} });
   const pipeline = new Pipeline(cfg, { kind: "live" }, { parquetError: () => {}, parquetMaintenance: () => {} }, { rowSinks: [v.parquet ? parquet : nullRows], lineSinks: [v.ndjson ? ndjson : nullLines] });
   const ingest = new Ingest(symbols, pipeline);
   const log = createLogger({ stderr: false });

@@ -28,9 +28,98 @@ function quoted(stream: string): string {
   return q;
 }
 
-/** A data line. `dataText` is the exact payload text as received. */
+/** A data line. `dataText` is the exact payload text as received; `latencyPipelineMs` is written to the µs. */
 export function dataLine(tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): string {
-  return `{"ts_recv":${tsRecv},"stream":${quoted(stream)},"latency_event_ms":${latencyEventMs ?? "null"},"latency_pipeline_ms":${latencyPipelineMs},"data":${dataText}}`;
+  return `{"ts_recv":${tsRecv},"stream":${quoted(stream)},"latency_event_ms":${latencyEventMs ?? "null"},"latency_pipeline_ms":${toMicros(latencyPipelineMs)},"data":${dataText}}`;
+}
+
+function toMicros(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * Bytes of a data line's text without its payload (the head and the closing brace): a buffer with
+ * this much room plus three bytes per payload character always holds the line.
+ */
+export const DATA_LINE_MAX_OVERHEAD = 256;
+
+/** The UTF-8 bytes `dataLine` would give, written into `out` at `at`; returns the offset after them. */
+export function writeDataLine(out: Buffer, at: number, tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): number {
+  // The collector writes one of these per frame: building the string and encoding it later cost
+  // about three times as much (the strings live until the flush; docs/performance.md).
+  let n = at;
+  out.set(HEAD_TS, n);
+  n = writeNumber(out, n + HEAD_TS.length, tsRecv);
+  const streamHead = streamHeadBytes(stream);
+  out.set(streamHead, n);
+  n += streamHead.length;
+  if (latencyEventMs === null) {
+    out.set(NULL_BYTES, n);
+    n += NULL_BYTES.length;
+  } else {
+    n = writeNumber(out, n, latencyEventMs);
+  }
+  out.set(HEAD_PIPELINE, n);
+  n += HEAD_PIPELINE.length;
+  const micros = Math.round(latencyPipelineMs * 1000);
+  n = micros >= 0 && micros < 1e12 ? writeMillisFromMicros(out, n, micros) : writeNumber(out, n, toMicros(latencyPipelineMs));
+  out.set(HEAD_DATA, n);
+  n += HEAD_DATA.length;
+  n += out.write(dataText, n, "utf8");
+  out[n] = 0x7d; // }
+  return n + 1;
+}
+
+const HEAD_TS = Buffer.from(`{"ts_recv":`, "latin1");
+const HEAD_PIPELINE = Buffer.from(`,"latency_pipeline_ms":`, "latin1");
+const HEAD_DATA = Buffer.from(`,"data":`, "latin1");
+const NULL_BYTES = Buffer.from("null", "latin1");
+const streamHeads = new Map<string, Buffer>();
+
+function streamHeadBytes(stream: string): Buffer {
+  let b = streamHeads.get(stream);
+  if (b === undefined) {
+    b = Buffer.from(`,"stream":${quoted(stream)},"latency_event_ms":`, "utf8");
+    if (streamHeads.size < MAX_QUOTED) streamHeads.set(stream, b);
+  }
+  return b;
+}
+
+const digits = new Uint8Array(20);
+
+/** A number as JavaScript prints it: integers by hand, anything else through String(). */
+function writeNumber(out: Buffer, at: number, v: number): number {
+  if (!Number.isSafeInteger(v) || Object.is(v, -0)) return at + out.write(String(v), at, "latin1");
+  let n = at;
+  if (v < 0) {
+    out[n++] = 0x2d;
+    v = -v;
+  }
+  let d = 0;
+  do {
+    const q = Math.floor(v / 10);
+    digits[d++] = 0x30 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  while (d > 0) out[n++] = digits[--d]!;
+  return n;
+}
+
+/** `micros / 1000` as JavaScript prints it (no trailing zeros): a whole number of µs prints exactly. */
+function writeMillisFromMicros(out: Buffer, at: number, micros: number): number {
+  const whole = Math.floor(micros / 1000);
+  let n = writeNumber(out, at, whole);
+  let frac = micros - whole * 1000;
+  if (frac === 0) return n;
+  out[n++] = 0x2e;
+  const d0 = Math.floor(frac / 100);
+  frac -= d0 * 100;
+  const d1 = Math.floor(frac / 10);
+  const d2 = frac - d1 * 10;
+  out[n++] = 0x30 + d0;
+  if (d1 !== 0 || d2 !== 0) out[n++] = 0x30 + d1;
+  if (d2 !== 0) out[n++] = 0x30 + d2;
+  return n;
 }
 
 /** A connect/disconnect control line for one of the symbols the connection carries. */

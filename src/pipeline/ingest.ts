@@ -9,7 +9,7 @@
  */
 import type { AcceptedFrame, FeedOutput } from "../core/feed.ts";
 import type { MarketEvent, Route } from "../core/market-events.ts";
-import { backfillLine, connectionLine, dataLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
+import { backfillLine, connectionLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
 import { parseSnapshot } from "../exchange/binance/depth/snapshot.ts";
 import { Histogram } from "../util/histogram.ts";
 import { applyEvent } from "./apply.ts";
@@ -45,7 +45,7 @@ export class Ingest implements FeedOutput {
     const pipelineMs = Math.round((performance.now() - f.t0) * 1000) / 1000;
     st.pipelineLatencyMs.record(pipelineMs);
     // Written even when the payload was malformed, so replay sees (and rejects) exactly the same frames.
-    this.pipeline.lines.append(symbol, ts, dataLine(ts, f.stream, E === null ? null : ts - E, pipelineMs, f.dataText));
+    this.pipeline.lines.appendData(symbol, ts, f.stream, E === null ? null : ts - E, pipelineMs, f.dataText);
   }
 
   backfill(symbol: string, stream: string, dataText: string, event: MarketEvent | null): void {

@@ -28,6 +28,8 @@ export interface RowSinkComponent extends SinkComponent, RowSink {}
 /** Takes raw-log lines of a symbol, in the order they were applied. */
 export interface LineSinkComponent extends SinkComponent {
   append(symbol: string, tsRecvMs: number, line: string): void;
+  /** A data line: the text core/raw-log.ts `dataLine` gives for these values (a sink may write its bytes directly). */
+  appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void;
 }
 
 /** A writer that dropped data within this window still reports it. */
@@ -54,5 +56,9 @@ export class LineFanout {
 
   append(symbol: string, tsRecvMs: number, line: string): void {
     for (let i = 0; i < this.sinks.length; i++) this.sinks[i]!.append(symbol, tsRecvMs, line);
+  }
+
+  appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
+    for (let i = 0; i < this.sinks.length; i++) this.sinks[i]!.appendData(symbol, tsRecvMs, stream, latencyEventMs, latencyPipelineMs, dataText);
   }
 }

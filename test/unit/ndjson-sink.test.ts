@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { dataLine } from "../../src/core/raw-log.ts";
 import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
@@ -44,6 +45,51 @@ describe("NdjsonSink", () => {
       expect(text).toBe(lines.join("\n") + "\n");
     }
     expect(sink.status().linesWritten).toBe(1000);
+  });
+
+  test("data lines written as bytes, mixed with text lines, with flushes between and lines of every size, read back exactly", async () => {
+    const dir = tempDir("ndjson-data");
+    const sink = new NdjsonSink({ dir, compress: "none", flushIntervalMs: 5 });
+    const want: Record<string, string[]> = {};
+    const t = Date.UTC(2026, 10, 21, 10, 0, 0);
+    for (let i = 0; i < 6000; i++) {
+      const sym = ["BTCUSDT", "ETHUSDT", "币USDT"][i % 3]!;
+      const ts = t + i;
+      // Payloads from a few bytes to 200 KiB (past the sink's largest buffer step), some not ASCII.
+      const size = i % 997 === 0 ? 200_000 : (i * 7919) % 900;
+      const payload = `{"i":${i},"x":"${(i % 5 === 0 ? "é🚀" : "a").repeat(size)}"}`;
+      let line: string;
+      if (i % 11 === 0) {
+        line = `{"ts_recv":${ts},"event":"gap","i":${i}}`;
+        sink.append(sym, ts, line);
+      } else {
+        line = dataLine(ts, `${sym.toLowerCase()}@aggTrade`, i % 4 === 0 ? null : i - 50, (i % 13) / 7, payload);
+        sink.appendData(sym, ts, `${sym.toLowerCase()}@aggTrade`, i % 4 === 0 ? null : i - 50, (i % 13) / 7, payload);
+      }
+      (want[sym] ??= []).push(line);
+      if (i % 500 === 0) await Bun.sleep(10);
+    }
+    await sink.close();
+    for (const [sym, lines] of Object.entries(want)) {
+      expect(readFileSync(join(dir, ndjsonRelPath(sym, t)), "utf8")).toBe(lines.join("\n") + "\n");
+    }
+    expect(sink.status().linesWritten).toBe(6000);
+    expect(sink.status().bytesHeld).toBe(0);
+    expect(sink.status().pendingLines).toBe(0);
+  });
+
+  test("the buffer bound drops data lines whole and counts them", async () => {
+    const dir = tempDir("ndjson-data-bound");
+    const sink = new NdjsonSink({ dir, compress: "none", maxBufferBytes: 10_000 });
+    const t = Date.UTC(2026, 10, 21, 10, 0, 0);
+    const payload = `{"x":"${"a".repeat(900)}"}`;
+    for (let i = 0; i < 30; i++) sink.appendData("BTCUSDT", t + i, "btcusdt@aggTrade", 1, 0.5, payload);
+    const dropped = sink.status().linesDropped;
+    expect(dropped).toBeGreaterThan(15);
+    await sink.close();
+    const lines = readFileSync(join(dir, ndjsonRelPath("BTCUSDT", t)), "utf8").split("\n").filter(Boolean);
+    expect(lines.length).toBe(30 - dropped);
+    for (const [k, l] of lines.entries()) expect(l).toBe(dataLine(t + k, "btcusdt@aggTrade", 1, 0.5, payload));
   });
 
   test("buffered lines reach the file within a second without close", async () => {

@@ -23,6 +23,7 @@ import { dirname } from "node:path";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
+import { dataLine } from "../../core/raw-log.ts";
 import { collectorName, connectionOptions } from "./connection.ts";
 import { ensureStream } from "./stream-config.ts";
 import { linesSince, lineTs } from "./log-reader.ts";
@@ -208,6 +209,10 @@ export class NatsPublisher implements LineSinkComponent {
     this.disconnectedSinceMs = up ? null : Date.now();
     this.opts.log.log(up ? "info" : "warn", up ? "nats connected" : "nats disconnected", { server: this.server });
     if (up) this.kickCatchUp();
+  }
+
+  appendData(symbol: string, tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
+    this.append(symbol, tsRecv, dataLine(tsRecv, stream, latencyEventMs, latencyPipelineMs, dataText));
   }
 
   /** One record, exactly as written to `symbol`'s NDJSON log. Never blocks. */

@@ -25,6 +25,8 @@ import { dirname, join } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type NdjsonCompression } from "./compress.ts";
+import { LineBytes } from "./line-bytes.ts";
+import { DATA_LINE_MAX_OVERHEAD, writeDataLine } from "../../core/raw-log.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
@@ -111,8 +113,8 @@ interface OpenFile {
   fh: FileHandle | null;
   /** Opened once already (a reopen after a failure continues mid-chunk, exactly where it stopped). */
   opened: boolean;
-  pending: string[];
-  pendingHeld: number;
+  /** Lines appended since the last hand-over to the write loop. */
+  pending: LineBytes;
   chunks: Chunk[];
   /** Bytes of chunks[0] already written. */
   offset: number;
@@ -188,9 +190,34 @@ export class NdjsonSink implements LineSinkComponent {
 
   /** Appends one line (without its newline) to the symbol's file for the receipt hour. */
   append(symbol: string, tsRecvMs: number, line: string): void {
+    const f = this.fileFor(symbol, tsRecvMs, line.length + 1);
+    if (f === null) return;
+    const b = f.pending.room(line.length * 3 + 1);
+    let n = f.pending.offset;
+    n += b.write(line, n, "utf8");
+    b[n] = 0x0a;
+    this.added(f.pending.commit(n + 1));
+  }
+
+  /** Appends a data line (core/raw-log.ts `dataLine`), written as bytes without making the string. */
+  appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
+    const f = this.fileFor(symbol, tsRecvMs, dataText.length + DATA_LINE_MAX_OVERHEAD);
+    if (f === null) return;
+    const b = f.pending.room(dataText.length * 3 + stream.length * 6 + DATA_LINE_MAX_OVERHEAD);
+    const n = writeDataLine(b, f.pending.offset, tsRecvMs, stream, latencyEventMs, latencyPipelineMs, dataText);
+    b[n] = 0x0a;
+    this.added(f.pending.commit(n + 1));
+  }
+
+  private added(bytes: number): void {
+    this.heldBytes += bytes;
+    this.pendingLines++;
+  }
+
+  /** The symbol's open file for the receipt hour, or null when a line of about `bytes` would go past the bound (dropped). */
+  private fileFor(symbol: string, tsRecvMs: number, bytes: number): OpenFile | null {
     if (this.closed) throw new Error("NdjsonSink is closed");
-    const held = line.length + 1;
-    if (this.heldBytes + held > this.maxBufferBytes) {
+    if (this.heldBytes + bytes > this.maxBufferBytes) {
       this.linesDropped++;
       this.linesLost++;
       this.lastDropAtMs = this.now();
@@ -200,7 +227,7 @@ export class NdjsonSink implements LineSinkComponent {
         err.code = "EBUFFER";
         this.report(err, this.opts.dir);
       }
-      return;
+      return null;
     }
     const hourKey = Math.floor(tsRecvMs / HOUR_MS);
     let f = this.files.get(symbol);
@@ -209,11 +236,8 @@ export class NdjsonSink implements LineSinkComponent {
       f = this.openFile(symbol, tsRecvMs, hourKey);
       this.files.set(symbol, f);
     }
-    if (f.pending.length === 0 && f.chunks.length === 0) f.waitingSinceMs = Date.now();
-    f.pending.push(line);
-    f.pendingHeld += held;
-    this.heldBytes += held;
-    this.pendingLines++;
+    if (f.pending.lines === 0 && f.chunks.length === 0) f.waitingSinceMs = Date.now();
+    return f;
   }
 
   /** Hands every buffered line to the OS; resolves once they are written (or failed). */
@@ -308,11 +332,11 @@ export class NdjsonSink implements LineSinkComponent {
     let lines = 0;
     let forMs = 0;
     for (const f of [...this.files.values(), ...this.draining]) {
-      if (f.failing || (f.pending.length === 0 && f.chunks.length === 0)) continue;
+      if (f.failing || (f.pending.lines === 0 && f.chunks.length === 0)) continue;
       const still = now - Math.max(f.progressAtMs, f.waitingSinceMs);
       if (still <= limit) continue;
       files++;
-      lines += f.pending.length + f.chunks.reduce((n, c) => n + c.lines, 0);
+      lines += f.pending.lines + f.chunks.reduce((n, c) => n + c.lines, 0);
       forMs = Math.max(forMs, still);
     }
     return files === 0 ? null : { files, lines, forMs };
@@ -342,8 +366,7 @@ export class NdjsonSink implements LineSinkComponent {
       markDone,
       fh: null,
       opened: false,
-      pending: [],
-      pendingHeld: 0,
+      pending: new LineBytes(),
       chunks: [],
       offset: 0,
       writing: null,
@@ -369,11 +392,9 @@ export class NdjsonSink implements LineSinkComponent {
   /** Runs the file's write loop unless it is running; resolves when that loop ends. */
   private pump(f: OpenFile): Promise<void> {
     if (f.finishing) return f.done;
-    if (f.pending.length > 0) {
-      const text = f.pending.join("\n") + "\n";
-      f.chunks.push({ buf: Buffer.from(text, "utf8"), lines: f.pending.length, held: f.pendingHeld });
-      f.pending = [];
-      f.pendingHeld = 0;
+    if (f.pending.lines > 0) {
+      const { buf, lines, bytes } = f.pending.take();
+      f.chunks.push({ buf, lines, held: bytes });
     }
     if (f.writing === null) {
       if (f.retry !== null && !this.final) return Promise.resolve();
@@ -420,16 +441,16 @@ export class NdjsonSink implements LineSinkComponent {
           f.progressAtMs = Date.now();
           this.heldBytes -= c.held;
           // More lines may have arrived while writing.
-          if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
+          if (f.chunks.length === 0 && f.pending.lines > 0) this.pump(f);
         }
-        const closingNow = f.closing && f.pending.length === 0;
+        const closingNow = f.closing && f.pending.lines === 0;
         if (f.dirty && f.fh !== null && this.fsyncMode !== "none" && (this.fsyncMode === "always" || f.syncDue || closingNow)) {
           f.syncDue = false;
           await f.fh.datasync();
           f.dirty = false;
           this.fsyncs++;
         }
-        if (f.chunks.length === 0 && f.pending.length > 0) this.pump(f);
+        if (f.chunks.length === 0 && f.pending.lines > 0) this.pump(f);
         if (f.chunks.length === 0) break;
       }
       if (f.failing) {
@@ -451,7 +472,7 @@ export class NdjsonSink implements LineSinkComponent {
       }, this.opts.retryMs ?? 1000);
       return;
     }
-    if (f.closing && f.pending.length === 0) await this.finishFile(f);
+    if (f.closing && f.pending.lines === 0) await this.finishFile(f);
   }
 
   /**

@@ -1,0 +1,61 @@
+/**
+ * One file's lines not yet handed to its write loop, as UTF-8 bytes written in place when each line
+ * is appended. Holding the lines as strings until the flush cost the ingest thread about three times
+ * as much (the strings, and the frames they were cut from, lived until the flush; docs/performance.md).
+ */
+
+/** Smallest and largest buffer: a quiet symbol's file holds a few lines per flush, a busy one thousands. */
+const MIN_BYTES = 4 * 1024;
+const MAX_BYTES = 1024 * 1024;
+
+export class LineBytes {
+  private buf: Buffer | null = null;
+  private len = 0;
+  private full: Buffer[] = [];
+  private heldBytes = 0;
+  /** Sized from what the last flush took, so a file keeps about one flush's worth of room. */
+  private nextBytes = MIN_BYTES;
+  lines = 0;
+
+  /** A buffer with `max` bytes of room at `offset`; write there, then `commit`. */
+  room(max: number): Buffer {
+    const b = this.buf;
+    if (b !== null && this.len + max <= b.length) return b;
+    if (b !== null && this.len > 0) {
+      this.full.push(b.subarray(0, this.len));
+      // Busier than the last flush: fewer, larger buffers (each becomes one write).
+      this.nextBytes = Math.min(MAX_BYTES, this.nextBytes * 2);
+    }
+    this.buf = Buffer.allocUnsafe(Math.max(max, this.nextBytes));
+    this.len = 0;
+    return this.buf;
+  }
+
+  get offset(): number {
+    return this.len;
+  }
+
+  /** The line written into `room`'s buffer ends at `end`; returns its length. */
+  commit(end: number): number {
+    const bytes = end - this.len;
+    this.len = end;
+    this.heldBytes += bytes;
+    this.lines++;
+    return bytes;
+  }
+
+  /** Everything written so far, as one buffer, with its line and byte counts; the buffer starts over. */
+  take(): { readonly buf: Buffer; readonly lines: number; readonly bytes: number } {
+    const bufs = this.full;
+    if (this.buf !== null && this.len > 0) bufs.push(this.buf.subarray(0, this.len));
+    // One write per flush: an asynchronous write costs ~20 µs of CPU whatever its size (4 KiB or 64 KiB).
+    const out = { buf: bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), lines: this.lines, bytes: this.heldBytes };
+    this.nextBytes = Math.min(MAX_BYTES, Math.max(MIN_BYTES, 2 ** Math.ceil(Math.log2(this.heldBytes + 1))));
+    this.buf = null;
+    this.len = 0;
+    this.full = [];
+    this.heldBytes = 0;
+    this.lines = 0;
+    return out;
+  }
+}

@@ -12,6 +12,7 @@ import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from
 import type { Config } from "../config/schema.ts";
 import { formatIndicatorProblem, loadIndicators } from "../indicators/load.ts";
 import { INDICATOR_TYPES_TEXT } from "../indicators/types-text.ts";
+import { assertStrictMode } from "../util/strict-mode.ts";
 import { versionLine } from "../util/version.ts";
 
 export const EXIT_OK = 0;
@@ -254,6 +255,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  assertStrictMode("harvestd");
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {

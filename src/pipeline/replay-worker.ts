@@ -5,8 +5,13 @@
  */
 import type { FromReplayWorker, ReplayWorkerStart } from "./replay-parallel.ts";
 import { replayShare } from "./replay-share.ts";
+import { assertStrictMode } from "../util/strict-mode.ts";
+import { profileThisWorker } from "../util/worker-profile.ts";
 
 declare var self: Worker;
+
+profileThisWorker();
+assertStrictMode("replay worker");
 
 const post = (msg: FromReplayWorker): void => self.postMessage(msg);
 

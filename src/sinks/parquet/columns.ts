@@ -201,7 +201,9 @@ function rowCopier(kind: SinkKind): RowCopier {
     lines.push(`if (v === null || v === undefined) { ${onNull} } else { ${store} }`);
   }
   lines.push("return null;");
-  fn = new Function("row", "j", "i", "nums", "flags", "b", lines.join("\n")) as RowCopier;
+  // Named and strict like the rest of the code, so that JIT reports (BUN_JSC_reportFTLCompileTimes) name it.
+  const name = `copyRow_${kind.replace(/\W/g, "_")}`;
+  fn = new Function(`return function ${name}(row, j, i, nums, flags, b) {\n"use strict";\n${lines.join("\n")}\n};`)() as RowCopier;
   copiers.set(kind, fn);
   return fn;
 }

@@ -28,6 +28,7 @@
  * Synchronous and CPU-bound: only ever called inside the writer worker (and by compaction, which runs
  * there too), never on the ingest thread.
  */
+import { noFTL } from "bun:jsc";
 import { PRICE_ROW_ID_BYTES, writePriceRowId } from "../../core/row-id.ts";
 import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { chunkColumn, ColumnScratch, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type NumberColumn, type BoolColumn, type RowChunk, type StrColumn } from "./columns.ts";
@@ -800,3 +801,10 @@ function writeFileMetaData(
   for (let i = 0; i < defs.length; i++) w.element().struct(1).end().end();
   out.byte(0);
 }
+
+// The footer writers run once per file, and JSC's top tier inlines every Thrift call into them: in
+// the binary, writeFileMetaData's one FTL compilation took 424–575 ms and 158 KB of code, and RSS
+// rose by 50–60 MiB while it ran (once a run, about 5 min in at 50 symbols; docs/storage.md
+// "Memory"). The DFG tier below it is fast enough for a few files a second.
+noFTL(writeFileMetaData);
+noFTL(writeSchemaElement);

@@ -32,7 +32,10 @@
  *
  * Usage: bun bench/live.ts [--quick] [--symbols N] [--seconds S] [--repeats R] [--rates a,b,c]
  *        [--ladders harvestd,bare]   (which ladders to run; both by default)
- *        [--profile DIR]   (collector from source under `bun --cpu-prof --cpu-prof-md`, profile in DIR)
+ *        [--warmup S]      (each step first runs S seconds at half its rate: a warm process; 0 = cold, the default)
+ *        [--rotate S]      (Parquet rotation period; default 2, so that each window rotates every file several times)
+ *        [--profile DIR]   (collector from source under `bun --cpu-prof --cpu-prof-md`, profile in DIR; the
+ *                           worker threads' sampling reports too, SamplingProfile.*.txt)
  *        [--writer-nice N] (an experiment: the collector's worker threads — the Parquet writer — at nice N,
  *                           so that under contention its ingest thread gets the cores first)
  * Writes bench/results/live-<date>.json.
@@ -51,7 +54,16 @@ const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
 const REPEATS = Number(argValue("repeats") ?? (QUICK ? 1 : 3));
 const RATES = (argValue("rates") ?? (QUICK ? "5000,20000" : "20000,50000,60000,70000,80000,90000,100000,110000,120000,130000,150000,200000,250000,300000,350000,400000")).split(",").map(Number);
 const LADDERS = (argValue("ladders") ?? "harvestd,bare").split(",");
-const ROTATE_SEC = "2";
+const ROTATE_SEC = argValue("rotate") ?? "2";
+/**
+ * `--warmup S`: each process (collector or bare client) first takes WARMUP_SHARE of the step's rate
+ * for S seconds, then the exchange switches to the step's rate and the window starts. A collector
+ * that has run for a while is what "sustained" means to a user; cold, its first seconds are spent
+ * compiling (the JIT threads took ~12 % of a core through a 15 s window) while the frames pile up.
+ * Loss is still checked over everything sent, warm-up included. 0 (the default): cold, as before.
+ */
+const WARMUP_SEC = Number(argValue("warmup") ?? 0);
+const WARMUP_SHARE = 0.5;
 /** `--profile DIR`: run the collector from source under `bun --cpu-prof` (main thread) into DIR. */
 const PROFILE_DIR = argValue("profile");
 const WRITER_NICE = argValue("writer-nice");
@@ -125,11 +137,12 @@ export async function parquetRows(outputDir: string, kind: string): Promise<numb
 
 async function runStep(target: number, perSym: number): Promise<RunResult> {
   const speed = target / (N * perSym);
-  const ex = await ExchangeProcess.start({ synthetic: N, speed });
+  const ex = await ExchangeProcess.start({ synthetic: N, speed: WARMUP_SEC > 0 ? speed * WARMUP_SHARE : speed });
   const col = startCollector(ex.symbols, ex, { PARQUET_ROTATE_SEC: ROTATE_SEC, ORDERBOOK_ROTATE_SEC: ROTATE_SEC }, PROFILE_DIR);
   try {
     await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000);
     if (WRITER_NICE !== undefined && niceWorkers(col.proc.pid, Number(WRITER_NICE)) === 0) throw new Error("--writer-nice: no worker thread found");
+    await warmUp(ex, speed);
     const s0 = await ex.stats();
     const f0 = (await collectorFrames(col.base)) ?? 0;
     const c0 = cpuMsOf(col.proc.pid) ?? 0;
@@ -279,11 +292,20 @@ interface BareResult {
 }
 
 /** One step of the bare client's ladder: same exchange, same streams, same window, same verdict. */
+/** `--warmup`: the warm-up share of the rate for WARMUP_SEC, then the step's rate. */
+async function warmUp(ex: ExchangeProcess, speed: number): Promise<void> {
+  if (WARMUP_SEC <= 0) return;
+  await Bun.sleep(WARMUP_SEC * 1000);
+  await ex.setSpeed(speed);
+}
+
 async function runBareStep(target: number, perSym: number): Promise<BareResult> {
-  const ex = await ExchangeProcess.start({ synthetic: N, speed: target / (N * perSym) });
+  const speed = target / (N * perSym);
+  const ex = await ExchangeProcess.start({ synthetic: N, speed: WARMUP_SEC > 0 ? speed * WARMUP_SHARE : speed });
   const bare = await BareClient.start(ex);
   try {
     await waitFor("bare client receiving", async () => (await bare.stats()).received > 0 || undefined, 60_000);
+    await warmUp(ex, speed);
     const s0 = await ex.stats();
     const b0 = await bare.stats();
     const t0 = performance.now();
@@ -353,7 +375,7 @@ async function bareLadder(perSym: number, from: number): Promise<{ best: number;
 }
 
 async function main(): Promise<void> {
-  const startLoad = header("live", `build/harvestd vs the fake exchange, ${N} symbols, rising rates, Parquet rotation every ${ROTATE_SEC} s`);
+  const startLoad = header("live", `build/harvestd vs the fake exchange, ${N} symbols, rising rates, Parquet rotation every ${ROTATE_SEC} s${WARMUP_SEC > 0 ? `, ${WARMUP_SEC} s warm-up at half rate` : ", cold start"}`);
   // One build for the whole run (build/harvestd can be rebuilt by others while a ladder runs).
   const binary = PROFILE_DIR === undefined ? pinBinary() : "from source (--profile)";
   console.log(`binary: ${binary}`);
@@ -418,6 +440,8 @@ async function main(): Promise<void> {
     step_seconds: STEP_SEC,
     repeats: REPEATS,
     rotate_sec: Number(ROTATE_SEC),
+    warmup_sec: WARMUP_SEC,
+    warmup_share: WARMUP_SHARE,
     writer_nice: WRITER_NICE === undefined ? null : Number(WRITER_NICE),
     frames_per_symbol_second_at_speed_1: perSym,
     highest_sustained_per_s: best,

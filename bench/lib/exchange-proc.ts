@@ -9,6 +9,7 @@
  * JSON line each on stdout:
  *   stats    {"sent":{stream:count},"total":n,"uptimeMs":ms,"cpuMs":ms}
  *   silence  stop sending data frames on both routes (connections stay open), then `{"ok":true}`
+ *   speed S  replay at speed S from now on, then `{"ok":true}`
  *   quit     stop and exit
  */
 import { createInterface } from "node:readline";
@@ -48,6 +49,9 @@ for await (const line of createInterface({ input: process.stdin })) {
   } else if (cmd === "silence") {
     fx.silence("public", true);
     fx.silence("market", true);
+    out({ ok: true });
+  } else if (cmd.startsWith("speed ")) {
+    fx.setSpeed(Number(cmd.slice(6)));
     out({ ok: true });
   } else if (cmd === "quit") {
     break;

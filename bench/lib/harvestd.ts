@@ -134,6 +134,10 @@ export class ExchangeProcess {
     return this.lp.ask("silence");
   }
 
+  setSpeed(speed: number): Promise<unknown> {
+    return this.lp.ask(`speed ${speed}`);
+  }
+
   stop(): Promise<void> {
     return this.lp.quit();
   }
@@ -189,7 +193,7 @@ export function startCollector(
   symbols: readonly string[],
   exchange: { publicWsBase: string; marketWsBase: string; restBase: string },
   env: Record<string, string> = {},
-  /** Run from source under `bun --cpu-prof` instead of the binary, writing the profile here. */
+  /** Run from source under `bun --cpu-prof` instead of the binary, writing the profiles here (workers' too). */
   profileDir?: string,
 ): Collector {
   const dir = tempDir("bench");
@@ -202,7 +206,8 @@ export function startCollector(
       : [process.execPath, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, join(REPO, "src", "cli", "main.ts")];
   const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml")], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...collectorEnv(exchange, symbols, dir, port, env) },
+    // A profiled run also profiles the worker threads (src/util/worker-profile.ts): their reports land beside the main thread's.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...collectorEnv(exchange, symbols, dir, port, env), ...(profileDir === undefined ? {} : { HARVESTD_WORKER_PROFILE: profileDir }) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -99,6 +99,8 @@ export interface FakeExchange {
   restRequests(): readonly RestRecord[];
   /** Exchange clock in recorded ms since the start of loop 0 (advances at `speed`). */
   exchangeTime(): number;
+  /** Changes the replay speed from now on (the exchange clock stays continuous). */
+  setSpeed(speed: number): void;
   /** Recorded loop length of a symbol's series, ms. */
   loopPeriodMs(symbol: string): number;
 
@@ -249,6 +251,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     upgradeAttempts: () => records.upgrades,
     restRequests: () => records.rest,
     exchangeTime: () => replayer.now(),
+    setSpeed: (speed) => replayer.setSpeed(speed),
     loopPeriodMs: (symbol) => {
       const t = tracks.get(symbol);
       if (!t) throw new Error(`fake exchange: ${symbol} not served`);

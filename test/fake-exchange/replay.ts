@@ -108,6 +108,9 @@ export class Replayer {
   private startPerf = 0;
   private startWall = 0;
   private running = false;
+  /** Exchange time at startPerf, and its speed from then on (setSpeed rebases both). */
+  private offsetMs: number;
+  private speed: number;
 
   constructor(
     readonly tracks: readonly Track[],
@@ -117,16 +120,33 @@ export class Replayer {
     private readonly afterBatch: () => void,
   ) {
     for (const t of tracks) this.push(t);
+    this.offsetMs = opts.startOffsetMs;
+    this.speed = opts.speed;
+  }
+
+  /** From now on the clock runs at `speed` (benchmarks: a warm-up at a lower rate, then the rate measured). */
+  setSpeed(speed: number): void {
+    if (!(speed > 0)) throw new Error("fake exchange: speed must be > 0");
+    if (this.running) {
+      this.offsetMs = this.now();
+      this.startPerf = performance.now();
+      this.startWall = Date.now();
+    }
+    this.speed = speed;
+    if (this.running && this.timer) {
+      clearTimeout(this.timer);
+      this.tick();
+    }
   }
 
   /** Current exchange time in recorded ms. */
   now(): number {
-    return this.opts.startOffsetMs + (performance.now() - this.startPerf) * this.opts.speed;
+    return this.offsetMs + (performance.now() - this.startPerf) * this.speed;
   }
 
   /** Wall-clock ms at which the exchange clock reads x. */
   private wallOf(x: number): number {
-    return this.startWall + (x - this.opts.startOffsetMs) / this.opts.speed;
+    return this.startWall + (x - this.offsetMs) / this.speed;
   }
 
   start(): void {
@@ -165,7 +185,7 @@ export class Replayer {
     }
     if (n > 0) this.afterBatch();
     if (!this.running || this.heap.length === 0) return;
-    const delay = n >= MAX_ITEMS_PER_TICK ? 0 : Math.max(0, (this.heap[0].nextAt - this.now()) / this.opts.speed);
+    const delay = n >= MAX_ITEMS_PER_TICK ? 0 : Math.max(0, (this.heap[0].nextAt - this.now()) / this.speed);
     this.timer = setTimeout(this.tick, delay);
   };
 

@@ -311,6 +311,38 @@ describe("fake exchange: protocol, data and records (cryptofeed symbols, speed 2
   });
 });
 
+describe("fake exchange: setSpeed (the live benchmark's warm-up)", () => {
+  test("the clock stays continuous, runs at the new speed, and the id chains stay whole across the change", async () => {
+    const fx = await startFakeExchange({ symbols: ["BTCUSDT"], syntheticSymbols: 2, speed: 1 });
+    try {
+      const sym = fx.symbols[0]!.toLowerCase();
+      const mkt = await open(`${fx.marketWsBase}/stream?streams=${sym}@aggTrade`);
+      const pub = await open(`${fx.publicWsBase}/stream?streams=${sym}@depth5@100ms`);
+      await Bun.sleep(500);
+      const slow = mkt.frames().length + pub.frames().length;
+      const x0 = fx.exchangeTime();
+      fx.setSpeed(20);
+      expect(fx.exchangeTime() - x0).toBeGreaterThanOrEqual(0);
+      expect(fx.exchangeTime() - x0).toBeLessThan(50);
+      const w0 = performance.now();
+      await Bun.sleep(500);
+      const advanced = fx.exchangeTime() - x0;
+      const wall = performance.now() - w0;
+      expect(advanced).toBeGreaterThan(wall * 15);
+      expect(advanced).toBeLessThan(wall * 25);
+      const fast = mkt.frames().length + pub.frames().length - slow;
+      expect(fast).toBeGreaterThan(slow * 5);
+      expect(() => fx.setSpeed(0)).toThrow("speed must be > 0");
+      expectTradeChain(mkt.frames());
+      expectDepthChain(pub.frames());
+      mkt.ws.close();
+      pub.ws.close();
+    } finally {
+      await fx.stop();
+    }
+  });
+});
+
 describe("fake exchange: loop boundary keeps every id series continuous", () => {
   test("cryptofeed symbols", async () => {
     const period = recordedLoopMs("SANDUSDT");

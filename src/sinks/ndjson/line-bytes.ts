@@ -46,16 +46,29 @@ export class LineBytes {
 
   /** Everything written so far, as one buffer, with its line and byte counts; the buffer starts over. */
   take(): { readonly buf: Buffer; readonly lines: number; readonly bytes: number } {
+    const cur = this.buf;
+    if (this.full.length === 0 && cur !== null && this.len * 2 <= cur.length) {
+      // Mostly room: the lines leave as an exact copy and the buffer stays for the next flush. With
+      // the whole market most files get a line or two per flush, and a fresh 4 KiB buffer for each
+      // of them every 200 ms raised RSS at 400 symbols.
+      const out = { buf: Buffer.from(cur.subarray(0, this.len)), lines: this.lines, bytes: this.heldBytes };
+      this.reset();
+      return out;
+    }
     const bufs = this.full;
-    if (this.buf !== null && this.len > 0) bufs.push(this.buf.subarray(0, this.len));
+    if (cur !== null && this.len > 0) bufs.push(cur.subarray(0, this.len));
     // One write per flush: an asynchronous write costs ~20 µs of CPU whatever its size (4 KiB or 64 KiB).
     const out = { buf: bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), lines: this.lines, bytes: this.heldBytes };
     this.nextBytes = Math.min(MAX_BYTES, Math.max(MIN_BYTES, 2 ** Math.ceil(Math.log2(this.heldBytes + 1))));
     this.buf = null;
+    this.reset();
+    return out;
+  }
+
+  private reset(): void {
     this.len = 0;
     this.full = [];
     this.heldBytes = 0;
     this.lines = 0;
-    return out;
   }
 }

@@ -567,8 +567,8 @@ function encodeStrings(into: ColumnChunkPages, col: StrColumn, zstdLevel: number
  * encodeStrings is split into the functions below on purpose: as one function (a dictionary
  * loop, a plain loop, a closure and two pages) it was the costliest compilation of JSC's optimising
  * tier in a source run (≈ 370 ms, BUN_JSC_reportFTLCompileTimes=1), and such a compilation holds
- * tens of MiB while it runs. Whether it was the once-a-run outlier of the memory benchmark is not
- * established (docs/storage.md "Memory").
+ * tens of MiB while it runs. (The memory benchmark's once-a-run outlier was another one, the
+ * footer's: see writeFileMetaData.)
  */
 
 /**

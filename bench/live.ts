@@ -137,7 +137,7 @@ export async function parquetRows(outputDir: string, kind: string): Promise<numb
 
 async function runStep(target: number, perSym: number): Promise<RunResult> {
   const speed = target / (N * perSym);
-  const ex = await ExchangeProcess.start({ synthetic: N, speed: WARMUP_SEC > 0 ? speed * WARMUP_SHARE : speed });
+  const ex = await startExchange(speed);
   const col = startCollector(ex.symbols, ex, { PARQUET_ROTATE_SEC: ROTATE_SEC, ORDERBOOK_ROTATE_SEC: ROTATE_SEC }, PROFILE_DIR);
   try {
     await waitFor("collector taking frames", async () => ((await collectorFrames(col.base)) ?? 0) > 0 || undefined, 60_000);
@@ -292,6 +292,11 @@ interface BareResult {
 }
 
 /** One step of the bare client's ladder: same exchange, same streams, same window, same verdict. */
+/** The exchange for a step at `speed`: with `--warmup`, started at the warm-up share of it. */
+function startExchange(speed: number): Promise<ExchangeProcess> {
+  return ExchangeProcess.start({ synthetic: N, speed: WARMUP_SEC > 0 ? speed * WARMUP_SHARE : speed });
+}
+
 /** `--warmup`: the warm-up share of the rate for WARMUP_SEC, then the step's rate. */
 async function warmUp(ex: ExchangeProcess, speed: number): Promise<void> {
   if (WARMUP_SEC <= 0) return;
@@ -301,7 +306,7 @@ async function warmUp(ex: ExchangeProcess, speed: number): Promise<void> {
 
 async function runBareStep(target: number, perSym: number): Promise<BareResult> {
   const speed = target / (N * perSym);
-  const ex = await ExchangeProcess.start({ synthetic: N, speed: WARMUP_SEC > 0 ? speed * WARMUP_SHARE : speed });
+  const ex = await startExchange(speed);
   const bare = await BareClient.start(ex);
   try {
     await waitFor("bare client receiving", async () => (await bare.stats()).received > 0 || undefined, 60_000);

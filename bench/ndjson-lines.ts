@@ -11,7 +11,7 @@
  * alternating; "receive only" is the part both share.
  * `bun bench/ndjson-lines.ts [--quick]`.
  */
-import { dataLine, DATA_LINE_MAX_OVERHEAD, writeDataLine } from "../src/core/raw-log.ts";
+import { dataLine, maxDataLineBytes, writeDataLine } from "../src/core/raw-log.ts";
 import { LineBytes } from "../src/sinks/ndjson/line-bytes.ts";
 import { loadFrameSets } from "./lib/frames.ts";
 import { header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
@@ -51,7 +51,7 @@ function pass(fs: readonly Frame[], way: Way): { cpu_us: number; wall_us: number
     if (way === "strings") pending[file]!.push(dataLine(ts, f.stream, 3, pipelineMs, payload));
     else if (way === "bytes") {
       const t = tails[file]!;
-      const b = t.room(payload.length * 3 + f.stream.length * 6 + DATA_LINE_MAX_OVERHEAD);
+      const b = t.room(maxDataLineBytes(f.stream, payload));
       const n = writeDataLine(b, t.offset, ts, f.stream, 3, pipelineMs, payload);
       b[n] = 0x0a;
       t.commit(n + 1);

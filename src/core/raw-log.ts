@@ -43,6 +43,11 @@ function toMicros(ms: number): number {
  */
 export const DATA_LINE_MAX_OVERHEAD = 256;
 
+/** Room that always holds `writeDataLine`'s bytes: 3 UTF-8 bytes a payload character, 6 a stream character (a \u escape). */
+export function maxDataLineBytes(stream: string, dataText: string): number {
+  return dataText.length * 3 + stream.length * 6 + DATA_LINE_MAX_OVERHEAD;
+}
+
 /** The UTF-8 bytes `dataLine` would give, written into `out` at `at`; returns the offset after them. */
 export function writeDataLine(out: Buffer, at: number, tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): number {
   // The collector writes one of these per frame: building the string and encoding it later cost

@@ -3,15 +3,17 @@
  * string `dataLine` gives: both must give the same text, byte for byte, for every value a line can carry.
  */
 import { describe, expect, test } from "bun:test";
-import { dataLine, DATA_LINE_MAX_OVERHEAD, writeDataLine } from "../../src/core/raw-log.ts";
+import { dataLine, maxDataLineBytes, writeDataLine } from "../../src/core/raw-log.ts";
 import { cryptofeedFrames, derivedAggTradeFrames, scriptFrames } from "./scanner-support.ts";
 
 function bytesOf(ts: number, stream: string, le: number | null, lp: number, data: string): string {
-  const out = Buffer.alloc(data.length * 3 + stream.length * 6 + DATA_LINE_MAX_OVERHEAD + 16, 0xff);
+  // The room the sink asks for, and guard bytes after it.
+  const out = Buffer.alloc(7 + maxDataLineBytes(stream, data) + 16, 0xff);
   const end = writeDataLine(out, 7, ts, stream, le, lp, data);
   // Nothing written before the offset or after the returned end.
   expect(out[6]).toBe(0xff);
   expect(out[end]).toBe(0xff);
+  expect(end - 7).toBeLessThanOrEqual(maxDataLineBytes(stream, data));
   return out.subarray(7, end).toString("hex");
 }
 

@@ -26,7 +26,7 @@ import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type NdjsonCompression } from "./compress.ts";
 import { LineBytes } from "./line-bytes.ts";
-import { DATA_LINE_MAX_OVERHEAD, writeDataLine } from "../../core/raw-log.ts";
+import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
@@ -203,7 +203,7 @@ export class NdjsonSink implements LineSinkComponent {
   appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
     const f = this.fileFor(symbol, tsRecvMs, dataText.length + DATA_LINE_MAX_OVERHEAD);
     if (f === null) return;
-    const b = f.pending.room(dataText.length * 3 + stream.length * 6 + DATA_LINE_MAX_OVERHEAD);
+    const b = f.pending.room(maxDataLineBytes(stream, dataText));
     const n = writeDataLine(b, f.pending.offset, tsRecvMs, stream, latencyEventMs, latencyPipelineMs, dataText);
     b[n] = 0x0a;
     this.added(f.pending.commit(n + 1));

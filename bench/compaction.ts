@@ -1,8 +1,11 @@
 /**
  * Compaction cost and benefit: one busy symbol-hour at the default 60 s rotation (60 parts) of
  * `orderbook` (10 books/s = 36,000 rows) and `prices` (20,000 trades), merged by compactHour as the
- * writer worker does it. Reports the worker time per hour, bytes before and after, and DuckDB's
- * time to read the partition (all columns) before and after.
+ * writer worker does it. Reports the worker time per hour, bytes before and after, DuckDB's
+ * time to read the partition (all columns) before and after, and how far the merge raised the
+ * process's RSS above where it started (sampled every 2 ms from a worker thread, since the merge
+ * keeps this one busy): at an hour turn a collector runs one such merge per partition. Each kind is
+ * merged twice: as is, and with the live writer's collections between parts.
  *
  * Usage: bun bench/compaction.ts [--quick]. Writes bench/results/compaction-<date>.json.
  */
@@ -15,6 +18,7 @@ import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { commitFile, partFileName, partitionDir } from "../src/sinks/parquet/files.ts";
 import { compactHour } from "../src/sinks/storage/compaction.ts";
+import { heapSize } from "bun:jsc";
 import { header, printTable, QUICK, writeResult } from "./lib/report.ts";
 
 const H0 = Date.UTC(2026, 0, 1, 10);
@@ -69,28 +73,76 @@ async function readMs(dir: string): Promise<number> {
   return Math.round(ms * 10) / 10;
 }
 
+/** Highest RSS of this process while `run` runs, read from /proc by a worker thread every 2 ms. */
+async function peakRssDuring<T>(run: () => Promise<T>): Promise<{ result: T; startMiB: number; peakMiB: number }> {
+  const src = `
+    const { readFileSync } = require("node:fs");
+    const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
+    let peak = 0;
+    const t = setInterval(() => { peak = Math.max(peak, rss()); }, 2);
+    self.onmessage = () => { clearInterval(t); postMessage(Math.max(peak, rss())); };
+    postMessage(rss());`;
+  const w = new Worker(URL.createObjectURL(new Blob([src], { type: "application/javascript" })));
+  const messages: number[] = [];
+  let wake: (() => void) | null = null;
+  w.onmessage = (e) => {
+    messages.push(e.data as number);
+    wake?.();
+  };
+  const next = async (): Promise<number> => {
+    while (messages.length === 0) await new Promise<void>((r) => (wake = r));
+    return messages.shift()!;
+  };
+  Bun.gc(true);
+  const start = await next();
+  const result = await run();
+  w.postMessage("stop");
+  const peak = await next();
+  w.terminate();
+  const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  return { result, startMiB: mib(start), peakMiB: mib(peak) };
+}
+
 const startLoad = header("compaction", `one symbol-hour of ${PARTS} parts per kind`);
 const root = mkdtempSync(join(tmpdir(), "harvestd-bench-compact-"));
 const results: Record<string, unknown>[] = [];
-for (const kind of ["orderbook", "prices"] as const) {
-  const { dir, bytes } = writeHour(root, kind);
-  const before = await readMs(dir);
-  const t0 = performance.now();
-  const out = await compactHour(root, dir, Math.floor(H0 / 3_600_000), { encode: {}, nextName: (ts) => partFileName(ts, ++seq, "bench") });
-  const ms = performance.now() - t0;
-  if (!out.done) throw new Error(`not compacted: ${out.reason}`);
-  const after = await readMs(dir);
-  results.push({
-    kind,
-    rows: out.rows,
-    files_before: PARTS,
-    compact_ms: Math.round(ms),
-    rows_per_s: Math.round(out.rows / (ms / 1000)),
-    bytes_before: bytes,
-    bytes_after: dirBytes(dir),
-    duckdb_read_ms_before: before,
-    duckdb_read_ms_after: after,
-  });
+/**
+ * The live writer's policy within a merge (writer-worker.ts releasePartMemory): a full collection
+ * after a part whenever the heap has grown by 2 MiB since the last one.
+ */
+let sizeAfterGc = heapSize();
+function collectOnGrowth(): void {
+  if (heapSize() - sizeAfterGc < 2 * 1024 * 1024) return;
+  Bun.gc(true);
+  sizeAfterGc = heapSize();
+}
+
+for (const collect of [false, true]) {
+  // A tree per pass: the second must not find the first one's merged hour.
+  const passRoot = mkdtempSync(join(root, "pass-"));
+  for (const kind of ["orderbook", "prices"] as const) {
+    const { dir, bytes } = writeHour(passRoot, kind);
+    const before = await readMs(dir);
+    const t0 = performance.now();
+    const { result: out, startMiB, peakMiB } = await peakRssDuring(() => compactHour(passRoot, dir, Math.floor(H0 / 3_600_000), { encode: {}, nextName: (ts) => partFileName(ts, ++seq, "bench"), afterPart: collect ? collectOnGrowth : undefined }));
+    const ms = performance.now() - t0;
+    if (!out.done) throw new Error(`not compacted: ${out.reason}`);
+    const after = await readMs(dir);
+    results.push({
+      kind,
+      collections: collect ? "on 2 MiB growth" : "none",
+      rows: out.rows,
+      files_before: PARTS,
+      compact_ms: Math.round(ms),
+      rows_per_s: Math.round(out.rows / (ms / 1000)),
+      rss_start_mib: startMiB,
+      rss_rise_mib: Math.round((peakMiB - startMiB) * 10) / 10,
+      bytes_before: bytes,
+      bytes_after: dirBytes(dir),
+      duckdb_read_ms_before: before,
+      duckdb_read_ms_after: after,
+    });
+  }
 }
 rmSync(root, { recursive: true, force: true });
 printTable(results);

@@ -12,7 +12,12 @@
  * positive slope once buffers and JIT have warmed up). Loss is checked as in the live benchmark
  * (frames sent per stream vs NDJSON data lines).
  *
- * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T]
+ * An hour turn closes every symbol's NDJSON file and Parquet hour at once (gzip, compaction): a run
+ * that should contain one without waiting for the clock uses `--hour-turn-at S`, which re-runs this
+ * benchmark under libfaketime (Debian `faketime`) with every process's clock shifted so that the
+ * UTC hour turns S seconds after the start.
+ *
+ * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T] [--hour-turn-at S]
  * Writes bench/results/memory-<date>.json (memory-<N>sym-<date>.json for N ≠ 50 symbols).
  * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
@@ -26,6 +31,7 @@ const SPEED = Number(argValue("speed") ?? 1);
 const TARGET_MB = Number(argValue("target-mb") ?? (N > 50 ? 250 : 150));
 const TARGET_MIB = (TARGET_MB * 1e6) / 2 ** 20;
 const SAMPLE_MS = Number(argValue("sample-ms") ?? 100);
+const HOUR_TURN_AT = argValue("hour-turn-at");
 
 const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
 const quantile = (xs: readonly number[], q: number): number => {
@@ -48,6 +54,19 @@ function slope(xs: readonly number[], ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+const HEAP_EVERY_S = 15;
+
+/** `harvestd_js_heap_used_bytes` from /metrics (the main thread's heap; workers have their own). */
+async function mainHeapBytes(base: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const m = /^harvestd_js_heap_used_bytes (\S+)$/m.exec(text);
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** [second, highest RSS in it]: the samples, small enough to commit, every peak kept. */
 function perSecondMax(samples: readonly { t: number; rss: number }[]): [number, number][] {
   const out = new Map<number, number>();
@@ -61,6 +80,8 @@ async function main(): Promise<void> {
   const col = startCollector(ex.symbols, ex);
   const t0 = performance.now();
   const samples: { t: number; rss: number }[] = [];
+  /** [second, main thread's JS heap in use, MiB]: whether a rising RSS is that heap or elsewhere. */
+  const heapSamples: [number, number][] = [];
   let readyAt: number | null = null;
   try {
     const sampler = setInterval(() => {
@@ -72,9 +93,17 @@ async function main(): Promise<void> {
     const readyRss = rssOf(col.proc.pid) ?? 0;
     const readyCpuMs = cpuMsOf(col.proc.pid) ?? 0;
     let nextPrint = 60;
+    let nextHeap = 0;
     while ((performance.now() - t0) / 1000 < readyAt + SECONDS) {
       await Bun.sleep(1000);
       const el = (performance.now() - t0) / 1000 - readyAt;
+      if (el >= nextHeap) {
+        // Every second around a forced hour turn: the turn's spike lasts a few seconds.
+        const nearTurn = HOUR_TURN_AT !== undefined && Math.abs(el - Number(HOUR_TURN_AT)) < 20;
+        nextHeap += nearTurn ? 1 : HEAP_EVERY_S;
+        const heap = await mainHeapBytes(col.base);
+        if (heap !== null) heapSamples.push([Math.round((performance.now() - t0) / 1000), mib(heap)]);
+      }
       if (el >= nextPrint) {
         console.log(`  ${Math.round(el)} s: RSS ${mib(samples.at(-1)?.rss ?? 0)} MiB`);
         nextPrint += 60;
@@ -116,7 +145,7 @@ async function main(): Promise<void> {
       verdict: peak / 2 ** 20 <= TARGET_MIB ? `peak ≤ ${TARGET_MB} MB` : `peak > ${TARGET_MB} MB (${mib(TARGET_MIB * 2 ** 20)} MiB)`,
     };
     printTable([row]);
-    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples) });
+    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, hour_turn_at_s: HOUR_TURN_AT === undefined ? null : Number(HOUR_TURN_AT), fake_clock_offset_s: process.env.FAKETIME ?? null, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples), main_heap_used_mib: heapSamples });
   } finally {
     await col.stop().catch(() => undefined);
     await ex.stop();
@@ -124,4 +153,18 @@ async function main(): Promise<void> {
   }
 }
 
+/** Runs this benchmark again under faketime, the clock shifted so the hour turns `atS` seconds from now. */
+async function underFakeClock(atS: number): Promise<number> {
+  if (Bun.which("faketime") === null) throw new Error("--hour-turn-at needs libfaketime: apt-get install faketime");
+  const now = Date.now();
+  const offsetS = Math.round((Math.ceil(now / 3_600_000) * 3_600_000 - now) / 1000 - atS);
+  console.log(`clock shifted by ${offsetS} s: the UTC hour turns ${atS} s after the start`);
+  const proc = Bun.spawn(["faketime", "-f", `${offsetS >= 0 ? "+" : ""}${offsetS}`, process.execPath, ...process.argv.slice(1)], {
+    env: { ...process.env, HARVESTD_BENCH_FAKE_CLOCK: String(atS) },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  return proc.exited;
+}
+
+if (HOUR_TURN_AT !== undefined && process.env.HARVESTD_BENCH_FAKE_CLOCK === undefined) process.exit(await underFakeClock(Number(HOUR_TURN_AT)));
 await main();

@@ -189,6 +189,16 @@ export interface Collector {
  * Starts build/harvestd `run` with the repo's config.toml, every output in a fresh temporary folder,
  * endpoints pointing at `exchange`. `env` overrides or adds variables.
  */
+/**
+ * libfaketime's variables, when the benchmark runs under `faketime` (memory.ts --hour-turn-at): the
+ * collector's clock must agree with the fake exchange's (which inherits the whole environment).
+ */
+function fakeClockEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME")) && v !== undefined) out[k] = v;
+  return out;
+}
+
 export function startCollector(
   symbols: readonly string[],
   exchange: { publicWsBase: string; marketWsBase: string; restBase: string },
@@ -207,7 +217,7 @@ export function startCollector(
   const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml")], {
     cwd: dir,
     // A profiled run also profiles the worker threads (src/util/worker-profile.ts): their reports land beside the main thread's.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...collectorEnv(exchange, symbols, dir, port, env), ...(profileDir === undefined ? {} : { HARVESTD_WORKER_PROFILE: profileDir }) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...fakeClockEnv(), ...collectorEnv(exchange, symbols, dir, port, env), ...(profileDir === undefined ? {} : { HARVESTD_WORKER_PROFILE: profileDir }) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -139,6 +139,31 @@ describe("compaction of closed hours", () => {
     console.log(`compaction race: ${polls} consistent listings, ${vanished} hit a file that had just been merged away, ${seenCounts.size} distinct file counts`);
   }, 60_000);
 
+  test("an hour turn's merges are spread out, not run back to back", async () => {
+    const root = tempDir("compact-paced");
+    const done: { at: number; ms: number }[] = [];
+    const sink = sinkFor(root, [], {
+      onMaintenance: (e) => {
+        if (e.type === "compacted") done.push({ at: performance.now(), ms: e.ms });
+      },
+    });
+    const symbols = ["AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT", "EEEUSDT", "FFFUSDT"];
+    for (let ts = H0; ts < H0 + H + 5 * 60_000; ts += 10_000) {
+      sink.tick(ts);
+      for (const [i, symbol] of symbols.entries()) {
+        sink.append("prices", makeRow("prices", i, symbol, ts));
+        sink.append("orderbook", makeRow("orderbook", i, symbol, ts));
+      }
+    }
+    await waitFor("every partition's hour 10 compacted", () => (done.length >= 2 * symbols.length ? true : undefined), 30_000);
+    await sink.close();
+    // Each merge waits four times as long as the one before it took (writer-worker.ts); run back to
+    // back, the span would be about the sum of the merges' own times.
+    const span = done.at(-1)!.at - done[0]!.at;
+    const merging = done.slice(0, -1).reduce((a, d) => a + d.ms, 0);
+    expect(span).toBeGreaterThan(3 * merging);
+  }, 60_000);
+
   test("a part arriving after its hour was merged is merged on the next pass", async () => {
     const root = tempDir("compact-late");
     const events: MaintenanceEvent[] = [];

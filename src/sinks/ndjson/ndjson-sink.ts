@@ -25,6 +25,7 @@ import { dirname, join } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type NdjsonCompression } from "./compress.ts";
+import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
 import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
@@ -148,7 +149,7 @@ export class NdjsonSink implements LineSinkComponent {
   private readonly files = new Map<string, OpenFile>();
   /** Files no longer receiving lines, still being written out, closed or compressed. */
   private readonly draining = new Set<OpenFile>();
-  private readonly compressing = new Map<string, Promise<void>>();
+  private readonly compressions = new CompressionQueue((path) => this.compress(path));
   private readonly background = new Set<Promise<unknown>>();
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly maintenanceTimer: ReturnType<typeof setInterval> | null;
@@ -266,8 +267,8 @@ export class NdjsonSink implements LineSinkComponent {
 
   /** Waits for outstanding writes, compressions and maintenance. */
   async drain(): Promise<void> {
-    while (this.draining.size > 0 || this.background.size > 0) {
-      await Promise.all([...[...this.draining].map((f) => this.pump(f)), ...this.background]);
+    while (this.draining.size > 0 || this.background.size > 0 || this.compressions.size > 0) {
+      await Promise.all([...[...this.draining].map((f) => this.pump(f)), ...this.background, this.compressions.idle()]);
     }
   }
 
@@ -485,7 +486,7 @@ export class NdjsonSink implements LineSinkComponent {
       let other: OpenFile | undefined;
       // Only earlier files: two of them waiting for each other would wait forever.
       for (const d of this.draining) if (d.seq < f.seq && d.path === f.path) other = d;
-      const compression = this.compressing.get(f.path);
+      const compression = this.compressions.whenFree(f.path);
       if (other === undefined && compression === undefined) return;
       await (other?.done ?? compression);
     }
@@ -525,21 +526,21 @@ export class NdjsonSink implements LineSinkComponent {
   }
 
   private startCompression(path: string): void {
-    const mode = this.opts.compress ?? "gzip";
-    if (mode === "none" || this.compressing.has(path)) return;
-    const job = compressFile(path, mode)
-      .then((out) => {
-        this.filesCompressed++;
-        for (const [s, p] of Object.entries(this.lastFile)) if (p === path) this.lastFile[s] = out;
-        this.event({ type: "compressed", path: out });
-      })
-      .catch((e) => this.report(e as Error, path))
-      .finally(() => {
-        this.compressing.delete(path);
-        this.background.delete(job);
-      });
-    this.compressing.set(path, job);
-    this.background.add(job);
+    if ((this.opts.compress ?? "gzip") === "none") return;
+    this.compressions.add(path);
+  }
+
+  private async compress(path: string): Promise<void> {
+    try {
+      const mode = this.opts.compress ?? "gzip";
+      if (mode === "none") return;
+      const out = await compressFile(path, mode);
+      this.filesCompressed++;
+      for (const [s, p] of Object.entries(this.lastFile)) if (p === path) this.lastFile[s] = out;
+      this.event({ type: "compressed", path: out });
+    } catch (e) {
+      this.report(e as Error, path);
+    }
   }
 
   /** Compresses closed hours left plain (by a crash or an earlier stop) and applies retention. */

@@ -8,7 +8,7 @@
  */
 export class CompressionQueue {
   private readonly waiting: { readonly path: string; readonly settle: () => void }[] = [];
-  /** Per path: settles when its compression has ended (done, failed or cancelled). */
+  /** Per path: settles when its compression has ended (done or failed). */
   private readonly ended = new Map<string, Promise<void>>();
   private running = false;
 

@@ -107,7 +107,7 @@ const startLoad = header("compaction", `one symbol-hour of ${PARTS} parts per ki
 const root = mkdtempSync(join(tmpdir(), "harvestd-bench-compact-"));
 const results: Record<string, unknown>[] = [];
 /**
- * The live writer's policy within a merge (writer-worker.ts releasePartMemory): a full collection
+ * The live writer's policy within a merge (merge-worker.ts collectOnGrowth): a full collection
  * after a part whenever the heap has grown by 2 MiB since the last one.
  */
 let sizeAfterGc = heapSize();

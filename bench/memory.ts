@@ -17,7 +17,9 @@
  * benchmark under libfaketime (Debian `faketime`) with every process's clock shifted so that the
  * UTC hour turns S seconds after the start.
  *
- * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T] [--hour-turn-at S]
+ * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T] [--hour-turn-at S] [--set key.path=VALUE ...]
+ * `--set` (repeatable) overrides a key of the shipped config, as the CLI's own `--set`: an A/B of one
+ * switch (`--set storage.ndjson_compress="none"`) in an otherwise identical run.
  * Writes bench/results/memory-<date>.json (memory-<N>sym-<date>.json for N ≠ 50 symbols).
  * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
@@ -32,6 +34,7 @@ const TARGET_MB = Number(argValue("target-mb") ?? (N > 50 ? 250 : 150));
 const TARGET_MIB = (TARGET_MB * 1e6) / 2 ** 20;
 const SAMPLE_MS = Number(argValue("sample-ms") ?? 100);
 const HOUR_TURN_AT = argValue("hour-turn-at");
+const SETS = process.argv.flatMap((a, i) => (a === "--set" && process.argv[i + 1] !== undefined ? [process.argv[i + 1]!] : []));
 
 const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
 const quantile = (xs: readonly number[], q: number): number => {
@@ -77,7 +80,7 @@ function perSecondMax(samples: readonly { t: number; rss: number }[]): [number, 
 async function main(): Promise<void> {
   const startLoad = header("memory", `RSS of build/harvestd with ${N} symbols for ${SECONDS} s`);
   const ex = await ExchangeProcess.start({ synthetic: N, speed: SPEED });
-  const col = startCollector(ex.symbols, ex);
+  const col = startCollector(ex.symbols, ex, {}, undefined, SETS);
   const t0 = performance.now();
   const samples: { t: number; rss: number }[] = [];
   /** [second, main thread's JS heap in use, MiB]: whether a rising RSS is that heap or elsewhere. */
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
       verdict: peak / 2 ** 20 <= TARGET_MIB ? `peak ≤ ${TARGET_MB} MB` : `peak > ${TARGET_MB} MB (${mib(TARGET_MIB * 2 ** 20)} MiB)`,
     };
     printTable([row]);
-    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, hour_turn_at_s: HOUR_TURN_AT === undefined ? null : Number(HOUR_TURN_AT), fake_clock_offset_s: process.env.FAKETIME ?? null, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples), main_heap_used_mib: heapSamples });
+    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, config_sets: SETS, hour_turn_at_s: HOUR_TURN_AT === undefined ? null : Number(HOUR_TURN_AT), fake_clock_offset_s: process.env.FAKETIME ?? null, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples), main_heap_used_mib: heapSamples });
   } finally {
     await col.stop().catch(() => undefined);
     await ex.stop();

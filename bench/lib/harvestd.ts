@@ -186,18 +186,21 @@ export interface Collector {
 }
 
 /**
+ * Variables of the benchmark's environment that reach the collector: libfaketime's, when the
+ * benchmark runs under `faketime` (memory.ts --hour-turn-at: the collector's clock must agree with
+ * the fake exchange's, which inherits the whole environment), and JavaScriptCore's options
+ * (`BUN_JSC_reportFTLCompileTimes=1` and the like, for a diagnosis).
+ */
+function passedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_")) && v !== undefined) out[k] = v;
+  return out;
+}
+
+/**
  * Starts build/harvestd `run` with the repo's config.toml, every output in a fresh temporary folder,
  * endpoints pointing at `exchange`. `env` overrides or adds variables.
  */
-/**
- * libfaketime's variables, when the benchmark runs under `faketime` (memory.ts --hour-turn-at): the
- * collector's clock must agree with the fake exchange's (which inherits the whole environment).
- */
-function fakeClockEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME")) && v !== undefined) out[k] = v;
-  return out;
-}
 
 export function startCollector(
   symbols: readonly string[],
@@ -205,6 +208,8 @@ export function startCollector(
   env: Record<string, string> = {},
   /** Run from source under `bun --cpu-prof` instead of the binary, writing the profiles here (workers' too). */
   profileDir?: string,
+  /** Config overrides, each `key.path=VALUE` as the CLI's `--set` takes it. */
+  sets: readonly string[] = [],
 ): Collector {
   const dir = tempDir("bench");
   const port = freePort();
@@ -214,10 +219,10 @@ export function startCollector(
     profileDir === undefined
       ? [harvestdBinary()]
       : [process.execPath, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, join(REPO, "src", "cli", "main.ts")];
-  const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml")], {
+  const proc = Bun.spawn([...cmd, "run", "--config", join(REPO, "config.toml"), ...sets.flatMap((kv) => ["--set", kv])], {
     cwd: dir,
     // A profiled run also profiles the worker threads (src/util/worker-profile.ts): their reports land beside the main thread's.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...fakeClockEnv(), ...collectorEnv(exchange, symbols, dir, port, env), ...(profileDir === undefined ? {} : { HARVESTD_WORKER_PROFILE: profileDir }) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...passedEnv(), ...collectorEnv(exchange, symbols, dir, port, env), ...(profileDir === undefined ? {} : { HARVESTD_WORKER_PROFILE: profileDir }) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -4,6 +4,7 @@
  * elapse. Stopping is ordered: input first (held frames and unfinished backfills are written, then
  * the disconnect lines), then what end of input means for the engines and taps, then the sinks drain.
  */
+import { HeapCap } from "../util/heap-cap.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -26,6 +27,7 @@ export const EXIT_NATS_REFUSED = 78;
 
 /** How often sinks are ticked: lines to the OS, rotations, retries. */
 const SINK_TICK_MS = 250;
+const HEAP_CHECK_EVERY_MS = 1000;
 const METRICS_JSON_EVERY_MS = 10_000;
 const CHART_SAMPLE_EVERY_MS = 1000;
 
@@ -119,6 +121,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading });
 
   const timers: ReturnType<typeof setInterval>[] = [];
+  const heapCap = new HeapCap();
   // One write at a time: two overlapping writes of the same .partial could rename a half-written file.
   let metricsWrite: Promise<void> = Promise.resolve();
   const writeMetrics = (): Promise<void> => (metricsWrite = metricsWrite.then(() => writeMetricsJson(cfg.storage.artifacts_dir, parts, log)));
@@ -142,6 +145,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
         setInterval(() => pipeline.tick(Date.now()), SINK_TICK_MS),
         setInterval(() => void writeMetrics(), METRICS_JSON_EVERY_MS),
         setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
+        setInterval(() => heapCap.check(Date.now()), HEAP_CHECK_EVERY_MS),
       );
     },
     async stop() {

@@ -1,12 +1,14 @@
 /**
  * compressFile on a file of a few MB, on an empty file, and onto an hour that already has a
  * compressed file (a further member); read back by the system's zcat / zstdcat, independent
- * readers, and by the sink's own check (compressedEndsWith).
+ * readers, and by the sink's own check (compressedEndsWith). A file is compressed in blocks, a
+ * member (frame) each, so that memory stays at a block: the members are counted.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compressedEndsWith, compressFile } from "../../src/sinks/ndjson/compress.ts";
+import { inflateRawSync } from "node:zlib";
+import { BLOCK_BYTES, compressedEndsWith, compressFile } from "../../src/sinks/ndjson/compress.ts";
 import { tempDir } from "../helpers/binary.ts";
 
 /** `n` distinct depth-like lines: ≈ 127 bytes each. */
@@ -21,6 +23,28 @@ const cat = (tool: string, path: string): string => {
   if (r.exitCode !== 0) throw new Error(`${tool} -dc ${path}: ${r.stderr.toString()}`);
   return r.stdout.toString();
 };
+
+/** gzip members in `buf`, walked one by one (zlib's gunzip would read them all as one stream). */
+function gzipMembers(buf: Uint8Array): number {
+  let pos = 0;
+  let n = 0;
+  while (pos < buf.length) {
+    // Node's gzip writes a bare 10-byte header (no name, no extra fields) and an 8-byte trailer.
+    expect([buf[pos], buf[pos + 1], buf[pos + 3]]).toEqual([0x1f, 0x8b, 0]);
+    const r = inflateRawSync(buf.subarray(pos + 10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+    pos += 10 + r.engine.bytesWritten + 8;
+    n++;
+  }
+  return n;
+}
+
+/** zstd frames in `path`, as `zstd -lv` counts them. */
+function zstdFrames(path: string): number {
+  const r = Bun.spawnSync(["zstd", "-lv", path]);
+  const m = /# Zstandard Frames: (\d+)/.exec(r.stdout.toString());
+  if (m === null) throw new Error(`zstd -lv ${path}: ${r.stderr.toString()}`);
+  return Number(m[1]);
+}
 
 describe("compressFile", () => {
   for (const [mode, tool, ext] of [
@@ -38,6 +62,9 @@ describe("compressFile", () => {
       expect(existsSync(path)).toBe(false);
       expect(cat(tool, out)).toBe(text);
       expect(readFileSync(out).length).toBeLessThan(text.length / 4);
+      const blocks = Math.ceil(text.length / BLOCK_BYTES);
+      expect(blocks).toBe(3);
+      expect(mode === "gzip" ? gzipMembers(readFileSync(out)) : zstdFrames(out)).toBe(blocks);
     });
   }
 

@@ -34,7 +34,7 @@ import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { chunkColumn, ColumnScratch, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type NumberColumn, type BoolColumn, type RowChunk, type StrColumn } from "./columns.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import type { PageSpool } from "./page-spool.ts";
-import { releaseBuffer, releaseIfWhole } from "./release.ts";
+import { releaseBuffer, releaseIfWhole } from "../../util/release.ts";
 import { bitWidth, encodeDeltaBinaryPacked, encodeHybrid } from "./format/bit-pack.ts";
 import { CompactWriter, T_BINARY, T_I32, T_STRUCT } from "./format/thrift.ts";
 

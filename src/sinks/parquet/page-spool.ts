@@ -15,7 +15,7 @@
  */
 import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { releaseBuffer } from "./release.ts";
+import { releaseBuffer } from "../../util/release.ts";
 
 export interface SpoolLimits {
   /** A segment is closed for appends at this size. */

@@ -184,6 +184,14 @@ export function writerWorkerSpecifier(): string {
   return workerEntry("sinks/parquet/writer-worker");
 }
 
+/**
+ * merge-worker.ts lies beside the writer worker, from source and inside the executable alike
+ * (both are entry points of the build, in one folder).
+ */
+export function mergeWorkerBeside(writerSpecifier: string): string {
+  return writerSpecifier.replace(/writer-worker\.(ts|js)$/, "merge-worker.$1");
+}
+
 /** Bun's Worker (ref/unref); the DOM lib's Worker type shadows it in this project's tsconfig. */
 type BunWorker = Bun.Worker;
 
@@ -683,12 +691,16 @@ export class ParquetSink implements RowSinkComponent {
     }
   }
 
+  private writerSpecifier(): string {
+    return this.opts.workerSpecifier ?? writerWorkerSpecifier();
+  }
+
   private spawn(): BunWorker | null {
     if (this.closed) return null;
     if (this.now() - this.lastSpawnFailAt < RESPAWN_BACKOFF_MS) return null;
     let w: BunWorker;
     try {
-      w = new Worker(this.opts.workerSpecifier ?? writerWorkerSpecifier()) as unknown as BunWorker;
+      w = new Worker(this.writerSpecifier()) as unknown as BunWorker;
     } catch (e) {
       this.workerDied(null, `cannot start parquet writer worker: ${(e as Error).message}`);
       return null;
@@ -722,6 +734,7 @@ export class ParquetSink implements RowSinkComponent {
       retentionDays: this.opts.retentionDays ?? 0,
       lowMemory: this.opts.lowMemory ?? false,
       customSchemas: customSchemaEntries(),
+      mergeWorker: mergeWorkerBeside(this.writerSpecifier()),
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.
     w.unref();

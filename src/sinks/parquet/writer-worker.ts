@@ -12,16 +12,17 @@
 import { heapSize } from "bun:jsc";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
+import { hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { transferList, type RowChunk } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
-import { releaseArrayBuffer, releaseBuffer } from "./release.ts";
+import { releaseArrayBuffer, releaseBuffer } from "../../util/release.ts";
 import { PageSpool } from "./page-spool.ts";
 import { makeStagingDir } from "../storage/staging.ts";
-import { commitFile, commitFiles, FileOpError, partFileName, partitionDir } from "./files.ts";
-import type { FromWorker, ToWorker, WorkerInit, WriteErrorInfo, WriteRequest } from "./protocol.ts";
+import { commitFile, commitFiles, partFileName, partitionDir } from "./files.ts";
+import { MergeRunner } from "./merge-runner.ts";
+import { errorInfo, type FromWorker, type ToWorker, type WorkerInit, type WriteErrorInfo, type WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
 import { assertStrictMode } from "../../util/strict-mode.ts";
 import { profileThisWorker } from "../../util/worker-profile.ts";
@@ -40,11 +41,10 @@ let config: WorkerInit = {
   compaction: null,
   roots: [],
   retentionDays: 0,
+  mergeWorker: "",
 };
 let seq = 0;
 const reply = (msg: FromWorker): void => self.postMessage(msg);
-const errInfo = (e: unknown, path: string): WriteErrorInfo =>
-  e instanceof FileOpError ? { code: e.code, message: e.message, path: e.path } : { code: "EIO", message: String((e as Error)?.message ?? e), path };
 
 // ---- job runner ---------------------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ async function runNext(): Promise<void> {
   try {
     await job();
   } catch (e) {
-    reply({ type: "maintenance-error", what: "compaction", error: errInfo(e, "") });
+    reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, "") });
   }
   // A timer, not a loop: messages that arrived meanwhile are queued before the next job runs.
   setTimeout(runNext, 0);
@@ -126,19 +126,6 @@ const GC_TIME_SHARE = 0.05;
 let sizeAfterGc = heapSize();
 let lastGcEnd = -Infinity;
 let lastGcMs = 0;
-
-/**
- * Within a merge, after each part read back: a collection whenever the heap has grown by
- * GC_GROWTH_BYTES, without the time cap. Decoding a part (hyparquet) leaves its pages and arrays
- * as garbage; over the 60 parts of a busy orderbook hour that raised RSS by ≈ 60 MiB, with these
- * collections by ≈ 24 at 40 % more merge time (bench/compaction.ts). Merges are background work,
- * paced (COMPACT_PAUSE_FACTOR), so the time is spread, not taken from writes.
- */
-function releasePartMemory(): void {
-  if (heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
-  Bun.gc(true);
-  sizeAfterGc = heapSize();
-}
 
 /** `afterBatch`: a batch was just written (or failed). */
 function releaseBatchMemory(afterBatch = false): void {
@@ -188,7 +175,7 @@ function commit(root: string, h: Held): boolean {
   try {
     path = commitFile(h.dir, h.bytes, () => nextName(h.minTsMs));
   } catch (e) {
-    lastFailure.set(root, errInfo(e, h.dir));
+    lastFailure.set(root, errorInfo(e, h.dir));
     return false;
   }
   written(root, h, path, performance.now() - t0);
@@ -349,7 +336,7 @@ function commitPending(): void {
     group.forEach((h, i) => {
       const r = out[i]!;
       if (typeof r === "string") return written(root, h, r, ms);
-      lastFailure.set(root, errInfo(r, h.dir));
+      lastFailure.set(root, errorInfo(r, h.dir));
       holdFailed(root, h);
     });
   }
@@ -438,21 +425,32 @@ async function compactJob(root: string, dir: string, hour: number, tries: number
   // A failing disk first gets its writes back; merging needs room too.
   if (anyHeld()) return retryLater(root, dir, hour, tries);
   const t0 = performance.now();
-  try {
-    const out = await compactHour(root, dir, hour, { encode: config, nextName, afterPart: config.lowMemory === true ? releasePartMemory : undefined });
-    if (out.done) {
-      reply({ type: "compacted", dir, hour, path: out.path, files: out.files, rows: out.rows, bytes: out.bytes, ms: performance.now() - t0 });
-    } else if (out.reason !== null) {
-      reply({ type: "maintenance-error", what: "compaction", error: { code: "ESKIPPED", message: out.reason, path: dir } });
-      if (out.reason.includes("free space") || out.reason.includes("another process")) retryLater(root, dir, hour, tries);
-    }
-  } catch (e) {
-    reply({ type: "maintenance-error", what: "compaction", error: errInfo(e, dir) });
+  const result = await merges().merge(root, dir, hour);
+  if ("error" in result) {
+    reply({ type: "maintenance-error", what: "compaction", error: result.error });
     retryLater(root, dir, hour, tries);
+  } else if (result.outcome.done) {
+    const out = result.outcome;
+    reply({ type: "compacted", dir, hour, path: out.path, files: out.files, rows: out.rows, bytes: out.bytes, ms: performance.now() - t0 });
+  } else if (result.outcome.reason !== null) {
+    const reason = result.outcome.reason;
+    reply({ type: "maintenance-error", what: "compaction", error: { code: "ESKIPPED", message: reason, path: dir } });
+    if (reason.includes("free space") || reason.includes("another process")) retryLater(root, dir, hour, tries);
   }
-  // An hour's merge leaves a batch's worth of garbage or more: collected before the next one.
-  releaseBatchMemory(true);
   backgroundNotBefore = performance.now() + COMPACT_PAUSE_FACTOR * (performance.now() - t0);
+}
+
+let mergeRunner: MergeRunner | null = null;
+/** Merges run in a thread of their own that ends after each round (merge-worker.ts). */
+function merges(): MergeRunner {
+  mergeRunner ??= new MergeRunner(config.mergeWorker, () => ({
+    type: "init",
+    encode: { rowGroupSize: config.rowGroupSize, createdBy: config.createdBy, ...(config.zstdLevel === undefined ? {} : { zstdLevel: config.zstdLevel }) },
+    runTag: `${config.runTag}m`,
+    lowMemory: config.lowMemory === true,
+    customSchemas: config.customSchemas ?? [],
+  }));
+  return mergeRunner;
 }
 
 function retryLater(root: string, dir: string, hour: number, tries: number): void {
@@ -489,7 +487,7 @@ async function retentionJob(root: string, nowMs: number): Promise<void> {
   try {
     for (const path of await applyRetention(root, nowMs, config.retentionDays)) reply({ type: "expired", path });
   } catch (e) {
-    reply({ type: "maintenance-error", what: "retention", error: errInfo(e, root) });
+    reply({ type: "maintenance-error", what: "retention", error: errorInfo(e, root) });
   }
 }
 
@@ -525,7 +523,7 @@ function scan(nowMs: number, fromDate = ""): void {
             }
           }
         } catch (e) {
-          reply({ type: "maintenance-error", what: "scan", error: errInfo(e, join(root, date)) });
+          reply({ type: "maintenance-error", what: "scan", error: errorInfo(e, join(root, date)) });
         }
       });
     }
@@ -556,6 +554,7 @@ async function close(compactAll: boolean): Promise<void> {
   // Dropping the handler empties the event loop, so the worker exits by itself after the reply is
   // delivered (process.exit could cut the reply off).
   self.onmessage = null;
+  mergeRunner?.stop();
   spool?.close();
   reply({ type: "closed" });
 }

@@ -1,12 +1,12 @@
 /**
  * Worker entry point: encodes ColumnBatches to Parquet and commits them to the Hive tree, off the
- * ingest thread; holds and retries writes that failed; compacts closed hours and applies
- * retention. Listed as an entry point of `bun build --compile` (see parquet-sink.ts for how it is
- * located inside the executable).
+ * ingest thread; holds and retries writes that failed; has closed hours compacted (by its merge
+ * worker, merge-worker.ts) and applies retention. Listed as an entry point of `bun build --compile`
+ * (see parquet-sink.ts for how it is located inside the executable).
  *
  * Work runs one job at a time. Writes, retries and close go first; compaction, the start-up scan
  * and retention run when no write is waiting, one partition-hour per job, so a write never waits
- * for more than one such step. A `close` is handled after every write posted before it.
+ * for more than one such step (a merge's job waits for the merge worker's answer). A `close` is handled after every write posted before it.
  * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
  */
 import { heapSize } from "bun:jsc";

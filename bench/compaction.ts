@@ -17,8 +17,8 @@ import { SCHEMAS, type Cell, type RowKind } from "../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { commitFile, partFileName, partitionDir } from "../src/sinks/parquet/files.ts";
-import { compactHour } from "../src/sinks/storage/compaction.ts";
-import { heapSize } from "bun:jsc";
+import { compactHour, MERGE_COLLECT_GROWTH_BYTES } from "../src/sinks/storage/compaction.ts";
+import { collectOnGrowth } from "../src/util/collect-on-growth.ts";
 import { header, printTable, QUICK, writeResult } from "./lib/report.ts";
 
 const H0 = Date.UTC(2026, 0, 1, 10);
@@ -106,16 +106,8 @@ async function peakRssDuring<T>(run: () => Promise<T>): Promise<{ result: T; sta
 const startLoad = header("compaction", `one symbol-hour of ${PARTS} parts per kind`);
 const root = mkdtempSync(join(tmpdir(), "harvestd-bench-compact-"));
 const results: Record<string, unknown>[] = [];
-/**
- * The live writer's policy within a merge (merge-worker.ts collectOnGrowth): a full collection
- * after a part whenever the heap has grown by 2 MiB since the last one.
- */
-let sizeAfterGc = heapSize();
-function collectOnGrowth(): void {
-  if (heapSize() - sizeAfterGc < 2 * 1024 * 1024) return;
-  Bun.gc(true);
-  sizeAfterGc = heapSize();
-}
+/** The live collector's rule within a merge (merge-worker.ts): a full collection after a part on 2 MiB of growth. */
+const afterPartCollection = collectOnGrowth(MERGE_COLLECT_GROWTH_BYTES);
 
 for (const collect of [false, true]) {
   // A tree per pass: the second must not find the first one's merged hour.
@@ -124,7 +116,7 @@ for (const collect of [false, true]) {
     const { dir, bytes } = writeHour(passRoot, kind);
     const before = await readMs(dir);
     const t0 = performance.now();
-    const { result: out, startMiB, peakMiB } = await peakRssDuring(() => compactHour(passRoot, dir, Math.floor(H0 / 3_600_000), { encode: {}, nextName: (ts) => partFileName(ts, ++seq, "bench"), afterPart: collect ? collectOnGrowth : undefined }));
+    const { result: out, startMiB, peakMiB } = await peakRssDuring(() => compactHour(passRoot, dir, Math.floor(H0 / 3_600_000), { encode: {}, nextName: (ts) => partFileName(ts, ++seq, "bench"), afterPart: collect ? afterPartCollection : undefined }));
     const ms = performance.now() - t0;
     if (!out.done) throw new Error(`not compacted: ${out.reason}`);
     const after = await readMs(dir);

@@ -24,7 +24,7 @@ import { listNames } from "../../util/list-names.ts";
 import { dirname, join } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
-import { compressFile, type NdjsonCompression } from "./compress.ts";
+import { compressFile, type CompressionMode, type NdjsonCompression } from "./compress.ts";
 import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
 import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
@@ -149,6 +149,8 @@ export class NdjsonSink implements LineSinkComponent {
   private readonly files = new Map<string, OpenFile>();
   /** Files no longer receiving lines, still being written out, closed or compressed. */
   private readonly draining = new Set<OpenFile>();
+  /** How closed hours are compressed; null: they stay plain. */
+  private readonly compression: CompressionMode | null;
   private readonly compressions = new CompressionQueue((path) => this.compress(path));
   private readonly background = new Set<Promise<unknown>>();
   private readonly timer: ReturnType<typeof setInterval>;
@@ -178,6 +180,8 @@ export class NdjsonSink implements LineSinkComponent {
   private final = false;
 
   constructor(private readonly opts: NdjsonSinkOptions) {
+    const compress = opts.compress ?? "gzip";
+    this.compression = compress === "none" ? null : compress;
     this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_NDJSON_MAX_BUFFER_BYTES);
     this.now = opts.now ?? Date.now;
     this.timer = setInterval(() => this.onTimer(), Math.min(opts.flushIntervalMs ?? 200, 1000));
@@ -517,24 +521,18 @@ export class NdjsonSink implements LineSinkComponent {
       }
     }
     this.filesClosed++;
-    const mode = this.opts.compress ?? "gzip";
     // Compression is registered before the file leaves `draining`, so a file waiting for the
     // path (pathFree) sees one or the other at every moment.
-    if (f.compress && mode !== "none") this.startCompression(f.path);
+    if (f.compress && this.compression !== null) this.compressions.add(f.path);
     this.draining.delete(f);
     f.markDone();
   }
 
-  private startCompression(path: string): void {
-    if ((this.opts.compress ?? "gzip") === "none") return;
-    this.compressions.add(path);
-  }
-
+  /** The compression queue's job: only paths queued while compression is on reach it. */
   private async compress(path: string): Promise<void> {
+    if (this.compression === null) return;
     try {
-      const mode = this.opts.compress ?? "gzip";
-      if (mode === "none") return;
-      const out = await compressFile(path, mode);
+      const out = await compressFile(path, this.compression);
       this.filesCompressed++;
       for (const [s, p] of Object.entries(this.lastFile)) if (p === path) this.lastFile[s] = out;
       this.event({ type: "compressed", path: out });
@@ -558,10 +556,10 @@ export class NdjsonSink implements LineSinkComponent {
           this.report(e as Error, this.opts.dir);
         }
       }
-      if ((this.opts.sweep ?? true) && (this.opts.compress ?? "gzip") !== "none") {
+      if ((this.opts.sweep ?? true) && this.compression !== null) {
         const open = new Set([...this.files.values(), ...this.draining].map((f) => f.path));
         for (const path of closedPlainFiles(this.opts.dir, now - IDLE_CLOSE_GRACE_MS)) {
-          if (!open.has(path) && !this.closed) this.startCompression(path);
+          if (!open.has(path) && !this.closed) this.compressions.add(path);
         }
       }
     })();

@@ -8,11 +8,11 @@
  * orderbook hour raised RSS by ≈ 40 MiB and left ≈ 13–15 MiB of it for good, hour after hour; the
  * same merges in a thread that then ends left ≈ 4–5 (docs/storage.md, "Compaction of closed hours").
  */
-import { heapSize } from "bun:jsc";
 import { registerCustomSchema } from "../../core/rows.ts";
+import { collectOnGrowth } from "../../util/collect-on-growth.ts";
 import { assertStrictMode } from "../../util/strict-mode.ts";
 import { profileThisWorker } from "../../util/worker-profile.ts";
-import { compactHour } from "../storage/compaction.ts";
+import { compactHour, MERGE_COLLECT_GROWTH_BYTES } from "../storage/compaction.ts";
 import { partFileName } from "./files.ts";
 import { errorInfo, type FromMergeWorker, type MergeInit, type ToMergeWorker } from "./protocol.ts";
 
@@ -26,18 +26,12 @@ let seq = 0;
 const reply = (msg: FromMergeWorker): void => self.postMessage(msg);
 
 /**
- * After each part read back, a collection whenever the heap has grown by GC_GROWTH_BYTES: decoding
- * a part leaves its pages and arrays as garbage; over the 60 parts of a busy orderbook hour that
- * raised RSS by ≈ 60 MiB, with these collections by ≈ 30 (bench/compaction.ts). Only for the live
- * collector (`lowMemory`): merges are paced background work there, and a replay has no memory goal.
+ * After each part read back, a collection whenever the heap has grown by 2 MiB: decoding a part
+ * leaves its pages and arrays as garbage; over the 60 parts of a busy orderbook hour that raised RSS
+ * by ≈ 60 MiB, with these collections by ≈ 30 (bench/compaction.ts). Only for the live collector
+ * (`lowMemory`): merges are paced background work there, and a replay has no memory goal.
  */
-const GC_GROWTH_BYTES = 2 * 1024 * 1024;
-let sizeAfterGc = heapSize();
-function collectOnGrowth(): void {
-  if (heapSize() - sizeAfterGc < GC_GROWTH_BYTES) return;
-  Bun.gc(true);
-  sizeAfterGc = heapSize();
-}
+const afterPartCollection = collectOnGrowth(MERGE_COLLECT_GROWTH_BYTES);
 
 self.onmessage = async (event: MessageEvent) => {
   const msg = event.data as ToMergeWorker;
@@ -54,7 +48,7 @@ self.onmessage = async (event: MessageEvent) => {
   try {
     // Names of this thread's files carry their own tag, so they never meet the writer's.
     const nextName = (minTsMs: number): string => partFileName(minTsMs, ++seq, cfg.runTag);
-    const outcome = await compactHour(msg.root, msg.dir, msg.hour, { encode: cfg.encode, nextName, afterPart: cfg.lowMemory ? collectOnGrowth : undefined });
+    const outcome = await compactHour(msg.root, msg.dir, msg.hour, { encode: cfg.encode, nextName, afterPart: cfg.lowMemory ? afterPartCollection : undefined });
     reply({ type: "merged", id: msg.id, outcome });
   } catch (e) {
     reply({ type: "merged", id: msg.id, error: errorInfo(e, msg.dir) });

@@ -691,16 +691,13 @@ export class ParquetSink implements RowSinkComponent {
     }
   }
 
-  private writerSpecifier(): string {
-    return this.opts.workerSpecifier ?? writerWorkerSpecifier();
-  }
-
   private spawn(): BunWorker | null {
     if (this.closed) return null;
     if (this.now() - this.lastSpawnFailAt < RESPAWN_BACKOFF_MS) return null;
+    const specifier = this.opts.workerSpecifier ?? writerWorkerSpecifier();
     let w: BunWorker;
     try {
-      w = new Worker(this.writerSpecifier()) as unknown as BunWorker;
+      w = new Worker(specifier) as unknown as BunWorker;
     } catch (e) {
       this.workerDied(null, `cannot start parquet writer worker: ${(e as Error).message}`);
       return null;
@@ -734,7 +731,7 @@ export class ParquetSink implements RowSinkComponent {
       retentionDays: this.opts.retentionDays ?? 0,
       lowMemory: this.opts.lowMemory ?? false,
       customSchemas: customSchemaEntries(),
-      mergeWorker: mergeWorkerBeside(this.writerSpecifier()),
+      mergeWorker: mergeWorkerBeside(specifier),
     });
     // An idle worker must not keep the process alive; handOver refs it while batches are pending.
     w.unref();

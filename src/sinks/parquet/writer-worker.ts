@@ -6,7 +6,8 @@
  *
  * Work runs one job at a time. Writes, retries and close go first; compaction, the start-up scan
  * and retention run when no write is waiting, one partition-hour per job, so a write never waits
- * for more than one such step (a merge's job waits for the merge worker's answer). A `close` is handled after every write posted before it.
+ * for more than one such step (a merge's job waits for the merge worker's answer). A `close` is
+ * handled after every write posted before it.
  * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
  */
 import { heapSize } from "bun:jsc";

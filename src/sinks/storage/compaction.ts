@@ -15,9 +15,9 @@
  * parts, after it the merged file. A reader that listed the folder before the swap and opens a
  * merged-away part after it gets "file not found" (never a silent double count or a gap).
  */
-import { closeSync, existsSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parquetMetadata, parquetRead } from "hyparquet";
+import { asyncBufferFromFile, parquetMetadata, parquetMetadataAsync, parquetRead, type FileMetaData } from "hyparquet";
 import { isCustomKind, schemaOf, type Cell, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { ColumnBatchBuilder, DAY_MS } from "../parquet/columns.ts";
 import { ParquetFileBuilder, partsLength, releaseParts, SCHEMA_VERSION, type EncodeOptions } from "../parquet/encode.ts";
@@ -28,6 +28,12 @@ import { makeStagingDir, tryLock } from "./staging.ts";
 import { releaseArrayBuffer } from "../../util/release.ts";
 
 export const HOUR_MS = 3_600_000;
+
+/**
+ * Growth of the merging thread's heap after which the live collector collects between two parts
+ * (merge-worker.ts, `afterPart`); bench/compaction.ts measures merges with the same figure.
+ */
+export const MERGE_COLLECT_GROWTH_BYTES = 2 * 1024 * 1024;
 
 export interface CompactionContext {
   readonly encode: EncodeOptions;
@@ -181,13 +187,13 @@ const parsers = { timestampFromMilliseconds: (v: bigint) => Number(v) as unknown
  */
 async function mergeParts(dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[], symbol: string, ctx: CompactionContext): Promise<Merged> {
   const names = defs.map((d) => d.name);
-  const metas: { name: string; meta: ReturnType<typeof parquetMetadata> }[] = [];
+  const metas: { name: string; meta: FileMetaData }[] = [];
   let expectRows = 0;
   for (const p of parts) {
     const path = join(dir, p);
-    let meta: ReturnType<typeof parquetMetadata>;
+    let meta: FileMetaData;
     try {
-      meta = parquetMetadata(readFooter(path));
+      meta = await readMetadata(path);
     } catch (e) {
       if (e instanceof FileOpError) throw e;
       return { reason: `${path} is not a readable Parquet file (${(e as Error).message}); hour left as is` };
@@ -260,34 +266,19 @@ function readPart(path: string): ArrayBuffer {
   }
 }
 
+/** Bytes fetched from a part's end for its metadata: a part's footer is 2–5 KB; a larger one costs a second read. */
+const FOOTER_FETCH_BYTES = 16 * 1024;
+
 /**
- * The tail of a part that holds its metadata: the footer, its length and the magic. Enough for
- * hyparquet's parquetMetadata, which reads a file from its end; the checks before a merge read
- * ≈ 2–5 KB of each part instead of the whole part.
+ * A part's metadata, from its footer alone (hyparquet reads it from the file's end), not the whole
+ * part: the checks before a merge read a few KB of each part.
  */
-function readFooter(path: string): ArrayBuffer {
-  let fd: number | undefined;
+async function readMetadata(path: string): Promise<FileMetaData> {
   try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    if (size < 12) throw new Error(`${size} bytes, too short for Parquet`);
-    const tail = new Uint8Array(8);
-    readSync(fd, tail, 0, 8, size - 8);
-    const footerLen = new DataView(tail.buffer).getUint32(0, true);
-    if (footerLen > size - 12) throw new Error(`footer of ${footerLen} bytes in a file of ${size}`);
-    const out = new Uint8Array(footerLen + 8);
-    let got = 0;
-    while (got < out.length) {
-      const n = readSync(fd, out, got, out.length - got, size - out.length + got);
-      if (n === 0) throw new Error("file shrank while read");
-      got += n;
-    }
-    return out.buffer;
+    return await parquetMetadataAsync(await asyncBufferFromFile(path), { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (e) {
     // A system call that failed is the disk's or the file system's; anything else is the file's content.
     if ((e as NodeJS.ErrnoException).code !== undefined) throw new FileOpError(errCode(e), `cannot read ${path}: ${(e as Error).message}`, path);
     throw e;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -193,7 +193,7 @@ export interface Collector {
  */
 function passedEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_")) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_")) && v !== undefined) out[k] = v;
   return out;
 }
 

@@ -39,8 +39,8 @@ reconnect_max_delay_sec = 60
 # Replace each connection (make-before-break) at this age; Binance cuts connections at 24 h.
 rotate_after_hours = 23
 # Ids not above the last accepted id of a stream are always dropped (duplicates, rotation overlap).
-# This many recent ids are remembered per stream (8 bytes each) to tell a resent duplicate from a
-# stale out-of-order frame in the counters. [DEDUP_LRU]
+# The ids accepted in the last 60 s, at most this many, are remembered per stream (8 bytes each)
+# to tell a resent duplicate from a stale out-of-order frame in the counters. [DEDUP_LRU]
 dedup_lru = 8192
 # Frames larger than this many bytes are counted as malformed and skipped.
 max_frame_bytes = 1048576

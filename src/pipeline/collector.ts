@@ -5,6 +5,7 @@
  * the disconnect lines), then what end of input means for the engines and taps, then the sinks drain.
  */
 import { HeapCap } from "../util/heap-cap.ts";
+import { traceBuffersFromEnv } from "../util/buffer-trace.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -45,6 +46,8 @@ export interface Collector {
 /** Builds the collector, sinks open, connections not yet; a failure is one line on stderr and the exit code to return. */
 export async function createCollector(cfg: Config, log: Logger): Promise<Collector | number> {
   const startedAtMs = Date.now();
+  // A diagnosis (HARVESTD_BUFFER_TRACE): started before any engine or sink makes its buffers.
+  const stopTrace = traceBuffersFromEnv("ingest");
   const adapter = exchangeAdapter(cfg, log);
   let symbols: readonly string[];
   try {
@@ -52,6 +55,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   } catch (e) {
     log.log("error", "cannot resolve SYMBOLS=ALL", { error: (e as Error).message });
     process.stderr.write(`harvestd: cannot resolve symbols=ALL from ${cfg.endpoints.rest}: ${(e as Error).message}\n`);
+    stopTrace?.();
     return 1;
   }
 
@@ -157,6 +161,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
         t0 = now;
       };
       for (const t of timers) clearInterval(t);
+      stopTrace?.();
       if (started) feed.stop();
       lap("feed");
       // Orders cancelled (and positions closed with flatten_on_exit) while the sinks still take the fills.

@@ -7,7 +7,7 @@ import { MessageBudget } from "../../src/exchange/binance/message-budget.ts";
 describe("RecentIds", () => {
   test("grows on demand, then remembers exactly the last `capacity` ids", () => {
     const r = new RecentIds(100);
-    for (let id = 1000; id < 1250; id += 1) r.push(id);
+    for (let id = 1000; id < 1250; id += 1) r.push(id, 0);
     expect(r.length).toBe(100);
     expect(r.has(1149)).toBe(false);
     expect(r.has(1150)).toBe(true);
@@ -18,9 +18,35 @@ describe("RecentIds", () => {
   test("ids with holes and values above 2^32 (update ids are ~5e12)", () => {
     const r = new RecentIds(8);
     const ids = [5123107832006, 5123107832349, 5123107832411, 5123107833000];
-    for (const id of ids) r.push(id);
+    for (const id of ids) r.push(id, 0);
     for (const id of ids) expect(r.has(id)).toBe(true);
     expect(r.has(5123107832007)).toBe(false);
+  });
+
+  test("forgets ids older than its age limit, and only those", () => {
+    const r = new RecentIds(8192, 60_000);
+    // 100 ids a second for 200 s: the count limit is never reached, the age limit is.
+    for (let i = 0; i < 20_000; i++) r.push(1000 + i, i * 10);
+    const now = 19_999 * 10;
+    // Every id of the last 60 s is still known; one from more than 61 s ago (a mark's span) is not.
+    for (let i = 0; i < 20_000; i++) {
+      const at = i * 10;
+      if (now - at <= 60_000) expect(r.has(1000 + i)).toBe(true);
+      if (now - at >= 61_000) expect(r.has(1000 + i)).toBe(false);
+    }
+    expect(r.length).toBeLessThanOrEqual(6_100);
+    expect(r.length).toBeGreaterThanOrEqual(6_000);
+  });
+
+  test("a quiet stream keeps what its last minute holds; a gap longer than the limit forgets all before it", () => {
+    const r = new RecentIds(64, 60_000);
+    r.push(1, 0);
+    r.push(2, 30_000);
+    expect(r.has(1)).toBe(true);
+    r.push(3, 200_000);
+    expect(r.has(1)).toBe(false);
+    expect(r.has(2)).toBe(false);
+    expect(r.has(3)).toBe(true);
   });
 
   test("capacity must be positive", () => {
@@ -33,7 +59,7 @@ describe("StreamIds: the monotone last id decides, the recent ids say why", () =
     const s = new StreamIds(16);
     for (const a of [10, 11, 12]) {
       expect(s.isOld(a)).toBe(false);
-      s.accept(a, 1);
+      s.accept(a, 1, 0);
     }
     expect(s.isOld(12)).toBe(true);
     expect(s.dropReason(12, 1)).toBe("duplicate");
@@ -46,14 +72,14 @@ describe("StreamIds: the monotone last id decides, the recent ids say why", () =
 
   test("an id below the last that was never accepted is stale", () => {
     const s = new StreamIds(16);
-    s.accept(10, 1);
-    s.accept(13, 1);
+    s.accept(10, 1, 0);
+    s.accept(13, 1, 0);
     expect(s.dropReason(12, 1)).toBe("stale");
   });
 
   test("beyond the remembered window a re-delivered id is still dropped (as stale)", () => {
     const s = new StreamIds(4);
-    for (let a = 1; a <= 10; a++) s.accept(a, 1);
+    for (let a = 1; a <= 10; a++) s.accept(a, 1, 0);
     expect(s.isOld(2)).toBe(true);
     expect(s.dropReason(2, 1)).toBe("stale");
     expect(s.dropReason(9, 1)).toBe("duplicate");
@@ -61,9 +87,9 @@ describe("StreamIds: the monotone last id decides, the recent ids say why", () =
 
   test("ids recovered over REST (no socket) count as accepted", () => {
     const s = new StreamIds(16);
-    s.accept(1, 1);
-    s.accept(2, -1);
-    s.accept(3, -1);
+    s.accept(1, 1, 0);
+    s.accept(2, -1, 0);
+    s.accept(3, -1, 0);
     expect(s.last).toBe(3);
     expect(s.dropReason(2, 1)).toBe("overlap");
   });

@@ -158,7 +158,7 @@ export class StreamGate {
    */
   resumeAt(stream: string, lastId: number): void {
     const st = this.streams.get(stream);
-    if (st !== undefined && !st.ids.hasLast) st.ids.accept(lastId, -1);
+    if (st !== undefined && !st.ids.hasLast) st.ids.accept(lastId, -1, Date.now());
   }
 
   /**
@@ -172,7 +172,7 @@ export class StreamGate {
   resumeAfterRestart(stream: string, lastId: number): void {
     const st = this.streams.get(stream);
     if (st === undefined || st.ids.hasLast) return;
-    st.ids.accept(lastId, -1);
+    st.ids.accept(lastId, -1, Date.now());
     st.restartFloor = lastId;
   }
 
@@ -226,7 +226,7 @@ export class StreamGate {
     if (job === null) return false;
     const id = frameId(st.kind, f);
     if (id === null || id !== st.ids.last + 1 || id > job.toId) return false;
-    st.ids.accept(id, f.socket);
+    st.ids.accept(id, f.socket, f.recvTsMs);
     st.lastSocket = f.socket;
     st.counters.lateFilled++;
     this.totals.lateFilled++;
@@ -270,7 +270,7 @@ export class StreamGate {
       this.gap(st, from, to, this.closing ? "shutdown" : "no backfill");
     }
     if (st.kind === "depth" && ids.hasLast) this.checkChain(st, ids.last, framePu(f), f.socket !== st.lastSocket);
-    ids.accept(id, f.socket);
+    ids.accept(id, f.socket, f.recvTsMs);
     st.lastSocket = f.socket;
     this.out.frame(st.symbol, f, held);
     return true;
@@ -301,7 +301,7 @@ export class StreamGate {
         for (const t of list) {
           // Ids arrive ascending from last + 1; anything else would be a bug in the backfiller.
           if (t.a <= st.ids.last) continue;
-          st.ids.accept(t.a, -1);
+          st.ids.accept(t.a, -1, Date.now());
           st.counters.backfilled++;
           this.totals.backfilled++;
           const parsed = parseData("aggTrade", st.symbol, JSON.parse(t.text));

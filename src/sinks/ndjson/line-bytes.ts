@@ -7,6 +7,19 @@
 /** Smallest and largest buffer: a quiet symbol's file holds a few lines per flush, a busy one thousands. */
 const MIN_BYTES = 4 * 1024;
 const MAX_BYTES = 1024 * 1024;
+/**
+ * A buffer kept for the next flush may be at most this many times what the last flush held. A
+ * buffer grown for one busy flush (room doubles within a flush that overflows it) or one large line
+ * (a full-depth REST snapshot asks for ≈ 120 KB of room) otherwise stayed with the file for the
+ * rest of the hour: 50 files kept 8.4 MiB where 1–2 would do (docs/performance.md, the ingest
+ * thread's live buffers).
+ */
+const KEEP_FACTOR = 4;
+
+/** A flush's buffer size for `bytes` held: the next power of two, within [MIN_BYTES, MAX_BYTES]. */
+function sizeFor(bytes: number): number {
+  return Math.min(MAX_BYTES, Math.max(MIN_BYTES, 2 ** Math.ceil(Math.log2(bytes + 1))));
+}
 
 export class LineBytes {
   private buf: Buffer | null = null;
@@ -31,6 +44,11 @@ export class LineBytes {
     return this.buf;
   }
 
+  /** Bytes of the buffer held for the next lines (0 when none is). */
+  get capacity(): number {
+    return this.buf?.length ?? 0;
+  }
+
   get offset(): number {
     return this.len;
   }
@@ -48,10 +66,19 @@ export class LineBytes {
   take(): { readonly buf: Buffer; readonly lines: number; readonly bytes: number } {
     const cur = this.buf;
     if (this.full.length === 0 && cur !== null && this.len * 2 <= cur.length) {
-      // Mostly room: the lines leave as an exact copy and the buffer stays for the next flush. With
-      // the whole market most files get a line or two per flush, and a fresh 4 KiB buffer for each
-      // of them every 200 ms raised RSS at 400 symbols.
-      const out = { buf: Buffer.from(cur.subarray(0, this.len)), lines: this.lines, bytes: this.heldBytes };
+      const need = sizeFor(this.heldBytes);
+      if (cur.length <= need * KEEP_FACTOR) {
+        // Mostly room: the lines leave as an exact copy and the buffer stays for the next flush. With
+        // the whole market most files get a line or two per flush, and a fresh 4 KiB buffer for each
+        // of them every 200 ms raised RSS at 400 symbols.
+        const out = { buf: Buffer.from(cur.subarray(0, this.len)), lines: this.lines, bytes: this.heldBytes };
+        this.reset();
+        return out;
+      }
+      // Far larger than this file's flushes: the lines leave in it, and the next buffer is sized to them.
+      const out = { buf: cur.subarray(0, this.len), lines: this.lines, bytes: this.heldBytes };
+      this.nextBytes = need;
+      this.buf = null;
       this.reset();
       return out;
     }
@@ -59,7 +86,8 @@ export class LineBytes {
     if (cur !== null && this.len > 0) bufs.push(cur.subarray(0, this.len));
     // One write per flush: an asynchronous write costs ~20 µs of CPU whatever its size (4 KiB or 64 KiB).
     const out = { buf: bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), lines: this.lines, bytes: this.heldBytes };
-    this.nextBytes = Math.min(MAX_BYTES, Math.max(MIN_BYTES, 2 ** Math.ceil(Math.log2(this.heldBytes + 1))));
+    // Room for twice this flush: the next one of about its size fits one buffer, which is then kept.
+    this.nextBytes = sizeFor(this.heldBytes * 2);
     this.buf = null;
     this.reset();
     return out;

@@ -27,10 +27,12 @@ import { errorInfo, type FromWorker, type ToWorker, type WorkerInit, type WriteE
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
 import { assertStrictMode } from "../../util/strict-mode.ts";
 import { profileThisWorker } from "../../util/worker-profile.ts";
+import { traceBuffersFromEnv } from "../../util/buffer-trace.ts";
 
 declare var self: Worker;
 
 profileThisWorker();
+traceBuffersFromEnv("parquet writer");
 assertStrictMode("parquet writer worker");
 
 let config: WorkerInit = {

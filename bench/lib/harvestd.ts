@@ -188,12 +188,13 @@ export interface Collector {
 /**
  * Variables of the benchmark's environment that reach the collector: libfaketime's, when the
  * benchmark runs under `faketime` (memory.ts --hour-turn-at: the collector's clock must agree with
- * the fake exchange's, which inherits the whole environment), and JavaScriptCore's options
- * (`BUN_JSC_reportFTLCompileTimes=1` and the like, for a diagnosis).
+ * the fake exchange's, which inherits the whole environment); for a diagnosis, JavaScriptCore's
+ * options (`BUN_JSC_reportFTLCompileTimes=1` and the like), the allocator's (`MIMALLOC_PURGE_DELAY=0`)
+ * and the buffer trace's (`HARVESTD_BUFFER_TRACE`, src/util/buffer-trace.ts).
  */
 function passedEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_")) && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_") || k.startsWith("HARVESTD_BUFFER_TRACE")) && v !== undefined) out[k] = v;
   return out;
 }
 

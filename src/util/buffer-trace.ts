@@ -3,8 +3,8 @@
  * Buffers keep their bytes outside the JS heap (jsc `extraMemorySize`), so a heap snapshot counts them
  * but cannot say who made them. While the trace runs, every typed array or Buffer of 2 KiB or more is
  * counted against the place that made it (three stack frames), and counted off again when it is
- * collected. Once a minute, after a full collection, the sites holding the most live bytes are
- * appended to FILE as one JSON line.
+ * collected. Once a minute (`HARVESTD_BUFFER_TRACE_EVERY_S`), after a full collection, the sites
+ * holding the most live bytes are appended to FILE as one JSON line, with what each site made in all.
  *
  * A diagnosis, not a feature: it slows allocation down (a stack trace per large buffer). It found that
  * the ingest thread's dedup rings and NDJSON line buffers held 13 MiB at 50 symbols (docs/performance.md).
@@ -95,11 +95,11 @@ export class BufferTrace {
     this.registry.register(made, { counts: c, bytes });
   }
 
-  /** The sites holding the most live bytes, largest first. */
-  top(n = REPORT_SITES): TraceSite[] {
+  /** The sites holding the most live bytes (or that made the most, `by` "madeBytes"), largest first. */
+  top(n = REPORT_SITES, by: "liveBytes" | "madeBytes" = "liveBytes"): TraceSite[] {
     return [...this.sites]
       .map(([site, c]) => ({ site, ...c }))
-      .sort((a, b) => b.liveBytes - a.liveBytes)
+      .sort((a, b) => b[by] - a[by])
       .slice(0, n);
   }
 
@@ -109,12 +109,18 @@ export class BufferTrace {
   }
 }
 
+/** `HARVESTD_BUFFER_TRACE_EVERY_S` (default 60): a thread that lives less than a minute, such as the merge worker, needs it shorter. */
+function reportEveryMs(): number {
+  const s = Number(process.env.HARVESTD_BUFFER_TRACE_EVERY_S ?? "60");
+  return Number.isFinite(s) && s >= 1 ? s * 1000 : 60_000;
+}
+
 /**
  * Starts a trace of this thread when `HARVESTD_BUFFER_TRACE` names a file, reporting every
  * `everyMs` under the name `thread` (threads share the file, a line each); returns a function that
  * stops it (null when the variable is not set).
  */
-export function traceBuffersFromEnv(thread: string, everyMs = 60_000): (() => void) | null {
+export function traceBuffersFromEnv(thread: string, everyMs = reportEveryMs()): (() => void) | null {
   const file = process.env.HARVESTD_BUFFER_TRACE;
   if (file === undefined || file === "") return null;
   const trace = new BufferTrace();
@@ -124,7 +130,7 @@ export function traceBuffersFromEnv(thread: string, everyMs = 60_000): (() => vo
     setTimeout(() => {
       Bun.gc(true);
       const h = heapStats();
-      appendFileSync(file, `${JSON.stringify({ thread, at_ms: Date.now(), heap_bytes: h.heapSize, extra_bytes: h.extraMemorySize, sites: trace.top() })}\n`);
+      appendFileSync(file, `${JSON.stringify({ thread, at_ms: Date.now(), heap_bytes: h.heapSize, extra_bytes: h.extraMemorySize, sites: trace.top(), most_made: trace.top(REPORT_SITES, "madeBytes") })}\n`);
     }, 500);
   }, everyMs);
   timer.unref();

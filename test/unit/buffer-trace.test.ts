@@ -46,8 +46,9 @@ test("live bytes are counted against the function that made them, and off again 
   expect(garbage!.liveBytes).toBeLessThanOrEqual(2 * 64 * 1024);
   // Small arrays and views of existing memory own nothing new: not counted.
   expect(top.some((s) => s.site.includes("makesSmallAndViews"))).toBe(false);
-  // The largest holder comes first.
+  // The largest holder comes first; by bytes made, the garbage maker does.
   expect(top[0]!.site).toContain("keepsLargeRings");
+  expect(trace.top(1, "madeBytes")[0]!.site).toContain("makesGarbage");
 });
 
 test("stop puts the original constructors back", () => {
@@ -72,6 +73,7 @@ test("HARVESTD_BUFFER_TRACE writes a line per report, naming the thread", async 
     expect(lines[0].thread).toBe("ingest");
     expect(lines[0].extra_bytes).toBeGreaterThan(0);
     expect(lines[0].sites.some((s: { site: string; liveBytes: number }) => s.site.includes("keepsLargeRings") && s.liveBytes === 10 * 8192 * 8)).toBe(true);
+    expect(lines[0].most_made.some((s: { site: string; madeBytes: number }) => s.site.includes("keepsLargeRings") && s.madeBytes === 10 * 8192 * 8)).toBe(true);
   } finally {
     delete process.env.HARVESTD_BUFFER_TRACE;
   }

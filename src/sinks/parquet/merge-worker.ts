@@ -12,6 +12,7 @@ import { registerCustomSchema } from "../../core/rows.ts";
 import { collectOnGrowth } from "../../util/collect-on-growth.ts";
 import { assertStrictMode } from "../../util/strict-mode.ts";
 import { profileThisWorker } from "../../util/worker-profile.ts";
+import { traceBuffersFromEnv } from "../../util/buffer-trace.ts";
 import { compactHour, MERGE_COLLECT_GROWTH_BYTES } from "../storage/compaction.ts";
 import { partFileName } from "./files.ts";
 import { errorInfo, type FromMergeWorker, type MergeInit, type ToMergeWorker } from "./protocol.ts";
@@ -19,6 +20,7 @@ import { errorInfo, type FromMergeWorker, type MergeInit, type ToMergeWorker } f
 declare var self: Worker;
 
 profileThisWorker();
+traceBuffersFromEnv("parquet merge");
 assertStrictMode("parquet merge worker");
 
 let init: MergeInit | null = null;

@@ -18,22 +18,16 @@ const TRACE_MIN_BYTES = 2048;
 const REPORT_SITES = 25;
 const STACK_FRAMES = 3;
 
-export interface TraceSite {
-  readonly site: string;
-  /** Bytes of the site's buffers not yet collected, and how many buffers. */
-  readonly liveBytes: number;
-  readonly live: number;
-  /** Every buffer the site made since the trace started, and their bytes. */
-  readonly made: number;
-  readonly madeBytes: number;
-}
-
 interface Counts {
+  /** Bytes of the site's buffers not yet collected, and how many buffers. */
   liveBytes: number;
   live: number;
+  /** Every buffer the site made since the trace started, and their bytes. */
   made: number;
   madeBytes: number;
 }
+
+export type TraceSite = { readonly site: string } & Readonly<Counts>;
 
 const TYPED_ARRAYS = ["Float64Array", "Float32Array", "Int32Array", "Uint32Array", "Uint8Array"] as const;
 const BUFFER_FACTORIES = ["alloc", "allocUnsafe", "allocUnsafeSlow", "from"] as const;

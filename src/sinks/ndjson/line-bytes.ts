@@ -65,23 +65,15 @@ export class LineBytes {
   /** Everything written so far, as one buffer, with its line and byte counts; the buffer starts over. */
   take(): { readonly buf: Buffer; readonly lines: number; readonly bytes: number } {
     const cur = this.buf;
-    if (this.full.length === 0 && cur !== null && this.len * 2 <= cur.length) {
-      const need = sizeFor(this.heldBytes);
-      if (cur.length <= need * KEEP_FACTOR) {
-        // Mostly room: the lines leave as an exact copy and the buffer stays for the next flush. With
-        // the whole market most files get a line or two per flush, and a fresh 4 KiB buffer for each
-        // of them every 200 ms raised RSS at 400 symbols.
-        const out = { buf: Buffer.from(cur.subarray(0, this.len)), lines: this.lines, bytes: this.heldBytes };
-        this.reset();
-        return out;
-      }
-      // Far larger than this file's flushes: the lines leave in it, and the next buffer is sized to them.
-      const out = { buf: cur.subarray(0, this.len), lines: this.lines, bytes: this.heldBytes };
-      this.nextBytes = need;
-      this.buf = null;
+    if (this.full.length === 0 && cur !== null && this.len * 2 <= cur.length && cur.length <= sizeFor(this.heldBytes) * KEEP_FACTOR) {
+      // Mostly room: the lines leave as an exact copy and the buffer stays for the next flush. With
+      // the whole market most files get a line or two per flush, and a fresh 4 KiB buffer for each
+      // of them every 200 ms raised RSS at 400 symbols.
+      const out = { buf: Buffer.from(cur.subarray(0, this.len)), lines: this.lines, bytes: this.heldBytes };
       this.reset();
       return out;
     }
+    // Full, or far larger than this file's flushes: the lines leave in the buffers that hold them.
     const bufs = this.full;
     if (cur !== null && this.len > 0) bufs.push(cur.subarray(0, this.len));
     // One write per flush: an asynchronous write costs ~20 µs of CPU whatever its size (4 KiB or 64 KiB).

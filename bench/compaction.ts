@@ -2,14 +2,13 @@
  * Compaction cost and benefit: one busy symbol-hour at the default 60 s rotation (60 parts) of
  * `orderbook` (10 books/s = 36,000 rows) and `prices` (20,000 trades), merged by compactHour as the
  * writer worker does it. Reports the worker time per hour, bytes before and after, DuckDB's
- * time to read the partition (all columns) before and after, and how far the merge raised the
+ * time to read the partition (all columns; and one column of five minutes) before and after, and how far the merge raised the
  * process's RSS above where it started (sampled every 2 ms from a worker thread, since the merge
- * keeps this one busy): at an hour turn a collector runs one such merge per partition. Each kind is
- * merged twice: as is, and with the live writer's collections between parts.
+ * keeps this one busy): at an hour turn a collector runs one such merge per partition.
  *
  * Usage: bun bench/compaction.ts [--quick]. Writes bench/results/compaction-<date>.json.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -17,8 +16,7 @@ import { SCHEMAS, type Cell, type RowKind } from "../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
 import { encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { commitFile, partFileName, partitionDir } from "../src/sinks/parquet/files.ts";
-import { compactHour, MERGE_COLLECT_GROWTH_BYTES } from "../src/sinks/storage/compaction.ts";
-import { collectOnGrowth } from "../src/util/collect-on-growth.ts";
+import { compactHour, type CompactOutcome } from "../src/sinks/storage/compaction.ts";
 import { header, printTable, QUICK, writeResult } from "./lib/report.ts";
 
 const H0 = Date.UTC(2026, 0, 1, 10);
@@ -60,10 +58,16 @@ function writeHour(root: string, kind: "orderbook" | "prices"): { dir: string; b
 
 const dirBytes = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
-async function readMs(dir: string): Promise<number> {
+/** DuckDB reading the partition: every column of every row, or one column of five minutes. */
+async function readMs(dir: string, kind: "orderbook" | "prices", narrow: boolean): Promise<number> {
   const db = await DuckDBInstance.create(":memory:");
   const conn = await db.connect();
-  const sql = `SELECT count(*), count(COLUMNS(*)) FROM read_parquet('${dir}/*.parquet')`;
+  const from = `read_parquet('${dir}/*.parquet')`;
+  const f64 = SCHEMAS[kind].find((d) => d.type === "f64")!.name;
+  const at = (ms: number) => `TIMESTAMPTZ '${new Date(ms).toISOString()}'`;
+  const sql = narrow
+    ? `SELECT count(*), avg(${f64}) FROM ${from} WHERE ts_ms >= ${at(H0 + 1_800_000)} AND ts_ms < ${at(H0 + 2_100_000)}`
+    : `SELECT count(*), count(COLUMNS(*)) FROM ${from}`;
   await conn.run(sql);
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) await conn.run(sql);
@@ -106,35 +110,40 @@ async function peakRssDuring<T>(run: () => Promise<T>): Promise<{ result: T; sta
 const startLoad = header("compaction", `one symbol-hour of ${PARTS} parts per kind`);
 const root = mkdtempSync(join(tmpdir(), "harvestd-bench-compact-"));
 const results: Record<string, unknown>[] = [];
-/** The live collector's rule within a merge (merge-worker.ts): a full collection after a part on 2 MiB of growth. */
-const afterPartCollection = collectOnGrowth(MERGE_COLLECT_GROWTH_BYTES);
-
-for (const collect of [false, true]) {
-  // A tree per pass: the second must not find the first one's merged hour.
-  const passRoot = mkdtempSync(join(root, "pass-"));
-  for (const kind of ["orderbook", "prices"] as const) {
-    const { dir, bytes } = writeHour(passRoot, kind);
-    const before = await readMs(dir);
+// Every merge first, every DuckDB read after them: DuckDB's own allocator releases memory lazily,
+// which moved the RSS measured during a merge that came right after a read by up to 17 MiB.
+const merged: { kind: "orderbook" | "prices"; dir: string; partsDir: string; bytes: number; out: CompactOutcome & { done: true }; ms: number; rise: number; startMiB: number }[] = [];
+for (const kind of ["orderbook", "prices"] as const) {
+  const { dir, bytes } = writeHour(root, kind);
+  // The parts as they were, for DuckDB's "before" (a folder outside the Hive tree).
+  const partsDir = join(root, `parts-${kind}`);
+  cpSync(dir, partsDir, { recursive: true });
+  let ms = 0;
+  const { result: out, startMiB, peakMiB } = await peakRssDuring(async () => {
     const t0 = performance.now();
-    const { result: out, startMiB, peakMiB } = await peakRssDuring(() => compactHour(passRoot, dir, Math.floor(H0 / 3_600_000), { encode: {}, nextName: (ts) => partFileName(ts, ++seq, "bench"), afterPart: collect ? afterPartCollection : undefined }));
-    const ms = performance.now() - t0;
-    if (!out.done) throw new Error(`not compacted: ${out.reason}`);
-    const after = await readMs(dir);
-    results.push({
-      kind,
-      collections: collect ? "on 2 MiB growth" : "none",
-      rows: out.rows,
-      files_before: PARTS,
-      compact_ms: Math.round(ms),
-      rows_per_s: Math.round(out.rows / (ms / 1000)),
-      rss_start_mib: startMiB,
-      rss_rise_mib: Math.round((peakMiB - startMiB) * 10) / 10,
-      bytes_before: bytes,
-      bytes_after: dirBytes(dir),
-      duckdb_read_ms_before: before,
-      duckdb_read_ms_after: after,
-    });
-  }
+    const o = compactHour(root, dir, Math.floor(H0 / 3_600_000), { nextName: (ts) => partFileName(ts, ++seq, "bench") });
+    ms = performance.now() - t0;
+    return o;
+  });
+  if (!out.done) throw new Error(`not compacted: ${out.reason}`);
+  merged.push({ kind, dir, partsDir, bytes, out, ms, rise: Math.round((peakMiB - startMiB) * 10) / 10, startMiB });
+}
+for (const { kind, dir, partsDir, bytes, out, ms, rise, startMiB } of merged) {
+  results.push({
+    kind,
+    rows: out.rows,
+    files_before: PARTS,
+    compact_ms: Math.round(ms),
+    rows_per_s: Math.round(out.rows / (ms / 1000)),
+    rss_start_mib: startMiB,
+    rss_rise_mib: rise,
+    bytes_before: bytes,
+    bytes_after: dirBytes(dir),
+    duckdb_read_ms_before: await readMs(partsDir, kind, false),
+    duckdb_read_ms_after: await readMs(dir, kind, false),
+    duckdb_5min_ms_before: await readMs(partsDir, kind, true),
+    duckdb_5min_ms_after: await readMs(dir, kind, true),
+  });
 }
 rmSync(root, { recursive: true, force: true });
 printTable(results);

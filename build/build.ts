@@ -9,7 +9,7 @@ import { hostTarget } from "../src/util/platform.ts";
 
 const root = join(import.meta.dir, "..");
 
-export const ENTRY_POINTS = ["src/cli/main.ts", "src/sinks/parquet/writer-worker.ts", "src/sinks/parquet/merge-worker.ts", "src/pipeline/replay-worker.ts"] as const;
+export const ENTRY_POINTS = ["src/cli/main.ts", "src/sinks/parquet/writer-worker.ts", "src/pipeline/replay-worker.ts"] as const;
 
 /** What `harvestd version` reports about the build (src/util/version.ts). */
 export interface BuildStamp {

@@ -103,7 +103,7 @@ export class BufferTrace {
   }
 }
 
-/** `HARVESTD_BUFFER_TRACE_EVERY_S` (default 60): a thread that lives less than a minute, such as the merge worker, needs it shorter. */
+/** `HARVESTD_BUFFER_TRACE_EVERY_S` (default 60): shorter for a thread that lives less than a minute. */
 function reportEveryMs(): number {
   const s = Number(process.env.HARVESTD_BUFFER_TRACE_EVERY_S ?? "60");
   return Number.isFinite(s) && s >= 1 ? s * 1000 : 60_000;

@@ -1,6 +1,6 @@
 /**
  * Compaction through the real ParquetSink and writer worker: a closed hour's parts become one
- * file, rows unchanged (read back by DuckDB and hyparquet), other hours untouched; a reader
+ * file of their row groups, rows unchanged (read back by DuckDB and hyparquet), other hours untouched; a reader
  * polling the partition folder while compaction runs in the worker always counts every row
  * exactly once; a late part is merged on the next pass; a foreign file stops the hour's merge.
  */
@@ -82,13 +82,18 @@ describe("compaction of closed hours", () => {
       expect(got.map(norm)).toEqual(want.map((r) => norm({ ...r })));
     }
 
-    // The merged file holds the hour in one row group and reads back in hyparquet, in order.
+    // The merged file holds the hour's parts as its row groups, one a part, and reads back in
+    // hyparquet, in order; each row group keeps its part's statistics (DuckDB's metadata).
     const merged = join(pricesDir(root), perHour(H0 / H)[0]!);
     expect(parquetRowCount(merged)).toBe(360);
     const rows = await readParquetRows(merged);
     expect(rows.map((r) => r.ts_ms)).toEqual(Array.from({ length: 360 }, (_, i) => H0 + i * 10_000));
-    const groups = await query(`SELECT count(DISTINCT row_group_id) AS g FROM parquet_metadata('${merged}')`);
-    expect(Number(groups[0]!.g)).toBe(1);
+    const groups = await query(
+      `SELECT row_group_id AS g, row_group_num_rows AS n, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${merged}') WHERE path_in_schema = 'ts_ms' ORDER BY g`,
+    );
+    expect(groups.length).toBe(partsPerKind);
+    expect(groups.reduce((s, g) => s + Number(g.n), 0)).toBe(360);
+    for (let i = 1; i < groups.length; i++) expect(new Date(String(groups[i]!.lo)).getTime()).toBeGreaterThan(new Date(String(groups[i - 1]!.hi)).getTime());
     // Nothing left in staging.
     expect(treeFiles(join(root, STAGING_DIR))).toEqual([]);
   }, 60_000);

@@ -327,6 +327,20 @@ export class ColumnBatchBuilder {
     return out;
   }
 
+  /**
+   * Seals the current chunk as it is, however full, so that takeSealed hands it out too; the next
+   * row starts a new chunk. For a batch that expects no more rows before its hand-over (its hour
+   * is over): its last rows can leave the ingest thread now instead of waiting there.
+   */
+  sealCurrent(): void {
+    this.seal();
+    this.chunkStart = this.rowCount;
+    this.nums = new Float64Array(0);
+    this.flags = new Uint8Array(0);
+    this.chunkCap = 0;
+    this.chunkTarget = 0;
+  }
+
   /** Hands over the rows collected so far and starts an empty batch; null when there are none. */
   take(): ColumnBatch | null {
     const n = this.rowCount;

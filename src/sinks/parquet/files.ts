@@ -76,13 +76,20 @@ export interface StagedFile {
   readonly final: string;
 }
 
-/** A file's content: one array, or consecutive pieces written with writev (never joined in memory). */
-export type FileBytes = Uint8Array | readonly Uint8Array[];
+/**
+ * A file's content: one array, consecutive pieces written with writev (never joined in memory), or
+ * a function that writes it to the open file itself (a merge copying its parts' bytes through).
+ */
+export type FileBytes = Uint8Array | readonly Uint8Array[] | ((fd: number) => void);
 
 /** Most iovecs one writev takes (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
 
 function writeAll(fd: number, bytes: FileBytes): void {
+  if (typeof bytes === "function") {
+    bytes(fd);
+    return;
+  }
   if (bytes instanceof Uint8Array) {
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     return;

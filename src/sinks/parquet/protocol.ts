@@ -1,4 +1,4 @@
-/** Messages between ParquetSink (ingest thread) and writer-worker.ts, and between the writer and merge-worker.ts. */
+/** Messages between ParquetSink (ingest thread) and writer-worker.ts. */
 import type { ColumnDef, CustomKind, SinkKind } from "../../core/rows.ts";
 import type { CompactOutcome } from "../storage/compaction.ts";
 import type { ColumnBatch, RowChunk } from "./columns.ts";
@@ -34,8 +34,6 @@ export interface WorkerInit {
   readonly lowMemory?: boolean;
   /** Schemas of the custom indicator kinds, registered in the worker before any write or compaction. */
   readonly customSchemas?: readonly (readonly [CustomKind, readonly ColumnDef[]])[];
-  /** Where merge-worker.ts is (found on the ingest thread, as the writer's own script is). */
-  readonly mergeWorker: string;
 }
 
 export interface WriteRequest {
@@ -157,31 +155,3 @@ export type FromWorker =
   | CompactedReply
   | MaintenanceErrorReply
   | ExpiredReply;
-
-// ---- writer worker ↔ merge worker ----------------------------------------------------------------
-
-export interface MergeInit {
-  readonly type: "init";
-  readonly encode: EncodeOptions;
-  /** Token in the merged files' names; not the writer's, so that their names never meet. */
-  readonly runTag: string;
-  /** Collect the heap as parts are read (the live collector; see WorkerInit.lowMemory). */
-  readonly lowMemory: boolean;
-  readonly customSchemas: readonly (readonly [CustomKind, readonly ColumnDef[]])[];
-}
-
-export interface MergeRequest {
-  readonly type: "merge";
-  readonly id: number;
-  readonly root: string;
-  readonly dir: string;
-  /** UTC hour (hours since the epoch) to merge. */
-  readonly hour: number;
-}
-
-export type ToMergeWorker = MergeInit | MergeRequest;
-
-export type FromMergeWorker =
-  | { readonly type: "ready" }
-  | { readonly type: "merged"; readonly id: number; readonly outcome: CompactOutcome }
-  | { readonly type: "merged"; readonly id: number; readonly error: WriteErrorInfo };

@@ -1,19 +1,18 @@
 /**
  * Worker entry point: encodes ColumnBatches to Parquet and commits them to the Hive tree, off the
- * ingest thread; holds and retries writes that failed; has closed hours compacted (by its merge
- * worker, merge-worker.ts) and applies retention. Listed as an entry point of `bun build --compile`
- * (see parquet-sink.ts for how it is located inside the executable).
+ * ingest thread; holds and retries writes that failed; compacts closed hours and applies retention.
+ * Listed as an entry point of `bun build --compile` (see parquet-sink.ts for how it is located
+ * inside the executable).
  *
  * Work runs one job at a time. Writes, retries and close go first; compaction, the start-up scan
  * and retention run when no write is waiting, one partition-hour per job, so a write never waits
- * for more than one such step (a merge's job waits for the merge worker's answer). A `close` is
- * handled after every write posted before it.
+ * for more than one such step. A `close` is handled after every write posted before it.
  * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
  */
 import { heapSize } from "bun:jsc";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
+import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { transferList, type RowChunk } from "./columns.ts";
@@ -22,7 +21,6 @@ import { releaseArrayBuffer, releaseBuffer } from "../../util/release.ts";
 import { PageSpool } from "./page-spool.ts";
 import { makeStagingDir } from "../storage/staging.ts";
 import { commitFile, commitFiles, partFileName, partitionDir } from "./files.ts";
-import { MergeRunner } from "./merge-runner.ts";
 import { errorInfo, type FromWorker, type ToWorker, type WorkerInit, type WriteErrorInfo, type WriteRequest } from "./protocol.ts";
 import { registerCustomSchema, type SinkKind } from "../../core/rows.ts";
 import { assertStrictMode } from "../../util/strict-mode.ts";
@@ -44,7 +42,6 @@ let config: WorkerInit = {
   compaction: null,
   roots: [],
   retentionDays: 0,
-  mergeWorker: "",
 };
 let seq = 0;
 const reply = (msg: FromWorker): void => self.postMessage(msg);
@@ -71,11 +68,9 @@ function kick(): void {
 
 /**
  * Background work is paced: after a compaction, the next background job waits COMPACT_PAUSE_FACTOR
- * times as long as the merge took (writes do not wait): the hour's merges take five times their own
- * time (≈ 3 minutes after 14 minutes of data at 50 symbols). At an hour turn every partition's merge
- * comes due at once (≈ 350 at 50 symbols, ≈ 11 ms each); back to back they raised RSS by 35 MiB
- * within 4 s, and the level stayed ≈ 12 MiB higher afterwards (bench/memory.ts --hour-turn-at).
- * Spread out, each merge's garbage is collected before the next one makes more.
+ * times as long as the merge took (writes do not wait). At an hour turn every partition's merge
+ * comes due at once (≈ 350 at 50 symbols); a merge copies its parts' bytes (parquet/stitch.ts), and
+ * spread out, the round's reads and writes leave the disk to the rotations' commits.
  */
 const COMPACT_PAUSE_FACTOR = 4;
 let backgroundNotBefore = 0;
@@ -416,7 +411,7 @@ function anyHeld(): boolean {
   return false;
 }
 
-async function compactJob(root: string, dir: string, hour: number, tries: number): Promise<void> {
+function compactJob(root: string, dir: string, hour: number, tries: number): void {
   touched.delete(`${dir}|${hour}`);
   if (compactionOff) return;
   const why = exchangeUnavailable();
@@ -428,32 +423,20 @@ async function compactJob(root: string, dir: string, hour: number, tries: number
   // A failing disk first gets its writes back; merging needs room too.
   if (anyHeld()) return retryLater(root, dir, hour, tries);
   const t0 = performance.now();
-  const result = await merges().merge(root, dir, hour);
-  if ("error" in result) {
-    reply({ type: "maintenance-error", what: "compaction", error: result.error });
+  try {
+    const out = compactHour(root, dir, hour, { nextName });
+    if (out.done) {
+      reply({ type: "compacted", dir, hour, path: out.path, files: out.files, rows: out.rows, bytes: out.bytes, ms: performance.now() - t0 });
+    } else if (out.reason !== null) {
+      const reason = out.reason;
+      reply({ type: "maintenance-error", what: "compaction", error: { code: "ESKIPPED", message: reason, path: dir } });
+      if (reason.includes("free space") || reason.includes("another process")) retryLater(root, dir, hour, tries);
+    }
+  } catch (e) {
+    reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, dir) });
     retryLater(root, dir, hour, tries);
-  } else if (result.outcome.done) {
-    const out = result.outcome;
-    reply({ type: "compacted", dir, hour, path: out.path, files: out.files, rows: out.rows, bytes: out.bytes, ms: performance.now() - t0 });
-  } else if (result.outcome.reason !== null) {
-    const reason = result.outcome.reason;
-    reply({ type: "maintenance-error", what: "compaction", error: { code: "ESKIPPED", message: reason, path: dir } });
-    if (reason.includes("free space") || reason.includes("another process")) retryLater(root, dir, hour, tries);
   }
   backgroundNotBefore = performance.now() + COMPACT_PAUSE_FACTOR * (performance.now() - t0);
-}
-
-let mergeRunner: MergeRunner | null = null;
-/** Merges run in a thread of their own that ends after each round (merge-worker.ts). */
-function merges(): MergeRunner {
-  mergeRunner ??= new MergeRunner(config.mergeWorker, () => ({
-    type: "init",
-    encode: { rowGroupSize: config.rowGroupSize, createdBy: config.createdBy, ...(config.zstdLevel === undefined ? {} : { zstdLevel: config.zstdLevel }) },
-    runTag: `${config.runTag}m`,
-    lowMemory: config.lowMemory === true,
-    customSchemas: config.customSchemas ?? [],
-  }));
-  return mergeRunner;
 }
 
 function retryLater(root: string, dir: string, hour: number, tries: number): void {
@@ -537,7 +520,7 @@ function scan(nowMs: number, fromDate = ""): void {
 
 let closing = false;
 
-async function close(compactAll: boolean): Promise<void> {
+function close(compactAll: boolean): void {
   closing = true;
   commitPending();
   for (const t of retryTimers.values()) clearTimeout(t);
@@ -552,12 +535,11 @@ async function close(compactAll: boolean): Promise<void> {
   background.length = 0;
   if (backgroundTimer !== null) clearTimeout(backgroundTimer);
   if (compactAll && config.compaction !== null) {
-    for (const t of [...touched.values()]) await compactJob(t.root, t.dir, t.hour, MAX_COMPACT_TRIES);
+    for (const t of [...touched.values()]) compactJob(t.root, t.dir, t.hour, MAX_COMPACT_TRIES);
   }
   // Dropping the handler empties the event loop, so the worker exits by itself after the reply is
   // delivered (process.exit could cut the reply off).
   self.onmessage = null;
-  mergeRunner?.stop();
   spool?.close();
   reply({ type: "closed" });
 }

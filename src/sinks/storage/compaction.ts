@@ -4,8 +4,9 @@
  * file set to the new one in a single atomic step. Runs in the writer worker, never on the ingest
  * thread.
  *
- * 1. The hour's parts (by the `minTsMs` in their names) are read, checked against the kind's
- *    schema and re-encoded as one file with full-size row groups.
+ * 1. The hour's parts (by the `minTsMs` in their names) are checked against the kind's schema
+ *    and each other, and joined into one file: their row groups one after another, copied as
+ *    they are, under one footer (parquet/stitch.ts).
  * 2. A staging folder gets that file (`.partial`, fsync, rename) and a hard link to every other
  *    `.parquet` file of the partition.
  * 3. renameat2(RENAME_EXCHANGE) swaps the staging folder and the partition folder.
@@ -17,30 +18,20 @@
  */
 import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { asyncBufferFromFile, parquetMetadata, parquetMetadataAsync, parquetRead, type FileMetaData } from "hyparquet";
-import { isCustomKind, schemaOf, type Cell, type ColumnDef, type SinkKind } from "../../core/rows.ts";
-import { ColumnBatchBuilder, DAY_MS } from "../parquet/columns.ts";
-import { ParquetFileBuilder, partsLength, releaseParts, SCHEMA_VERSION, type EncodeOptions } from "../parquet/encode.ts";
+import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { isCustomKind, schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
+import { SCHEMA_VERSION } from "../parquet/encode.ts";
 import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
+import { readStitchPart, sameSchemaAndMetadata, stitchedFooter, stitchedProblem, stitchShifts, writeStitched, type StitchPart } from "../parquet/stitch.ts";
 import { hasRoomFor } from "./disk-guard.ts";
 import { exchangeDirs } from "./exchange.ts";
 import { makeStagingDir, tryLock } from "./staging.ts";
-import { releaseArrayBuffer } from "../../util/release.ts";
 
 export const HOUR_MS = 3_600_000;
 
-/**
- * Growth of the merging thread's heap after which the live collector collects between two parts
- * (merge-worker.ts, `afterPart`); bench/compaction.ts measures merges with the same figure.
- */
-export const MERGE_COLLECT_GROWTH_BYTES = 2 * 1024 * 1024;
-
 export interface CompactionContext {
-  readonly encode: EncodeOptions;
   /** A fresh part file name for a merged file whose smallest `ts_ms` is `minTsMs`. */
   readonly nextName: (minTsMs: number) => string;
-  /** Called after each part is read: the owner of the thread may collect the part's garbage. */
-  readonly afterPart?: () => void;
 }
 
 export type CompactOutcome =
@@ -78,7 +69,7 @@ export function hoursToCompact(dir: string): number[] {
   return [...count].filter(([, n]) => n >= 2).map(([h]) => h).sort((a, b) => a - b);
 }
 
-export async function compactHour(root: string, dir: string, hour: number, ctx: CompactionContext): Promise<CompactOutcome> {
+export function compactHour(root: string, dir: string, hour: number, ctx: CompactionContext): CompactOutcome {
   const info = partitionInfo(dir);
   if (info === null) return { done: false, reason: `${dir} is not a date=/symbol=/kind= partition folder` };
   const kind = info.kind as SinkKind;
@@ -98,7 +89,7 @@ export async function compactHour(root: string, dir: string, hour: number, ctx: 
   }
   if (unlock === null) return { done: false, reason: `${dir}: another process is compacting it` };
   try {
-    return await compactLocked(root, dir, parts, kind, defs, info.symbol, ctx);
+    return compactLocked(root, dir, parts, kind, defs, ctx);
   } finally {
     try {
       unlock();
@@ -106,22 +97,14 @@ export async function compactHour(root: string, dir: string, hour: number, ctx: 
   }
 }
 
-async function compactLocked(
-  root: string,
-  dir: string,
-  parts: readonly string[],
-  kind: SinkKind,
-  defs: readonly ColumnDef[],
-  symbol: string,
-  ctx: CompactionContext,
-): Promise<CompactOutcome> {
+function compactLocked(root: string, dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[], ctx: CompactionContext): CompactOutcome {
   let inputBytes = 0;
   for (const p of parts) inputBytes += statSync(join(dir, p)).size;
   if (!hasRoomFor(dir, inputBytes)) return { done: false, reason: `${dir}: not enough free space to merge ${inputBytes} bytes` };
 
-  const merged = await mergeParts(dir, parts, kind, defs, symbol, ctx);
+  const merged = stitchParts(dir, parts, kind, defs);
   if ("reason" in merged) return { done: false, reason: merged.reason };
-  const { parts: pieces, rows, minTsMs } = merged;
+  const { rows, minTsMs } = merged;
 
   let stage: string;
   try {
@@ -130,7 +113,8 @@ async function compactLocked(
     throw new FileOpError(errCode(e), `cannot create a staging folder under ${root}: ${(e as Error).message}`, root);
   }
   try {
-    const name = commitFile(stage, pieces, () => {
+    let bytes = 0;
+    const name = commitFile(stage, (fd) => (bytes = writeStitched(fd, merged.parts, merged.footer)), () => {
       let n = ctx.nextName(minTsMs);
       while (existsSync(join(dir, n))) n = ctx.nextName(minTsMs);
       return n;
@@ -160,9 +144,8 @@ async function compactLocked(
         } catch {}
       }
     }
-    return { done: true, path: join(dir, mergedName), files: parts.length, rows, bytes: partsLength(pieces) };
+    return { done: true, path: join(dir, mergedName), files: parts.length, rows, bytes };
   } finally {
-    releaseParts(pieces);
     // Before the swap: the staged copy. After it: the merged-away parts. Either way, garbage.
     // (Nothing was ever written into the partition folder itself, so a failure leaves it as it was.)
     try {
@@ -171,114 +154,68 @@ async function compactLocked(
   }
 }
 
-type Merged = { readonly parts: readonly Uint8Array[]; readonly rows: number; readonly minTsMs: number } | { readonly reason: string };
-
-const decompressors = { ZSTD: (b: Uint8Array) => Bun.zstdDecompressSync(b) };
-const parsers = { timestampFromMilliseconds: (v: bigint) => Number(v) as unknown as Date };
+type Stitched = { readonly parts: readonly StitchPart[]; readonly footer: Uint8Array; readonly rows: number; readonly minTsMs: number } | { readonly reason: string };
 
 /**
- * Reads `parts` back, checks them against the kind's schema and encodes them as one file, returned
- * as consecutive pieces. Rows are encoded into pages as they are read (full chunks go to the file
- * builder part by part, as a rotation's rows sent ahead do), so a merge holds at most one chunk of
- * columns (MAX_CHUNK rows) whatever the hour's size; before, the whole hour was one batch (≈ 17 MB
- * of columns for a busy orderbook hour, unbounded for a busier one). Chunks of the largest size keep
- * pages as large as the reader wants: with 4,500-row pages DuckDB took 60 % longer to read the
- * merged orderbook hour (bench/compaction.ts, docs/storage.md).
+ * Reads `parts`' footers, checks them against the kind's schema and each other, and builds the
+ * footer of the file that holds their row groups one after another (parquet/stitch.ts). The first
+ * part is parsed (hyparquet) and checked against the kind; every other part must declare the same
+ * schema and key-value metadata byte for byte, so it is not parsed at all (a merge round reads
+ * thousands of footers: parsed, they were most of the writer's garbage). The new footer is read
+ * back (stitchedProblem) before anything is written.
  */
-async function mergeParts(dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[], symbol: string, ctx: CompactionContext): Promise<Merged> {
-  const names = defs.map((d) => d.name);
-  const metas: { name: string; meta: FileMetaData }[] = [];
+function stitchParts(dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[]): Stitched {
+  const inputs: StitchPart[] = [];
   let expectRows = 0;
-  for (const p of parts) {
-    const path = join(dir, p);
-    let meta: FileMetaData;
+  let minTsMs = Infinity;
+  for (const name of parts) {
+    const path = join(dir, name);
+    let part: StitchPart;
     try {
-      meta = await readMetadata(path);
+      part = readStitchPart(path);
+      if (inputs.length === 0) {
+        const problem = notOurs(parquetMetadata(withTail(part.footer)), kind, defs);
+        if (problem !== null) return { reason: `${path} ${problem}; hour left as is` };
+      } else if (!sameSchemaAndMetadata(inputs[0]!, part)) {
+        return { reason: `${path} declares other columns or metadata than ${join(dir, parts[0]!)}; hour left as is` };
+      }
+      expectRows += part.rows;
     } catch (e) {
-      if (e instanceof FileOpError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== undefined) throw new FileOpError(errCode(e), `cannot read ${path}: ${(e as Error).message}`, path);
       return { reason: `${path} is not a readable Parquet file (${(e as Error).message}); hour left as is` };
     }
-    const kv = Object.fromEntries((meta.key_value_metadata ?? []).map((e) => [e.key, e.value]));
-    if (kv["harvestd.kind"] !== kind || kv["harvestd.schema_version"] !== SCHEMA_VERSION) {
-      return { reason: `${path} has kind ${kv["harvestd.kind"]} schema version ${kv["harvestd.schema_version"]}, not ${kind} ${SCHEMA_VERSION}; hour left as is` };
-    }
-    const cols = meta.schema.slice(1).map((e) => e.name);
-    if (cols.join(",") !== names.join(",")) return { reason: `${path} has columns ${cols.join(",")}, the ${kind} schema has ${names.join(",")}; hour left as is` };
-    expectRows += Number(meta.num_rows);
-    metas.push({ name: p, meta });
+    minTsMs = Math.min(minTsMs, partMinTs(name)!);
+    inputs.push(part);
   }
-
-  let builder: ColumnBatchBuilder | null = null;
-  const file = new ParquetFileBuilder(kind, symbol, ctx.encode);
-  const scratch: Record<string, Cell> = {};
-  for (const input of metas) {
-    let rows: unknown[][] = [];
-    // One part at a time: only the part being decoded is in memory, and its bytes go as soon as it
-    // is decoded (the rows hold numbers and strings of their own, no views of it).
-    const bytes = readPart(join(dir, input.name));
-    try {
-      await parquetRead({
-        file: bytes,
-        metadata: input.meta,
-        columns: names,
-        compressors: decompressors,
-        parsers,
-        rowFormat: "array",
-        onComplete: (r: unknown[][]) => {
-          rows = r;
-        },
-      });
-    } finally {
-      releaseArrayBuffer(bytes);
-    }
-    for (const r of rows) {
-      for (let c = 0; c < names.length; c++) {
-        const v = r[c];
-        scratch[names[c]!] = typeof v === "bigint" ? Number(v) : v === undefined ? null : (v as Cell);
-      }
-      // A hint of 8× the rows asks for the largest chunks (an eighth of the hint, capped at MAX_CHUNK).
-      if (builder === null) builder = new ColumnBatchBuilder(kind, symbol, Math.floor((scratch.ts_ms as number) / DAY_MS), Math.max(256, expectRows) * 8);
-      if (!builder.append(scratch)) return { reason: `${join(dir, input.name)}: a row does not fit the ${kind} schema (${builder.lastRejection}); hour left as is` };
-    }
-    if (builder?.hasSealed) file.addRows(builder.takeSealed());
-    ctx.afterPart?.();
+  const shifts = stitchShifts(inputs);
+  let footer: Uint8Array;
+  let problem: string | null;
+  try {
+    footer = stitchedFooter(inputs, shifts);
+    problem = stitchedProblem(footer, inputs, shifts);
+  } catch (e) {
+    return { reason: `${dir}: the parts' footers cannot be joined (${(e as Error).message}); hour left as is` };
   }
-  const batch = builder?.take() ?? null;
-  if (batch === null || batch.rows !== expectRows || file.rows !== batch.sentRows) {
-    return { reason: `${dir}: read ${batch?.rows ?? 0} rows from parts that declare ${expectRows}; hour left as is` };
-  }
-  const pieces = file.finish(batch);
-  // The merged file must declare every row before the parts go (its footer is the last piece).
-  const footer = pieces.at(-1)!;
-  const check = parquetMetadata(footer.buffer.slice(footer.byteOffset, footer.byteOffset + footer.byteLength) as ArrayBuffer);
-  if (Number(check.num_rows) !== expectRows) return { reason: `${dir}: merged file declares ${check.num_rows} rows, parts ${expectRows}; hour left as is` };
-  return { parts: pieces, rows: expectRows, minTsMs: batch.minTsMs };
+  if (problem !== null) return { reason: `${dir}: merged footer ${problem}; hour left as is` };
+  return { parts: inputs, footer, rows: expectRows, minTsMs };
 }
 
-/** The whole part in a buffer of its own (released after decoding). */
-function readPart(path: string): ArrayBuffer {
-  try {
-    const b = readFileSync(path);
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b.buffer as ArrayBuffer;
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  } catch (e) {
-    throw new FileOpError(errCode(e), `cannot read ${path}: ${(e as Error).message}`, path);
+/** Why a part's metadata is not a part of `kind` (null: it is). */
+function notOurs(meta: FileMetaData, kind: SinkKind, defs: readonly ColumnDef[]): string | null {
+  const kv = Object.fromEntries((meta.key_value_metadata ?? []).map((e) => [e.key, e.value]));
+  if (kv["harvestd.kind"] !== kind || kv["harvestd.schema_version"] !== SCHEMA_VERSION) {
+    return `has kind ${kv["harvestd.kind"]} schema version ${kv["harvestd.schema_version"]}, not ${kind} ${SCHEMA_VERSION}`;
   }
+  const cols = meta.schema.slice(1).map((e) => e.name).join(",");
+  const names = defs.map((d) => d.name).join(",");
+  return cols === names ? null : `has columns ${cols}, the ${kind} schema has ${names}`;
 }
 
-/** Bytes fetched from a part's end for its metadata: a part's footer is 2–5 KB; a larger one costs a second read. */
-const FOOTER_FETCH_BYTES = 16 * 1024;
-
-/**
- * A part's metadata, from its footer alone (hyparquet reads it from the file's end), not the whole
- * part: the checks before a merge read a few KB of each part.
- */
-async function readMetadata(path: string): Promise<FileMetaData> {
-  try {
-    return await parquetMetadataAsync(await asyncBufferFromFile(path), { initialFetchSize: FOOTER_FETCH_BYTES });
-  } catch (e) {
-    // A system call that failed is the disk's or the file system's; anything else is the file's content.
-    if ((e as NodeJS.ErrnoException).code !== undefined) throw new FileOpError(errCode(e), `cannot read ${path}: ${(e as Error).message}`, path);
-    throw e;
-  }
+/** A footer as hyparquet reads it: followed by its length and the magic. */
+function withTail(footer: Uint8Array): ArrayBuffer {
+  const out = new Uint8Array(footer.length + 8);
+  out.set(footer);
+  new DataView(out.buffer).setInt32(footer.length, footer.length, true);
+  out.set([0x50, 0x41, 0x52, 0x31], footer.length + 4);
+  return out.buffer;
 }

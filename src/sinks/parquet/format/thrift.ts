@@ -5,12 +5,18 @@
  */
 import type { ByteBuffer } from "./bytes.ts";
 
+// The compact protocol's type ids (thrift-read.ts reads all of them; this writer uses fewer).
 export const T_TRUE = 1;
 export const T_FALSE = 2;
+export const T_BYTE = 3;
+export const T_I16 = 4;
 export const T_I32 = 5;
 export const T_I64 = 6;
+export const T_DOUBLE = 7;
 export const T_BINARY = 8;
 export const T_LIST = 9;
+export const T_SET = 10;
+export const T_MAP = 11;
 export const T_STRUCT = 12;
 
 const utf8 = new TextEncoder();

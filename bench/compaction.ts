@@ -2,9 +2,10 @@
  * Compaction cost and benefit: one busy symbol-hour at the default 60 s rotation (60 parts) of
  * `orderbook` (10 books/s = 36,000 rows) and `prices` (20,000 trades), merged by compactHour as the
  * writer worker does it. Reports the worker time per hour, bytes before and after, DuckDB's
- * time to read the partition (all columns; and one column of five minutes) before and after, and how far the merge raised the
- * process's RSS above where it started (sampled every 2 ms from a worker thread, since the merge
- * keeps this one busy): at an hour turn a collector runs one such merge per partition.
+ * time to read the partition (all columns; and one column of five minutes) before and after, and
+ * how far the merge raised the process's RSS above where it started (sampled every 2 ms from a
+ * worker thread, since the merge keeps this one busy): at an hour turn a collector runs one such
+ * merge per partition.
  *
  * Usage: bun bench/compaction.ts [--quick]. Writes bench/results/compaction-<date>.json.
  */

@@ -431,7 +431,7 @@ interface RowGroupMeta {
   readonly chunks: readonly ChunkMeta[];
 }
 
-const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+export const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
 /** Definition levels (1 = present) of the n rows into the page, length-prefixed; returns the null count. */
 function writeLevels(page: ByteBuffer, nulls: Uint8Array, n: number): number {

@@ -1,8 +1,6 @@
 /** Messages between ParquetSink (ingest thread) and writer-worker.ts. */
 import type { ColumnDef, CustomKind, SinkKind } from "../../core/rows.ts";
-import type { CompactOutcome } from "../storage/compaction.ts";
 import type { ColumnBatch, RowChunk } from "./columns.ts";
-import type { EncodeOptions } from "./encode.ts";
 import { FileOpError } from "./files.ts";
 
 export interface CompactionSettings {

@@ -10,12 +10,13 @@
  * (docs/storage.md, "Compaction of closed hours"). Copying holds one read buffer and the footers.
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { MAGIC } from "./encode.ts";
 import { ByteBuffer } from "./format/bytes.ts";
 import { CompactReader, ThriftError } from "./format/thrift-read.ts";
 import { releaseBuffer } from "../../util/release.ts";
 import { T_STRUCT } from "./format/thrift.ts";
 
-const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 /** Bytes after the footer: its length (int32 LE) and the magic. */
 const TAIL = 8;
 /** A footer larger than this is not one of ours (ours are 2–40 KB). */
@@ -34,7 +35,7 @@ export interface StitchPart {
   readonly path: string;
   /** The file's length in bytes. */
   readonly size: number;
-  /** FileMetaData as written (without the length and magic after it). */
+  /** FileMetaData as written; its buffer also holds the length and magic after it (footerMetadata). */
   readonly footer: Uint8Array;
   /** Rows the footer declares. */
   readonly rows: number;
@@ -62,12 +63,18 @@ export function readStitchPart(path: string): StitchPart {
     if (!sameBytes(head, MAGIC) || !sameBytes(tail.subarray(4), MAGIC)) throw new StitchError(`${path}: no Parquet magic at its start and end`);
     const len = new DataView(tail.buffer).getInt32(0, true);
     if (len <= 0 || len > MAX_FOOTER_BYTES || len > size - MAGIC.length - TAIL) throw new StitchError(`${path}: footer length ${len} does not fit a file of ${size} bytes`);
-    const footer = new Uint8Array(len);
-    readExactly(fd, footer, size - TAIL - len);
+    const withTail = new Uint8Array(len + TAIL);
+    readExactly(fd, withTail, size - TAIL - len);
+    const footer = withTail.subarray(0, len);
     return { path, size, footer, ...topLevelOf(path, footer) };
   } finally {
     closeSync(fd);
   }
+}
+
+/** A part's footer parsed by hyparquet (which reads a footer from the end of its length and magic). */
+export function footerMetadata(p: StitchPart): FileMetaData {
+  return parquetMetadata(p.footer.buffer as ArrayBuffer);
 }
 
 /**

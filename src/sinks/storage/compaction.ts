@@ -16,13 +16,13 @@
  * parts, after it the merged file. A reader that listed the folder before the swap and opens a
  * merged-away part after it gets "file not found" (never a silent double count or a gap).
  */
-import { existsSync, linkSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, linkSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parquetMetadata, type FileMetaData } from "hyparquet";
+import type { FileMetaData } from "hyparquet";
 import { isCustomKind, schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
 import { SCHEMA_VERSION } from "../parquet/encode.ts";
 import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
-import { readStitchPart, sameSchemaAndMetadata, stitchedFooter, stitchedProblem, stitchShifts, writeStitched, type StitchPart } from "../parquet/stitch.ts";
+import { footerMetadata, readStitchPart, sameSchemaAndMetadata, stitchedFooter, stitchedProblem, stitchShifts, writeStitched, type StitchPart } from "../parquet/stitch.ts";
 import { hasRoomFor } from "./disk-guard.ts";
 import { exchangeDirs } from "./exchange.ts";
 import { makeStagingDir, tryLock } from "./staging.ts";
@@ -98,13 +98,11 @@ export function compactHour(root: string, dir: string, hour: number, ctx: Compac
 }
 
 function compactLocked(root: string, dir: string, parts: readonly string[], kind: SinkKind, defs: readonly ColumnDef[], ctx: CompactionContext): CompactOutcome {
-  let inputBytes = 0;
-  for (const p of parts) inputBytes += statSync(join(dir, p)).size;
-  if (!hasRoomFor(dir, inputBytes)) return { done: false, reason: `${dir}: not enough free space to merge ${inputBytes} bytes` };
-
   const merged = stitchParts(dir, parts, kind, defs);
   if ("reason" in merged) return { done: false, reason: merged.reason };
   const { rows, minTsMs } = merged;
+  const inputBytes = merged.parts.reduce((n, p) => n + p.size, 0);
+  if (!hasRoomFor(dir, inputBytes)) return { done: false, reason: `${dir}: not enough free space to merge ${inputBytes} bytes` };
 
   let stage: string;
   try {
@@ -174,7 +172,7 @@ function stitchParts(dir: string, parts: readonly string[], kind: SinkKind, defs
     try {
       part = readStitchPart(path);
       if (inputs.length === 0) {
-        const problem = notOurs(parquetMetadata(withTail(part.footer)), kind, defs);
+        const problem = notOurs(footerMetadata(part), kind, defs);
         if (problem !== null) return { reason: `${path} ${problem}; hour left as is` };
       } else if (!sameSchemaAndMetadata(inputs[0]!, part)) {
         return { reason: `${path} declares other columns or metadata than ${join(dir, parts[0]!)}; hour left as is` };
@@ -211,11 +209,3 @@ function notOurs(meta: FileMetaData, kind: SinkKind, defs: readonly ColumnDef[])
   return cols === names ? null : `has columns ${cols}, the ${kind} schema has ${names}`;
 }
 
-/** A footer as hyparquet reads it: followed by its length and the magic. */
-function withTail(footer: Uint8Array): ArrayBuffer {
-  const out = new Uint8Array(footer.length + 8);
-  out.set(footer);
-  new DataView(out.buffer).setInt32(footer.length, footer.length, true);
-  out.set([0x50, 0x41, 0x52, 0x31], footer.length + 4);
-  return out.buffer;
-}

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 
-const BENCHES = ["calculators", "ceiling", "hotpath", "startup", "replay", "parquet-size", "live", "memory", "sink-transport", "compaction", "model-inference", "encoder-ab"] as const;
+const BENCHES = ["calculators", "ceiling", "hotpath", "startup", "replay", "parquet-size", "live", "memory", "sink-transport", "compaction", "model-inference", "encoder-ab", "ndjson-compress"] as const;
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--") && a !== "--no-build");

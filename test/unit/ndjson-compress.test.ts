@@ -62,11 +62,25 @@ describe("compressFile", () => {
       expect(existsSync(path)).toBe(false);
       expect(cat(tool, out)).toBe(text);
       expect(readFileSync(out).length).toBeLessThan(text.length / 4);
-      const blocks = Math.ceil(text.length / BLOCK_BYTES);
-      expect(blocks).toBe(3);
+      const blocks = Math.ceil(text.length / BLOCK_BYTES[mode]);
+      expect(blocks).toBe(mode === "gzip" ? 11 : 3);
       expect(mode === "gzip" ? gzipMembers(readFileSync(out)) : zstdFrames(out)).toBe(blocks);
     });
   }
+
+  test("compression asks after every block whether to leave the thread; a closing sink says no", async () => {
+    const dir = tempDir("ndjson-compress-paced");
+    const path = join(dir, "raw-14.ndjson");
+    const text = lines(21_000);
+    writeFileSync(path, text);
+    let asked = 0;
+    const out = await compressFile(path, "gzip", () => {
+      asked++;
+      return false;
+    });
+    expect(asked).toBe(Math.ceil(text.length / BLOCK_BYTES.gzip));
+    expect(cat("gzip", out)).toBe(text);
+  });
 
   test("an empty file becomes a valid, empty .gz", async () => {
     const dir = tempDir("ndjson-compress-empty");

@@ -532,7 +532,7 @@ export class NdjsonSink implements LineSinkComponent {
   private async compress(path: string): Promise<void> {
     if (this.compression === null) return;
     try {
-      const out = await compressFile(path, this.compression);
+      const out = await compressFile(path, this.compression, () => !this.closed);
       this.filesCompressed++;
       for (const [s, p] of Object.entries(this.lastFile)) if (p === path) this.lastFile[s] = out;
       this.event({ type: "compressed", path: out });

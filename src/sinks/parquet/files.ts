@@ -85,13 +85,19 @@ export type FileBytes = Uint8Array | readonly Uint8Array[] | ((fd: number) => vo
 /** Most iovecs one writev takes (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
 
+/** Writes all of `bytes` at the file's position (a short write goes on where it stopped); returns their length. */
+export function writeBytes(fd: number, bytes: Uint8Array): number {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+  return bytes.length;
+}
+
 function writeAll(fd: number, bytes: FileBytes): void {
   if (typeof bytes === "function") {
     bytes(fd);
     return;
   }
   if (bytes instanceof Uint8Array) {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeBytes(fd, bytes);
     return;
   }
   for (let i = 0; i < bytes.length; i += IOV_MAX) {

@@ -9,13 +9,14 @@
  * at 50 symbols and raised the collector's RSS by 30–45 MiB for the minutes the merges took
  * (docs/storage.md, "Compaction of closed hours"). Copying holds one read buffer and the footers.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { parquetMetadata, type FileMetaData } from "hyparquet";
 import { MAGIC } from "./encode.ts";
+import { writeBytes } from "./files.ts";
 import { ByteBuffer } from "./format/bytes.ts";
 import { CompactReader, ThriftError } from "./format/thrift-read.ts";
 import { releaseBuffer } from "../../util/release.ts";
-import { T_STRUCT } from "./format/thrift.ts";
+import { listHeader, T_STRUCT } from "./format/thrift.ts";
 
 /** Bytes after the footer: its length (int32 LE) and the magic. */
 const TAIL = 8;
@@ -105,30 +106,22 @@ export function stitchedFooter(parts: readonly StitchPart[], shifts: readonly nu
   const rows = parts.reduce((s, p) => s + p.rows, 0);
   const count = parts.reduce((s, p) => s + p.rowGroups, 0);
   const out = new ByteBuffer(parts.reduce((s, p) => s + p.footer.length, 64));
-  const r = new CompactReader(parts[0]!.footer);
-  for (;;) {
-    const h = r.pos;
-    const f = r.field();
-    if (f.type === 0) break;
-    out.appendRange(r.bytes, h, r.pos);
-    if (f.id === FILE_META.NUM_ROWS) {
-      r.skip(f.type);
-      out.zigzag(rows);
-    } else if (f.id === FILE_META.ROW_GROUPS) {
-      r.skip(f.type);
-      listHeader(out, T_STRUCT, count);
-      let ordinal = 0;
-      parts.forEach((p, i) => {
-        const gr = new CompactReader(p.footer, p.rowGroupsAt);
-        for (let k = 0; k < p.rowGroups; k++) copyRowGroup(gr, out, shifts[i]!, ordinal++);
-      });
-    } else {
-      const v = r.pos;
-      r.skip(f.type);
-      out.appendRange(r.bytes, v, r.pos);
+  copyStruct(new CompactReader(parts[0]!.footer), out, (id, type, r, o) => {
+    if (id === FILE_META.NUM_ROWS) {
+      r.skip(type);
+      o.zigzag(rows);
+      return true;
     }
-  }
-  out.byte(0);
+    if (id !== FILE_META.ROW_GROUPS) return false;
+    r.skip(type);
+    listHeader(o, T_STRUCT, count);
+    let ordinal = 0;
+    parts.forEach((p, i) => {
+      const gr = new CompactReader(p.footer, p.rowGroupsAt);
+      for (let k = 0; k < p.rowGroups; k++) copyRowGroup(gr, o, shifts[i]!, ordinal++);
+    });
+    return true;
+  });
   out.int32LE(out.pos);
   out.append(MAGIC);
   return out.written().slice();
@@ -139,7 +132,7 @@ export function stitchedFooter(parts: readonly StitchPart[], shifts: readonly nu
  * Returns the bytes written.
  */
 export function writeStitched(fd: number, parts: readonly StitchPart[], footer: Uint8Array): number {
-  let written = writeAll(fd, MAGIC);
+  let written = writeBytes(fd, MAGIC);
   const buf = new Uint8Array(COPY_BYTES);
   try {
     for (const p of parts) written += copyChunks(fd, p, buf);
@@ -147,7 +140,7 @@ export function writeStitched(fd: number, parts: readonly StitchPart[], footer: 
     // Freed now, not at the writer's next collection: a round of merges made 350 of them in 15 s.
     releaseBuffer(buf);
   }
-  return written + writeAll(fd, footer);
+  return written + writeBytes(fd, footer);
 }
 
 /** Copies a part's column chunks to `fd` through `buf`; returns the bytes written. */
@@ -161,7 +154,7 @@ function copyChunks(fd: number, p: StitchPart, buf: Uint8Array): number {
     for (let at = MAGIC.length; at < end; ) {
       const n = Math.min(buf.length, end - at);
       readExactly(src, buf.subarray(0, n), at);
-      written += writeAll(fd, buf.subarray(0, n));
+      written += writeBytes(fd, buf.subarray(0, n));
       at += n;
     }
   } finally {
@@ -324,25 +317,12 @@ function shifted(r: CompactReader, out: ByteBuffer, shift: number): true {
   return true;
 }
 
-function listHeader(out: ByteBuffer, elemType: number, size: number): void {
-  if (size < 15) out.byte((size << 4) | elemType);
-  else {
-    out.byte(0xf0 | elemType);
-    out.varint(size);
-  }
-}
-
 function readExactly(fd: number, into: Uint8Array, position: number): void {
   for (let off = 0; off < into.length; ) {
     const n = readSync(fd, into, off, into.length - off, position + off);
     if (n === 0) throw new StitchError(`file ends early at ${position + off}`);
     off += n;
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): number {
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-  return bytes.length;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -37,6 +37,15 @@ function utf8Of(v: string): Uint8Array {
   return b;
 }
 
+/** A list's header: element type and count (a short form below 15 elements). */
+export function listHeader(out: ByteBuffer, elemType: number, size: number): void {
+  if (size < 15) out.byte((size << 4) | elemType);
+  else {
+    out.byte(0xf0 | elemType);
+    out.varint(size);
+  }
+}
+
 export class CompactWriter {
   private last = 0;
   private readonly stack: number[] = [];
@@ -90,11 +99,7 @@ export class CompactWriter {
   /** Writes a list header; elements follow (structs via `element()` … `end()`). */
   list(id: number, elemType: number, size: number): this {
     this.field(id, T_LIST);
-    if (size < 15) this.out.byte((size << 4) | elemType);
-    else {
-      this.out.byte(0xf0 | elemType);
-      this.out.varint(size);
-    }
+    listHeader(this.out, elemType, size);
     return this;
   }
 

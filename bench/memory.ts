@@ -10,7 +10,8 @@
  * (the target is about every moment, so the peak is the figure), p99 and median of the second half,
  * final, and the growth over the second half of the run (MiB per minute: a leak shows as a steady
  * positive slope once buffers and JIT have warmed up). Loss is checked as in the live benchmark
- * (frames sent per stream vs NDJSON data lines).
+ * (frames sent per stream vs NDJSON data lines). What holding memory down costs: CPU, the heap cap's
+ * full collections and their pauses (/metrics), and the pipeline latency the NDJSON lines record.
  *
  * An hour turn closes every symbol's NDJSON file and Parquet hour at once (gzip, compaction): a run
  * that should contain one without waiting for the clock uses `--hour-turn-at S`, which re-runs this
@@ -20,11 +21,11 @@
  * Usage: bun bench/memory.ts [--quick] [--symbols N] [--seconds S] [--speed X] [--sample-ms M] [--target-mb T] [--hour-turn-at S] [--set key.path=VALUE ...]
  * `--set` (repeatable) overrides a key of the shipped config, as the CLI's own `--set`: an A/B of one
  * switch (`--set storage.ndjson_compress="none"`) in an otherwise identical run.
- * Writes bench/results/memory-<date>.json (memory-<N>sym-<date>.json for N ≠ 50 symbols).
+ * Writes bench/results/memory-<date>.json (memory-<N>sym-<date>.json for N ≠ 50 symbols; -2, -3… for later runs that day).
  * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
 import { collectorFrames, ExchangeProcess, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
-import { argValue, cpuMsOf, header, printTable, QUICK, rssOf, writeResult } from "./lib/report.ts";
+import { argValue, cpuMsOf, header, printTable, QUICK, quantiles, rssOf, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? 50);
 const SECONDS = Number(argValue("seconds") ?? (QUICK ? 30 : 600));
@@ -65,6 +66,26 @@ async function mainHeapBytes(base: string): Promise<number | null> {
     const text = await (await fetch(`${base}/metrics`)).text();
     const m = /^harvestd_js_heap_used_bytes (\S+)$/m.exec(text);
     return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The heap cap's full collections on the ingest thread (`harvestd_heap_collection_pause_seconds`):
+ * how many, their mean pause, and how many ended within each bucket bound (cumulative, ms). Null
+ * from a binary without the histogram.
+ */
+async function heapPauses(base: string): Promise<{ collections: number; mean_ms: number | null; within_ms: Record<string, number> } | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const count = /^harvestd_heap_collection_pause_seconds_count (\S+)$/m.exec(text);
+    const sum = /^harvestd_heap_collection_pause_seconds_sum (\S+)$/m.exec(text);
+    if (count === null || sum === null) return null;
+    const within: Record<string, number> = {};
+    for (const m of text.matchAll(/^harvestd_heap_collection_pause_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) within[m[1] === "+Inf" ? "+Inf" : String(Number(m[1]) * 1000)] = Number(m[2]);
+    const n = Number(count[1]);
+    return { collections: n, mean_ms: n === 0 ? null : Math.round((Number(sum[1]) * 1e6) / n) / 1000, within_ms: within };
   } catch {
     return null;
   }
@@ -115,6 +136,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     // CPU over the measured window, as a share of one core: what the memory costs (collections).
     const cpuPct = (((cpuMsOf(col.proc.pid) ?? 0) - readyCpuMs) / (SECONDS * 1000)) * 100;
+    const pauses = await heapPauses(col.base);
     const stats = await ex.stats();
     const rate = stats.total / (stats.uptimeMs / 1000);
     await ex.silence();
@@ -122,6 +144,8 @@ async function main(): Promise<void> {
     const stop = await col.stop();
     const exStats = await ex.stats();
     const logs = summarizeLogs(col.ndjsonDir);
+    const pipelineMs = quantiles(logs.pipelineMs.values(), 1);
+    const eventMs = quantiles(logs.eventLatencyMs.values(), 0);
     let lost = 0;
     for (const [stream, n] of Object.entries(exStats.sent)) lost += Math.max(0, n - (logs.perStream.get(stream) ?? 0));
 
@@ -143,12 +167,21 @@ async function main(): Promise<void> {
       final_rss_mib: mib(after.at(-1)?.rss ?? 0),
       growth_2nd_half_mib_per_min: Math.round(growth * 100) / 100,
       cpu_pct_of_core: Math.round(cpuPct * 10) / 10,
+      heap_collections: pauses?.collections ?? null,
+      heap_pause_mean_ms: pauses?.mean_ms ?? null,
+      // What a pause costs a frame: receipt to applied and logged, over the whole run (the logs' figures).
+      pipeline_p99_ms: pipelineMs.p99,
+      pipeline_p999_ms: pipelineMs.p999,
+      pipeline_max_ms: pipelineMs.max,
+      // Receipt minus the exchange's event time: a pause of the ingest thread delays receipt, so it shows here.
+      event_p99_ms: eventMs.p99,
+      event_max_ms: eventMs.max,
       lost,
       exit_code: stop.exitCode,
       verdict: peak / 2 ** 20 <= TARGET_MIB ? `peak ≤ ${TARGET_MB} MB` : `peak > ${TARGET_MB} MB (${mib(TARGET_MIB * 2 ** 20)} MiB)`,
     };
     printTable([row]);
-    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, config_sets: SETS, hour_turn_at_s: HOUR_TURN_AT === undefined ? null : Number(HOUR_TURN_AT), fake_clock_offset_s: process.env.FAKETIME ?? null, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, per_second_max: perSecondMax(samples), main_heap_used_mib: heapSamples });
+    writeResult(N === 50 ? "memory" : `memory-${N}sym`, startLoad, { target_mb: TARGET_MB, config_sets: SETS, hour_turn_at_s: HOUR_TURN_AT === undefined ? null : Number(HOUR_TURN_AT), fake_clock_offset_s: process.env.FAKETIME ?? null, target_mib: mib(TARGET_MIB * 2 ** 20), sample_ms: SAMPLE_MS, speed: SPEED, ready_at_s: readyAt, ...row, heap_pauses: pauses, per_second_max: perSecondMax(samples), main_heap_used_mib: heapSamples });
   } finally {
     await col.stop().catch(() => undefined);
     await ex.stop();
@@ -163,7 +196,7 @@ async function underFakeClock(atS: number): Promise<number> {
   const offsetS = Math.round((Math.ceil(now / 3_600_000) * 3_600_000 - now) / 1000 - atS);
   console.log(`clock shifted by ${offsetS} s: the UTC hour turns ${atS} s after the start`);
   const proc = Bun.spawn(["faketime", "-f", `${offsetS >= 0 ? "+" : ""}${offsetS}`, process.execPath, ...process.argv.slice(1)], {
-    env: { ...process.env, HARVESTD_BENCH_FAKE_CLOCK: String(atS) },
+    env: { ...process.env, HARVESTD_BENCH_FAKE_CLOCK: String(atS), HARVESTD_BENCH_CLOCK_SHIFT_S: String(offsetS) },
     stdio: ["inherit", "inherit", "inherit"],
   });
   return proc.exited;

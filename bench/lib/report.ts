@@ -2,7 +2,7 @@
  * What every benchmark shares: the `--quick` flag, machine facts, the load average at the time of a
  * figure, percentiles, a plain-text table, and the JSON file written to bench/results/.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 
@@ -115,10 +115,14 @@ export function printTable(rows: readonly Record<string, unknown>[]): void {
  * run's figures) with the machine, date, mode and load average around the run.
  */
 export function writeResult(name: string, startLoad: readonly number[], body: Record<string, unknown>): string {
-  const date = new Date().toISOString();
+  // Under a faked clock (bench/memory.ts --hour-turn-at) the file is still named and dated by the real one.
+  const date = new Date(Date.now() - Number(process.env.HARVESTD_BENCH_CLOCK_SHIFT_S ?? 0) * 1000).toISOString();
   const result = { benchmark: name, date, mode: QUICK ? "quick" : "full", machine: machineInfo(), load_avg_start: startLoad, load_avg_end: load(), ...body };
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${name}-${date.slice(0, 10)}${QUICK ? "-quick" : ""}.json`);
+  // A second run the same day gets -2, -3…: a figure already written is never overwritten.
+  const stem = join(RESULTS_DIR, `${name}-${date.slice(0, 10)}${QUICK ? "-quick" : ""}`);
+  let file = `${stem}.json`;
+  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.json`;
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`load average ${startLoad.join(" ")} → ${result.load_avg_end.join(" ")}; wrote ${file}`);
   return file;

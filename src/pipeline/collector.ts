@@ -122,10 +122,10 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   const feed = adapter.openFeed(symbols, ingest, resume);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
-  const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading });
+  const heapCap = new HeapCap();
+  const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses });
 
   const timers: ReturnType<typeof setInterval>[] = [];
-  const heapCap = new HeapCap();
   // One write at a time: two overlapping writes of the same .partial could rename a half-written file.
   let metricsWrite: Promise<void> = Promise.resolve();
   const writeMetrics = (): Promise<void> => (metricsWrite = metricsWrite.then(() => writeMetricsJson(cfg.storage.artifacts_dir, parts, log)));

@@ -42,7 +42,8 @@ export class Ingest implements FeedOutput {
     const ev = f.event;
     if (ev !== null) applyEvent(this.pipeline.processor(symbol), ev, ts, false);
     const E = ev !== null ? ev.eventTime : null;
-    const pipelineMs = Math.round((performance.now() - f.t0) * 1000) / 1000;
+    // Rounded to the µs where the line is written (core/raw-log.ts), not here as well.
+    const pipelineMs = performance.now() - f.t0;
     st.pipelineLatencyMs.record(pipelineMs);
     // Written even when the payload was malformed, so replay sees (and rejects) exactly the same frames.
     this.pipeline.lines.appendData(symbol, ts, f.stream, E === null ? null : ts - E, pipelineMs, f.dataText);

@@ -7,6 +7,7 @@ import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
+import type { Histogram } from "../util/histogram.ts";
 import { versionInfo } from "../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
@@ -38,10 +39,12 @@ export interface CollectorParts {
   readonly trading?: LiveTrader | null;
   /** What a non-exchange input adds (`harvestd store`: its stream consumer), or absent. */
   readonly source?: SourceView;
+  /** How long each full collection of the ingest thread's heap cap stopped it, ms (`run` only). */
+  readonly heapPauses?: Histogram;
 }
 
 /** What `run` and `store` each bring; the rest of the view is derived the same way for both. */
-export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" | "feed" | "ingest" | "pipeline" | "parseStream" | "trading" | "source">;
+export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" | "feed" | "ingest" | "pipeline" | "parseStream" | "trading" | "source" | "heapPauses">;
 
 /** The read-only view of a running pipeline, once its symbols' processors exist. */
 export function collectorParts(input: PartsInput): CollectorParts {

@@ -101,6 +101,9 @@ describe("monitoring outputs of a running collector", () => {
       expect(m.get(`harvestd_connections_open{route="${route}"}`)).toBe(1);
     }
     expect(m.get("harvestd_healthy")).toBe(1);
+    // Present from the start (a collector may run minutes before its first), so an alert can use it.
+    expect(m.get("harvestd_heap_collection_pause_seconds_count")).toBeGreaterThanOrEqual(0);
+    expect(m.get('harvestd_heap_collection_pause_seconds_bucket{le="+Inf"}')).toBe(m.get("harvestd_heap_collection_pause_seconds_count"));
     expect(m.get('harvestd_http_requests_total{route="/metrics",code="200"}')).toBeGreaterThanOrEqual(1);
   }, 60_000);
 

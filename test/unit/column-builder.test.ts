@@ -23,8 +23,18 @@ describe("column builder chunks", () => {
     const full = busy.takeSealed();
     expect(full.map((c) => c.rows)).toEqual([256]);
     const perRow = full[0]!.nums.byteLength / 256 + full[0]!.flags.byteLength / 256;
-    expect(sparse.chunkBytes).toBeLessThanOrEqual(16 * perRow);
-    expect(sparse.chunkBytes).toBeGreaterThan(0);
+    expect(sparse.heldBytes).toBeLessThanOrEqual(16 * perRow);
+    expect(sparse.heldBytes).toBeGreaterThan(0);
+  });
+
+  test("a sparse builder's string arenas hold a few rows' worth too, in its first batch and after", () => {
+    // prices carries one string column (scenario_2x2); its arena used to start at 256 rows of 16 bytes.
+    const b = new ColumnBatchBuilder("prices", "BTCUSDT", 0, 0);
+    for (let i = 0; i < 5; i++) expect(b.append(makeRow("prices", i, "BTCUSDT", T0 + i))).toBe(true);
+    const numbersOf16Rows = b.heldBytes;
+    expect(b.take()!.rows).toBe(5);
+    for (let i = 0; i < 5; i++) expect(b.append(makeRow("prices", 5 + i, "BTCUSDT", T0 + 5 + i))).toBe(true);
+    for (const held of [numbersOf16Rows, b.heldBytes]) expect(held).toBeLessThan(2048);
   });
 
   test("rows keep their values across the first chunk's growth and the chunks sealed after it", async () => {

@@ -1,16 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_TOML } from "../../src/config/default-config.ts";
 import { ENV_BINDINGS } from "../../src/config/env.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { tempDir } from "../helpers/binary.ts";
 
 const repo = join(import.meta.dir, "..", "..");
 
 function tmpConfig(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "harvestd-cfg-"));
+  const dir = tempDir("cfg");
   const p = join(dir, "config.toml");
   writeFileSync(p, text);
   return p;

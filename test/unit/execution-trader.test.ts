@@ -3,8 +3,6 @@
 // the order rate is capped, fills missed while the user stream is down come from the trade list once,
 // a forced loss trips the kill switch, and stop() cancels and flattens (or keeps the stop without).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
-import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
 import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.ts";
@@ -19,6 +17,7 @@ import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/tradi
 import { createLogger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import { tempDir } from "../helpers/binary.ts";
 
 const SYMBOL = "SANDUSDT";
 const API_KEY = "unitKey-0123456789abcdef";
@@ -85,7 +84,7 @@ async function makeTrader(limits: Partial<RiskParams> = {}): Promise<{ trader: L
   const gateway = new OrderGateway(rest, filters, rl, { resolveDeadlineMs: 3000, maxSends: 3, orderLimitShare: 0.8 });
   const strategy = new Scripted();
   const rows = new Rows();
-  const records = new TradeRecords(rows, join(mkdtempSync(join(tmpdir(), "trader-unit-")), "trading"), [SECRET]);
+  const records = new TradeRecords(rows, join(tempDir("trader-unit"), "trading"), [SECRET]);
   const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
   const risk = RiskParamsSchema.parse({ max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits });
   const trader = new LiveTrader(strategy, gateway, rest, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, userStreamBase: tn.wsBase, positionPollMs: 200 });

@@ -3,8 +3,7 @@
  * problem naming the entry, the file and what is wrong; a good module is registered as a kind.
  */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { schemaOf } from "../../src/core/rows.ts";
 import { CustomIndicators } from "../../src/indicators/custom-indicators.ts";
@@ -12,8 +11,9 @@ import { formatIndicatorProblem, loadIndicators } from "../../src/indicators/loa
 import type { Row, RowSink, SinkKind } from "../../src/core/rows.ts";
 import { silentLogger } from "../../src/util/log.ts";
 import { IndicatorsParamsSchema } from "../../src/indicators/params.ts";
+import { tempDir } from "../helpers/binary.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "harvestd-ind-load-"));
+const dir = tempDir("ind-load");
 let n = 0;
 /** Writes a module under a fresh name (imports are cached per path). */
 function mod(text: string, ext = "ts"): string {

@@ -6,8 +6,7 @@
  * must read back exactly, with statistics that match the data.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
@@ -18,7 +17,7 @@ import { tempDir } from "../helpers/binary.ts";
 import { query } from "../helpers/duckdb.ts";
 import { prng } from "../helpers/prng.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "harvestd-encoder-"));
+const dir = tempDir("encoder");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const T0 = Date.UTC(2026, 10, 21, 3, 0, 0);

@@ -4,8 +4,7 @@
  * hyparquet.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
@@ -13,6 +12,7 @@ import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, withComputedCells, type C
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION } from "../../src/sinks/parquet/encode.ts";
 import { ParquetSink, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
+import { tempDir } from "../helpers/binary.ts";
 
 /** 2025-12-31T23:59:58Z: rows one second apart cross into 2026-01-01 after the third row. */
 const T0 = Date.UTC(2025, 11, 31, 23, 59, 58);
@@ -76,7 +76,7 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 const rootOf = (kind: RowKind): string => ((RAW_KINDS as readonly string[]).includes(kind) ? raw : preview);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "harvestd-pq-"));
+  dir = tempDir("pq");
   raw = join(dir, "raw");
   preview = join(dir, "preview");
   sink = new ParquetSink({
@@ -208,7 +208,7 @@ describe("ParquetSink", () => {
   });
 
   test("row cap hands a batch over before rotation", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-cap-"));
+    const d = tempDir("pq-cap");
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 3600, orderbookRotateSec: 3600, maxRowsPerFile: 3 });
     for (let i = 0; i < 7; i++) s.append("prices", makeRow("prices", 2 + i, "BTCUSDT"));
     await s.close();
@@ -218,7 +218,7 @@ describe("ParquetSink", () => {
   });
 
   test("long batches leave the ingest thread in chunks ahead of the batch: every row once, in order, across row caps", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-ahead-"));
+    const d = tempDir("pq-ahead");
     // 5,000 rows per symbol in batches capped at 1,800: each batch has chunks sent ahead (first chunk
     // 256 rows), and a capped builder goes on under a new key while its previous write is queued.
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 3600, orderbookRotateSec: 3600, maxRowsPerFile: 1800 });
@@ -252,7 +252,7 @@ describe("ParquetSink", () => {
   });
 
   test("a batch alone over the buffer limit is written with the chunks it sent ahead; they never join another batch", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-ahead-drop-"));
+    const d = tempDir("pq-ahead-drop");
     // ≈ 67 bytes per cvd row: 2,000 rows (chunks of them sent ahead) exceed 100 kB, 10 rows do not.
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 3600, orderbookRotateSec: 3600, maxBufferBytes: 100_000 });
     const row: Record<string, Cell> = { ...makeRow("cvd", 2, "BTCUSDT") };
@@ -279,7 +279,7 @@ describe("ParquetSink", () => {
   });
 
   test("append copies: one reused (scratch) row object yields distinct rows", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-scratch-"));
+    const d = tempDir("pq-scratch");
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 60, orderbookRotateSec: 60 });
     const scratch: Record<string, Cell> = { ...makeRow("cvd", 2, "BTCUSDT") };
     for (let i = 0; i < 3; i++) {
@@ -294,7 +294,7 @@ describe("ParquetSink", () => {
   });
 
   test("a write error is reported, never thrown into append", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-err-"));
+    const d = tempDir("pq-err");
     const blocked = join(d, "not-a-dir");
     writeFileSync(blocked, "");
     const seen: ParquetSinkError[] = [];
@@ -330,7 +330,7 @@ describe("ParquetSink", () => {
   });
 
   test("a worker that cannot start is reported and close() still resolves", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-nowk-"));
+    const d = tempDir("pq-nowk");
     const seen: ParquetSinkError[] = [];
     const s = new ParquetSink({
       outputDir: d,
@@ -350,7 +350,7 @@ describe("ParquetSink", () => {
   });
 
   test("rows that do not fit the schema are refused and counted, not thrown", async () => {
-    const d = mkdtempSync(join(tmpdir(), "harvestd-pq-bad-"));
+    const d = tempDir("pq-bad");
     const s = new ParquetSink({ outputDir: d, previewDir: d, rotateSec: 60, orderbookRotateSec: 60 });
     const good = makeRow("cvd", 2, "BTCUSDT");
     s.append("cvd", { ...good, cvd: null }); // non-nullable

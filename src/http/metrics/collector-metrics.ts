@@ -49,6 +49,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   const mem = process.memoryUsage();
   x.gauge("process_resident_memory_bytes", "Resident set size.", [[undefined, mem.rss]]);
   x.gauge("harvestd_js_heap_used_bytes", "JavaScript heap in use.", [[undefined, mem.heapUsed]]);
+  if (p.heapPauses !== undefined) x.histogramMs("harvestd_heap_collection_pause_seconds", "How long each full collection the heap cap ran stopped the ingest thread.", [[undefined, p.heapPauses]]);
   const cpu = process.cpuUsage();
   x.counter("process_cpu_seconds_total", "User and system CPU time.", [[undefined, (cpu.user + cpu.system) / 1e6]]);
 

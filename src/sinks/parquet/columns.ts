@@ -227,6 +227,8 @@ const MAX_CHUNK = 16_384;
  * over a dozen kinds).
  */
 const FIRST_CHUNK_ROWS = 16;
+/** Bytes per row a string arena starts with before a batch has shown what its column holds. */
+const STRING_BYTES_PER_ROW = 8;
 
 /**
  * Accumulates rows of one kind for one symbol. `append` copies cell values into the current chunk; the
@@ -306,9 +308,11 @@ export class ColumnBatchBuilder {
     return true;
   }
 
-  /** Bytes allocated for the chunk being filled (its rows and the room left). */
-  get chunkBytes(): number {
-    return this.nums.byteLength + this.flags.byteLength;
+  /** Bytes this builder holds on the ingest thread: the chunk being filled and the string arenas (rows and room left). */
+  get heldBytes(): number {
+    let n = this.nums.byteLength + this.flags.byteLength;
+    for (let s = 0; s < this.strBytes.length; s++) n += this.strBytes[s]!.byteLength + this.strOffsets[s]!.byteLength;
+    return n;
   }
 
   /** True when full chunks are waiting (the current one is still being filled). */
@@ -412,15 +416,20 @@ export class ColumnBatchBuilder {
     this.chunkCap = cap;
   }
 
+  /**
+   * String arenas hold the whole batch (they are not sent ahead), so they start as small as the first
+   * chunk and double: with the whole market most builders get a few rows a minute, and an arena of
+   * 256 rows at 16 bytes each per string column held ≈ 14 MiB at 400 symbols for rows that never came.
+   */
   private growStrings(): void {
     const old = this.strCap;
-    const cap = old === 0 ? Math.max(MIN_CHUNK_ROWS, this.capacityHint >> 2) : old * 2;
+    const cap = old === 0 ? Math.max(FIRST_CHUNK_ROWS, this.capacityHint >> 2) : old * 2;
     for (let s = 0; s < this.layout.strCount; s++) {
       const offsets = new Uint32Array(cap + 1);
       if (old === 0) {
-        // Most strings here are short identifiers (regime, signal, md5 row id).
+        // The strings here are short labels (regime, signal, side: 3–7 bytes); putString grows the arena for longer ones.
         const perRow = this.capacityHint > 0 ? (this.strBytesHint[s] ?? 0) / this.capacityHint : 0;
-        this.strBytes[s] = new Uint8Array(Math.ceil(cap * Math.max(16, perRow)));
+        this.strBytes[s] = new Uint8Array(Math.ceil(cap * Math.max(STRING_BYTES_PER_ROW, perRow)));
       } else offsets.set(this.strOffsets[s]!);
       this.strOffsets[s] = offsets;
     }

@@ -12,7 +12,7 @@
  * never rows, and never memory past the bound. Only a failing spill write drops (counted). Writer failures land in `status()` and the `onError`
  * callback, never in the ingest path.
  */
-import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind, type RowSink } from "../../core/rows.ts";
+import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind } from "../../core/rows.ts";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";

@@ -116,7 +116,7 @@ export class ExchangeProcess {
   static async start(opts: { synthetic: number; speed: number; symbols?: readonly string[] }): Promise<ExchangeProcess> {
     const args = [process.execPath, join(import.meta.dir, "exchange-proc.ts"), "--synthetic", String(opts.synthetic), "--speed", String(opts.speed)];
     if (opts.symbols !== undefined && opts.symbols.length > 0) args.push("--symbols", opts.symbols.join(","));
-    const proc = Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    const proc = Bun.spawn(args, { env: helperEnv(), stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     const lp = new LineProc(proc);
     const hello = JSON.parse(await lp.next()) as { publicWsBase: string; marketWsBase: string; restBase: string; symbols: string[] };
     return new ExchangeProcess(lp, hello.publicWsBase, hello.marketWsBase, hello.restBase, hello.symbols);
@@ -149,7 +149,7 @@ export class BareClient {
 
   static async start(exchange: { publicWsBase: string; marketWsBase: string; symbols: readonly string[] }): Promise<BareClient> {
     const args = [process.execPath, join(import.meta.dir, "bare-client.ts"), "--public", exchange.publicWsBase, "--market", exchange.marketWsBase, "--symbols", exchange.symbols.join(",")];
-    const lp = new LineProc(Bun.spawn(args, { stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
+    const lp = new LineProc(Bun.spawn(args, { env: helperEnv(), stdin: "pipe", stdout: "pipe", stderr: "inherit" }));
     await lp.next();
     return new BareClient(lp);
   }
@@ -192,6 +192,17 @@ export interface Collector {
  * options (`BUN_JSC_reportFTLCompileTimes=1` and the like), the allocator's (`MIMALLOC_PURGE_DELAY=0`)
  * and the buffer trace's (`HARVESTD_BUFFER_TRACE`, src/util/buffer-trace.ts).
  */
+/**
+ * The environment of the benchmark's other processes (fake exchange, bare client): all of it (the
+ * faked clock too) but the collector's diagnosis and runtime options, so that an A/B of a JSC
+ * option (`BUN_JSC_useFTLJIT=0`) changes the collector alone, not the exchange that feeds it.
+ */
+function helperEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BUN_JSC_") && !k.startsWith("MIMALLOC_") && !k.startsWith("HARVESTD_BUFFER_TRACE")) out[k] = v;
+  return out;
+}
+
 function passedEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_") || k.startsWith("HARVESTD_BUFFER_TRACE")) && v !== undefined) out[k] = v;

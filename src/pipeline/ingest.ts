@@ -10,7 +10,7 @@
 import type { AcceptedFrame, FeedOutput } from "../core/feed.ts";
 import type { MarketEvent, Route } from "../core/market-events.ts";
 import { backfillLine, connectionLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
-import { parseSnapshot } from "../exchange/binance/depth/snapshot.ts";
+import { parseSnapshot } from "./venue.ts";
 import { Histogram } from "../util/histogram.ts";
 import { applyEvent } from "./apply.ts";
 import type { Pipeline } from "./pipeline.ts";

@@ -2,7 +2,7 @@
  * Read-only views of a running collector for the HTTP surface and metrics.json: the status document,
  * the health verdict (docs/operations.md), the top-5 book per symbol and the chart history.
  */
-import type { DepthSync } from "../exchange/binance/depth/depth-sync.ts";
+import type { DepthSync } from "./venue.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";

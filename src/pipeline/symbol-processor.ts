@@ -7,7 +7,7 @@ import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { AggTradeEvent, DepthEvent, DepthSnapshotEvent, Route } from "../core/market-events.ts";
 import type { RowSink } from "../core/rows.ts";
 import type { SymbolStage } from "../core/stage.ts";
-import { DepthSync, type DepthSyncOptions } from "../exchange/binance/depth/depth-sync.ts";
+import { DepthSync, type DepthSyncOptions } from "./venue.ts";
 
 /** Full-depth mode (docs/depth.md): how each symbol's book is kept. */
 export interface FullDepthSetup {

@@ -2,10 +2,11 @@
  * The writer's page spool (src/sinks/parquet/page-spool.ts): pages appended in any sizes come back
  * byte for byte in any order, from the write buffer or from disk; a segment file is deleted once
  * its pages are freed and a newer one is written; freed refs are reused; close deletes everything;
- * a spool that cannot create its folder keeps pages in memory, says so once, and loses nothing.
+ * a spool that cannot create its folder keeps pages in memory, says so once, and loses nothing; a
+ * segment cut short on disk is an error, not a short page.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { PageSpool } from "../../src/sinks/parquet/page-spool.ts";
 import { tempDir } from "../helpers/binary.ts";
@@ -96,6 +97,18 @@ describe("page spool", () => {
     expect(errors[0]!.message).toContain("EROFS");
     for (const ref of refs) spool.free(ref);
     expect(spool.pages).toBe(0);
+    spool.close();
+  });
+  test("a segment cut short on disk is an error naming the file and the bytes missing, never a short page", () => {
+    const root = tempDir("spool-cut");
+    const spool = new PageSpool(makeDir(join(root, "s")), () => {}, LIMITS);
+    const refs = [0, 1, 2, 3].map((i) => spool.append(...page(i, 3000)));
+    // A fifth page pushes the first four out of the write buffer onto disk.
+    spool.append(...page(9, 3000));
+    const [segment] = spool.segmentPaths;
+    truncateSync(segment!, 4000);
+    expect(readBack(spool, refs[0]!)).toEqual(joined(page(0, 3000)));
+    expect(() => readBack(spool, refs[1]!)).toThrow(`page spool ${segment}: 2000 bytes missing at 4000`);
     spool.close();
   });
 });

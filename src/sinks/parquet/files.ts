@@ -2,7 +2,7 @@
  * Hive layout, file naming and the durable `.partial` → `.parquet` commit. Synchronous fs calls:
  * used only inside the writer worker.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { syncFileSystem } from "./syncfs.ts";
 import { join } from "node:path";
 import type { SinkKind } from "../../core/rows.ts";
@@ -89,6 +89,20 @@ const IOV_MAX = 1024;
 export function writeBytes(fd: number, bytes: Uint8Array): number {
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
   return bytes.length;
+}
+
+/**
+ * Reads `length` bytes at file offset `position` into `into` from `at`, going on after short reads;
+ * returns how many it got: fewer only where the file ends (the caller says what that means).
+ */
+export function readBytesAt(fd: number, into: Uint8Array, at: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, into, at + done, length - done, position + done);
+    if (got <= 0) break;
+    done += got;
+  }
+  return done;
 }
 
 function writeAll(fd: number, bytes: FileBytes): void {

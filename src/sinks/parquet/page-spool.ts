@@ -13,7 +13,8 @@
  * spool that cannot write (disk full, read-only) keeps the pages in memory from then on, as before
  * the spool existed, and says so once through `onError`: it costs memory, never a page.
  */
-import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { readBytesAt } from "./files.ts";
 import { join } from "node:path";
 import { releaseBuffer } from "../../util/release.ts";
 
@@ -116,12 +117,8 @@ export class PageSpool {
       into.set(this.buffer.subarray(p - this.flushed, p - this.flushed + n), at);
       return;
     }
-    let done = 0;
-    while (done < n) {
-      const got = readSync(s.fd, into, at + done, n - done, p + done);
-      if (got <= 0) throw new Error(`page spool ${s.path}: ${n - done} bytes missing at ${p + done}`);
-      done += got;
-    }
+    const got = readBytesAt(s.fd, into, at, n, p);
+    if (got < n) throw new Error(`page spool ${s.path}: ${n - got} bytes missing at ${p + got}`);
   }
 
   /** The page is no longer needed. */

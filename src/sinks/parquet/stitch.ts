@@ -9,10 +9,10 @@
  * at 50 symbols and raised the collector's RSS by 30–45 MiB for the minutes the merges took
  * (docs/storage.md, "Compaction of closed hours"). Copying holds one read buffer and the footers.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { parquetMetadata, type FileMetaData } from "hyparquet";
 import { MAGIC } from "./encode.ts";
-import { writeBytes } from "./files.ts";
+import { readBytesAt, writeBytes } from "./files.ts";
 import { ByteBuffer } from "./format/bytes.ts";
 import { CompactReader, ThriftError } from "./format/thrift-read.ts";
 import { releaseBuffer } from "../../util/release.ts";
@@ -318,11 +318,8 @@ function shifted(r: CompactReader, out: ByteBuffer, shift: number): true {
 }
 
 function readExactly(fd: number, into: Uint8Array, position: number): void {
-  for (let off = 0; off < into.length; ) {
-    const n = readSync(fd, into, off, into.length - off, position + off);
-    if (n === 0) throw new StitchError(`file ends early at ${position + off}`);
-    off += n;
-  }
+  const got = readBytesAt(fd, into, 0, into.length, position);
+  if (got < into.length) throw new StitchError(`file ends early at ${position + got}`);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -185,6 +185,16 @@ export interface Collector {
   cleanup(): void;
 }
 
+/** The collector's diagnosis and runtime options: JavaScriptCore's, the allocator's, the buffer trace's. */
+const collectorOnly = (k: string): boolean => k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_") || k.startsWith("HARVESTD_BUFFER_TRACE");
+
+/** The variables of this process's environment whose names pass `keep`. */
+function envWhere(keep: (name: string) => boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && keep(k)) out[k] = v;
+  return out;
+}
+
 /**
  * Variables of the benchmark's environment that reach the collector: libfaketime's, when the
  * benchmark runs under `faketime` (memory.ts --hour-turn-at: the collector's clock must agree with
@@ -192,22 +202,14 @@ export interface Collector {
  * options (`BUN_JSC_reportFTLCompileTimes=1` and the like), the allocator's (`MIMALLOC_PURGE_DELAY=0`)
  * and the buffer trace's (`HARVESTD_BUFFER_TRACE`, src/util/buffer-trace.ts).
  */
+const passedEnv = (): Record<string, string> => envWhere((k) => k === "LD_PRELOAD" || k.startsWith("FAKETIME") || collectorOnly(k));
+
 /**
  * The environment of the benchmark's other processes (fake exchange, bare client): all of it (the
- * faked clock too) but the collector's diagnosis and runtime options, so that an A/B of a JSC
- * option (`BUN_JSC_useFTLJIT=0`) changes the collector alone, not the exchange that feeds it.
+ * faked clock too) but the collector's own options, so that an A/B of a JSC option
+ * (`BUN_JSC_useFTLJIT=0`) changes the collector alone, not the exchange that feeds it.
  */
-function helperEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BUN_JSC_") && !k.startsWith("MIMALLOC_") && !k.startsWith("HARVESTD_BUFFER_TRACE")) out[k] = v;
-  return out;
-}
-
-function passedEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if ((k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k.startsWith("BUN_JSC_") || k.startsWith("MIMALLOC_") || k.startsWith("HARVESTD_BUFFER_TRACE")) && v !== undefined) out[k] = v;
-  return out;
-}
+const helperEnv = (): Record<string, string> => envWhere((k) => !collectorOnly(k));
 
 /**
  * Starts build/harvestd `run` with the repo's config.toml, every output in a fresh temporary folder,

@@ -25,7 +25,7 @@ import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
 import { openModelFilter, type ModelFilter } from "../models/live.ts";
 import { versionInfo } from "../util/version.ts";
 import { SymbolProcessor, type FullDepthSetup } from "./symbol-processor.ts";
-import { fullBookOptions } from "./venue.ts";
+import { depthSyncOptions } from "./venue.ts";
 
 /** Where a replay writes, instead of the configured folders. */
 export interface ReplayOutput {
@@ -217,7 +217,7 @@ export class Pipeline {
   private fullDepth(): FullDepthSetup | null {
     const f = this.cfg.feed;
     if (f.depth !== "full" || !f.enable_orderbook) return null;
-    return { options: fullBookOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s) };
+    return { options: depthSyncOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s) };
   }
 
   /** Per-symbol stages after the built-in engine (custom indicators). */

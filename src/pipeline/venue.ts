@@ -10,11 +10,11 @@ import { BinanceRawLogDecoder } from "../exchange/binance/raw-log-decoder.ts";
 import { TradeRecovery } from "../exchange/binance/hole-filler.ts";
 import { streamName } from "../exchange/binance/streams.ts";
 import type { Logger } from "../util/log.ts";
-import { depthSyncOptions } from "../exchange/binance/depth/params.ts";
-import type { DepthSyncOptions } from "../exchange/binance/depth/depth-sync.ts";
 
 /** feed.depth = "full": a symbol's whole local book, kept from diff depth and REST snapshots (docs/depth.md). */
 export { DepthSync, type DepthSyncOptions } from "../exchange/binance/depth/depth-sync.ts";
+/** The full book's options from the `[feed]` keys. */
+export { depthSyncOptions } from "../exchange/binance/depth/params.ts";
 /** A REST depth snapshot's text, checked and parsed (full-depth mode writes and applies it where it arrives). */
 export { parseSnapshot } from "../exchange/binance/depth/snapshot.ts";
 /** Which book a raw-log line belongs to (depth5 or full), for replay to take one mode per file. */
@@ -37,9 +37,4 @@ export function tradeStreamOf(symbol: string): string {
 /** Reads back raw logs this build writes (replay needs no connection, settings or log). */
 export function rawLogDecoder(): RawLogDecoder {
   return new BinanceRawLogDecoder();
-}
-
-/** The full book's options from the `[feed]` keys. */
-export function fullBookOptions(feed: Config["feed"]): DepthSyncOptions {
-  return depthSyncOptions(feed);
 }

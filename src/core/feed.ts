@@ -91,6 +91,51 @@ export interface Feed {
   requestDepthSnapshot?(symbol: string): void;
 }
 
+/** Where a relay resumes a symbol: the last ids the store's own raw log holds (null: none). */
+export interface RelayResume {
+  readonly trade: number | null;
+  readonly depth: number | null;
+}
+
+export interface RelayOptions {
+  /** Records at or below these ids are already logged (dropped); a hole after them is recovered. */
+  readonly resume: ReadonlyMap<string, RelayResume>;
+  /** Longest a trade waits for lower ids of its stream arriving after it (from other collectors). */
+  readonly reorderWindowMs: number;
+  /** Called before a symbol's first record goes forward, with that record's receipt time. */
+  readonly beginSession: (symbol: string, firstTsRecv: number) => void;
+}
+
+/** What became of one relayed record. */
+export type RelayOutcome =
+  /** Taken: it goes forward (now, or once the records before it are in). `event` null: a payload the collector rejected too. */
+  | { readonly type: "frame"; readonly event: MarketEvent | null; readonly recvTsMs: number }
+  /** Its id is at or below what the store's log already holds (redelivered after a restart). */
+  | { readonly type: "logged" }
+  /** A line of the collector's own story (session, connect, disconnect, gap): counted, never applied. */
+  | { readonly type: "control"; readonly event: string }
+  | { readonly type: "bad"; readonly reason: string };
+
+/**
+ * Raw-log lines of this venue that collectors relayed (the `store` command, docs/scale-out.md),
+ * turned back into frames, put in id order, deduplicated and gap-checked exactly as the venue's own
+ * feed would, then handed forward: the store writes what one collector with a perfect connection
+ * would have written.
+ */
+export interface Relay {
+  /** One line as a collector logged it; `source` numbers that collector (duplicate counters). */
+  offer(line: string, symbol: string, source: number, t0: number): RelayOutcome;
+  tick(nowMs: number): void;
+  /** Records taken whose lines are not handed forward yet (waiting for order or behind a recovery). */
+  readonly pending: number;
+  /** Trades that arrived after a higher id of their stream and were put back in order. */
+  readonly reordered: number;
+  /** End of input: everything waiting goes forward, recoveries still running are given up. */
+  drain(): void;
+  totals(): Readonly<Record<string, number>>;
+  counters(symbol: string): Readonly<Record<string, number>> | undefined;
+}
+
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */
 export interface ExchangeAdapter {
   readonly name: string;
@@ -101,6 +146,8 @@ export interface ExchangeAdapter {
    * trades after it that the first live trade skips are recovered before it (docs/feed.md, restarts).
    */
   openFeed(symbols: readonly string[], out: FeedOutput, resume?: ReadonlyMap<string, number>): Feed;
+  /** Takes this venue's raw-log lines relayed by collectors instead of its connections (`store`). */
+  openRelay(symbols: readonly string[], out: FeedOutput, opts: RelayOptions): Relay;
   /** Which symbol and kind a stream name of this venue carries (null: not one of ours). */
   parseStream(stream: string): { readonly symbol: string; readonly kind: StreamKind } | null;
   readonly rawLog: RawLogDecoder;

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import type { GateFrame } from "../../src/exchange/binance/stream-gate.ts";
 import { parseSubject, RecordAddresser } from "../../src/sinks/nats/record-address.ts";
-import { TradeResequencer } from "../../src/pipeline/store/resequencer.ts";
+import { TradeResequencer } from "../../src/exchange/binance/relay/resequencer.ts";
 
 const addr = new RecordAddresser("harvestd", "binance", "fra-1");
 

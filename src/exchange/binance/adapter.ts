@@ -8,6 +8,7 @@ import { fetchAllSymbols } from "./exchange-info.ts";
 import { BinanceFeed } from "./feed.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { BinanceRawLogDecoder } from "./raw-log-decoder.ts";
+import { BinanceRelay } from "./relay/relay.ts";
 import { parseStreamName } from "./streams.ts";
 
 export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedParams, log: Logger): ExchangeAdapter {
@@ -21,6 +22,7 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
           })
         : requested,
     openFeed: (symbols, out, resume) => new BinanceFeed(symbols, endpoints, params, out, log, resume),
+    openRelay: (symbols, out, opts) => new BinanceRelay(symbols, endpoints, params, out, opts, log),
     parseStream: parseStreamName,
     rawLog: new BinanceRawLogDecoder(),
   };

@@ -4,25 +4,20 @@
  */
 import type { ConnectionView, Feed, FeedOutput, SymbolFeedStats } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
-import { Backfiller } from "./backfill.ts";
 import { ConnectionManager, rotationOptions } from "./connection-manager.ts";
 import { FrameIntake } from "./frame-intake.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
-import { RestClient } from "./rest-client.ts";
-import { StreamGate } from "./stream-gate.ts";
+import { RecoveringGate } from "./recovering-gate.ts";
+import type { StreamGate } from "./stream-gate.ts";
 import { planConnections, streamName } from "./streams.ts";
 import { SnapshotFetcher } from "./depth/snapshot-fetcher.ts";
 
-/** Frames held behind backfills: per stream and in total (memory bound while REST catches up). */
-export const MAX_HELD_PER_STREAM = 20_000;
-export const MAX_HELD_TOTAL = 200_000;
 /** How often held frames are checked against their hold limit. */
 const GATE_TICK_MS = 250;
 
 export class BinanceFeed implements Feed {
   readonly connections: readonly ConnectionView[];
-  private readonly rest: RestClient;
-  private readonly backfiller: Backfiller;
+  private readonly recovering: RecoveringGate;
   private readonly gate: StreamGate;
   private readonly intake: FrameIntake;
   private readonly manager: ConnectionManager;
@@ -31,17 +26,8 @@ export class BinanceFeed implements Feed {
   private ticker: ReturnType<typeof setInterval> | null = null;
 
   constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, resume?: ReadonlyMap<string, number>) {
-    this.rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
-    this.backfiller = new Backfiller(this.rest, { onError: (err, symbol) => log.log("error", "backfill failed", { symbol, error: err.message }) });
-    this.gate = new StreamGate(symbols, out, {
-      dedupLru: params.dedup_lru,
-      backfiller: this.backfiller,
-      maxHoldMs: params.backfill_max_hold_sec * 1000,
-      maxHeldPerStream: MAX_HELD_PER_STREAM,
-      maxHeldTotal: MAX_HELD_TOTAL,
-      depthMode: params.depth,
-      onNotice: (key, msg, fields) => log.limited(key, "warn", msg, fields),
-    });
+    this.recovering = new RecoveringGate(symbols, endpoints, params, out, log, params.depth);
+    this.gate = this.recovering.gate;
     // A restart: each trade stream continues after the last id the raw log holds.
     for (const [symbol, id] of resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);
     this.intake = new FrameIntake(symbols, this.gate, out, log);
@@ -63,7 +49,7 @@ export class BinanceFeed implements Feed {
     const limit = params.snapshot_limit;
     this.snapshots =
       params.depth === "full" && params.enable_orderbook && out.depthSnapshot !== undefined
-        ? new SnapshotFetcher(this.rest, limit, (symbol, a) => {
+        ? new SnapshotFetcher(this.recovering.rest, limit, (symbol, a) => {
             if (!a.ok) log.limited(`depth-snapshot:${symbol}`, "warn", "depth snapshot request failed", { symbol, status: a.status, error: a.error });
             out.depthSnapshot!(symbol, streamName(symbol, "depth", "full"), limit, a.ok ? a.body : null, a.ok ? null : a.error);
           })
@@ -84,23 +70,15 @@ export class BinanceFeed implements Feed {
     this.ticker = null;
     // Backfills stop first (what they had not recovered becomes gap records) and held frames go
     // out; then the connections close, each close a disconnect record.
-    this.backfiller.stop();
     this.snapshots?.stop();
-    this.rest.close();
-    this.gate.drain();
+    this.recovering.stop();
     this.manager.stop();
   }
 
   totals(): Readonly<Record<string, number>> {
-    const rc = this.rest.counters;
     return {
       ...this.intake.counts,
-      ...this.gate.totals,
-      backfill_pages: this.backfiller.counters.pages,
-      rest_requests: rc.requests,
-      rest_throttled: rc.throttled,
-      rest_weight_waits: rc.weightWaits,
-      rest_used_weight_1m: rc.usedWeight1m,
+      ...this.recovering.totals(),
       depth_snapshot_requests: this.snapshots?.counters.requests ?? 0,
       depth_snapshot_failures: this.snapshots?.counters.failures ?? 0,
     };

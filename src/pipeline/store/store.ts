@@ -11,7 +11,6 @@
  */
 import type { Config } from "../../config/schema.ts";
 import { sessionLine } from "../../core/raw-log.ts";
-import { binanceAdapter } from "../../exchange/binance/adapter.ts";
 import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
 import { logStorageEvent } from "../../sinks/storage/events-log.ts";
 import { loadCustomIndicators } from "../../indicators/custom-indicators.ts";
@@ -25,6 +24,7 @@ import { StreamConsumer } from "./consumer.ts";
 import { markerPath, noteCompaction, recoverPreviousRun, writeMarker } from "../recovery.ts";
 import { lastLoggedIds, type LastIds } from "./resume.ts";
 import { StreamFeed } from "./stream-feed.ts";
+import { exchangeAdapter } from "../venue.ts";
 import { storeHealthReasons, storeMetrics, storeStatus } from "./store-status.ts";
 
 const SINK_TICK_MS = 250;
@@ -41,7 +41,7 @@ export const STORE_MISMATCH = 78;
 export async function createStore(cfg: Config, log: Logger): Promise<Store | number> {
   const startedAtMs = Date.now();
   const p = cfg.publish.nats;
-  const adapter = binanceAdapter(cfg.endpoints, cfg.feed, log);
+  const adapter = exchangeAdapter(cfg, log);
   let symbols: readonly string[];
   try {
     symbols = await adapter.resolveSymbols(cfg.symbols);
@@ -97,7 +97,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     marker.sessions[symbol] = ts;
     writeMarker(markerFile, marker);
   };
-  const feed = new StreamFeed({ symbols, params: p, endpoints: cfg.endpoints, feed: cfg.feed, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
+  const feed = new StreamFeed({ symbols, params: p, adapter, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
   const parts = collectorParts({
     cfg,
     startedAtMs,

@@ -1,7 +1,8 @@
 /**
  * The store's feed (core/feed.ts): records from the JetStream stream instead of exchange sockets,
- * through the same stream gate a collector uses (dedup by id whichever collector sent it first, gap
- * detection, REST backfill of what no collector delivered), forward to the pipeline.
+ * through the venue's relay (core/feed.ts `Relay`: the same stream gate a collector uses — dedup by
+ * id whichever collector sent it first, gap detection, REST backfill of what no collector
+ * delivered), forward to the pipeline. This module knows NATS; the relay knows the venue.
  *
  * A message is acknowledged only once its fate is on disk: after the batch it came in has been
  * applied, the NDJSON log flushed (`flushLog`), and no frame is held behind a backfill (a held
@@ -9,21 +10,13 @@
  * redelivered; those whose ids the log already holds are dropped by `resume` (resume.ts).
  */
 import type { JsMsg } from "@nats-io/jetstream";
-import type { ConnectionView, Feed, FeedOutput, SymbolFeedStats } from "../../core/feed.ts";
-import { Backfiller } from "../../exchange/binance/backfill.ts";
-import { MAX_HELD_PER_STREAM, MAX_HELD_TOTAL } from "../../exchange/binance/feed.ts";
-import type { BinanceEndpoints, BinanceFeedParams } from "../../exchange/binance/params.ts";
-import { RestClient } from "../../exchange/binance/rest-client.ts";
-import { StreamGate, type GateFrame } from "../../exchange/binance/stream-gate.ts";
-import { streamName } from "../../exchange/binance/streams.ts";
+import type { ConnectionView, ExchangeAdapter, Feed, FeedOutput, Relay, SymbolFeedStats } from "../../core/feed.ts";
 import { COLLECTOR_HEADER } from "../../sinks/nats/publisher.ts";
 import { parseSubject } from "../../sinks/nats/record-address.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
 import { Histogram } from "../../util/histogram.ts";
 import type { Logger } from "../../util/log.ts";
 import type { StreamConsumer } from "./consumer.ts";
-import { recordInput } from "./record-frame.ts";
-import { TradeResequencer } from "./resequencer.ts";
 import type { LastIds } from "./resume.ts";
 
 const GATE_TICK_MS = 250;
@@ -64,8 +57,8 @@ export interface StoreCounters {
 export interface StreamFeedOptions {
   readonly symbols: readonly string[];
   readonly params: NatsParams;
-  readonly endpoints: BinanceEndpoints;
-  readonly feed: BinanceFeedParams;
+  /** The venue whose raw-log lines the collectors publish. */
+  readonly adapter: ExchangeAdapter;
   readonly consumer: StreamConsumer;
   readonly out: FeedOutput;
   /** Hands every line appended so far to the OS; resolves when written. */
@@ -84,17 +77,10 @@ export class StreamFeed implements Feed {
   readonly connections: readonly ConnectionView[] = [];
   readonly counters_: StoreCounters = { messages: 0, acked: 0, redeliveries: 0, alreadyLogged: 0, otherSymbols: 0, badRecords: 0 };
   readonly collectors = new Map<string, CollectorArrivals>();
-  private readonly gate: StreamGate;
-  private readonly rest: RestClient;
-  private readonly backfiller: Backfiller;
+  private readonly relay: Relay;
   private readonly stats_ = new Map<string, SymbolFeedStats>();
   private readonly symbolSet: ReadonlySet<string>;
-  /** Resume ids not yet passed, per stream kind and symbol. */
-  private readonly resumeTrade = new Map<string, number>();
-  private readonly resumeDepth = new Map<string, number>();
   private readonly sockets = new Map<string, number>();
-  private readonly begun = new Set<string>();
-  private readonly reseq: TradeResequencer;
   private unacked: JsMsg[] = [];
   private running = false;
   private loop: Promise<void> | null = null;
@@ -104,40 +90,15 @@ export class StreamFeed implements Feed {
 
   constructor(private readonly o: StreamFeedOptions) {
     this.symbolSet = new Set(o.symbols);
-    this.rest = new RestClient({ baseUrl: o.endpoints.rest, weightBudget1m: o.feed.rest_weight_budget_1m });
-    this.backfiller = new Backfiller(this.rest, { onError: (err, symbol) => o.log.log("error", "backfill failed", { symbol, error: err.message }) });
-    this.gate = new StreamGate(o.symbols, o.out, {
-      dedupLru: o.feed.dedup_lru,
-      backfiller: this.backfiller,
-      maxHoldMs: o.feed.backfill_max_hold_sec * 1000,
-      maxHeldPerStream: MAX_HELD_PER_STREAM,
-      maxHeldTotal: MAX_HELD_TOTAL,
-      onNotice: (key, msg, fields) => o.log.limited(key, "warn", msg, fields),
-    });
-    this.reseq = new TradeResequencer(reorderWindowMs(o.params), (f) => this.toGate(f));
+    this.relay = o.adapter.openRelay(o.symbols, o.out, { resume: o.resume, reorderWindowMs: reorderWindowMs(o.params), beginSession: o.beginSession });
     for (const s of o.symbols) {
       this.stats_.set(s, { frames: 0, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new Histogram(), secFrames: 0, prevSecFrames: 0, sec: 0 });
-      const r = o.resume.get(s);
-      // What the log holds is the gate's past: a hole right after a restart is a gap like any other.
-      if (r?.trade != null) {
-        this.resumeTrade.set(s, r.trade);
-        this.reseq.expect(streamName(s, "aggTrade"), r.trade + 1);
-        this.gate.resumeAt(streamName(s, "aggTrade"), r.trade);
-      }
-      if (r?.depth != null) {
-        this.resumeDepth.set(s, r.depth);
-        this.gate.resumeAt(streamName(s, "depth"), r.depth);
-      }
     }
   }
 
   start(): void {
     this.running = true;
-    this.ticker = setInterval(() => {
-      const now = Date.now();
-      this.reseq.tick(now);
-      this.gate.tick(now);
-    }, GATE_TICK_MS);
+    this.ticker = setInterval(() => this.relay.tick(Date.now()), GATE_TICK_MS);
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 
@@ -154,10 +115,7 @@ export class StreamFeed implements Feed {
     this.stop();
     await this.loop;
     await this.settling;
-    this.reseq.flush();
-    this.backfiller.stop();
-    this.rest.close();
-    this.gate.drain();
+    this.relay.drain();
     await this.o.flushLog();
     this.ackAll();
   }
@@ -188,7 +146,7 @@ export class StreamFeed implements Feed {
   private settle(): Promise<void> {
     if (this.settling !== null) return this.settling;
     const run = async () => {
-      const settled = this.gate.totals.held === 0 && this.reseq.waiting === 0 ? this.unacked : null;
+      const settled = this.relay.pending === 0 ? this.unacked : null;
       if (settled !== null) this.unacked = [];
       await this.o.flushLog();
       if (settled !== null) this.ack(settled);
@@ -234,7 +192,7 @@ export class StreamFeed implements Feed {
     arr.messages++;
     arr.lastAtMs = Date.now();
     const symbol = subj.symbol;
-    const r = recordInput(m.string(), symbol, this.socketOf(collector), t0);
+    const r = this.relay.offer(m.string(), symbol, this.socketOf(collector), t0);
     if (r.type === "bad") {
       c.badRecords++;
       this.o.log.limited(`store-bad:${collector}`, "warn", "record not usable", { collector, subject: m.subject, reason: r.reason });
@@ -245,27 +203,18 @@ export class StreamFeed implements Feed {
       arr.events[r.event] = (arr.events[r.event] ?? 0) + 1;
       return;
     }
-    const f = r.frame;
-    const ev = f.event;
-    if (ev !== null) {
-      const resume = ev.kind === "aggTrade" ? this.resumeTrade : this.resumeDepth;
-      const last = resume.get(symbol);
-      if (last !== undefined) {
-        const id = ev.kind === "aggTrade" ? ev.aggId : ev.lastId;
-        if (id <= last) {
-          c.alreadyLogged++;
-          return;
-        }
-        resume.delete(symbol);
-      }
-      if (ev.kind === "aggTrade") arr.trades++;
-      else arr.books++;
+    if (r.type === "logged") {
+      c.alreadyLogged++;
+      return;
     }
+    const ev = r.event;
+    if (ev?.kind === "aggTrade") arr.trades++;
+    else if (ev !== null) arr.books++;
     const st = this.stats_.get(symbol)!;
     st.frames++;
-    st.lastFrameAtMs = f.recvTsMs;
-    if (ev?.kind === "aggTrade") st.lastTradeAtMs = f.recvTsMs;
-    else if (ev?.kind === "depth") st.lastDepthAtMs = f.recvTsMs;
+    st.lastFrameAtMs = r.recvTsMs;
+    if (ev?.kind === "aggTrade") st.lastTradeAtMs = r.recvTsMs;
+    else if (ev?.kind === "depth") st.lastDepthAtMs = r.recvTsMs;
     const sec = Math.floor(Date.now() / 1000);
     if (sec !== st.sec) {
       st.prevSecFrames = sec === st.sec + 1 ? st.secFrames : 0;
@@ -273,18 +222,7 @@ export class StreamFeed implements Feed {
       st.sec = sec;
     }
     st.secFrames++;
-    if (ev !== null && ev.eventTime !== null) st.eventLatencyMs.record(f.recvTsMs - ev.eventTime);
-    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, Date.now());
-    else this.toGate(f);
-  }
-
-  private toGate(f: GateFrame): void {
-    const symbol = this.gate.symbolOf(f.stream)!;
-    if (!this.begun.has(symbol)) {
-      this.begun.add(symbol);
-      this.o.beginSession(symbol, f.recvTsMs);
-    }
-    this.gate.offer(f);
+    if (ev !== null && ev.eventTime !== null) st.eventLatencyMs.record(r.recvTsMs - ev.eventTime);
   }
 
   /** A socket number per collector: the gate's counters tell a resend from another source's copy. */
@@ -298,16 +236,7 @@ export class StreamFeed implements Feed {
   }
 
   totals(): Readonly<Record<string, number>> {
-    const rc = this.rest.counters;
-    return {
-      ...this.gate.totals,
-      ...this.counters_,
-      backfill_pages: this.backfiller.counters.pages,
-      rest_requests: rc.requests,
-      rest_throttled: rc.throttled,
-      rest_weight_waits: rc.weightWaits,
-      rest_used_weight_1m: rc.usedWeight1m,
-    };
+    return { ...this.relay.totals(), ...this.counters_ };
   }
 
   stats(symbol: string): SymbolFeedStats | undefined {
@@ -315,7 +244,7 @@ export class StreamFeed implements Feed {
   }
 
   counters(symbol: string): Readonly<Record<string, number>> | undefined {
-    return this.gate.bySymbol.get(symbol) as Readonly<Record<string, number>> | undefined;
+    return this.relay.counters(symbol);
   }
 
   get unackedCount(): number {
@@ -324,6 +253,6 @@ export class StreamFeed implements Feed {
 
   /** Trades that arrived after a higher id of their stream and were put back in order. */
   get reordered(): number {
-    return this.reseq.reordered;
+    return this.relay.reordered;
   }
 }

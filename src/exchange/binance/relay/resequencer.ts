@@ -10,7 +10,7 @@
  * (resume.ts); at the very start of a stream every record waits one window, so the earliest ids of
  * the stream are sorted too.
  */
-import type { GateFrame } from "../../exchange/binance/stream-gate.ts";
+import type { GateFrame } from "../stream-gate.ts";
 
 interface Waiting {
   readonly id: number;

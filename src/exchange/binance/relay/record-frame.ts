@@ -9,11 +9,11 @@
  *    per collector, never applied (the store's gate finds its own gaps, and another machine's
  *    disconnect says nothing about the data the store has).
  */
-import type { MarketEvent } from "../../core/market-events.ts";
-import { parseData } from "../../exchange/binance/frame-parser.ts";
-import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine } from "../../exchange/binance/scanner.ts";
-import type { GateFrame } from "../../exchange/binance/stream-gate.ts";
-import { parseStreamName } from "../../exchange/binance/streams.ts";
+import type { MarketEvent } from "../../../core/market-events.ts";
+import { parseData } from "../frame-parser.ts";
+import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanDataLine } from "../scanner.ts";
+import type { GateFrame } from "../stream-gate.ts";
+import { parseStreamName } from "../streams.ts";
 
 export type RecordInput =
   | { readonly type: "frame"; readonly frame: GateFrame; readonly backfilled: boolean }

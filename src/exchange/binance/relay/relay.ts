@@ -1,0 +1,103 @@
+/**
+ * Binance raw-log lines relayed by collectors (core/feed.ts `Relay`, the `store` command): each line
+ * back to the frame its collector accepted (record-frame.ts), trades put back in id order
+ * (resequencer.ts), then the same stream gate a collector's own feed uses — dedup by id whichever
+ * collector sent it first, gap detection, REST backfill of what no collector delivered.
+ */
+import type { FeedOutput, Relay, RelayOptions, RelayOutcome } from "../../../core/feed.ts";
+import type { Logger } from "../../../util/log.ts";
+import type { BinanceEndpoints, BinanceFeedParams } from "../params.ts";
+import { RecoveringGate } from "../recovering-gate.ts";
+import type { GateFrame, StreamGate } from "../stream-gate.ts";
+import { streamName } from "../streams.ts";
+import { recordInput } from "./record-frame.ts";
+import { TradeResequencer } from "./resequencer.ts";
+
+export class BinanceRelay implements Relay {
+  private readonly recovering: RecoveringGate;
+  private readonly gate: StreamGate;
+  private readonly reseq: TradeResequencer;
+  /** Resume ids not yet passed, per stream kind and symbol. */
+  private readonly resumeTrade = new Map<string, number>();
+  private readonly resumeDepth = new Map<string, number>();
+  private readonly begun = new Set<string>();
+
+  constructor(
+    symbols: readonly string[],
+    endpoints: BinanceEndpoints,
+    feed: BinanceFeedParams,
+    out: FeedOutput,
+    private readonly opts: RelayOptions,
+    log: Logger,
+  ) {
+    this.recovering = new RecoveringGate(symbols, endpoints, feed, out, log);
+    this.gate = this.recovering.gate;
+    this.reseq = new TradeResequencer(opts.reorderWindowMs, (f) => this.toGate(f));
+    for (const s of symbols) {
+      const r = opts.resume.get(s);
+      // What the log holds is the gate's past: a hole right after a restart is a gap like any other.
+      if (r?.trade != null) {
+        this.resumeTrade.set(s, r.trade);
+        this.reseq.expect(streamName(s, "aggTrade"), r.trade + 1);
+        this.gate.resumeAt(streamName(s, "aggTrade"), r.trade);
+      }
+      if (r?.depth != null) {
+        this.resumeDepth.set(s, r.depth);
+        this.gate.resumeAt(streamName(s, "depth"), r.depth);
+      }
+    }
+  }
+
+  offer(line: string, symbol: string, source: number, t0: number): RelayOutcome {
+    const r = recordInput(line, symbol, source, t0);
+    if (r.type !== "frame") return r;
+    const f = r.frame;
+    const ev = f.event;
+    if (ev !== null) {
+      const resume = ev.kind === "aggTrade" ? this.resumeTrade : this.resumeDepth;
+      const last = resume.get(symbol);
+      if (last !== undefined) {
+        if ((ev.kind === "aggTrade" ? ev.aggId : ev.lastId) <= last) return { type: "logged" };
+        resume.delete(symbol);
+      }
+    }
+    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, Date.now());
+    else this.toGate(f);
+    return { type: "frame", event: ev, recvTsMs: f.recvTsMs };
+  }
+
+  tick(nowMs: number): void {
+    this.reseq.tick(nowMs);
+    this.gate.tick(nowMs);
+  }
+
+  get pending(): number {
+    return this.gate.totals.held + this.reseq.waiting;
+  }
+
+  get reordered(): number {
+    return this.reseq.reordered;
+  }
+
+  drain(): void {
+    this.reseq.flush();
+    this.recovering.stop();
+  }
+
+  totals(): Readonly<Record<string, number>> {
+    return this.recovering.totals();
+  }
+
+  counters(symbol: string): Readonly<Record<string, number>> | undefined {
+    return this.gate.bySymbol.get(symbol) as Readonly<Record<string, number>> | undefined;
+  }
+
+  private toGate(f: GateFrame): void {
+    const symbol = this.gate.symbolOf(f.stream)!;
+    if (!this.begun.has(symbol)) {
+      this.begun.add(symbol);
+      this.opts.beginSession(symbol, f.recvTsMs);
+    }
+    this.gate.offer(f);
+  }
+}

@@ -112,8 +112,8 @@ function parse(argv: readonly string[]): Parsed {
 }
 
 /** Options this build does not implement are configuration errors (docs/indicators.md §15.13). */
-function unbuiltOptions(cfg: Config, configPath: string | null): ConfigProblem[] {
-  return notBuilt(indicatorParams(cfg)).map((n) => ({ path: n.path, source: configPath ?? "defaults", message: n.message }));
+function unbuiltOptions(cfg: Config, sourceOf: (path: string) => string): ConfigProblem[] {
+  return notBuilt(indicatorParams(cfg)).map((n) => ({ path: n.path, source: sourceOf(n.path), message: n.message }));
 }
 
 /**
@@ -165,7 +165,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "validate": {
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
       if (!r.ok) return reportProblems(r);
-      const unbuilt = unbuiltOptions(r.config, r.configPath);
+      const unbuilt = unbuiltOptions(r.config, r.sourceOf);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
@@ -182,8 +182,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
       if (!r.ok) return reportProblems(r);
-      const unbuilt = unbuiltOptions(r.config, r.configPath);
+      const unbuilt = unbuiltOptions(r.config, r.sourceOf);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      if (p.command === "store") {
+        const { storeConfigProblems } = await import("../pipeline/store/store.ts");
+        const problems = storeConfigProblems(r.config).map((x) => ({ ...x, source: r.sourceOf(x.path) }));
+        if (problems.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems });
+      }
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
       const badModel = await modelProblems(r.config, r.configPath);

@@ -16,7 +16,13 @@ export interface ConfigProblem {
 }
 
 export type ConfigResult =
-  | { readonly ok: true; readonly config: Config; readonly configPath: string | null }
+  | {
+      readonly ok: true;
+      readonly config: Config;
+      readonly configPath: string | null;
+      /** Where a key's value came from (file, `env NAME`, `flag --set key`), for problems found later. */
+      readonly sourceOf: (path: string) => string;
+    }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[]; readonly configPath: string | null };
 
 export interface LoadOptions {
@@ -192,7 +198,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     }
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems, configPath };
-  return { ok: true, config: parsed.data, configPath };
+  return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath) };
 }
 
 function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null): string {

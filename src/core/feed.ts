@@ -134,6 +134,8 @@ export interface Relay {
   drain(): void;
   totals(): Readonly<Record<string, number>>;
   counters(symbol: string): Readonly<Record<string, number>> | undefined;
+  /** Full-depth mode: as `Feed.requestDepthSnapshot` (the store fetches its own). */
+  requestDepthSnapshot?(symbol: string): void;
 }
 
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */

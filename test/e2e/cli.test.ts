@@ -46,19 +46,6 @@ describe("harvestd validate", () => {
   });
 });
 
-describe("harvestd store", () => {
-  test("refuses the full-depth book, which it cannot relay, naming the key and where it was set: exit 78", async () => {
-    const dir = tempDir("store-full-depth");
-    const dirs = { OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") };
-    const r = await runBinary(["store", "--config", join(REPO, "config.toml"), "--set", "feed.depth=full"], dirs, dir);
-    expect(r.exitCode).toBe(78);
-    const line = r.stderr.split("\n").find((l) => l.includes("feed.depth"));
-    expect(line).toContain("flag feed.depth");
-    expect(line).toContain("depth5");
-    expect(r.stderr).not.toContain("    at ");
-  });
-});
-
 describe("other commands", () => {
   test("config prints the commented default, identical to the shipped config.toml", async () => {
     const r = await runBinary(["config"]);

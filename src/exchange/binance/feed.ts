@@ -10,7 +10,6 @@ import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { RecoveringGate } from "./recovering-gate.ts";
 import type { StreamGate } from "./stream-gate.ts";
 import { planConnections, streamName } from "./streams.ts";
-import { SnapshotFetcher } from "./depth/snapshot-fetcher.ts";
 
 /** How often held frames are checked against their hold limit. */
 const GATE_TICK_MS = 250;
@@ -21,12 +20,10 @@ export class BinanceFeed implements Feed {
   private readonly gate: StreamGate;
   private readonly intake: FrameIntake;
   private readonly manager: ConnectionManager;
-  /** Full-depth mode: REST depth snapshots (depth/snapshot-fetcher.ts); null at depth5. */
-  private readonly snapshots: SnapshotFetcher | null;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
   constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, resume?: ReadonlyMap<string, number>) {
-    this.recovering = new RecoveringGate(symbols, endpoints, params, out, log, params.depth);
+    this.recovering = new RecoveringGate(symbols, endpoints, params, out, log);
     this.gate = this.recovering.gate;
     // A restart: each trade stream continues after the last id the raw log holds.
     for (const [symbol, id] of resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);
@@ -46,18 +43,10 @@ export class BinanceFeed implements Feed {
       (event, conn, fields) => log.log(event === "rotation-failed" ? "warn" : "info", event, { conn, ...fields }),
     );
     this.connections = this.manager.slots;
-    const limit = params.snapshot_limit;
-    this.snapshots =
-      params.depth === "full" && params.enable_orderbook && out.depthSnapshot !== undefined
-        ? new SnapshotFetcher(this.recovering.rest, limit, (symbol, a) => {
-            if (!a.ok) log.limited(`depth-snapshot:${symbol}`, "warn", "depth snapshot request failed", { symbol, status: a.status, error: a.error });
-            out.depthSnapshot!(symbol, streamName(symbol, "depth", "full"), limit, a.ok ? a.body : null, a.ok ? null : a.error);
-          })
-        : null;
   }
 
   requestDepthSnapshot(symbol: string): void {
-    this.snapshots?.request(symbol);
+    this.recovering.requestDepthSnapshot(symbol);
   }
 
   start(): void {
@@ -70,7 +59,6 @@ export class BinanceFeed implements Feed {
     this.ticker = null;
     // Backfills stop first (what they had not recovered becomes gap records) and held frames go
     // out; then the connections close, each close a disconnect record.
-    this.snapshots?.stop();
     this.recovering.stop();
     this.manager.stop();
   }
@@ -79,8 +67,6 @@ export class BinanceFeed implements Feed {
     return {
       ...this.intake.counts,
       ...this.recovering.totals(),
-      depth_snapshot_requests: this.snapshots?.counters.requests ?? 0,
-      depth_snapshot_failures: this.snapshots?.counters.failures ?? 0,
     };
   }
 

@@ -35,19 +35,6 @@ export interface Store extends Collector {
   readonly consumer: StreamConsumer;
 }
 
-/**
- * Settings the store cannot honour. A full-depth book needs the REST snapshots its collector took and
- * diff messages applied against one of them; relaying those between machines is not built (the
- * relay's gate knows depth5 streams only and stopped at the first diff message), so the store
- * refuses to start instead.
- */
-export function storeConfigProblems(cfg: Config): { readonly path: string; readonly message: string }[] {
-  if (cfg.feed.depth === "full" && cfg.feed.enable_orderbook) {
-    return [{ path: "feed.depth", message: 'the store keeps depth5 books only; "full" (diff depth with REST snapshots) is not relayed over NATS: collect it with "harvestd run" (docs/scale-out.md)' }];
-  }
-  return [];
-}
-
 /** Exit code 78: the stream or consumer does not match the configuration (nothing retrying fixes). */
 export const STORE_MISMATCH = 78;
 
@@ -111,6 +98,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     writeMarker(markerFile, marker);
   };
   const feed = new StreamFeed({ symbols, params: p, adapter, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
+  pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot(symbol);
   const parts = collectorParts({
     cfg,
     startedAtMs,

@@ -251,6 +251,10 @@ export class StreamFeed implements Feed {
     return this.unacked.length;
   }
 
+  requestDepthSnapshot(symbol: string): void {
+    this.relay.requestDepthSnapshot?.(symbol);
+  }
+
   /** Trades that arrived after a higher id of their stream and were put back in order. */
   get reordered(): number {
     return this.relay.reordered;

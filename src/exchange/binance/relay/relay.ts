@@ -3,6 +3,11 @@
  * back to the frame its collector accepted (record-frame.ts), trades put back in id order
  * (resequencer.ts), then the same stream gate a collector's own feed uses — dedup by id whichever
  * collector sent it first, gap detection, REST backfill of what no collector delivered.
+ *
+ * With the full book (`feed.depth = "full"`) the relayed diff messages are gated like a collector's,
+ * and the store takes its own REST snapshots when its book asks: a snapshot line in a collector's log
+ * belongs to that collector's book (taken at its moment, applied to its diffs) and is not relayed
+ * into the store's.
  */
 import type { FeedOutput, Relay, RelayOptions, RelayOutcome } from "../../../core/feed.ts";
 import type { Logger } from "../../../util/log.ts";
@@ -31,6 +36,7 @@ export class BinanceRelay implements Relay {
     log: Logger,
   ) {
     this.recovering = new RecoveringGate(symbols, endpoints, feed, out, log);
+    const depthStream = (symbol: string) => streamName(symbol, "depth", feed.depth);
     this.gate = this.recovering.gate;
     this.reseq = new TradeResequencer(opts.reorderWindowMs, (f) => this.toGate(f));
     for (const s of symbols) {
@@ -43,7 +49,7 @@ export class BinanceRelay implements Relay {
       }
       if (r?.depth != null) {
         this.resumeDepth.set(s, r.depth);
-        this.gate.resumeAt(streamName(s, "depth"), r.depth);
+        this.gate.resumeAt(depthStream(s), r.depth);
       }
     }
   }
@@ -64,6 +70,11 @@ export class BinanceRelay implements Relay {
     if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, Date.now());
     else this.toGate(f);
     return { type: "frame", event: ev, recvTsMs: f.recvTsMs };
+  }
+
+  /** Full-depth mode: the store fetches its own snapshots; the collectors' are their own story. */
+  requestDepthSnapshot(symbol: string): void {
+    this.recovering.requestDepthSnapshot(symbol);
   }
 
   tick(nowMs: number): void {

@@ -184,6 +184,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!r.ok) return reportProblems(r);
       const unbuilt = unbuiltOptions(r.config, r.sourceOf);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      if (p.command === "store") {
+        const { storeConfigProblems } = await import("../pipeline/store/store.ts");
+        const problems = storeConfigProblems(r.config).map((x) => ({ ...x, source: r.sourceOf(x.path) }));
+        if (problems.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems });
+      }
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
       const badModel = await modelProblems(r.config, r.configPath);

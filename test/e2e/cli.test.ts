@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO, runBinary, tempDir } from "../helpers/binary.ts";
+import { collectorEnv, freePort, REPO, runBinary, tempDir } from "../helpers/binary.ts";
 
 describe("harvestd validate", () => {
   test("the shipped config.toml is valid: exit 0", async () => {
@@ -43,6 +43,31 @@ describe("harvestd validate", () => {
     const r = await runBinary(["validate", "--set", "cvd.activity_adapt=true"], { OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") }, dir);
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toContain("cvd.activity_adapt");
+  });
+});
+
+describe("harvestd store", () => {
+  test("refuses [trade] enable (the store does not trade), naming the key and its file: exit 78", async () => {
+    const dir = tempDir("store-trade");
+    const cfg = join(dir, "store.toml");
+    writeFileSync(cfg, ['symbols = ["BTCUSDT"]', "", "[trade]", "enable = true", "", "[trade.symbols.BTCUSDT]", "leverage = 2", ""].join("\n"));
+    // Nothing here may reach a real host: every endpoint is a closed local port.
+    const closed = "127.0.0.1:9";
+    const env = {
+      ...collectorEnv({ publicWsBase: `ws://${closed}`, marketWsBase: `ws://${closed}`, restBase: `http://${closed}` }, ["BTCUSDT"], dir, freePort()),
+      BINANCE_TRADE_REST: `http://${closed}`,
+      BINANCE_TRADE_WS: `ws://${closed}`,
+    };
+    const r = await runBinary(["store", "--config", cfg], env, dir);
+    expect(r.exitCode).toBe(78);
+    const line = r.stderr.split("\n").find((l) => l.includes("trade.enable"));
+    expect(line).toContain("the store does not trade");
+    expect(line).toContain(cfg);
+    expect(r.stderr).not.toContain("    at ");
+    // `run` with the same file gets past the configuration (it stops later, at the missing API key).
+    const run = await runBinary(["run", "--config", cfg], env, dir);
+    expect(run.stderr).not.toContain("the store does not trade");
+    expect(run.stderr).toContain("BINANCE_API_KEY");
   });
 });
 

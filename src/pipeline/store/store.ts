@@ -35,6 +35,15 @@ export interface Store extends Collector {
   readonly consumer: StreamConsumer;
 }
 
+/**
+ * Settings the store cannot honour. Testnet trading runs in `harvestd run` only: a store that took
+ * `[trade] enable = true` and did not trade would let its user believe it does.
+ */
+export function storeConfigProblems(cfg: Config): { readonly path: string; readonly message: string }[] {
+  if (cfg.trade.enable) return [{ path: "trade.enable", message: 'the store does not trade: run the trader in one "harvestd run" (docs/scale-out.md), and leave [trade] off here' }];
+  return [];
+}
+
 /** Exit code 78: the stream or consumer does not match the configuration (nothing retrying fixes). */
 export const STORE_MISMATCH = 78;
 

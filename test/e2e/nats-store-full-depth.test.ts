@@ -1,7 +1,7 @@
 /**
  * The store with the full-depth book (docs/scale-out.md, docs/depth.md): a collector (the compiled
  * binary, Parquet off) keeps ETHUSDT's and KSMUSDT's whole books from the fake exchange's diff
- * stream and publishes its raw log to a real 3-node JetStream cluster; `harvestd store` with
+ * stream and publishes its raw log to a real JetStream server; `harvestd store` with
  * `feed.depth = "full"` takes the relayed diffs, fetches its own REST snapshots, and is stopped and
  * started again midway (a new session: its book must resync). Then:
  * - every book_l2 snapshot the store wrote equals the exchange's own book at the same update id, in
@@ -37,7 +37,7 @@ let restartedAtMs = 0;
 
 function config(name: string, command: "run" | "store"): string {
   const path = join(root, `${name}.toml`);
-  const nats = `[publish.nats]\nservers = ${JSON.stringify(cluster.servers)}\nstream = "HARVESTD"\nsubject_prefix = "harvestd"\nreplicas = 3\nack_timeout_sec = 2\nack_wait_sec = 10\n${command === "run" ? 'enable = true\ncollector_id = "a"\n' : 'consumer = "store-full"\n'}`;
+  const nats = `[publish.nats]\nservers = ${JSON.stringify(cluster.servers)}\nstream = "HARVESTD"\nsubject_prefix = "harvestd"\nreplicas = 1\nack_timeout_sec = 2\nack_wait_sec = 10\n${command === "run" ? 'enable = true\ncollector_id = "a"\n' : 'consumer = "store-full"\n'}`;
   writeFileSync(path, `[storage]\nparquet_rotate_sec = 2\norderbook_rotate_sec = 1\nndjson_compress = "none"\n${command === "run" ? "write_parquet = false\n" : ""}\n${FEED}\n${nats}`);
   return path;
 }
@@ -59,7 +59,7 @@ async function synced(port: number, what: string): Promise<void> {
 beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error("nats-server is not installed (.ci/run installs Debian's nats-server)");
   [cluster, fx] = await Promise.all([
-    startNatsCluster(),
+    startNatsCluster({ size: 1, name: "store-full" }),
     startFakeExchange({ symbols: SYMBOLS, speed: 2, diffDepth: true, bookHistoryLevels: LEVELS, recordFrames: false }),
   ]);
   const collectorPort = freePort();

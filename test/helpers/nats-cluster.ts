@@ -108,7 +108,8 @@ async function startOnce(opts: { readonly size?: number; readonly name?: string 
         `listen: 127.0.0.1:${n.clientPort}`,
         // Small limits: a test cluster shares a small machine with everything else.
         `jetstream { store_dir: "${n.storeDir}", max_memory_store: 64MB, max_file_store: 2GB }`,
-        `cluster { name: ${clusterName}, listen: 127.0.0.1:${n.routePort}, routes: [${routes}] }`,
+        // One node is a plain JetStream server: a cluster of one never elects a meta leader.
+        size === 1 ? "" : `cluster { name: ${clusterName}, listen: 127.0.0.1:${n.routePort}, routes: [${routes}] }`,
         "",
       ].join("\n"),
     );

@@ -3,7 +3,7 @@
  * many it can turn into events, before any calculator runs.
  *
  * Parse (one process, one core): the same real frames (bench/lib/frames.ts) through
- *   reference  JSON.parse → parseStreamName → parseData → rawDataText (what frame-router does today)
+ *   reference  JSON.parse → parseStreamName → parseData → rawDataText (frame-intake.ts's fallback)
  *   scanner    scanFrame → stream name slice → symbol lookup → event + payload slice (the wiring
  *              docs/performance.md proposes), falling back to the reference for what it does not scan
  * per kind (depth5, aggTrade, mixed), repeated passes for a fixed time, median of the repeats; and

@@ -21,7 +21,7 @@
  * the decimal, i.e. exactly what `Number(string)` returns (the Clinger fast path); other strings go to
  * `Number()` itself. An empty string is NaN, as in parseData.
  *
- * docs/performance.md shows how frame-router.ts and replay.ts call it.
+ * docs/performance.md shows how frame-intake.ts and replay call it.
  */
 import type { AggTradeEvent, DepthEvent } from "../../core/market-events.ts";
 

@@ -33,12 +33,14 @@ const storeRuns: RunResult[] = [];
 let collectorRun: RunResult;
 let replay: RunResult;
 let replayed: Layout;
+/** The store's /api/status in its second session. */
+let storeStatus: Record<string, any> = {};
 /** When the store's second session began (its book_l2 rows after it come from a book synced anew). */
 let restartedAtMs = 0;
 
 function config(name: string, command: "run" | "store"): string {
   const path = join(root, `${name}.toml`);
-  const nats = `[publish.nats]\nservers = ${JSON.stringify(cluster.servers)}\nstream = "HARVESTD"\nsubject_prefix = "harvestd"\nreplicas = 1\nack_timeout_sec = 2\nack_wait_sec = 10\n${command === "run" ? 'enable = true\ncollector_id = "a"\n' : 'consumer = "store-full"\n'}`;
+  const nats = `[publish.nats]\nservers = ${JSON.stringify(cluster.servers)}\nstream = "HARVESTD"\nsubject_prefix = "harvestd"\nreplicas = 1\nack_timeout_sec = 2\nack_wait_sec = 10\n${command === "run" ? 'enable = true\ncollector_id = "a"\n' : 'enable = true\nconsumer = "store-full"\n'}`;
   writeFileSync(path, `[storage]\nparquet_rotate_sec = 2\norderbook_rotate_sec = 1\nndjson_compress = "none"\n${command === "run" ? "write_parquet = false\n" : ""}\n${FEED}\n${nats}`);
   return path;
 }
@@ -81,6 +83,7 @@ beforeAll(async () => {
     store = startBinary(storeArgs, storeEnv);
     await synced(storePort, "store, second session");
     await Bun.sleep(3000);
+    storeStatus = await apiStatus(storePort);
   } finally {
     fx.silence("public", true);
     fx.silence("market", true);
@@ -147,6 +150,12 @@ describe("the store keeps the full book from relayed diffs", () => {
       expect(sessions).toBe(2);
       expect(lines.filter((l) => l.event === "depth_snapshot").length).toBeGreaterThanOrEqual(sessions);
     }
+  });
+
+  test("the store does not publish, though its configuration (shared with the collector) says enable = true", () => {
+    expect(storeStatus.nats).toBeNull();
+    expect(storeStatus.store.collectors.a.messages).toBeGreaterThan(0);
+    expect(Object.keys(storeStatus.store.collectors)).toEqual(["a"]);
   });
 
   test("replay of the store's log gives its Parquet, kind by kind", async () => {

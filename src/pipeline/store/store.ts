@@ -81,7 +81,10 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   const custom = await loadCustomIndicators(cfg.indicators.custom, log);
   const markerFile = markerPath(cfg, "store-run");
   const marker = await recoverPreviousRun(cfg, "store-run", adapter.rawLog, custom, log);
-  const pipeline = new Pipeline(cfg, { kind: "live" }, {
+  // The store consumes the stream and never publishes to it (its lines would come back to it): a
+  // configuration shared with the collectors may say `enable = true`, which is theirs.
+  const pipelineCfg: Config = { ...cfg, publish: { ...cfg.publish, nats: { ...cfg.publish.nats, enable: false } } };
+  const pipeline = new Pipeline(pipelineCfg, { kind: "live" }, {
     parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed", { ...err }),
     parquetMaintenance: (ev) => {
       logStorageEvent(log, "parquet", ev);

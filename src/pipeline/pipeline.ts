@@ -25,7 +25,7 @@ import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
 import { openModelFilter, type ModelFilter } from "../models/live.ts";
 import { versionInfo } from "../util/version.ts";
 import { SymbolProcessor, type FullDepthSetup } from "./symbol-processor.ts";
-import { depthSyncOptions } from "./venue.ts";
+import { depthSyncOptions, VENUE_NAME } from "./venue.ts";
 
 /** Where a replay writes, instead of the configured folders. */
 export interface ReplayOutput {
@@ -130,7 +130,7 @@ export class Pipeline {
       ndjson !== null && cfg.publish.nats.enable
         ? new NatsPublisher({
             params: cfg.publish.nats,
-            exchange: "binance",
+            exchange: VENUE_NAME,
             ndjsonDir: cfg.storage.ndjson_dir,
             flushLog: () => ndjson.flush(),
             stateFile: join(cfg.storage.artifacts_dir, "nats-publish-state.json"),

@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { ExchangeAdapter, RawLogDecoder } from "../core/feed.ts";
-import { binanceAdapter } from "../exchange/binance/adapter.ts";
+import { BINANCE_NAME, binanceAdapter } from "../exchange/binance/adapter.ts";
 import { BinanceRawLogDecoder } from "../exchange/binance/raw-log-decoder.ts";
 import { TradeRecovery } from "../exchange/binance/hole-filler.ts";
 import { streamName } from "../exchange/binance/streams.ts";
@@ -19,6 +19,9 @@ export { depthSyncOptions } from "../exchange/binance/depth/params.ts";
 export { parseSnapshot } from "../exchange/binance/depth/snapshot.ts";
 /** Which book a raw-log line belongs to (depth5 or full), for replay to take one mode per file. */
 export { depthModeOfLine } from "../exchange/binance/depth/log-mode.ts";
+
+/** The venue's name (`ExchangeAdapter.name`), for what is built before the adapter (the NATS publisher). */
+export const VENUE_NAME = BINANCE_NAME;
 
 export function exchangeAdapter(cfg: Config, log: Logger): ExchangeAdapter {
   return binanceAdapter(cfg.endpoints, cfg.feed, log);

@@ -11,9 +11,12 @@ import { BinanceRawLogDecoder } from "./raw-log-decoder.ts";
 import { BinanceRelay } from "./relay/relay.ts";
 import { parseStreamName } from "./streams.ts";
 
+/** The venue's name in NATS subjects and message ids (docs/scale-out.md). */
+export const BINANCE_NAME = "binance";
+
 export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedParams, log: Logger): ExchangeAdapter {
   return {
-    name: "binance",
+    name: BINANCE_NAME,
     resolveSymbols: async (requested) =>
       requested === "ALL"
         ? await fetchAllSymbols(endpoints.rest, {

@@ -386,6 +386,7 @@ bar_ms = 1000
 window_bars = 60
 min_trend = 1.0
 price_source = "mid"
+# For method = "pivot" only (not built in this version): swing length, bars between pivots, cooldown.
 swing_l = 12
 min_sep = 6
 cooldown_ms = 1000

@@ -33,6 +33,8 @@ const storeRuns: RunResult[] = [];
 let collectorRun: RunResult;
 let replay: RunResult;
 let replayed: Layout;
+/** The store's /orderbook in its second session, with the exchange's book at the same update id. */
+let orderbook: { got: Record<string, any>; want: { bids: number[][]; asks: number[][] } | undefined } | null = null;
 /** The store's /api/status in its second session. */
 let storeStatus: Record<string, any> = {};
 /** When the store's second session began (its book_l2 rows after it come from a book synced anew). */
@@ -84,6 +86,8 @@ beforeAll(async () => {
     await synced(storePort, "store, second session");
     await Bun.sleep(3000);
     storeStatus = await apiStatus(storePort);
+    const got = (await (await fetch(`http://127.0.0.1:${storePort}/orderbook?symbol=ETHUSDT&levels=${LEVELS}`)).json()) as Record<string, any>;
+    orderbook = { got, want: got.last_update_id == null ? undefined : fx.exchangeBookAt("ETHUSDT", got.last_update_id) };
   } finally {
     fx.silence("public", true);
     fx.silence("market", true);
@@ -150,6 +154,13 @@ describe("the store keeps the full book from relayed diffs", () => {
       expect(sessions).toBe(2);
       expect(lines.filter((l) => l.event === "depth_snapshot").length).toBeGreaterThanOrEqual(sessions);
     }
+  });
+
+  test("the store's /orderbook gives its kept book, equal to the exchange's at its update id", () => {
+    expect(orderbook!.got.mode).toBe("full");
+    expect(orderbook!.want).toBeDefined();
+    expect(orderbook!.got.bids.map((l: { px: number; qty: number }) => [l.px, l.qty])).toEqual(orderbook!.want!.bids);
+    expect(orderbook!.got.asks.map((l: { px: number; qty: number }) => [l.px, l.qty])).toEqual(orderbook!.want!.asks);
   });
 
   test("the store does not publish, though its configuration (shared with the collector) says enable = true", () => {

@@ -53,6 +53,10 @@ rest_weight_budget_1m = 1800
 # Start-up REST calls (exchangeInfo for SYMBOLS=ALL) are retried on 429/418 (honouring Retry-After),
 # 5xx and timeouts for at most this many seconds; then the process exits 1 with one line saying why.
 startup_rest_deadline_sec = 120
+# Every this many minutes exchangeInfo is asked whether the collected symbols still trade (a
+# delisted symbol's silence then no longer fails /health) and, with symbols = "ALL", what is listed
+# now (new listings are collected from the next start). 0 = never.
+listing_check_min = 60
 # Order book (docs/depth.md): "depth5" subscribes <sym>@depth5@100ms (top 5 snapshots); "full"
 # keeps each symbol's whole book from <sym>@depth@100ms plus REST snapshots (/fapi/v1/depth), feeds
 # its top 5 to the same indicators, and writes kind=book_l2 snapshots.

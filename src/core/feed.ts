@@ -73,6 +73,16 @@ export interface SymbolFeedStats {
   sec: number;
 }
 
+/** What the venue last said of the collected symbols (docs/feed.md, "Listings"). */
+export interface ListingView {
+  /** When the venue last answered (0: not yet). */
+  readonly checkedAtMs: number;
+  /** Collected symbols the venue no longer lists as trading, with its status for each (`absent`: not listed at all). */
+  readonly notTrading: ReadonlyMap<string, string>;
+  /** symbols = "ALL": symbols the venue lists as trading that this run does not collect (the next start does). */
+  readonly notCollected: readonly string[];
+}
+
 /** A running feed: the adapter's connections for a set of symbols. */
 export interface Feed {
   start(): void;
@@ -89,6 +99,8 @@ export interface Feed {
   counters(symbol: string): Readonly<Record<string, number>> | undefined;
   /** Full-depth mode: the symbol's book wants a snapshot (fetched unless one is in flight; the answer comes forward). */
   requestDepthSnapshot?(symbol: string): void;
+  /** The venue's listing of the collected symbols; undefined when it is not watched. */
+  listing?(): ListingView | undefined;
 }
 
 /** Where a relay resumes a symbol: the last ids the store's own raw log holds (null: none). */
@@ -138,16 +150,22 @@ export interface Relay {
   requestDepthSnapshot?(symbol: string): void;
 }
 
+export interface FeedOptions {
+  /**
+   * Per symbol, the last trade id the raw log already holds (an earlier process stored it): trades
+   * after it that the first live trade skips are recovered before it (docs/feed.md, restarts).
+   */
+  readonly resume?: ReadonlyMap<string, number>;
+  /** The symbols were asked as "ALL": the venue's new listings are reported as not collected. */
+  readonly all?: boolean;
+}
+
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */
 export interface ExchangeAdapter {
   readonly name: string;
   /** The symbols to collect; `"ALL"` asks the venue. Rejects with a message naming the venue's answer. */
   resolveSymbols(requested: readonly string[] | "ALL"): Promise<readonly string[]>;
-  /**
-   * `resume`: per symbol, the last trade id the raw log already holds (an earlier process stored it):
-   * trades after it that the first live trade skips are recovered before it (docs/feed.md, restarts).
-   */
-  openFeed(symbols: readonly string[], out: FeedOutput, resume?: ReadonlyMap<string, number>): Feed;
+  openFeed(symbols: readonly string[], out: FeedOutput, opts?: FeedOptions): Feed;
   /** Takes this venue's raw-log lines relayed by collectors instead of its connections (`store`). */
   openRelay(symbols: readonly string[], out: FeedOutput, opts: RelayOptions): Relay;
   /** Which symbol and kind a stream name of this venue carries (null: not one of ours). */

@@ -79,6 +79,7 @@ interface PageStatus {
   readonly symbols: readonly PageSymbol[];
   readonly custom_indicators?: readonly CustomIndicatorStat[];
   readonly trading?: PageTrading | null;
+  readonly listing?: { readonly checked_at_ms: number | null; readonly not_trading: Readonly<Record<string, string>>; readonly not_collected: readonly string[] } | null;
 }
 
 interface PageHistory {
@@ -403,6 +404,15 @@ export function statusPageClient(): void {
     return t;
   }
 
+  /** What the exchange lists: delisted symbols still collected, and (symbols = ALL) new ones not collected yet. */
+  function listingTile(l: NonNullable<PageStatus["listing"]>): HTMLElement {
+    const gone = Object.keys(l.not_trading);
+    const parts = [gone.length > 0 ? gone.length + " not trading" : "", l.not_collected.length > 0 ? l.not_collected.length + " new, next start" : ""].filter((x) => x !== "");
+    const t = tile("Exchange listing", l.checked_at_ms === null ? "not checked yet" : parts.length > 0 ? parts.join(" · ") : "all trading");
+    t.title = [...gone.map((x) => x + ": " + l.not_trading[x]), ...l.not_collected.map((x) => x + ": listed, not collected")].join("\n");
+    return t;
+  }
+
   function render(s: PageStatus): void {
     lastData = s;
     const pill = $("health");
@@ -423,6 +433,7 @@ export function statusPageClient(): void {
       tile("Parquet files", count(s.parquet ? s.parquet.filesWritten : null)),
       tile("NDJSON lines", count(s.ndjson ? s.ndjson.linesWritten : null)),
       tile("Disk free", bytes(s.disk ? s.disk.free_bytes : null)),
+      ...(s.listing ? [listingTile(s.listing)] : []),
     );
     $("version").textContent = "v" + s.version;
     const filter = $<HTMLInputElement>("filter").value.trim().toUpperCase();

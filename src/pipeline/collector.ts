@@ -119,7 +119,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     return trading;
   }
   const ingest = new Ingest(symbols, pipeline);
-  const feed = adapter.openFeed(symbols, ingest, resume);
+  const feed = adapter.openFeed(symbols, ingest, { resume, all: cfg.symbols === "ALL" });
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
   const heapCap = new HeapCap();

@@ -5,7 +5,7 @@
 import type { DepthSync } from "./venue.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
-import type { ConnectionView, ExchangeAdapter, Feed } from "../core/feed.ts";
+import type { ConnectionView, ExchangeAdapter, Feed, ListingView } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
 import type { Histogram } from "../util/histogram.ts";
 import { versionInfo } from "../util/version.ts";
@@ -77,6 +77,7 @@ export interface SourceView {
 }
 
 const MIB = 1024 * 1024;
+const NONE: ReadonlyMap<string, string> = new Map();
 /** Silent streams named in a health reason; the rest are counted. */
 const MAX_NAMED_STREAMS = 5;
 
@@ -173,11 +174,18 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),
     custom_indicators: p.pipeline.custom?.views() ?? [],
     nats: p.pipeline.nats?.status() ?? null,
+    listing: listingStatus(p.feed.listing?.()),
     ...(p.source === undefined ? {} : { [p.source.name]: p.source.status() }),
     ndjson: nd,
     disk: { free_bytes: p.diskFreeBytes(), floor_bytes: p.cfg.health.disk_free_floor_mb * MIB },
     symbols,
   };
+}
+
+/** The venue's listing as the status document shows it; null when it is not watched. */
+function listingStatus(l: ListingView | undefined): Record<string, unknown> | null {
+  if (l === undefined) return null;
+  return { checked_at_ms: l.checkedAtMs === 0 ? null : l.checkedAtMs, not_trading: Object.fromEntries(l.notTrading), not_collected: l.notCollected };
 }
 
 interface SilentStream {
@@ -186,8 +194,11 @@ interface SilentStream {
   readonly never: boolean;
 }
 
-/** Streams of open or reconnecting connections that delivered nothing within their timeout. */
-function silentStreams(p: CollectorParts, now: number): SilentStream[] {
+/**
+ * Streams of open or reconnecting connections that delivered nothing within their timeout. A symbol
+ * the venue no longer lists as trading is expected to be silent: its streams are not counted.
+ */
+function silentStreams(p: CollectorParts, now: number, notTrading: ReadonlyMap<string, string>): SilentStream[] {
   const out: SilentStream[] = [];
   const depthMs = p.cfg.health.depth_timeout_sec * 1000;
   const tradeMs = p.cfg.health.trade_timeout_sec * 1000;
@@ -196,7 +207,7 @@ function silentStreams(p: CollectorParts, now: number): SilentStream[] {
     for (const stream of c.streams) {
       const sp = p.parseStream(stream);
       const st = sp === null ? undefined : p.feed.stats(sp.symbol);
-      if (sp === null || st === undefined) continue;
+      if (sp === null || st === undefined || notTrading.has(sp.symbol)) continue;
       const last = sp.kind === "depth" ? st.lastDepthAtMs : st.lastTradeAtMs;
       // A stream that never delivered is measured from the start of the run.
       const since = Math.max(last, p.startedAtMs);
@@ -229,7 +240,8 @@ export function buildHealth(p: CollectorParts): HealthReport {
     reasons.push(`starting: ${waiting.length} of ${p.connections.length} connection${p.connections.length === 1 ? "" : "s"} not delivering yet: ${named.join(", ")}${waiting.length > named.length ? ", …" : ""}`);
   }
 
-  const silent = silentStreams(p, now);
+  const notTrading = p.feed.listing?.()?.notTrading ?? NONE;
+  const silent = silentStreams(p, now, notTrading);
   if (silent.length > 0) {
     const named = silent.slice(0, MAX_NAMED_STREAMS).map((s) => `${s.stream} (${s.never ? "nothing since start, " : ""}${s.silentS} s)`);
     const more = silent.length > MAX_NAMED_STREAMS ? ` and ${silent.length - MAX_NAMED_STREAMS} more` : "";
@@ -237,6 +249,14 @@ export function buildHealth(p: CollectorParts): HealthReport {
     for (const c of p.connections) {
       if (c.state !== "open" && c.state !== "stopped") reasons.push(`connection ${c.id} is ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
     }
+  }
+
+  // Named symbols the venue does not trade are a setting to change (a delisting, or a name it never
+  // had); with symbols = "ALL" they are the market changing, and the next start drops them.
+  if (p.cfg.symbols !== "ALL" && notTrading.size > 0) {
+    const named = [...notTrading].slice(0, MAX_NAMED_STREAMS).map(([s, status]) => `${s} (${status})`);
+    const more = notTrading.size > MAX_NAMED_STREAMS ? ` and ${notTrading.size - MAX_NAMED_STREAMS} more` : "";
+    reasons.push(`${notTrading.size} configured symbol${notTrading.size === 1 ? "" : "s"} not trading on the exchange: ${named.join(", ")}${more}; remove ${notTrading.size === 1 ? "it" : "them"} from symbols`);
   }
 
   // Full-depth mode: a book that cannot get back in sync (snapshots failing or refused) is named.

@@ -91,6 +91,8 @@ describe.skipIf(missing !== undefined)("status page in headless Chromium (compil
       40_000,
       500,
     );
+    // The listing tile: the first listing check (10 s after the start) finds every symbol trading.
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("#tiles .tile")).some((t) => t.textContent === "Exchange listingall trading"), undefined, { timeout: 30_000 });
     // Counters shown are numbers, and the last price shown is a price the exchange actually traded.
     const sent = c.fake.sentFrames();
     for (const s of SYMBOLS) {

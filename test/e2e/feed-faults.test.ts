@@ -315,7 +315,9 @@ describe("counters equal what was injected", () => {
     expect(endedEarly(o).filter((c) => cut.has(c.id)).every((c) => c.closeCode === 1006)).toBe(true);
     expect(o.metrics.totals.backfilled).toBeGreaterThan(0);
     expect(o.storedBackfilled).toBe(o.metrics.totals.backfilled);
-    expect(o.metrics.totals.rest_requests).toBe(o.metrics.totals.backfill_pages);
+    // Every REST request was a backfill page, or a listing check (docs/feed.md, "Listings").
+    const listingChecks = o.fake.restRequests().filter((r) => r.path === "/fapi/v1/exchangeInfo").length;
+    expect(o.metrics.totals.rest_requests).toBe(o.metrics.totals.backfill_pages + listingChecks);
     // Depth cannot be backfilled: the outages are recorded as book gaps.
     expect(o.metrics.totals.depthGaps).toBeGreaterThan(0);
     for (const symbol of ["BTCUSDT", "ETHUSDT"]) {

@@ -84,6 +84,11 @@ export interface FakeExchange {
   readonly symbols: readonly string[];
   /** Mutable fault hooks consulted by the frame pipeline (see FaultHooks). */
   readonly faults: { hooks: FaultHooks };
+  /**
+   * Changes what `GET /fapi/v1/exchangeInfo` lists: a symbol's `status` (a delisting: "SETTLING"),
+   * or a new TRADING USDT perpetual (a listing). Streams are not touched (silence them with a hook).
+   */
+  setListing(symbol: string, status: string): void;
   stop(): Promise<void>;
 
   /** Every text frame sent, in send order, optionally for one connection. */
@@ -202,6 +207,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
 
   const records = new Records(opts.recordFrames ?? true, opts.tradeHistoryLimit ?? Infinity);
   const faults = new Faults();
+  const info = exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false);
   const server = new ProtocolServer(
     {
       port: opts.port ?? 0,
@@ -215,7 +221,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     streams,
     records,
     faults,
-    restHandler({ records, tracks, exchangeInfo: exchangeInfoResponder(served, opts.exchangeInfoServedOnly ?? false), faults, diffBooks }),
+    restHandler({ records, tracks, exchangeInfo: () => info.text(), faults, diffBooks }),
   );
   server.start();
 
@@ -239,6 +245,7 @@ export async function startFakeExchange(opts: FakeExchangeOptions = {}): Promise
     restBase: `http://127.0.0.1:${port}`,
     symbols: served.map((s) => s.symbol),
     faults,
+    setListing: (symbol, status) => info.setStatus(symbol, status),
     async stop() {
       replayer.stop();
       await server.stop();

@@ -24,7 +24,7 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
             onRetry: (n) => log.log("warn", "exchangeInfo request failed, retrying", { error: n.error, attempt: n.attempt, retry_in_ms: n.retryInMs }),
           })
         : requested,
-    openFeed: (symbols, out, resume) => new BinanceFeed(symbols, endpoints, params, out, log, resume),
+    openFeed: (symbols, out, opts) => new BinanceFeed(symbols, endpoints, params, out, log, opts),
     openRelay: (symbols, out, opts) => new BinanceRelay(symbols, endpoints, params, out, opts, log),
     parseStream: parseStreamName,
     rawLog: new BinanceRawLogDecoder(),

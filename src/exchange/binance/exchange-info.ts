@@ -22,6 +22,13 @@ export function tradingUsdtPerpetuals(info: unknown): string[] {
     .sort();
 }
 
+/** Every listed symbol's `status` (`TRADING`, `SETTLING`, `PENDING_TRADING`, …). */
+export function symbolStatuses(info: unknown): Map<string, string> {
+  const symbols = (info as { symbols?: unknown })?.symbols;
+  if (!Array.isArray(symbols)) throw new Error("exchangeInfo response has no symbols list");
+  return new Map((symbols as ExchangeSymbol[]).map((s) => [String(s.symbol), String(s.status)]));
+}
+
 /**
  * Every TRADING USDT perpetual, from exchangeInfo, with the start-up retries of `startupGet`. Throws one
  * line naming the URL and the last failure once the deadline has passed.

@@ -2,10 +2,11 @@
  * The Binance feed for a set of symbols: connections (sharded per route, rotated before the 24 h
  * cut), the frame intake, the stream gate with REST backfill. Records leave through `FeedOutput`.
  */
-import type { ConnectionView, Feed, FeedOutput, SymbolFeedStats } from "../../core/feed.ts";
+import type { ConnectionView, Feed, FeedOptions, FeedOutput, ListingView, SymbolFeedStats } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
 import { ConnectionManager, rotationOptions } from "./connection-manager.ts";
 import { FrameIntake } from "./frame-intake.ts";
+import { ListingWatch } from "./listing-watch.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { RecoveringGate } from "./recovering-gate.ts";
 import type { StreamGate } from "./stream-gate.ts";
@@ -20,13 +21,15 @@ export class BinanceFeed implements Feed {
   private readonly gate: StreamGate;
   private readonly intake: FrameIntake;
   private readonly manager: ConnectionManager;
+  /** exchangeInfo now and then (listing-watch.ts); null with feed.listing_check_min = 0. */
+  private readonly listingWatch: ListingWatch | null;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
-  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, resume?: ReadonlyMap<string, number>) {
+  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, opts: FeedOptions = {}) {
     this.recovering = new RecoveringGate(symbols, endpoints, params, out, log);
     this.gate = this.recovering.gate;
     // A restart: each trade stream continues after the last id the raw log holds.
-    for (const [symbol, id] of resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);
+    for (const [symbol, id] of opts.resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);
     this.intake = new FrameIntake(symbols, this.gate, out, log);
     this.manager = new ConnectionManager(
       planConnections(symbols, params.enable_orderbook, undefined, params.depth),
@@ -43,6 +46,11 @@ export class BinanceFeed implements Feed {
       (event, conn, fields) => log.log(event === "rotation-failed" ? "warn" : "info", event, { conn, ...fields }),
     );
     this.connections = this.manager.slots;
+    this.listingWatch = params.listing_check_min > 0 ? new ListingWatch(symbols, opts.all === true, this.recovering.rest, params.listing_check_min * 60_000, log) : null;
+  }
+
+  listing(): ListingView | undefined {
+    return this.listingWatch?.view();
   }
 
   requestDepthSnapshot(symbol: string): void {
@@ -52,6 +60,7 @@ export class BinanceFeed implements Feed {
   start(): void {
     this.ticker = setInterval(() => this.gate.tick(Date.now()), GATE_TICK_MS);
     this.manager.start();
+    this.listingWatch?.start();
   }
 
   stop(): void {
@@ -59,6 +68,7 @@ export class BinanceFeed implements Feed {
     this.ticker = null;
     // Backfills stop first (what they had not recovered becomes gap records) and held frames go
     // out; then the connections close, each close a disconnect record.
+    this.listingWatch?.stop();
     this.recovering.stop();
     this.manager.stop();
   }

@@ -33,6 +33,11 @@ export const BinanceFeedParamsSchema = z.strictObject({
     rest_weight_budget_1m: posInt.max(2400).default(1800),
   /** Start-up REST calls (exchangeInfo for SYMBOLS=ALL) are retried this long before the process gives up. */
   startup_rest_deadline_sec: posNum.default(120),
+  /**
+   * How often exchangeInfo is asked whether the collected symbols still trade, and (symbols = "ALL")
+   * what is listed now, in minutes; 0 = never (docs/feed.md, "Listings").
+   */
+  listing_check_min: z.number().nonnegative().default(60),
   /** Order book: depth5 snapshots or the full book (depth/params.ts, docs/depth.md). */
   ...DepthFeedShape,
 }).superRefine((p, ctx) => {

@@ -95,6 +95,11 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   x.counter("harvestd_rest_throttled_total", "REST answers 429/418.", [[undefined, totals.rest_throttled]]);
   x.counter("harvestd_rest_weight_waits_total", "REST requests delayed to stay within the weight budget.", [[undefined, totals.rest_weight_waits]]);
   x.gauge("harvestd_rest_used_weight", "Request weight used in the current minute, as reported by the exchange.", [[undefined, totals.rest_used_weight_1m]]);
+  const listing = p.feed.listing?.();
+  if (listing !== undefined) {
+    x.gauge("harvestd_symbols_not_trading", "Collected symbols the exchange no longer lists as trading (last listing check).", [[undefined, listing.notTrading.size]]);
+    x.gauge("harvestd_listed_not_collected", "symbols = ALL: symbols the exchange lists as trading that this run does not collect.", [[undefined, listing.notCollected.length]]);
+  }
 
   // Full-depth mode (docs/depth.md): the kept book of each symbol; absent at depth5.
   const books = bySymbol.flatMap((s) => {

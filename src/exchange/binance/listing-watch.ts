@@ -1,0 +1,96 @@
+/**
+ * Asks exchangeInfo now and then whether the collected symbols still trade, and (symbols = "ALL")
+ * what the venue lists now (docs/feed.md, "Listings"). A run lasts months; symbols are delisted
+ * (their streams fall silent for good) and listed (the whole market grows) meanwhile. The view feeds
+ * the status page, /metrics and /health, which stops counting a delisted symbol's silence as a
+ * failure of the collector; changes are logged once each. What is collected does not change: a
+ * new listing is collected from the next start.
+ */
+import type { ListingView } from "../../core/feed.ts";
+import type { Logger } from "../../util/log.ts";
+import { symbolStatuses, tradingUsdtPerpetuals } from "./exchange-info.ts";
+import type { RestClient } from "./rest-client.ts";
+
+const EXCHANGE_INFO_PATH = "/fapi/v1/exchangeInfo";
+/** Request weight of exchangeInfo (docs/binance.md). */
+const EXCHANGE_INFO_WEIGHT = 1;
+/** The first check comes this soon after the start, so a configured symbol that does not trade is named early. */
+const FIRST_CHECK_MS = 10_000;
+const TRADING = "TRADING";
+
+export class ListingWatch {
+  private current: ListingView = { checkedAtMs: 0, notTrading: new Map(), notCollected: [] };
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  private readonly collected: ReadonlySet<string>;
+
+  constructor(
+    symbols: readonly string[],
+    private readonly all: boolean,
+    private readonly rest: RestClient,
+    private readonly everyMs: number,
+    private readonly log: Logger,
+  ) {
+    this.collected = new Set(symbols);
+  }
+
+  start(): void {
+    this.schedule(Math.min(FIRST_CHECK_MS, this.everyMs));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  view(): ListingView {
+    return this.current;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.check().finally(() => this.schedule(this.everyMs)), ms);
+    this.timer.unref?.();
+  }
+
+  private async check(): Promise<void> {
+    const r = await this.rest.get(EXCHANGE_INFO_PATH, {}, EXCHANGE_INFO_WEIGHT);
+    if (this.stopped) return;
+    if (!r.ok) {
+      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: r.error });
+      return;
+    }
+    let statuses: Map<string, string>;
+    let trading: string[];
+    try {
+      const info: unknown = JSON.parse(r.body);
+      statuses = symbolStatuses(info);
+      trading = this.all ? tradingUsdtPerpetuals(info) : [];
+    } catch (e) {
+      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: (e as Error).message });
+      return;
+    }
+    const notTrading = new Map<string, string>();
+    for (const s of this.collected) {
+      const status = statuses.get(s) ?? "absent";
+      if (status !== TRADING) notTrading.set(s, status);
+    }
+    const notCollected = trading.filter((s) => !this.collected.has(s));
+    this.report(notTrading, notCollected);
+    this.current = { checkedAtMs: Date.now(), notTrading, notCollected };
+  }
+
+  /** Each change once: a symbol that stops or starts trading again, and the list of new listings. */
+  private report(notTrading: ReadonlyMap<string, string>, notCollected: readonly string[]): void {
+    const was = this.current;
+    for (const [symbol, status] of notTrading) {
+      if (was.notTrading.get(symbol) !== status) this.log.log("warn", "symbol no longer trading on the exchange; its silence is not counted against health", { symbol, status });
+    }
+    for (const symbol of was.notTrading.keys()) {
+      if (!notTrading.has(symbol)) this.log.log("info", "symbol trading again on the exchange", { symbol });
+    }
+    const fresh = notCollected.filter((s) => !was.notCollected.includes(s));
+    if (fresh.length > 0) this.log.log("info", "listed on the exchange but not collected; the next start collects them", { symbols: fresh, not_collected: notCollected.length });
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * The Binance feed for a set of symbols: connections (sharded per route, rotated before the 24 h
- * cut), the frame intake, the stream gate with REST backfill. Records leave through `FeedOutput`.
+ * cut), the frame intake, the stream gate with REST backfill, and the watch on exchangeInfo's
+ * listing. Records leave through `FeedOutput`.
  */
 import type { ConnectionView, Feed, FeedOptions, FeedOutput, ListingView, SymbolFeedStats } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";

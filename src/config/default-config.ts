@@ -55,7 +55,7 @@ rest_weight_budget_1m = 1800
 startup_rest_deadline_sec = 120
 # Every this many minutes exchangeInfo is asked whether the collected symbols still trade (a
 # delisted symbol's silence then no longer fails /health) and, with symbols = "ALL", what is listed
-# now (new listings are collected from the next start). 0 = never.
+# now (a new listing is collected from then on, on connections of its own). 0 = never.
 listing_check_min = 60
 # Order book (docs/depth.md): "depth5" subscribes <sym>@depth5@100ms (top 5 snapshots); "full"
 # keeps each symbol's whole book from <sym>@depth@100ms plus REST snapshots (/fapi/v1/depth), feeds

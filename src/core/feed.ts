@@ -79,7 +79,7 @@ export interface ListingView {
   readonly checkedAtMs: number;
   /** Collected symbols the venue no longer lists as trading, with its status for each (`absent`: not listed at all). */
   readonly notTrading: ReadonlyMap<string, string>;
-  /** symbols = "ALL": symbols the venue lists as trading that this run does not collect (the next start does). */
+  /** symbols = "ALL": symbols the venue lists as trading that this feed does not collect. */
   readonly notCollected: readonly string[];
 }
 
@@ -158,6 +158,8 @@ export interface FeedOptions {
   readonly resume?: ReadonlyMap<string, number>;
   /** The symbols were asked as "ALL": the venue's new listings are reported as not collected. */
   readonly all?: boolean;
+  /** Watch the venue's listing (default true; a feed added for new listings leaves it to the first). */
+  readonly watchListing?: boolean;
 }
 
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */

@@ -404,12 +404,12 @@ export function statusPageClient(): void {
     return t;
   }
 
-  /** What the exchange lists: delisted symbols still collected, and (symbols = ALL) new ones not collected yet. */
+  /** What the exchange lists: delisted symbols still collected, and (symbols = ALL) new ones about to be added. */
   function listingTile(l: NonNullable<PageStatus["listing"]>): HTMLElement {
     const gone = Object.keys(l.not_trading);
-    const parts = [gone.length > 0 ? gone.length + " not trading" : "", l.not_collected.length > 0 ? l.not_collected.length + " new, next start" : ""].filter((x) => x !== "");
+    const parts = [gone.length > 0 ? gone.length + " not trading" : "", l.not_collected.length > 0 ? l.not_collected.length + " new, being added" : ""].filter((x) => x !== "");
     const t = tile("Exchange listing", l.checked_at_ms === null ? "not checked yet" : parts.length > 0 ? parts.join(" · ") : "all trading");
-    t.title = [...gone.map((x) => x + ": " + l.not_trading[x]), ...l.not_collected.map((x) => x + ": listed, not collected")].join("\n");
+    t.title = [...gone.map((x) => x + ": " + l.not_trading[x]), ...l.not_collected.map((x) => x + ": listed, being added")].join("\n");
     return t;
   }
 

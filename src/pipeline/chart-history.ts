@@ -27,12 +27,17 @@ export class ChartHistory {
   private size = 0;
 
   constructor(
-    readonly symbols: readonly string[],
+    symbols: readonly string[],
     capacity = DEFAULT_HISTORY_SECONDS,
   ) {
     this.capacity = capacity;
     this.times = new Float64Array(capacity);
-    for (const s of symbols) this.values.set(s, new Float64Array(capacity * CHART_SERIES.length).fill(Number.NaN));
+    for (const s of symbols) this.addSymbol(s);
+  }
+
+  /** A symbol whose points are kept from now on (a new listing: no points before it). */
+  addSymbol(symbol: string): void {
+    if (!this.values.has(symbol)) this.values.set(symbol, new Float64Array(this.capacity * CHART_SERIES.length).fill(Number.NaN));
   }
 
   /** Records one point per symbol at `tsMs`. */
@@ -57,7 +62,7 @@ export class ChartHistory {
     const t: number[] = [];
     for (let i = 0; i < n; i++) t.push(this.times[(first + i) % this.capacity]!);
     const symbols: Record<string, Record<ChartSeries, (number | null)[]>> = {};
-    for (const symbol of only ?? this.symbols) {
+    for (const symbol of only ?? this.values.keys()) {
       const arr = this.values.get(symbol);
       if (arr === undefined) continue;
       const out = { mid: [], cvd: [], ofi_z: [] } as Record<ChartSeries, (number | null)[]>;

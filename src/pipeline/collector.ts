@@ -17,6 +17,7 @@ import { logStorageEvent } from "../sinks/storage/events-log.ts";
 import { loadCustomIndicators, type CustomIndicators } from "../indicators/custom-indicators.ts";
 import type { Logger } from "../util/log.ts";
 import { versionInfo } from "../util/version.ts";
+import { FeedGroup } from "./feed-group.ts";
 import { Ingest } from "./ingest.ts";
 import { Pipeline } from "./pipeline.ts";
 import { startTrading } from "./trading.ts";
@@ -31,6 +32,8 @@ const SINK_TICK_MS = 250;
 const HEAP_CHECK_EVERY_MS = 1000;
 const METRICS_JSON_EVERY_MS = 10_000;
 const CHART_SAMPLE_EVERY_MS = 1000;
+/** How often the listing's answer is looked at for new symbols (the venue itself is asked every feed.listing_check_min). */
+const LISTING_POLL_MS = 1000;
 
 export interface Collector {
   readonly parts: CollectorParts;
@@ -119,11 +122,31 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     return trading;
   }
   const ingest = new Ingest(symbols, pipeline);
-  const feed = adapter.openFeed(symbols, ingest, { resume, all: cfg.symbols === "ALL" });
+  const feed = new FeedGroup(adapter.openFeed(symbols, ingest, { resume, all: cfg.symbols === "ALL" }), symbols);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
   const heapCap = new HeapCap();
   const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses });
+
+  /**
+   * symbols = "ALL": what the venue lists while the collector runs is collected from then on, on
+   * connections of its own (docs/feed.md, "Listings"). Each symbol's session starts at its first line.
+   */
+  const collectNewListings = (): void => {
+    const fresh = feed.listing()?.notCollected ?? [];
+    if (fresh.length === 0) return;
+    const at = Date.now();
+    const line = sessionLine(at, versionInfo().version);
+    for (const s of fresh) {
+      ingest.addSymbol(s);
+      parts.addSymbol(s);
+      if (marker !== null) marker.sessions[s] = at;
+    }
+    if (marker !== null) saveMarker(marker);
+    for (const s of fresh) pipeline.lines.append(s, at, line);
+    feed.add(adapter.openFeed(fresh, ingest, { watchListing: false }), fresh);
+    log.log("info", "collecting new listings", { symbols: fresh, collected: parts.symbols.length });
+  };
 
   const timers: ReturnType<typeof setInterval>[] = [];
   // One write at a time: two overlapping writes of the same .partial could rename a half-written file.
@@ -151,6 +174,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
         setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
         setInterval(() => heapCap.check(Date.now()), HEAP_CHECK_EVERY_MS),
       );
+      if (cfg.symbols === "ALL") timers.push(setInterval(collectNewListings, LISTING_POLL_MS));
     },
     async stop() {
       const steps: Record<string, number> = {};

@@ -30,10 +30,14 @@ export class Ingest implements FeedOutput {
     symbols: readonly string[],
     private readonly pipeline: Pipeline,
   ) {
-    for (const s of symbols) {
-      this.stats.set(s, { pipelineLatencyMs: new Histogram(), lastLineTsMs: 0 });
-      pipeline.processor(s);
-    }
+    for (const s of symbols) this.addSymbol(s);
+  }
+
+  /** A symbol to take records of (at the start, or a new listing while running). */
+  addSymbol(symbol: string): void {
+    if (this.stats.has(symbol)) return;
+    this.stats.set(symbol, { pipelineLatencyMs: new Histogram(), lastLineTsMs: 0 });
+    this.pipeline.processor(symbol);
   }
 
   frame(symbol: string, f: AcceptedFrame, held: boolean): void {

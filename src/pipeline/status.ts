@@ -41,6 +41,10 @@ export interface CollectorParts {
   readonly source?: SourceView;
   /** How long each full collection of the ingest thread's heap cap stopped it, ms (`run` only). */
   readonly heapPauses?: Histogram;
+  /** A symbol collected from now on (a new listing; its processor exists): in every view after this. */
+  addSymbol(symbol: string): void;
+  /** When each symbol added while running was added (its streams' silence counts from then). */
+  readonly addedAtMs: ReadonlyMap<string, number>;
 }
 
 /** What `run` and `store` each bring; the rest of the view is derived the same way for both. */
@@ -48,14 +52,31 @@ export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" 
 
 /** The read-only view of a running pipeline, once its symbols' processors exist. */
 export function collectorParts(input: PartsInput): CollectorParts {
-  const { cfg, symbols, feed, pipeline } = input;
+  const { cfg, feed, pipeline } = input;
   const dataDirs = [cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir];
+  const symbols = [...input.symbols];
+  // Kept apart from the pipeline's processors: the views still read them after the shutdown finished them.
+  const engines = new Map([...pipeline.symbols].map(([s, proc]) => [s, proc.engine] as const));
+  const history = new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS);
+  const addedAtMs = new Map<string, number>();
   return {
     ...input,
-    engines: new Map([...pipeline.symbols].map(([s, proc]) => [s, proc.engine] as const)),
-    connections: feed.connections,
-    history: new ChartHistory(symbols, DEFAULT_HISTORY_SECONDS),
+    symbols,
+    engines,
+    // Read each time: a new listing brings connections of its own.
+    get connections() {
+      return feed.connections;
+    },
+    history,
     diskFreeBytes: () => freeBytes(dataDirs),
+    addedAtMs,
+    addSymbol(symbol) {
+      if (engines.has(symbol)) return;
+      addedAtMs.set(symbol, Date.now());
+      symbols.push(symbol);
+      engines.set(symbol, pipeline.processor(symbol).engine);
+      history.addSymbol(symbol);
+    },
   };
 }
 
@@ -209,8 +230,8 @@ function silentStreams(p: CollectorParts, now: number, notTrading: ReadonlyMap<s
       const st = sp === null ? undefined : p.feed.stats(sp.symbol);
       if (sp === null || st === undefined || notTrading.has(sp.symbol)) continue;
       const last = sp.kind === "depth" ? st.lastDepthAtMs : st.lastTradeAtMs;
-      // A stream that never delivered is measured from the start of the run.
-      const since = Math.max(last, p.startedAtMs);
+      // A stream that never delivered is measured from the start of the run, or from when its symbol was added.
+      const since = Math.max(last, p.addedAtMs.get(sp.symbol) ?? p.startedAtMs);
       if (now - since > (sp.kind === "depth" ? depthMs : tradeMs)) out.push({ stream, silentS: Math.round((now - since) / 1000), never: last === 0 });
     }
   }

@@ -85,7 +85,7 @@ test("ALL: new TRADING USDT perpetuals are named once; other contracts and statu
   const first = w.view();
   expect(first.notCollected).toEqual(["NEWUSDT"]);
   expect(first.notTrading.size).toBe(0);
-  expect(log.lines.filter((l) => l.msg.startsWith("listed on the exchange but not collected")).map((l) => l.fields!.symbols)).toEqual([["NEWUSDT"]]);
+  expect(log.lines.filter((l) => l.msg.startsWith("listed on the exchange, not collected yet")).map((l) => l.fields!.symbols)).toEqual([["NEWUSDT"]]);
   failing = true;
   await checks(2);
   expect(w.view()).toBe(first);

@@ -47,7 +47,7 @@ export class BinanceFeed implements Feed {
       (event, conn, fields) => log.log(event === "rotation-failed" ? "warn" : "info", event, { conn, ...fields }),
     );
     this.connections = this.manager.slots;
-    this.listingWatch = params.listing_check_min > 0 ? new ListingWatch(symbols, opts.all === true, this.recovering.rest, params.listing_check_min * 60_000, log) : null;
+    this.listingWatch = params.listing_check_min > 0 && opts.watchListing !== false ? new ListingWatch(symbols, opts.all === true, this.recovering.rest, params.listing_check_min * 60_000, log) : null;
   }
 
   listing(): ListingView | undefined {

@@ -3,8 +3,8 @@
  * what the venue lists now (docs/feed.md, "Listings"). A run lasts months; symbols are delisted
  * (their streams fall silent for good) and listed (the whole market grows) meanwhile. The view feeds
  * the status page, /metrics and /health, which stops counting a delisted symbol's silence as a
- * failure of the collector; changes are logged once each. What is collected does not change: a
- * new listing is collected from the next start.
+ * failure of the collector; changes are logged once each. What to do with a new listing is the
+ * collector's decision (with symbols = "ALL" it adds a feed for it).
  */
 import type { ListingView } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
@@ -91,6 +91,6 @@ export class ListingWatch {
       if (!notTrading.has(symbol)) this.log.log("info", "symbol trading again on the exchange", { symbol });
     }
     const fresh = notCollected.filter((s) => !was.notCollected.includes(s));
-    if (fresh.length > 0) this.log.log("info", "listed on the exchange but not collected; the next start collects them", { symbols: fresh, not_collected: notCollected.length });
+    if (fresh.length > 0) this.log.log("info", "listed on the exchange, not collected yet", { symbols: fresh, not_collected: notCollected.length });
   }
 }

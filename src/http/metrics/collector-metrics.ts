@@ -98,7 +98,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   const listing = p.feed.listing?.();
   if (listing !== undefined) {
     x.gauge("harvestd_symbols_not_trading", "Collected symbols the exchange no longer lists as trading (last listing check).", [[undefined, listing.notTrading.size]]);
-    x.gauge("harvestd_listed_not_collected", "symbols = ALL: symbols the exchange lists as trading that this run does not collect.", [[undefined, listing.notCollected.length]]);
+    x.gauge("harvestd_listed_not_collected", "symbols = ALL: symbols the exchange lists as trading that this run does not collect yet (they are being added).", [[undefined, listing.notCollected.length]]);
   }
 
   // Full-depth mode (docs/depth.md): the kept book of each symbol; absent at depth5.

@@ -41,6 +41,10 @@ let fx: FakeExchange;
 let all: Collector;
 let named: Collector;
 let delisted = false;
+/** The exchange sends nothing of the new listing until the test has looked at /health right after it was added. */
+let holdListed = true;
+/** The ALL collector's /health just after it added the new listing, before any of its frames. */
+let justAdded: { status: number; body: { reasons: string[] } } | null = null;
 
 function start(name: string, symbols: readonly string[]): Collector {
   const port = freePort();
@@ -60,7 +64,7 @@ const notTrading = async (c: Collector): Promise<Record<string, string> | undefi
 beforeAll(async () => {
   fx = await startFakeExchange({ symbols: [...SYMBOLS, LISTED], speed: 2, recordFrames: false, exchangeInfoServedOnly: true });
   fx.setListing(LISTED, "PENDING_TRADING");
-  fx.faults.hooks = { beforePublish: (frame: Frame) => (delisted && frame.symbol === "SANDUSDT" ? null : undefined) };
+  fx.faults.hooks = { beforePublish: (frame: Frame) => ((delisted && frame.symbol === "SANDUSDT") || (holdListed && frame.symbol === LISTED) ? null : undefined) };
   all = start("all", ["ALL"]);
   named = start("named", SYMBOLS);
   try {
@@ -71,6 +75,9 @@ beforeAll(async () => {
     fx.setListing("SANDUSDT", "SETTLING");
     fx.setListing(LISTED, "TRADING");
     for (const c of [all, named]) await waitFor(`${c.name}: SANDUSDT seen as not trading`, async () => ((await notTrading(c))?.SANDUSDT === "SETTLING" ? true : undefined), 20_000, 200);
+    await waitFor(`all: ${LISTED} added`, async () => (((await apiStatus(all.port)).symbols as { symbol: string }[]).some((x) => x.symbol === LISTED) ? true : undefined), 20_000, 100);
+    justAdded = await health(all.port);
+    holdListed = false;
     await waitFor(`all: ${LISTED} collected`, async () => (((await apiStatus(all.port)).symbols as { symbol: string; trades: number }[]).find((x) => x.symbol === LISTED)?.trades ?? 0) > 0 ? true : undefined, 20_000, 200);
     // Past both stream timeouts (2 s book, 4 s trades) with SANDUSDT silent.
     await Bun.sleep(6000);
@@ -129,6 +136,10 @@ describe("listings: a delisting and a new listing during the run", () => {
     // Between its first and last stored trade, none missing and none twice (the end is cut by the stop).
     const produced = fx.producedTrades(LISTED).map((t) => t.a).filter((a) => a >= stored[0]! && a <= stored[stored.length - 1]!);
     expect(stored).toEqual(produced);
+  });
+
+  test(`ALL: ${LISTED}'s streams, silent at first, count from when it was added, not from the start of the run`, () => {
+    expect({ status: justAdded!.status, reasons: justAdded!.body.reasons }).toEqual({ status: 200, reasons: [] });
   });
 
   test("ALL: the delisted symbol's silence does not fail /health", () => {

@@ -21,10 +21,6 @@ export class FeedGroup implements Feed {
     if (this.started) feed.start();
   }
 
-  has(symbol: string): boolean {
-    return this.bySymbol.has(symbol);
-  }
-
   get connections(): readonly ConnectionView[] {
     return this.feeds.length === 1 ? this.feeds[0]!.connections : this.feeds.flatMap((f) => f.connections);
   }

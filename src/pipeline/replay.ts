@@ -11,10 +11,9 @@ import { join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { writerWorkerSpecifier } from "../sinks/parquet/parquet-sink.ts";
 import { collectReplayFiles, openLines, planReplay, type PlannedFile, type ReplayFile } from "./replay-files.ts";
-import { depthModeOfLine } from "./venue.ts";
 import { replayInWorkers, splitBySymbol } from "./replay-parallel.ts";
 import { replayShare, type ReplayEvents, type ReplayResult } from "./replay-share.ts";
-import { rawLogDecoder } from "./venue.ts";
+import { depthModeOfLine, rawLogDecoder } from "./venue.ts";
 
 /** The main thread's printer of replay events: one line each on stderr. */
 export function replayReporter(): ReplayEvents {

@@ -99,7 +99,7 @@ export interface SourceView {
 
 const MIB = 1024 * 1024;
 const NONE: ReadonlyMap<string, string> = new Map();
-/** Silent streams named in a health reason; the rest are counted. */
+/** Streams (or symbols) named in a health reason; the rest are counted. */
 const MAX_NAMED_STREAMS = 5;
 
 const age = (nowMs: number, atMs: number): number | null => (atMs === 0 ? null : (nowMs - atMs) / 1000);

@@ -87,7 +87,10 @@ beforeAll(async () => {
     delisted = false;
     fx.setListing("SANDUSDT", "TRADING");
     for (const c of [all, named]) {
-      await waitFor(`${c.name}: SANDUSDT trading again`, async () => ((await notTrading(c)) !== undefined && (await notTrading(c))!.SANDUSDT === undefined ? true : undefined), 20_000, 200);
+      await waitFor(`${c.name}: SANDUSDT trading again`, async () => {
+        const now = await notTrading(c);
+        return now !== undefined && now.SANDUSDT === undefined ? true : undefined;
+      }, 20_000, 200);
       c.relisted = await apiStatus(c.port);
     }
   } finally {

@@ -18,7 +18,7 @@ export const MAX_HELD_TOTAL = 200_000;
 
 export class RecoveringGate {
   readonly rest: RestClient;
-  readonly backfiller: Backfiller;
+  private readonly backfiller: Backfiller;
   readonly gate: StreamGate;
   /** Full-depth mode: REST depth snapshots (depth/snapshot-fetcher.ts); null at depth5. */
   private readonly snapshots: SnapshotFetcher | null;

@@ -85,6 +85,11 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
   const report = replayReporter();
   const planned = await planReplay(files, (line) => rawLogDecoder().sniffSymbol(line), report.warn);
+  if (planned.length === 0) {
+    // Every file was skipped (each named above): as with no files at all, nothing was replayed.
+    process.stderr.write(`harvestd: replay: none of the ${files.length} file${files.length === 1 ? "" : "s"} under ${paths.join(", ")} has stream lines: nothing to replay\n`);
+    return 2;
+  }
   cfg = await withLogDepthMode(cfg, planned, report.warn);
   const shares = splitBySymbol(planned, threads);
   const room = cfg.storage.max_buffer_mb * 1024 * 1024;

@@ -212,7 +212,8 @@ function listingStatus(l: ListingView | undefined): Record<string, unknown> | nu
 interface SilentStream {
   readonly stream: string;
   readonly silentS: number;
-  readonly never: boolean;
+  /** Nothing delivered yet: since the run started, or since the symbol was added (a new listing). */
+  readonly nothingSince: "start" | "added" | null;
 }
 
 /**
@@ -231,8 +232,11 @@ function silentStreams(p: CollectorParts, now: number, notTrading: ReadonlyMap<s
       if (sp === null || st === undefined || notTrading.has(sp.symbol)) continue;
       const last = sp.kind === "depth" ? st.lastDepthAtMs : st.lastTradeAtMs;
       // A stream that never delivered is measured from the start of the run, or from when its symbol was added.
-      const since = Math.max(last, p.addedAtMs.get(sp.symbol) ?? p.startedAtMs);
-      if (now - since > (sp.kind === "depth" ? depthMs : tradeMs)) out.push({ stream, silentS: Math.round((now - since) / 1000), never: last === 0 });
+      const added = p.addedAtMs.get(sp.symbol);
+      const since = Math.max(last, added ?? p.startedAtMs);
+      if (now - since > (sp.kind === "depth" ? depthMs : tradeMs)) {
+        out.push({ stream, silentS: Math.round((now - since) / 1000), nothingSince: last !== 0 ? null : added === undefined ? "start" : "added" });
+      }
     }
   }
   return out.sort((a, b) => b.silentS - a.silentS);
@@ -264,7 +268,7 @@ export function buildHealth(p: CollectorParts): HealthReport {
   const notTrading = p.feed.listing?.()?.notTrading ?? NONE;
   const silent = silentStreams(p, now, notTrading);
   if (silent.length > 0) {
-    const named = silent.slice(0, MAX_NAMED_STREAMS).map((s) => `${s.stream} (${s.never ? "nothing since start, " : ""}${s.silentS} s)`);
+    const named = silent.slice(0, MAX_NAMED_STREAMS).map((s) => `${s.stream} (${s.nothingSince === null ? "" : s.nothingSince === "start" ? "nothing since start, " : "nothing since it was added, "}${s.silentS} s)`);
     const more = silent.length > MAX_NAMED_STREAMS ? ` and ${silent.length - MAX_NAMED_STREAMS} more` : "";
     reasons.push(`${silent.length} stream${silent.length === 1 ? "" : "s"} silent beyond timeout: ${named.join(", ")}${more}`);
     for (const c of p.connections) {

@@ -45,6 +45,8 @@ let delisted = false;
 let holdListed = true;
 /** The ALL collector's /health just after it added the new listing, before any of its frames. */
 let justAdded: { status: number; body: { reasons: string[] } } | null = null;
+/** Then, the new listing's trade stream still held back past its timeout: the reason naming it, and how long the test had seen it added. */
+let stillSilent: { reason: string; seenAddedS: number } | null = null;
 
 function start(name: string, symbols: readonly string[]): Collector {
   const port = freePort();
@@ -76,7 +78,11 @@ beforeAll(async () => {
     fx.setListing(LISTED, "TRADING");
     for (const c of [all, named]) await waitFor(`${c.name}: SANDUSDT seen as not trading`, async () => ((await notTrading(c))?.SANDUSDT === "SETTLING" ? true : undefined), 20_000, 200);
     await waitFor(`all: ${LISTED} added`, async () => (((await apiStatus(all.port)).symbols as { symbol: string }[]).some((x) => x.symbol === LISTED) ? true : undefined), 20_000, 100);
+    const addedSeenAt = Date.now();
     justAdded = await health(all.port);
+    const trades = `${LISTED.toLowerCase()}@aggTrade (`;
+    const reason = await waitFor(`all: ${LISTED}'s trades silent beyond timeout`, async () => (await health(all.port)).body.reasons.find((r) => r.includes(trades)), 20_000, 200);
+    stillSilent = { reason, seenAddedS: (Date.now() - addedSeenAt) / 1000 };
     holdListed = false;
     await waitFor(`all: ${LISTED} collected`, async () => (((await apiStatus(all.port)).symbols as { symbol: string; trades: number }[]).find((x) => x.symbol === LISTED)?.trades ?? 0) > 0 ? true : undefined, 20_000, 200);
     // Past both stream timeouts (2 s book, 4 s trades) with SANDUSDT silent.
@@ -143,6 +149,11 @@ describe("listings: a delisting and a new listing during the run", () => {
 
   test(`ALL: ${LISTED}'s streams, silent at first, count from when it was added, not from the start of the run`, () => {
     expect({ status: justAdded!.status, reasons: justAdded!.body.reasons }).toEqual({ status: 200, reasons: [] });
+    // Held back past the 4 s trade timeout, it is named as silent since it was added, for no longer than that.
+    const m = new RegExp(`${LISTED.toLowerCase()}@aggTrade \\(nothing since it was added, (\\d+) s\\)`).exec(stillSilent!.reason);
+    expect(m, stillSilent!.reason).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(4);
+    expect(Number(m![1])).toBeLessThanOrEqual(Math.ceil(stillSilent!.seenAddedS) + 1);
   });
 
   test("ALL: the delisted symbol's silence does not fail /health", () => {

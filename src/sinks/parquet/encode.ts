@@ -808,3 +808,8 @@ function writeFileMetaData(
 // "Memory"). The DFG tier below it is fast enough for a few files a second.
 noFTL(writeFileMetaData);
 noFTL(writeSchemaElement);
+// The same for the page writer: its page header's Thrift calls and the spool's append inlined make
+// 45 KB of FTL code, compiled twice a run (≈ 70 s and ≈ 320 s in at 50 symbols), each time lifting
+// RSS by 15–18 MiB for ≈ 100 ms — the highest moments of a run (docs/storage.md "Session 15"). Its
+// own work is small beside the zstd call it makes.
+noFTL(finishPage);

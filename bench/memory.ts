@@ -25,6 +25,7 @@
  * `SYMBOLS=ALL` order of magnitude: `--symbols 400 --speed 0.166` (≈ 2,650 frames/s), target 250 MB.
  */
 import { collectorFrames, ExchangeProcess, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
+import { rerunWithHourTurnAt, underShiftedClock } from "./lib/fake-clock.ts";
 import { argValue, cpuMsOf, header, printTable, QUICK, quantiles, rssOf, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? 50);
@@ -196,18 +197,5 @@ async function main(): Promise<void> {
   }
 }
 
-/** Runs this benchmark again under faketime, the clock shifted so the hour turns `atS` seconds from now. */
-async function underFakeClock(atS: number): Promise<number> {
-  if (Bun.which("faketime") === null) throw new Error("--hour-turn-at needs libfaketime: apt-get install faketime");
-  const now = Date.now();
-  const offsetS = Math.round((Math.ceil(now / 3_600_000) * 3_600_000 - now) / 1000 - atS);
-  console.log(`clock shifted by ${offsetS} s: the UTC hour turns ${atS} s after the start`);
-  const proc = Bun.spawn(["faketime", "-f", `${offsetS >= 0 ? "+" : ""}${offsetS}`, process.execPath, ...process.argv.slice(1)], {
-    env: { ...process.env, HARVESTD_BENCH_FAKE_CLOCK: String(atS), HARVESTD_BENCH_CLOCK_SHIFT_S: String(offsetS) },
-    stdio: ["inherit", "inherit", "inherit"],
-  });
-  return proc.exited;
-}
-
-if (HOUR_TURN_AT !== undefined && process.env.HARVESTD_BENCH_FAKE_CLOCK === undefined) process.exit(await underFakeClock(Number(HOUR_TURN_AT)));
+if (HOUR_TURN_AT !== undefined && !underShiftedClock()) process.exit(await rerunWithHourTurnAt(Number(HOUR_TURN_AT)));
 await main();

@@ -15,7 +15,7 @@ import { ENTRY_POINTS } from "../build/build.ts";
 import { collectorEnv } from "../test/helpers/binary.ts";
 import { rerunWithHourTurnAt, underShiftedClock } from "./lib/fake-clock.ts";
 import { ExchangeProcess, freePort, REPO, tempDir } from "./lib/harvestd.ts";
-import { argValue, header, rssOf, writeResult } from "./lib/report.ts";
+import { argValue, header, median, rssOf, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? 50);
 const SECONDS = Number(argValue("seconds") ?? 300);
@@ -90,7 +90,6 @@ async function probe(): Promise<Probe> {
   }
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 const mib = (b: number): number => Math.round((b / MiB) * 10) / 10;
 
 /**

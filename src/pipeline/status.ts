@@ -102,6 +102,15 @@ const NONE: ReadonlyMap<string, string> = new Map();
 /** Streams (or symbols) named in a health reason; the rest are counted. */
 const MAX_NAMED_STREAMS = 5;
 
+/** The first MAX_NAMED_STREAMS items named, the rest counted: `a, b, c and 4 more`. */
+function nameFirst<T>(items: readonly T[], name: (item: T) => string): string {
+  const more = items.length > MAX_NAMED_STREAMS ? ` and ${items.length - MAX_NAMED_STREAMS} more` : "";
+  return items.slice(0, MAX_NAMED_STREAMS).map(name).join(", ") + more;
+}
+
+/** How a stream that never delivered is worded: measured from the start of the run or from when its symbol was added. */
+const NOTHING_SINCE = { start: "nothing since start, ", added: "nothing since it was added, " } as const;
+
 const age = (nowMs: number, atMs: number): number | null => (atMs === 0 ? null : (nowMs - atMs) / 1000);
 
 function lastParquetFile(files: Readonly<Partial<Record<string, ParquetFileInfo>>> | undefined): ParquetFileInfo | null {
@@ -268,9 +277,8 @@ export function buildHealth(p: CollectorParts): HealthReport {
   const notTrading = p.feed.listing?.()?.notTrading ?? NONE;
   const silent = silentStreams(p, now, notTrading);
   if (silent.length > 0) {
-    const named = silent.slice(0, MAX_NAMED_STREAMS).map((s) => `${s.stream} (${s.nothingSince === null ? "" : s.nothingSince === "start" ? "nothing since start, " : "nothing since it was added, "}${s.silentS} s)`);
-    const more = silent.length > MAX_NAMED_STREAMS ? ` and ${silent.length - MAX_NAMED_STREAMS} more` : "";
-    reasons.push(`${silent.length} stream${silent.length === 1 ? "" : "s"} silent beyond timeout: ${named.join(", ")}${more}`);
+    const named = nameFirst(silent, (s) => `${s.stream} (${s.nothingSince === null ? "" : NOTHING_SINCE[s.nothingSince]}${s.silentS} s)`);
+    reasons.push(`${silent.length} stream${silent.length === 1 ? "" : "s"} silent beyond timeout: ${named}`);
     for (const c of p.connections) {
       if (c.state !== "open" && c.state !== "stopped") reasons.push(`connection ${c.id} is ${c.state}${c.lastError ? ` (${c.lastError})` : ""}`);
     }
@@ -279,17 +287,15 @@ export function buildHealth(p: CollectorParts): HealthReport {
   // Named symbols the venue does not trade are a setting to change (a delisting, or a name it never
   // had); with symbols = "ALL" they are the market changing, and the next start drops them.
   if (p.cfg.symbols !== "ALL" && notTrading.size > 0) {
-    const named = [...notTrading].slice(0, MAX_NAMED_STREAMS).map(([s, status]) => `${s} (${status})`);
-    const more = notTrading.size > MAX_NAMED_STREAMS ? ` and ${notTrading.size - MAX_NAMED_STREAMS} more` : "";
-    reasons.push(`${notTrading.size} configured symbol${notTrading.size === 1 ? "" : "s"} not trading on the exchange: ${named.join(", ")}${more}; remove ${notTrading.size === 1 ? "it" : "them"} from symbols`);
+    const named = nameFirst([...notTrading], ([s, status]) => `${s} (${status})`);
+    reasons.push(`${notTrading.size} configured symbol${notTrading.size === 1 ? "" : "s"} not trading on the exchange: ${named}; remove ${notTrading.size === 1 ? "it" : "them"} from symbols`);
   }
 
   // Full-depth mode: a book that cannot get back in sync (snapshots failing or refused) is named.
   const unsynced = booksOutOfSync(p, now);
   if (unsynced.length > 0) {
-    const named = unsynced.slice(0, MAX_NAMED_STREAMS).map((b) => `${b.symbol} (${b.state} ${b.seconds} s)`);
-    const more = unsynced.length > MAX_NAMED_STREAMS ? ` and ${unsynced.length - MAX_NAMED_STREAMS} more` : "";
-    reasons.push(`${unsynced.length} order book${unsynced.length === 1 ? "" : "s"} out of sync beyond ${p.cfg.health.depth_timeout_sec} s: ${named.join(", ")}${more}`);
+    const named = nameFirst(unsynced, (b) => `${b.symbol} (${b.state} ${b.seconds} s)`);
+    reasons.push(`${unsynced.length} order book${unsynced.length === 1 ? "" : "s"} out of sync beyond ${p.cfg.health.depth_timeout_sec} s: ${named}`);
   }
 
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).

@@ -57,20 +57,12 @@ export class ListingWatch {
   private async check(): Promise<void> {
     const r = await this.rest.get(EXCHANGE_INFO_PATH, {}, EXCHANGE_INFO_WEIGHT);
     if (this.stopped) return;
-    if (!r.ok) {
-      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: r.error });
+    const answer = r.ok ? this.parse(r.body) : { error: r.error };
+    if ("error" in answer) {
+      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: answer.error });
       return;
     }
-    let statuses: Map<string, string>;
-    let trading: string[];
-    try {
-      const info: unknown = JSON.parse(r.body);
-      statuses = symbolStatuses(info);
-      trading = this.all ? tradingUsdtPerpetuals(info) : [];
-    } catch (e) {
-      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: (e as Error).message });
-      return;
-    }
+    const { statuses, trading } = answer;
     const notTrading = new Map<string, string>();
     for (const s of this.collected) {
       const status = statuses.get(s) ?? "absent";
@@ -79,6 +71,16 @@ export class ListingWatch {
     const notCollected = trading.filter((s) => !this.collected.has(s));
     this.report(notTrading, notCollected);
     this.current = { checkedAtMs: Date.now(), notTrading, notCollected };
+  }
+
+  /** exchangeInfo's statuses, and (symbols = "ALL") its trading USDT perpetuals; or why the body is not one. */
+  private parse(body: string): { statuses: Map<string, string>; trading: string[] } | { error: string } {
+    try {
+      const info: unknown = JSON.parse(body);
+      return { statuses: symbolStatuses(info), trading: this.all ? tradingUsdtPerpetuals(info) : [] };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
   }
 
   /** Each change once: a symbol that stops or starts trading again, and the list of new listings. */

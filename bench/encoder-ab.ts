@@ -1,7 +1,7 @@
 /**
  * Encoder A/B (issue 18, Deliver 3): harvestd's own Parquet encoder (src/sinks/parquet/encode.ts)
  * against hyparquet-writer (npm, typed arrays where it takes them, per-column DELTA_BINARY_PACKED /
- * BYTE_STREAM_SPLIT like ours, zstd through a custom compressor at the same level) on the same
+ * PLAIN doubles like ours, zstd through a custom compressor at the same level) on the same
  * batches of every kind.
  *
  * Rows are real: raw logs generated from recorded Binance traffic (bench/lib/ndjson-gen.ts) go
@@ -25,8 +25,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { priceRowId } from "../src/core/row-id.ts";
 import { ALL_KINDS, schemaOf, type ColumnDef, type Row, type SinkKind } from "../src/core/rows.ts";
-import { batchColumn, ColumnBatchBuilder, ColumnScratch, type ColumnBatch } from "../src/sinks/parquet/columns.ts";
+import { batchColumn, ColumnBatchBuilder, ColumnScratch, type ColumnBatch, type NumberColumn } from "../src/sinks/parquet/columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { listFiles } from "../test/helpers/ndjson.ts";
 import { harvestdBinary, REPO, tempDir } from "./lib/harvestd.ts";
@@ -54,6 +55,11 @@ function hyparquetColumns(batch: ColumnBatch): Parameters<typeof parquetWriteBuf
   return defs.map((def, c) => {
     const n = batch.rows;
     if (def.name === "symbol") return { name: def.name, data: new Array<string>(n).fill(batch.symbol), type: "STRING" as const, nullable: false };
+    if (def.computed === true) {
+      // row_id (the only computed column) is derived from agg_trade_id by the same rule ours uses.
+      const ids = (batchColumn(batch, defs.findIndex((d) => d.name === "agg_trade_id"), 0, n, scratch) as NumberColumn).values;
+      return { name: def.name, data: Array.from({ length: n }, (_, r) => priceRowId(batch.symbol, ids[r]!)), type: "STRING" as const, nullable: false };
+    }
     const col = batchColumn(batch, c, 0, n, scratch);
     const nulls = col.nulls;
     const isNull = (r: number) => nulls !== null && nulls[r] === 1;
@@ -68,10 +74,10 @@ function hyparquetColumns(batch: ColumnBatch): Parameters<typeof parquetWriteBuf
       return { name: def.name, data: out, type: "BOOLEAN" as const, nullable: def.nullable };
     }
     if (col.type === "f64") {
-      if (!def.nullable) return { name: def.name, data: col.values.slice(), type: "DOUBLE" as const, nullable: false, encoding: "BYTE_STREAM_SPLIT" as const };
+      if (!def.nullable) return { name: def.name, data: col.values.slice(), type: "DOUBLE" as const, nullable: false, encoding: "PLAIN" as const };
       const out = new Array<number | null>(n);
       for (let r = 0; r < n; r++) out[r] = isNull(r) ? null : col.values[r]!;
-      return { name: def.name, data: out, type: "DOUBLE" as const, nullable: true, encoding: "BYTE_STREAM_SPLIT" as const };
+      return { name: def.name, data: out, type: "DOUBLE" as const, nullable: true, encoding: "PLAIN" as const };
     }
     const type = col.type === "ts" ? ("TIMESTAMP" as const) : ("INT64" as const);
     const encoding = isDelta(def) ? ("DELTA_BINARY_PACKED" as const) : ("PLAIN" as const);

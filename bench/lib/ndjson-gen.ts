@@ -24,9 +24,16 @@ export interface GeneratedLogs {
   readonly bytes: number;
 }
 
+const recording = () => recordingScripts("hftbacktest-2024-08-08").get("BTCUSDT")!;
+
+/** Data lines in one loop of the recording: a symbol given no more than this never repeats itself. */
+export function framesPerLoop(): number {
+  return recording().items.length;
+}
+
 /** At least `minFrames` data lines over `symbols` clones (whole loops per symbol). */
 export function generateLogs(dir: string, symbolCount: number, minFrames: number): GeneratedLogs {
-  const script = recordingScripts("hftbacktest-2024-08-08").get("BTCUSDT")!;
+  const script = recording();
   const perLoop = script.items.length;
   const loops = Math.max(1, Math.ceil(minFrames / (symbolCount * perLoop)));
   const symbols = Array.from({ length: symbolCount }, (_, i) => `SYN${String(i + 1).padStart(3, "0")}USDT`);

@@ -195,4 +195,41 @@ describe("Parquet encoder", () => {
     expect(want.row_id).toBe(new Bun.CryptoHasher("md5").update("X|5|price").digest("hex"));
     for (const d of SCHEMAS.prices) expectCell(d, duck[0]![d.name], want[d.name]!, d.name);
   });
+
+  test("doubles are PLAIN: market values repeat whole, and zstd finds them when their bytes stay together", async () => {
+    // Book rows as a market makes them: prices on a 0.1 tick near 60,000, quantities from a few
+    // hundred lot-grid values. A double whose bytes were split by rank (BYTE_STREAM_SPLIT, before
+    // 2026-12-06) took ≈ 7 bytes a value here; kept whole, ≈ 2.
+    const rnd = prng(7);
+    const lots = Array.from({ length: 300 }, () => Math.round(rnd() ** 3 * 20_000) / 1000);
+    const builder = new ColumnBatchBuilder("orderbook", "BTCUSDT", Math.floor(T0 / 86_400_000));
+    const n = 4_000;
+    let mid = 60_000;
+    const qty0: number[] = [];
+    for (let i = 0; i < n; i++) {
+      mid = Math.round((mid + (rnd() < 0.1 ? (rnd() < 0.5 ? -0.1 : 0.1) : 0)) * 10) / 10;
+      const row: Record<string, Cell> = {};
+      for (const d of SCHEMAS.orderbook) {
+        if (d.name === "symbol") row[d.name] = "BTCUSDT";
+        else if (d.type === "ts") row[d.name] = T0 + i * 100;
+        else if (d.type === "i64") row[d.name] = 1_000_000 + i * 50;
+        else if (d.type === "bool") row[d.name] = false;
+        else if (d.type === "f64") row[d.name] = /_qty|^d_/.test(d.name) ? lots[Math.floor(rnd() * lots.length)]! : mid + Math.floor(rnd() * 5) / 10;
+        else row[d.name] = null;
+      }
+      expect(builder.append(row)).toBe(true);
+      qty0.push(row.bid_qty_0 as number);
+    }
+    const path = join(dir, "book-values.parquet");
+    writeFileSync(path, encodeBatch(builder.take()!));
+    const meta = await query(`SELECT path_in_schema AS col, encodings, total_compressed_size::DOUBLE AS size FROM parquet_metadata('${path}')`);
+    const qty = meta.filter((m) => String(m.col).startsWith("bid_qty_"));
+    expect(qty.length).toBe(5);
+    for (const m of qty) {
+      expect(String(m.encodings).split(", ").filter((e) => e !== "RLE")).toEqual(["PLAIN"]);
+      expect((m.size as number) / n).toBeLessThan(3.5);
+    }
+    const back = await query(`SELECT bid_qty_0 AS q FROM read_parquet('${path}') ORDER BY ts_ms`);
+    expect(back.map((r) => r.q)).toEqual(qty0);
+  });
 });

@@ -7,8 +7,10 @@
  * Per column type:
  * - `ts` and `*_id` INT64: DELTA_BINARY_PACKED (consecutive ids compress to almost nothing);
  *   other INT64: PLAIN.
- * - DOUBLE: BYTE_STREAM_SPLIT (the bytes of equal rank together, so zstd sees the repetitive
- *   sign/exponent/high-mantissa bytes as runs).
+ * - DOUBLE: PLAIN. Market values come from a small set (prices on the tick grid, quantities on the
+ *   lot grid, their differences), so whole 8-byte values repeat and zstd matches them; splitting the
+ *   bytes by rank (BYTE_STREAM_SPLIT, used before 2026-12-06) scattered those repeats and made the
+ *   pages of real traffic 1.1–3× larger (docs/storage.md "Doubles: PLAIN, not byte-stream-split").
  * - BYTE_ARRAY: a dictionary (RLE_DICTIONARY) while it stays small, else PLAIN.
  * - BOOLEAN: PLAIN (bit-packed).
  * - nullable columns: RLE definition levels.
@@ -20,7 +22,7 @@
  * chunk sent ahead of its batch into the number and bool columns' pages at once and keeps only the
  * compressed pages, so a batch's raw rows never exist whole in the worker (the rotation spike of
  * docs/storage.md). Every page of these columns is self-contained (levels, DELTA_BINARY_PACKED,
- * BYTE_STREAM_SPLIT, bit-packed bools), so a column chunk is just its pages back to back. String
+ * PLAIN doubles, bit-packed bools), so a column chunk is just its pages back to back. String
  * columns wait for the batch (their bytes travel with it) and get one dictionary and one data page
  * per row group. Rows given in one `addRows` call share pages: a whole batch (compaction) gets one
  * page per column per row group.
@@ -51,13 +53,20 @@ export interface EncodeOptions {
   readonly rowGroupSize?: number;
   /** FileMetaData.created_by, e.g. `harvestd 0.1.0`. */
   readonly createdBy?: string;
-  /** zstd level (Bun default is 3). */
+  /** zstd level; DEFAULT_ZSTD_LEVEL when absent. */
   readonly zstdLevel?: number;
 }
 
+/**
+ * zstd level 3 (Bun's default, named here so it is a decision). Level 1 costs the writer ≈ 15 % less
+ * CPU on large pages but makes the files ≈ 2.5 % larger, past the 1.05× DuckDB size target
+ * (docs/storage.md "Doubles: PLAIN, not byte-stream-split").
+ */
+export const DEFAULT_ZSTD_LEVEL = 3;
+
 // parquet.thrift enums
 const TYPE = { BOOLEAN: 0, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
-const ENC = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, RLE_DICTIONARY: 8, BYTE_STREAM_SPLIT: 9 } as const;
+const ENC = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, RLE_DICTIONARY: 8 } as const;
 const PAGE = { DATA: 0, DICTIONARY: 2 } as const;
 const CODEC_ZSTD = 6;
 const REQUIRED = 0;
@@ -154,7 +163,7 @@ class ColumnChunkPages {
  */
 function finishPage(into: ColumnChunkPages, type: number, numValues: number, encoding: number, zstdLevel: number | undefined): void {
   const body = scratch.page.written();
-  const compressed = Bun.zstdCompressSync(body, zstdLevel === undefined ? undefined : { level: zstdLevel });
+  const compressed = Bun.zstdCompressSync(body, { level: zstdLevel ?? DEFAULT_ZSTD_LEVEL });
   const h = scratch.header;
   h.reset();
   const w = new CompactWriter(h);
@@ -499,8 +508,9 @@ function encodeValuePage(into: ColumnChunkPages, col: NumberColumn | BoolColumn,
     if (pageLo < lo) lo = pageLo;
     if (pageHi > hi) hi = pageHi;
     if (col.type === "f64") {
-      encoding = ENC.BYTE_STREAM_SPLIT;
-      writeByteStreamSplit(page, vals);
+      page.ensure(present * 8);
+      page.bytes.set(new Uint8Array(vals.buffer, vals.byteOffset, present * 8), page.pos);
+      page.pos += present * 8;
     } else if (wantsDelta(def) && present > 0 && pageLo > -DELTA_LIMIT && pageHi < DELTA_LIMIT) {
       encoding = ENC.DELTA_BINARY_PACKED;
       encodeDeltaBinaryPacked(page, vals, present);
@@ -516,19 +526,6 @@ function encodeValuePage(into: ColumnChunkPages, col: NumberColumn | BoolColumn,
   if (nulls) into.useEncoding(ENC.RLE);
   into.useEncoding(encoding);
   finishPage(into, PAGE.DATA, n, encoding, zstdLevel);
-}
-
-function writeByteStreamSplit(page: ByteBuffer, vals: Float64Array): void {
-  const n = vals.length;
-  page.ensure(n * 8);
-  const src = new Uint8Array(vals.buffer, vals.byteOffset, n * 8);
-  const out = page.bytes;
-  const base = page.pos;
-  for (let k = 0; k < 8; k++) {
-    const o = base + k * n;
-    for (let i = 0, s = k; i < n; i++, s += 8) out[o + i] = src[s]!;
-  }
-  page.pos = base + n * 8;
 }
 
 /** A string column chunk (one row group's rows, all of them): a dictionary and one data page, or one PLAIN page. */

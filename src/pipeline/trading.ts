@@ -10,6 +10,7 @@ import { startLiveTrading } from "../trading/live/start.ts";
 import type { LiveTrader } from "../trading/live/trader.ts";
 import type { Logger } from "../util/log.ts";
 import type { Pipeline } from "./pipeline.ts";
+import { executionVenue } from "./venue.ts";
 
 /** sysexits EX_CONFIG: a trade setting or missing key. */
 const EXIT_CONFIG = 78;
@@ -25,7 +26,7 @@ export async function startTrading(cfg: Config, symbols: readonly string[], pipe
       takerBps: tier?.taker_bps ?? 0,
       collected: symbols,
       ndjsonDir: cfg.storage.ndjson_dir,
-      env: process.env,
+      venue: (trade) => executionVenue(trade, process.env),
       filter: pipeline.model?.forExecutor("testnet") ?? null,
     },
     pipeline.rows,

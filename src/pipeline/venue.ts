@@ -4,11 +4,14 @@
  * venue from this module (test/architecture/imports.test.ts holds it to that).
  */
 import type { Config } from "../config/schema.ts";
+import type { VenueAccess } from "../core/execution.ts";
 import type { ExchangeAdapter, RawLogDecoder } from "../core/feed.ts";
 import { BINANCE_NAME, binanceAdapter } from "../exchange/binance/adapter.ts";
 import { BinanceRawLogDecoder } from "../exchange/binance/raw-log-decoder.ts";
 import { TradeRecovery } from "../exchange/binance/hole-filler.ts";
+import { binanceExecution } from "../exchange/binance/execution/venue.ts";
 import { streamName } from "../exchange/binance/streams.ts";
+import { tradeEndpoints, type TradeParams } from "../trading/live/params.ts";
 import type { Logger } from "../util/log.ts";
 
 /** feed.depth = "full": a symbol's whole local book, kept from diff depth and REST snapshots (docs/depth.md). */
@@ -40,4 +43,22 @@ export function tradeStreamOf(symbol: string): string {
 /** Reads back raw logs this build writes (replay needs no connection, settings or log). */
 export function rawLogDecoder(): RawLogDecoder {
   return new BinanceRawLogDecoder();
+}
+
+/** The venue testnet trading sends orders to, from the [trade] settings and the keys in `env`. */
+export function executionVenue(t: TradeParams, env: Readonly<Record<string, string | undefined>>): VenueAccess {
+  const ep = tradeEndpoints(t);
+  return binanceExecution(
+    {
+      rest: ep.rest,
+      userStream: ep.userStream,
+      recvWindowMs: t.recv_window_ms,
+      orderTimeoutMs: t.order_timeout_ms,
+      timeSyncSec: t.time_sync_sec,
+      resolveDeadlineMs: t.resolve_deadline_ms,
+      orderLimitShare: t.order_limit_share,
+      listenKeyKeepaliveSec: t.listen_key_keepalive_sec,
+    },
+    env,
+  );
 }

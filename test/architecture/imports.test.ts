@@ -73,6 +73,13 @@ describe("imports follow the layers (docs/architecture.md)", () => {
     expect(named).toEqual([]);
   });
 
+  test("trading/ never names the exchange: it trades through core/execution.ts (docs/extending.md)", () => {
+    const named = files
+      .filter((f) => folderOf(f) === "trading")
+      .flatMap((f) => importsOf(f).filter((t) => folderOf(t) === "exchange").map((t) => `${relative(SRC, f)} → ${relative(SRC, t)}`));
+    expect(named).toEqual([]);
+  });
+
   test("no import cycle between modules", () => {
     const graph = new Map(files.map((f) => [f, importsOf(f).filter((t) => t.startsWith(SRC))]));
     const state = new Map<string, "open" | "done">();

@@ -7,7 +7,8 @@ import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.ts";
 import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
 import { ed25519Signer, hmacSigner, type Signer } from "../../src/exchange/binance/execution/signer.ts";
-import { SignedRest, type AuditEntry } from "../../src/exchange/binance/execution/signed-rest.ts";
+import type { VenueAudit } from "../../src/core/execution.ts";
+import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
 import { UserStream } from "../../src/exchange/binance/execution/user-stream.ts";
 
 const SYMBOL = "SANDUSDT";
@@ -17,7 +18,7 @@ const SECRET = "testsecret-fedcba9876543210-do-not-print";
 let fx: FakeExchange;
 let tn: FakeTestnet;
 
-async function gatewayFor(testnet: FakeTestnet, signer: Signer, audit: AuditEntry[] = [], timeoutMs = 800): Promise<OrderGateway> {
+async function gatewayFor(testnet: FakeTestnet, signer: Signer, audit: VenueAudit[] = [], timeoutMs = 800): Promise<OrderGateway> {
   const rest = new SignedRest({ baseUrl: testnet.restBase, creds: { apiKey: API_KEY, signer }, recvWindowMs: 5000, timeoutMs, timeSyncEveryMs: 60_000, onAudit: (e) => audit.push(e) });
   const info = await rest.publicGet("/fapi/v1/exchangeInfo");
   if (info.kind !== "ok") throw new Error("exchangeInfo");
@@ -110,7 +111,7 @@ describe("gateway", () => {
   });
 
   test("a notional below the minimum is refused before sending", async () => {
-    const audit: AuditEntry[] = [];
+    const audit: VenueAudit[] = [];
     const gw = await gatewayFor(tn, hmacSigner(SECRET), audit);
     const r = await gw.placeOrder({ symbol: SYMBOL, side: "BUY", type: "MARKET", qty: 2, price: null, refPrice: mid(), reduceOnly: false, clientOrderId: "gw-small" });
     expect(r.ok).toBe(false);
@@ -131,7 +132,7 @@ describe("gateway", () => {
   });
 
   test("clock skew: the -1021 re-syncs the offset and the request goes through", async () => {
-    const audit: AuditEntry[] = [];
+    const audit: VenueAudit[] = [];
     const gw = await gatewayFor(tn, hmacSigner(SECRET), audit);
     tn.setClockSkew(-20_000);
     try {

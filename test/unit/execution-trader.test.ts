@@ -5,10 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
-import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.ts";
-import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
-import { hmacSigner } from "../../src/exchange/binance/execution/signer.ts";
-import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
+import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
@@ -77,17 +74,19 @@ async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
 }
 
 async function makeTrader(limits: Partial<RiskParams> = {}): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
-  const rest = new SignedRest({ baseUrl: tn.restBase, creds: { apiKey: API_KEY, signer: hmacSigner(SECRET) }, recvWindowMs: 5000, timeoutMs: 1000, timeSyncEveryMs: 60_000 });
-  const info = await rest.publicGet("/fapi/v1/exchangeInfo");
-  if (info.kind !== "ok") throw new Error("exchangeInfo");
-  const { filters, limits: rl } = parseExchangeInfo(info.body);
-  const gateway = new OrderGateway(rest, filters, rl, { resolveDeadlineMs: 3000, maxSends: 3, orderLimitShare: 0.8 });
+  const access = binanceExecution(
+    { rest: tn.restBase, userStream: tn.wsBase, recvWindowMs: 5000, orderTimeoutMs: 1000, timeSyncSec: 60, resolveDeadlineMs: 3000, orderLimitShare: 0.8, listenKeyKeepaliveSec: 1800 },
+    { BINANCE_API_KEY: API_KEY, BINANCE_API_SECRET: SECRET },
+  );
+  if (!access.ok) throw new Error(access.error);
   const strategy = new Scripted();
   const rows = new Rows();
-  const records = new TradeRecords(rows, join(tempDir("trader-unit"), "trading"), [SECRET]);
+  const records = new TradeRecords(rows, join(tempDir("trader-unit"), "trading"), access.opener.secrets);
+  const opened = await access.opener.open([SYMBOL], (e) => records.rest(e));
+  if (!opened.ok) throw new Error(opened.error);
   const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
   const risk = RiskParamsSchema.parse({ max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits });
-  const trader = new LiveTrader(strategy, gateway, rest, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, userStreamBase: tn.wsBase, positionPollMs: 200 });
+  const trader = new LiveTrader(strategy, opened.venue, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, positionPollMs: 200 });
   expect(await trader.start()).toBeNull();
   return { trader, strategy, rows };
 }

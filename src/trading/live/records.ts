@@ -7,8 +7,8 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { VenueAudit } from "../../core/execution.ts";
 import type { Row, RowSink } from "../../core/rows.ts";
-import type { AuditEntry } from "../../exchange/binance/execution/signed-rest.ts";
 
 export interface OrderRecord {
   readonly symbol: string;
@@ -77,11 +77,11 @@ export class TradeRecords {
     this.sink.append("fills", r as unknown as Row);
   }
 
-  rest(e: AuditEntry): void {
+  rest(e: VenueAudit): void {
     this.audit({ kind: "rest", ...e, response: redact(e.response) });
   }
 
-  stream(ev: Record<string, unknown>): void {
+  stream(ev: unknown): void {
     this.audit({ kind: "stream", ts_ms: Date.now(), event: redact(ev) });
   }
 

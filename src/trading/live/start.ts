@@ -1,21 +1,18 @@
 /**
- * Builds the testnet trader from its settings: credentials from the environment, the signed
- * transport, exchangeInfo (filters and order-count limits), the gateway, the strategy, the records;
- * then starts it (leverage, user stream, reconciliation, dead-man switch). `LiveTap` feeds it the
+ * Builds the testnet trader from its settings: the venue (its credentials, then its symbol rules;
+ * the caller names the venue), the strategy, the records; then starts it (leverage, the account's
+ * event stream, reconciliation, dead-man switch). `LiveTap` feeds it the
  * engines' rows on their way to the sinks, exactly as paper trading is fed.
  */
 import { join } from "node:path";
+import type { VenueAccess } from "../../core/execution.ts";
 import type { Row, RowKind, RowSink } from "../../core/rows.ts";
-import { parseExchangeInfo } from "../../exchange/binance/execution/filters.ts";
-import { OrderGateway } from "../../exchange/binance/execution/gateway.ts";
-import { credentialsFromEnv } from "../../exchange/binance/execution/signer.ts";
-import { SignedRest } from "../../exchange/binance/execution/signed-rest.ts";
 import type { Logger } from "../../util/log.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { SignalFilter } from "../strategy/contract.ts";
 import type { StrategyParams } from "../strategy/params.ts";
 import { SharedStrategy } from "../strategy/strategy.ts";
-import { tradeEndpoints, type TradeParams } from "./params.ts";
+import type { TradeParams } from "./params.ts";
 import { TradeRecords } from "./records.ts";
 import { LiveTrader } from "./trader.ts";
 
@@ -28,7 +25,8 @@ export interface LiveTradingInput {
   readonly collected: readonly string[];
   /** NDJSON folder: the audit log goes to `<ndjsonDir>/trading/`. */
   readonly ndjsonDir: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The venue the [trade] settings name, keyed from the environment (pipeline/venue.ts). */
+  readonly venue: (trade: TradeParams) => VenueAccess;
   readonly filter?: SignalFilter | null;
 }
 
@@ -48,28 +46,14 @@ export async function startLiveTrading(input: LiveTradingInput, sink: RowSink, l
   const symbols = Object.keys(t.symbols);
   const missing = symbols.filter((s) => !input.collected.includes(s));
   if (missing.length > 0) return { ok: false, kind: "config", error: `trade.symbols ${missing.join(", ")} not in symbols (signals come from collected symbols)` };
-  const cr = credentialsFromEnv(input.env);
-  if (!cr.ok) return { ok: false, kind: "config", error: cr.error };
-  const ep = tradeEndpoints(t);
-  const secrets = [cr.creds.apiKey, input.env.BINANCE_API_SECRET ?? ""].filter((s) => s !== "");
-  const records = new TradeRecords(sink, join(input.ndjsonDir, "trading"), secrets);
-  const rest = new SignedRest({
-    baseUrl: ep.rest,
-    creds: cr.creds,
-    recvWindowMs: t.recv_window_ms,
-    timeoutMs: t.order_timeout_ms,
-    timeSyncEveryMs: t.time_sync_sec * 1000,
-    onAudit: (e) => records.rest(e),
-  });
-  const info = await rest.publicGet("/fapi/v1/exchangeInfo");
-  if (info.kind !== "ok") return { ok: false, kind: "venue", error: `exchangeInfo from ${ep.rest} failed: ${info.msg}` };
-  const { filters, limits } = parseExchangeInfo(info.body);
-  const unknown = symbols.filter((s) => !filters.has(s));
-  if (unknown.length > 0) return { ok: false, kind: "venue", error: `${ep.rest} does not list ${unknown.join(", ")}` };
-  const gateway = new OrderGateway(rest, filters, limits, { resolveDeadlineMs: t.resolve_deadline_ms, maxSends: 3, orderLimitShare: t.order_limit_share });
+  const access = input.venue(t);
+  if (!access.ok) return { ok: false, kind: "config", error: access.error };
+  const records = new TradeRecords(sink, join(input.ndjsonDir, "trading"), access.opener.secrets);
+  const opened = await access.opener.open(symbols, (e) => records.rest(e));
+  if (!opened.ok) return { ok: false, kind: "venue", error: opened.error };
   const strategy = new SharedStrategy({ strategy: input.strategy, risk: input.risk, takerBps: input.takerBps, riskFor: (s) => riskFor(input.risk, t, s) });
   strategy.filter = input.filter ?? null;
-  const trader = new LiveTrader(strategy, gateway, rest, records, log, { symbols, params: t, risk: (s) => riskFor(input.risk, t, s), userStreamBase: ep.userStream });
+  const trader = new LiveTrader(strategy, opened.venue, records, log, { symbols, params: t, risk: (s) => riskFor(input.risk, t, s) });
   const err = await trader.start();
   if (err !== null) return { ok: false, kind: "venue", error: err };
   return { ok: true, trader, tap: (inner) => new LiveTap(inner, trader) };

@@ -1,23 +1,21 @@
 /**
  * The testnet trader (docs/trading.md): fed the engine's rows the way paper trading is, it turns the
- * shared strategy's intents into venue orders through the order gateway, within the per-symbol
- * limits, and reports the venue's fills back to the strategy.
+ * shared strategy's intents into venue orders through the venue's execution seam (core/execution.ts),
+ * within the per-symbol limits, and reports the venue's fills back to the strategy.
  *
  * - Every symbol's venue work (orders, stops, reconciliation, halts) runs in one queue, one step at a
  *   time, so a decision always sees the position the previous one left.
- * - The user data stream is the source of truth for fills (deduplicated by trade id); after every
+ * - The account's event stream is the source of truth for fills (deduplicated by trade id); after every
  *   (re)connection, missed fills are fetched from the trade list and positions, open orders and stops
  *   are reconciled before trading resumes.
- * - A position always has an exchange-side STOP_MARKET (closePosition) on the conditional-order
- *   endpoint; the dead-man switch (countdownCancelAll) is renewed on a timer, so a dead process
- *   leaves no resting order behind, while the stop keeps protecting the position.
+ * - A position always has a venue-side protective stop that closes it; the venue's dead-man switch is
+ *   renewed on a timer, so a dead process leaves no resting order behind, while the stop keeps
+ *   protecting the position.
  * - The kill switch (risk/limits.ts RiskBook, fed the venue's figures) flattens and stops a symbol
  *   for the UTC day.
  */
+import type { ExecutionVenue, OrderState, Outcome, StopState, StreamFill, VenueEvent, VenueSide } from "../../core/execution.ts";
 import type { Row, RowKind } from "../../core/rows.ts";
-import type { AlgoState, OrderGateway, OrderState, Outcome, VenueSide } from "../../exchange/binance/execution/gateway.ts";
-import type { SignedRest } from "../../exchange/binance/execution/signed-rest.ts";
-import { UserStream } from "../../exchange/binance/execution/user-stream.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
@@ -31,13 +29,11 @@ export interface LiveTraderOptions {
   readonly params: TradeParams;
   /** The symbol's `[risk]` settings (with its `trade.symbols` overrides): the limits enforced at the venue. */
   readonly risk: (symbol: string) => RiskParams;
-  readonly userStreamBase: string;
   /** How often positions are polled for unrealised PnL (kill switch) and drift, ms. */
   readonly positionPollMs?: number;
 }
 
 const EPS = 1e-9;
-const FINAL = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"]);
 const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
 
 interface Waiter {
@@ -50,7 +46,7 @@ class SymbolState {
   /** Signed position at the venue. */
   pos = 0;
   entryPrice = 0;
-  stop: { clientAlgoId: string; algoId: number; side: VenueSide; trigger: number } | null = null;
+  stop: { clientStopId: string; stopId: number; side: VenueSide; trigger: number } | null = null;
   /** Key of the entry that opened the current position (names its stop), and the strategy's stop price. */
   entryKey: string | null = null;
   entryStopPrice: number | null = null;
@@ -101,7 +97,6 @@ export class LiveTrader {
   readonly counters = { intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, reconciles: 0, halts: 0 };
   private readonly state = new Map<string, SymbolState>();
   private readonly keyByClientId = new Map<string, { key: string | null; ref: number | null }>();
-  private readonly stream: UserStream;
   private ready = false;
   private stopping = false;
   private deadMan: ReturnType<typeof setInterval> | null = null;
@@ -115,8 +110,7 @@ export class LiveTrader {
 
   constructor(
     private readonly strategy: Strategy,
-    private readonly gateway: OrderGateway,
-    private readonly rest: SignedRest,
+    private readonly venue: ExecutionVenue,
     private readonly records: TradeRecords,
     private readonly log: Logger,
     private readonly opts: LiveTraderOptions,
@@ -125,11 +119,21 @@ export class LiveTrader {
     strategy.onDecision = (d) => {
       if (d.skip !== null) this.skipped[d.skip] = (this.skipped[d.skip] ?? 0) + 1;
     };
-    this.stream = new UserStream(rest, {
-      wsBase: opts.userStreamBase,
-      keepaliveMs: opts.params.listen_key_keepalive_sec * 1000,
-      reconnectDelayMs: 500,
-      reconnectMaxDelayMs: 30_000,
+  }
+
+  /**
+   * Leverage, the user stream, reconciliation and the dead-man switch, before any order. Returns an
+   * error message when the venue cannot be used (the caller exits non-zero).
+   */
+  async start(): Promise<string | null> {
+    const t = await this.venue.ping();
+    if (!t.ok) return `cannot reach the trading venue: ${t.reason}`;
+    for (const s of this.state.values()) {
+      const lev = this.opts.params.symbols[s.symbol]?.leverage ?? 5;
+      const r = await this.venue.setLeverage(s.symbol, lev);
+      if (!r.ok) return `setting leverage ${lev} on ${s.symbol} failed: ${r.reason}`;
+    }
+    const connected = await this.venue.startStream({
       onEvent: (ev) => this.onStreamEvent(ev),
       onConnected: (reconnect) => {
         this.streamDownSince = null;
@@ -144,24 +148,10 @@ export class LiveTrader {
         this.log.limited("trade-stream", "warn", "trade: user stream down", { why });
       },
     });
-  }
-
-  /**
-   * Leverage, the user stream, reconciliation and the dead-man switch, before any order. Returns an
-   * error message when the venue cannot be used (the caller exits non-zero).
-   */
-  async start(): Promise<string | null> {
-    const t = await this.rest.syncTime();
-    if (t.kind !== "ok") return `cannot reach the trading venue: ${t.msg}`;
-    for (const s of this.state.values()) {
-      const lev = this.opts.params.symbols[s.symbol]?.leverage ?? 5;
-      const r = await this.gateway.setLeverage(s.symbol, lev);
-      if (r.kind !== "ok") return `setting leverage ${lev} on ${s.symbol} failed: ${r.msg}`;
-    }
-    if (!(await this.stream.start())) return "the user data stream did not connect";
+    if (!connected) return "the user data stream did not connect";
     for (const s of this.state.values()) {
       // Fills before this process are history: only later trade ids are ours to record.
-      const trades = await this.gateway.userTrades(s.symbol, null);
+      const trades = await this.venue.trades(s.symbol, null);
       if (trades === null) return `cannot read the trade list of ${s.symbol}`;
       for (const tr of trades) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
     }
@@ -217,8 +207,8 @@ export class LiveTrader {
         drawdown_pct: v.drawdown_pct, max_drawdown_pct: s.limits.max_drawdown_pct, halted: s.risk.haltAt(nowMs)?.reason ?? null,
       });
     }
-    const l = this.rest.limits;
-    return { ready: this.ready, user_stream: this.stream.connected, in_sync: this.inSync, symbols, counters: this.counters, skipped: this.skipped, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
+    const l = this.venue.limits;
+    return { ready: this.ready, user_stream: this.venue.streamConnected, in_sync: this.inSync, symbols, counters: this.counters, skipped: this.skipped, limits: { used_weight_1m: l.usedWeight1m, order_count_10s: l.orderCount10s, order_count_1m: l.orderCount1m } };
   }
 
   /**
@@ -234,24 +224,24 @@ export class LiveTrader {
     await Promise.all(
       [...this.state.values()].map((s) =>
         this.enqueue(s, async () => {
-          await this.gateway.cancelAllOrders(s.symbol);
+          await this.venue.cancelAllOrders(s.symbol);
           if (flatten) {
             for (let i = 0; i < 3 && Math.abs(s.pos) > EPS; i++) {
               await this.close(s, `shutdown:${s.symbol}:${Date.now()}`, "end");
               await this.refreshPosition(s);
             }
             if (Math.abs(s.pos) <= EPS) {
-              await this.gateway.cancelAllStops(s.symbol);
+              await this.venue.cancelAllStops(s.symbol);
               if (s.stop !== null) this.counters.stopsCancelled++;
               s.stop = null;
             }
           }
           if (Math.abs(s.pos) > EPS) left.push(s.symbol);
-          await this.gateway.countdownCancelAll(s.symbol, 0);
+          await this.venue.armDeadMan(s.symbol, 0);
         }),
       ),
     );
-    this.stream.stop();
+    this.venue.stopStream();
     this.records.note("trader stopped", { flatten, positions_left: left });
     return left;
   }
@@ -281,8 +271,8 @@ export class LiveTrader {
       const cap = s.limits.max_position_notional / it.refPrice;
       let qty = it.qty;
       if (Math.abs(s.pos + signed) > cap) qty = Math.max(0, it.side === "buy" ? cap - s.pos : cap + s.pos);
-      const f = this.gateway.filters.get(s.symbol);
-      if (f !== undefined) qty = Math.floor(qty / f.marketStepSize + 1e-9) * f.marketStepSize;
+      const step = this.venue.marketStep(s.symbol);
+      if (step !== null) qty = Math.floor(qty / step + 1e-9) * step;
       if (qty <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
       const placed = await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, false, "enter");
       if (placed !== null && placed.executedQty > EPS) {
@@ -318,7 +308,7 @@ export class LiveTrader {
     const cid = clientOrderId(key, retry);
     this.keyByClientId.set(cid, { key, ref });
     s.risk.recordOrder(Date.now());
-    const res = await this.gateway.placeOrder({ symbol: s.symbol, side, type: "MARKET", qty, price: null, refPrice: ref, reduceOnly, clientOrderId: cid });
+    const res = await this.venue.placeOrder({ symbol: s.symbol, side, type: "MARKET", qty, price: null, refPrice: ref, reduceOnly, clientOrderId: cid });
     this.recordOutcome(s, cid, key, side, qty, ref, reason, res);
     if (!res.ok) {
       if (res.uncertain) {
@@ -331,9 +321,9 @@ export class LiveTrader {
     }
     const o = res.value;
     // A venue that acknowledges before filling (status NEW) still fills a MARKET order: wait for it.
-    const expected = FINAL.has(o.status) ? o.executedQty : o.origQty;
+    const expected = o.final ? o.executedQty : o.origQty;
     if (expected > EPS) await this.awaitFills(s, o.orderId, expected);
-    if (FINAL.has(o.status)) {
+    if (o.final) {
       if (o.executedQty < o.origQty - EPS) s.retries.set(key, retry + 1);
       this.strategy.onIntentDone(s.symbol, key);
     }
@@ -367,10 +357,10 @@ export class LiveTrader {
     const flat = Math.abs(s.pos) <= EPS;
     const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
     if (s.stop !== null && (flat || s.stop.side !== side)) {
-      const r = await this.gateway.cancelStop(s.stop.clientAlgoId);
-      if (r.kind === "ok" || (r.kind === "rejected" && r.code === -2011)) {
+      const r = await this.venue.cancelStop(s.symbol, s.stop.clientStopId);
+      if (r.ok || r.gone) {
         this.counters.stopsCancelled++;
-        this.recordStop(s, s.stop.clientAlgoId, s.stop.algoId, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        this.recordStop(s, s.stop.clientStopId, s.stop.stopId, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
         s.stop = null;
       }
     }
@@ -380,15 +370,15 @@ export class LiveTrader {
     const given = s.entryStopPrice;
     const trigger = given !== null && (side === "SELL" ? given < s.entryPrice : given > s.entryPrice) ? given : fallback;
     const cid = stopClientId(s.symbol, s.entryKey ?? `external-${s.pos}-${s.entryPrice}`);
-    const r = await this.gateway.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientAlgoId: cid });
+    const r = await this.venue.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientStopId: cid });
     if (r.ok) {
       this.counters.stopsPlaced++;
-      s.stop = { clientAlgoId: r.value.clientAlgoId, algoId: r.value.algoId, side, trigger: r.value.triggerPrice };
-      this.recordStop(s, cid, r.value.algoId, side, r.value.triggerPrice, r.value.algoStatus, "stop", r.latencyMs, null);
+      s.stop = { clientStopId: r.value.clientStopId, stopId: r.value.stopId, side, trigger: r.value.triggerPrice };
+      this.recordStop(s, cid, r.value.stopId, side, r.value.triggerPrice, r.value.status, "stop", r.latencyMs, null);
       return;
     }
     this.recordStop(s, cid, null, side, trigger, r.uncertain ? "UNKNOWN" : "REJECTED", "stop", r.latencyMs, r.reason);
-    if (r.code === -2021) {
+    if (r.refusal === "would-trigger-now") {
       // The market is already past the stop: do now what the stop would have done.
       this.log.log("warn", "trade: stop would trigger at once; closing the position", { symbol: s.symbol, trigger });
       await this.close(s, `stopnow:${cid}`, "stop");
@@ -397,75 +387,66 @@ export class LiveTrader {
     this.log.log("error", "trade: protective stop not placed", { symbol: s.symbol, reason: r.reason });
   }
 
-  private recordStop(s: SymbolState, cid: string, algoId: number | null, side: VenueSide, trigger: number, status: string, reason: string, latency: number | null, error: string | null): void {
-    this.records.order({ symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: algoId, side, type: "STOP_MARKET", qty: 0, price: trigger, status, reason, latency_ms: latency, attempts: 1, error, intent_key: s.entryKey, ref_price: null });
+  private recordStop(s: SymbolState, cid: string, stopId: number | null, side: VenueSide, trigger: number, status: string, reason: string, latency: number | null, error: string | null): void {
+    this.records.order({ symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: stopId, side, type: "STOP_MARKET", qty: 0, price: trigger, status, reason, latency_ms: latency, attempts: 1, error, intent_key: s.entryKey, ref_price: null });
   }
 
   private async armDeadMan(): Promise<void> {
     if (this.stopping) return;
     const ms = this.opts.params.dead_man_sec * 1000;
     for (const s of this.state.values()) {
-      const r = await this.gateway.countdownCancelAll(s.symbol, ms);
-      if (r.kind !== "ok") this.log.limited(`trade-deadman-${s.symbol}`, "warn", "trade: dead-man switch not renewed", { symbol: s.symbol, error: r.msg });
+      const r = await this.venue.armDeadMan(s.symbol, ms);
+      if (!r.ok) this.log.limited(`trade-deadman-${s.symbol}`, "warn", "trade: dead-man switch not renewed", { symbol: s.symbol, error: r.reason });
     }
   }
 
   // ---- venue state ----------------------------------------------------------------------------
 
-  private onStreamEvent(ev: Record<string, unknown>): void {
-    this.records.stream(ev);
-    if (ev.e === "ORDER_TRADE_UPDATE") this.onOrderUpdate(ev.o as Record<string, unknown>);
-    else if (ev.e === "ALGO_UPDATE") this.onAlgoUpdate(ev.o as Record<string, unknown>);
-    else if (ev.e === "ACCOUNT_UPDATE") {
-      const a = ev.a as { P?: Record<string, unknown>[] } | undefined;
-      for (const p of a?.P ?? []) {
-        const s = this.state.get(String(p.s));
-        if (s === undefined) continue;
-        s.unrealized = Number(p.up);
+  private onStreamEvent(ev: VenueEvent): void {
+    this.records.stream(ev.raw);
+    if (ev.type === "order") this.onOrderUpdate(ev);
+    else if (ev.type === "stop") this.onStopUpdate(ev);
+    else if (ev.type === "account") {
+      for (const p of ev.unrealized) {
+        const s = this.state.get(p.symbol);
+        if (s !== undefined) s.unrealized = p.unrealizedPnl;
       }
     }
   }
 
-  private onOrderUpdate(o: Record<string, unknown>): void {
-    const s = this.state.get(String(o.s));
+  private onOrderUpdate(o: Extract<VenueEvent, { type: "order" }>): void {
+    const s = this.state.get(o.symbol);
     if (s === undefined) return;
-    const cid = String(o.c);
-    const known = this.keyByClientId.get(cid);
-    if (o.x === "TRADE") {
-      this.applyFill(s, { id: Number(o.t), orderId: Number(o.i), cid, side: o.S as VenueSide, price: Number(o.L), qty: Number(o.l), commission: Number(o.n), asset: String(o.N ?? "USDT"), rp: Number(o.rp), maker: o.m === true, time: Number(o.T) });
-    }
-    const status = String(o.X);
-    if (FINAL.has(status) && (o.x !== "TRADE" || status === "FILLED")) {
+    const known = this.keyByClientId.get(o.clientOrderId);
+    if (o.fill !== null) this.applyFill(s, o.fill);
+    if (o.final && (o.fill === null || o.status === "FILLED")) {
       this.records.order({
         // Our clock, like every other orders row, so a symbol's rows are in the order they happened here.
-        symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: Number(o.i), side: String(o.S), type: String(o.o), qty: Number(o.q),
-        price: Number(o.ap) > 0 ? Number(o.ap) : Number(o.p) > 0 ? Number(o.p) : null, status, reason: known === undefined ? "venue" : "stream", latency_ms: null, attempts: 0, error: null,
+        symbol: s.symbol, ts_ms: Date.now(), client_order_id: o.clientOrderId, order_id: o.orderId, side: o.side, type: o.orderType, qty: o.qty,
+        price: o.price, status: o.status, reason: known === undefined ? "venue" : "stream", latency_ms: null, attempts: 0, error: null,
         intent_key: known?.key ?? null, ref_price: known?.ref ?? null,
       });
     }
   }
 
-  private onAlgoUpdate(o: Record<string, unknown>): void {
-    const s = this.state.get(String(o.s));
-    if (s === undefined) return;
-    const status = String(o.X);
-    const cid = String(o.caid);
-    if (status === "NEW") return;
-    this.recordStop(s, cid, Number(o.aid), o.S as VenueSide, Number(o.tp), status, "stream", null, null);
-    if (s.stop !== null && s.stop.clientAlgoId === cid) {
+  private onStopUpdate(o: Extract<VenueEvent, { type: "stop" }>): void {
+    const s = this.state.get(o.symbol);
+    if (s === undefined || o.resting) return;
+    this.recordStop(s, o.clientStopId, o.stopId, o.side, o.triggerPrice, o.status, "stream", null, null);
+    if (s.stop !== null && s.stop.clientStopId === o.clientStopId) {
       s.stop = null;
       // Triggered or gone: whatever it left is checked (and protected again) in the queue.
       void this.enqueue(s, () => this.ensureStop(s));
     }
   }
 
-  private applyFill(s: SymbolState, f: { id: number; orderId: number; cid: string; side: VenueSide; price: number; qty: number; commission: number; asset: string; rp: number; maker: boolean; time: number }): void {
-    if (s.seenTrades.has(f.id) || f.id <= 0) return;
-    s.seenTrades.add(f.id);
-    s.lastTradeId = Math.max(s.lastTradeId, f.id);
+  private applyFill(s: SymbolState, f: StreamFill): void {
+    if (s.seenTrades.has(f.tradeId) || f.tradeId <= 0) return;
+    s.seenTrades.add(f.tradeId);
+    s.lastTradeId = Math.max(s.lastTradeId, f.tradeId);
     this.counters.fills++;
-    const known = this.keyByClientId.get(f.cid);
-    this.records.fill({ symbol: s.symbol, ts_ms: f.time, trade_id: f.id, order_id: f.orderId, client_order_id: f.cid, side: f.side, price: f.price, qty: f.qty, commission: f.commission, commission_asset: f.asset, realized_pnl: f.rp, maker: f.maker, intent_key: known?.key ?? null, ref_price: known?.ref ?? null });
+    const known = this.keyByClientId.get(f.clientOrderId);
+    this.records.fill({ symbol: s.symbol, ts_ms: f.time, trade_id: f.tradeId, order_id: f.orderId, client_order_id: f.clientOrderId, side: f.side, price: f.price, qty: f.qty, commission: f.commission, commission_asset: f.commissionAsset, realized_pnl: f.realizedPnl, maker: f.maker, intent_key: known?.key ?? null, ref_price: known?.ref ?? null });
     const signed = f.side === "BUY" ? f.qty : -f.qty;
     const next = Math.round((s.pos + signed) * 1e9) / 1e9;
     if (Math.abs(next) <= EPS) s.entryPrice = 0;
@@ -473,7 +454,7 @@ export class LiveTrader {
     else if (Math.abs(next) > Math.abs(s.pos)) s.entryPrice = (s.entryPrice * Math.abs(s.pos) + f.price * f.qty) / Math.abs(next);
     s.pos = Math.abs(next) <= EPS ? 0 : next;
     if (s.pos === 0) s.unrealized = 0;
-    s.risk.realize(Date.now(), f.rp - f.commission);
+    s.risk.realize(Date.now(), f.realizedPnl - f.commission);
     s.filledByOrder.set(f.orderId, (s.filledByOrder.get(f.orderId) ?? 0) + f.qty);
     this.strategy.onFill({ symbol: s.symbol, side: f.side === "BUY" ? "buy" : "sell", qty: f.qty, price: f.price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
     for (const w of s.waiters) if (w.orderId === f.orderId && (s.filledByOrder.get(f.orderId) ?? 0) >= w.qty - EPS) w.resolve();
@@ -491,7 +472,7 @@ export class LiveTrader {
     this.log.log("error", "trade: loss limit breached; flattening and stopping for the day", { symbol: s.symbol, reason });
     this.records.note("halt", { symbol: s.symbol, reason });
     void this.enqueue(s, async () => {
-      await this.gateway.cancelAllOrders(s.symbol);
+      await this.venue.cancelAllOrders(s.symbol);
       await this.close(s, `halt:${s.symbol}:${halt.since_ts_ms}`, "risk_halt");
       await this.ensureStop(s);
     });
@@ -499,19 +480,19 @@ export class LiveTrader {
 
   /** Fills the stream did not deliver (down, or slow), from the trade list. */
   private async backfillTrades(s: SymbolState): Promise<void> {
-    const trades = await this.gateway.userTrades(s.symbol, s.lastTradeId + 1);
+    const trades = await this.venue.trades(s.symbol, s.lastTradeId + 1);
     if (trades === null) return;
     for (const t of trades) {
       if (s.seenTrades.has(t.id)) continue;
       // The trade list has no client order id: the order has it.
-      const o = await this.gateway.queryOrder(s.symbol, t.orderId);
-      const cid = o?.clientOrderId ?? "";
-      this.applyFill(s, { id: t.id, orderId: t.orderId, cid, side: t.side, price: t.price, qty: t.qty, commission: t.commission, asset: "USDT", rp: t.realizedPnl, maker: t.maker, time: t.time });
+      const o = await this.venue.queryOrder(s.symbol, t.orderId);
+      const clientOrderId = o?.clientOrderId ?? "";
+      this.applyFill(s, { tradeId: t.id, orderId: t.orderId, clientOrderId, side: t.side, price: t.price, qty: t.qty, commission: t.commission, commissionAsset: "USDT", realizedPnl: t.realizedPnl, maker: t.maker, time: t.time });
     }
   }
 
   private async refreshPosition(s: SymbolState): Promise<void> {
-    const ps = await this.gateway.positions(s.symbol);
+    const ps = await this.venue.positions(s.symbol);
     const p = ps?.find((x) => x.symbol === s.symbol);
     if (p === undefined) return;
     s.pos = Math.abs(p.qty) <= EPS ? 0 : p.qty;
@@ -521,7 +502,7 @@ export class LiveTrader {
 
   private async pollPositions(): Promise<void> {
     this.polls++;
-    const ps = await this.gateway.positions();
+    const ps = await this.venue.positions();
     if (ps === null) return;
     for (const p of ps) {
       const s = this.state.get(p.symbol);
@@ -535,9 +516,9 @@ export class LiveTrader {
     for (const s of this.state.values()) {
       if (s.stop === null && Math.abs(s.pos) <= EPS) continue;
       void this.enqueue(s, async () => {
-        const stops = await this.gateway.openStops(s.symbol);
+        const stops = await this.venue.openStops(s.symbol);
         if (stops === null) return;
-        if (s.stop !== null && !stops.some((a) => a.clientAlgoId === s.stop!.clientAlgoId)) s.stop = null;
+        if (s.stop !== null && !stops.some((a) => a.clientStopId === s.stop!.clientStopId)) s.stop = null;
         await this.ensureStop(s);
       });
     }
@@ -562,31 +543,31 @@ export class LiveTrader {
           } else if (!initial && Math.abs(s.pos - before) > EPS) {
             this.log.log("warn", "trade: position differed from the stream's", { symbol: s.symbol, venue: s.pos, local: before });
           }
-          const open = await this.gateway.openOrders(s.symbol);
+          const open = await this.venue.openOrders(s.symbol);
           for (const o of open ?? []) {
-            if (!this.keyByClientId.has(o.clientOrderId) || initial) await this.gateway.cancelOrder(s.symbol, o.clientOrderId);
+            if (!this.keyByClientId.has(o.clientOrderId) || initial) await this.venue.cancelOrder(s.symbol, o.clientOrderId);
           }
-          const stops = await this.gateway.openStops(s.symbol);
+          const stops = await this.venue.openStops(s.symbol);
           if (stops !== null) this.adoptStops(s, stops);
           await this.ensureStop(s);
         }),
       ),
     );
     // Entries resume only if the stream did not drop again meanwhile.
-    if (this.stream.connected) this.inSync = true;
+    if (this.venue.streamConnected) this.inSync = true;
     this.records.note("reconciled", { initial, positions: Object.fromEntries([...this.state.values()].map((s) => [s.symbol, s.pos])) });
   }
 
   /** Keeps one stop on the right side; cancels the rest (left by a crash, or for a flipped position). */
-  private adoptStops(s: SymbolState, stops: readonly AlgoState[]): void {
+  private adoptStops(s: SymbolState, stops: readonly StopState[]): void {
     const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
     s.stop = null;
     for (const a of stops) {
       if (Math.abs(s.pos) > EPS && a.side === side && s.stop === null) {
-        s.stop = { clientAlgoId: a.clientAlgoId, algoId: a.algoId, side: a.side, trigger: a.triggerPrice };
+        s.stop = { clientStopId: a.clientStopId, stopId: a.stopId, side: a.side, trigger: a.triggerPrice };
         continue;
       }
-      void this.gateway.cancelStop(a.clientAlgoId);
+      void this.venue.cancelStop(s.symbol, a.clientStopId);
     }
   }
 }

@@ -7,23 +7,7 @@
  */
 import { applyFilters, type RateLimits, type SymbolFilters } from "./filters.ts";
 import type { RestReply, SignedRest } from "./signed-rest.ts";
-
-export type VenueSide = "BUY" | "SELL";
-
-export interface OrderState {
-  readonly orderId: number;
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: VenueSide;
-  readonly type: string;
-  readonly origQty: number;
-  readonly price: number;
-  readonly status: string;
-  readonly executedQty: number;
-  readonly avgPrice: number;
-  readonly reduceOnly: boolean;
-  readonly updateTime: number;
-}
+import type { NewOrder, OrderState, PositionState, VenueSide, VenueTrade } from "../../../core/execution.ts";
 
 export interface AlgoState {
   readonly algoId: number;
@@ -35,49 +19,14 @@ export interface AlgoState {
   readonly algoStatus: string;
 }
 
-export interface PositionState {
-  readonly symbol: string;
-  /** Signed base quantity. */
-  readonly qty: number;
-  readonly entryPrice: number;
-  readonly markPrice: number;
-  readonly unrealizedPnl: number;
-}
-
-export interface TradeRecord {
-  readonly id: number;
-  readonly orderId: number;
-  readonly symbol: string;
-  readonly side: VenueSide;
-  readonly price: number;
-  readonly qty: number;
-  readonly commission: number;
-  readonly realizedPnl: number;
-  readonly maker: boolean;
-  readonly time: number;
-}
-
-export type Outcome<T> =
+/** An order or stop sent, with Binance's own error code when it refused (venue.ts maps it). */
+export type GatewayOutcome<T> =
   | { readonly ok: true; readonly value: T; readonly latencyMs: number; readonly attempts: number }
   | { readonly ok: false; readonly code: number | null; readonly reason: string; readonly latencyMs: number; readonly attempts: number;
       /** true when the venue may hold the order after all (it never answered definitely). */
       readonly uncertain: boolean };
 
-export interface NewOrder {
-  readonly symbol: string;
-  readonly side: VenueSide;
-  readonly type: "LIMIT" | "MARKET";
-  readonly qty: number;
-  /** LIMIT price; null for MARKET. */
-  readonly price: number | null;
-  /** Price the notional check uses for MARKET orders (the book at the decision). */
-  readonly refPrice: number;
-  readonly reduceOnly: boolean;
-  readonly clientOrderId: string;
-  readonly timeInForce?: "GTC" | "IOC" | "FOK" | "GTX";
-}
-
-export interface NewStop {
+export interface NewAlgoStop {
   readonly symbol: string;
   /** Side of the closing order (SELL protects a long). */
   readonly side: VenueSide;
@@ -96,10 +45,13 @@ export interface GatewayOptions {
 
 const num = (x: unknown): number => Number(x);
 
+/** Order statuses after which no fill comes. */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(["FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"]);
+
 function orderState(b: Record<string, unknown>): OrderState {
   return {
     orderId: num(b.orderId), clientOrderId: String(b.clientOrderId), symbol: String(b.symbol), side: b.side as VenueSide, type: String(b.type),
-    origQty: num(b.origQty), price: num(b.price), status: String(b.status), executedQty: num(b.executedQty), avgPrice: num(b.avgPrice),
+    origQty: num(b.origQty), price: num(b.price), status: String(b.status), final: FINAL_STATUSES.has(String(b.status)), executedQty: num(b.executedQty), avgPrice: num(b.avgPrice),
     reduceOnly: b.reduceOnly === true, updateTime: num(b.updateTime ?? b.time ?? 0),
   };
 }
@@ -109,7 +61,7 @@ function algoState(b: Record<string, unknown>): AlgoState {
 }
 
 /** Binance "Order does not exist" (-2013) and "Unknown order sent" (-2011). */
-const NOT_FOUND = new Set([-2013, -2011]);
+export const NOT_FOUND: ReadonlySet<number> = new Set([-2013, -2011]);
 
 export class OrderGateway {
   private readonly sent: number[] = [];
@@ -124,7 +76,7 @@ export class OrderGateway {
   ) {}
 
   /** LIMIT or MARKET on /fapi/v1/order. */
-  async placeOrder(o: NewOrder): Promise<Outcome<OrderState>> {
+  async placeOrder(o: NewOrder): Promise<GatewayOutcome<OrderState>> {
     const f = this.filters.get(o.symbol);
     if (f === undefined) return this.refuse(`no exchange filters for ${o.symbol}`);
     const c = applyFilters(f, { type: o.type, qty: o.qty, price: o.price, refPrice: o.refPrice, reduceOnly: o.reduceOnly });
@@ -143,7 +95,7 @@ export class OrderGateway {
   }
 
   /** A protective STOP_MARKET (closePosition) on the conditional-order endpoint /fapi/v1/algoOrder. */
-  async placeStop(s: NewStop): Promise<Outcome<AlgoState>> {
+  async placeStop(s: NewAlgoStop): Promise<GatewayOutcome<AlgoState>> {
     const f = this.filters.get(s.symbol);
     if (f === undefined) return this.refuse(`no exchange filters for ${s.symbol}`);
     // Away from the market: a long's stop rounds down, a short's up, so rounding never tightens it.
@@ -211,7 +163,7 @@ export class OrderGateway {
   }
 
   /** The account's trades from `fromId` on (fills the user stream may have missed), or the latest ones. */
-  async userTrades(symbol: string, fromId: number | null): Promise<TradeRecord[] | null> {
+  async userTrades(symbol: string, fromId: number | null): Promise<VenueTrade[] | null> {
     const r = await this.rest.signed("GET", "/fapi/v1/userTrades", fromId === null ? { symbol, limit: 1000 } : { symbol, fromId, limit: 1000 });
     if (r.kind !== "ok" || !Array.isArray(r.body)) return null;
     return (r.body as Record<string, unknown>[]).map((t) => ({
@@ -239,7 +191,7 @@ export class OrderGateway {
     return r.kind === "rejected" && r.status === 404 ? this.rest.signed("GET", `/fapi/v3/${name}`, params) : r;
   }
 
-  private refuse<T>(reason: string): Outcome<T> {
+  private refuse<T>(reason: string): GatewayOutcome<T> {
     this.counters.rejected++;
     return { ok: false, code: null, reason, latencyMs: 0, attempts: 0, uncertain: false };
   }
@@ -248,7 +200,7 @@ export class OrderGateway {
    * Send; on an unknown outcome, look the order up by its client id until the venue answers
    * definitely: found → that is the order; "does not exist" → resend with the same id.
    */
-  private async idempotent<T>(send: () => Promise<RestReply>, lookup: () => Promise<RestReply>, parse: (b: Record<string, unknown>) => T): Promise<Outcome<T>> {
+  private async idempotent<T>(send: () => Promise<RestReply>, lookup: () => Promise<RestReply>, parse: (b: Record<string, unknown>) => T): Promise<GatewayOutcome<T>> {
     const t0 = performance.now();
     const took = () => performance.now() - t0;
     let attempts = 0;

@@ -5,6 +5,7 @@
  * `Retry-After`, and reports every request and response to `onAudit` with the signature removed
  * (the API key travels only in the `X-MBX-APIKEY` header and is never reported).
  */
+import type { VenueAudit } from "../../../core/execution.ts";
 import type { ApiCredentials } from "./signer.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -16,17 +17,6 @@ export type RestReply =
   | { readonly kind: "rejected"; readonly status: number; readonly code: number | null; readonly msg: string; readonly latencyMs: number }
   /** No answer, a 5xx or a network error: the request may or may not have taken effect. */
   | { readonly kind: "unknown"; readonly status: number; readonly msg: string; readonly latencyMs: number };
-
-export interface AuditEntry {
-  readonly ts_ms: number;
-  readonly method: HttpMethod;
-  readonly path: string;
-  /** Parameters as sent, without `signature`. */
-  readonly params: Readonly<Record<string, string>>;
-  readonly status: number;
-  readonly latency_ms: number;
-  readonly response: unknown;
-}
 
 export interface LimitState {
   usedWeight1m: number;
@@ -42,7 +32,7 @@ export interface SignedRestOptions {
   readonly recvWindowMs: number;
   readonly timeoutMs: number;
   readonly timeSyncEveryMs: number;
-  readonly onAudit?: (e: AuditEntry) => void;
+  readonly onAudit?: (e: VenueAudit) => void;
 }
 
 export class SignedRest {

@@ -300,6 +300,12 @@ listen_key_keepalive_sec = 1800
 time_sync_sec = 300
 # Share of the venue's order-count limits (from exchangeInfo) this process may use.
 order_limit_share = 0.8
+# Collectors run side by side with the same [trade]: "nats" lets only the holder of the account's
+# lease (a key in the [publish.nats] cluster) trade; another takes over when it stops or is cut off.
+# A holder that cannot renew stops at half of lease_ttl_sec (at least 2 x (order_timeout_ms +
+# resolve_deadline_ms)). "none": this collector trades on its own.
+lease = "none"
+lease_ttl_sec = 45
 
 # One table per traded symbol (it must also be collected). Any [risk] key may be overridden here.
 # [trade.symbols.BTCUSDT]

@@ -202,6 +202,8 @@ export type VenueOpen = { readonly ok: true; readonly venue: ExecutionVenue } | 
 export interface VenueOpener {
   /** Strings the audit log must never contain (the key material). */
   readonly secrets: readonly string[];
+  /** A stable name of the account that is not a secret (a digest of its key): one trader per account. */
+  readonly account: string;
   /** Reads the venue's symbol rules; fails when it cannot be reached or does not list a symbol. */
   open(symbols: readonly string[], onAudit: (e: VenueAudit) => void): Promise<VenueOpen>;
 }

@@ -64,6 +64,8 @@ interface PageTrading {
   readonly counters: { readonly fills: number; readonly ordersFailed: number };
   readonly limits: { readonly order_count_10s: number; readonly used_weight_1m: number };
   readonly symbols: readonly TradingSymbol[];
+  /** trade.lease = "nats": whether this collector holds the account's lease, and who does if not. */
+  readonly lease?: { readonly held: boolean; readonly holder: string | null; readonly last_error: string | null };
 }
 
 interface PageStatus {
@@ -523,7 +525,7 @@ export function statusPageClient(): void {
     if (!t) return;
     const of = (v: number, lim: number, d: number): string => num(v, d) + " / " + num(lim, d);
     $("trading-note").textContent =
-      (t.ready ? "trading" : "starting") + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
+      (t.lease && !t.lease.held ? "standing by: " + (t.lease.holder !== null ? "the lease is held by " + t.lease.holder : "lease " + (t.lease.last_error ?? "not held")) : t.ready ? "trading" : "starting") + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
       " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
     $("trading-rows").replaceChildren(
       ...t.symbols.map((x) => {

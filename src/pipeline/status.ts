@@ -13,7 +13,7 @@ import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
 import type { Ingest } from "./ingest.ts";
 import type { Pipeline } from "./pipeline.ts";
-import type { LiveTrader } from "../trading/live/trader.ts";
+import type { TradingSession } from "../trading/live/session.ts";
 
 /** The health verdict: `ok` only without reasons; each reason names the failure. */
 export interface HealthReport {
@@ -36,7 +36,7 @@ export interface CollectorParts {
   readonly history: ChartHistory;
   readonly diskFreeBytes: () => number;
   /** The testnet trader ([trade] enable), or null. */
-  readonly trading?: LiveTrader | null;
+  readonly trading?: TradingSession | null;
   /** What a non-exchange input adds (`harvestd store`: its stream consumer), or absent. */
   readonly source?: SourceView;
   /** How long each full collection of the ingest thread's heap cap stopped it, ms (`run` only). */

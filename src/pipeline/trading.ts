@@ -6,8 +6,11 @@
  */
 import type { Config } from "../config/schema.ts";
 import { feeTierOf } from "../trading/paper/params.ts";
+import { collectorName, connectionOptions } from "../sinks/nats/connection.ts";
+import { NatsKvLease } from "../sinks/nats/kv-lease.ts";
+import type { Lease } from "../trading/live/lease.ts";
+import type { TradingSession } from "../trading/live/session.ts";
 import { startLiveTrading } from "../trading/live/start.ts";
-import type { LiveTrader } from "../trading/live/trader.ts";
 import type { Logger } from "../util/log.ts";
 import type { Pipeline } from "./pipeline.ts";
 import { executionVenue } from "./venue.ts";
@@ -16,7 +19,22 @@ import { executionVenue } from "./venue.ts";
 const EXIT_CONFIG = 78;
 
 /** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
-export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<LiveTrader | number> {
+/** The JetStream key-value bucket of the trading leases, one key per account. */
+export const LEASE_BUCKET = "harvestd_trade_lease";
+
+/** `trade.lease = "nats"`: the account's lease in the `[publish.nats]` cluster, or why not. */
+function natsLease(cfg: Config, account: string): Lease | string {
+  const p = cfg.publish.nats;
+  const name = collectorName(p);
+  const o = connectionOptions(p, `harvestd-lease-${name}`);
+  if (!o.ok) return o.error;
+  const ttlMs = cfg.trade.lease_ttl_sec * 1000;
+  // Unique per process run: a restarted collector is a new holder, and two with one collector_id never share a lease.
+  const me = `${name}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  return new NatsKvLease(o.options, { bucket: LEASE_BUCKET, key: `account_${account}`, me, ttlMs, replicas: p.replicas, requestTimeoutMs: Math.min(5000, Math.floor(ttlMs / 4)) });
+}
+
+export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<TradingSession | number> {
   const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
   const r = await startLiveTrading(
     {
@@ -27,6 +45,7 @@ export async function startTrading(cfg: Config, symbols: readonly string[], pipe
       collected: symbols,
       ndjsonDir: cfg.storage.ndjson_dir,
       venue: (trade) => executionVenue(trade, process.env),
+      lease: (account) => natsLease(cfg, account),
       filter: pipeline.model?.forExecutor("testnet") ?? null,
     },
     pipeline.rows,

@@ -238,6 +238,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_trade_order_count_10s", "Orders counted by the venue in the last 10 s.", [[undefined, trade.limits.order_count_10s]]);
     x.counter("harvestd_trade_fills_total", "Fills received from the venue.", [[undefined, trade.counters.fills]]);
     x.counter("harvestd_trade_orders_failed_total", "Orders the venue refused or left unknown.", [[undefined, trade.counters.ordersFailed]]);
+    if (trade.lease !== undefined) x.gauge("harvestd_trade_lease_held", "1 while this collector holds the account's trading lease (trade.lease).", [[undefined, trade.lease.held ? 1 : 0]]);
   }
 
   const nd = p.pipeline.ndjson?.status();

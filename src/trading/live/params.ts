@@ -78,10 +78,23 @@ export const TradeParamsSchema = z
     time_sync_sec: z.number().positive().default(300),
     /** Share of the venue's order-count limits this process may use. */
     order_limit_share: z.number().gt(0).max(1).default(0.8),
+    /**
+     * "nats": trade only while holding the account's lease in the `[publish.nats]` cluster, so that
+     * of collectors run side by side with the same [trade] exactly one trades and another takes over
+     * when it stops (docs/trading.md, "One trader per account"). "none": trade unconditionally.
+     */
+    lease: z.enum(["none", "nats"]).default("none"),
+    /** The lease lapses this long after its holder's last renewal; a holder that cannot renew stops at half of it. */
+    lease_ttl_sec: z.number().int().min(4).max(600).default(45),
   })
   .superRefine((t, ctx) => {
     if (!t.enable) return;
     if (Object.keys(t.symbols).length === 0) ctx.addIssue({ code: "custom", path: ["symbols"], message: "trade.enable needs at least one symbol in [trade.symbols.<SYMBOL>]" });
+    // A holder stops at half the lease; an order it sent just before must be settled by then.
+    const settle = t.order_timeout_ms + t.resolve_deadline_ms;
+    if (t.lease !== "none" && (t.lease_ttl_sec * 1000) / 2 < settle) {
+      ctx.addIssue({ code: "custom", path: ["lease_ttl_sec"], message: `lease_ttl_sec ${t.lease_ttl_sec} is too short: half of it must cover order_timeout_ms + resolve_deadline_ms (${settle} ms), so at least ${Math.ceil((2 * settle) / 1000)}` });
+    }
     if (t.allow_mainnet) return;
     const ep = tradeEndpoints(t);
     for (const [key, url] of [["rest", ep.rest], ["user_stream", ep.userStream]] as const) {

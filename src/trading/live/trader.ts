@@ -31,6 +31,8 @@ export interface LiveTraderOptions {
   readonly risk: (symbol: string) => RiskParams;
   /** How often positions are polled for unrealised PnL (kill switch) and drift, ms. */
   readonly positionPollMs?: number;
+  /** Counters of an earlier trader of this process (a lease held before), continued rather than restarted. */
+  readonly carry?: Pick<LiveTrader, "counters" | "skipped">;
 }
 
 const EPS = 1e-9;
@@ -93,8 +95,10 @@ export interface TradeStatusSymbol {
   readonly halted: string | null;
 }
 
+export const newTradeCounters = () => ({ intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, reconciles: 0, halts: 0 });
+
 export class LiveTrader {
-  readonly counters = { intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, reconciles: 0, halts: 0 };
+  readonly counters: ReturnType<typeof newTradeCounters>;
   private readonly state = new Map<string, SymbolState>();
   private readonly keyByClientId = new Map<string, { key: string | null; ref: number | null }>();
   private ready = false;
@@ -106,7 +110,9 @@ export class LiveTrader {
   private inSync = true;
   private polls = 0;
   /** Entry signals the strategy skipped, by reason (status page: why it is not trading). */
-  readonly skipped: Record<string, number> = {};
+  readonly skipped: Record<string, number>;
+  /** Set by `fence`: nothing more goes to the venue from this trader. */
+  private fenced = false;
 
   constructor(
     private readonly strategy: Strategy,
@@ -115,6 +121,8 @@ export class LiveTrader {
     private readonly log: Logger,
     private readonly opts: LiveTraderOptions,
   ) {
+    this.counters = opts.carry?.counters ?? newTradeCounters();
+    this.skipped = opts.carry?.skipped ?? {};
     for (const s of opts.symbols) this.state.set(s, new SymbolState(s, opts.risk(s)));
     strategy.onDecision = (d) => {
       if (d.skip !== null) this.skipped[d.skip] = (this.skipped[d.skip] ?? 0) + 1;
@@ -156,6 +164,7 @@ export class LiveTrader {
       for (const tr of trades) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
     }
     await this.reconcileAll(true);
+    if (this.fenced) return "stopped while starting (the trading lease was lost)";
     await this.armDeadMan();
     const renew = this.opts.params.dead_man_renew_sec * 1000;
     this.deadMan = setInterval(() => void this.armDeadMan(), renew);
@@ -246,10 +255,26 @@ export class LiveTrader {
     return left;
   }
 
+  /**
+   * Stops all venue work at once, without a request: another process is (or is about to be) the
+   * account's trader, and it reconciles as after a restart — it cancels what this one left resting
+   * and adopts the position and its stop. Steps already on the wire finish; queued ones never start.
+   */
+  fence(reason: string): void {
+    if (this.fenced) return;
+    this.fenced = true;
+    this.ready = false;
+    if (this.deadMan !== null) clearInterval(this.deadMan);
+    if (this.poll !== null) clearInterval(this.poll);
+    this.venue.stopStream();
+    this.records.note("fenced", { reason });
+    this.log.log("warn", "trade: stopped sending orders", { reason });
+  }
+
   // ---- execution ------------------------------------------------------------------------------
 
   private enqueue(s: SymbolState, step: () => Promise<void>): Promise<void> {
-    const run = s.queue.then(step).catch((e: unknown) => this.log.log("error", "trade: step failed", { symbol: s.symbol, error: (e as Error).message }));
+    const run = s.queue.then(() => (this.fenced ? undefined : step())).catch((e: unknown) => this.log.log("error", "trade: step failed", { symbol: s.symbol, error: (e as Error).message }));
     s.queue = run;
     return run;
   }
@@ -392,7 +417,7 @@ export class LiveTrader {
   }
 
   private async armDeadMan(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.fenced) return;
     const ms = this.opts.params.dead_man_sec * 1000;
     for (const s of this.state.values()) {
       const r = await this.venue.armDeadMan(s.symbol, ms);

@@ -63,7 +63,9 @@ export function binanceExecution(settings: BinanceExecutionSettings, env: Readon
     const gateway = new OrderGateway(rest, filters, limits, { resolveDeadlineMs: settings.resolveDeadlineMs, maxSends: 3, orderLimitShare: settings.orderLimitShare });
     return { ok: true, venue: new BinanceExecution(gateway, rest, settings) };
   };
-  return { ok: true, opener: { secrets, open } };
+  // Both venues keep separate accounts under separate keys, so the key's digest names the account.
+  const account = new Bun.CryptoHasher("sha256").update(cr.creds.apiKey).digest("hex").slice(0, 16);
+  return { ok: true, opener: { secrets, account, open } };
 }
 
 /** Binance refusals the trader acts on. */

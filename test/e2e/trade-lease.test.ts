@@ -1,0 +1,145 @@
+// One trader per account (trade.lease = "nats"): two compiled collectors with the same [trade] and
+// the same key, a real nats-server, the fake testnet. Exactly one trades; the other sends no order.
+// When the trader is killed, the other takes over within the lease's TTL; when the trader is cut off
+// from NATS, it stops sending orders before the other sends its first one.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { waitFor } from "../helpers/binary.ts";
+import { natsServerAvailable, startNatsCluster, startTcpProxy, type NatsCluster, type TcpProxy } from "../helpers/nats-cluster.ts";
+import { busyStrategy, startTrader, startWorld, status, type Trader, type World } from "./trade-support.ts";
+
+const SYMBOLS = ["BTCUSDT"];
+const TTL_SEC = 12;
+let w: World;
+let nats: NatsCluster;
+
+beforeAll(async () => {
+  [w, nats] = await Promise.all([startWorld(SYMBOLS, 5), startNatsCluster({ size: 1 })]);
+});
+afterAll(async () => {
+  await w.stop();
+  await nats.stop();
+});
+
+function leased(server: string): string[] {
+  return busyStrategy(SYMBOLS, ["trade.lease=\"nats\"", `trade.lease_ttl_sec=${TTL_SEC}`, "trade.resolve_deadline_ms=4000", "trade.flatten_on_exit=true"]).concat(
+    ["--set", `publish.nats.servers=["${server}"]`, "--set", "publish.nats.replicas=1", "--set", "publish.nats.discover_servers=false"],
+  );
+}
+
+interface AuditLine {
+  readonly kind: string;
+  readonly ts_ms: number;
+  readonly method?: string;
+  readonly path?: string;
+  readonly what?: string;
+}
+
+function audit(t: Trader): AuditLine[] {
+  const dir = join(t.dir, "ndjson", "trading");
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith("audit-")).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => readFileSync(join(dir, n), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as AuditLine));
+}
+
+/** Times at which the collector's order requests were answered (entries, exits and stops). */
+const orderTimes = (t: Trader): number[] => audit(t).filter((a) => a.kind === "rest" && a.method === "POST" && (a.path === "/fapi/v1/order" || a.path === "/fapi/v1/algoOrder")).map((a) => a.ts_ms);
+
+async function lease(t: Trader): Promise<{ held: boolean; holder: string | null; me: string; ready: boolean } | undefined> {
+  try {
+    const st = await status(t);
+    const l = st.trading?.lease;
+    return l === undefined ? undefined : { held: l.held, holder: l.holder, me: l.me, ready: st.trading.ready === true };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until one of the two trades and the other stands by, naming it. */
+async function oneLeader(a: Trader, b: Trader, timeoutMs: number): Promise<[leader: Trader, standby: Trader]> {
+  return waitFor(
+    "one collector trading, the other standing by",
+    async () => {
+      const [la, lb] = await Promise.all([lease(a), lease(b)]);
+      if (la === undefined || lb === undefined) return undefined;
+      if (la.held && la.ready && !lb.held && lb.holder === la.me) return [a, b] as [Trader, Trader];
+      if (lb.held && lb.ready && !la.held && la.holder === lb.me) return [b, a] as [Trader, Trader];
+      return undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+describe.skipIf(!natsServerAvailable())("trade.lease = nats: one trader per account", () => {
+  test("exactly one of two collectors trades; when it is killed the other takes over within the TTL", async () => {
+    const url = nats.servers[0]!;
+    const a = startTrader(w, SYMBOLS, leased(url));
+    const b = startTrader(w, SYMBOLS, leased(url));
+    try {
+      const [leader, standby] = await oneLeader(a, b, 40_000);
+      const fills0 = w.tn.server.ledger.fills.length;
+      await waitFor("the leader's fills", () => (w.tn.server.ledger.fills.length >= fills0 + 2 ? true : undefined), 60_000, 100);
+      expect(orderTimes(leader).length).toBeGreaterThan(0);
+      expect(orderTimes(standby)).toEqual([]);
+      expect((await status(standby)).health.ok).toBe(true);
+
+      leader.run.proc.kill("SIGKILL");
+      await leader.run.proc.exited;
+      const killedAt = Date.now();
+      const took = await waitFor("the standby to take over", async () => ((await lease(standby))?.held === true && (await lease(standby))?.ready === true ? Date.now() : undefined), (TTL_SEC + 15) * 1000, 100);
+      // Not before the lease lapsed (nobody released it), not much after.
+      expect(took - killedAt).toBeLessThan((TTL_SEC + 10) * 1000);
+      const fills1 = w.tn.server.ledger.fills.length;
+      await waitFor("the new trader's fills", () => (w.tn.server.ledger.fills.length >= fills1 + 2 ? true : undefined), 60_000, 100);
+      expect(Math.min(...orderTimes(standby))).toBeGreaterThan(killedAt);
+      const st = await status(standby);
+      expect(st.trading.lease.terms).toBe(1);
+    } finally {
+      for (const t of [a, b]) if (t.run.proc.exitCode === null && !t.run.proc.killed) await t.run.stop("SIGTERM");
+    }
+    // The survivor's SIGTERM flattened and cancelled what it held, the killed one's leftovers included.
+    expect(w.tn.server.ledger.position("BTCUSDT").qty).toBe(0);
+    expect(w.tn.server.ledger.openAlgos()).toEqual([]);
+  }, 240_000);
+
+  test("a trader cut off from NATS stops sending orders before the other sends its first", async () => {
+    const node = nats.nodes[0]!.clientPort;
+    const proxies: TcpProxy[] = await Promise.all([startTcpProxy(node), startTcpProxy(node)]);
+    const a = startTrader(w, SYMBOLS, leased(proxies[0]!.url));
+    const b = startTrader(w, SYMBOLS, leased(proxies[1]!.url));
+    try {
+      const [leader, standby] = await oneLeader(a, b, 40_000);
+      const fills0 = w.tn.server.ledger.fills.length;
+      await waitFor("the leader's fills", () => (w.tn.server.ledger.fills.length >= fills0 + 2 ? true : undefined), 60_000, 100);
+      const cutProxy = proxies[leader === a ? 0 : 1]!;
+      cutProxy.cut();
+      const cutAt = Date.now();
+      await waitFor("the standby to take over", async () => ((await lease(standby))?.held === true ? true : undefined), (TTL_SEC + 15) * 1000, 100);
+      const fenced = audit(leader).find((x) => x.kind === "note" && x.what === "fenced");
+      expect(fenced).toBeDefined();
+      // It stopped at half the TTL, without any answer from NATS.
+      expect(fenced!.ts_ms - cutAt).toBeLessThan((TTL_SEC / 2 + 3) * 1000);
+      const fills1 = w.tn.server.ledger.fills.length;
+      await waitFor("the new trader's fills", () => (w.tn.server.ledger.fills.length >= fills1 + 2 ? true : undefined), 60_000, 100);
+      // No overlap: every order of the old trader was answered before the new one sent its first.
+      expect(Math.max(...orderTimes(leader))).toBeLessThan(Math.min(...orderTimes(standby)));
+      // Back on NATS, the old trader finds the lease taken and stands by.
+      cutProxy.restore();
+      await waitFor("the old trader to stand by", async () => {
+        const l = await lease(leader);
+        return l !== undefined && !l.held && l.holder === (await lease(standby))?.me ? true : undefined;
+      }, 30_000, 200);
+      expect((await status(leader)).trading.ready).toBe(false);
+    } finally {
+      for (const t of [a, b]) await t.run.stop("SIGTERM");
+      for (const p of proxies) p.stop();
+    }
+    expect(w.tn.server.ledger.position("BTCUSDT").qty).toBe(0);
+  }, 240_000);
+});

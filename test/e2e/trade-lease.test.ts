@@ -1,7 +1,8 @@
 // One trader per account (trade.lease = "nats"): two compiled collectors with the same [trade] and
 // the same key, a real nats-server, the fake testnet. Exactly one trades; the other sends no order.
 // When the trader is killed, the other takes over within the lease's TTL; when the trader is cut off
-// from NATS, it stops sending orders before the other sends its first one.
+// from NATS, it stops sending orders before the other sends its first one; a clean stop hands the
+// lease over at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -136,8 +137,13 @@ describe.skipIf(!natsServerAvailable())("trade.lease = nats: one trader per acco
         return l !== undefined && !l.held && l.holder === (await lease(standby))?.me ? true : undefined;
       }, 30_000, 200);
       expect((await status(leader)).trading.ready).toBe(false);
+      // A clean stop gives the lease up: the other takes it at its next ask, not after a TTL.
+      const stoppedAt = Date.now();
+      expect((await standby.run.stop("SIGTERM")).exitCode).toBe(0);
+      const back = await waitFor("the old trader to take the released lease", async () => ((await lease(leader))?.held === true ? Date.now() : undefined), TTL_SEC * 1000, 100);
+      expect(back - stoppedAt).toBeLessThan((TTL_SEC / 2) * 1000);
     } finally {
-      for (const t of [a, b]) await t.run.stop("SIGTERM");
+      for (const t of [a, b]) if (t.run.proc.exitCode === null) await t.run.stop("SIGTERM");
       for (const p of proxies) p.stop();
     }
     expect(w.tn.server.ledger.position("BTCUSDT").qty).toBe(0);

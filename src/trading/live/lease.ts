@@ -42,6 +42,8 @@ export class LeasedTrading implements TradingSession {
   private errorSince: number | null = null;
   private terms = 0;
   private asking = false;
+  /** Shutting down: the lease is still renewed, but no new term begins. */
+  private stopping = false;
   private stopped = false;
   private notBefore = 0;
   private ask: ReturnType<typeof setInterval> | null = null;
@@ -91,12 +93,15 @@ export class LeasedTrading implements TradingSession {
   }
 
   async stop(flatten: boolean): Promise<string[]> {
+    // The lease is renewed (and the fence kept) while the trader cancels and flattens: a shutdown
+    // slower than the TTL must not let another trader start beside it.
+    this.stopping = true;
+    const t = this.trader;
+    const left = t === null ? [] : await t.stop(flatten);
     this.stopped = true;
     if (this.ask !== null) clearInterval(this.ask);
     if (this.watch !== null) clearInterval(this.watch);
-    const t = this.trader;
-    const left = t === null ? [] : await t.stop(flatten);
-    if (t !== null) await this.lease.release();
+    if (t !== null && this.trader === t) await this.lease.release();
     await this.lease.close();
     return left;
   }
@@ -117,7 +122,7 @@ export class LeasedTrading implements TradingSession {
         this.lastError = null;
         this.errorSince = null;
         this.holder = null;
-        if (this.trader === null) void this.beginTerm();
+        if (this.trader === null && !this.stopping) void this.beginTerm();
         return;
       }
       this.holder = a.holder;

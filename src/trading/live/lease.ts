@@ -101,7 +101,8 @@ export class LeasedTrading implements TradingSession {
     this.stopped = true;
     if (this.ask !== null) clearInterval(this.ask);
     if (this.watch !== null) clearInterval(this.watch);
-    if (t !== null && this.trader === t) await this.lease.release();
+    // A compare-and-set on our revision: it never removes a lease another has taken meanwhile.
+    await this.lease.release();
     await this.lease.close();
     return left;
   }

@@ -69,13 +69,22 @@ function session(lease: ScriptedLease, startResult: string | null = null): { s: 
   return { s, traders, carries };
 }
 
+/** Runs `body` against a started session (its first ask answered), then stops it. */
+async function during(lease: ScriptedLease, body: (x: ReturnType<typeof session>) => Promise<void>, startResult: string | null = null): Promise<void> {
+  const x = session(lease, startResult);
+  x.s.start();
+  try {
+    await Bun.sleep(100);
+    await body(x);
+  } finally {
+    await x.s.stop(false);
+  }
+}
+
 describe("LeasedTrading", () => {
   test("holds → trades; the lease taken by another → the trader is fenced and it stands by, naming the holder", async () => {
     const lease = new ScriptedLease();
-    const { s, traders } = session(lease);
-    s.start();
-    try {
-      await Bun.sleep(100);
+    await during(lease, async ({ s, traders }) => {
       expect(traders).toHaveLength(1);
       expect(traders[0]!.started).toBe(1);
       expect(s.status().lease?.held).toBe(true);
@@ -86,17 +95,12 @@ describe("LeasedTrading", () => {
       expect(st.lease).toMatchObject({ held: false, holder: "other-7", me: "me-1", terms: 1 });
       expect(st.ready).toBe(false);
       expect(s.healthReasons()).toEqual([]);
-    } finally {
-      await s.stop(true);
-    }
+    });
   });
 
   test("renewals that hang: the trader is fenced at half the TTL by the clock alone", async () => {
     const lease = new ScriptedLease();
-    const { s, traders } = session(lease);
-    s.start();
-    try {
-      await Bun.sleep(100);
+    await during(lease, async ({ traders }) => {
       lease.next = () => new Promise<LeaseAnswer>(() => {});
       await Bun.sleep(TTL);
       expect(traders[0]!.fencedWith).toMatch(/^the trading lease was not renewed for \d/);
@@ -104,17 +108,12 @@ describe("LeasedTrading", () => {
       const after = traders[0]!.fencedAt - lease.heldAnsweredAt;
       expect(after).toBeGreaterThan(TTL / 2);
       expect(after).toBeLessThan(TTL / 2 + 350);
-    } finally {
-      await s.stop(false);
-    }
+    });
   });
 
   test("a trader that cannot start gives the lease up and waits a TTL before asking again", async () => {
     const lease = new ScriptedLease();
-    const { s, traders, carries } = session(lease, "cannot reach the trading venue: ECONNREFUSED");
-    s.start();
-    try {
-      await Bun.sleep(150);
+    await during(lease, async ({ traders, carries }) => {
       expect(traders).toHaveLength(1);
       expect(traders[0]!.fencedWith).toBe("cannot reach the trading venue: ECONNREFUSED");
       expect(lease.releases).toBe(1);
@@ -124,25 +123,18 @@ describe("LeasedTrading", () => {
       expect(traders).toHaveLength(2);
       // The next term continues the last one's counters (LiveTrader takes them from `carry`).
       expect(carries).toEqual([null, traders[0]]);
-    } finally {
-      await s.stop(false);
-    }
+    }, "cannot reach the trading venue: ECONNREFUSED");
   });
 
   test("standing by with the lease unreachable: healthy for a TTL, then /health names it", async () => {
     const lease = new ScriptedLease();
     lease.next = async () => ({ held: false, holder: null, error: "NATS: CONNECTION_REFUSED" });
-    const { s, traders } = session(lease);
-    s.start();
-    try {
-      await Bun.sleep(100);
+    await during(lease, async ({ s, traders }) => {
       expect(s.healthReasons()).toEqual([]);
       await Bun.sleep(TTL + 200);
       expect(traders).toHaveLength(0);
       expect(s.healthReasons()).toEqual([expect.stringMatching(/^trade lease unreachable for \d+ s: NATS: CONNECTION_REFUSED$/)]);
-    } finally {
-      await s.stop(false);
-    }
+    });
   });
 
   test("stop: the holder's trader stops (flattening) and the lease is released", async () => {

@@ -196,7 +196,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { runCollector } = await import("./run.ts");
       if (p.command === "run") return runCollector(r.config);
       const { createStore } = await import("../pipeline/store/store.ts");
-      return runCollector(r.config, createStore);
+      return runCollector(r.config, createStore, "store");
     }
     case "replay": {
       if (p.positionals.length === 0) {

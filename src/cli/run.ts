@@ -9,16 +9,35 @@ import { startHttpServer, type HttpServer } from "../http/server.ts";
 import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
 import { createCollector, type Collector } from "../pipeline/collector.ts";
 import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
-import { createLogger, type Logger } from "../util/log.ts";
+import { EXIT_TREE_IN_USE, lockTrees } from "../pipeline/tree-lock.ts";
+import { createLogger, type Logger, type RunLogger } from "../util/log.ts";
 import { STOP_SIGNALS } from "../util/platform.ts";
 import { versionInfo } from "../util/version.ts";
 
-export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector): Promise<number> {
+export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector, command: "run" | "store" = "run"): Promise<number> {
   const log = createLogger({
     runLogDir: join(cfg.storage.artifacts_dir, "run_logs"),
     runLogMaxBytes: cfg.storage.run_log_max_mb * 1024 * 1024,
     runLogKeepDays: cfg.storage.run_log_keep_days,
   });
+  // Before anything touches the folders: a second process on them would "recover" the first one's files (tree-lock.ts).
+  const s = cfg.storage;
+  const lock = lockTrees([s.ndjson_dir, s.output_dir, s.preview_dir, s.artifacts_dir], command);
+  if (!lock.ok) {
+    log.log("error", "data folders in use", { error: lock.error });
+    process.stderr.write(`harvestd: ${lock.error}
+`);
+    await log.close();
+    return EXIT_TREE_IN_USE;
+  }
+  try {
+    return await runLocked(cfg, create, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number>, log: RunLogger): Promise<number> {
   if (cfg.http.token !== "" && cfg.http.token.length < 16) {
     // The token itself is never logged.
     log.log("warn", "http.token is shorter than 16 characters: use a long random one, e.g. `openssl rand -hex 32`");

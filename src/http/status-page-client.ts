@@ -519,13 +519,20 @@ export function statusPageClient(): void {
     $("paper-rows").replaceChildren(...body);
   }
 
+  /** trading, starting, or standing by (trade.lease) and why. */
+  function tradingState(t: PageTrading): string {
+    const l = t.lease;
+    if (l === undefined || l.held) return t.ready ? "trading" : "starting";
+    return "standing by: " + (l.holder !== null ? "the lease is held by " + l.holder : "lease " + (l.last_error ?? "not held"));
+  }
+
   /** Testnet trading (docs/trading.md): position, open orders, PnL and the limits used, per traded symbol. */
   function renderTrading(t: PageTrading | null): void {
     $("trading").className = t ? "show" : "";
     if (!t) return;
     const of = (v: number, lim: number, d: number): string => num(v, d) + " / " + num(lim, d);
     $("trading-note").textContent =
-      (t.lease && !t.lease.held ? "standing by: " + (t.lease.holder !== null ? "the lease is held by " + t.lease.holder : "lease " + (t.lease.last_error ?? "not held")) : t.ready ? "trading" : "starting") + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
+      tradingState(t) + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
       " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
     $("trading-rows").replaceChildren(
       ...t.symbols.map((x) => {

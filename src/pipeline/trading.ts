@@ -18,7 +18,6 @@ import { executionVenue } from "./venue.ts";
 /** sysexits EX_CONFIG: a trade setting or missing key. */
 const EXIT_CONFIG = 78;
 
-/** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
 /** The JetStream key-value bucket of the trading leases, one key per account. */
 export const LEASE_BUCKET = "harvestd_trade_lease";
 
@@ -34,6 +33,7 @@ function natsLease(cfg: Config, account: string): Lease | string {
   return new NatsKvLease(o.options, { bucket: LEASE_BUCKET, key: `account_${account}`, me, ttlMs, replicas: p.replicas, requestTimeoutMs: Math.min(5000, Math.floor(ttlMs / 4)) });
 }
 
+/** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
 export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<TradingSession | number> {
   const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
   const r = await startLiveTrading(

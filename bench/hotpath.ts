@@ -40,14 +40,17 @@ const VARIANTS: readonly Variant[] = [
   { name: "neither sink", parquet: false, ndjson: false },
 ];
 
-/** CPU time of the calling thread (the ingest thread), ms: robust to other processes on the box. */
-function threadCpuMs(): number {
+/**
+ * The calling thread's (the ingest thread's) CPU time in ms, of which system time, and its minor page
+ * faults: robust to other processes on the box. Faults are where fresh buffers cost (src/util/buffer-pool.ts).
+ */
+function threadStat(): { cpuMs: number; sysMs: number; faults: number } {
   const f = readFileSync("/proc/thread-self/stat", "utf8");
   const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, sysMs: Number(fields[12]) * 10, faults: Number(fields[7]) };
 }
 
-async function pass(frames: readonly string[], symbols: readonly string[], v: Variant): Promise<{ us_per_frame: number; cpu_us_per_frame: number; frames: number }> {
+async function pass(frames: readonly string[], symbols: readonly string[], v: Variant): Promise<{ us_per_frame: number; cpu_us_per_frame: number; sys_us_per_frame: number; faults_per_frame: number; frames: number }> {
   const dir = mkdtempSync(join(tmpdir(), "harvestd-bench-hot-"));
   const loaded = loadConfig({ configPath: null, env: {} });
   if (!loaded.ok) throw new Error("default config does not load");
@@ -66,7 +69,7 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
   let now = Date.now();
   parquet.tick(now);
   const t0 = performance.now();
-  const c0 = threadCpuMs();
+  const s0 = threadStat();
   for (let i = 0; i < frames.length; i++) {
     router.onFrame(conn, frames[i]!, now);
     if ((i & 1023) === 0) {
@@ -77,7 +80,8 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
     }
   }
   const el = performance.now() - t0;
-  const cpu = threadCpuMs() - c0;
+  const s1 = threadStat();
+  const cpu = s1.cpuMs - s0.cpuMs;
   let trades = 0;
   let books = 0;
   for (const p of pipeline.symbols.values()) {
@@ -93,6 +97,8 @@ async function pass(frames: readonly string[], symbols: readonly string[], v: Va
   return {
     us_per_frame: Math.round((el * 1000 * 100) / frames.length) / 100,
     cpu_us_per_frame: Math.round((cpu * 1000 * 100) / frames.length) / 100,
+    sys_us_per_frame: Math.round(((s1.sysMs - s0.sysMs) * 1000 * 100) / frames.length) / 100,
+    faults_per_frame: Math.round(((s1.faults - s0.faults) * 1000) / frames.length) / 1000,
     frames: frames.length,
   };
 }
@@ -123,7 +129,16 @@ async function main(): Promise<void> {
   const rows = VARIANTS.map((v) => {
     const r = runs.get(v)!;
     const us = median(r.map((x) => x.cpu_us_per_frame));
-    return { variant: v.name, frames: frames.length, passes: r.length, cpu_us_per_frame: us, frames_per_s_per_core: Math.round(1e6 / us), wall_us_per_frame: median(r.map((x) => x.us_per_frame)) };
+    return {
+      variant: v.name,
+      frames: frames.length,
+      passes: r.length,
+      cpu_us_per_frame: us,
+      sys_us_per_frame: median(r.map((x) => x.sys_us_per_frame)),
+      faults_per_frame: median(r.map((x) => x.faults_per_frame)),
+      frames_per_s_per_core: Math.round(1e6 / us),
+      wall_us_per_frame: median(r.map((x) => x.us_per_frame)),
+    };
   });
   printTable(rows);
   const [all, noNd, noPq, none] = rows.map((r) => r.cpu_us_per_frame) as [number, number, number, number];

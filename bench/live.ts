@@ -47,7 +47,7 @@ import { recordingScripts } from "../test/fake-exchange/script.ts";
 import { hive, query } from "../test/helpers/duckdb.ts";
 import { listFiles } from "../test/helpers/ndjson.ts";
 import { BareClient, ExchangeProcess, collectorFrames, pinBinary, startCollector, summarizeLogs, waitDrained, waitFor } from "./lib/harvestd.ts";
-import { argValue, cpuMsOf, cpuPressureUs, header, load, median, printTable, QUICK, quantiles, rssOf, runQueueWaitMs, threadCpuMs, writeResult } from "./lib/report.ts";
+import { argValue, cpuMsOf, cpuPressureUs, header, load, mainThreadFaults, median, printTable, QUICK, quantiles, rssOf, runQueueWaitMs, threadCpuMs, writeResult } from "./lib/report.ts";
 
 const N = Number(argValue("symbols") ?? (QUICK ? 10 : 50));
 const STEP_SEC = Number(argValue("seconds") ?? (QUICK ? 4 : 15));
@@ -112,6 +112,8 @@ interface RunResult {
   readonly exchange_cpu_pct: number;
   /** CPU % of the window per thread group: main (JS), worker (Parquet writer), gc, jit, io, other. */
   readonly thread_cpu_pct: Record<string, number>;
+  /** Minor page faults of the main thread per frame taken in the window. */
+  readonly main_faults_per_frame: number;
   readonly peak_rss_mb: number;
   /** Share of the window the collector's main thread was runnable but waited for a core (starved by other load). */
   readonly main_runqueue_wait_pct: number;
@@ -147,6 +149,7 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
     const f0 = (await collectorFrames(col.base)) ?? 0;
     const c0 = cpuMsOf(col.proc.pid) ?? 0;
     const th0 = threadCpuMs(col.proc.pid);
+    const pf0 = mainThreadFaults(col.proc.pid) ?? 0;
     const rq0 = runQueueWaitMs(col.proc.pid) ?? 0;
     const psi0 = cpuPressureUs() ?? 0;
     const t0 = performance.now();
@@ -174,6 +177,7 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
     const f1 = (await collectorFrames(col.base)) ?? 0;
     const c1 = cpuMsOf(col.proc.pid) ?? 0;
     const th1 = threadCpuMs(col.proc.pid);
+    const pf1 = mainThreadFaults(col.proc.pid) ?? 0;
     const rq1 = runQueueWaitMs(col.proc.pid) ?? 0;
     const psi1 = cpuPressureUs() ?? 0;
     const dt = (performance.now() - t0) / 1000;
@@ -260,6 +264,7 @@ async function runStep(target: number, perSym: number): Promise<RunResult> {
       collector_cpu_us_per_frame: framesInWindow > 0 ? Math.round(((c1 - c0) * 1000) / framesInWindow * 10) / 10 : 0,
       exchange_cpu_pct: Math.round(exCpuPct),
       thread_cpu_pct: Object.fromEntries(Object.keys(th1).map((k) => [k, Math.round(((th1[k]! - (th0[k] ?? 0)) / (dt * 1000)) * 100)])),
+      main_faults_per_frame: framesInWindow > 0 ? Math.round(((pf1 - pf0) / framesInWindow) * 1000) / 1000 : 0,
       peak_rss_mb: Math.round(peakRss / 2 ** 20),
       status_max_ms: Math.round(statusMaxMs),
       main_runqueue_wait_pct: Math.round(((rq1 - rq0) / (dt * 1000)) * 100),
@@ -407,6 +412,8 @@ async function main(): Promise<void> {
       cpu_pct: med((x) => x.collector_cpu_pct),
       us_frame: med((x) => x.collector_cpu_us_per_frame),
       main_pct: med((x) => x.thread_cpu_pct.main ?? 0),
+      main_sys_pct: med((x) => x.thread_cpu_pct.main_sys ?? 0),
+      main_faults: med((x) => x.main_faults_per_frame),
       worker_pct: med((x) => x.thread_cpu_pct.worker ?? 0),
       gc_pct: med((x) => x.thread_cpu_pct.gc ?? 0),
       ex_cpu_pct: med((x) => x.exchange_cpu_pct),

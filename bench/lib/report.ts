@@ -150,10 +150,11 @@ export function rssOf(pid: number): number | null {
 
 /**
  * CPU ms per thread group of a process (Linux /proc/PID/task): `main` (the JS thread), `worker` (Bun
- * Workers, e.g. the Parquet writer), `gc` (HeapHelper), `jit`, `io` (Bun Pool), `other`.
+ * Workers, e.g. the Parquet writer), `gc` (HeapHelper), `jit`, `io` (Bun Pool), `other`; and
+ * `main_sys`, the system part of `main` (page faults on fresh memory show there).
  */
 export function threadCpuMs(pid: number): Record<string, number> {
-  const out: Record<string, number> = { main: 0, worker: 0, gc: 0, jit: 0, io: 0, other: 0 };
+  const out: Record<string, number> = { main: 0, main_sys: 0, worker: 0, gc: 0, jit: 0, io: 0, other: 0 };
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -168,11 +169,22 @@ export function threadCpuMs(pid: number): Record<string, number> {
       const ms = (Number(rest[11]) + Number(rest[12])) * 10;
       const group = Number(tid) === pid ? "main" : name.startsWith("Worker") ? "worker" : name.startsWith("HeapHelper") ? "gc" : /JIT|JSC/.test(name) ? "jit" : name.startsWith("Bun Pool") ? "io" : "other";
       out[group]! += ms;
+      if (group === "main") out.main_sys! += Number(rest[12]) * 10;
     } catch {
       /* thread ended */
     }
   }
   return out;
+}
+
+/** Minor page faults of a process's main thread so far (Linux /proc), or null. */
+export function mainThreadFaults(pid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    return Number(f.slice(f.lastIndexOf(")") + 2).split(" ")[7]);
+  } catch {
+    return null;
+  }
 }
 
 /** CPU time (user + system) of a process in ms (Linux /proc), or null. */

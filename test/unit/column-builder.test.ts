@@ -2,16 +2,38 @@
  * The ingest thread's column builder (src/sinks/parquet/columns.ts): a builder that gets a few rows
  * holds a few rows' worth (its first chunk starts small and doubles), while the chunks it seals for
  * the writer are still full size, and rows keep their values across every growth (read back by
- * encoding the batch and reading the file with hyparquet).
+ * encoding the batch and reading the file with hyparquet), also when the chunks are cut from reused
+ * memory that still holds other bytes.
  */
 import { describe, expect, test } from "bun:test";
 import { parquetReadObjects } from "hyparquet";
 import { SCHEMAS, withComputedCells } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { BufferPool, pooledSize } from "../../src/util/buffer-pool.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { makeRow } from "./sink-support.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 10);
+
+/** Reads a batch (and chunks sent ahead) back through the encoder and hyparquet, as stored rows. */
+async function readBack(b: ColumnBatchBuilder, ahead: ReturnType<ColumnBatchBuilder["takeSealed"]>): Promise<Record<string, unknown>[]> {
+  const batch = b.take()!;
+  const bytes = encodeBatch({ ...batch, chunks: [...ahead, ...batch.chunks], sentRows: 0 });
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return parquetReadObjects({ file, compressors: { ZSTD: (x: Uint8Array) => Bun.zstdDecompressSync(x) } });
+}
+
+function expectRows(kind: "prices" | "orderbook" | "cvd" | "fusion", got: readonly Record<string, unknown>[], rows: readonly ReturnType<typeof makeRow>[]): void {
+  expect(got.length).toBe(rows.length);
+  for (const def of SCHEMAS[kind]) {
+    const want = rows.map((r) => withComputedCells(kind, r)[def.name]);
+    const have = got.map((r) => {
+      const v = r[def.name];
+      return typeof v === "bigint" ? Number(v) : v instanceof Date ? v.getTime() : v;
+    });
+    expect({ column: def.name, values: have }).toEqual({ column: def.name, values: want });
+  }
+}
 
 describe("column builder chunks", () => {
   test("a sparse builder holds a few rows' worth; a busy one seals full 256-row chunks", () => {
@@ -55,6 +77,29 @@ describe("column builder chunks", () => {
         return typeof v === "bigint" ? Number(v) : v instanceof Date ? v.getTime() : v;
       });
       expect({ column: def.name, values: have }).toEqual({ column: def.name, values: want });
+    }
+  });
+
+  test("chunks cut from reused memory hold exactly the rows written, nulls included", async () => {
+    // Memory the writer sent back still holds an earlier batch's bytes: here all-ones (NaN numbers,
+    // flags of 255). Every size class a 700-row batch can ask for is seeded with it.
+    const pool = new BufferPool(1 << 28);
+    for (let size = 4096; size <= 1 << 20; size = pooledSize(size + 1)) {
+      for (let k = 0; k < 4; k++) {
+        const b = pool.get(size);
+        new Uint8Array(b).fill(0xff);
+        pool.put(b);
+      }
+    }
+    for (const kind of ["prices", "orderbook", "cvd", "fusion"] as const) {
+      const b = new ColumnBatchBuilder(kind, "BTCUSDT", 0, 2048, pool);
+      const reusedBefore = pool.reused;
+      const rows = Array.from({ length: 700 }, (_, i) => makeRow(kind, i, "BTCUSDT", T0 + i * 7));
+      for (const r of rows) expect(b.append(r)).toBe(true);
+      const ahead = b.takeSealed();
+      expectRows(kind, await readBack(b, ahead), rows);
+      // The rows did go into reused memory (not only fresh arrays that start as zeros).
+      expect(pool.reused).toBeGreaterThan(reusedBefore);
     }
   });
 });

@@ -27,6 +27,7 @@ import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type CompressionMode, type NdjsonCompression } from "./compress.ts";
 import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
+import { BufferPool } from "../../util/buffer-pool.ts";
 import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
@@ -37,6 +38,12 @@ const HOUR_MS = 3_600_000;
 const IDLE_CLOSE_GRACE_MS = 2_000;
 const SWEEP_EVERY_MS = HOUR_MS;
 export const DEFAULT_NDJSON_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
+/**
+ * Written buffers kept for the next flushes: at 175k frames/s and 50 symbols a flush round needs
+ * ≈ 50 × 512 KiB; at 2,000 frames/s ≈ 50 × 4 KiB. What a second's flushes did not take is let go.
+ */
+const POOL_MAX_FREE_BYTES = 32 * 1024 * 1024;
+const POOL_TRIM_MS = 1_000;
 
 /** When appended lines are forced to the disk (docs/storage.md: cost and worst-case loss of each). */
 export type NdjsonFsync = "none" | "interval" | "always";
@@ -98,6 +105,8 @@ export interface NdjsonStatus {
 
 interface Chunk {
   readonly buf: Buffer;
+  /** The pooled memory `buf` lies in, returned to the pool once `buf` is written; null when not pooled. */
+  readonly owner: ArrayBuffer | null;
   readonly lines: number;
   /** What this chunk counts against the bound (the text length it came from). */
   readonly held: number;
@@ -147,6 +156,9 @@ const RAW_FILE = /^raw-(\d{2})\.ndjson$/;
 export class NdjsonSink implements LineSinkComponent {
   readonly name = "ndjson";
   private readonly files = new Map<string, OpenFile>();
+  /** Every file's line buffers, reused from flush to flush. */
+  private readonly pool = new BufferPool(POOL_MAX_FREE_BYTES);
+  private lastTrimMs = 0;
   /** Files no longer receiving lines, still being written out, closed or compressed. */
   private readonly draining = new Set<OpenFile>();
   /** How closed hours are compressed; null: they stay plain. */
@@ -328,6 +340,11 @@ export class NdjsonSink implements LineSinkComponent {
       }
     }
     void this.flush();
+    const now = Date.now();
+    if (now - this.lastTrimMs >= POOL_TRIM_MS) {
+      this.lastTrimMs = now;
+      this.pool.trim();
+    }
   }
 
   /** Files with lines waiting and no finished write for longer than the stall limit (failing files are reported as failing). */
@@ -371,7 +388,7 @@ export class NdjsonSink implements LineSinkComponent {
       markDone,
       fh: null,
       opened: false,
-      pending: new LineBytes(),
+      pending: new LineBytes(this.pool),
       chunks: [],
       offset: 0,
       writing: null,
@@ -398,8 +415,12 @@ export class NdjsonSink implements LineSinkComponent {
   private pump(f: OpenFile): Promise<void> {
     if (f.finishing) return f.done;
     if (f.pending.lines > 0) {
-      const { buf, lines, bytes } = f.pending.take();
-      f.chunks.push({ buf, lines, held: bytes });
+      const { parts, lines, bytes } = f.pending.take();
+      // The lines and bytes count once the last part is written: a flush is done when all of it is.
+      for (let k = 0; k < parts.length; k++) {
+        const last = k === parts.length - 1;
+        f.chunks.push({ buf: parts[k]!.bytes, owner: parts[k]!.owner, lines: last ? lines : 0, held: last ? bytes : 0 });
+      }
     }
     if (f.writing === null) {
       if (f.retry !== null && !this.final) return Promise.resolve();
@@ -430,7 +451,7 @@ export class NdjsonSink implements LineSinkComponent {
               f.opened = true;
               // A crash can cut the file's last line short. Our lines must not be glued onto it
               // (replay would lose the first of them, typically the session line): end it first.
-              if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), lines: 0, held: 0 });
+              if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), owner: null, lines: 0, held: 0 });
             }
           }
           const c = f.chunks[0]!;
@@ -441,6 +462,7 @@ export class NdjsonSink implements LineSinkComponent {
           if (f.offset < c.buf.length) continue;
           f.chunks.shift();
           f.offset = 0;
+          if (c.owner !== null) this.pool.put(c.owner);
           this.linesWritten += c.lines;
           this.pendingLines -= c.lines;
           f.progressAtMs = Date.now();

@@ -13,6 +13,7 @@
  * ~40 ms on the posting thread (measured), while copying their bytes costs a few ms and transfers for
  * free. The `symbol` column is not stored per row at all: a batch belongs to one symbol.
  */
+import type { BufferPool } from "../../util/buffer-pool.ts";
 import { schemaOf, type ColumnDef, type Row, type SinkKind } from "../../core/rows.ts";
 
 export const DAY_MS = 86_400_000;
@@ -267,7 +268,8 @@ export class ColumnBatchBuilder {
   /** Why the last refused row was refused. */
   lastRejection = "";
 
-  constructor(kind: SinkKind, symbol: string, day: number, private capacityHint = 0) {
+  /** `pool`: where chunk memory comes from (the writer sends chunks back once encoded); null allocates each. */
+  constructor(kind: SinkKind, symbol: string, day: number, private capacityHint = 0, private readonly pool: BufferPool | null = null) {
     this.kind = kind;
     this.symbol = symbol;
     this.day = day;
@@ -396,8 +398,8 @@ export class ColumnBatchBuilder {
     const target = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK_ROWS, (i === 0 ? this.capacityHint : i) >> 3));
     const cap = i === 0 ? Math.min(target, FIRST_CHUNK_ROWS) : target;
     const l = this.layout;
-    this.nums = new Float64Array(cap * l.numWidth);
-    this.flags = new Uint8Array(cap * l.flagWidth);
+    this.nums = this.numbers(cap * l.numWidth);
+    this.flags = this.bytes(cap * l.flagWidth);
     this.chunkStart = i;
     this.chunkCap = cap;
     this.chunkTarget = target;
@@ -407,13 +409,25 @@ export class ColumnBatchBuilder {
   private growChunk(): void {
     const cap = Math.min(this.chunkTarget, this.chunkCap * 2);
     const l = this.layout;
-    const nums = new Float64Array(cap * l.numWidth);
-    const flags = new Uint8Array(cap * l.flagWidth);
+    const nums = this.numbers(cap * l.numWidth);
+    const flags = this.bytes(cap * l.flagWidth);
     nums.set(this.nums);
     flags.set(this.flags);
+    // Never sent: the smaller chunk's memory serves another builder's next one.
+    this.pool?.put(this.nums.buffer as ArrayBuffer);
+    this.pool?.put(this.flags.buffer as ArrayBuffer);
     this.nums = nums;
     this.flags = flags;
     this.chunkCap = cap;
+  }
+
+  /** A chunk's numbers; from the pool their old contents remain, but every row written sets each of its cells. */
+  private numbers(n: number): Float64Array<ArrayBuffer> {
+    return this.pool === null ? new Float64Array(n) : new Float64Array(this.pool.get(n * 8), 0, n);
+  }
+
+  private bytes(n: number): Uint8Array<ArrayBuffer> {
+    return this.pool === null ? new Uint8Array(n) : new Uint8Array(this.pool.get(n), 0, n);
   }
 
   /**

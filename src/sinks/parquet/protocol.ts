@@ -144,8 +144,18 @@ export interface ExpiredReply {
   readonly path: string;
 }
 
+/**
+ * Chunk memory the writer is done with (encoded, or its batch written), transferred back for the
+ * ingest thread's next chunks: fresh memory cost it a page fault every 4 KiB (src/util/buffer-pool.ts).
+ */
+export interface RecycleReply {
+  readonly type: "recycle";
+  readonly buffers: readonly ArrayBuffer[];
+}
+
 export type FromWorker =
   | { readonly type: "ready" }
+  | RecycleReply
   | { readonly type: "closed" }
   | WrittenReply
   | FailedReply

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
-import { transferList, type RowChunk } from "./columns.ts";
+import { chunkTransferList, transferList, type RowChunk } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
 import { releaseArrayBuffer, releaseBuffer } from "../../util/release.ts";
 import { PageSpool } from "./page-spool.ts";
@@ -45,6 +45,11 @@ let config: WorkerInit = {
 };
 let seq = 0;
 const reply = (msg: FromWorker): void => self.postMessage(msg);
+
+/** Sends chunk memory back to the ingest thread (transferred: it leaves this thread's memory now). */
+function recycle(buffers: ArrayBuffer[]): void {
+  if (buffers.length > 0) self.postMessage({ type: "recycle", buffers } satisfies FromWorker, buffers);
+}
 
 // ---- job runner ---------------------------------------------------------------------------------
 
@@ -242,11 +247,8 @@ function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonl
     // Reported by the batch's write, which knows its symbol and rows.
     aheadFailed.set(key, String((e as Error)?.message ?? e));
   }
-  // Encoded (or failed): the rows are not needed again.
-  for (const c of chunks) {
-    releaseBuffer(c.nums);
-    releaseBuffer(c.flags);
-  }
+  // Encoded (or failed): the rows are not needed again here; their memory goes back to be filled again.
+  recycle(chunkTransferList(chunks));
   releaseBatchMemory();
 }
 
@@ -288,7 +290,9 @@ function write(req: WriteRequest): void {
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
   } finally {
-    for (const b of transferList(batch)) releaseArrayBuffer(b);
+    const chunkMemory = chunkTransferList(batch.chunks);
+    for (const b of transferList(batch)) if (!chunkMemory.includes(b)) releaseArrayBuffer(b);
+    recycle(chunkMemory);
   }
   const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, size: partsLength(bytes), encodeMs: performance.now() - t0, attempts: 0 };
   releaseBatchMemory(true);

@@ -135,6 +135,8 @@ export type VenueEvent =
       readonly status: string;
       /** No more fills will come (filled, cancelled, expired, rejected). */
       readonly final: boolean;
+      /** The order traded in full (final too). */
+      readonly filled: boolean;
       /** Set when this update reports a fill. */
       readonly fill: StreamFill | null;
     }

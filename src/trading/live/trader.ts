@@ -444,7 +444,7 @@ export class LiveTrader {
     if (s === undefined) return;
     const known = this.keyByClientId.get(o.clientOrderId);
     if (o.fill !== null) this.applyFill(s, o.fill);
-    if (o.final && (o.fill === null || o.status === "FILLED")) {
+    if (o.final && (o.fill === null || o.filled)) {
       this.records.order({
         // Our clock, like every other orders row, so a symbol's rows are in the order they happened here.
         symbol: s.symbol, ts_ms: Date.now(), client_order_id: o.clientOrderId, order_id: o.orderId, side: o.side, type: o.orderType, qty: o.qty,

@@ -98,7 +98,7 @@ export function decodeUserEvent(ev: Raw): VenueEvent {
         ? { tradeId: Number(o.t), orderId: Number(o.i), clientOrderId: String(o.c), side, price: Number(o.L), qty: Number(o.l), commission: Number(o.n), commissionAsset: String(o.N ?? "USDT"), realizedPnl: Number(o.rp), maker: o.m === true, time: Number(o.T) }
         : null;
     const price = Number(o.ap) > 0 ? Number(o.ap) : Number(o.p) > 0 ? Number(o.p) : null;
-    return { type: "order", raw: ev, symbol: String(o.s), clientOrderId: String(o.c), orderId: Number(o.i), side, orderType: String(o.o), qty: Number(o.q), price, status, final: FINAL_STATUSES.has(status), fill };
+    return { type: "order", raw: ev, symbol: String(o.s), clientOrderId: String(o.c), orderId: Number(o.i), side, orderType: String(o.o), qty: Number(o.q), price, status, final: FINAL_STATUSES.has(status), filled: status === "FILLED", fill };
   }
   if (ev.e === "ALGO_UPDATE") {
     const o = (ev.o ?? {}) as Raw;

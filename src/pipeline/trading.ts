@@ -33,8 +33,21 @@ function natsLease(cfg: Config, account: string): Lease | string {
   return new NatsKvLease(o.options, { bucket: LEASE_BUCKET, key: `account_${account}`, me, ttlMs, replicas: p.replicas, requestTimeoutMs: Math.min(5000, Math.floor(ttlMs / 4)) });
 }
 
+/**
+ * A warning when this collector publishes to NATS (so it may be one of redundant collectors) but
+ * trades without the account's lease: every such collector of the account would run a trader and
+ * send the same orders. Not made the default: with a lease, a NATS outage stops trading, which a
+ * single collector that merely publishes should not suffer (docs/trading.md).
+ */
+export function leaseWarning(cfg: Pick<Config, "trade" | "publish">): string | null {
+  if (cfg.trade.lease !== "none" || !cfg.publish.nats.enable) return null;
+  return 'trading without the account lease while publishing to NATS: if another collector of this account also trades, both send orders; set trade.lease = "nats" on every one of them';
+}
+
 /** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
 export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<TradingSession | number> {
+  const warning = leaseWarning(cfg);
+  if (warning !== null) log.log("warn", "trade lease", { warning });
   const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
   const r = await startLiveTrading(
     {

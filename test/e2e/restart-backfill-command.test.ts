@@ -65,7 +65,10 @@ test("harvestd backfill fills a hole cut into a stored day; replay and compactio
   expect([lo, hi].map((id) => holed.count.has(id))).toEqual([false, false]);
 
   const day = new Date().toISOString().slice(0, 10);
-  // Holes younger than twice backfill_max_hold_sec are left to a live collector: 0.5 s here.
+  // Holes younger than twice backfill_max_hold_sec are left to a live collector: 0.5 s here. The
+  // hole ends ≈ 60 trades (under a second) before the run's end, and the stop and the replay take
+  // ≈ 0.2 s: without a wait the hole could still count as young (seen failing once in CI).
+  await Bun.sleep(1_500);
   const args = ["backfill", "--from", day, "--to", day, "--config", join(REPO, "config.toml"), "--set", "feed.backfill_max_hold_sec=0.5"];
   const r = await runBinary(args, store.env);
   expect(r.stderr).toBe("");

@@ -8,7 +8,7 @@
  * thread's own CPU time per frame (robust to other load on the box), median of the passes. Profile with
  * `bun --cpu-prof --cpu-prof-md --cpu-prof-dir DIR bench/hotpath.ts`.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/load.ts";
@@ -22,7 +22,7 @@ import { ParquetSink } from "../src/sinks/parquet/parquet-sink.ts";
 import { createLogger } from "../src/util/log.ts";
 import type { StreamConnection } from "../src/exchange/binance/connection.ts";
 import { loadFrameSets } from "./lib/frames.ts";
-import { argValue, header, median, printTable, QUICK, writeResult } from "./lib/report.ts";
+import { argValue, header, median, printTable, procStat, QUICK, writeResult } from "./lib/report.ts";
 
 const CLONES = Number(argValue("symbols") ?? 10);
 const PASSES = Number(argValue("passes") ?? (QUICK ? 1 : 3));
@@ -45,9 +45,9 @@ const VARIANTS: readonly Variant[] = [
  * faults: robust to other processes on the box. Faults are where fresh buffers cost (src/util/buffer-pool.ts).
  */
 function threadStat(): { cpuMs: number; sysMs: number; faults: number } {
-  const f = readFileSync("/proc/thread-self/stat", "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, sysMs: Number(fields[12]) * 10, faults: Number(fields[7]) };
+  const st = procStat("/proc/thread-self/stat");
+  if (st === null) throw new Error("/proc/thread-self/stat cannot be read: the hotpath benchmark needs Linux");
+  return { cpuMs: st.userMs + st.sysMs, sysMs: st.sysMs, faults: st.minorFaults };
 }
 
 async function pass(frames: readonly string[], symbols: readonly string[], v: Variant): Promise<{ us_per_frame: number; cpu_us_per_frame: number; sys_us_per_frame: number; faults_per_frame: number; frames: number }> {

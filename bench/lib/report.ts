@@ -149,6 +149,22 @@ export function rssOf(pid: number): number | null {
 }
 
 /**
+ * A /proc `stat` file (a process's, a thread's, `thread-self`) read once: the command name, and
+ * what follows it in fields numbered from 0 at the state (field 3 of proc(5)); a name may itself
+ * hold spaces and parentheses. Times are in clock ticks of 10 ms. Null when it cannot be read.
+ */
+export function procStat(path: string): { readonly name: string; readonly minorFaults: number; readonly userMs: number; readonly sysMs: number } | null {
+  let f: string;
+  try {
+    f = readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return { name: f.slice(f.indexOf("(") + 1, f.lastIndexOf(")")), minorFaults: Number(rest[7]), userMs: Number(rest[11]) * 10, sysMs: Number(rest[12]) * 10 };
+}
+
+/**
  * CPU ms per thread group of a process (Linux /proc/PID/task): `main` (the JS thread), `worker` (Bun
  * Workers, e.g. the Parquet writer), `gc` (HeapHelper), `jit`, `io` (Bun Pool), `other`; and
  * `main_sys`, the system part of `main` (page faults on fresh memory show there).
@@ -162,41 +178,25 @@ export function threadCpuMs(pid: number): Record<string, number> {
     return out;
   }
   for (const tid of tids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
-      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-      const ms = (Number(rest[11]) + Number(rest[12])) * 10;
-      const group = Number(tid) === pid ? "main" : name.startsWith("Worker") ? "worker" : name.startsWith("HeapHelper") ? "gc" : /JIT|JSC/.test(name) ? "jit" : name.startsWith("Bun Pool") ? "io" : "other";
-      out[group]! += ms;
-      if (group === "main") out.main_sys! += Number(rest[12]) * 10;
-    } catch {
-      /* thread ended */
-    }
+    const st = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (st === null) continue; // thread ended
+    const name = st.name;
+    const group = Number(tid) === pid ? "main" : name.startsWith("Worker") ? "worker" : name.startsWith("HeapHelper") ? "gc" : /JIT|JSC/.test(name) ? "jit" : name.startsWith("Bun Pool") ? "io" : "other";
+    out[group]! += st.userMs + st.sysMs;
+    if (group === "main") out.main_sys! += st.sysMs;
   }
   return out;
 }
 
 /** Minor page faults of a process's main thread so far (Linux /proc), or null. */
 export function mainThreadFaults(pid: number): number | null {
-  try {
-    const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    return Number(f.slice(f.lastIndexOf(")") + 2).split(" ")[7]);
-  } catch {
-    return null;
-  }
+  return procStat(`/proc/${pid}/task/${pid}/stat`)?.minorFaults ?? null;
 }
 
 /** CPU time (user + system) of a process in ms (Linux /proc), or null. */
 export function cpuMsOf(pid: number): number | null {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; clock ticks of 10 ms.
-    return (Number(rest[11]) + Number(rest[12])) * 10;
-  } catch {
-    return null;
-  }
+  const st = procStat(`/proc/${pid}/stat`);
+  return st === null ? null : st.userMs + st.sysMs;
 }
 
 /**

@@ -15,6 +15,8 @@
 import { releaseArrayBuffer } from "./release.ts";
 
 const MIN_POOLED_BYTES = 4096;
+/** Buffers that lay free for a whole window of this long are let go (`tick`). */
+const TRIM_WINDOW_MS = 1_000;
 
 /** The size of the buffer `get(bytes)` returns: `bytes` below 4 KiB, else rounded up to its class. */
 export function pooledSize(bytes: number): number {
@@ -28,6 +30,7 @@ export class BufferPool {
   /** Per size, the fewest buffers that lay free since the last trim: those were not needed. */
   private readonly idle = new Map<number, number>();
   private freeBytes = 0;
+  private windowStartMs = 0;
   /** Buffers handed out that came from the pool, and ones that had to be allocated. */
   reused = 0;
   allocated = 0;
@@ -61,7 +64,14 @@ export class BufferPool {
     this.freeBytes += n;
   }
 
-  /** Lets go of the buffers nobody took since the last call; call every second or so. */
+  /** For the owner's timer: trims once a window has passed since the last trim (or the clock stepped back). */
+  tick(nowMs: number): void {
+    if (nowMs >= this.windowStartMs && nowMs - this.windowStartMs < TRIM_WINDOW_MS) return;
+    this.windowStartMs = nowMs;
+    this.trim();
+  }
+
+  /** Lets go of the buffers nobody took since the last call. */
   trim(): void {
     for (const [n, list] of this.free) {
       const drop = Math.min(this.idle.get(n) ?? 0, list.length);

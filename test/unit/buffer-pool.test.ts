@@ -68,4 +68,20 @@ describe("BufferPool", () => {
     pool.trim(); // a window where nothing was taken: everything goes
     expect(pool.bytes).toBe(0);
   });
+
+  test("tick trims once a second has passed since the last trim, and again after the clock steps back", () => {
+    const pool = new BufferPool(1 << 24);
+    pool.put(pool.get(8192));
+    pool.tick(10_000); // the first window starts: the buffer lay free, but only from now on counts
+    pool.tick(10_500); // within the window: nothing goes
+    expect(pool.bytes).toBe(8192);
+    pool.tick(11_000); // a whole window free: it goes
+    expect(pool.bytes).toBe(0);
+    pool.put(pool.get(8192));
+    pool.tick(5_000); // the clock stepped back: a new window starts (a trim)
+    pool.tick(5_900);
+    expect(pool.bytes).toBe(8192);
+    pool.tick(6_000);
+    expect(pool.bytes).toBe(0);
+  });
 });

@@ -43,7 +43,6 @@ export const DEFAULT_NDJSON_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
  * ≈ 50 × 512 KiB; at 2,000 frames/s ≈ 50 × 4 KiB. What a second's flushes did not take is let go.
  */
 const POOL_MAX_FREE_BYTES = 32 * 1024 * 1024;
-const POOL_TRIM_MS = 1_000;
 
 /** When appended lines are forced to the disk (docs/storage.md: cost and worst-case loss of each). */
 export type NdjsonFsync = "none" | "interval" | "always";
@@ -158,7 +157,6 @@ export class NdjsonSink implements LineSinkComponent {
   private readonly files = new Map<string, OpenFile>();
   /** Every file's line buffers, reused from flush to flush. */
   private readonly pool = new BufferPool(POOL_MAX_FREE_BYTES);
-  private lastTrimMs = 0;
   /** Files no longer receiving lines, still being written out, closed or compressed. */
   private readonly draining = new Set<OpenFile>();
   /** How closed hours are compressed; null: they stay plain. */
@@ -340,11 +338,7 @@ export class NdjsonSink implements LineSinkComponent {
       }
     }
     void this.flush();
-    const now = Date.now();
-    if (now - this.lastTrimMs >= POOL_TRIM_MS) {
-      this.lastTrimMs = now;
-      this.pool.trim();
-    }
+    this.pool.tick(Date.now());
   }
 
   /** Files with lines waiting and no finished write for longer than the stall limit (failing files are reported as failing). */

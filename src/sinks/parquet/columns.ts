@@ -96,14 +96,19 @@ export function chunkTransferList(chunks: readonly RowChunk[]): ArrayBuffer[] {
   return [...out];
 }
 
-/** The distinct ArrayBuffers behind a batch, for postMessage's transfer list. */
-export function transferList(batch: ColumnBatch): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>(chunkTransferList(batch.chunks));
-  for (const s of batch.strings) {
+/** The distinct ArrayBuffers behind a batch's string arenas. */
+export function stringTransferList(strings: readonly StrBlock[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const s of strings) {
     out.add(s.bytes.buffer as ArrayBuffer);
     out.add(s.offsets.buffer as ArrayBuffer);
   }
   return [...out];
+}
+
+/** The distinct ArrayBuffers behind a batch, for postMessage's transfer list. */
+export function transferList(batch: ColumnBatch): ArrayBuffer[] {
+  return [...new Set([...chunkTransferList(batch.chunks), ...stringTransferList(batch.strings)])];
 }
 
 /** `YYYY-MM-DD` of a UTC day number. */

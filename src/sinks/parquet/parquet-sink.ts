@@ -227,7 +227,6 @@ const SEND_AHEAD_MIN_PERIOD_MS = 10_000;
  * chunks did not take is let go. At 200k frames/s a second's chunks are ≈ 45 MB; at 2,000 ≈ 0.5.
  */
 const CHUNK_POOL_MAX_BYTES = 32 * 1024 * 1024;
-const CHUNK_POOL_TRIM_MS = 1_000;
 
 interface Pending {
   readonly kind: SinkKind;
@@ -264,7 +263,6 @@ export class ParquetSink implements RowSinkComponent {
   private nextId = 1;
   private nextKey = 1;
   private readonly chunkPool = new BufferPool(CHUNK_POOL_MAX_BYTES);
-  private lastPoolTrimMs = 0;
   private chunkBuffersReturned = 0;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
@@ -389,10 +387,7 @@ export class ParquetSink implements RowSinkComponent {
     for (const r of this.clock.due(nowMs)) this.rotate(this.kinds.get(r.kind)!, r.includes);
     this.sampleDrain();
     this.unspill();
-    if (nowMs - this.lastPoolTrimMs >= CHUNK_POOL_TRIM_MS || nowMs < this.lastPoolTrimMs) {
-      this.lastPoolTrimMs = nowMs;
-      this.chunkPool.trim();
-    }
+    this.chunkPool.tick(nowMs);
     if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
       this.lastMaintainAt = nowMs;
       if (this.worker !== null && !this.closed) this.post(this.worker, { type: "maintain", nowMs });

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
 import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
-import { chunkTransferList, transferList, type RowChunk } from "./columns.ts";
+import { chunkTransferList, stringTransferList, type RowChunk } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
-import { releaseArrayBuffer, releaseBuffer } from "../../util/release.ts";
+import { releaseArrayBuffer } from "../../util/release.ts";
 import { PageSpool } from "./page-spool.ts";
 import { makeStagingDir } from "../storage/staging.ts";
 import { commitFile, commitFiles, partFileName, partitionDir } from "./files.ts";
@@ -290,9 +290,9 @@ function write(req: WriteRequest): void {
     reply({ type: "dropped", ...base, error: { code: "EENCODE", message: String((e as Error)?.message ?? e), path: dir } });
     return;
   } finally {
-    const chunkMemory = chunkTransferList(batch.chunks);
-    for (const b of transferList(batch)) if (!chunkMemory.includes(b)) releaseArrayBuffer(b);
-    recycle(chunkMemory);
+    // The string arenas are sized per batch: freed here. The chunks go back to be filled again.
+    for (const b of stringTransferList(batch.strings)) releaseArrayBuffer(b);
+    recycle(chunkTransferList(batch.chunks));
   }
   const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, size: partsLength(bytes), encodeMs: performance.now() - t0, attempts: 0 };
   releaseBatchMemory(true);

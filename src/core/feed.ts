@@ -84,6 +84,12 @@ export interface ListingView {
 }
 
 /** A running feed: the adapter's connections for a set of symbols. */
+/**
+ * Totals every feed of a process reports alike because they describe something the feeds share (the
+ * IP's REST weight used in the current minute, as the venue reports it): a group reports them once.
+ */
+export const SHARED_TOTALS: ReadonlySet<string> = new Set(["rest_used_weight_1m"]);
+
 export interface Feed {
   start(): void;
   /**
@@ -92,7 +98,10 @@ export interface Feed {
    */
   stop(): void;
   readonly connections: readonly ConnectionView[];
-  /** Totals over all symbols (frames, duplicates, backfills, REST use, …): plain counters. */
+  /**
+   * Totals over all symbols (frames, duplicates, backfills, REST use, …): plain counters, which add
+   * up across feeds, but for SHARED_TOTALS.
+   */
   totals(): Readonly<Record<string, number>>;
   stats(symbol: string): SymbolFeedStats | undefined;
   /** Per-symbol recovery counters (duplicates, backfills, gaps): plain counters. */

@@ -3,7 +3,7 @@
  * batch of symbols the venue listed while it ran (symbols = "ALL"; docs/feed.md, "Listings"). A new
  * listing gets connections of its own, so nothing running is resubscribed or restarted.
  */
-import type { ConnectionView, Feed, ListingView, SymbolFeedStats } from "../core/feed.ts";
+import { SHARED_TOTALS, type ConnectionView, type Feed, type ListingView, type SymbolFeedStats } from "../core/feed.ts";
 
 export class FeedGroup implements Feed {
   private readonly feeds: Feed[] = [];
@@ -37,7 +37,7 @@ export class FeedGroup implements Feed {
   totals(): Readonly<Record<string, number>> {
     if (this.feeds.length === 1) return this.feeds[0]!.totals();
     const out: Record<string, number> = {};
-    for (const f of this.feeds) for (const [k, v] of Object.entries(f.totals())) out[k] = (out[k] ?? 0) + v;
+    for (const f of this.feeds) for (const [k, v] of Object.entries(f.totals())) out[k] = SHARED_TOTALS.has(k) ? Math.max(out[k] ?? v, v) : (out[k] ?? 0) + v;
     return out;
   }
 

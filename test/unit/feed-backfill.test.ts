@@ -234,8 +234,9 @@ describe("RestClient request weight", () => {
 
   test("weight used in an earlier minute does not count", () => {
     const rest = new RestClient({ baseUrl: "http://127.0.0.1:1", weightBudget1m: 100 });
-    (rest as unknown as { minute: number; used: number }).minute = Math.floor(Date.now() / 60_000) - 1;
-    (rest as unknown as { minute: number; used: number }).used = 100;
+    const ip = (rest as unknown as { ip: { minute: number; used: number } }).ip;
+    ip.minute = Math.floor(Date.now() / 60_000) - 1;
+    ip.used = 100;
     expect(rest.waitMs(60)).toBe(0);
   });
 
@@ -245,5 +246,72 @@ describe("RestClient request weight", () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toContain("/fapi/v1/aggTrades");
     expect(rest.counters.failures).toBe(1);
+  });
+});
+
+/**
+ * Binance counts weight and bans per IP: every feed of a process (the first, each new listing's, the
+ * relay) takes a user() of one client (src/exchange/binance/adapter.ts).
+ */
+describe("users of one RestClient", () => {
+  test("a 429 answered to one user pauses the others for its Retry-After; then one probe goes alone", async () => {
+    stub = restStub({ trades: ids(1, 50), answer: (n) => (n === 1 ? new Response('{"code":-1003}', { status: 429, headers: { "retry-after": "1" } }) : undefined) });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const [a, b, c] = [root.user(), root.user(), root.user()];
+    expect((await a.get("/fapi/v1/aggTrades", { symbol: "A", fromId: 1, limit: 1 }, 20)).status).toBe(429);
+    const [rb, rc] = await Promise.all([b.get("/fapi/v1/aggTrades", { symbol: "B", fromId: 1, limit: 1 }, 20), c.get("/fapi/v1/aggTrades", { symbol: "C", fromId: 1, limit: 1 }, 20)]);
+    expect(rb.ok && rc.ok).toBe(true);
+    const t = stub.requests.map((r) => r.at);
+    expect(t.length).toBe(3);
+    expect(t[1]! - t[0]!).toBeGreaterThanOrEqual(950);
+    // The second waited for the probe's answer: never two requests at once right after a pause.
+    expect(t[2]!).toBeGreaterThanOrEqual(t[1]!);
+    expect([a.counters.throttled, b.counters.throttled, c.counters.throttled]).toEqual([1, 0, 0]);
+    expect([a.counters.requests, b.counters.requests, c.counters.requests]).toEqual([1, 1, 1]);
+  });
+
+  test("the minute's weight is the IP's: what one user was told makes another wait", async () => {
+    stub = restStub({ trades: ids(1, 10), weightPerRequest: 50 });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 100 });
+    const [a, b] = [root.user(), root.user()];
+    expect((await a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 50)).ok).toBe(true);
+    // The exchange said 50 used this minute: b sees it, and 50 + 60 is past the budget.
+    expect(b.counters.usedWeight1m).toBe(50);
+    expect(b.waitMs(50)).toBe(0);
+    expect(b.waitMs(60)).toBeGreaterThan(0);
+  });
+
+  test("a request in flight for one user counts against the others before its answer", async () => {
+    let answer: () => void = () => {};
+    const gate = new Promise<void>((r) => (answer = r));
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, async fetch() { await gate; return new Response("[]", { headers: { "x-mbx-used-weight-1m": "30" } }); } });
+    try {
+      const root = new RestClient({ baseUrl: `http://127.0.0.1:${server.port}`, weightBudget1m: 100 });
+      const [a, b] = [root.user(), root.user()];
+      const pending = a.get("/fapi/v1/depth", { symbol: "X" }, 30);
+      await Bun.sleep(50);
+      expect(b.waitMs(60)).toBe(0);
+      expect(b.waitMs(80)).toBeGreaterThan(0);
+      answer();
+      expect((await pending).ok).toBe(true);
+    } finally {
+      server.stop(true);
+    }
+  });
+
+  test("close() ends one user's waits and requests; the others go on", async () => {
+    stub = restStub({ trades: ids(1, 5), answer: (n) => (n === 1 ? new Response("{}", { status: 429, headers: { "retry-after": "1" } }) : undefined) });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const [a, b] = [root.user(), root.user()];
+    expect((await a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 20)).status).toBe(429);
+    const waitingA = a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 20);
+    const waitingB = b.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 20);
+    await Bun.sleep(50);
+    a.close();
+    const ra = await waitingA;
+    expect(ra.ok).toBe(false);
+    if (!ra.ok) expect(ra.error).toBe("REST client closed");
+    expect((await waitingB).ok).toBe(true);
+    expect(stub.requests.length).toBe(2);
   });
 });

@@ -45,18 +45,19 @@ const conn = (id: string) => ({ id }) as unknown as ConnectionView;
 
 test("a feed added while running starts at once; totals add up; questions go to the symbol's feed; the listing forgets what is collected", () => {
   const listing: ListingView = { checkedAtMs: 1, notTrading: new Map([["OLDUSDT", "SETTLING"]]), notCollected: ["NEWUSDT", "NEXTUSDT"] };
-  const first = new FakeFeed([conn("market-0"), conn("public-0")], { frames: 10, held: 1 }, ["BTCUSDT", "OLDUSDT"], listing);
+  const first = new FakeFeed([conn("market-0"), conn("public-0")], { frames: 10, held: 1, rest_used_weight_1m: 40 }, ["BTCUSDT", "OLDUSDT"], listing);
   const group = new FeedGroup(first, ["BTCUSDT", "OLDUSDT"]);
   expect(group.listing()).toBe(listing);
   group.start();
   expect(first.started).toBe(1);
 
-  const added = new FakeFeed([conn("market-1"), conn("public-1")], { frames: 5, held: 2, extra: 3 }, ["NEWUSDT"]);
+  // The IP's weight, which both feeds report (they share one REST client), is not added up.
+  const added = new FakeFeed([conn("market-1"), conn("public-1")], { frames: 5, held: 2, extra: 3, rest_used_weight_1m: 60 }, ["NEWUSDT"]);
   group.add(added, ["NEWUSDT"]);
   expect(added.started).toBe(1);
   expect(first.started).toBe(1);
   expect(group.connections.map((c) => c.id)).toEqual(["market-0", "public-0", "market-1", "public-1"]);
-  expect(group.totals()).toEqual({ frames: 15, held: 3, extra: 3 });
+  expect(group.totals()).toEqual({ frames: 15, held: 3, extra: 3, rest_used_weight_1m: 60 });
   expect(group.stats("NEWUSDT")?.frames).toBe(1);
   expect(group.stats("OLDUSDT")?.frames).toBe(2);
   expect(group.stats("ETHUSDT")).toBeUndefined();

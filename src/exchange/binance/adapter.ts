@@ -8,6 +8,7 @@ import { fetchAllSymbols } from "./exchange-info.ts";
 import { BinanceFeed } from "./feed.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { BinanceRawLogDecoder } from "./raw-log-decoder.ts";
+import { RestClient } from "./rest-client.ts";
 import { BinanceRelay } from "./relay/relay.ts";
 import { parseStreamName } from "./streams.ts";
 
@@ -15,6 +16,9 @@ import { parseStreamName } from "./streams.ts";
 export const BINANCE_NAME = "binance";
 
 export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedParams, log: Logger): ExchangeAdapter {
+  // One client for the process: Binance counts weight and bans per IP, so every feed (the first and
+  // each new listing's) and the relay take a user of it and share its budget and its pauses.
+  const rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
   return {
     name: BINANCE_NAME,
     resolveSymbols: async (requested) =>
@@ -24,8 +28,8 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
             onRetry: (n) => log.log("warn", "exchangeInfo request failed, retrying", { error: n.error, attempt: n.attempt, retry_in_ms: n.retryInMs }),
           })
         : requested,
-    openFeed: (symbols, out, opts) => new BinanceFeed(symbols, endpoints, params, out, log, opts),
-    openRelay: (symbols, out, opts) => new BinanceRelay(symbols, endpoints, params, out, opts, log),
+    openFeed: (symbols, out, opts) => new BinanceFeed(symbols, endpoints, params, rest.user(), out, log, opts),
+    openRelay: (symbols, out, opts) => new BinanceRelay(symbols, params, rest.user(), out, opts, log),
     parseStream: parseStreamName,
     rawLog: new BinanceRawLogDecoder(),
   };

@@ -10,6 +10,7 @@ import { FrameIntake } from "./frame-intake.ts";
 import { ListingWatch } from "./listing-watch.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { RecoveringGate } from "./recovering-gate.ts";
+import type { RestClient } from "./rest-client.ts";
 import type { StreamGate } from "./stream-gate.ts";
 import { planConnections, streamName } from "./streams.ts";
 
@@ -26,8 +27,9 @@ export class BinanceFeed implements Feed {
   private readonly listingWatch: ListingWatch | null;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
-  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger, opts: FeedOptions = {}) {
-    this.recovering = new RecoveringGate(symbols, endpoints, params, out, log);
+  /** `rest`: this feed's user of the process's one REST client (rest-client.ts). */
+  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, rest: RestClient, out: FeedOutput, log: Logger, opts: FeedOptions = {}) {
+    this.recovering = new RecoveringGate(symbols, rest, params, out, log);
     this.gate = this.recovering.gate;
     // A restart: each trade stream continues after the last id the raw log holds.
     for (const [symbol, id] of opts.resume ?? []) this.gate.resumeAfterRestart(streamName(symbol, "aggTrade"), id);

@@ -6,8 +6,8 @@
 import type { FeedOutput } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
 import { Backfiller } from "./backfill.ts";
-import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
-import { RestClient } from "./rest-client.ts";
+import type { BinanceFeedParams } from "./params.ts";
+import type { RestClient } from "./rest-client.ts";
 import { SnapshotFetcher } from "./depth/snapshot-fetcher.ts";
 import { StreamGate } from "./stream-gate.ts";
 import { streamName } from "./streams.ts";
@@ -23,8 +23,9 @@ export class RecoveringGate {
   /** Full-depth mode: REST depth snapshots (depth/snapshot-fetcher.ts); null at depth5. */
   private readonly snapshots: SnapshotFetcher | null;
 
-  constructor(symbols: readonly string[], endpoints: BinanceEndpoints, params: BinanceFeedParams, out: FeedOutput, log: Logger) {
-    this.rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
+  /** `rest`: this gate's user of the process's one client (rest-client.ts), closed with the gate. */
+  constructor(symbols: readonly string[], rest: RestClient, params: BinanceFeedParams, out: FeedOutput, log: Logger) {
+    this.rest = rest;
     this.backfiller = new Backfiller(this.rest, { onError: (err, symbol) => log.log("error", "backfill failed", { symbol, error: err.message }) });
     this.gate = new StreamGate(symbols, out, {
       dedupLru: params.dedup_lru,

@@ -5,6 +5,11 @@
  * pause every request until `Retry-After` has passed (docs/binance.md §6, §8: limit 2400/min).
  * After such a pause one request goes first, alone, and the others wait for its answer: Binance bans
  * IPs that keep sending after a 429, so the client must not release a burst the moment it may.
+ *
+ * The weight and the bans belong to the IP, not to whoever asks: every user in a process (each
+ * feed's backfills and snapshots, the listing watch, the relay) takes a `user()` of one client, so
+ * they share the budget, what is in flight, a pause and its probe; each keeps its own counters
+ * (they add up across feeds) and its own `close()`.
  */
 
 /** Binance's documented REQUEST_WEIGHT limit per minute and IP for USDⓈ-M futures. */
@@ -30,46 +35,62 @@ export interface RestCounters {
   /** Requests that waited for the next minute because of the weight budget. */
   weightWaits: number;
   failures: number;
-  /** Last `x-mbx-used-weight-1m` seen. */
+  /** Last `x-mbx-used-weight-1m` seen by any user of the client: the IP's, not a sum. */
   usedWeight1m: number;
 }
 
-export class RestClient {
-  readonly counters: RestCounters = { requests: 0, throttled: 0, weightWaits: 0, failures: 0, usedWeight1m: 0 };
-  private readonly base: string;
-  private pausedUntil = 0;
+/** What every user of one client shares: the IP's minute, what is in flight, a pause and its probe. */
+class IpLimits {
+  pausedUntil = 0;
   /** Minute (epoch ms / 60 000) the used weight belongs to. */
-  private minute = -1;
-  private used = 0;
-  private inFlightWeight = 0;
-  private closed = false;
+  minute = -1;
+  used = 0;
+  inFlightWeight = 0;
   /** A 429/418 was answered: the next request is a probe that goes alone. */
-  private throttledSinceProbe = false;
-  private probe: Promise<void> | null = null;
-  private endProbe: (() => void) | null = null;
-  /** Wakes every request waiting for the budget or a pause (close()). */
+  throttledSinceProbe = false;
+  probe: Promise<void> | null = null;
+  endProbe: (() => void) | null = null;
+}
+
+export class RestClient {
+  private readonly ownCounters = { requests: 0, throttled: 0, weightWaits: 0, failures: 0 };
+  private readonly base: string;
+  private closed = false;
+  /** This user's waits (close() ends them). */
   private readonly wakers = new Set<() => void>();
 
-  constructor(private readonly opts: RestClientOptions) {
+  constructor(
+    private readonly opts: RestClientOptions,
+    private readonly ip: IpLimits = new IpLimits(),
+  ) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
+  }
+
+  /** Another user of the same IP limits, with counters and a close() of its own. */
+  user(): RestClient {
+    return new RestClient(this.opts, this.ip);
+  }
+
+  get counters(): Readonly<RestCounters> {
+    return { ...this.ownCounters, usedWeight1m: this.ip.used };
   }
 
   /** Ms until a request of `weight` may go out (0 = now). */
   waitMs(weight: number, now = Date.now()): number {
-    if (now < this.pausedUntil) return this.pausedUntil - now;
+    const ip = this.ip;
+    if (now < ip.pausedUntil) return ip.pausedUntil - now;
     const minute = Math.floor(now / 60_000);
-    const used = minute === this.minute ? this.used : 0;
-    if (used + this.inFlightWeight + weight > this.opts.weightBudget1m && (used > 0 || this.inFlightWeight > 0)) {
-      return minute === this.minute ? (minute + 1) * 60_000 - now + 50 : 50;
+    const used = minute === ip.minute ? ip.used : 0;
+    if (used + ip.inFlightWeight + weight > this.opts.weightBudget1m && (used > 0 || ip.inFlightWeight > 0)) {
+      return minute === ip.minute ? (minute + 1) * 60_000 - now + 50 : 50;
     }
     return 0;
   }
 
-  /** Ends every wait at once; later requests fail without being sent (shutdown). */
+  /** Ends this user's waits at once; its later requests fail without being sent (shutdown). */
   close(): void {
     this.closed = true;
     for (const wake of [...this.wakers]) wake();
-    this.endProbe?.();
   }
 
   /** One GET; waits for the weight budget and any 429/418 pause first. Never throws. */
@@ -77,20 +98,21 @@ export class RestClient {
     let isProbe = false;
     for (;;) {
       if (this.closed) return { ok: false, status: 0, error: "REST client closed" };
+      const ip = this.ip;
       const wait = this.waitMs(weight);
       if (wait > 0) {
-        if (Date.now() >= this.pausedUntil) this.counters.weightWaits++;
+        if (Date.now() >= ip.pausedUntil) this.ownCounters.weightWaits++;
         await this.sleep(wait);
         continue;
       }
-      if (this.probe !== null) {
-        await this.probe;
+      if (ip.probe !== null) {
+        await this.sleep(0, ip.probe);
         continue;
       }
-      if (this.throttledSinceProbe) {
-        this.throttledSinceProbe = false;
+      if (ip.throttledSinceProbe) {
+        ip.throttledSinceProbe = false;
         isProbe = true;
-        this.probe = new Promise((resolve) => (this.endProbe = resolve));
+        ip.probe = new Promise((resolve) => (ip.endProbe = resolve));
       }
       break;
     }
@@ -98,9 +120,9 @@ export class RestClient {
       return await this.send(path, query, weight);
     } finally {
       if (isProbe) {
-        const end = this.endProbe;
-        this.probe = null;
-        this.endProbe = null;
+        const end = this.ip.endProbe;
+        this.ip.probe = null;
+        this.ip.endProbe = null;
         end?.();
       }
     }
@@ -110,41 +132,44 @@ export class RestClient {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) qs.set(k, String(v));
     const url = `${this.base}${path}?${qs.toString()}`;
-    this.counters.requests++;
-    this.inFlightWeight += weight;
+    const ip = this.ip;
+    this.ownCounters.requests++;
+    ip.inFlightWeight += weight;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
       const body = await res.text();
       this.noteWeight(res.headers.get("x-mbx-used-weight-1m"));
       if (res.status === 429 || res.status === 418) {
-        this.counters.throttled++;
+        this.ownCounters.throttled++;
         const ra = Number(res.headers.get("retry-after"));
         const pause = Number.isFinite(ra) && ra > 0 ? ra * 1000 : (this.opts.defaultRetryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
-        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
-        this.throttledSinceProbe = true;
+        ip.pausedUntil = Math.max(ip.pausedUntil, Date.now() + pause);
+        ip.throttledSinceProbe = true;
         return { ok: false, status: res.status, error: `HTTP ${res.status}, retry after ${Math.round(pause / 1000)} s`, body };
       }
       if (!res.ok) {
-        this.counters.failures++;
+        this.ownCounters.failures++;
         return { ok: false, status: res.status, error: `HTTP ${res.status}: ${body.slice(0, 200)}`, body };
       }
       return { ok: true, status: res.status, body };
     } catch (e) {
-      this.counters.failures++;
+      this.ownCounters.failures++;
       return { ok: false, status: 0, error: `GET ${path} failed: ${(e as Error).message}` };
     } finally {
-      this.inFlightWeight -= weight;
+      ip.inFlightWeight -= weight;
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or for `until` when given; either way close() ends it. */
+  private sleep(ms: number, until?: Promise<void>): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        if (timer !== null) clearTimeout(timer);
         this.wakers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const timer = until === undefined ? setTimeout(wake, ms) : null;
+      until?.then(wake);
       this.wakers.add(wake);
     });
   }
@@ -152,9 +177,8 @@ export class RestClient {
   private noteWeight(header: string | null): void {
     const used = Number(header);
     if (header === null || !Number.isFinite(used)) return;
-    this.minute = Math.floor(Date.now() / 60_000);
-    this.used = used;
-    this.counters.usedWeight1m = used;
+    this.ip.minute = Math.floor(Date.now() / 60_000);
+    this.ip.used = used;
   }
 }
 

@@ -11,8 +11,9 @@
  */
 import type { FeedOutput, Relay, RelayOptions, RelayOutcome } from "../../../core/feed.ts";
 import type { Logger } from "../../../util/log.ts";
-import type { BinanceEndpoints, BinanceFeedParams } from "../params.ts";
+import type { BinanceFeedParams } from "../params.ts";
 import { RecoveringGate } from "../recovering-gate.ts";
+import type { RestClient } from "../rest-client.ts";
 import type { GateFrame, StreamGate } from "../stream-gate.ts";
 import { streamName } from "../streams.ts";
 import { recordInput } from "./record-frame.ts";
@@ -29,13 +30,13 @@ export class BinanceRelay implements Relay {
 
   constructor(
     symbols: readonly string[],
-    endpoints: BinanceEndpoints,
     feed: BinanceFeedParams,
+    rest: RestClient,
     out: FeedOutput,
     private readonly opts: RelayOptions,
     log: Logger,
   ) {
-    this.recovering = new RecoveringGate(symbols, endpoints, feed, out, log);
+    this.recovering = new RecoveringGate(symbols, rest, feed, out, log);
     const depthStream = (symbol: string) => streamName(symbol, "depth", feed.depth);
     this.gate = this.recovering.gate;
     this.reseq = new TradeResequencer(opts.reorderWindowMs, (f) => this.toGate(f));

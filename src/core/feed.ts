@@ -83,13 +83,13 @@ export interface ListingView {
   readonly notCollected: readonly string[];
 }
 
-/** A running feed: the adapter's connections for a set of symbols. */
 /**
  * Totals every feed of a process reports alike because they describe something the feeds share (the
  * IP's REST weight used in the current minute, as the venue reports it): a group reports them once.
  */
 export const SHARED_TOTALS: ReadonlySet<string> = new Set(["rest_used_weight_1m"]);
 
+/** A running feed: the adapter's connections for a set of symbols. */
 export interface Feed {
   start(): void;
   /**

@@ -95,10 +95,10 @@ export class RestClient {
 
   /** One GET; waits for the weight budget and any 429/418 pause first. Never throws. */
   async get(path: string, query: Readonly<Record<string, string | number>>, weight: number): Promise<RestResult> {
+    const ip = this.ip;
     let isProbe = false;
     for (;;) {
       if (this.closed) return { ok: false, status: 0, error: "REST client closed" };
-      const ip = this.ip;
       const wait = this.waitMs(weight);
       if (wait > 0) {
         if (Date.now() >= ip.pausedUntil) this.ownCounters.weightWaits++;
@@ -120,9 +120,9 @@ export class RestClient {
       return await this.send(path, query, weight);
     } finally {
       if (isProbe) {
-        const end = this.ip.endProbe;
-        this.ip.probe = null;
-        this.ip.endProbe = null;
+        const end = ip.endProbe;
+        ip.probe = null;
+        ip.endProbe = null;
         end?.();
       }
     }

@@ -6,11 +6,13 @@
  * After such a pause one request goes first, alone, and the others wait for its answer: Binance bans
  * IPs that keep sending after a 429, so the client must not release a burst the moment it may.
  *
- * The weight and the bans belong to the IP, not to whoever asks: every user in a process (each
- * feed's backfills and snapshots, the listing watch, the relay) takes a `user()` of one client, so
- * they share the budget, what is in flight, a pause and its probe; each keeps its own counters
- * (they add up across feeds) and its own `close()`.
+ * The weight and the bans belong to the IP, not to whoever asks: every client of one host in a
+ * process (each feed's backfills and snapshots, the listing watch, the relay, and a signed trading
+ * transport on the same host) shares the budget, what is in flight, a pause and its probe
+ * (ip-limits.ts). Users made with `user()` keep their own counters (they add up across feeds) and
+ * their own `close()`.
  */
+import { ipLimitsOf, type IpLimits } from "./ip-limits.ts";
 
 /** Binance's documented REQUEST_WEIGHT limit per minute and IP for USDⓈ-M futures. */
 export const BINANCE_WEIGHT_LIMIT_1M = 2400;
@@ -39,19 +41,6 @@ export interface RestCounters {
   usedWeight1m: number;
 }
 
-/** What every user of one client shares: the IP's minute, what is in flight, a pause and its probe. */
-class IpLimits {
-  pausedUntil = 0;
-  /** Minute (epoch ms / 60 000) the used weight belongs to. */
-  minute = -1;
-  used = 0;
-  inFlightWeight = 0;
-  /** A 429/418 was answered: the next request is a probe that goes alone. */
-  throttledSinceProbe = false;
-  probe: Promise<void> | null = null;
-  endProbe: (() => void) | null = null;
-}
-
 export class RestClient {
   private readonly ownCounters = { requests: 0, throttled: 0, weightWaits: 0, failures: 0 };
   private readonly base: string;
@@ -61,7 +50,7 @@ export class RestClient {
 
   constructor(
     private readonly opts: RestClientOptions,
-    private readonly ip: IpLimits = new IpLimits(),
+    private readonly ip: IpLimits = ipLimitsOf(opts.baseUrl),
   ) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
   }
@@ -96,7 +85,7 @@ export class RestClient {
   /** One GET; waits for the weight budget and any 429/418 pause first. Never throws. */
   async get(path: string, query: Readonly<Record<string, string | number>>, weight: number): Promise<RestResult> {
     const ip = this.ip;
-    let isProbe = false;
+    let endProbe: (() => void) | null = null;
     for (;;) {
       if (this.closed) return { ok: false, status: 0, error: "REST client closed" };
       const wait = this.waitMs(weight);
@@ -109,22 +98,13 @@ export class RestClient {
         await this.sleep(0, ip.probe);
         continue;
       }
-      if (ip.throttledSinceProbe) {
-        ip.throttledSinceProbe = false;
-        isProbe = true;
-        ip.probe = new Promise((resolve) => (ip.endProbe = resolve));
-      }
+      endProbe = ip.startProbeIfDue();
       break;
     }
     try {
       return await this.send(path, query, weight);
     } finally {
-      if (isProbe) {
-        const end = ip.endProbe;
-        ip.probe = null;
-        ip.endProbe = null;
-        end?.();
-      }
+      endProbe?.();
     }
   }
 
@@ -138,13 +118,12 @@ export class RestClient {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
       const body = await res.text();
-      this.noteWeight(res.headers.get("x-mbx-used-weight-1m"));
+      ip.noteUsedWeight(res.headers.get("x-mbx-used-weight-1m"));
       if (res.status === 429 || res.status === 418) {
         this.ownCounters.throttled++;
         const ra = Number(res.headers.get("retry-after"));
         const pause = Number.isFinite(ra) && ra > 0 ? ra * 1000 : (this.opts.defaultRetryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
-        ip.pausedUntil = Math.max(ip.pausedUntil, Date.now() + pause);
-        ip.throttledSinceProbe = true;
+        ip.throttled(pause);
         return { ok: false, status: res.status, error: `HTTP ${res.status}, retry after ${Math.round(pause / 1000)} s`, body };
       }
       if (!res.ok) {
@@ -172,13 +151,6 @@ export class RestClient {
       until?.then(wake);
       this.wakers.add(wake);
     });
-  }
-
-  private noteWeight(header: string | null): void {
-    const used = Number(header);
-    if (header === null || !Number.isFinite(used)) return;
-    this.ip.minute = Math.floor(Date.now() / 60_000);
-    this.ip.used = used;
   }
 }
 

@@ -172,17 +172,21 @@ export class OrderGateway {
     }));
   }
 
-  /** Our own sends in the last 10 s / 60 s, and the venue's count from the headers: the larger counts. */
-  orderRoom(now = Date.now()): { ok: boolean; waitMs: number } {
+  /**
+   * Whether an order may go now: not while the host's clients are paused after a 429/418 (ours or
+   * the market data's), and within the order counts — our own sends in the last 10 s / 60 s and the
+   * venue's count from the headers, the larger of the two.
+   */
+  orderRoom(now = Date.now()): { ok: boolean; waitMs: number; why: string } {
     while (this.sent.length > 0 && this.sent[0]! <= now - 60_000) this.sent.shift();
     const own10 = this.sent.filter((t) => t > now - 10_000).length;
     const l = this.rest.limits;
     const cap10 = Math.floor(this.limits.orders10s * this.opts.orderLimitShare);
     const cap1m = Math.floor(this.limits.orders1m * this.opts.orderLimitShare);
-    if (now < l.pausedUntil) return { ok: false, waitMs: l.pausedUntil - now };
-    if (Math.max(own10, l.orderCount10s) >= cap10) return { ok: false, waitMs: own10 > 0 ? this.sent.find((t) => t > now - 10_000)! + 10_000 - now : 1000 };
-    if (Math.max(this.sent.length, l.orderCount1m) >= cap1m) return { ok: false, waitMs: this.sent.length > 0 ? this.sent[0]! + 60_000 - now : 5000 };
-    return { ok: true, waitMs: 0 };
+    if (now < l.pausedUntil) return { ok: false, waitMs: l.pausedUntil - now, why: "the venue asked this host to wait (HTTP 429/418)" };
+    if (Math.max(own10, l.orderCount10s) >= cap10) return { ok: false, waitMs: own10 > 0 ? this.sent.find((t) => t > now - 10_000)! + 10_000 - now : 1000, why: "order-count limit (10 s) reached" };
+    if (Math.max(this.sent.length, l.orderCount1m) >= cap1m) return { ok: false, waitMs: this.sent.length > 0 ? this.sent[0]! + 60_000 - now : 5000, why: "order-count limit (1 min) reached" };
+    return { ok: true, waitMs: 0, why: "" };
   }
 
   /** v2 of an account endpoint, or v3 where the venue has retired v2 (404). */
@@ -207,7 +211,7 @@ export class OrderGateway {
     while (attempts < this.opts.maxSends) {
       const room = this.orderRoom();
       if (!room.ok) {
-        if (room.waitMs > this.opts.resolveDeadlineMs) return { ok: false, code: null, reason: `order-count limit reached; room in ${Math.ceil(room.waitMs / 1000)} s`, latencyMs: took(), attempts, uncertain: false };
+        if (room.waitMs > this.opts.resolveDeadlineMs) return { ok: false, code: null, reason: `${room.why}; room in ${Math.ceil(room.waitMs / 1000)} s`, latencyMs: took(), attempts, uncertain: false };
         this.counters.throttled++;
         await Bun.sleep(room.waitMs);
         continue;

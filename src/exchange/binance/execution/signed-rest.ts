@@ -2,10 +2,13 @@
  * The signed REST transport of the trading venue: keeps the server-time offset in sync (GET
  * /fapi/v1/time at start, every `timeSyncEveryMs`, and after a -1021), signs every request with
  * `timestamp` and `recvWindow`, reads the weight and order-count headers, honours 429/418
- * `Retry-After`, and reports every request and response to `onAudit` with the signature removed
+ * `Retry-After` — a pause it shares with every other client of the same host in the process
+ * (ip-limits.ts: on mainnet, the market-data client), so neither sends through the other's ban — and
+ * reports every request and response to `onAudit` with the signature removed
  * (the API key travels only in the `X-MBX-APIKEY` header and is never reported).
  */
 import type { VenueAudit } from "../../../core/execution.ts";
+import { ipLimitsOf, type IpLimits } from "../ip-limits.ts";
 import type { ApiCredentials } from "./signer.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -19,11 +22,11 @@ export type RestReply =
   | { readonly kind: "unknown"; readonly status: number; readonly msg: string; readonly latencyMs: number };
 
 export interface LimitState {
-  usedWeight1m: number;
-  orderCount10s: number;
-  orderCount1m: number;
-  /** Epoch ms until which the venue asked us to wait (429/418). */
-  pausedUntil: number;
+  readonly usedWeight1m: number;
+  readonly orderCount10s: number;
+  readonly orderCount1m: number;
+  /** Epoch ms until which the venue asked this host's clients to wait (429/418). */
+  readonly pausedUntil: number;
 }
 
 export interface SignedRestOptions {
@@ -36,14 +39,20 @@ export interface SignedRestOptions {
 }
 
 export class SignedRest {
-  readonly limits: LimitState = { usedWeight1m: 0, orderCount10s: 0, orderCount1m: 0, pausedUntil: 0 };
+  private readonly counts = { orderCount10s: 0, orderCount1m: 0 };
   /** serverTime − local clock, ms. */
   offsetMs = 0;
   private lastSync = 0;
   private readonly base: string;
+  private readonly ip: IpLimits;
 
   constructor(private readonly opts: SignedRestOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
+    this.ip = ipLimitsOf(this.base);
+  }
+
+  get limits(): LimitState {
+    return { usedWeight1m: this.ip.used, orderCount10s: this.counts.orderCount10s, orderCount1m: this.counts.orderCount1m, pausedUntil: this.ip.pausedUntil };
   }
 
   /** Measures the offset to the venue's clock from the midpoint of a `GET /fapi/v1/time` round trip. */
@@ -83,8 +92,22 @@ export class SignedRest {
   }
 
   private async send(method: HttpMethod, path: string, params: Params, sign: boolean, withKey: boolean): Promise<RestReply> {
-    const wait = this.limits.pausedUntil - Date.now();
-    if (wait > 0) await Bun.sleep(wait);
+    const ip = this.ip;
+    for (;;) {
+      const wait = ip.pausedUntil - Date.now();
+      if (wait > 0) await Bun.sleep(wait);
+      else if (ip.probe !== null) await ip.probe;
+      else break;
+    }
+    const endProbe = ip.startProbeIfDue();
+    try {
+      return await this.sendNow(method, path, params, sign, withKey);
+    } finally {
+      endProbe?.();
+    }
+  }
+
+  private async sendNow(method: HttpMethod, path: string, params: Params, sign: boolean, withKey: boolean): Promise<RestReply> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) q.set(k, String(v));
     if (sign) {
@@ -132,16 +155,14 @@ export class SignedRest {
       const v = h.get(name);
       return v === null ? null : Number(v);
     };
-    const w = num("x-mbx-used-weight-1m");
-    if (w !== null && Number.isFinite(w)) this.limits.usedWeight1m = w;
+    this.ip.noteUsedWeight(h.get("x-mbx-used-weight-1m"));
     const c10 = num("x-mbx-order-count-10s");
-    if (c10 !== null && Number.isFinite(c10)) this.limits.orderCount10s = c10;
+    if (c10 !== null && Number.isFinite(c10)) this.counts.orderCount10s = c10;
     const c1m = num("x-mbx-order-count-1m");
-    if (c1m !== null && Number.isFinite(c1m)) this.limits.orderCount1m = c1m;
+    if (c1m !== null && Number.isFinite(c1m)) this.counts.orderCount1m = c1m;
     if (status === 429 || status === 418) {
       const ra = Number(h.get("retry-after"));
-      const pause = Number.isFinite(ra) && ra > 0 ? ra * 1000 : status === 418 ? 120_000 : 30_000;
-      this.limits.pausedUntil = Math.max(this.limits.pausedUntil, Date.now() + pause);
+      this.ip.throttled(Number.isFinite(ra) && ra > 0 ? ra * 1000 : status === 418 ? 120_000 : 30_000);
     }
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * Binance counts request weight and bans per IP, and keeps banning an IP whose requests go on after
+ * a 429. Everything in one process that talks to one REST host — the market-data client's users
+ * (feeds, relay, `harvestd backfill`) and, when it trades on the same host, the signed trading
+ * transport — therefore shares one `IpLimits`: the minute's used weight, what is in flight, a pause
+ * and the probe that ends it. Hosts differ between mainnet and testnet, so testnet trading beside
+ * mainnet data shares nothing, as Binance counts them apart.
+ */
+
+export class IpLimits {
+  /** Epoch ms until which the venue asked us to wait (429/418). */
+  pausedUntil = 0;
+  /** Minute (epoch ms / 60 000) the used weight belongs to. */
+  minute = -1;
+  used = 0;
+  inFlightWeight = 0;
+  /** A 429/418 was answered: the next request is a probe that goes alone. */
+  private throttledSinceProbe = false;
+  /** Settles when the probe in flight has its answer; null when none is out. */
+  probe: Promise<void> | null = null;
+
+  /** A 429/418 was answered: every request waits `pauseMs`, then one goes alone first. */
+  throttled(pauseMs: number, now = Date.now()): void {
+    this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
+    this.throttledSinceProbe = true;
+  }
+
+  /** The request about to go is the probe after a pause: the end function lets the others go. */
+  startProbeIfDue(): (() => void) | null {
+    if (!this.throttledSinceProbe) return null;
+    this.throttledSinceProbe = false;
+    let end!: () => void;
+    this.probe = new Promise((resolve) => (end = resolve));
+    return () => {
+      this.probe = null;
+      end();
+    };
+  }
+
+  /** `x-mbx-used-weight-1m` of an answer (the IP's use this minute, whoever asked). */
+  noteUsedWeight(header: string | null, now = Date.now()): void {
+    const used = Number(header);
+    if (header === null || header === "" || !Number.isFinite(used)) return;
+    this.minute = Math.floor(now / 60_000);
+    this.used = used;
+  }
+}
+
+const byHost = new Map<string, IpLimits>();
+
+/** The limits shared by every client of this process that sends to `baseUrl`'s host. */
+export function ipLimitsOf(baseUrl: string): IpLimits {
+  let key: string;
+  try {
+    key = new URL(baseUrl).host.toLowerCase();
+  } catch {
+    key = baseUrl;
+  }
+  let ip = byHost.get(key);
+  if (ip === undefined) {
+    ip = new IpLimits();
+    byHost.set(key, ip);
+  }
+  return ip;
+}

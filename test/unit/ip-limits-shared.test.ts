@@ -139,6 +139,6 @@ test("clients of different hosts share nothing (mainnet data beside testnet trad
   expect((await data.get("/fapi/v1/depth", { symbol: "BTCUSDT", limit: 5 }, 2)).status).toBe(429);
   const t0 = Date.now();
   expect((await trade.publicGet("/fapi/v1/exchangeInfo")).kind).toBe("ok");
-  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(Date.now() - t0).toBeLessThan(1500); // sharing would hold it for Retry-After (2 s)
   expect(trade.limits.pausedUntil).toBe(0);
 });

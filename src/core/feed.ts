@@ -85,9 +85,10 @@ export interface ListingView {
 
 /**
  * Totals every feed of a process reports alike because they describe something the feeds share (the
- * IP's REST weight used in the current minute, as the venue reports it): a group reports them once.
+ * IP's REST weight used in the current minute, as the venue reports it; the seconds left of a pause
+ * the venue imposed on the IP): a group reports them once.
  */
-export const SHARED_TOTALS: ReadonlySet<string> = new Set(["rest_used_weight_1m"]);
+export const SHARED_TOTALS: ReadonlySet<string> = new Set(["rest_used_weight_1m", "rest_paused_s"]);
 
 /** A running feed: the adapter's connections for a set of symbols. */
 export interface Feed {

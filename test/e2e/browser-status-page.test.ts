@@ -168,3 +168,32 @@ describe.skipIf(missing !== undefined)("status page in headless Chromium (compil
     expect(problems).toEqual([]);
   }, 90_000);
 });
+
+describe.skipIf(missing !== undefined)("status page: a pause the exchange imposes on REST", () => {
+  test("a 418 (IP banned) answered to the listing check shows as a tile, in /metrics and once in the log", async () => {
+    const c = await startCollector({ symbols: ["BTCUSDT"] });
+    let browser: TestBrowser | undefined;
+    try {
+      await waitForHealth(c, 200);
+      // The next REST request is the first listing check (10 s after the start).
+      c.fake.rejectRest(1, 418, 600);
+      browser = await launchBrowser();
+      const { page, problems } = await browser.open(`${c.base}/`);
+      const tile = await waitFor(
+        "the REST paused tile",
+        async () => (await page.$$eval("#tiles .tile", (ts) => ts.map((t) => t.textContent ?? ""))).find((t) => t.startsWith("REST paused")),
+        40_000,
+        250,
+      );
+      expect(tile).toMatch(/^REST paused(9|10) min$/);
+      const gauge = /^harvestd_rest_pause_seconds (\d+)$/m.exec(await (await c.get("/metrics")).text());
+      expect(Number(gauge?.[1])).toBeGreaterThan(500);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser?.close();
+      const r = await c.stop();
+      const said = r.stderr.split("\n").filter((l) => l.includes('"exchange REST paused"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(said.map((l) => [l.status, l.why, l.pause_s])).toEqual([[418, "IP banned", 600]]);
+    }
+  }, 90_000);
+});

@@ -124,6 +124,14 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** The collector's "exchange REST paused" log lines. */
+function pauseLines(o: Outcome): { status: number; why: string; pause_s: number }[] {
+  return o.result.stderr
+    .split("\n")
+    .filter((l) => l.includes('"exchange REST paused"'))
+    .map((l) => JSON.parse(l) as { status: number; why: string; pause_s: number });
+}
+
 /** Trades withheld a second or more after the collector's first connection opened (so it had a first trade to see the hole from). */
 function withheldOnceConnected(p: Progress): number {
   const opened = p.fake.connections().map((c) => c.openedAt);
@@ -454,6 +462,12 @@ describe("counters equal what was injected", () => {
       for (const later of rest.slice(i + 1)) expect(later.at - r.at < 50 || later.at - r.at >= 950).toBe(true);
     });
     expect(o.metrics.totals.backfilled).toBeGreaterThan(0);
+    // Each pause the venue imposed is said once in the log; none is left at the end.
+    expect(pauseLines(o).map((l) => [l.status, l.why, l.pause_s])).toEqual([
+      [429, "too many requests", 1],
+      [429, "too many requests", 1],
+    ]);
+    expect(o.metrics.totals.rest_paused_s).toBe(0);
   });
 
   test("all at once: counters within what was injected and certainly received", () => {
@@ -500,6 +514,9 @@ describe("counters equal what was injected", () => {
     }
     expect(missing).toBeGreaterThan(0);
     expect(o.metrics.totals.missingTradeIds).toBe(missing);
+    // The ban is said once, and still shown when the run ends.
+    expect(pauseLines(o).map((l) => [l.status, l.why, l.pause_s])).toEqual([[418, "IP banned", 600]]);
+    expect(o.metrics.totals.rest_paused_s).toBeGreaterThan(500);
   });
 });
 

@@ -11,6 +11,7 @@ import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.
 import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
 import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
 import { hmacSigner } from "../../src/exchange/binance/execution/signer.ts";
+import { ipLimitsOf } from "../../src/exchange/binance/ip-limits.ts";
 import { RestClient } from "../../src/exchange/binance/rest-client.ts";
 import { loadExchangeInfoText } from "../fake-exchange/fixtures.ts";
 
@@ -142,3 +143,28 @@ test("clients of different hosts share nothing (mainnet data beside testnet trad
   expect(Date.now() - t0).toBeLessThan(1500); // sharing would hold it for Retry-After (2 s)
   expect(trade.limits.pausedUntil).toBe(0);
 });
+
+test("every 429/418 of the host is told once to its listeners, whichever client received it; the seconds left count down to 0", async () => {
+  const h = host();
+  const data = new RestClient({ baseUrl: h.base, weightBudget1m: 1800 });
+  const trade = signedRest(h.base);
+  const told: [number, number][] = [];
+  const stop = ipLimitsOf(h.base).onThrottle((status, pauseMs) => told.push([status, pauseMs]));
+  try {
+    h.throttle(1);
+    await data.get("/fapi/v1/depth", { symbol: "BTCUSDT", limit: 5 }, 2);
+    expect(data.counters.pausedSec).toBe(RETRY_AFTER_SEC);
+    h.throttle(1);
+    await trade.publicGet("/fapi/v1/exchangeInfo");
+    expect(told).toEqual([
+      [429, RETRY_AFTER_SEC * 1000],
+      [429, RETRY_AFTER_SEC * 1000],
+    ]);
+    // The trading request waited out the first pause, then set a second one.
+    expect(data.counters.pausedSec).toBe(RETRY_AFTER_SEC);
+    await Bun.sleep(RETRY_AFTER_SEC * 1000 + 50);
+    expect(data.counters.pausedSec).toBe(0);
+  } finally {
+    stop();
+  }
+}, 10_000);

@@ -8,6 +8,7 @@ import { fetchAllSymbols } from "./exchange-info.ts";
 import { BinanceFeed } from "./feed.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
 import { BinanceRawLogDecoder } from "./raw-log-decoder.ts";
+import { ipLimitsOf } from "./ip-limits.ts";
 import { RestClient } from "./rest-client.ts";
 import { BinanceRelay } from "./relay/relay.ts";
 import { parseStreamName } from "./streams.ts";
@@ -19,6 +20,11 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
   // One client for the process: Binance counts weight and bans per IP, so every feed (the first and
   // each new listing's) and the relay take a user of it and share its budget and its pauses.
   const rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
+  // A pause is the venue's word on this IP (a 418 is a ban that grows if ignored): said once per
+  // answer, whoever in the process received it (market data, or trading on the same host).
+  ipLimitsOf(endpoints.rest).onThrottle((status, pauseMs) =>
+    log.log("warn", "exchange REST paused", { status, why: status === 418 ? "IP banned" : "too many requests", pause_s: Math.ceil(pauseMs / 1000) }),
+  );
   return {
     name: BINANCE_NAME,
     resolveSymbols: async (requested) =>

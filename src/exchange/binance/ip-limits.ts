@@ -7,6 +7,9 @@
  * mainnet data shares nothing, as Binance counts them apart.
  */
 
+/** A 429/418 answer to any client of the host: its status and the pause it set. */
+export type ThrottleListener = (status: number, pauseMs: number) => void;
+
 export class IpLimits {
   /** Epoch ms until which the venue asked us to wait (429/418). */
   pausedUntil = 0;
@@ -18,11 +21,24 @@ export class IpLimits {
   private throttledSinceProbe = false;
   /** Settles when the probe in flight has its answer; null when none is out. */
   probe: Promise<void> | null = null;
+  private readonly listeners = new Set<ThrottleListener>();
 
-  /** A 429/418 was answered: every request waits `pauseMs`, then one goes alone first. */
-  throttled(pauseMs: number, now = Date.now()): void {
+  /** A 429/418 (`status`) was answered: every request waits `pauseMs`, then one goes alone first. */
+  throttled(status: number, pauseMs: number, now = Date.now()): void {
     this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
     this.throttledSinceProbe = true;
+    for (const l of this.listeners) l(status, pauseMs);
+  }
+
+  /** Whole seconds until the pause ends (0 when none): an operator's figure, rounded up. */
+  pauseLeftSec(now = Date.now()): number {
+    return this.pausedUntil > now ? Math.ceil((this.pausedUntil - now) / 1000) : 0;
+  }
+
+  /** Told of every 429/418 answered to a client of this host (the log's line); returns the unsubscribe. */
+  onThrottle(listener: ThrottleListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The request about to go is the probe after a pause: the end function lets the others go. */

@@ -68,6 +68,7 @@ export class RecoveringGate {
       rest_throttled: rc.throttled,
       rest_weight_waits: rc.weightWaits,
       rest_used_weight_1m: rc.usedWeight1m,
+      rest_paused_s: rc.pausedSec,
       depth_snapshot_requests: this.snapshots?.counters.requests ?? 0,
       depth_snapshot_failures: this.snapshots?.counters.failures ?? 0,
     };

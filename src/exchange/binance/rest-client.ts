@@ -39,6 +39,8 @@ export interface RestCounters {
   failures: number;
   /** Last `x-mbx-used-weight-1m` seen by any user of the client: the IP's, not a sum. */
   usedWeight1m: number;
+  /** Seconds left of a 429/418 pause of the host's clients (0 when none). */
+  pausedSec: number;
 }
 
 export class RestClient {
@@ -61,7 +63,7 @@ export class RestClient {
   }
 
   get counters(): Readonly<RestCounters> {
-    return { ...this.ownCounters, usedWeight1m: this.ip.used };
+    return { ...this.ownCounters, usedWeight1m: this.ip.used, pausedSec: this.ip.pauseLeftSec() };
   }
 
   /** Ms until a request of `weight` may go out (0 = now). */
@@ -123,7 +125,7 @@ export class RestClient {
         this.ownCounters.throttled++;
         const ra = Number(res.headers.get("retry-after"));
         const pause = Number.isFinite(ra) && ra > 0 ? ra * 1000 : (this.opts.defaultRetryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
-        ip.throttled(pause);
+        ip.throttled(res.status, pause);
         return { ok: false, status: res.status, error: `HTTP ${res.status}, retry after ${Math.round(pause / 1000)} s`, body };
       }
       if (!res.ok) {

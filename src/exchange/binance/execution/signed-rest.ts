@@ -162,7 +162,7 @@ export class SignedRest {
     if (c1m !== null && Number.isFinite(c1m)) this.counts.orderCount1m = c1m;
     if (status === 429 || status === 418) {
       const ra = Number(h.get("retry-after"));
-      this.ip.throttled(Number.isFinite(ra) && ra > 0 ? ra * 1000 : status === 418 ? 120_000 : 30_000);
+      this.ip.throttled(status, Number.isFinite(ra) && ra > 0 ? ra * 1000 : status === 418 ? 120_000 : 30_000);
     }
   }
 }

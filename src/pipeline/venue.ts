@@ -30,9 +30,9 @@ export function exchangeAdapter(cfg: Config, log: Logger): ExchangeAdapter {
   return binanceAdapter(cfg.endpoints, cfg.feed, log);
 }
 
-/** Fetches known holes of stored trade ids over REST (`harvestd backfill`). */
-export function tradeRecovery(cfg: Config): TradeRecovery {
-  return new TradeRecovery(cfg.endpoints, cfg.feed);
+/** Fetches known holes of stored trade ids over REST (`harvestd backfill`); `onThrottle` hears of each 429/418. */
+export function tradeRecovery(cfg: Config, onThrottle?: (status: number, pauseMs: number) => void): TradeRecovery {
+  return new TradeRecovery(cfg.endpoints, cfg.feed, onThrottle);
 }
 
 /** The stream name of a symbol's trades in this venue's raw log (a cheap filter before decoding). */

@@ -70,8 +70,11 @@ test("harvestd backfill fills a hole cut into a stored day; replay and compactio
   // ≈ 0.2 s: without a wait the hole could still count as young (seen failing once in CI).
   await Bun.sleep(1_500);
   const args = ["backfill", "--from", day, "--to", day, "--config", join(REPO, "config.toml"), "--set", "feed.backfill_max_hold_sec=0.5"];
+  // The command's first REST request is answered 429: it says so, waits, and goes on.
+  fx.rejectRest(1, 429, 1);
   const r = await runBinary(args, store.env);
-  expect(r.stderr).toBe("");
+  expect(r.stderr).toBe("harvestd: backfill: the exchange paused REST requests (HTTP 429: too many requests) for 1 s; waiting\n");
+  expect(r.stdout).toMatch(/REST requests, 1 throttled\)/);
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain(`backfill ${CUT}: `);
   expect(r.stdout).toMatch(new RegExp(`backfill ${CUT}: \\d+ stored trades, 1 holes, 150 trades recovered, 0 ids not served by REST`));

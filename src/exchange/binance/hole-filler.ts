@@ -9,6 +9,7 @@ import type { AggTradeEvent } from "../../core/market-events.ts";
 import { Backfiller } from "./backfill.ts";
 import { parseData } from "./frame-parser.ts";
 import type { BinanceEndpoints, BinanceFeedParams } from "./params.ts";
+import { ipLimitsOf, type ThrottleListener } from "./ip-limits.ts";
 import { RestClient } from "./rest-client.ts";
 import { streamName } from "./streams.ts";
 
@@ -30,9 +31,13 @@ export class TradeRecovery {
   /** Ends the current fill when a listener threw (a bug): the Backfiller abandons that job. */
   private abort: ((err: Error) => void) | null = null;
 
-  constructor(endpoints: BinanceEndpoints, params: BinanceFeedParams) {
+  private readonly unsubscribe: () => void;
+
+  /** `onThrottle`: told of each 429/418 (a command waiting out a ban of minutes must say so). */
+  constructor(endpoints: BinanceEndpoints, params: BinanceFeedParams, onThrottle: ThrottleListener = () => {}) {
     this.rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
     this.backfiller = new Backfiller(this.rest, { onError: (err) => this.abort?.(err) });
+    this.unsubscribe = ipLimitsOf(endpoints.rest).onThrottle(onThrottle);
   }
 
   /** Requests made, answers throttled (429/418), pages fetched. */
@@ -67,5 +72,6 @@ export class TradeRecovery {
   close(): void {
     this.backfiller.stop();
     this.rest.close();
+    this.unsubscribe();
   }
 }

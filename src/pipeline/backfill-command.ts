@@ -72,8 +72,8 @@ export async function runBackfill(cfg: Config, req: BackfillRequest): Promise<nu
       if (ev.type === "error") process.stderr.write(`harvestd: backfill: ${ev.what}: ${ev.error.message}\n`);
     },
   });
-  const recovery = tradeRecovery(cfg, (status, pauseMs) =>
-    process.stderr.write(`harvestd: backfill: the exchange paused REST requests (HTTP ${status}: ${status === 418 ? "IP banned" : "too many requests"}) for ${Math.ceil(pauseMs / 1000)} s; waiting\n`),
+  const recovery = tradeRecovery(cfg, (t) =>
+    process.stderr.write(`harvestd: backfill: the exchange paused REST requests (HTTP ${t.status}: ${t.why}) for ${Math.ceil(t.pauseMs / 1000)} s; waiting\n`),
   );
   const t0 = performance.now();
   let total: SymbolResult = { holes: 0, recovered: 0, notServed: 0 };

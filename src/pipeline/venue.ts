@@ -9,6 +9,7 @@ import type { ExchangeAdapter, RawLogDecoder } from "../core/feed.ts";
 import { BINANCE_NAME, binanceAdapter } from "../exchange/binance/adapter.ts";
 import { BinanceRawLogDecoder } from "../exchange/binance/raw-log-decoder.ts";
 import { TradeRecovery } from "../exchange/binance/hole-filler.ts";
+import type { ThrottleListener } from "../exchange/binance/ip-limits.ts";
 import { binanceExecution } from "../exchange/binance/execution/venue.ts";
 import { streamName } from "../exchange/binance/streams.ts";
 import { tradeEndpoints, type TradeParams } from "../trading/live/params.ts";
@@ -31,7 +32,7 @@ export function exchangeAdapter(cfg: Config, log: Logger): ExchangeAdapter {
 }
 
 /** Fetches known holes of stored trade ids over REST (`harvestd backfill`); `onThrottle` hears of each 429/418. */
-export function tradeRecovery(cfg: Config, onThrottle?: (status: number, pauseMs: number) => void): TradeRecovery {
+export function tradeRecovery(cfg: Config, onThrottle?: ThrottleListener): TradeRecovery {
   return new TradeRecovery(cfg.endpoints, cfg.feed, onThrottle);
 }
 

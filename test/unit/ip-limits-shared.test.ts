@@ -149,7 +149,7 @@ test("every 429/418 of the host is told once to its listeners, whichever client 
   const data = new RestClient({ baseUrl: h.base, weightBudget1m: 1800 });
   const trade = signedRest(h.base);
   const told: [number, number][] = [];
-  const stop = ipLimitsOf(h.base).onThrottle((status, pauseMs) => told.push([status, pauseMs]));
+  const stop = ipLimitsOf(h.base).onThrottle((t) => told.push([t.status, t.pauseMs]));
   try {
     h.throttle(1);
     await data.get("/fapi/v1/depth", { symbol: "BTCUSDT", limit: 5 }, 2);

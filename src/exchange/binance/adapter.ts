@@ -22,9 +22,7 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
   const rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
   // A pause is the venue's word on this IP (a 418 is a ban that grows if ignored): said once per
   // answer, whoever in the process received it (market data, or trading on the same host).
-  ipLimitsOf(endpoints.rest).onThrottle((status, pauseMs) =>
-    log.log("warn", "exchange REST paused", { status, why: status === 418 ? "IP banned" : "too many requests", pause_s: Math.ceil(pauseMs / 1000) }),
-  );
+  ipLimitsOf(endpoints.rest).onThrottle((t) => log.log("warn", "exchange REST paused", { status: t.status, why: t.why, pause_s: Math.ceil(t.pauseMs / 1000) }));
   return {
     name: BINANCE_NAME,
     resolveSymbols: async (requested) =>

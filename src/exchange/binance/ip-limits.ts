@@ -7,8 +7,16 @@
  * mainnet data shares nothing, as Binance counts them apart.
  */
 
-/** A 429/418 answer to any client of the host: its status and the pause it set. */
-export type ThrottleListener = (status: number, pauseMs: number) => void;
+/** A 429/418 answer to any client of the host: its status, what Binance means by it, and the pause it set. */
+export interface Throttle {
+  readonly status: number;
+  readonly why: "IP banned" | "too many requests";
+  readonly pauseMs: number;
+}
+export type ThrottleListener = (t: Throttle) => void;
+
+/** Pause after a 429 / 418 that carries no Retry-After. */
+export const DEFAULT_PAUSE_MS = { 429: 30_000, 418: 120_000 } as const;
 
 export class IpLimits {
   /** Epoch ms until which the venue asked us to wait (429/418). */
@@ -23,11 +31,19 @@ export class IpLimits {
   probe: Promise<void> | null = null;
   private readonly listeners = new Set<ThrottleListener>();
 
-  /** A 429/418 (`status`) was answered: every request waits `pauseMs`, then one goes alone first. */
-  throttled(status: number, pauseMs: number, now = Date.now()): void {
+  /**
+   * A 429/418 (`status`) was answered with the `Retry-After` header `retryAfter` (seconds): every
+   * request waits that long (`fallbackMs`, else 30 s / 120 s, without one), then one goes alone
+   * first. Returns the pause in ms.
+   */
+  throttled(status: 429 | 418, retryAfter: string | null, fallbackMs?: number, now = Date.now()): number {
+    const ra = Number(retryAfter);
+    const pauseMs = retryAfter !== null && Number.isFinite(ra) && ra > 0 ? ra * 1000 : (fallbackMs ?? DEFAULT_PAUSE_MS[status]);
     this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
     this.throttledSinceProbe = true;
-    for (const l of this.listeners) l(status, pauseMs);
+    const t: Throttle = { status, why: status === 418 ? "IP banned" : "too many requests", pauseMs };
+    for (const l of this.listeners) l(t);
+    return pauseMs;
   }
 
   /** Whole seconds until the pause ends (0 when none): an operator's figure, rounded up. */

@@ -12,7 +12,7 @@
  * (ip-limits.ts). Users made with `user()` keep their own counters (they add up across feeds) and
  * their own `close()`.
  */
-import { ipLimitsOf, type IpLimits } from "./ip-limits.ts";
+import { DEFAULT_PAUSE_MS, ipLimitsOf, type IpLimits } from "./ip-limits.ts";
 
 /** Binance's documented REQUEST_WEIGHT limit per minute and IP for USDⓈ-M futures. */
 export const BINANCE_WEIGHT_LIMIT_1M = 2400;
@@ -123,9 +123,7 @@ export class RestClient {
       ip.noteUsedWeight(res.headers.get("x-mbx-used-weight-1m"));
       if (res.status === 429 || res.status === 418) {
         this.ownCounters.throttled++;
-        const ra = Number(res.headers.get("retry-after"));
-        const pause = Number.isFinite(ra) && ra > 0 ? ra * 1000 : (this.opts.defaultRetryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
-        ip.throttled(res.status, pause);
+        const pause = ip.throttled(res.status, res.headers.get("retry-after"), this.opts.defaultRetryAfterMs);
         return { ok: false, status: res.status, error: `HTTP ${res.status}, retry after ${Math.round(pause / 1000)} s`, body };
       }
       if (!res.ok) {
@@ -194,7 +192,7 @@ export async function startupGet(url: string, opts: StartupGetOptions = {}): Pro
     if (!retryable) return res;
     let wait = Math.min(maxDelay, delay * (0.75 + Math.random() * 0.5));
     delay = Math.min(maxDelay, delay * 2);
-    if (res.status === 429 || res.status === 418) wait = Math.max(wait, res.retryAfterMs ?? (res.status === 418 ? 120_000 : 30_000));
+    if (res.status === 429 || res.status === 418) wait = Math.max(wait, res.retryAfterMs ?? DEFAULT_PAUSE_MS[res.status]);
     const elapsed = Math.round((Date.now() - start) / 1000);
     if (Date.now() + wait >= deadline) {
       const why = wait > 1000 && Date.now() + wait - deadline > 1000 ? `; the next attempt (in ${Math.round(wait / 1000)} s) would be past the start-up deadline` : "";

@@ -160,9 +160,6 @@ export class SignedRest {
     if (c10 !== null && Number.isFinite(c10)) this.counts.orderCount10s = c10;
     const c1m = num("x-mbx-order-count-1m");
     if (c1m !== null && Number.isFinite(c1m)) this.counts.orderCount1m = c1m;
-    if (status === 429 || status === 418) {
-      const ra = Number(h.get("retry-after"));
-      this.ip.throttled(status, Number.isFinite(ra) && ra > 0 ? ra * 1000 : status === 418 ? 120_000 : 30_000);
-    }
+    if (status === 429 || status === 418) this.ip.throttled(status, h.get("retry-after"));
   }
 }

@@ -11,7 +11,7 @@ import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.
 import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
 import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
 import { hmacSigner } from "../../src/exchange/binance/execution/signer.ts";
-import { ipLimitsOf } from "../../src/exchange/binance/ip-limits.ts";
+import { IpLimits, ipLimitsOf } from "../../src/exchange/binance/ip-limits.ts";
 import { RestClient } from "../../src/exchange/binance/rest-client.ts";
 import { loadExchangeInfoText } from "../fake-exchange/fixtures.ts";
 
@@ -25,7 +25,7 @@ interface Seen {
   readonly concurrent: number;
 }
 
-/** A REST host: answers the next `throttle(n)` requests 429 with Retry-After, the rest after `delayMs`. */
+/** A REST host: answers after `delayMs`, the next `throttle(n)` requests 429 with Retry-After. */
 function startHost(delayMs = 0) {
   const seen: Seen[] = [];
   let throttleNext = 0;
@@ -41,12 +41,12 @@ function startHost(delayMs = 0) {
       try {
         weight += path === "/fapi/v1/exchangeInfo" ? 1 : 5;
         const headers = { "content-type": "application/json", "x-mbx-used-weight-1m": String(weight) };
+        if (delayMs > 0) await Bun.sleep(delayMs);
         if (throttleNext > 0) {
           throttleNext--;
           seen.push({ path, at: Date.now(), status: 429, concurrent });
           return new Response(JSON.stringify({ code: -1003, msg: "Too many requests" }), { status: 429, headers: { ...headers, "retry-after": String(RETRY_AFTER_SEC) } });
         }
-        if (delayMs > 0) await Bun.sleep(delayMs);
         seen.push({ path, at: Date.now(), status: 200, concurrent });
         const body = path === "/fapi/v1/exchangeInfo" ? loadExchangeInfoText() : path === "/fapi/v1/time" ? JSON.stringify({ serverTime: Date.now() }) : "{}";
         return new Response(body, { status: 200, headers });
@@ -167,4 +167,36 @@ test("every 429/418 of the host is told once to its listeners, whichever client 
   } finally {
     stop();
   }
+}, 10_000);
+
+test("requests in flight together that all come back 429 are one pause, told once; an answer asking for longer is told again", async () => {
+  const h = host(100);
+  const data = new RestClient({ baseUrl: h.base, weightBudget1m: 1800 });
+  const told: number[] = [];
+  const stop = ipLimitsOf(h.base).onThrottle((t) => told.push(t.status));
+  try {
+    h.throttle(3);
+    await Promise.all([0, 1, 2].map(() => data.get("/fapi/v1/depth", { symbol: "BTCUSDT", limit: 5 }, 2)));
+    const throttled = h.seen.filter((s) => s.status === 429);
+    expect(throttled.length).toBe(3);
+    expect(Math.max(...throttled.map((s) => s.concurrent))).toBeGreaterThan(1);
+    expect(told).toEqual([429]);
+  } finally {
+    stop();
+  }
+  // The same rule on the clock alone: a ban answered during a 429's pause lengthens it, and is said.
+  const ip = new IpLimits();
+  const said: [number, number][] = [];
+  ip.onThrottle((t) => said.push([t.status, t.pauseMs]));
+  const t0 = 1_000_000;
+  ip.throttled(429, "1", undefined, t0);
+  ip.throttled(429, "1", undefined, t0 + 40);
+  ip.throttled(418, "600", undefined, t0 + 60);
+  ip.throttled(418, "600", undefined, t0 + 90);
+  ip.throttled(429, "1", undefined, t0 + 700_000);
+  expect(said).toEqual([
+    [429, 1000],
+    [418, 600_000],
+    [429, 1000],
+  ]);
 }, 10_000);

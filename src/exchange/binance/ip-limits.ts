@@ -15,6 +15,12 @@ export interface Throttle {
 }
 export type ThrottleListener = (t: Throttle) => void;
 
+/**
+ * A 429/418 whose pause ends within this of the one already running is that pause, answered again
+ * to a request that was in flight with it (Retry-After has whole seconds).
+ */
+const SAME_PAUSE_MS = 1000;
+
 /** Pause after a 429 / 418 that carries no Retry-After. */
 export const DEFAULT_PAUSE_MS = { 429: 30_000, 418: 120_000 } as const;
 
@@ -39,10 +45,16 @@ export class IpLimits {
   throttled(status: 429 | 418, retryAfter: string | null, fallbackMs?: number, now = Date.now()): number {
     const ra = Number(retryAfter);
     const pauseMs = retryAfter !== null && Number.isFinite(ra) && ra > 0 ? ra * 1000 : (fallbackMs ?? DEFAULT_PAUSE_MS[status]);
-    this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
+    const until = now + pauseMs;
+    // Requests already in flight when the pause began come back with the same answer: they are
+    // the same pause, not a new one, unless they ask for longer (a 429 turned into a ban).
+    const news = this.pausedUntil <= now || until > this.pausedUntil + SAME_PAUSE_MS;
+    this.pausedUntil = Math.max(this.pausedUntil, until);
     this.throttledSinceProbe = true;
-    const t: Throttle = { status, why: status === 418 ? "IP banned" : "too many requests", pauseMs };
-    for (const l of this.listeners) l(t);
+    if (news) {
+      const t: Throttle = { status, why: status === 418 ? "IP banned" : "too many requests", pauseMs };
+      for (const l of this.listeners) l(t);
+    }
     return pauseMs;
   }
 
@@ -51,7 +63,7 @@ export class IpLimits {
     return this.pausedUntil > now ? Math.ceil((this.pausedUntil - now) / 1000) : 0;
   }
 
-  /** Told of every 429/418 answered to a client of this host (the log's line); returns the unsubscribe. */
+  /** Told once of each pause a 429/418 to a client of this host began or lengthened (the log's line); returns the unsubscribe. */
   onThrottle(listener: ThrottleListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -24,6 +24,15 @@ const SAME_PAUSE_MS = 1000;
 /** Pause after a 429 / 418 that carries no Retry-After. */
 export const DEFAULT_PAUSE_MS = { 429: 30_000, 418: 120_000 } as const;
 
+/**
+ * A `Retry-After` header in ms; undefined when absent or not a positive number of seconds (a 429 that
+ * asks for no wait at all is treated as one that names none: the default pause applies).
+ */
+export function retryAfterMs(header: string | null): number | undefined {
+  const sec = Number(header);
+  return header !== null && Number.isFinite(sec) && sec > 0 ? sec * 1000 : undefined;
+}
+
 export class IpLimits {
   /** Epoch ms until which the venue asked us to wait (429/418). */
   pausedUntil = 0;
@@ -43,8 +52,7 @@ export class IpLimits {
    * first. Returns the pause in ms.
    */
   throttled(status: 429 | 418, retryAfter: string | null, fallbackMs?: number, now = Date.now()): number {
-    const ra = Number(retryAfter);
-    const pauseMs = retryAfter !== null && Number.isFinite(ra) && ra > 0 ? ra * 1000 : (fallbackMs ?? DEFAULT_PAUSE_MS[status]);
+    const pauseMs = retryAfterMs(retryAfter) ?? fallbackMs ?? DEFAULT_PAUSE_MS[status];
     const until = now + pauseMs;
     // Requests already in flight when the pause began come back with the same answer: they are
     // the same pause, not a new one, unless they ask for longer (a 429 turned into a ban).

@@ -12,7 +12,7 @@
  * (ip-limits.ts). Users made with `user()` keep their own counters (they add up across feeds) and
  * their own `close()`.
  */
-import { DEFAULT_PAUSE_MS, ipLimitsOf, type IpLimits } from "./ip-limits.ts";
+import { DEFAULT_PAUSE_MS, ipLimitsOf, retryAfterMs, type IpLimits } from "./ip-limits.ts";
 
 /** Binance's documented REQUEST_WEIGHT limit per minute and IP for USDⓈ-M futures. */
 export const BINANCE_WEIGHT_LIMIT_1M = 2400;
@@ -208,10 +208,9 @@ async function getOnce(url: string, timeoutMs: number): Promise<RestResult & { r
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.text();
     if (res.ok) return { ok: true, status: res.status, body };
-    const ra = Number(res.headers.get("retry-after"));
-    const retryAfterMs = res.headers.get("retry-after") !== null && Number.isFinite(ra) && ra >= 0 ? ra * 1000 : undefined;
+    const pauseMs = retryAfterMs(res.headers.get("retry-after"));
     const what = res.status === 418 ? " (IP banned)" : res.status === 429 ? " (too many requests)" : "";
-    return { ok: false, status: res.status, error: `HTTP ${res.status}${what}: ${body.slice(0, 120)}`, body, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    return { ok: false, status: res.status, error: `HTTP ${res.status}${what}: ${body.slice(0, 120)}`, body, ...(pauseMs === undefined ? {} : { retryAfterMs: pauseMs }) };
   } catch (e) {
     const err = e as Error;
     const msg = err.name === "TimeoutError" ? `no answer within ${Math.round(timeoutMs / 100) / 10} s` : err.message;

@@ -1,9 +1,12 @@
 /**
  * REST backfill (src/exchange/binance/backfill.ts, rest-client.ts) against a real local HTTP server playing
- * Binance's /fapi/v1/aggTrades: pages, holes, throttling with Retry-After, weight budget.
+ * Binance's /fapi/v1/aggTrades: pages, holes, throttling with Retry-After, weight budget. Each client
+ * gets limits of its own (`new IpLimits()`): the process keeps them per host, and a 60 s pause or a
+ * minute's weight left by one test would hold a later test whose server the OS gave the same port.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { Backfiller, streamShapeText, type RecoveredTrade } from "../../src/exchange/binance/backfill.ts";
+import { IpLimits } from "../../src/exchange/binance/ip-limits.ts";
 import { RestClient } from "../../src/exchange/binance/rest-client.ts";
 
 interface Served {
@@ -86,7 +89,7 @@ describe("streamShapeText: REST aggTrade → the stream's aggTrade shape", () =>
 describe("Backfiller against a local REST server", () => {
   test("fetches a range larger than one page in pages of at most 1000, in id order", async () => {
     stub = restStub({ trades: ids(100, 3000) });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }));
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()));
     const c = collect();
     bf.start("BTCUSDT", 200, 2399, c.listener);
     await c.done;
@@ -103,7 +106,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("ids the exchange does not serve are reported missing, in order with the trades around them", async () => {
     stub = restStub({ trades: [...ids(10, 12), ...ids(15, 20)] });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }));
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()));
     const c = collect();
     bf.start("BTCUSDT", 8, 16, c.listener);
     await c.done;
@@ -112,7 +115,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("a range REST cannot reach yet is retried a few times, then reported missing", async () => {
     stub = restStub({ trades: ids(1, 5) });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }), { maxRetries: 2, retryDelayMs: 20 });
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()), { maxRetries: 2, retryDelayMs: 20 });
     const c = collect();
     bf.start("BTCUSDT", 3, 8, c.listener);
     await c.done;
@@ -126,7 +129,7 @@ describe("Backfiller against a local REST server", () => {
       trades: ids(1, 50),
       answer: (n) => (n === 1 ? new Response('{"code":-1003}', { status: 429, headers: { "retry-after": "1" } }) : undefined),
     });
-    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits());
     const bf = new Backfiller(rest);
     const c = collect();
     bf.start("BTCUSDT", 10, 20, c.listener);
@@ -142,7 +145,7 @@ describe("Backfiller against a local REST server", () => {
       trades: ids(1, 50),
       answer: (n) => (n <= 2 ? new Response('{"code":-1003}', { status: 429, headers: { "retry-after": "1" } }) : undefined),
     });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }), { concurrency: 2 });
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()), { concurrency: 2 });
     const jobs = ["A", "B", "C"].map((s) => {
       const c = collect();
       bf.start(s, 5, 5, c.listener);
@@ -159,7 +162,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("close() ends every wait at once", async () => {
     stub = restStub({ trades: ids(1, 5), answer: (n) => (n === 1 ? new Response("{}", { status: 429, headers: { "retry-after": "60" } }) : undefined) });
-    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits());
     expect((await rest.get("/fapi/v1/aggTrades", { symbol: "X" }, 20)).status).toBe(429);
     const waiting = rest.get("/fapi/v1/aggTrades", { symbol: "X" }, 20);
     await Bun.sleep(50);
@@ -172,7 +175,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("HTTP 418 without Retry-After pauses every request for the default ban time", async () => {
     stub = restStub({ trades: [], answer: () => new Response('{"code":-1003}', { status: 418 }) });
-    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400, defaultRetryAfterMs: 5000 });
+    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400, defaultRetryAfterMs: 5000 }, new IpLimits());
     expect(rest.waitMs(20)).toBe(0);
     const r = await rest.get("/fapi/v1/aggTrades", { symbol: "X" }, 20);
     expect(r.ok).toBe(false);
@@ -184,7 +187,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("a 4xx other than 429/418 is final: the range is reported missing at once", async () => {
     stub = restStub({ trades: [], answer: () => new Response('{"code":-1121,"msg":"Invalid symbol."}', { status: 400 }) });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }));
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()));
     const c = collect();
     bf.start("NOPEUSDT", 1, 5, c.listener);
     await c.done;
@@ -194,7 +197,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("a cancelled job reports nothing more", async () => {
     stub = restStub({ trades: ids(1, 5000) });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }));
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()));
     const c = collect();
     const job = bf.start("BTCUSDT", 1, 4000, c.listener);
     job.cancel();
@@ -205,7 +208,7 @@ describe("Backfiller against a local REST server", () => {
 
   test("jobs take turns page by page: a short gap is not stuck behind a long one", async () => {
     stub = restStub({ trades: ids(1, 10_000) });
-    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }), { concurrency: 1 });
+    const bf = new Backfiller(new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits()), { concurrency: 1 });
     const long = collect();
     const short = collect();
     const order: string[] = [];
@@ -219,7 +222,7 @@ describe("Backfiller against a local REST server", () => {
 describe("RestClient request weight", () => {
   test("a request that would exceed the minute's budget waits for the next minute", async () => {
     stub = restStub({ trades: ids(1, 10), weightPerRequest: 50 });
-    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 100 });
+    const rest = new RestClient({ baseUrl: stub.base, weightBudget1m: 100 }, new IpLimits());
     const r1 = await rest.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 50);
     expect(r1.ok).toBe(true);
     expect(rest.counters.usedWeight1m).toBe(50);
@@ -233,7 +236,7 @@ describe("RestClient request weight", () => {
   });
 
   test("weight used in an earlier minute does not count", () => {
-    const rest = new RestClient({ baseUrl: "http://127.0.0.1:1", weightBudget1m: 100 });
+    const rest = new RestClient({ baseUrl: "http://127.0.0.1:1", weightBudget1m: 100 }, new IpLimits());
     const ip = (rest as unknown as { ip: { minute: number; used: number } }).ip;
     ip.minute = Math.floor(Date.now() / 60_000) - 1;
     ip.used = 100;
@@ -241,7 +244,7 @@ describe("RestClient request weight", () => {
   });
 
   test("a network failure is a result, not an exception", async () => {
-    const rest = new RestClient({ baseUrl: "http://127.0.0.1:9", weightBudget1m: 100, timeoutMs: 2000 });
+    const rest = new RestClient({ baseUrl: "http://127.0.0.1:9", weightBudget1m: 100, timeoutMs: 2000 }, new IpLimits());
     const r = await rest.get("/fapi/v1/aggTrades", { symbol: "X" }, 20);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toContain("/fapi/v1/aggTrades");
@@ -256,7 +259,7 @@ describe("RestClient request weight", () => {
 describe("users of one RestClient", () => {
   test("a 429 answered to one user pauses the others for its Retry-After; then one probe goes alone", async () => {
     stub = restStub({ trades: ids(1, 50), answer: (n) => (n === 1 ? new Response('{"code":-1003}', { status: 429, headers: { "retry-after": "1" } }) : undefined) });
-    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits());
     const [a, b, c] = [root.user(), root.user(), root.user()];
     expect((await a.get("/fapi/v1/aggTrades", { symbol: "A", fromId: 1, limit: 1 }, 20)).status).toBe(429);
     const [rb, rc] = await Promise.all([b.get("/fapi/v1/aggTrades", { symbol: "B", fromId: 1, limit: 1 }, 20), c.get("/fapi/v1/aggTrades", { symbol: "C", fromId: 1, limit: 1 }, 20)]);
@@ -272,7 +275,7 @@ describe("users of one RestClient", () => {
 
   test("the minute's weight is the IP's: what one user was told makes another wait", async () => {
     stub = restStub({ trades: ids(1, 10), weightPerRequest: 50 });
-    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 100 });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 100 }, new IpLimits());
     const [a, b] = [root.user(), root.user()];
     expect((await a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 50)).ok).toBe(true);
     // The exchange said 50 used this minute: b sees it, and 50 + 60 is past the budget.
@@ -301,7 +304,7 @@ describe("users of one RestClient", () => {
 
   test("close() ends one user's waits and requests; the others go on", async () => {
     stub = restStub({ trades: ids(1, 5), answer: (n) => (n === 1 ? new Response("{}", { status: 429, headers: { "retry-after": "1" } }) : undefined) });
-    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 });
+    const root = new RestClient({ baseUrl: stub.base, weightBudget1m: 2400 }, new IpLimits());
     const [a, b] = [root.user(), root.user()];
     expect((await a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 20)).status).toBe(429);
     const waitingA = a.get("/fapi/v1/aggTrades", { symbol: "X", fromId: 1, limit: 1 }, 20);

@@ -1,9 +1,10 @@
 // Standalone fake exchange for manual runs and benchmarks:
 //   bun test/fake-exchange/main.ts [--speed N] [--symbols A,B] [--port P] [--synthetic N]
 //        [--synthetic-source SYM] [--ping-interval-ms MS] [--trade-history N] [--record-frames]
+//        [--faults PLAN_JSON [--faults-for-ms MS]]
 // Prints {"publicWsBase":…,"marketWsBase":…,"restBase":…} as one line, runs until SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
-import { startFakeExchange } from "./index.ts";
+import { startFakeExchange, type FaultPlan } from "./index.ts";
 
 function fail(msg: string): never {
   process.stderr.write(`fake-exchange: ${msg}\n`);
@@ -29,6 +30,8 @@ try {
       "ping-interval-ms": { type: "string" },
       "trade-history": { type: "string" },
       "record-frames": { type: "boolean" },
+      faults: { type: "string" },
+      "faults-for-ms": { type: "string" },
     },
   }).values;
 } catch (e) {
@@ -62,6 +65,24 @@ try {
   });
 } catch (e) {
   fail((e as Error).message);
+}
+// A fault plan (fault-plan.ts) from the start, for a test that runs this process under a shifted
+// clock; it stops after --faults-for-ms, and the process says so on stdout.
+if (args.faults !== undefined) {
+  let plan: FaultPlan;
+  try {
+    plan = JSON.parse(args.faults) as FaultPlan;
+  } catch (e) {
+    fail(`--faults needs a fault plan as JSON: ${(e as Error).message}`);
+  }
+  const ctl = exchange.startFaults(plan);
+  const forMs = num("faults-for-ms", args["faults-for-ms"]);
+  if (forMs !== undefined) {
+    setTimeout(() => {
+      ctl.stop();
+      process.stdout.write(`${JSON.stringify({ faultsStopped: true, log: { drops: ctl.log.drops.length, duplicates: ctl.log.duplicates.length, skippedDepth: ctl.log.skippedDepth.length, withheldTrades: ctl.log.withheldTrades.length } })}\n`);
+    }, forMs);
+  }
 }
 process.stdout.write(
   `${JSON.stringify({ publicWsBase: exchange.publicWsBase, marketWsBase: exchange.marketWsBase, restBase: exchange.restBase })}\n`,

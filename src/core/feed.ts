@@ -168,8 +168,11 @@ export interface FeedOptions {
   readonly resume?: ReadonlyMap<string, number>;
   /** The symbols were asked as "ALL": the venue's new listings are reported as not collected. */
   readonly all?: boolean;
-  /** Watch the venue's listing (default true; a feed added for new listings leaves it to the first). */
-  readonly watchListing?: boolean;
+  /**
+   * Watch the venue's listing and the local clock against the venue's (default true; a feed added
+   * for new listings leaves both to the first).
+   */
+  readonly watchVenue?: boolean;
 }
 
 /** A venue: how to find its symbols, open its feed, and read back its raw log (docs/extending.md). */

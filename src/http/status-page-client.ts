@@ -73,7 +73,7 @@ interface PageStatus {
   readonly now_ms: number;
   readonly uptime_s: number;
   readonly health: { readonly ok: boolean; readonly reasons: readonly string[] };
-  readonly totals: { readonly msgs_per_s: number; readonly badFrames: number; readonly rest_paused_s?: number };
+  readonly totals: { readonly msgs_per_s: number; readonly badFrames: number; readonly rest_paused_s?: number; readonly clock_offset_ms?: number };
   readonly connections: readonly { readonly state: string }[];
   readonly parquet: { readonly filesWritten: number } | null;
   readonly ndjson: { readonly linesWritten: number } | null;
@@ -433,6 +433,7 @@ export function statusPageClient(): void {
       tile("Connections", open + " / " + s.connections.length + " open"),
       tile("Bad frames", count(s.totals.badFrames)),
       ...((s.totals.rest_paused_s ?? 0) > 0 ? [tile("REST paused", dur(s.totals.rest_paused_s))] : []),
+      ...(s.totals.clock_offset_ms !== undefined ? [tile("Clock vs exchange", (s.totals.clock_offset_ms >= 0 ? "+" : "") + (s.totals.clock_offset_ms / 1000).toFixed(1) + " s")] : []),
       tile("Parquet files", count(s.parquet ? s.parquet.filesWritten : null)),
       tile("NDJSON lines", count(s.ndjson ? s.ndjson.linesWritten : null)),
       tile("Disk free", bytes(s.disk ? s.disk.free_bytes : null)),

@@ -144,7 +144,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     }
     if (marker !== null) saveMarker(marker);
     for (const s of fresh) pipeline.lines.append(s, at, line);
-    feed.add(adapter.openFeed(fresh, ingest, { watchListing: false }), fresh);
+    feed.add(adapter.openFeed(fresh, ingest, { watchVenue: false }), fresh);
     log.log("info", "collecting new listings", { symbols: fresh, collected: parts.symbols.length });
   };
 

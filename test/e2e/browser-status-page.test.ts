@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { waitFor } from "../helpers/binary.ts";
 import { chromiumMissing, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { fakeClockMissing, shiftedClock } from "../helpers/fake-clock.ts";
 import { startCollector, waitForHealth, type CollectorUnderTest } from "./http-support.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT", "NEOUSDT"];
@@ -170,12 +171,12 @@ describe.skipIf(missing !== undefined)("status page in headless Chromium (compil
 });
 
 describe.skipIf(missing !== undefined)("status page: a pause the exchange imposes on REST", () => {
-  test("a 418 (IP banned) answered to the listing check shows as a tile, in /metrics and once in the log", async () => {
+  test("a 418 (IP banned) answered to a REST request shows as a tile, in /metrics and once in the log", async () => {
     const c = await startCollector({ symbols: ["BTCUSDT"] });
     let browser: TestBrowser | undefined;
     try {
       await waitForHealth(c, 200);
-      // The next REST request is the first listing check (10 s after the start).
+      // The next REST request (the clock check 2 s after the start, or the listing check at 10 s).
       c.fake.rejectRest(1, 418, 600);
       browser = await launchBrowser();
       const { page, problems } = await browser.open(`${c.base}/`);
@@ -194,6 +195,34 @@ describe.skipIf(missing !== undefined)("status page: a pause the exchange impose
       const r = await c.stop();
       const said = r.stderr.split("\n").filter((l) => l.includes('"exchange REST paused"')).map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(said.map((l) => [l.status, l.why, l.pause_s])).toEqual([[418, "IP banned", 600]]);
+    }
+  }, 90_000);
+});
+
+const clockMissing = missing ?? fakeClockMissing();
+describe.skipIf(clockMissing !== undefined)("status page: the local clock against the exchange's", () => {
+  test("a collector whose clock is 4 s ahead shows +4.0 s in a tile and in /metrics and says so once; one in step shows about 0 and says nothing", async () => {
+    const [ahead, inStep] = await Promise.all([startCollector({ symbols: ["BTCUSDT"], env: shiftedClock(4) }), startCollector({ symbols: ["BTCUSDT"] })]);
+    let browser: TestBrowser | undefined;
+    const tileOf = async (page: Page) => (await page.$$eval("#tiles .tile", (ts) => ts.map((t) => t.textContent ?? ""))).find((t) => t.startsWith("Clock vs exchange"));
+    const gauge = async (c: CollectorUnderTest) => Number(/^harvestd_clock_offset_seconds (\S+)$/m.exec(await (await c.get("/metrics")).text())?.[1]);
+    try {
+      browser = await launchBrowser();
+      const pages = await Promise.all([browser.open(`${ahead.base}/`), browser.open(`${inStep.base}/`)]);
+      const [aheadTile, inStepTile] = await Promise.all(pages.map((p) => waitFor("the clock tile", () => tileOf(p.page), 30_000, 250)));
+      expect(aheadTile).toMatch(/^Clock vs exchange\+(3\.[89]|4\.[01]) s$/);
+      expect(inStepTile).toMatch(/^Clock vs exchange[+-]0\.[01] s$/);
+      expect(Math.abs((await gauge(ahead)) - 4)).toBeLessThan(0.2);
+      expect(Math.abs(await gauge(inStep))).toBeLessThan(0.2);
+      for (const p of pages) expect(p.problems).toEqual([]);
+    } finally {
+      await browser?.close();
+      const [a, b] = await Promise.all([ahead.stop(), inStep.stop()]);
+      const said = (r: { stderr: string }) => r.stderr.split("\n").filter((l) => l.includes("the local clock")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const aheadSaid = said(a);
+      expect(aheadSaid.map((l) => [l.level, l.ahead])).toEqual([["warn", true]]);
+      expect(Math.abs(Number(aheadSaid[0]!.offset_ms) - 4000)).toBeLessThan(200);
+      expect(said(b)).toEqual([]);
     }
   }, 90_000);
 });

@@ -17,6 +17,7 @@ import { ALL_KINDS, RAW_KINDS } from "../../src/core/rows.ts";
 import type { FaultPlan } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
+import { fakeClockMissing, shiftedClock } from "../helpers/fake-clock.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 import { layout, treeDifference } from "./storage-support.ts";
 
@@ -29,10 +30,9 @@ const FAULTS_MS = 30_000;
 const COLLECTED = ["prices", "orderbook", "ofi", "cvd", "fusion", "events", "features"];
 const PLAN: FaultPlan = { seed: 31, dropEveryMs: 7000, duplicateRate: 0.01, skipDepthRate: 0.004, withholdTradeRate: 0.004 };
 
-const LIBFAKETIME = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find((p) => existsSync(p));
-// Under CI a missing libfaketime fails the test (.ci/run installs it) instead of skipping it.
-const run = LIBFAKETIME !== undefined || process.env.CI !== undefined ? describe : describe.skip;
-if (run === describe.skip) console.warn("day-turn: skipped, libfaketime not installed (apt-get install faketime)");
+const missing = fakeClockMissing();
+const run = missing === undefined ? describe : describe.skip;
+if (missing !== undefined) console.warn(`day-turn: skipped, ${missing}`);
 
 interface Outcome {
   readonly dir: string;
@@ -106,7 +106,7 @@ run("the UTC day turns while the collector runs, with faults", () => {
     // libfaketime's offset, the same for both processes).
     const midnight = Math.ceil((now + (LEAD_S + 60) * 1000) / DAY_MS) * DAY_MS;
     const shiftS = Math.round((midnight - now) / 1000) - LEAD_S;
-    const clock = { LD_PRELOAD: LIBFAKETIME ?? "", FAKETIME: `+${shiftS}s` };
+    const clock = shiftedClock(shiftS);
     const { endpoints, faults } = await startExchange(clock);
     const port = freePort();
     const sets = [

@@ -323,9 +323,11 @@ describe("counters equal what was injected", () => {
     expect(endedEarly(o).filter((c) => cut.has(c.id)).every((c) => c.closeCode === 1006)).toBe(true);
     expect(o.metrics.totals.backfilled).toBeGreaterThan(0);
     expect(o.storedBackfilled).toBe(o.metrics.totals.backfilled);
-    // Every REST request was a backfill page, or a listing check (docs/feed.md, "Listings").
-    const listingChecks = o.fake.restRequests().filter((r) => r.path === "/fapi/v1/exchangeInfo").length;
-    expect(o.metrics.totals.rest_requests).toBe(o.metrics.totals.backfill_pages + listingChecks);
+    // Every REST request was a backfill page, a listing check or a clock check (docs/feed.md,
+    // "Listings", "The local clock").
+    const checks = o.fake.restRequests().filter((r) => r.path === "/fapi/v1/exchangeInfo" || r.path === "/fapi/v1/time").length;
+    expect(o.fake.restRequests().some((r) => r.path === "/fapi/v1/time")).toBe(true);
+    expect(o.metrics.totals.rest_requests).toBe(o.metrics.totals.backfill_pages + checks);
     // Depth cannot be backfilled: the outages are recorded as book gaps.
     expect(o.metrics.totals.depthGaps).toBeGreaterThan(0);
     for (const symbol of ["BTCUSDT", "ETHUSDT"]) {

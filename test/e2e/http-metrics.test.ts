@@ -67,6 +67,23 @@ describe("monitoring outputs of a running collector", () => {
     expect(bad.exitCode).not.toBe(0);
   }, 60_000);
 
+  test.skipIf(PROMTOOL_MISSING !== undefined)("the alert rules of docs/operations.md pass `promtool check rules`, and every metric they name is in a live /metrics", async () => {
+    const doc = readFileSync(join(import.meta.dir, "..", "..", "docs", "operations.md"), "utf8");
+    const rules = [...doc.matchAll(/```yaml\n(groups:[\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(rules).toHaveLength(1);
+    const file = join(c.dir, "alert-rules.yml");
+    await Bun.write(file, rules[0]!);
+    const proc = Bun.spawnSync([PROMTOOL!, "check", "rules", file], { stdout: "pipe", stderr: "pipe" });
+    expect(proc.stdout.toString() + proc.stderr.toString()).toContain("SUCCESS");
+    expect(proc.exitCode).toBe(0);
+    // A rule on a metric the binary does not export would never fire.
+    await waitFor("the first clock check", async () => ((await (await c.get("/metrics")).text()).includes("harvestd_clock_offset_seconds") ? true : undefined), 10_000, 200);
+    const exported = new Set([...samples(await (await c.get("/metrics")).text()).keys()].map((k) => k.replace(/\{.*$/, "").replace(/_(bucket|sum|count)$/, "")));
+    const named = [...new Set(rules[0]!.match(/harvestd_[a-z0-9_]+/g) ?? [])].map((n) => n.replace(/_(bucket|sum|count)$/, ""));
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((n) => !exported.has(n))).toEqual([]);
+  }, 30_000);
+
   test("figures equal what the exchange sent: frames per symbol and route, last prices, latency histograms", async () => {
     // Quiet the exchange so every frame it sent has been received when we look.
     c.fake.silence("public", true);

@@ -40,7 +40,7 @@ test("a 429 answered to one feed pauses the other feed's requests for its Retry-
   const answers: { symbol: string; ok: boolean; at: number }[] = [];
   // Not started: no connections; snapshots are asked for directly, as the pipeline's books do.
   const first = adapter.openFeed(["BTCUSDT"], output(answers));
-  const listed = adapter.openFeed(["ETHUSDT"], output(answers), { watchListing: false });
+  const listed = adapter.openFeed(["ETHUSDT"], output(answers), { watchVenue: false });
   const depth = () => fx.restRequests().filter((r) => r.path === "/fapi/v1/depth");
   try {
     fx.rejectRest(1, 429, RETRY_AFTER_SEC);

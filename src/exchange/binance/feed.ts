@@ -5,6 +5,7 @@
  */
 import type { ConnectionView, Feed, FeedOptions, FeedOutput, ListingView, SymbolFeedStats } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
+import { ClockCheck } from "./clock-check.ts";
 import { ConnectionManager, rotationOptions } from "./connection-manager.ts";
 import { FrameIntake } from "./frame-intake.ts";
 import { ListingWatch } from "./listing-watch.ts";
@@ -25,6 +26,8 @@ export class BinanceFeed implements Feed {
   private readonly manager: ConnectionManager;
   /** exchangeInfo now and then (listing-watch.ts); null with feed.listing_check_min = 0. */
   private readonly listingWatch: ListingWatch | null;
+  /** The local clock against the exchange's; in the process's first feed only (one per process). */
+  private readonly clockCheck: ClockCheck | null;
   private ticker: ReturnType<typeof setInterval> | null = null;
 
   /** `rest`: this feed's user of the process's one REST client (rest-client.ts). */
@@ -49,7 +52,8 @@ export class BinanceFeed implements Feed {
       (event, conn, fields) => log.log(event === "rotation-failed" ? "warn" : "info", event, { conn, ...fields }),
     );
     this.connections = this.manager.slots;
-    this.listingWatch = params.listing_check_min > 0 && opts.watchListing !== false ? new ListingWatch(symbols, opts.all === true, this.recovering.rest, params.listing_check_min * 60_000, log) : null;
+    this.listingWatch = params.listing_check_min > 0 && opts.watchVenue !== false ? new ListingWatch(symbols, opts.all === true, this.recovering.rest, params.listing_check_min * 60_000, log) : null;
+    this.clockCheck = opts.watchVenue !== false ? new ClockCheck(this.recovering.rest, log) : null;
   }
 
   listing(): ListingView | undefined {
@@ -64,6 +68,7 @@ export class BinanceFeed implements Feed {
     this.ticker = setInterval(() => this.gate.tick(Date.now()), GATE_TICK_MS);
     this.manager.start();
     this.listingWatch?.start();
+    this.clockCheck?.start();
   }
 
   stop(): void {
@@ -72,14 +77,17 @@ export class BinanceFeed implements Feed {
     // Backfills stop first (what they had not recovered becomes gap records) and held frames go
     // out; then the connections close, each close a disconnect record.
     this.listingWatch?.stop();
+    this.clockCheck?.stop();
     this.recovering.stop();
     this.manager.stop();
   }
 
   totals(): Readonly<Record<string, number>> {
+    const offset = this.clockCheck?.offsetMs ?? null;
     return {
       ...this.intake.counts,
       ...this.recovering.totals(),
+      ...(offset === null ? {} : { clock_offset_ms: offset }),
     };
   }
 

@@ -8,6 +8,7 @@
  */
 import type { ListingView } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
+import { Periodic } from "../../util/periodic.ts";
 import { symbolStatuses, tradingUsdtPerpetuals } from "./exchange-info.ts";
 import type { RestClient } from "./rest-client.ts";
 
@@ -20,43 +21,35 @@ const TRADING = "TRADING";
 
 export class ListingWatch {
   private current: ListingView = { checkedAtMs: 0, notTrading: new Map(), notCollected: [] };
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private stopped = false;
+  private readonly periodic: Periodic;
   private readonly collected: ReadonlySet<string>;
 
   constructor(
     symbols: readonly string[],
     private readonly all: boolean,
     private readonly rest: RestClient,
-    private readonly everyMs: number,
+    everyMs: number,
     private readonly log: Logger,
   ) {
     this.collected = new Set(symbols);
+    this.periodic = new Periodic(FIRST_CHECK_MS, everyMs, () => this.check());
   }
 
   start(): void {
-    this.schedule(Math.min(FIRST_CHECK_MS, this.everyMs));
+    this.periodic.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.periodic.stop();
   }
 
   view(): ListingView {
     return this.current;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check().finally(() => this.schedule(this.everyMs)), ms);
-    this.timer.unref?.();
-  }
-
   private async check(): Promise<void> {
     const r = await this.rest.get(EXCHANGE_INFO_PATH, {}, EXCHANGE_INFO_WEIGHT);
-    if (this.stopped) return;
+    if (this.periodic.stopped) return;
     const answer = r.ok ? this.parse(r.body) : { error: r.error };
     if ("error" in answer) {
       this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: answer.error });

@@ -31,7 +31,7 @@ export function exchangeAdapter(cfg: Config, log: Logger): ExchangeAdapter {
   return binanceAdapter(cfg.endpoints, cfg.feed, log);
 }
 
-/** Fetches known holes of stored trade ids over REST (`harvestd backfill`); `onThrottle` hears of each 429/418. */
+/** Fetches known holes of stored trade ids over REST (`harvestd backfill`); `onThrottle` hears of each pause a 429/418 begins. */
 export function tradeRecovery(cfg: Config, onThrottle?: ThrottleListener): TradeRecovery {
   return new TradeRecovery(cfg.endpoints, cfg.feed, onThrottle);
 }

@@ -21,7 +21,7 @@ export function binanceAdapter(endpoints: BinanceEndpoints, params: BinanceFeedP
   // each new listing's) and the relay take a user of it and share its budget and its pauses.
   const rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
   // A pause is the venue's word on this IP (a 418 is a ban that grows if ignored): said once per
-  // answer, whoever in the process received it (market data, or trading on the same host).
+  // pause, whoever in the process received it (market data, or trading on the same host).
   ipLimitsOf(endpoints.rest).onThrottle((t) => log.log("warn", "exchange REST paused", { status: t.status, why: t.why, pause_s: Math.ceil(t.pauseMs / 1000) }));
   return {
     name: BINANCE_NAME,

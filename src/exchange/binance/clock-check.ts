@@ -52,7 +52,7 @@ export class ClockCheck {
       this.log.limited("clock-check", "warn", "clock check: the exchange's time answer is not a time", { body: r.body.slice(0, 120) });
       return;
     }
-    const offset = Math.round((t0 + t1) / 2 - serverTime);
+    const offset = -venueClockAheadMs(serverTime, t0, t1);
     this.offsetMs = offset;
     const off = Math.abs(offset) - (t1 - t0) / 2 > CLOCK_WARN_MS;
     if (off && !this.warned) {
@@ -66,6 +66,14 @@ export class ClockCheck {
     }
     this.warned = off;
   }
+}
+
+/**
+ * The venue's clock minus ours (ms), from a `GET /fapi/v1/time` sent at `sentAt` and answered at
+ * `answeredAt` (local ms): the venue stamps its time about halfway through the round trip.
+ */
+export function venueClockAheadMs(serverTime: number, sentAt: number, answeredAt: number): number {
+  return Math.round(serverTime - (sentAt + answeredAt) / 2);
 }
 
 function serverTimeOf(body: string): number | null {

@@ -33,7 +33,7 @@ export class TradeRecovery {
 
   private readonly unsubscribe: () => void;
 
-  /** `onThrottle`: told of each 429/418 (a command waiting out a ban of minutes must say so). */
+  /** `onThrottle`: told of each pause a 429/418 begins (a command waiting out a ban of minutes must say so). */
   constructor(endpoints: BinanceEndpoints, params: BinanceFeedParams, onThrottle: ThrottleListener = () => {}) {
     this.rest = new RestClient({ baseUrl: endpoints.rest, weightBudget1m: params.rest_weight_budget_1m });
     this.backfiller = new Backfiller(this.rest, { onError: (err) => this.abort?.(err) });

@@ -8,6 +8,7 @@
  * (the API key travels only in the `X-MBX-APIKEY` header and is never reported).
  */
 import type { VenueAudit } from "../../../core/execution.ts";
+import { venueClockAheadMs } from "../clock-check.ts";
 import { ipLimitsOf, type IpLimits } from "../ip-limits.ts";
 import type { ApiCredentials } from "./signer.ts";
 
@@ -63,7 +64,7 @@ export class SignedRest {
       const t1 = Date.now();
       const st = Number((r.body as { serverTime?: unknown }).serverTime);
       if (Number.isFinite(st)) {
-        this.offsetMs = Math.round(st - (t0 + t1) / 2);
+        this.offsetMs = venueClockAheadMs(st, t0, t1);
         this.lastSync = t1;
       }
     }

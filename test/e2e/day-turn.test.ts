@@ -17,6 +17,7 @@ import { ALL_KINDS, RAW_KINDS } from "../../src/core/rows.ts";
 import type { FaultPlan } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
+import { startExchangeProcess, type ExchangeProcess, type InjectedFaults } from "../helpers/exchange-process.ts";
 import { fakeClockMissing, shiftedClock } from "../helpers/fake-clock.ts";
 import { listFiles } from "../helpers/ndjson.ts";
 import { layout, treeDifference } from "./storage-support.ts";
@@ -47,7 +48,7 @@ interface Outcome {
   readonly midnight: number;
   readonly dayBefore: string;
   readonly dayAfter: string;
-  readonly faults: { drops: number; duplicates: number; skippedDepth: number; withheldTrades: number };
+  readonly faults: InjectedFaults;
 }
 
 let o: Outcome;
@@ -70,39 +71,7 @@ function partsPerFolder(dir: string, date: string): [string, number][] {
   return [...per];
 }
 
-let exchange: ReturnType<typeof Bun.spawn> | undefined;
-
-/** The fake exchange under the shifted clock; resolves with its endpoints and a promise of its fault counts. */
-async function startExchange(env: Record<string, string>) {
-  const proc = Bun.spawn(
-    [process.execPath, join(REPO, "test", "fake-exchange", "main.ts"), "--symbols", SYMBOLS.join(","), "--speed", "2", "--faults", JSON.stringify(PLAN), "--faults-for-ms", String(FAULTS_MS)],
-    { env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" },
-  );
-  exchange = proc;
-  const lines = (async function* () {
-    const decoder = new TextDecoder();
-    let buf = "";
-    const reader = proc.stdout.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buf += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        yield JSON.parse(buf.slice(0, nl)) as Record<string, any>;
-        buf = buf.slice(nl + 1);
-      }
-    }
-  })();
-  const first = await lines.next();
-  if (first.done) throw new Error("fake exchange exited before printing its endpoints");
-  const endpoints = first.value as { publicWsBase: string; marketWsBase: string; restBase: string };
-  const faults = (async () => {
-    for await (const l of lines) if (l.faultsStopped) return l.log as Outcome["faults"];
-    throw new Error("fake exchange exited before its faults ended");
-  })();
-  return { endpoints, faults };
-}
+let exchange: ExchangeProcess | undefined;
 
 run("the UTC day turns while the collector runs, with faults", () => {
   beforeAll(async () => {
@@ -113,7 +82,8 @@ run("the UTC day turns while the collector runs, with faults", () => {
     const midnight = Math.ceil((now + (LEAD_S + 60) * 1000) / DAY_MS) * DAY_MS;
     const shiftS = Math.round((midnight - now) / 1000) - LEAD_S;
     const clock = shiftedClock(shiftS);
-    const { endpoints, faults } = await startExchange(clock);
+    exchange = await startExchangeProcess({ symbols: SYMBOLS, speed: 2, faults: PLAN, faultsForMs: FAULTS_MS }, clock);
+    const { endpoints, faults } = exchange;
     const port = freePort();
     const sets = [
       "feed.heartbeat_timeout_sec=3",
@@ -149,7 +119,7 @@ run("the UTC day turns while the collector runs, with faults", () => {
   }, 180_000);
 
   afterAll(() => {
-    exchange?.kill("SIGTERM");
+    exchange?.stop();
   });
 
   test("faults were injected on both sides of midnight, and the collector exits 0 on SIGTERM", () => {

@@ -15,6 +15,16 @@ export interface Throttle {
 }
 export type ThrottleListener = (t: Throttle) => void;
 
+/** How a client of the host waits for its turn (turn()). */
+export interface TurnWaiter {
+  /** True once the client is closed: its wait ends without a turn. */
+  readonly closed: boolean;
+  /** Resolves after `ms`, or once `until` settles when given; a client's close() may end it early. */
+  sleep(ms: number, until?: Promise<void>): Promise<void>;
+  /** Ms the client's own budget (request weight) asks it to wait at `now`; 0 or absent: none. */
+  budgetWaitMs?(now: number): number;
+}
+
 /**
  * A 429/418 whose pause ends within this of the one already running is that pause, answered again
  * to a request that was in flight with it (Retry-After has whole seconds).
@@ -77,8 +87,35 @@ export class IpLimits {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Waits until a request may go — no pause running, no probe out, the client's budget allowing —
+   * and returns the function to call once its answer is in (it ends the probe when this request is
+   * the one that goes alone after a pause); null when the client closed meanwhile. The one wait of
+   * every client of the host, so none sends through another's ban or beside its probe.
+   */
+  async turn(waiter: TurnWaiter): Promise<(() => void) | null> {
+    for (;;) {
+      if (waiter.closed) return null;
+      const now = Date.now();
+      if (now < this.pausedUntil) {
+        await waiter.sleep(this.pausedUntil - now);
+        continue;
+      }
+      const budget = waiter.budgetWaitMs?.(now) ?? 0;
+      if (budget > 0) {
+        await waiter.sleep(budget);
+        continue;
+      }
+      if (this.probe !== null) {
+        await waiter.sleep(0, this.probe);
+        continue;
+      }
+      return this.startProbeIfDue() ?? noProbe;
+    }
+  }
+
   /** The request about to go is the probe after a pause: the end function lets the others go. */
-  startProbeIfDue(): (() => void) | null {
+  private startProbeIfDue(): (() => void) | null {
     if (!this.throttledSinceProbe) return null;
     this.throttledSinceProbe = false;
     let end!: () => void;
@@ -97,6 +134,8 @@ export class IpLimits {
     this.used = used;
   }
 }
+
+const noProbe = (): void => {};
 
 const byHost = new Map<string, IpLimits>();
 

@@ -66,10 +66,14 @@ export class RestClient {
     return { ...this.ownCounters, usedWeight1m: this.ip.used, pausedSec: this.ip.pauseLeftSec() };
   }
 
-  /** Ms until a request of `weight` may go out (0 = now). */
+  /** Ms until a request of `weight` may go out (0 = now): a 429/418 pause, else the weight budget. */
   waitMs(weight: number, now = Date.now()): number {
+    return now < this.ip.pausedUntil ? this.ip.pausedUntil - now : this.budgetWaitMs(weight, now);
+  }
+
+  /** Ms until the minute's weight budget has room for `weight` more (0 = now). */
+  private budgetWaitMs(weight: number, now: number): number {
     const ip = this.ip;
-    if (now < ip.pausedUntil) return ip.pausedUntil - now;
     const minute = Math.floor(now / 60_000);
     const used = minute === ip.minute ? ip.used : 0;
     if (used + ip.inFlightWeight + weight > this.opts.weightBudget1m && (used > 0 || ip.inFlightWeight > 0)) {
@@ -86,27 +90,23 @@ export class RestClient {
 
   /** One GET; waits for the weight budget and any 429/418 pause first. Never throws. */
   async get(path: string, query: Readonly<Record<string, string | number>>, weight: number): Promise<RestResult> {
-    const ip = this.ip;
-    let endProbe: (() => void) | null = null;
-    for (;;) {
-      if (this.closed) return { ok: false, status: 0, error: "REST client closed" };
-      const wait = this.waitMs(weight);
-      if (wait > 0) {
-        if (Date.now() >= ip.pausedUntil) this.ownCounters.weightWaits++;
-        await this.sleep(wait);
-        continue;
-      }
-      if (ip.probe !== null) {
-        await this.sleep(0, ip.probe);
-        continue;
-      }
-      endProbe = ip.startProbeIfDue();
-      break;
-    }
+    const client = this;
+    const done = await this.ip.turn({
+      get closed() {
+        return client.closed;
+      },
+      sleep: (ms, until) => this.sleep(ms, until),
+      budgetWaitMs: (now) => {
+        const wait = this.budgetWaitMs(weight, now);
+        if (wait > 0) this.ownCounters.weightWaits++;
+        return wait;
+      },
+    });
+    if (done === null) return { ok: false, status: 0, error: "REST client closed" };
     try {
       return await this.send(path, query, weight);
     } finally {
-      endProbe?.();
+      done();
     }
   }
 

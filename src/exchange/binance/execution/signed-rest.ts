@@ -9,7 +9,7 @@
  */
 import type { VenueAudit } from "../../../core/execution.ts";
 import { venueClockAheadMs } from "../clock-check.ts";
-import { ipLimitsOf, type IpLimits } from "../ip-limits.ts";
+import { ipLimitsOf, type IpLimits, type TurnWaiter } from "../ip-limits.ts";
 import type { ApiCredentials } from "./signer.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -38,6 +38,16 @@ export interface SignedRestOptions {
   readonly timeSyncEveryMs: number;
   readonly onAudit?: (e: VenueAudit) => void;
 }
+
+/**
+ * The trading transport waits out a pause and a probe but has no weight budget of its own (order
+ * requests are few and the venue's order counts are read from its answers) and no close(): a trading
+ * session ends by its own requests, which must not be cut short.
+ */
+const TRADING_WAITER: TurnWaiter = {
+  closed: false,
+  sleep: (ms, until) => (until === undefined ? Bun.sleep(ms) : until),
+};
 
 export class SignedRest {
   private readonly counts = { orderCount10s: 0, orderCount1m: 0 };
@@ -93,18 +103,11 @@ export class SignedRest {
   }
 
   private async send(method: HttpMethod, path: string, params: Params, sign: boolean, withKey: boolean): Promise<RestReply> {
-    const ip = this.ip;
-    for (;;) {
-      const wait = ip.pausedUntil - Date.now();
-      if (wait > 0) await Bun.sleep(wait);
-      else if (ip.probe !== null) await ip.probe;
-      else break;
-    }
-    const endProbe = ip.startProbeIfDue();
+    const done = (await this.ip.turn(TRADING_WAITER))!;
     try {
       return await this.sendNow(method, path, params, sign, withKey);
     } finally {
-      endProbe?.();
+      done();
     }
   }
 

@@ -225,9 +225,9 @@ describe("backfill", () => {
     const g = new StreamGate(["BTCUSDT"], rec, opts({ backfiller, maxHoldMs: 1000 }));
     g.offer(trade(1));
     g.offer(trade(3));
-    g.tick(Date.now() + 500);
+    g.tick(performance.now() + 500);
     expect(rec.out).toEqual(["T1"]);
-    g.tick(Date.now() + 1500);
+    g.tick(performance.now() + 1500);
     expect(rec.out).toEqual(["T1", "gapT2-2", "T3h"]);
   });
 

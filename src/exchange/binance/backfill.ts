@@ -79,6 +79,7 @@ class Job implements BackfillJob {
   cancelled = false;
   done = false;
   retries = 0;
+  /** performance.now() before which the job's next request does not go (0: at once). */
   notBefore = 0;
   constructor(
     readonly symbol: string,
@@ -128,7 +129,7 @@ export class Backfiller {
       if (i >= 0) this.queue.splice(i, 1);
     });
     this.counters.jobs++;
-    job.notBefore = delayMs > 0 ? Date.now() + delayMs : 0;
+    job.notBefore = delayMs > 0 ? performance.now() + delayMs : 0;
     this.queue.push(job);
     this.pump();
     return job;
@@ -142,7 +143,7 @@ export class Backfiller {
   }
 
   private pump(): void {
-    const now = Date.now();
+    const now = performance.now();
     while (this.inFlight < this.concurrency) {
       const i = this.queue.findIndex((j) => j.notBefore <= now);
       if (i < 0) break;
@@ -222,7 +223,7 @@ export class Backfiller {
 
   private retryLater(job: Job, reason: string): void {
     if (++job.retries > this.maxRetries) return this.finish(job, reason);
-    job.notBefore = Date.now() + this.retryDelayMs * 2 ** (job.retries - 1);
+    job.notBefore = performance.now() + this.retryDelayMs * 2 ** (job.retries - 1);
   }
 
   /** Reports the rest of the range as missing and completes the job. */

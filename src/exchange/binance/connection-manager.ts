@@ -127,12 +127,12 @@ export class ConnectionSlot implements ConnectionView {
     this.active.stop();
   }
 
-  /** Starts, completes or abandons a rotation as due. */
+  /** Starts, completes or abandons a rotation as due; `now` is performance.now(). */
   check(now: number): void {
     if (this.stopped) return;
     const r = this.replacement;
     if (r === null) {
-      if (this.active.state === "open" && now - this.active.connectedAtMs >= this.rotation.rotateAfterMs && now >= this.nextTryAt) this.beginRotation(now);
+      if (this.active.state === "open" && now - this.active.connectedAtMono >= this.rotation.rotateAfterMs && now >= this.nextTryAt) this.beginRotation(now);
       return;
     }
     if (r.state === "open" && this.qualifies(now)) return this.switchTo(r, "replacement delivered");
@@ -181,10 +181,10 @@ export class ConnectionSlot implements ConnectionView {
             this.switchTo(r, `old socket closed: ${reason}`);
             return;
           }
-          if (r !== null) this.abandonReplacement(Date.now(), "old socket closed before the replacement opened");
+          if (r !== null) this.abandonReplacement(performance.now(), "old socket closed before the replacement opened");
           this.downstream.onDisconnect(c, reason);
         } else if (c === this.replacement) {
-          this.abandonReplacement(Date.now(), `replacement closed: ${reason}`);
+          this.abandonReplacement(performance.now(), `replacement closed: ${reason}`);
         }
       },
     });
@@ -196,7 +196,7 @@ export class ConnectionSlot implements ConnectionView {
     this.newDelivered.clear();
     this.oldDelivered.clear();
     this.replacement = this.connection();
-    this.notice?.("rotation-start", this.id, { old: this.active.id, replacement: this.replacement.id, age_s: Math.round((now - this.active.connectedAtMs) / 1000) });
+    this.notice?.("rotation-start", this.id, { old: this.active.id, replacement: this.replacement.id, age_s: Math.round((now - this.active.connectedAtMono) / 1000) });
     this.replacement.start();
   }
 
@@ -210,7 +210,7 @@ export class ConnectionSlot implements ConnectionView {
     this.rotations++;
     // `old` is neither active nor replacement now: its shutdown disconnect is not forwarded.
     old.stop();
-    this.notice?.("rotation-done", this.id, { old: old.id, active: r.id, why, overlap_ms: Date.now() - this.overlapStartedAt });
+    this.notice?.("rotation-done", this.id, { old: old.id, active: r.id, why, overlap_ms: Math.round(performance.now() - this.overlapStartedAt) });
   }
 
   private abandonReplacement(now: number, why: string): void {
@@ -244,7 +244,8 @@ export class ConnectionManager {
     for (const s of this.slots) s.start();
     const every = this.rotation.checkEveryMs ?? Math.max(50, Math.min(1000, this.rotation.rotateAfterMs / 20));
     this.timer = setInterval(() => {
-      const now = Date.now();
+      // Ages and waits are durations: the monotonic clock, so a stepped wall clock does not move a rotation.
+      const now = performance.now();
       for (const s of this.slots) s.check(now);
     }, every);
   }

@@ -51,6 +51,8 @@ export class StreamConnection {
   bytes = 0;
   lastFrameAtMs = 0;
   connectedAtMs = 0;
+  /** performance.now() at the open: the connection's age for rotation, whatever the wall clock does. */
+  connectedAtMono = 0;
   lastError = "";
   /** Number of the current socket (0 before the first open); a new number on every (re)connect. */
   socket = 0;
@@ -125,6 +127,7 @@ export class StreamConnection {
       if (this.everConnected) this.reconnects++;
       this.everConnected = true;
       this.connectedAtMs = Date.now();
+      this.connectedAtMono = performance.now();
       this.lastFrameAtMs = this.connectedAtMs;
       this.startTimers();
       this.listener.onConnect(this);
@@ -178,15 +181,23 @@ export class StreamConnection {
         /* the close handler reconnects */
       }
     }, this.opts.pingIntervalMs);
+    // Silence is measured on the monotonic clock, from the frame count: a wall clock stepped
+    // forward (NTP) would make every connection look silent, one stepped back none.
     const check = Math.min(1000, Math.max(50, this.opts.heartbeatTimeoutMs / 4));
-    let lastCheck = Date.now();
+    let lastCheck = performance.now();
+    let framesSeen = this.frames;
+    let lastProgress = lastCheck;
     this.watchdog = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now();
       // A late check means this process was stalled: frames may be waiting unread in the socket.
       // Let them be read first rather than kill a healthy connection.
       const stalled = now - lastCheck > 2 * check;
       lastCheck = now;
-      if (!stalled && this.state === "open" && now - this.lastFrameAtMs > this.opts.heartbeatTimeoutMs) {
+      if (this.frames !== framesSeen) {
+        framesSeen = this.frames;
+        lastProgress = now;
+      }
+      if (!stalled && this.state === "open" && now - lastProgress > this.opts.heartbeatTimeoutMs) {
         this.fail(`no frame for ${this.opts.heartbeatTimeoutMs} ms`, true);
       }
     }, check);

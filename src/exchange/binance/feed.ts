@@ -65,7 +65,7 @@ export class BinanceFeed implements Feed {
   }
 
   start(): void {
-    this.ticker = setInterval(() => this.gate.tick(Date.now()), GATE_TICK_MS);
+    this.ticker = setInterval(() => this.gate.tick(performance.now()), GATE_TICK_MS);
     this.manager.start();
     this.listingWatch?.start();
     this.clockCheck?.start();

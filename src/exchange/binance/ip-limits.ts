@@ -44,8 +44,11 @@ export function retryAfterMs(header: string | null): number | undefined {
 }
 
 export class IpLimits {
-  /** Epoch ms until which the venue asked us to wait (429/418). */
-  pausedUntil = 0;
+  /**
+   * When the pause the venue asked for (429/418) ends, on the monotonic clock (`performance.now()`):
+   * a wall clock stepped forward (NTP) must not end a ban early, which Binance answers with a longer one.
+   */
+  private pauseEnds = 0;
   /** Minute (epoch ms / 60 000) the used weight belongs to. */
   minute = -1;
   used = 0;
@@ -61,13 +64,13 @@ export class IpLimits {
    * request waits that long (`fallbackMs`, else 30 s / 120 s, without one), then one goes alone
    * first. Returns the pause in ms.
    */
-  throttled(status: 429 | 418, retryAfter: string | null, fallbackMs?: number, now = Date.now()): number {
+  throttled(status: 429 | 418, retryAfter: string | null, fallbackMs?: number, now = performance.now()): number {
     const pauseMs = retryAfterMs(retryAfter) ?? fallbackMs ?? DEFAULT_PAUSE_MS[status];
     const until = now + pauseMs;
     // Requests already in flight when the pause began come back with the same answer: they are
     // the same pause, not a new one, unless they ask for longer (a 429 turned into a ban).
-    const news = this.pausedUntil <= now || until > this.pausedUntil + SAME_PAUSE_MS;
-    this.pausedUntil = Math.max(this.pausedUntil, until);
+    const news = this.pauseEnds <= now || until > this.pauseEnds + SAME_PAUSE_MS;
+    this.pauseEnds = Math.max(this.pauseEnds, until);
     this.throttledSinceProbe = true;
     if (news) {
       const t: Throttle = { status, why: status === 418 ? "IP banned" : "too many requests", pauseMs };
@@ -76,9 +79,20 @@ export class IpLimits {
     return pauseMs;
   }
 
+  /** Ms until the pause ends (0 when none). */
+  pauseLeftMs(now = performance.now()): number {
+    return this.pauseEnds > now ? this.pauseEnds - now : 0;
+  }
+
   /** Whole seconds until the pause ends (0 when none): an operator's figure, rounded up. */
-  pauseLeftSec(now = Date.now()): number {
-    return this.pausedUntil > now ? Math.ceil((this.pausedUntil - now) / 1000) : 0;
+  pauseLeftSec(): number {
+    return Math.ceil(this.pauseLeftMs() / 1000);
+  }
+
+  /** Epoch ms at which the pause ends as the wall clock reads now (0 when none): for display and trading's limits. */
+  get pausedUntil(): number {
+    const left = this.pauseLeftMs();
+    return left > 0 ? Date.now() + left : 0;
   }
 
   /** Told once of each pause a 429/418 to a client of this host began or lengthened (the log's line); returns the unsubscribe. */
@@ -96,12 +110,12 @@ export class IpLimits {
   async turn(waiter: TurnWaiter): Promise<(() => void) | null> {
     for (;;) {
       if (waiter.closed) return null;
-      const now = Date.now();
-      if (now < this.pausedUntil) {
-        await waiter.sleep(this.pausedUntil - now);
+      const pause = this.pauseLeftMs();
+      if (pause > 0) {
+        await waiter.sleep(pause);
         continue;
       }
-      const budget = waiter.budgetWaitMs?.(now) ?? 0;
+      const budget = waiter.budgetWaitMs?.(Date.now()) ?? 0;
       if (budget > 0) {
         await waiter.sleep(budget);
         continue;

@@ -68,10 +68,10 @@ export class RestClient {
 
   /** Ms until a request of `weight` may go out (0 = now): a 429/418 pause, else the weight budget. */
   waitMs(weight: number, now = Date.now()): number {
-    return now < this.ip.pausedUntil ? this.ip.pausedUntil - now : this.budgetWaitMs(weight, now);
+    return this.ip.pauseLeftMs() || this.budgetWaitMs(weight, now);
   }
 
-  /** Ms until the minute's weight budget has room for `weight` more (0 = now). */
+  /** Ms until the minute's weight budget (the exchange's minute: wall clock) has room for `weight` more (0 = now). */
   private budgetWaitMs(weight: number, now: number): number {
     const ip = this.ip;
     const minute = Math.floor(now / 60_000);

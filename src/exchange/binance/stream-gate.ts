@@ -99,6 +99,7 @@ class StreamState {
   /** Frames waiting behind a backfill (null = not holding). */
   held: GateFrame[] | null = null;
   job: BackfillJob | null = null;
+  /** performance.now() when the hold began. */
   holdSince = 0;
   chainMessages = 0;
   chainBreaks = 0;
@@ -201,7 +202,10 @@ export class StreamGate {
     this.process(st, f, false);
   }
 
-  /** Abandons backfills that have held their stream for longer than the limit. */
+  /**
+   * Abandons backfills that have held their stream for longer than the limit. `now` is monotonic
+   * (`performance.now()`): a wall clock stepped forward must not cut a backfill short.
+   */
   tick(now: number): void {
     for (const st of this.streams.values()) {
       if (st.held !== null && now - st.holdSince > this.opts.maxHoldMs) this.abandon(st, `backfill not finished within ${this.opts.maxHoldMs} ms`);
@@ -292,7 +296,7 @@ export class StreamGate {
 
   private startBackfill(st: StreamState, from: number, to: number, first: GateFrame): void {
     st.held = [first];
-    st.holdSince = Date.now();
+    st.holdSince = performance.now();
     this.addHeld(st, 1);
     st.counters.backfills++;
     this.totals.backfills++;

@@ -98,7 +98,7 @@ export class StreamFeed implements Feed {
 
   start(): void {
     this.running = true;
-    this.ticker = setInterval(() => this.relay.tick(Date.now()), GATE_TICK_MS);
+    this.ticker = setInterval(() => this.relay.tick(performance.now()), GATE_TICK_MS);
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 

@@ -422,8 +422,8 @@ export class NatsPublisher implements LineSinkComponent {
    */
   async close(): Promise<void> {
     this.closing = true;
-    const deadline = Date.now() + this.p.ack_timeout_sec * 1000;
-    while (this.inFlight > 0 && Date.now() < deadline) await Bun.sleep(20);
+    const deadline = performance.now() + this.p.ack_timeout_sec * 1000;
+    while (this.inFlight > 0 && performance.now() < deadline) await Bun.sleep(20);
     await this.catchUpRunning;
     clearInterval(this.stateTimer);
     this.saveState();

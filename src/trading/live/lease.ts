@@ -35,7 +35,9 @@ export class LeasedTrading implements TradingSession {
   private trader: LiveTrader | null = null;
   /** The last trader: its counters continue in the next, and show while standing by. */
   private last: LiveTrader | null = null;
+  /** performance.now() of the last renewal (the fence's clock). */
   private lastHeldAt = 0;
+  /** Epoch ms the term began (shown). */
   private heldSince: number | null = null;
   private holder: string | null = null;
   private lastError: string | null = null;
@@ -45,6 +47,7 @@ export class LeasedTrading implements TradingSession {
   /** Shutting down: the lease is still renewed, but no new term begins. */
   private stopping = false;
   private stopped = false;
+  /** performance.now() before which no new term is asked for after a failed start. */
   private notBefore = 0;
   private ask: ReturnType<typeof setInterval> | null = null;
   private watch: ReturnType<typeof setInterval> | null = null;
@@ -113,13 +116,13 @@ export class LeasedTrading implements TradingSession {
 
   private async tick(): Promise<void> {
     if (this.asking || this.stopped) return;
-    if (this.trader === null && Date.now() < this.notBefore) return;
+    if (this.trader === null && performance.now() < this.notBefore) return;
     this.asking = true;
     try {
       const a = await this.lease.hold();
       if (this.stopped) return;
       if (a.held) {
-        this.lastHeldAt = Date.now();
+        this.lastHeldAt = performance.now();
         this.lastError = null;
         this.errorSince = null;
         this.holder = null;
@@ -139,7 +142,9 @@ export class LeasedTrading implements TradingSession {
   /** Renewals may hang (NATS unreachable): the clock, not an answer, decides when to stop. */
   private fenceIfLapsing(): void {
     if (this.trader === null) return;
-    const since = Date.now() - this.lastHeldAt;
+    // Monotonic: a wall clock stepped back (NTP) must not postpone the fence while the lease's TTL
+    // runs out on the NATS server and another collector starts trading beside this one.
+    const since = performance.now() - this.lastHeldAt;
     if (since > this.opts.ttlMs / 2) this.endTerm(`the trading lease was not renewed for ${Math.round(since / 100) / 10} s`);
   }
 
@@ -153,7 +158,7 @@ export class LeasedTrading implements TradingSession {
     if (err === null || this.trader !== t) return;
     this.log.log("error", "trade: could not start while holding the trading lease; giving it up", { error: err });
     this.endTerm(err);
-    this.notBefore = Date.now() + (this.opts.retryAfterFailureMs ?? this.opts.ttlMs);
+    this.notBefore = performance.now() + (this.opts.retryAfterFailureMs ?? this.opts.ttlMs);
     await this.lease.release();
   }
 

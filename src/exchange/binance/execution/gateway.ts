@@ -243,14 +243,15 @@ export class OrderGateway {
   }
 
   private async resolve(lookup: () => Promise<RestReply>): Promise<Record<string, unknown> | "absent" | "unknown"> {
-    const deadline = Date.now() + this.opts.resolveDeadlineMs;
+    // A duration: on the monotonic clock, so a stepped wall clock neither cuts it short nor stretches it.
+    const deadline = performance.now() + this.opts.resolveDeadlineMs;
     let delay = 200;
-    while (Date.now() < deadline) {
+    while (performance.now() < deadline) {
       this.counters.lookups++;
       const q = await lookup();
       if (q.kind === "ok") return q.body as Record<string, unknown>;
       if (q.kind === "rejected" && q.code !== null && NOT_FOUND.has(q.code)) return "absent";
-      await Bun.sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+      await Bun.sleep(Math.min(delay, Math.max(0, deadline - performance.now())));
       delay = Math.min(delay * 2, 2000);
     }
     return "unknown";

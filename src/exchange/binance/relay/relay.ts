@@ -68,7 +68,7 @@ export class BinanceRelay implements Relay {
         resume.delete(symbol);
       }
     }
-    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, Date.now());
+    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, performance.now());
     else this.toGate(f);
     return { type: "frame", event: ev, recvTsMs: f.recvTsMs };
   }
@@ -78,6 +78,7 @@ export class BinanceRelay implements Relay {
     this.recovering.requestDepthSnapshot(symbol);
   }
 
+  /** `nowMs` is monotonic (`performance.now()`), as the waits it ends are durations. */
   tick(nowMs: number): void {
     this.reseq.tick(nowMs);
     this.gate.tick(nowMs);

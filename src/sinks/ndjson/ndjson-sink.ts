@@ -137,7 +137,7 @@ interface OpenFile {
   compress: boolean;
   /** Written since the last fdatasync. */
   dirty: boolean;
-  /** When a write of this file last finished, and when lines last started to wait in it (stall detection). */
+  /** performance.now() when a write of this file last finished, and when lines last started to wait in it (stall detection). */
   progressAtMs: number;
   waitingSinceMs: number;
   /** The interval asks for a sync at the next run of the write loop. */
@@ -251,7 +251,7 @@ export class NdjsonSink implements LineSinkComponent {
       f = this.openFile(symbol, tsRecvMs, hourKey);
       this.files.set(symbol, f);
     }
-    if (f.pending.lines === 0 && f.chunks.length === 0) f.waitingSinceMs = Date.now();
+    if (f.pending.lines === 0 && f.chunks.length === 0) f.waitingSinceMs = performance.now();
     return f;
   }
 
@@ -297,7 +297,7 @@ export class NdjsonSink implements LineSinkComponent {
     if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
     if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
     // Stuck, not failing (a write that never returns: a hung disk, a full pipe): nothing else would say so.
-    const stall = this.stalled(Date.now());
+    const stall = this.stalled(performance.now());
     if (stall !== null) reasons.push(`ndjson writer stalled: ${stall.lines} lines pending, no progress for ${Math.floor(stall.forMs / 1000)} s (${stall.files} file${stall.files === 1 ? "" : "s"})`);
     return verdict(reasons);
   }
@@ -393,7 +393,7 @@ export class NdjsonSink implements LineSinkComponent {
       compress: false,
       dirty: false,
       syncDue: false,
-      progressAtMs: Date.now(),
+      progressAtMs: performance.now(),
       waitingSinceMs: 0,
     };
   }
@@ -459,7 +459,7 @@ export class NdjsonSink implements LineSinkComponent {
           if (c.owner !== null) this.pool.put(c.owner);
           this.linesWritten += c.lines;
           this.pendingLines -= c.lines;
-          f.progressAtMs = Date.now();
+          f.progressAtMs = performance.now();
           this.heldBytes -= c.held;
           // More lines may have arrived while writing.
           if (f.chunks.length === 0 && f.pending.lines > 0) this.pump(f);

@@ -274,7 +274,7 @@ export class ParquetSink implements RowSinkComponent {
   private unspilling = false;
   private rowsSpilledTotal = 0;
   private spillDrainWaiters: (() => void)[] = [];
-  /** (wall ms, rowsWritten) samples for the drain rate. */
+  /** (performance.now(), rowsWritten) samples for the drain rate. */
   private readonly drainSamples: [number, number][] = [];
 
   private filesWritten = 0;
@@ -283,7 +283,8 @@ export class ParquetSink implements RowSinkComponent {
   private rowsBuffered = 0;
   private rowsPending = 0;
   /** When a batch last settled, and when batches last started to wait (stall detection; wall clock). */
-  private lastProgressAtMs = Date.now();
+  /** performance.now() of the last batch written or given up (the stall check; durations are monotonic, docs/feed.md "When the clock steps"). */
+  private lastProgressAtMs = performance.now();
   private pendingSinceMs = 0;
   private bytesPending = 0;
   /**
@@ -468,7 +469,7 @@ export class ParquetSink implements RowSinkComponent {
       reasons.push(`parquet writer behind: ${pq.rowsPending + pq.rowsSpilled} rows pending, ${pq.rowsSpilled} of them (${(pq.bytesSpilled / 1048576).toFixed(1)} MiB) spilled to disk; ${eta}`);
     }
     // Stuck, not failing (an encode or a write that never returns): nothing else would say so.
-    const still = Date.now() - Math.max(this.lastProgressAtMs, this.pendingSinceMs);
+    const still = performance.now() - Math.max(this.lastProgressAtMs, this.pendingSinceMs);
     if (pq.batchesPending > 0 && pq.batchesHeld === 0 && pq.workerState !== "failed" && still > (this.opts.stallMs ?? 60_000)) {
       reasons.push(`parquet writer stalled: ${pq.batchesPending} batches (${pq.rowsPending} rows) pending, no progress for ${Math.floor(still / 1000)} s`);
     }
@@ -666,7 +667,7 @@ export class ParquetSink implements RowSinkComponent {
   }
 
   private sampleDrain(): void {
-    const t = Date.now();
+    const t = performance.now();
     const s = this.drainSamples;
     if (s.length > 0 && t - s[s.length - 1]![0] < 500) return;
     s.push([t, this.rowsWritten]);
@@ -693,7 +694,7 @@ export class ParquetSink implements RowSinkComponent {
       return;
     }
     const id = this.nextId++;
-    if (this.pending.size === 0) this.pendingSinceMs = Date.now();
+    if (this.pending.size === 0) this.pendingSinceMs = performance.now();
     this.pending.set(id, { ...who, bytes: bytes + sentBytes, held: false });
     this.rowsPending += batch.rows;
     this.bytesPending += bytes + sentBytes;
@@ -857,7 +858,7 @@ export class ParquetSink implements RowSinkComponent {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
-    this.lastProgressAtMs = Date.now();
+    this.lastProgressAtMs = performance.now();
     this.rowsPending -= p.rows;
     this.bytesPending -= p.bytes;
     if (p.held) {

@@ -5,6 +5,7 @@
  * the disconnect lines), then what end of input means for the engines and taps, then the sinks drain.
  */
 import { HeapCap } from "../util/heap-cap.ts";
+import { WallClockWatch } from "../util/wall-clock-watch.ts";
 import { traceBuffersFromEnv } from "../util/buffer-trace.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ export const EXIT_NATS_REFUSED = 78;
 /** How often sinks are ticked: lines to the OS, rotations, retries. */
 const SINK_TICK_MS = 250;
 const HEAP_CHECK_EVERY_MS = 1000;
+const WALL_CLOCK_LOOK_EVERY_MS = 1000;
 const METRICS_JSON_EVERY_MS = 10_000;
 const CHART_SAMPLE_EVERY_MS = 1000;
 /** How often the listing's answer is looked at for new symbols (the venue itself is asked every feed.listing_check_min). */
@@ -126,7 +128,13 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
   const heapCap = new HeapCap();
-  const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses });
+  const wallClock = new WallClockWatch((stepMs) =>
+    log.log("warn", "the wall clock stepped", {
+      by_ms: Math.round(stepMs),
+      follows: stepMs < 0 ? "ts_recv holds at its last value until the clock passes it; durations (timeouts, pauses) are unaffected" : "receipt times jump with it; durations (timeouts, pauses) are unaffected",
+    }),
+  );
+  const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses, wallClock });
 
   /**
    * symbols = "ALL": what the venue lists while the collector runs is collected from then on, on
@@ -172,7 +180,8 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
         setInterval(() => pipeline.tick(Date.now()), SINK_TICK_MS),
         setInterval(() => void writeMetrics(), METRICS_JSON_EVERY_MS),
         setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
-        setInterval(() => heapCap.check(Date.now()), HEAP_CHECK_EVERY_MS),
+        setInterval(() => heapCap.check(performance.now()), HEAP_CHECK_EVERY_MS),
+        setInterval(() => wallClock.look(), WALL_CLOCK_LOOK_EVERY_MS),
       );
       if (cfg.symbols === "ALL") timers.push(setInterval(collectNewListings, LISTING_POLL_MS));
     },

@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed, ListingView } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
 import type { Histogram } from "../util/histogram.ts";
+import type { WallClockWatch } from "../util/wall-clock-watch.ts";
 import { versionInfo } from "../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
 import { freeBytes } from "../sinks/storage/disk-guard.ts";
@@ -41,6 +42,8 @@ export interface CollectorParts {
   readonly source?: SourceView;
   /** How long each full collection of the ingest thread's heap cap stopped it, ms (`run` only). */
   readonly heapPauses?: Histogram;
+  /** Steps of the wall clock seen while running (`run` only). */
+  readonly wallClock?: WallClockWatch;
   /** A symbol collected from now on (a new listing; its processor exists): in every view after this. */
   addSymbol(symbol: string): void;
   /** When each symbol added while running was added (its streams' silence counts from then). */
@@ -48,7 +51,7 @@ export interface CollectorParts {
 }
 
 /** What `run` and `store` each bring; the rest of the view is derived the same way for both. */
-export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" | "feed" | "ingest" | "pipeline" | "parseStream" | "trading" | "source" | "heapPauses">;
+export type PartsInput = Pick<CollectorParts, "cfg" | "startedAtMs" | "symbols" | "feed" | "ingest" | "pipeline" | "parseStream" | "trading" | "source" | "heapPauses" | "wallClock">;
 
 /** The read-only view of a running pipeline, once its symbols' processors exist. */
 export function collectorParts(input: PartsInput): CollectorParts {
@@ -187,7 +190,7 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     health: buildHealth(p),
     // Position, open orders, PnL and limits used per traded symbol; null when trading is off.
     trading: p.trading?.status(now) ?? null,
-    totals: { ...p.feed.totals(), msgs_per_s: msgsPerSTotal },
+    totals: { ...p.feed.totals(), msgs_per_s: msgsPerSTotal, ...(p.wallClock === undefined ? {} : { clock_steps: p.wallClock.steps }) },
     connections: p.connections.map((c) => ({
       id: c.id,
       route: c.route,

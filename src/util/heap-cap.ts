@@ -29,7 +29,7 @@ export class HeapCap {
     private readonly collect: () => void = () => Bun.gc(true),
   ) {}
 
-  /** Call every second or so; returns whether it collected. */
+  /** Call every second or so with performance.now(); returns whether it collected. */
   check(nowMs: number): boolean {
     const size = this.sizeOf();
     // A collection of JSC's own shows as a drop: the floor follows what is live.

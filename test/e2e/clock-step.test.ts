@@ -40,6 +40,7 @@ if (missing !== undefined) console.warn(`clock-step: skipped, ${missing}`);
   let dir: string;
   let result: RunResult;
   let lastStatus: Record<string, any>;
+  let lastMetrics: string;
   /** Per step back: Parquet files written in the step's hold, after the clock took it. */
   const filesAfterStepBack: number[] = [];
 
@@ -82,6 +83,7 @@ if (missing !== undefined) console.warn(`clock-step: skipped, ${missing}`);
       }
       await waitFor("nothing held", async () => ((await apiStatus(port)).totals.held === 0 ? true : undefined), 20_000, 100);
       lastStatus = await apiStatus(port);
+      lastMetrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       result = await bin.stop("SIGTERM");
     } finally {
       if (bin.proc.exitCode === null) bin.proc.kill("SIGKILL");
@@ -97,6 +99,19 @@ if (missing !== undefined) console.warn(`clock-step: skipped, ${missing}`);
     expect(result.exitCode).toBe(0);
     expect(lastStatus.connections.map((c: { reconnects: number }) => c.reconnects)).toEqual(lastStatus.connections.map(() => 0));
     expect(result.stderr).not.toContain("no frame for");
+  });
+
+  test("each step is said once, with its size and sign, and counted in the status and /metrics", () => {
+    const steps = result.stderr
+      .split("\n")
+      .filter((l) => l.includes('"the wall clock stepped"'))
+      .map((l) => (JSON.parse(l) as { by_ms: number }).by_ms);
+    // Each step's size as the test set it (libfaketime takes it within a second; the look is a second apart).
+    const expected = STEPS.map((s, i) => (s.offsetS - (i === 0 ? 0 : STEPS[i - 1]!.offsetS)) * 1000);
+    expect(steps).toHaveLength(expected.length);
+    steps.forEach((ms, i) => expect(Math.abs(ms - expected[i]!)).toBeLessThan(1500));
+    expect(lastStatus.totals.clock_steps).toBe(STEPS.length);
+    expect(lastMetrics).toMatch(new RegExp(`^harvestd_wall_clock_steps_total ${STEPS.length}$`, "m"));
   });
 
   test("the backfill held across the step ahead finished: nothing abandoned, the hole filled over REST", () => {

@@ -15,11 +15,11 @@ class ScriptedLease {
   /** What hold() answers next; a Promise that never settles models NATS gone silent. */
   next: () => Promise<LeaseAnswer> = async () => ({ held: true });
   releases = 0;
-  /** When the last "held" answer was given. */
+  /** When the last "held" answer was given, on the fence's clock (monotonic, sub-millisecond). */
   heldAnsweredAt = 0;
   async hold(): Promise<LeaseAnswer> {
     const a = await this.next();
-    if (a.held) this.heldAnsweredAt = Date.now();
+    if (a.held) this.heldAnsweredAt = performance.now();
     return a;
   }
   async release(): Promise<void> {
@@ -42,7 +42,7 @@ class FakeTrader {
   }
   fence(reason: string): void {
     this.fencedWith = reason;
-    this.fencedAt = Date.now();
+    this.fencedAt = performance.now();
   }
   async stop(): Promise<string[]> {
     this.stopped++;

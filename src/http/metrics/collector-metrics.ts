@@ -96,6 +96,9 @@ export function renderCollectorMetrics(p: CollectorParts): string {
   x.counter("harvestd_rest_weight_waits_total", "REST requests delayed to stay within the weight budget.", [[undefined, totals.rest_weight_waits]]);
   x.gauge("harvestd_rest_used_weight", "Request weight used in the current minute, as reported by the exchange.", [[undefined, totals.rest_used_weight_1m]]);
   x.gauge("harvestd_rest_pause_seconds", "Seconds until the exchange's REST pause (HTTP 429, or 418: IP banned) ends; 0 when none.", [[undefined, totals.rest_paused_s ?? 0]]);
+  if (p.wallClock !== undefined) {
+    x.counter("harvestd_wall_clock_steps_total", "Steps of the machine's wall clock (NTP, date -s, resume) seen while running; receipt times follow it, durations do not.", [[undefined, p.wallClock.steps]]);
+  }
   if (totals.clock_offset_ms !== undefined) {
     x.gauge("harvestd_clock_offset_seconds", "Local clock minus the exchange's at the last check (GET /fapi/v1/time, every 10 min); receipt times and latencies are off by as much.", [[undefined, totals.clock_offset_ms / 1000]]);
   }

@@ -66,7 +66,8 @@ export function createLogger(opts: LoggerOptions = {}): RunLogger {
     },
     log: write,
     limited(key, level, msg, fields, intervalMs = 10_000) {
-      const now = Date.now();
+      // The interval is a duration: a stepped wall clock must not silence a kind of line for the step's length.
+      const now = performance.now();
       const st = limits.get(key);
       if (st !== undefined && now - st.last < intervalMs) {
         st.suppressed++;

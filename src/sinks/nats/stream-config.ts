@@ -86,8 +86,8 @@ export async function ensureStream(jsm: JetStreamManager, p: NatsParams): Promis
  * wait (at most 10 s) until it has one, so the first records do not all go the catch-up way.
  */
 async function withLeader(jsm: JetStreamManager, info: StreamInfo): Promise<StreamInfo> {
-  const until = Date.now() + 10_000;
-  while ((info.config.num_replicas ?? 1) > 1 && (info.cluster?.leader ?? "") === "" && Date.now() < until) {
+  const until = performance.now() + 10_000;
+  while ((info.config.num_replicas ?? 1) > 1 && (info.cluster?.leader ?? "") === "" && performance.now() < until) {
     await Bun.sleep(100);
     info = await jsm.streams.info(info.config.name);
   }

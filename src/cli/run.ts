@@ -11,7 +11,7 @@ import { createCollector, type Collector } from "../pipeline/collector.ts";
 import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
 import { EXIT_TREE_IN_USE, lockTrees } from "../pipeline/tree-lock.ts";
 import { createLogger, type Logger, type RunLogger } from "../util/log.ts";
-import { STOP_SIGNALS } from "../util/platform.ts";
+import { INSISTING_SIGNALS, IS_WINDOWS, STOP_SIGNALS } from "../util/platform.ts";
 import { versionInfo } from "../util/version.ts";
 
 export async function runCollector(cfg: Config, create: (cfg: Config, log: Logger) => Promise<Collector | number> = createCollector, command: "run" | "store" = "run"): Promise<number> {
@@ -118,11 +118,11 @@ function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Log
   // The flush itself keeps the process alive; the deadline must not delay a clean exit.
   timer.unref();
   const onSignal = (sig: NodeJS.Signals) => giveUp(`second ${sig} during shutdown`);
-  for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
+  for (const sig of INSISTING_SIGNALS) process.once(sig, onSignal);
   return {
     disarm() {
       clearTimeout(timer);
-      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+      for (const sig of INSISTING_SIGNALS) process.off(sig, onSignal);
     },
   };
 }
@@ -133,15 +133,18 @@ function waitForStop(runHours: number): Promise<string> {
     const done = (why: string) => {
       for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
       if (timer !== null) clearTimeout(timer);
+      // From here to the exit a hang-up is ignored: its default would end the process mid-flush.
+      if (!IS_WINDOWS) process.on("SIGHUP", () => {});
       resolve(why);
     };
-    const onSignal = (sig: NodeJS.Signals) => done(sig);
+    const onSignal = (sig: NodeJS.Signals) => done(sig === "SIGHUP" ? "SIGHUP (the terminal it ran in closed: run it under systemd, tmux or nohup to keep it collecting)" : sig);
     for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-    // setTimeout overflows past 2^31 ms (~24.8 days), so long runs re-arm in steps.
-    const deadline = Date.now() + runHours * 3_600_000;
+    // setTimeout overflows past 2^31 ms (~24.8 days), so long runs re-arm in steps. A duration:
+    // monotonic, so a stepped wall clock does not lengthen or shorten the run.
+    const deadline = performance.now() + runHours * 3_600_000;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const arm = () => {
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) return done("run_hours elapsed");
       timer = setTimeout(arm, Math.min(left, 2 ** 30));
     };

@@ -33,6 +33,24 @@ export interface LoggerOptions {
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+const stderrGone = new Set<() => void>();
+let stderrWatched = false;
+
+/**
+ * Calls `gone` once stderr can no longer be written (a terminal hung up: EIO; a closed pipe: EPIPE).
+ * Without a listener the stream's error would end the process in the middle of its shutdown
+ * (test/e2e/ops-hangup.test.ts); the run-log file goes on.
+ */
+function watchStderr(gone: () => void): void {
+  stderrGone.add(gone);
+  if (stderrWatched) return;
+  stderrWatched = true;
+  process.stderr.on("error", () => {
+    for (const g of stderrGone) g();
+    stderrGone.clear();
+  });
+}
+
 export function createLogger(opts: LoggerOptions = {}): RunLogger {
   let file: RunLogFile | null = null;
   if (opts.runLogDir !== undefined) {
@@ -46,7 +64,8 @@ export function createLogger(opts: LoggerOptions = {}): RunLogger {
     }
   }
   const min = RANK[opts.minLevel ?? "info"];
-  const toStderr = opts.stderr ?? true;
+  let toStderr = opts.stderr ?? true;
+  if (toStderr) watchStderr(() => (toStderr = false));
   const limits = new Map<string, { last: number; suppressed: number }>();
 
   const write = (level: Level, msg: string, fields?: Readonly<Record<string, unknown>>): void => {

@@ -5,7 +5,7 @@
  * the disconnect lines), then what end of input means for the engines and taps, then the sinks drain.
  */
 import { HeapCap } from "../util/heap-cap.ts";
-import { WallClockWatch } from "../util/wall-clock-watch.ts";
+import { loggedWallClockWatch, WALL_CLOCK_LOOK_EVERY_MS } from "../util/wall-clock-watch.ts";
 import { traceBuffersFromEnv } from "../util/buffer-trace.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -31,7 +31,6 @@ export const EXIT_NATS_REFUSED = 78;
 /** How often sinks are ticked: lines to the OS, rotations, retries. */
 const SINK_TICK_MS = 250;
 const HEAP_CHECK_EVERY_MS = 1000;
-const WALL_CLOCK_LOOK_EVERY_MS = 1000;
 const METRICS_JSON_EVERY_MS = 10_000;
 const CHART_SAMPLE_EVERY_MS = 1000;
 /** How often the listing's answer is looked at for new symbols (the venue itself is asked every feed.listing_check_min). */
@@ -128,12 +127,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
   const heapCap = new HeapCap();
-  const wallClock = new WallClockWatch((stepMs) =>
-    log.log("warn", "the wall clock stepped", {
-      by_ms: Math.round(stepMs),
-      follows: stepMs < 0 ? "ts_recv holds at its last value until the clock passes it; durations (timeouts, pauses) are unaffected" : "receipt times jump with it; durations (timeouts, pauses) are unaffected",
-    }),
-  );
+  const wallClock = loggedWallClockWatch(log);
   const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses, wallClock });
 
   /**

@@ -42,7 +42,7 @@ export interface CollectorParts {
   readonly source?: SourceView;
   /** How long each full collection of the ingest thread's heap cap stopped it, ms (`run` only). */
   readonly heapPauses?: Histogram;
-  /** Steps of the wall clock seen while running (`run` only). */
+  /** Steps of the wall clock seen while running (`run` and `store`). */
   readonly wallClock?: WallClockWatch;
   /** A symbol collected from now on (a new listing; its processor exists): in every view after this. */
   addSymbol(symbol: string): void;

@@ -9,8 +9,12 @@
  * passes it. The step is said so that such rows can be understood afterwards.
  */
 
+import type { Logger } from "./log.ts";
+
 /** A jump of wall against monotonic time above this between two looks is a step. */
 export const CLOCK_STEP_MS = 1000;
+/** How often a long-running command looks. */
+export const WALL_CLOCK_LOOK_EVERY_MS = 1000;
 
 export class WallClockWatch {
   private base: number;
@@ -34,4 +38,14 @@ export class WallClockWatch {
     this.steps++;
     this.onStep(step);
   }
+}
+
+/** The watch of a long-running command (`run`, `store`): each step is one warn line saying what follows from it. */
+export function loggedWallClockWatch(log: Logger): WallClockWatch {
+  return new WallClockWatch((stepMs) =>
+    log.log("warn", "the wall clock stepped", {
+      by_ms: Math.round(stepMs),
+      follows: stepMs < 0 ? "ts_recv holds at its last value until the clock passes it; durations (timeouts, pauses) are unaffected" : "receipt times jump with it; durations (timeouts, pauses) are unaffected",
+    }),
+  );
 }

@@ -197,6 +197,8 @@ test("two collectors and a store through faults: every trade id exactly once, Pa
   // acknowledged before its line was on disk would have left a hole after the restart).
   const t = finalStatus.totals;
   expect({ backfills: t.backfills, gaps: t.tradeGaps, missing: t.missingTradeIds }).toEqual({ backfills: 0, gaps: 0, missing: 0 });
+  // The store watches the wall clock as the collector does (docs/feed.md "When the clock steps"); it did not step here.
+  expect(t.clock_steps).toBe(0);
 
   const L = layout(join(root, "store"));
   // Every trade id of the span the store covers, exactly once, matching what the exchange produced.

@@ -26,6 +26,7 @@ import { lastLoggedIds, type LastIds } from "./resume.ts";
 import { StreamFeed } from "./stream-feed.ts";
 import { exchangeAdapter } from "../venue.ts";
 import { storeHealthReasons, storeMetrics, storeStatus } from "./store-status.ts";
+import { loggedWallClockWatch, WALL_CLOCK_LOOK_EVERY_MS } from "../../util/wall-clock-watch.ts";
 
 const SINK_TICK_MS = 250;
 const CHART_SAMPLE_EVERY_MS = 1000;
@@ -111,6 +112,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   };
   const feed = new StreamFeed({ symbols, params: p, adapter, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot(symbol);
+  const wallClock = loggedWallClockWatch(log);
   const parts = collectorParts({
     cfg,
     startedAtMs,
@@ -119,6 +121,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     ingest,
     pipeline,
     parseStream: adapter.parseStream,
+    wallClock,
     source: {
       name: "store",
       status: () => storeStatus(feed, consumer),
@@ -140,6 +143,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
       timers.push(
         setInterval(() => pipeline.tick(Date.now()), SINK_TICK_MS),
         setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
+        setInterval(() => wallClock.look(), WALL_CLOCK_LOOK_EVERY_MS),
       );
       log.log("info", "store: consuming", { symbols: symbols.length, stream: p.stream, consumer: p.consumer });
     },

@@ -33,22 +33,18 @@ export interface LoggerOptions {
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-const stderrGone = new Set<() => void>();
+/** False once stderr can no longer be written (a terminal hung up: EIO; a closed pipe: EPIPE). */
+let stderrOpen = true;
 let stderrWatched = false;
 
 /**
- * Calls `gone` once stderr can no longer be written (a terminal hung up: EIO; a closed pipe: EPIPE).
  * Without a listener the stream's error would end the process in the middle of its shutdown
- * (test/e2e/ops-hangup.test.ts); the run-log file goes on.
+ * (test/e2e/ops-hangup.test.ts); from then on every logger writes its run-log file only.
  */
-function watchStderr(gone: () => void): void {
-  stderrGone.add(gone);
+function watchStderr(): void {
   if (stderrWatched) return;
   stderrWatched = true;
-  process.stderr.on("error", () => {
-    for (const g of stderrGone) g();
-    stderrGone.clear();
-  });
+  process.stderr.on("error", () => (stderrOpen = false));
 }
 
 export function createLogger(opts: LoggerOptions = {}): RunLogger {
@@ -64,14 +60,14 @@ export function createLogger(opts: LoggerOptions = {}): RunLogger {
     }
   }
   const min = RANK[opts.minLevel ?? "info"];
-  let toStderr = opts.stderr ?? true;
-  if (toStderr) watchStderr(() => (toStderr = false));
+  const toStderr = opts.stderr ?? true;
+  if (toStderr) watchStderr();
   const limits = new Map<string, { last: number; suppressed: number }>();
 
   const write = (level: Level, msg: string, fields?: Readonly<Record<string, unknown>>): void => {
     if (RANK[level] < min) return;
     const line = JSON.stringify({ ts: new Date().toISOString(), level, msg, ...fields });
-    if (toStderr) process.stderr.write(line + "\n");
+    if (toStderr && stderrOpen) process.stderr.write(line + "\n");
     // Best effort: a full disk must not stop collection (the file drops what it cannot write).
     file?.append(line);
   };

@@ -282,8 +282,10 @@ export class ParquetSink implements RowSinkComponent {
   private bytesWritten = 0;
   private rowsBuffered = 0;
   private rowsPending = 0;
-  /** When a batch last settled, and when batches last started to wait (stall detection; wall clock). */
-  /** performance.now() of the last batch written or given up (the stall check; durations are monotonic, docs/feed.md "When the clock steps"). */
+  /**
+   * performance.now() when a batch last settled, and when batches last started to wait (stall
+   * detection: durations are monotonic, docs/feed.md "When the clock steps").
+   */
   private lastProgressAtMs = performance.now();
   private pendingSinceMs = 0;
   private bytesPending = 0;

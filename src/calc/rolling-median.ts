@@ -23,6 +23,8 @@ export class RollingMedian {
   private readonly sorted: Float64Array;
   private head = 0;
   private n = 0;
+  /** Set by `kthDeviation`: the deviation after the one it returned. */
+  private nextDeviation = Number.NaN;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RollingMedian capacity must be a positive integer, got ${capacity}`);
@@ -70,8 +72,11 @@ export class RollingMedian {
     const m = this.median();
     const p = this.lowerBound(m);
     const h = n >> 1;
-    if ((n & 1) === 1) return this.kthDeviation(m, p, h);
-    return (this.kthDeviation(m, p, h - 1) + this.kthDeviation(m, p, h)) / 2;
+    const kth = this.kthDeviation(m, p, (n & 1) === 1 ? h : h - 1);
+    if ((n & 1) === 1) return kth;
+    // The next deviation in order is the smaller of the two sequences' next elements after the
+    // split the search ended on: one search for both middle values instead of two.
+    return (kth + this.nextDeviation) / 2;
   }
 
   private lowerBound(x: number): number {
@@ -127,7 +132,8 @@ export class RollingMedian {
   /**
    * k-th smallest (0-based) of the deviations, given the median m and split p. Left sequence
    * A[i] = m − S[p−1−i] (i < p), right sequence B[j] = S[p+j] − m (j < n−p), both ascending.
-   * Binary search on how many elements come from A.
+   * Binary search on how many elements come from A. Leaves the (k+1)-th in `nextDeviation`
+   * (+∞ when k is the last).
    */
   private kthDeviation(m: number, p: number, k: number): number {
     const s = this.sorted;
@@ -145,7 +151,10 @@ export class RollingMedian {
       const bNext = j < b ? s[p + j] - m : Number.POSITIVE_INFINITY; // B[j]
       if (aPrev > bNext) hi = i - 1;
       else if (bPrev > aNext) lo = i + 1;
-      else return aPrev > bPrev ? aPrev : bPrev;
+      else {
+        this.nextDeviation = aNext < bNext ? aNext : bNext;
+        return aPrev > bPrev ? aPrev : bPrev;
+      }
     }
     // Unreachable for 0 ≤ k < n; kept total so a logic error surfaces as NaN rather than a hang.
     return Number.NaN;

@@ -9,6 +9,23 @@
  */
 type Transferable = ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer };
 
+/**
+ * Bytes this thread has let go of so far: released here, or transferred to another thread (`letGo`).
+ * JavaScriptCore still counts such a buffer in its heap size (`heapSize()`) until the next
+ * collection sweeps its empty object, so a trigger on heap growth subtracts this to see what is
+ * really held (module state: each thread has its own).
+ */
+let letGoBytes = 0;
+
+export function bytesLetGo(): number {
+  return letGoBytes;
+}
+
+/** Counts buffers about to be transferred away (read before the transfer, which empties them). */
+export function letGo(buffers: readonly ArrayBuffer[]): void {
+  for (const b of buffers) letGoBytes += b.byteLength;
+}
+
 /** Frees the whole buffer behind `view` (and so every view of it). */
 export function releaseBuffer(view: ArrayBufferView): void {
   releaseArrayBuffer(view.buffer as ArrayBuffer);
@@ -17,6 +34,7 @@ export function releaseBuffer(view: ArrayBufferView): void {
 export function releaseArrayBuffer(buffer: ArrayBuffer): void {
   const buf = buffer as Transferable;
   if (buf.byteLength === 0 || typeof buf.transfer !== "function") return;
+  letGoBytes += buf.byteLength;
   buf.transfer(0);
 }
 

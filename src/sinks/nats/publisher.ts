@@ -110,9 +110,11 @@ export class NatsPublisher implements LineSinkComponent {
   private readonly stateTimer: ReturnType<typeof setInterval>;
   private readonly counts = { published: 0, acked: 0, duplicates: 0, failed: 0, caughtUp: 0, catchUps: 0 };
   private lastError: string | null = null;
+  /** A moment, for status; how long ago is measured on `disconnectedAtMono` (a stepped wall clock must not age it). */
   private disconnectedSinceMs: number | null = Date.now();
+  private disconnectedAtMono: number | null = performance.now();
   private server: string | null = null;
-  private readonly createdAtMs = Date.now();
+  private readonly createdAtMono = performance.now();
 
   constructor(private readonly opts: NatsPublisherOptions) {
     this.p = opts.params;
@@ -207,6 +209,7 @@ export class NatsPublisher implements LineSinkComponent {
     this.connected = up;
     this.server = up ? (this.nc?.getServer() ?? null) : null;
     this.disconnectedSinceMs = up ? null : Date.now();
+    this.disconnectedAtMono = up ? null : performance.now();
     this.opts.log.log(up ? "info" : "warn", up ? "nats connected" : "nats disconnected", { server: this.server });
     if (up) this.kickCatchUp();
   }
@@ -404,13 +407,17 @@ export class NatsPublisher implements LineSinkComponent {
     return verdict(this.healthReasons(nowMs));
   }
 
-  /** Problems for /health (empty = healthy). */
+  /**
+   * Problems for /health (empty = healthy). How long the publisher has been down is timed on the
+   * monotonic clock; `nowMs` (the wall clock) only ages records, whose `ts_recv` are wall moments.
+   */
   healthReasons(nowMs: number): string[] {
     const out: string[] = [];
-    if (this.disconnectedSinceMs !== null && nowMs - this.disconnectedSinceMs > 10_000) {
-      out.push(`nats: not connected for ${Math.round((nowMs - this.disconnectedSinceMs) / 1000)} s (records kept in the NDJSON log)`);
+    const mono = performance.now();
+    if (this.disconnectedAtMono !== null && mono - this.disconnectedAtMono > 10_000) {
+      out.push(`nats: not connected for ${Math.round((mono - this.disconnectedAtMono) / 1000)} s (records kept in the NDJSON log)`);
     }
-    if (this.lastError !== null && this.nc === null && !this.closing && nowMs - this.createdAtMs > 10_000) out.push(`nats: not publishing: ${this.lastError}`);
+    if (this.lastError !== null && this.nc === null && !this.closing && mono - this.createdAtMono > 10_000) out.push(`nats: not publishing: ${this.lastError}`);
     const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());
     if (since !== null && nowMs - since > 30_000) out.push(`nats: ${this.behind.size} symbols not published since ${new Date(since).toISOString()}`);
     return out;

@@ -1,16 +1,16 @@
 import { expect, test } from "bun:test";
 import { CLOCK_STEP_MS, WallClockWatch } from "../../src/util/wall-clock-watch.ts";
 
-/** A wall and a monotonic clock the test moves by hand. */
-function clocks() {
+/** A watch on a wall and a monotonic clock the test moves by hand, and the steps it told. */
+function watched() {
   const c = { wall: 1_700_000_000_000, mono: 5_000 };
-  return { c, wall: () => c.wall, mono: () => c.mono };
+  const told: number[] = [];
+  const w = new WallClockWatch((ms) => told.push(ms), () => c.wall, () => c.mono);
+  return { c, told, w };
 }
 
 test("a step of the wall clock against the monotonic one is told once, with its size and sign", () => {
-  const { c, wall, mono } = clocks();
-  const told: number[] = [];
-  const w = new WallClockWatch((ms) => told.push(ms), wall, mono);
+  const { c, told, w } = watched();
   // Both clocks run together: nothing.
   for (let i = 0; i < 5; i++) {
     c.wall += 1000;
@@ -34,9 +34,7 @@ test("a step of the wall clock against the monotonic one is told once, with its 
 });
 
 test("slewing (NTP's gradual correction) never adds up to a step; a jump just above the limit is one", () => {
-  const { c, wall, mono } = clocks();
-  const told: number[] = [];
-  const w = new WallClockWatch((ms) => told.push(ms), wall, mono);
+  const { c, told, w } = watched();
   // 0.5 ms a second for a day: 43 s in all, never a step.
   for (let i = 0; i < 86_400; i++) {
     c.wall += 1000.5;
@@ -50,9 +48,7 @@ test("slewing (NTP's gradual correction) never adds up to a step; a jump just ab
 });
 
 test("a machine resumed from suspend (the monotonic clock stood still) is a step forward", () => {
-  const { c, wall, mono } = clocks();
-  const told: number[] = [];
-  const w = new WallClockWatch((ms) => told.push(ms), wall, mono);
+  const { c, told, w } = watched();
   c.wall += 600_000;
   c.mono += 2;
   w.look();

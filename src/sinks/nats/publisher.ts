@@ -77,6 +77,8 @@ export interface NatsPublisherStatus {
   readonly lastError: string | null;
 }
 
+const outageStart = () => ({ atMs: Date.now(), atMono: performance.now() });
+
 /** Records queued live during the last catch-up round; past this, catch-up does another round. */
 const MAX_QUEUED = 200_000;
 const STATE_EVERY_MS = 1000;
@@ -110,9 +112,8 @@ export class NatsPublisher implements LineSinkComponent {
   private readonly stateTimer: ReturnType<typeof setInterval>;
   private readonly counts = { published: 0, acked: 0, duplicates: 0, failed: 0, caughtUp: 0, catchUps: 0 };
   private lastError: string | null = null;
-  /** A moment, for status; how long ago is measured on `disconnectedAtMono` (a stepped wall clock must not age it). */
-  private disconnectedSinceMs: number | null = Date.now();
-  private disconnectedAtMono: number | null = performance.now();
+  /** Since when not connected (null: connected): the wall moment for status, its age on the monotonic clock (a stepped wall clock must not age it). */
+  private disconnected: { readonly atMs: number; readonly atMono: number } | null = outageStart();
   private server: string | null = null;
   private readonly createdAtMono = performance.now();
 
@@ -208,8 +209,7 @@ export class NatsPublisher implements LineSinkComponent {
     if (up === this.connected) return;
     this.connected = up;
     this.server = up ? (this.nc?.getServer() ?? null) : null;
-    this.disconnectedSinceMs = up ? null : Date.now();
-    this.disconnectedAtMono = up ? null : performance.now();
+    this.disconnected = up ? null : outageStart();
     this.opts.log.log(up ? "info" : "warn", up ? "nats connected" : "nats disconnected", { server: this.server });
     if (up) this.kickCatchUp();
   }
@@ -395,7 +395,7 @@ export class NatsPublisher implements LineSinkComponent {
       ...this.counts,
       behindSymbols: this.behind.size,
       behindSinceMs: since,
-      disconnectedSinceMs: this.disconnectedSinceMs,
+      disconnectedSinceMs: this.disconnected?.atMs ?? null,
       lastError: this.lastError,
     };
   }
@@ -414,8 +414,8 @@ export class NatsPublisher implements LineSinkComponent {
   healthReasons(nowMs: number): string[] {
     const out: string[] = [];
     const mono = performance.now();
-    if (this.disconnectedAtMono !== null && mono - this.disconnectedAtMono > 10_000) {
-      out.push(`nats: not connected for ${Math.round((mono - this.disconnectedAtMono) / 1000)} s (records kept in the NDJSON log)`);
+    if (this.disconnected !== null && mono - this.disconnected.atMono > 10_000) {
+      out.push(`nats: not connected for ${Math.round((mono - this.disconnected.atMono) / 1000)} s (records kept in the NDJSON log)`);
     }
     if (this.lastError !== null && this.nc === null && !this.closing && mono - this.createdAtMono > 10_000) out.push(`nats: not publishing: ${this.lastError}`);
     const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());

@@ -7,7 +7,7 @@
  */
 import { statSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
-import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
+import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/sink-types.ts";
 import { workerEntry } from "../util/worker-entry.ts";
 import type { PlannedFile } from "./replay-files.ts";
 import type { ReplayEvents, ReplayResult, ReplaySummary, ReplayTarget, SinkTotals } from "./replay-share.ts";

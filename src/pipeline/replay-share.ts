@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { compressedEndsWith } from "../sinks/ndjson/compress.ts";
 import { loadCustomIndicators } from "../indicators/custom-indicators.ts";
 import { createLogger } from "../util/log.ts";
-import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/parquet-sink.ts";
+import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/sink-types.ts";
 import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
 import { LineCursor, openTextBlocks, type PlannedFile } from "./replay-files.ts";

@@ -6,7 +6,7 @@ import type { DepthSync } from "./venue.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConnectionView, ExchangeAdapter, Feed, ListingView } from "../core/feed.ts";
-import type { ParquetFileInfo } from "../sinks/parquet/parquet-sink.ts";
+import type { ParquetFileInfo } from "../sinks/parquet/sink-types.ts";
 import type { Histogram } from "../util/histogram.ts";
 import type { WallClockWatch } from "../util/wall-clock-watch.ts";
 import { versionInfo } from "../util/version.ts";

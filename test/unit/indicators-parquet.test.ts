@@ -8,7 +8,8 @@ import { cpSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { registerCustomSchema } from "../../src/core/rows.ts";
 import { schemaOfColumns } from "../../src/indicators/load.ts";
-import { ParquetSink, type MaintenanceEvent } from "../../src/sinks/parquet/parquet-sink.ts";
+import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
+import type { MaintenanceEvent } from "../../src/sinks/parquet/sink-types.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 

@@ -5,7 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ParquetSink, type MaintenanceEvent } from "../../src/sinks/parquet/parquet-sink.ts";
+import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
+import type { MaintenanceEvent } from "../../src/sinks/parquet/sink-types.ts";
 import { NdjsonSink } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import { removeLeftovers } from "../../src/sinks/storage/cleanup.ts";
 import { expiredDateDirs } from "../../src/sinks/storage/retention.ts";

@@ -10,7 +10,8 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ParquetSink, type MaintenanceEvent, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
+import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
+import type { MaintenanceEvent, ParquetSinkError } from "../../src/sinks/parquet/sink-types.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
 import { query } from "../helpers/duckdb.ts";
 import { makeRow } from "./sink-support.ts";

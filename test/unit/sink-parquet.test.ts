@@ -11,7 +11,8 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "h
 import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
 import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
 import { encodeBatch, SCHEMA_VERSION } from "../../src/sinks/parquet/encode.ts";
-import { ParquetSink, type ParquetSinkError } from "../../src/sinks/parquet/parquet-sink.ts";
+import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
+import type { ParquetSinkError } from "../../src/sinks/parquet/sink-types.ts";
 import { tempDir } from "../helpers/binary.ts";
 
 /** 2025-12-31T23:59:58Z: rows one second apart cross into 2026-01-01 after the third row. */

@@ -9,165 +9,26 @@
  * again every `retryMs` until it succeeds. Everything handed over and not yet written counts
  * against `maxBufferBytes`; a batch that would go past it is spilled to disk as it is (spill.ts)
  * and handed over, in order, once the writer has room: a writer that cannot keep up costs disk,
- * never rows, and never memory past the bound. Only a failing spill write drops (counted). Writer failures land in `status()` and the `onError`
- * callback, never in the ingest path.
+ * never rows, and never memory past the bound. Only a failing spill write drops (counted). Writer
+ * failures land in `status()` and the `onError` callback, never in the ingest path.
+ *
+ * Beside it: writer-ledger.ts (the batches handed over and not yet written), writer-tally.ts (what
+ * the writer has done), drain-rate.ts (how soon a backlog drains), sink-types.ts (options, status).
  */
 import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind } from "../../core/rows.ts";
-import type { StorageEvent } from "../storage/events-log.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { BufferPool } from "../../util/buffer-pool.ts";
 import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
 import { workerEntry } from "../../util/worker-entry.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
-import type { CompactedReply, FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
+import type { FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
 import { SpillQueue, type Spilled, type SpillWriteResult } from "./spill.ts";
 import { makeStagingDir } from "../storage/staging.ts";
-
-export type { WriteErrorInfo } from "./protocol.ts";
-
-export interface ParquetSinkOptions {
-  /** OUTPUT_DIR: root of the raw kinds (prices, orderbook). */
-  readonly outputDir: string;
-  /** PREVIEW_DIR: root of the derived kinds (ofi, cvd, fusion, events, features). */
-  readonly previewDir: string;
-  /** PARQUET_ROTATE_SEC: rotation of prices and of every preview kind. */
-  readonly rotateSec: number;
-  /** ORDERBOOK_ROTATE_SEC: rotation of orderbook. */
-  readonly orderbookRotateSec: number;
-  /** A batch reaching this many rows is handed over at once, before its rotation is due. */
-  readonly maxRowsPerFile?: number;
-  readonly rowGroupSize?: number;
-  /** FileMetaData.created_by, e.g. `harvestd 0.1.0`. */
-  readonly createdBy?: string;
-  readonly zstdLevel?: number;
-  /** Bound on data handed to the writer and not yet on disk (default 256 MiB). */
-  readonly maxBufferBytes?: number;
-  /** Delay between attempts at a failed write (default 1 s). */
-  readonly retryMs?: number;
-  /** Merge each closed UTC hour's parts into one file (default true). */
-  readonly compaction?: boolean;
-  /** Also look for closed hours earlier runs left uncompacted (default: with compaction). */
-  readonly compactionScanAtStart?: boolean;
-  /** On close, compact every hour written, closed or not (replay: the input has ended). */
-  readonly compactAllOnClose?: boolean;
-  /** Delete date partitions older than this many days; 0 (default) keeps everything. */
-  readonly retentionDays?: number;
-  /**
-   * The writer keeps its memory low: a collection of its heap after every batch, and the pages of
-   * files being built spooled to disk (page-spool.ts). For the live collector; off for replay,
-   * which writes hundreds of batches a second and needs the time more than the memory.
-   */
-  readonly lowMemory?: boolean;
-  /** Batches pending and none settled for this long: health names the writer as stalled (default 60 s). */
-  readonly stallMs?: number;
-  /** Overrides where the worker script is found (see writerWorkerSpecifier). */
-  readonly workerSpecifier?: string;
-  /** Called on the ingest thread for every failed or dropped write; must not throw (it is guarded anyway). */
-  readonly onError?: (error: ParquetSinkError) => void;
-  /** Called on the ingest thread for every committed file. */
-  readonly onFile?: (file: ParquetFileInfo) => void;
-  /** Compactions, retention, recoveries and maintenance problems, for the log. */
-  readonly onMaintenance?: (event: MaintenanceEvent) => void;
-  /** Wall clock for status timestamps; injectable for tests. */
-  readonly now?: () => number;
-}
-
-export interface ParquetFileInfo {
-  readonly kind: SinkKind;
-  readonly symbol: string;
-  readonly path: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly encodeMs: number;
-  readonly atMs: number;
-}
-
-/** What happened to a write that did not go through. */
-export type WriteFailureOutcome = "held" | "dropped";
-
-export interface ParquetSinkError extends WriteErrorInfo {
-  /** Empty for a worker failure that is not about one batch. */
-  readonly kind: SinkKind | "";
-  readonly symbol: string;
-  /** Rows of the batch concerned. */
-  readonly rows: number;
-  /** `held`: kept and retried; `dropped`: these rows will not reach a Parquet file. */
-  readonly outcome: WriteFailureOutcome;
-  readonly atMs: number;
-}
-
-export type MaintenanceEvent = StorageEvent;
-
-export type WorkerState = "starting" | "ready" | "closing" | "closed" | "failed";
-
-export interface ParquetSinkStatus {
-  readonly filesWritten: number;
-  readonly rowsWritten: number;
-  readonly bytesWritten: number;
-  /** Rows collected in builders, not yet handed to the worker. */
-  readonly rowsBuffered: number;
-  /** Batches handed to the worker and not yet written (queued, being written, or held). */
-  readonly batchesPending: number;
-  readonly rowsPending: number;
-  /** Memory those batches hold; never above `maxBufferBytes`. */
-  readonly bytesPending: number;
-  /**
-   * Raw bytes of rows still being collected whose full chunks were sent ahead to the writer (which
-   * holds them as encoded pages): part of the collected rows, like `rowsBuffered`, not of `bytesPending`
-   * until their batch is handed over.
-   */
-  readonly bytesSentAhead: number;
-  /** Chunk buffers the writer sent back once encoded, chunks the builders cut from reused memory, and the bytes waiting for them now. */
-  readonly chunkBuffersReturned: number;
-  readonly chunkMemoryReused: number;
-  readonly chunkPoolBytes: number;
-  readonly maxBufferBytes: number;
-  /** Batches whose write failed, held by the worker and retried. */
-  readonly batchesHeld: number;
-  readonly rowsHeld: number;
-  /** Write attempts that failed (a held batch counts once per failure report). */
-  readonly writeErrors: number;
-  /** Batches over the buffer bound, waiting on disk to be handed over (spill.ts). */
-  readonly batchesSpilled: number;
-  readonly rowsSpilled: number;
-  readonly bytesSpilled: number;
-  /** Rows that ever went through the spill. */
-  readonly rowsSpilledTotal: number;
-  /** Rows committed per second over the last ~10 s (null until measured). */
-  readonly drainRowsPerSec: number | null;
-  /** Backlog (rows pending + spilled) divided by that rate; 0 without backlog, null when unknown. */
-  readonly drainEtaSec: number | null;
-  /** Rows dropped because the buffer bound was reached and the spill failed (included in rowsLost). */
-  readonly rowsDropped: number;
-  /** When the bound last made the sink drop a batch (null: never). */
-  readonly lastDropAtMs: number | null;
-  /** Rows that will never reach a Parquet file: dropped, unencodable, given up at close, worker crash. */
-  readonly rowsLost: number;
-  /** Rows refused by `append` because they did not fit the kind's schema. */
-  readonly rowsRejected: number;
-  readonly lastRejection: string | null;
-  readonly lastError: ParquetSinkError | null;
-  /** Latest committed file per symbol, then per kind. */
-  readonly lastFiles: Readonly<Record<string, Readonly<Partial<Record<SinkKind, ParquetFileInfo>>>>>;
-  readonly lastFileAtMs: number | null;
-  readonly encodeMsTotal: number;
-  /** Time the writer spent committing files (write, sync, rename), ms. */
-  readonly writeMsTotal: number;
-  readonly workerState: WorkerState;
-  /** Kinds with a held (failed, not yet written) batch. */
-  readonly failingKinds: readonly SinkKind[];
-  /** errno code of the latest failure of a held batch (ENOSPC, EACCES, ...); null when none is held. */
-  readonly heldErrorCode: string | null;
-  readonly compactions: number;
-  readonly filesCompacted: number;
-  readonly lastCompaction: { readonly path: string; readonly files: number; readonly atMs: number } | null;
-  readonly maintenanceErrors: number;
-  readonly lastMaintenanceError: string | null;
-  readonly partitionsExpired: number;
-  /** False when the worker is down, any write is held after a failure, or close gave rows up. */
-  readonly healthy: boolean;
-}
+import { WriterLedger, type PendingBatch } from "./writer-ledger.ts";
+import { WriterTally } from "./writer-tally.ts";
+import { DrainRate } from "./drain-rate.ts";
+import type { MaintenanceEvent, ParquetSinkError, ParquetSinkOptions, ParquetSinkStatus, WorkerState, WriteFailureOutcome } from "./sink-types.ts";
 
 const DEFAULT_MAX_ROWS = 500_000;
 const HOUR_MS = 3_600_000;
@@ -228,23 +89,12 @@ const SEND_AHEAD_MIN_PERIOD_MS = 10_000;
  */
 const CHUNK_POOL_MAX_BYTES = 32 * 1024 * 1024;
 
-interface Pending {
-  readonly kind: SinkKind;
-  readonly symbol: string;
-  readonly rows: number;
-  bytes: number;
-  held: boolean;
-}
-
 /** What a spilled batch needs to be handed over later. */
 interface SpillMeta {
   readonly ks: KindState;
   readonly key: number;
   readonly sentBytes: number;
 }
-
-/** Window over which the drain rate is measured. */
-const DRAIN_WINDOW_MS = 10_000;
 
 const batchBytes = (batch: ColumnBatch): number => transferList(batch).reduce((n, b) => n + b.byteLength, 0);
 
@@ -264,7 +114,8 @@ export class ParquetSink implements RowSinkComponent {
   private nextKey = 1;
   private readonly chunkPool = new BufferPool(CHUNK_POOL_MAX_BYTES);
   private chunkBuffersReturned = 0;
-  private readonly pending = new Map<number, Pending>();
+  private readonly ledger = new WriterLedger();
+  private readonly tally = new WriterTally();
   private closed = false;
   private closePromise: Promise<void> | null = null;
   private resolveExit: (() => void) | null = null;
@@ -274,50 +125,21 @@ export class ParquetSink implements RowSinkComponent {
   private unspilling = false;
   private rowsSpilledTotal = 0;
   private spillDrainWaiters: (() => void)[] = [];
-  /** (performance.now(), rowsWritten) samples for the drain rate. */
-  private readonly drainSamples: [number, number][] = [];
-
-  private filesWritten = 0;
-  private rowsWritten = 0;
-  private bytesWritten = 0;
+  private readonly drainRate = new DrainRate();
   private rowsBuffered = 0;
-  private rowsPending = 0;
-  /**
-   * performance.now() when a batch last settled, and when batches last started to wait (stall
-   * detection: durations are monotonic, docs/feed.md "When the clock steps").
-   */
-  private lastProgressAtMs = performance.now();
-  private pendingSinceMs = 0;
-  private bytesPending = 0;
   /**
    * Raw bytes of chunks sent ahead of batches not handed over yet. Counted against the buffer limit
    * at hand-over, but not by waitForRoom: they are freed only by their batch's write, which a
    * producer waiting for room would never reach.
    */
   private bytesAhead = 0;
-  private roomWaiters: { readonly limitBytes: number; readonly resolve: () => void }[] = [];
-  private batchesHeld = 0;
-  private rowsHeld = 0;
   private writeErrors = 0;
   private rowsDropped = 0;
-  private heldErrorCode: string | null = null;
   private lastDropAtMs: number | null = null;
   private rowsLost = 0;
   private rowsRejected = 0;
   private lastRejection: string | null = null;
   private lastError: ParquetSinkError | null = null;
-  /** Held batches per kind: a failing root must not hide behind a healthy one. */
-  private readonly heldByKind = new Map<SinkKind, number>();
-  private encodeMsTotal = 0;
-  private writeMsTotal = 0;
-  private lastFileAtMs: number | null = null;
-  private readonly lastFiles = new Map<string, Map<SinkKind, ParquetFileInfo>>();
-  private compactions = 0;
-  private filesCompacted = 0;
-  private lastCompaction: ParquetSinkStatus["lastCompaction"] = null;
-  private maintenanceErrors = 0;
-  private lastMaintenanceError: string | null = null;
-  private partitionsExpired = 0;
 
   constructor(opts: ParquetSinkOptions) {
     this.opts = opts;
@@ -388,7 +210,7 @@ export class ParquetSink implements RowSinkComponent {
    */
   tick(nowMs: number): void {
     for (const r of this.clock.due(nowMs)) this.rotate(this.kinds.get(r.kind)!, r.includes);
-    this.sampleDrain();
+    this.drainRate.sample(this.tally.rowsWritten);
     this.unspill();
     this.chunkPool.tick(nowMs);
     if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
@@ -407,8 +229,11 @@ export class ParquetSink implements RowSinkComponent {
    * wait (replay), as opposed to live ingest, which never waits and is protected by `maxBufferBytes`.
    */
   waitForRoom(limitBytes: number): Promise<void> {
-    if (this.bytesPending <= limitBytes || this.workerState === "failed" || this.workerState === "closed") return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push({ limitBytes, resolve }));
+    return this.ledger.waitForRoom(limitBytes, this.writerGone());
+  }
+
+  private writerGone(): boolean {
+    return this.workerState === "failed" || this.workerState === "closed";
   }
 
   /**
@@ -438,7 +263,7 @@ export class ParquetSink implements RowSinkComponent {
    */
   private async handOverLast(): Promise<void> {
     for (const ks of this.kinds.values()) {
-      if (this.batchesHeld === 0) await this.waitForRoom(this.maxBufferBytes / 2);
+      if (this.ledger.held === 0) await this.waitForRoom(this.maxBufferBytes / 2);
       this.rotate(ks);
     }
   }
@@ -471,7 +296,7 @@ export class ParquetSink implements RowSinkComponent {
       reasons.push(`parquet writer behind: ${pq.rowsPending + pq.rowsSpilled} rows pending, ${pq.rowsSpilled} of them (${(pq.bytesSpilled / 1048576).toFixed(1)} MiB) spilled to disk; ${eta}`);
     }
     // Stuck, not failing (an encode or a write that never returns): nothing else would say so.
-    const still = performance.now() - Math.max(this.lastProgressAtMs, this.pendingSinceMs);
+    const still = this.ledger.stillForMs();
     if (pq.batchesPending > 0 && pq.batchesHeld === 0 && pq.workerState !== "failed" && still > (this.opts.stallMs ?? 60_000)) {
       reasons.push(`parquet writer stalled: ${pq.batchesPending} batches (${pq.rowsPending} rows) pending, no progress for ${Math.floor(still / 1000)} s`);
     }
@@ -479,51 +304,38 @@ export class ParquetSink implements RowSinkComponent {
   }
 
   status(): ParquetSinkStatus {
-    const lastFiles: Record<string, Partial<Record<SinkKind, ParquetFileInfo>>> = {};
-    for (const [symbol, byKind] of this.lastFiles) lastFiles[symbol] = Object.fromEntries(byKind);
     const workerDown = this.workerState === "failed";
+    const ledger = this.ledger;
     return {
-      filesWritten: this.filesWritten,
-      rowsWritten: this.rowsWritten,
-      bytesWritten: this.bytesWritten,
+      ...this.tally.status(),
       rowsBuffered: this.rowsBuffered,
-      batchesPending: this.pending.size,
-      rowsPending: this.rowsPending,
-      bytesPending: this.bytesPending,
+      batchesPending: ledger.size,
+      rowsPending: ledger.rows,
+      bytesPending: ledger.bytes,
       bytesSentAhead: this.bytesAhead,
       chunkBuffersReturned: this.chunkBuffersReturned,
       chunkMemoryReused: this.chunkPool.reused,
       chunkPoolBytes: this.chunkPool.bytes,
       maxBufferBytes: this.maxBufferBytes,
-      batchesHeld: this.batchesHeld,
-      rowsHeld: this.rowsHeld,
+      batchesHeld: ledger.held,
+      rowsHeld: ledger.heldRows,
       writeErrors: this.writeErrors,
       batchesSpilled: this.spill.length,
       rowsSpilled: this.spill.rows,
       bytesSpilled: this.spill.bytes,
       rowsSpilledTotal: this.rowsSpilledTotal,
-      ...this.drain(),
+      ...this.drainRate.estimate(ledger.rows + this.spill.rows),
       rowsDropped: this.rowsDropped,
       lastDropAtMs: this.lastDropAtMs,
       rowsLost: this.rowsLost,
       rowsRejected: this.rowsRejected,
       lastRejection: this.lastRejection,
       lastError: this.lastError,
-      lastFiles,
-      lastFileAtMs: this.lastFileAtMs,
-      encodeMsTotal: this.encodeMsTotal,
-      writeMsTotal: this.writeMsTotal,
       workerState: this.workerState,
-      failingKinds: [...this.heldByKind.keys()],
-      heldErrorCode: this.batchesHeld > 0 ? this.heldErrorCode : null,
-      compactions: this.compactions,
-      filesCompacted: this.filesCompacted,
-      lastCompaction: this.lastCompaction,
-      maintenanceErrors: this.maintenanceErrors,
-      lastMaintenanceError: this.lastMaintenanceError,
-      partitionsExpired: this.partitionsExpired,
+      failingKinds: ledger.failingKinds,
+      heldErrorCode: ledger.heldErrorCode,
       // After close, rows given up (held writes that still failed, a dead worker) stay visible here.
-      healthy: !workerDown && this.batchesHeld === 0 && !(this.closed && this.rowsLost > 0),
+      healthy: !workerDown && ledger.held === 0 && !(this.closed && this.rowsLost > 0),
     };
   }
 
@@ -603,7 +415,7 @@ export class ParquetSink implements RowSinkComponent {
 
   /** Room under the bound for this many bytes (a batch alone always fits: it could never go otherwise). */
   private fits(bytes: number): boolean {
-    return this.pending.size === 0 || this.bytesPending + bytes <= this.maxBufferBytes;
+    return this.ledger.fits(bytes, this.maxBufferBytes);
   }
 
   private spillBatch(ks: KindState, batch: ColumnBatch, key: number, sentBytes: number): void {
@@ -614,7 +426,7 @@ export class ParquetSink implements RowSinkComponent {
       this.lastDropAtMs = this.now();
       this.fail(who, "dropped", {
         code: "EBUFFER",
-        message: `write buffer full (${this.bytesPending} of ${this.maxBufferBytes} bytes held for the writer) and ${r.message} (${r.code}): ${batch.rows} ${batch.kind} rows dropped`,
+        message: `write buffer full (${this.ledger.bytes} of ${this.maxBufferBytes} bytes held for the writer) and ${r.message} (${r.code}): ${batch.rows} ${batch.kind} rows dropped`,
         path: ks.root,
       });
       this.unspill();
@@ -668,24 +480,6 @@ export class ParquetSink implements RowSinkComponent {
     for (const w of waiters) w();
   }
 
-  private sampleDrain(): void {
-    const t = performance.now();
-    const s = this.drainSamples;
-    if (s.length > 0 && t - s[s.length - 1]![0] < 500) return;
-    s.push([t, this.rowsWritten]);
-    while (s.length > 2 && t - s[1]![0] >= DRAIN_WINDOW_MS) s.shift();
-  }
-
-  private drain(): { drainRowsPerSec: number | null; drainEtaSec: number | null } {
-    const s = this.drainSamples;
-    const backlog = this.rowsPending + this.spill.rows;
-    if (s.length < 2) return { drainRowsPerSec: null, drainEtaSec: backlog === 0 ? 0 : null };
-    const [t0, r0] = s[0]!;
-    const [t1, r1] = s[s.length - 1]!;
-    const rate = t1 > t0 ? ((r1 - r0) * 1000) / (t1 - t0) : 0;
-    return { drainRowsPerSec: rate, drainEtaSec: backlog === 0 ? 0 : rate > 0 ? backlog / rate : null };
-  }
-
   /** Posts a batch to the writer (counted against the bound). */
   private submit(ks: KindState, batch: ColumnBatch, key: number, sentBytes: number): void {
     const who = { kind: batch.kind, symbol: batch.symbol, rows: batch.rows };
@@ -696,11 +490,8 @@ export class ParquetSink implements RowSinkComponent {
       return;
     }
     const id = this.nextId++;
-    if (this.pending.size === 0) this.pendingSinceMs = performance.now();
-    this.pending.set(id, { ...who, bytes: bytes + sentBytes, held: false });
-    this.rowsPending += batch.rows;
-    this.bytesPending += bytes + sentBytes;
-    if (this.pending.size === 1) w.ref();
+    this.ledger.add(id, batch.kind, batch.symbol, batch.rows, bytes + sentBytes);
+    if (this.ledger.size === 1) w.ref();
     this.post(w, { type: "write", id, root: ks.root, key, batch }, batch);
   }
 
@@ -775,19 +566,8 @@ export class ParquetSink implements RowSinkComponent {
         this.onWritten(msg);
         break;
       case "failed": {
-        const p = this.pending.get(msg.id);
-        if (!p) break;
-        if (!p.held) {
-          p.held = true;
-          this.batchesHeld++;
-          this.rowsHeld += p.rows;
-          this.heldByKind.set(p.kind, (this.heldByKind.get(p.kind) ?? 0) + 1);
-        }
-        // From here on the worker holds the encoded file, usually far smaller than the batch.
-        this.bytesPending += msg.heldBytes - p.bytes;
-        p.bytes = msg.heldBytes;
-        this.heldErrorCode = msg.error.code;
-        this.fail(p, "held", msg.error);
+        const p = this.ledger.hold(msg.id, msg.heldBytes, msg.error.code);
+        if (p) this.fail(p, "held", msg.error);
         break;
       }
       case "dropped": {
@@ -796,15 +576,15 @@ export class ParquetSink implements RowSinkComponent {
         break;
       }
       case "compacted":
-        this.onCompacted(msg);
+        this.tally.compacted(msg, this.now());
+        this.maintenance({ type: "compacted", path: msg.path, files: msg.files, rows: msg.rows, bytes: msg.bytes, ms: msg.ms });
         break;
       case "expired":
-        this.partitionsExpired++;
+        this.tally.expired();
         this.maintenance({ type: "expired", path: msg.path });
         break;
       case "maintenance-error":
-        this.maintenanceErrors++;
-        this.lastMaintenanceError = `${msg.what}: ${msg.error.message}`;
+        this.tally.maintenanceError(`${msg.what}: ${msg.error.message}`);
         this.maintenance({ type: "error", what: msg.what, error: msg.error });
         break;
       case "closed":
@@ -815,37 +595,12 @@ export class ParquetSink implements RowSinkComponent {
   private onWritten(msg: WrittenReply): void {
     const p = this.settle(msg.id);
     if (p?.held) this.maintenance({ type: "resumed", what: `${msg.rows} ${msg.kind} rows of ${msg.symbol} written after ${msg.attempts} attempts` });
-    const atMs = this.now();
-    this.filesWritten++;
-    this.rowsWritten += msg.rows;
-    this.bytesWritten += msg.bytes;
-    this.encodeMsTotal += msg.encodeMs;
-    this.writeMsTotal += msg.writeMs;
-    this.lastFileAtMs = atMs;
-    const info: ParquetFileInfo = {
-      kind: msg.kind,
-      symbol: msg.symbol,
-      path: msg.written,
-      rows: msg.rows,
-      bytes: msg.bytes,
-      encodeMs: msg.encodeMs,
-      atMs,
-    };
-    let byKind = this.lastFiles.get(msg.symbol);
-    if (!byKind) this.lastFiles.set(msg.symbol, (byKind = new Map()));
-    byKind.set(msg.kind, info);
+    const info = this.tally.written(msg, this.now());
     if (this.opts.onFile) {
       try {
         this.opts.onFile(info);
       } catch {}
     }
-  }
-
-  private onCompacted(msg: CompactedReply): void {
-    this.compactions++;
-    this.filesCompacted += msg.files;
-    this.lastCompaction = { path: msg.path, files: msg.files, atMs: this.now() };
-    this.maintenance({ type: "compacted", path: msg.path, files: msg.files, rows: msg.rows, bytes: msg.bytes, ms: msg.ms });
   }
 
   private maintenance(ev: MaintenanceEvent): void {
@@ -855,39 +610,17 @@ export class ParquetSink implements RowSinkComponent {
     } catch {}
   }
 
-  /** Forgets a batch that was written or given up; returns what it was. */
-  private settle(id: number): Pending | undefined {
-    const p = this.pending.get(id);
+  /** Forgets a batch that was written or given up (room for others, spilled batches may follow); returns what it was. */
+  private settle(id: number): PendingBatch | undefined {
+    const p = this.ledger.settle(id);
     if (!p) return undefined;
-    this.pending.delete(id);
-    this.lastProgressAtMs = performance.now();
-    this.rowsPending -= p.rows;
-    this.bytesPending -= p.bytes;
-    if (p.held) {
-      this.batchesHeld--;
-      this.rowsHeld -= p.rows;
-      const n = (this.heldByKind.get(p.kind) ?? 1) - 1;
-      if (n <= 0) this.heldByKind.delete(p.kind);
-      else this.heldByKind.set(p.kind, n);
-    }
-    if (this.pending.size === 0 && this.workerState !== "closing") this.worker?.unref();
-    this.wakeRoomWaiters();
+    if (this.ledger.size === 0 && this.workerState !== "closing") this.worker?.unref();
+    this.ledger.wakeRoomWaiters(this.writerGone());
     this.unspill();
     return p;
   }
 
-  private wakeRoomWaiters(): void {
-    if (this.roomWaiters.length === 0) return;
-    const down = this.workerState === "failed" || this.workerState === "closed";
-    const still: typeof this.roomWaiters = [];
-    for (const w of this.roomWaiters) {
-      if (down || this.bytesPending <= w.limitBytes) w.resolve();
-      else still.push(w);
-    }
-    this.roomWaiters = still;
-  }
-
-  private fail(batch: Pick<Pending, "kind" | "symbol" | "rows"> | null, outcome: WriteFailureOutcome, error: WriteErrorInfo): void {
+  private fail(batch: Pick<PendingBatch, "kind" | "symbol" | "rows"> | null, outcome: WriteFailureOutcome, error: WriteErrorInfo): void {
     const err: ParquetSinkError = {
       code: error.code,
       message: error.message,
@@ -912,7 +645,7 @@ export class ParquetSink implements RowSinkComponent {
   private workerDied(w: BunWorker | null, message: string): void {
     if (w && w !== this.worker) return;
     if (this.workerState === "starting") this.lastSpawnFailAt = this.now();
-    const lost = [...this.pending.keys()].map((id) => this.settle(id)!);
+    const lost = this.ledger.ids().map((id) => this.settle(id)!);
     if (lost.length === 0) this.fail(null, "dropped", { code: "EWORKER", message, path: "" });
     for (const p of lost) this.fail(p, "dropped", { code: "EWORKER", message, path: "" });
     this.worker = null;
@@ -927,7 +660,7 @@ export class ParquetSink implements RowSinkComponent {
 
   private workerExited(w: BunWorker): void {
     if (w !== this.worker) return;
-    if (this.workerState === "closing" && this.pending.size === 0) {
+    if (this.workerState === "closing" && this.ledger.size === 0) {
       this.worker = null;
       this.workerState = "closed";
       this.finishClose();
@@ -937,7 +670,7 @@ export class ParquetSink implements RowSinkComponent {
   }
 
   private finishClose(): void {
-    this.wakeRoomWaiters();
+    this.ledger.wakeRoomWaiters(this.writerGone());
     if (!this.closed || !this.resolveExit) return;
     const resolve = this.resolveExit;
     this.resolveExit = null;

@@ -20,7 +20,7 @@ import { existsSync, linkSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FileMetaData } from "hyparquet";
 import { isCustomKind, schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
-import { SCHEMA_VERSION } from "../parquet/encode.ts";
+import { SCHEMA_VERSION } from "../parquet/footer.ts";
 import { commitFile, FileOpError, partitionInfo, partMinTs, syncDir } from "../parquet/files.ts";
 import { footerMetadata, readStitchPart, sameSchemaAndMetadata, stitchedFooter, stitchedProblem, stitchShifts, writeStitched, type StitchPart } from "../parquet/stitch.ts";
 import { hasRoomFor } from "./disk-guard.ts";

@@ -8,8 +8,8 @@
  * and retention run when no write is waiting, one partition-hour per job, so a write never waits
  * for more than one such step. A `close` is handled after every write posted before it.
  * Nothing throws out of a job: every failure becomes a reply, and the worker keeps serving.
+ * The runner is job-runner.ts; when the worker collects its heap, heap-release.ts.
  */
-import { heapSize } from "bun:jsc";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { compactHour, hoursToCompact, HOUR_MS } from "../storage/compaction.ts";
@@ -17,7 +17,9 @@ import { exchangeUnavailable } from "../storage/exchange.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { chunkTransferList, stringTransferList, type RowChunk } from "./columns.ts";
 import { DEFAULT_ROW_GROUP_SIZE, ParquetFileBuilder, partsLength, releaseParts } from "./encode.ts";
-import { bytesLetGo, letGo, releaseArrayBuffer } from "../../util/release.ts";
+import { letGo, releaseArrayBuffer } from "../../util/release.ts";
+import { JobRunner } from "./job-runner.ts";
+import { HeapRelease } from "./heap-release.ts";
 import { PageSpool } from "./page-spool.ts";
 import { makeStagingDir } from "../storage/staging.ts";
 import { commitFile, commitFiles, partFileName, partitionDir } from "./files.ts";
@@ -55,11 +57,6 @@ function recycle(buffers: ArrayBuffer[]): void {
 
 // ---- job runner ---------------------------------------------------------------------------------
 
-type Job = () => void | Promise<void>;
-const urgent: Job[] = [];
-const background: Job[] = [];
-let running = false;
-
 /**
  * Test hook, read only by tests (test/e2e/ops-health.test.ts): `HARVESTD_TEST_PAUSE_PARQUET_WRITER=1`
  * makes this writer take batches and never run a job, a stuck writer for /health's stall check.
@@ -67,11 +64,12 @@ let running = false;
  */
 const pausedForTest = process.env.HARVESTD_TEST_PAUSE_PARQUET_WRITER === "1";
 
-function kick(): void {
-  if (running || pausedForTest) return;
-  running = true;
-  setTimeout(runNext, 0);
-}
+const heap = new HeapRelease(() => config.lowMemory === true);
+const jobs = new JobRunner({
+  paused: pausedForTest,
+  onIdle: () => heap.maybeCollect(),
+  onError: (e) => reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, "") }),
+});
 
 /**
  * Background work is paced: after a compaction, the next background job waits COMPACT_PAUSE_FACTOR
@@ -80,90 +78,6 @@ function kick(): void {
  * spread out, the round's reads and writes leave the disk to the rotations' commits.
  */
 const COMPACT_PAUSE_FACTOR = 4;
-let backgroundNotBefore = 0;
-let backgroundTimer: ReturnType<typeof setTimeout> | null = null;
-
-function nextJob(): Job | undefined {
-  const job = urgent.shift();
-  if (job !== undefined || background.length === 0) return job;
-  const wait = backgroundNotBefore - performance.now();
-  if (wait <= 0) return background.shift();
-  if (backgroundTimer === null) {
-    backgroundTimer = setTimeout(() => {
-      backgroundTimer = null;
-      kick();
-    }, wait);
-  }
-  return undefined;
-}
-
-async function runNext(): Promise<void> {
-  const job = nextJob();
-  if (job === undefined) {
-    running = false;
-    releaseBatchMemory();
-    return;
-  }
-  try {
-    await job();
-  } catch (e) {
-    reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, "") });
-  }
-  // A timer, not a loop: messages that arrived meanwhile are queued before the next job runs.
-  setTimeout(runNext, 0);
-}
-
-/**
- * Collections of this worker's heap. Its garbage is mostly small objects and arrays made per batch
- * (page arrays, zstd results, column views), memory its collector is in no hurry to reclaim: when
- * every symbol rotated at once (≈ 350 batches at 50 symbols; rotations are phase-shifted now, but
- * the row cap and shutdown still bring bursts) RSS rose by 25–45 MiB within a second
- * (bench/rotation-probe.ts reproduces it in isolation). What is measured to work: buffers freed as
- * soon as they are done with (release.ts), the encoder allocating nothing per value, and — for
- * the live collector (`lowMemory`) — a full collection after a batch written, ≈ 2 ms each on
- * this small heap. A replay writes hundreds of batches a second and does without. Otherwise a
- * collection runs once what the heap holds, external memory included (jsc heapSize, ≈ 2 µs to read,
- * less what was let go: `heldGrowth`), has grown by GC_GROWTH_BYTES. Either way never more than
- * GC_TIME_SHARE of the worker's time: after every batch cost 17–40 % of a core at a rotation of 400
- * symbols (≈ 4,800 batches).
- */
-const GC_GROWTH_BYTES = 2 * 1024 * 1024;
-const GC_TIME_SHARE = 0.05;
-let heldFloor = heldSize();
-let lastGcEnd = -Infinity;
-let lastGcMs = 0;
-
-/** `afterBatch`: a batch was just written (or failed). */
-function releaseBatchMemory(afterBatch = false): void {
-  const t0 = performance.now();
-  // The cap holds for both reasons: under a burst the heap grows by GC_GROWTH_BYTES every few
-  // milliseconds, and collecting each time took a quarter of the worker's time at 150k frames/s
-  // (a sampling profile of the worker). At a normal rate the cap never binds.
-  if (t0 - lastGcEnd < lastGcMs / GC_TIME_SHARE) return;
-  const due = afterBatch && config.lowMemory === true;
-  if (!due && heldGrowth() < GC_GROWTH_BYTES) return;
-  Bun.gc(true);
-  lastGcEnd = performance.now();
-  lastGcMs = lastGcEnd - t0;
-  heldFloor = heldSize();
-}
-
-/**
- * What the heap holds: its size less what this thread has let go of. The rows' chunks sent back and
- * the buffers released still count in `heapSize()` until a collection sweeps their empty objects; at
- * 150k frames/s they made the writer collect ≈ 6 times a second for nothing (a fifth of its time, at
- * the GC_TIME_SHARE cap). Only differences of it mean anything.
- */
-function heldSize(): number {
-  return heapSize() - bytesLetGo();
-}
-
-/** Growth of what the heap holds since its lowest point after the last collection (a collection of JSC's own shows as a drop). */
-function heldGrowth(): number {
-  const held = heldSize();
-  if (held < heldFloor) heldFloor = held;
-  return held - heldFloor;
-}
 
 // ---- writes, held writes and retries --------------------------------------------------------------
 
@@ -269,7 +183,7 @@ function holdChunks(key: number, kind: SinkKind, symbol: string, chunks: readonl
   }
   // Encoded (or failed): the rows are not needed again here; their memory goes back to be filled again.
   recycle(chunkTransferList(chunks));
-  releaseBatchMemory();
+  heap.maybeCollect();
 }
 
 /** Batch keys whose chunks sent ahead could not be encoded, with why. */
@@ -315,7 +229,7 @@ function write(req: WriteRequest): void {
     recycle(chunkTransferList(batch.chunks));
   }
   const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, size: partsLength(bytes), encodeMs: performance.now() - t0, attempts: 0 };
-  releaseBatchMemory(true);
+  heap.maybeCollect(true);
   const queue = held.get(root);
   if (queue !== undefined && queue.length > 0) {
     // Writes of this root are held: queue behind them (written in order). While the root is
@@ -329,13 +243,11 @@ function write(req: WriteRequest): void {
   let group = toCommit.get(root);
   if (group === undefined) toCommit.set(root, (group = []));
   group.push(h);
-  if (group.length >= MAX_GROUP || !urgent.some((j) => writeJobs.has(j))) commitPending();
+  if (group.length >= MAX_GROUP || !jobs.writeQueued()) commitPending();
 }
 
 /** Encoded parts waiting for their group commit, per root, in arrival order. */
 const toCommit = new Map<string, Held[]>();
-/** The urgent jobs that are writes (a burst is going on while one is queued). */
-const writeJobs = new WeakSet<Job>();
 /**
  * Encoded parts wait in memory for their group's commit; 64 at most (≈ 1–2 MB at 50 symbols) rather
  * than a whole rotation's 350+ (≈ 8 MB held at the rotation's peak), for a few more syncs a minute.
@@ -389,8 +301,7 @@ function scheduleRetry(root: string): void {
     root,
     setTimeout(() => {
       retryTimers.delete(root);
-      urgent.push(() => retryHead(root));
-      kick();
+      jobs.urgently(() => retryHead(root));
     }, config.retryMs),
   );
 }
@@ -417,7 +328,7 @@ function retryHead(root: string): void {
     queue.shift();
     if (performance.now() - t0 > DRAIN_SLICE_MS) break;
   }
-  if (queue.length > 0) urgent.push(() => retryHead(root));
+  if (queue.length > 0) jobs.urgently(() => retryHead(root));
 }
 
 // ---- compaction, start-up scan, retention -------------------------------------------------------
@@ -460,7 +371,7 @@ function compactJob(root: string, dir: string, hour: number, tries: number): voi
     reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, dir) });
     retryLater(root, dir, hour, tries);
   }
-  backgroundNotBefore = performance.now() + COMPACT_PAUSE_FACTOR * (performance.now() - t0);
+  jobs.pauseBackground(COMPACT_PAUSE_FACTOR * (performance.now() - t0));
 }
 
 function retryLater(root: string, dir: string, hour: number, tries: number): void {
@@ -478,7 +389,7 @@ function maintain(nowMs: number): void {
     for (const t of touched.values()) {
       if (t.scheduled || (t.hour + 1) * HOUR_MS + grace > nowMs) continue;
       t.scheduled = true;
-      background.push(() => compactJob(t.root, t.dir, t.hour, t.tries));
+      jobs.inBackground(() => compactJob(t.root, t.dir, t.hour, t.tries));
     }
   }
   if (config.compaction !== null && !compactionOff && nowMs - lastScanAt >= RESCAN_EVERY_MS) {
@@ -488,9 +399,9 @@ function maintain(nowMs: number): void {
   }
   if (config.retentionDays > 0 && nowMs - lastRetentionAt >= RETENTION_EVERY_MS) {
     lastRetentionAt = nowMs;
-    for (const root of config.roots) background.push(() => retentionJob(root, nowMs));
+    for (const root of config.roots) jobs.inBackground(() => retentionJob(root, nowMs));
   }
-  kick();
+  jobs.kick();
 }
 
 async function retentionJob(root: string, nowMs: number): Promise<void> {
@@ -522,13 +433,13 @@ function scan(nowMs: number, fromDate = ""): void {
   for (const root of config.roots) {
     for (const date of listDirs(root, "date=")) {
       if (date < fromDate) continue;
-      background.push(() => {
+      jobs.inBackground(() => {
         try {
           for (const sym of listDirs(join(root, date), "symbol=")) {
             for (const kind of listDirs(join(root, date, sym), "kind=")) {
               const dir = join(root, date, sym, kind);
               for (const hour of hoursToCompact(dir)) {
-                if ((hour + 1) * HOUR_MS + grace <= nowMs) background.push(() => compactJob(root, dir, hour, 0));
+                if ((hour + 1) * HOUR_MS + grace <= nowMs) jobs.inBackground(() => compactJob(root, dir, hour, 0));
               }
             }
           }
@@ -556,8 +467,7 @@ function close(compactAll: boolean): void {
     }
     queue.length = 0;
   }
-  background.length = 0;
-  if (backgroundTimer !== null) clearTimeout(backgroundTimer);
+  jobs.dropBackground();
   if (compactAll && config.compaction !== null) {
     for (const t of [...touched.values()]) compactJob(t.root, t.dir, t.hour, MAX_COMPACT_TRIES);
   }
@@ -576,15 +486,11 @@ self.onmessage = (event: MessageEvent) => {
       for (const [kind, defs] of msg.customSchemas ?? []) registerCustomSchema(kind, defs);
       if (config.compaction?.scanAtStart) scan(Date.now());
       if (config.retentionDays > 0) maintain(Date.now());
-      kick();
+      jobs.kick();
       break;
-    case "write": {
-      const job: Job = () => write(msg);
-      writeJobs.add(job);
-      urgent.push(job);
-      kick();
+    case "write":
+      jobs.write(() => write(msg));
       break;
-    }
     case "chunk":
       // Encoded right away: that is what frees the memory. Keys are unique per batch,
       // so a later batch's chunks never join an earlier write still in the queue.
@@ -595,12 +501,10 @@ self.onmessage = (event: MessageEvent) => {
       takeAhead(msg.key).file?.discard();
       break;
     case "maintain":
-      urgent.push(() => maintain(msg.nowMs));
-      kick();
+      jobs.urgently(() => maintain(msg.nowMs));
       break;
     case "close":
-      urgent.push(() => close(msg.compactAll));
-      kick();
+      jobs.urgently(() => close(msg.compactAll));
       break;
   }
 };

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { SCHEMAS, type Cell, type RowKind } from "../src/core/rows.ts";
-import { ColumnBatchBuilder } from "../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../src/sinks/parquet/batch-builder.ts";
 import { encodeBatch } from "../src/sinks/parquet/encode.ts";
 import { commitFile, partFileName, partitionDir } from "../src/sinks/parquet/files.ts";
 import { compactHour, type CompactOutcome } from "../src/sinks/storage/compaction.ts";

@@ -16,7 +16,8 @@
  * Usage: bun bench/sink-transport.ts [--quick] [--rows N]. Writes bench/results/sink-transport-<date>.json.
  */
 import { SCHEMAS, type Cell, type Row, type RowKind } from "../src/core/rows.ts";
-import { ColumnBatchBuilder, transferList } from "../src/sinks/parquet/columns.ts";
+import { transferList } from "../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../src/sinks/parquet/batch-builder.ts";
 import { argValue, header, printTable, QUICK, quantiles, writeResult } from "./lib/report.ts";
 import { createRing, RingProducer } from "./lib/spsc-ring.ts";
 import type { TransportInit } from "./lib/transport-worker.ts";

@@ -4,7 +4,8 @@
  * reports when it has everything.
  */
 import { SCHEMAS, type RowKind } from "../../src/core/rows.ts";
-import { ColumnBatchBuilder, type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
+import { type ColumnBatch } from "../../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/batch-builder.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { RingConsumer, type RingBuffers } from "./spsc-ring.ts";
 

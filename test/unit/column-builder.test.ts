@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { parquetReadObjects } from "hyparquet";
 import { SCHEMAS, withComputedCells } from "../../src/core/rows.ts";
-import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/batch-builder.ts";
 import { BufferPool, pooledSize } from "../../src/util/buffer-pool.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { makeRow } from "./sink-support.ts";

@@ -12,7 +12,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cell, Row, RowKind } from "../../src/core/rows.ts";
-import { ColumnBatchBuilder, DAY_MS } from "../../src/sinks/parquet/columns.ts";
+import { DAY_MS } from "../../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/batch-builder.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { partitionDir, partFileName } from "../../src/sinks/parquet/files.ts";
 import { prng } from "../helpers/prng.ts";

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/batch-builder.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";
 import { batchFromSpill, spillParts } from "../../src/sinks/parquet/spill.ts";

@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, PREVIEW_KINDS, RAW_KINDS, SCHEMAS, withComputedCells, type Cell, type ColumnDef, type Row, type RowKind } from "../../src/core/rows.ts";
-import { ColumnBatchBuilder } from "../../src/sinks/parquet/columns.ts";
+import { ColumnBatchBuilder } from "../../src/sinks/parquet/batch-builder.ts";
 import { encodeBatch } from "../../src/sinks/parquet/encode.ts";
 import { SCHEMA_VERSION } from "../../src/sinks/parquet/footer.ts";
 import { ParquetSink } from "../../src/sinks/parquet/parquet-sink.ts";

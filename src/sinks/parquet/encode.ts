@@ -35,7 +35,8 @@
  */
 import { PRICE_ROW_ID_BYTES, writePriceRowId } from "../../core/row-id.ts";
 import { schemaOf, type ColumnDef, type SinkKind } from "../../core/rows.ts";
-import { chunkColumn, copyNullFlags, isStringColumn, stringColumn, type ColumnBatch, type RowChunk, type StrColumn } from "./columns.ts";
+import { isStringColumn, type ColumnBatch, type RowChunk, type StrColumn } from "./columns.ts";
+import { chunkColumn, copyNullFlags, stringColumn } from "./column-readers.ts";
 import type { PageSpool } from "./page-spool.ts";
 import { releaseBuffer } from "../../util/release.ts";
 import { ColumnChunkPages, scratch } from "./pages.ts";

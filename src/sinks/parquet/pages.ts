@@ -8,7 +8,7 @@
  */
 import { noFTL } from "bun:jsc";
 import type { ColumnDef } from "../../core/rows.ts";
-import { ColumnScratch } from "./columns.ts";
+import { ColumnScratch } from "./column-readers.ts";
 import { ByteBuffer, float64Bytes, int64Bytes } from "./format/bytes.ts";
 import type { PageSpool } from "./page-spool.ts";
 import { releaseIfWhole } from "../../util/release.ts";

@@ -18,7 +18,8 @@
 import { RAW_KINDS, customSchemaEntries, sinkKinds, type Row, type SinkKind } from "../../core/rows.ts";
 import { RotationClock, rotationPeriodMs } from "../rotation.ts";
 import { BufferPool } from "../../util/buffer-pool.ts";
-import { chunkTransferList, ColumnBatchBuilder, transferList, type ColumnBatch } from "./columns.ts";
+import { chunkTransferList, transferList, type ColumnBatch } from "./columns.ts";
+import { ColumnBatchBuilder } from "./batch-builder.ts";
 import { workerEntry } from "../../util/worker-entry.ts";
 import { RECENT_DROP_MS, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";

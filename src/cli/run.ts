@@ -9,6 +9,7 @@ import { startHttpServer, type HttpServer } from "../http/server.ts";
 import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
 import { createCollector, type Collector } from "../pipeline/collector.ts";
 import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
+import { HEALTH_LOOK_EVERY_MS, HealthLog } from "../pipeline/health-log.ts";
 import { EXIT_TREE_IN_USE, lockTrees } from "../pipeline/tree-lock.ts";
 import { createLogger, type Logger, type RunLogger } from "../util/log.ts";
 import { INSISTING_SIGNALS, IS_WINDOWS, STOP_SIGNALS } from "../util/platform.ts";
@@ -76,8 +77,12 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
 
   log.log("info", "starting", { symbols: parts.symbols.length, connections: parts.connections.length, http: http?.url ?? null, version: versionInfo().version, target: versionInfo().target, commit: versionInfo().commit });
   collector.start();
+  // Health changes reach the log too, not only /health (the shutdown's own "stopping" is logged below).
+  const healthLog = new HealthLog(log);
+  const healthLook = setInterval(() => healthLog.look(buildHealth(parts)), HEALTH_LOOK_EVERY_MS);
 
   const reason = await waitForStop(cfg.run_hours);
+  clearInterval(healthLook);
   stopping = true;
   log.log("info", "stopping", { reason, shutdown_timeout_sec: cfg.shutdown_timeout_sec });
   const deadline = armShutdownDeadline(cfg.shutdown_timeout_sec, parts, log);

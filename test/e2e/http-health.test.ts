@@ -4,10 +4,25 @@
  * floor; 503 with the reasons otherwise, and back to 200 once the cause is gone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../helpers/binary.ts";
 import { startCollector, waitForHealth, type CollectorUnderTest } from "./http-support.ts";
+import { HEALTH_LOOK_EVERY_MS } from "../../src/pipeline/health-log.ts";
+
+type LogLine = { level: string; msg: string; reasons?: string[]; unhealthy_for_s?: number };
+
+/** The collector's `unhealthy` / `healthy again` lines so far, from its run log in ARTIFACTS_DIR. */
+const healthLines = (c: CollectorUnderTest): LogLine[] => {
+  const dir = join(c.dir, "artifacts", "run_logs");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n"))
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as LogLine)
+    .filter((l) => l.msg === "unhealthy" || l.msg === "healthy again");
+};
 
 const metricValue = async (c: CollectorUnderTest, line: string): Promise<number> => {
   const text = await (await c.get("/metrics")).text();
@@ -115,6 +130,34 @@ describe("/health of a running collector", () => {
     // The held batch was written once the folder came back: nothing lost.
     expect(await metricValue(c, "harvestd_parquet_rows_lost_total")).toBe(0);
     expect(await metricValue(c, "harvestd_parquet_write_errors_total")).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("the log says when it turns unhealthy, with the reasons, once per condition, and when it is healthy again", async () => {
+    await waitForHealth(c, 200);
+    // A look at the healthy collector first, so the lines counted from here are this condition's.
+    await Bun.sleep(HEALTH_LOOK_EVERY_MS + 500);
+    const before = healthLines(c).length;
+    c.fake.silence("public", true);
+    let unhealthy: LogLine;
+    try {
+      unhealthy = await waitFor(
+        "an 'unhealthy' line naming the silent depth streams",
+        () => healthLines(c).slice(before).find((l) => l.msg === "unhealthy" && (l.reasons ?? []).some((r) => r.includes("btcusdt@depth5@100ms"))),
+        20_000,
+        200,
+      );
+      // Another look with the silence older (its age in the reason changed): still the same condition.
+      await Bun.sleep(HEALTH_LOOK_EVERY_MS + 1000);
+    } finally {
+      c.fake.silence("public", false);
+    }
+    const again = await waitFor("a 'healthy again' line", () => healthLines(c).slice(before).find((l) => l.msg === "healthy again"), 20_000, 200);
+    const lines = healthLines(c).slice(before);
+    expect(lines.map((l) => l.msg)).toEqual(["unhealthy", "healthy again"]);
+    expect(unhealthy.level).toBe("warn");
+    expect(unhealthy.reasons!.find((r) => r.includes("silent beyond timeout"))).toMatch(/^2 streams silent beyond timeout: .*ethusdt@depth5@100ms/);
+    expect(again.level).toBe("info");
+    expect(again.unhealthy_for_s).toBeGreaterThanOrEqual(5);
   }, 60_000);
 });
 

@@ -60,8 +60,13 @@ test("named symbols: a status other than TRADING and an absent name are not trad
   await checks(2);
   expect(w.view().notTrading).toEqual(new Map([["ETHUSDT", "SETTLING"], ["TYPOUSDT", "absent"]]));
   // Each change logged once, however many checks see it.
-  const gone = log.lines.filter((l) => l.msg.startsWith("symbol no longer trading"));
+  const gone = log.lines.filter((l) => l.msg.startsWith("symbol no longer trading") || l.msg.startsWith("symbol not listed"));
   expect(gone.map((l) => [l.fields!.symbol, l.fields!.status])).toEqual([["TYPOUSDT", "absent"], ["ETHUSDT", "SETTLING"]]);
+  // A name the exchange does not list is most likely a typo: the line says to check it, not that it was delisted.
+  expect(gone.map((l) => l.msg)).toEqual([
+    "symbol not listed on the exchange: check its name; its silence is not counted against health",
+    "symbol no longer trading on the exchange; its silence is not counted against health",
+  ]);
   listing[1]!.status = "TRADING";
   await checks(1);
   expect(w.view().notTrading).toEqual(new Map([["TYPOUSDT", "absent"]]));

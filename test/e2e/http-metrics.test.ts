@@ -183,5 +183,9 @@ describe("monitoring outputs of a running collector", () => {
     expect(msgs).toContain("connect");
     expect(msgs).toContain("stopping");
     expect(msgs.at(-1)).toBe("stopped");
+    // A clean stop warns of nothing: the connections it closes itself are info, not lost ones.
+    const afterStop = fileLines.slice(msgs.indexOf("stopping"));
+    expect(afterStop.filter((l) => l.msg === "disconnect").length).toBeGreaterThan(0);
+    expect(afterStop.filter((l) => l.level !== "info")).toEqual([]);
   }, 60_000);
 });

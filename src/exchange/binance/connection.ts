@@ -15,6 +15,9 @@ import { MessageBudget } from "./message-budget.ts";
 /** Numbers every socket any connection opens, so the feed can tell which socket delivered a frame. */
 let socketSeq = 0;
 
+/** The disconnect reason of a connection this process closed on purpose (stop), not one it lost. */
+export const STOPPED_BY_US = "shutdown";
+
 export interface ConnectionOptions {
   readonly baseUrl: string;
   readonly pingIntervalMs: number;
@@ -100,12 +103,12 @@ export class StreamConnection {
       ws.removeAllListeners();
       ws.on("error", () => {});
       try {
-        ws.close(1000, "shutdown");
+        ws.close(1000, STOPPED_BY_US);
       } catch {
         ws.terminate();
       }
     }
-    if (wasOpen) this.listener.onDisconnect(this, "shutdown");
+    if (wasOpen) this.listener.onDisconnect(this, STOPPED_BY_US);
   }
 
   private open(): void {

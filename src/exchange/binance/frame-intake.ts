@@ -5,7 +5,7 @@
  * Malformed or unexpected frames are counted, logged (rate-limited) and skipped; nothing in a frame
  * can stop the collector. Connection events go forward as one record per symbol the connection carries.
  */
-import type { ConnectionListener, StreamConnection } from "./connection.ts";
+import { STOPPED_BY_US, type ConnectionListener, type StreamConnection } from "./connection.ts";
 import type { FeedOutput, SymbolFeedStats } from "../../core/feed.ts";
 import type { MarketEvent } from "../../core/market-events.ts";
 import { parseData, rawDataText } from "./frame-parser.ts";
@@ -147,7 +147,8 @@ export class FrameIntake implements ConnectionListener {
 
   /** A connection event concerns every symbol the connection carries. */
   private connection(conn: StreamConnection, event: "connect" | "disconnect", reason?: string): void {
-    this.log.log(event === "connect" ? "info" : "warn", event, { conn: conn.id, route: conn.route, reason });
+    // A connection closed at shutdown is not a warning: only one the exchange or the network took is.
+    this.log.log(event === "connect" || reason === STOPPED_BY_US ? "info" : "warn", event, { conn: conn.id, route: conn.route, reason });
     const symbols = new Set<string>();
     for (const s of conn.streams) {
       const sp = parseStreamName(s);

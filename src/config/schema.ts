@@ -38,7 +38,10 @@ const symbolsSchema = z.union([
     .array(z.string().regex(SYMBOL_PATTERN, "symbol must be upper-case letters and digits, e.g. BTCUSDT"))
     .min(1, "at least one symbol")
     .refine((s) => new Set(s).size === s.length, "symbols must not repeat"),
-]);
+], {
+  // Neither form (a string such as "BTCUSDT,ETHUSDT", a number): say what is expected, not "Invalid input".
+  error: (iss) => (iss.code === "invalid_union" ? 'expected "ALL" or a list of symbols, e.g. ["BTCUSDT", "ETHUSDT"]' : undefined),
+});
 
 export const ConfigSchema = z.strictObject({
   /** A list of symbols, or "ALL" = every TRADING USDT perpetual from exchangeInfo. */

@@ -181,6 +181,18 @@ describe("problems are listed with their key paths", () => {
     expect(r.problems.some((x) => x.message.includes("typo_key"))).toBe(true);
   });
 
+  test("symbols as one string (the environment's form) or lower-case 'all': says what the key takes, not 'Invalid input'", () => {
+    for (const v of [`"BTCUSDT,ETHUSDT"`, `"all"`, `5`]) {
+      const r = loadConfig({ configPath: tmpConfig(`symbols = ${v}\n`), env: {} });
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.problems.map((x) => [x.path, x.message])).toEqual([["symbols", 'expected "ALL" or a list of symbols, e.g. ["BTCUSDT", "ETHUSDT"]']]);
+    }
+    // The list's own problems still name the element.
+    const dup = loadConfig({ configPath: tmpConfig(`symbols = ["BTCUSDT", "BTCUSDT"]\n`), env: {} });
+    expect(dup.ok ? [] : dup.problems.map((x) => x.message)).toEqual(["symbols must not repeat"]);
+  });
+
   test("an unwritable directory alone is the only problem", () => {
     const p = tmpConfig(`[storage]\noutput_dir = "/proc/harvestd-cannot-exist/raw"\n`);
     const r = loadConfig({ configPath: p, env: {}, checkDirs: true });

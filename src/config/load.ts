@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, wri
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema.ts";
 import { ENV_BINDINGS, convertEnv } from "./env.ts";
+import { knownKeysAt, unknownKeyMessage } from "./unknown-keys.ts";
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `storage.output_dir`, or `(file)` for whole-file problems. */
@@ -165,9 +166,18 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String).join(".") || "(root)";
-      const keys = issue.code === "unrecognized_keys" ? ` ${issue.keys.map((k) => (path === "(root)" ? k : `${path}.${k}`)).join(", ")}` : "";
-      problems.push({ path, source: sourceOf(path, sources, configPath), message: issue.message + keys });
+      const at = issue.path.map(String);
+      if (issue.code === "unrecognized_keys") {
+        // One problem per key, each under its own path and source (a --set typo is not the file's).
+        const known = knownKeysAt(ConfigSchema, at);
+        for (const k of issue.keys) {
+          const path = [...at, k].join(".");
+          problems.push({ path, source: sourceOf(path, sources, configPath, true), message: unknownKeyMessage(k, known) });
+        }
+        continue;
+      }
+      const path = at.join(".") || "(root)";
+      problems.push({ path, source: sourceOf(path, sources, configPath), message: issue.message });
     }
   }
   // Defaults are relative too: they resolve like the file's own values.
@@ -201,8 +211,12 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath) };
 }
 
-function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null): string {
-  for (const [k, s] of sources) if (path === k || path.startsWith(`${k}.`)) return s;
+/**
+ * Where the value at `path` came from. `orBelow`: also a source that set a key under it (an unknown
+ * key `x` comes from whoever set `x.y`).
+ */
+function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null, orBelow = false): string {
+  for (const [k, s] of sources) if (path === k || path.startsWith(`${k}.`) || (orBelow && k.startsWith(`${path}.`))) return s;
   return configPath ?? "defaults";
 }
 

@@ -193,6 +193,22 @@ describe("problems are listed with their key paths", () => {
     expect(dup.ok ? [] : dup.problems.map((x) => x.message)).toEqual(["symbols must not repeat"]);
   });
 
+  test("an unknown key: its own path, where it came from, and the nearest real key when it looks like a typo", () => {
+    const r = loadConfig({
+      configPath: tmpConfig(`[storage]\nparquet_rotate_secs = 30\n[strategy]\nbogus = 1\n`),
+      env: {},
+      overrides: ["nosuch.key=1", "storage.ndjson_compres=\"zstd\""],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const byPath = Object.fromEntries(r.problems.map((x) => [x.path, [x.message, x.source]]));
+    expect(byPath["storage.parquet_rotate_secs"]).toEqual(['unknown key "parquet_rotate_secs" (did you mean "parquet_rotate_sec"?)', expect.stringMatching(/\.toml$/)]);
+    expect(byPath["strategy.bogus"]).toEqual(['unknown key "bogus"', expect.stringMatching(/\.toml$/)]);
+    expect(byPath["nosuch"]).toEqual(['unknown key "nosuch"', "flag nosuch.key"]);
+    expect(byPath["storage.ndjson_compres"]).toEqual(['unknown key "ndjson_compres" (did you mean "ndjson_compress"?)', "flag storage.ndjson_compres"]);
+    expect(r.problems.length).toBe(4);
+  });
+
   test("an unwritable directory alone is the only problem", () => {
     const p = tmpConfig(`[storage]\noutput_dir = "/proc/harvestd-cannot-exist/raw"\n`);
     const r = loadConfig({ configPath: p, env: {}, checkDirs: true });

@@ -102,6 +102,9 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
   return 0;
 }
 
+/** A stop signal this soon after the first is the same request delivered twice (see armShutdownDeadline). */
+const SAME_REQUEST_MS = 1_000;
+
 /**
  * Bounds the flush after a stop request: past `timeoutSec`, or on a second stop signal, log what is
  * still pending and exit 1 rather than hang (systemd would SIGKILL without a word). Whatever the NDJSON
@@ -122,8 +125,15 @@ function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Log
   const timer = setTimeout(() => giveUp(`flush exceeded shutdown_timeout_sec=${timeoutSec}`), timeoutSec * 1000);
   // The flush itself keeps the process alive; the deadline must not delay a clean exit.
   timer.unref();
-  const onSignal = (sig: NodeJS.Signals) => giveUp(`second ${sig} during shutdown`);
-  for (const sig of INSISTING_SIGNALS) process.once(sig, onSignal);
+  // One request often arrives twice: `timeout` signals the process and then its whole group, and a
+  // Ctrl-C reaches both `npm start` (which forwards it) and the collector. A repeat this soon after
+  // the first is that, not a person insisting; only a later one gives up the flush.
+  const armedAt = performance.now();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (performance.now() - armedAt < SAME_REQUEST_MS) return;
+    giveUp(`second ${sig} during shutdown`);
+  };
+  for (const sig of INSISTING_SIGNALS) process.on(sig, onSignal);
   return {
     disarm() {
       clearTimeout(timer);

@@ -88,11 +88,44 @@ describe("shutdown", () => {
     expect(ndjsonBytes(c, "NEOUSDT")).toBeGreaterThan(0);
   }, 90_000);
 
+  test("a clean stop is not taken for a crash at the next start (the page spool's staging folder it leaves is empty)", async () => {
+    // 60 s rotations: chunks go to the writer ahead of their batch and its pages wait in the spool.
+    const env = { PARQUET_ROTATE_SEC: "60", ORDERBOOK_ROTATE_SEC: "60" };
+    const first = await startCollector({ symbols: SYMBOLS, fake: { speed: 8 }, env });
+    await waitForHealth(first, 200);
+    await waitFor("the page spool in use", () => (existsSync(join(first.dir, "raw", ".harvestd-staging")) ? true : undefined), 30_000, 200);
+    const r1 = await first.stop();
+    expect(r1.exitCode).toBe(0);
+    const second = await startCollector({ symbols: SYMBOLS, fake: { speed: 8 }, env, dir: first.dir });
+    await waitForHealth(second, 200);
+    const r2 = await second.stop();
+    expect(r2.exitCode).toBe(0);
+    const msgs = logLines(r2.stderr).map((l) => l.msg);
+    expect(msgs).not.toContain("removed leftovers of an interrupted run (their data is in the NDJSON raw log)");
+    expect(msgs.some((m) => typeof m === "string" && m.startsWith("previous run was interrupted"))).toBe(false);
+  }, 90_000);
+
+  test("one request delivered twice (two SIGINTs 5 ms apart, as `timeout` or a Ctrl-C under `npm start` deliver it): flushed, exit 0", async () => {
+    const c = await startCollector({ symbols: SYMBOLS, fake: { speed: 8 } });
+    await waitForHealth(c, 200);
+    await Bun.sleep(1500);
+    c.run.proc.kill("SIGINT");
+    await Bun.sleep(5);
+    const r = await c.run.stop("SIGINT");
+    await c.fake.stop();
+    expect(r.exitCode).toBe(0);
+    const msgs = logLines(r.stderr);
+    expect(msgs.filter((l) => l.msg === "stopping")).toEqual([expect.objectContaining({ reason: "SIGINT" })]);
+    expect(msgs.some((l) => l.msg === "shutdown incomplete: exiting without waiting further")).toBe(false);
+    expect(msgs.at(-1)).toMatchObject({ msg: "stopped", rowsLost: 0 });
+  }, 90_000);
+
   test("a second SIGTERM during a stuck flush exits 1 at once", async () => {
     const c = await startBlocked(120);
     c.run.proc.kill("SIGTERM");
     await waitFor("the first SIGTERM to be taken", () => (runLog(c).includes('"msg":"stopping"') ? true : undefined), 20_000, 100);
-    await Bun.sleep(500);
+    // Past the second in which a repeat counts as the same request (cli/run.ts SAME_REQUEST_MS).
+    await Bun.sleep(1500);
     const t0 = Date.now();
     const r = await c.stop();
     expect(Date.now() - t0).toBeLessThan(10_000);

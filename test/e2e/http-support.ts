@@ -35,11 +35,13 @@ export interface CollectorOptions {
   readonly prepare?: (dir: string) => void;
   /** Extra command-line arguments after `run --config config.toml`, e.g. ["--set", "health.depth_timeout_sec=2"]. */
   readonly args?: readonly string[];
+  /** The data folder of an earlier collector, to start again on it (default: a fresh one). */
+  readonly dir?: string;
 }
 
 export async function startCollector(opts: CollectorOptions): Promise<CollectorUnderTest> {
   const fake = await startFakeExchange({ speed: 2, ...opts.fake, symbols: opts.symbols });
-  const dir = tempDir("http");
+  const dir = opts.dir ?? tempDir("http");
   opts.prepare?.(dir);
   const port = freePort();
   const token = opts.token ?? "";

@@ -78,6 +78,13 @@ describe("start-up cleanup", () => {
     expect(existsSync(join(pq, STAGING_DIR))).toBe(false);
   });
 
+  test("an empty staging folder (what a clean stop leaves) goes without being reported as a crash's leftover", () => {
+    const pq = tempDir("clean-empty-staging");
+    mkdirSync(join(pq, STAGING_DIR));
+    expect(removeLeftovers([pq])).toEqual({ removed: [], failed: [] });
+    expect(existsSync(join(pq, STAGING_DIR))).toBe(false);
+  });
+
   test("only the two newest dates are walked, so start-up does not grow with months of history", () => {
     const pq = tempDir("clean-recent");
     const old = put(pq, "date=2030-01-01/symbol=BTCUSDT/kind=prices/part-1-000001-a.parquet.partial");

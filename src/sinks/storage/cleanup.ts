@@ -39,6 +39,14 @@ function topDates(root: string): string[] {
   }
 }
 
+function isEmptyDir(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return false;
+  }
+}
+
 export function removeLeftovers(roots: readonly string[]): CleanupReport {
   const removed: string[] = [];
   const failed: { path: string; error: string }[] = [];
@@ -62,7 +70,11 @@ export function removeLeftovers(roots: readonly string[]): CleanupReport {
     for (const e of entries) {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
-        if (top && e.name === STAGING_DIR) remove(path, true);
+        if (top && e.name === STAGING_DIR) {
+          // A clean stop leaves the folder itself, empty: nothing of a crash, nothing to report.
+          if (isEmptyDir(path)) rmSync(path, { recursive: true, force: true });
+          else remove(path, true);
+        }
         else if (!top || include(e.name)) walk(path, false);
       } else if (e.name.endsWith(PARTIAL_SUFFIX)) {
         remove(path, false);

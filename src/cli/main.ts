@@ -141,6 +141,18 @@ async function modelProblems(cfg: Config, configPath: string | null): Promise<nu
   return message === null ? null : reportProblems({ ok: false, configPath, problems: [{ path: "model.path", source: configPath ?? "defaults", message }] });
 }
 
+/**
+ * `trade.enable`: the API keys `run` would refuse, checked by `validate` too. They come from the
+ * environment, so the file alone cannot be "ok" without them. Nothing is sent anywhere; the
+ * messages name variables, never values.
+ */
+async function tradeKeyProblems(cfg: Config, configPath: string | null): Promise<number | null> {
+  if (!cfg.trade.enable) return null;
+  const { executionVenue } = await import("../pipeline/venue.ts");
+  const v = executionVenue(cfg.trade, process.env);
+  return v.ok ? null : reportProblems({ ok: false, configPath, problems: [{ path: "trade", source: "environment", message: v.error }] });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let p: Parsed;
   try {
@@ -171,6 +183,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (badIndicators !== null) return badIndicators;
       const badModel = await modelProblems(r.config, r.configPath);
       if (badModel !== null) return badModel;
+      const badKeys = await tradeKeyProblems(r.config, r.configPath);
+      if (badKeys !== null) return badKeys;
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }

@@ -13,7 +13,8 @@ test("harvestd config documents [trade]", async () => {
 
 test("a mainnet trading host is refused with exit 78 unless allow_mainnet", async () => {
   const dir = tempDir("trade-cfg");
-  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a` };
+  // Keys present (validate checks them too): only the hosts are in question here.
+  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a`, BINANCE_API_KEY: "k", BINANCE_API_SECRET: "s" };
   const refused = await runBinary(["validate", ...BASE], { ...env, BINANCE_TRADE_REST: "https://fapi.binance.com" });
   expect(refused.exitCode).toBe(78);
   expect(refused.stderr).toContain("trade.rest: https://fapi.binance.com is a real-money Binance host");
@@ -43,4 +44,23 @@ test("run without keys in the environment exits 78 naming the variable, never a 
   expect(badFile.exitCode).toBe(78);
   expect(badFile.stderr).toContain("BINANCE_ED25519_KEY_FILE");
   expect(badFile.stderr).not.toContain(secret);
+});
+
+test("validate checks the keys run would refuse: missing or unreadable is 78 naming the variable, never a value; present is ok", async () => {
+  const dir = tempDir("trade-keys-validate");
+  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a` };
+  const secret = "s3cr3t-value-that-must-not-print";
+  const noKey = await runBinary(["validate", ...BASE], env);
+  expect(noKey.exitCode).toBe(78);
+  expect(noKey.stderr).toContain("trade: BINANCE_API_KEY is not set");
+  const noSecret = await runBinary(["validate", ...BASE], { ...env, BINANCE_API_KEY: secret });
+  expect(noSecret.exitCode).toBe(78);
+  expect(noSecret.stderr).toContain("neither BINANCE_API_SECRET nor BINANCE_ED25519_KEY_FILE is set");
+  const badFile = await runBinary(["validate", ...BASE], { ...env, BINANCE_API_KEY: secret, BINANCE_ED25519_KEY_FILE: `${dir}/missing.pem` });
+  expect(badFile.exitCode).toBe(78);
+  expect(badFile.stderr).toContain("BINANCE_ED25519_KEY_FILE");
+  for (const r of [noKey, noSecret, badFile]) expect(r.stderr + r.stdout).not.toContain(secret);
+  const ok = await runBinary(["validate", ...BASE], { ...env, BINANCE_API_KEY: secret, BINANCE_API_SECRET: secret });
+  expect(ok.exitCode).toBe(0);
+  expect(ok.stderr + ok.stdout).not.toContain(secret);
 });

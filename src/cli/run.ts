@@ -125,9 +125,9 @@ function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Log
   const timer = setTimeout(() => giveUp(`flush exceeded shutdown_timeout_sec=${timeoutSec}`), timeoutSec * 1000);
   // The flush itself keeps the process alive; the deadline must not delay a clean exit.
   timer.unref();
-  // One request often arrives twice: `timeout` signals the process and then its whole group, and a
-  // Ctrl-C reaches both `npm start` (which forwards it) and the collector. A repeat this soon after
-  // the first is that, not a person insisting; only a later one gives up the flush.
+  // One request can arrive twice: GNU `timeout` signals the process and then its whole process group
+  // (as does a supervisor that signals both). A repeat this soon after the first is that, not a
+  // person insisting; only a later one gives up the flush.
   const armedAt = performance.now();
   const onSignal = (sig: NodeJS.Signals) => {
     if (performance.now() - armedAt < SAME_REQUEST_MS) return;

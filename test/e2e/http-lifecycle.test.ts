@@ -105,7 +105,7 @@ describe("shutdown", () => {
     expect(msgs.some((m) => typeof m === "string" && m.startsWith("previous run was interrupted"))).toBe(false);
   }, 90_000);
 
-  test("one request delivered twice (two SIGINTs 5 ms apart, as `timeout` or a Ctrl-C under `npm start` deliver it): flushed, exit 0", async () => {
+  test("one request delivered twice (two SIGINTs 5 ms apart, as GNU `timeout` delivers it: to the process, then its group): flushed, exit 0", async () => {
     const c = await startCollector({ symbols: SYMBOLS, fake: { speed: 8 } });
     await waitForHealth(c, 200);
     await Bun.sleep(1500);

@@ -488,8 +488,17 @@ export function statusPageClient(): void {
     ["wins", "Wins", count, false],
     ["fees", "Fees", (v: number) => num(v, 2), false],
     ["position", "Position", (p: { side: string; qty: number; entry_price: number; unrealized_pnl: number }) => p.side + " " + num(p.qty, 0, 6) + " @ " + price(p.entry_price) + " (" + signed(p.unrealized_pnl, 2) + ")", false],
+    // Why a paper trader that has not traded has not: every entry signal is taken or skipped for a reason.
+    ["signals", "Signals", (v: { taken: number; skipped: Record<string, number> }) => signalsText(v), false],
     ["fee_tier", "Fee tier", String, false],
   ];
+  /** `12 taken · 387 skipped (cost 380, cooldown 7)`, the most frequent reason first. */
+  function signalsText(v: { taken: number; skipped: Record<string, number> }): string {
+    const reasons = Object.entries(v.skipped).sort((a, b) => b[1] - a[1]);
+    const skipped = reasons.reduce((n, [, c]) => n + c, 0);
+    const why = reasons.map(([r, c]) => r + " " + count(c)).join(", ");
+    return count(v.taken) + " taken" + (skipped > 0 ? " · " + count(skipped) + " skipped (" + why + ")" : "");
+  }
   function renderPaper(symbols: readonly PageSymbol[]): void {
     const withPaper = symbols.filter((x) => x.paper && typeof x.paper === "object");
     $("paper").className = withPaper.length > 0 ? "show" : "";

@@ -114,6 +114,11 @@ describe.skipIf(missing !== undefined)("status page in headless Chromium (compil
     expect(paperHead.slice(0, 6)).toEqual(["Symbol", "PnL", "Win rate", "Max drawdown", "Sharpe", "Trades"]);
     const paperRows = await page.$$eval("#paper-rows tr", (trs) => trs.map((tr) => (tr as HTMLElement).dataset.symbol));
     expect(paperRows.sort()).toEqual([...SYMBOLS].sort());
+    // Why it has or has not traded: its entry signals, taken and skipped by reason.
+    const signalsAt = paperHead.indexOf("Signals");
+    expect(signalsAt).toBeGreaterThan(0);
+    const signalCells = await page.$$eval("#paper-rows tr", (trs, i) => trs.map((tr) => tr.children[i]!.textContent ?? ""), signalsAt);
+    for (const cell of signalCells) expect(cell).toMatch(/^[\d,]+ taken( · [\d,]+ skipped \([a-z_]+ [\d,]+(, [a-z_]+ [\d,]+)*\))?$/);
     // A screenshot worth looking at: some 20 s of chart.
     await waitFor("20 chart points", async () => ((await readPage(page)).BTCUSDT!.points.mid! >= 20 ? true : undefined), 60_000, 500);
     await screenshot("status-page-desktop");

@@ -12,7 +12,8 @@ const MAX_EDITS = 2;
 export function knownKeysAt(schema: z.ZodType, path: readonly string[]): string[] | null {
   let s: unknown = schema;
   for (;;) {
-    const def = (s as { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } })._zod?.def;
+    // zod 4's `def`: an object schema has its shape; default, prefault and optional wrap an inner type.
+    const def = (s as { def?: { type?: string; innerType?: unknown } }).def;
     if (def === undefined) return null;
     if (def.type === "object") break;
     if (def.innerType === undefined) return null;

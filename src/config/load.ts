@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema.ts";
 import { ENV_BINDINGS, convertEnv } from "./env.ts";
 import { knownKeysAt, unknownKeyMessage } from "./unknown-keys.ts";
+import { configIssueMessage } from "./messages.ts";
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `storage.output_dir`, or `(file)` for whole-file problems. */
@@ -163,7 +164,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   resolveDirs(later, process.cwd());
   raw = deepMerge(raw, later);
 
-  const parsed = ConfigSchema.safeParse(raw);
+  const parsed = ConfigSchema.safeParse(raw, { error: configIssueMessage });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const at = issue.path.map(String);

@@ -193,6 +193,24 @@ describe("problems are listed with their key paths", () => {
     expect(dup.ok ? [] : dup.problems.map((x) => x.message)).toEqual(["symbols must not repeat"]);
   });
 
+  test("wrong values say what the key takes and what it got, in the words the environment's errors use", () => {
+    const r = loadConfig({
+      configPath: tmpConfig(`run_hours = -1\n[storage]\nparquet_rotate_sec = "60"\nndjson_compress = "lz4"\n[feed]\nping_interval_sec = 0\nenable_orderbook = "yes"\n`),
+      env: {},
+      overrides: ["feed.dedup_lru=2.5"],
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(Object.fromEntries(r.problems.map((x) => [x.path, x.message]))).toEqual({
+      run_hours: "must be ≥ 0",
+      "storage.parquet_rotate_sec": 'expected a number, got "60"',
+      "storage.ndjson_compress": 'expected one of "none", "gzip", "zstd", got "lz4"',
+      "feed.ping_interval_sec": "must be > 0",
+      "feed.enable_orderbook": 'expected true or false, got "yes"',
+      "feed.dedup_lru": "expected an integer, got 2.5",
+    });
+  });
+
   test("an unknown key: its own path, where it came from, and the nearest real key when it looks like a typo", () => {
     const r = loadConfig({
       configPath: tmpConfig(`[storage]\nparquet_rotate_secs = 30\n[strategy]\nbogus = 1\n`),

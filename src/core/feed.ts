@@ -74,10 +74,13 @@ export interface SymbolFeedStats {
 }
 
 /** What the venue last said of the collected symbols (docs/feed.md, "Listings"). */
+/** The status in `ListingView.notTrading` of a collected symbol the venue does not list at all. */
+export const LISTING_ABSENT = "absent";
+
 export interface ListingView {
   /** When the venue last answered (0: not yet). */
   readonly checkedAtMs: number;
-  /** Collected symbols the venue no longer lists as trading, with its status for each (`absent`: not listed at all). */
+  /** Collected symbols the venue no longer lists as trading, with its status for each (LISTING_ABSENT: not listed at all). */
   readonly notTrading: ReadonlyMap<string, string>;
   /** symbols = "ALL": symbols the venue lists as trading that this feed does not collect. */
   readonly notCollected: readonly string[];

@@ -5,7 +5,7 @@
 import type { DepthSync } from "./venue.ts";
 import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { Config } from "../config/schema.ts";
-import type { ConnectionView, ExchangeAdapter, Feed, ListingView } from "../core/feed.ts";
+import { LISTING_ABSENT, type ConnectionView, type ExchangeAdapter, type Feed, type ListingView } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/sink-types.ts";
 import type { Histogram } from "../util/histogram.ts";
 import type { WallClockWatch } from "../util/wall-clock-watch.ts";
@@ -291,7 +291,10 @@ export function buildHealth(p: CollectorParts): HealthReport {
   // had); with symbols = "ALL" they are the market changing, and the next start drops them.
   if (p.cfg.symbols !== "ALL" && notTrading.size > 0) {
     const named = nameFirst([...notTrading], ([s, status]) => `${s} (${status})`);
-    reasons.push(`${notTrading.size} configured symbol${notTrading.size === 1 ? "" : "s"} not trading on the exchange: ${named}; remove ${notTrading.size === 1 ? "it" : "them"} from symbols`);
+    const one = notTrading.size === 1;
+    // "absent": not a name the venue lists at all, most often a typo rather than a delisting.
+    const todo = [...notTrading.values()].includes(LISTING_ABSENT) ? `check ${one ? "its name" : "their names"} or remove ${one ? "it" : "them"} from symbols` : `remove ${one ? "it" : "them"} from symbols`;
+    reasons.push(`${notTrading.size} configured symbol${one ? "" : "s"} not trading on the exchange: ${named}; ${todo}`);
   }
 
   // Full-depth mode: a book that cannot get back in sync (snapshots failing or refused) is named.

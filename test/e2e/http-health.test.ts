@@ -161,6 +161,30 @@ describe("/health of a running collector", () => {
   }, 60_000);
 });
 
+describe("/health and a misspelt symbol", () => {
+  test("a configured name the exchange does not list: one reason that says to check the name, and the log says so once", async () => {
+    // The exchange serves SANDUSDT; the collector is told to collect a name it does not have too.
+    const c = await startCollector({ symbols: ["SANDUSDT"], env: { SYMBOLS: "SANDUSDT,SANDUSD" } });
+    try {
+      // The first listing check comes 10 s after the start.
+      const body = await waitFor("/health naming the unlisted symbol", async () => {
+        const h = await c.health();
+        return h.body.reasons.some((r) => r.includes("not trading on the exchange")) ? h.body : undefined;
+      }, 40_000, 250);
+      expect(body.reasons.find((r) => r.includes("not trading on the exchange"))).toBe(
+        "1 configured symbol not trading on the exchange: SANDUSD (absent); check its name or remove it from symbols",
+      );
+      // Its streams' silence is not counted on top.
+      expect(body.reasons.some((r) => r.includes("sandusd@"))).toBe(false);
+    } finally {
+      const r = await c.stop();
+      expect(r.exitCode).toBe(0);
+      const lines = r.stderr.split("\n").filter((l) => l.includes('"symbol":"SANDUSD"'));
+      expect(lines.filter((l) => l.includes("symbol not listed on the exchange: check its name")).length).toBe(1);
+    }
+  }, 60_000);
+});
+
 describe("/health and the disk floor", () => {
   test("free disk below health.disk_free_floor_mb: 503 with the figures, from the start", async () => {
     const c = await startCollector({ symbols: ["SANDUSDT"], args: ["--set", "health.disk_free_floor_mb=1000000000"] });

@@ -6,7 +6,7 @@
  * failure of the collector; changes are logged once each. What to do with a new listing is the
  * collector's decision (with symbols = "ALL" it adds a feed for it).
  */
-import type { ListingView } from "../../core/feed.ts";
+import { LISTING_ABSENT, type ListingView } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
 import { Periodic } from "../../util/periodic.ts";
 import { symbolStatuses, tradingUsdtPerpetuals } from "./exchange-info.ts";
@@ -18,8 +18,6 @@ const EXCHANGE_INFO_WEIGHT = 1;
 /** The first check comes this soon after the start, so a configured symbol that does not trade is named early. */
 const FIRST_CHECK_MS = 10_000;
 const TRADING = "TRADING";
-/** The status given to a collected symbol exchangeInfo does not list at all. */
-const ABSENT = "absent";
 
 export class ListingWatch {
   private current: ListingView = { checkedAtMs: 0, notTrading: new Map(), notCollected: [] };
@@ -60,7 +58,7 @@ export class ListingWatch {
     const { statuses, trading } = answer;
     const notTrading = new Map<string, string>();
     for (const s of this.collected) {
-      const status = statuses.get(s) ?? ABSENT;
+      const status = statuses.get(s) ?? LISTING_ABSENT;
       if (status !== TRADING) notTrading.set(s, status);
     }
     const notCollected = trading.filter((s) => !this.collected.has(s));
@@ -84,7 +82,7 @@ export class ListingWatch {
     for (const [symbol, status] of notTrading) {
       if (was.notTrading.get(symbol) === status) continue;
       // Absent from the list is most often a name the exchange never had (a typo), not a delisting.
-      if (status === ABSENT) this.log.log("warn", "symbol not listed on the exchange: check its name; its silence is not counted against health", { symbol, status });
+      if (status === LISTING_ABSENT) this.log.log("warn", "symbol not listed on the exchange: check its name; its silence is not counted against health", { symbol, status });
       else this.log.log("warn", "symbol no longer trading on the exchange; its silence is not counted against health", { symbol, status });
     }
     for (const symbol of was.notTrading.keys()) {

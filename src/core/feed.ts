@@ -73,10 +73,10 @@ export interface SymbolFeedStats {
   sec: number;
 }
 
-/** What the venue last said of the collected symbols (docs/feed.md, "Listings"). */
 /** The status in `ListingView.notTrading` of a collected symbol the venue does not list at all. */
 export const LISTING_ABSENT = "absent";
 
+/** What the venue last said of the collected symbols (docs/feed.md, "Listings"). */
 export interface ListingView {
   /** When the venue last answered (0: not yet). */
   readonly checkedAtMs: number;

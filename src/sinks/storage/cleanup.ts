@@ -74,8 +74,7 @@ export function removeLeftovers(roots: readonly string[]): CleanupReport {
           // A clean stop leaves the folder itself, empty: nothing of a crash, nothing to report.
           if (isEmptyDir(path)) rmSync(path, { recursive: true, force: true });
           else remove(path, true);
-        }
-        else if (!top || include(e.name)) walk(path, false);
+        } else if (!top || include(e.name)) walk(path, false);
       } else if (e.name.endsWith(PARTIAL_SUFFIX)) {
         remove(path, false);
       }

@@ -69,7 +69,9 @@ export async function replayPlanned(
     // A file of `harvestd backfill`: trades recovered later for a hole of this symbol's past, applied to
     // an engine of their own (prices only); the symbol's own processor goes on untouched after it.
     const past = isPastBackfill(f.path) ? pipeline.pastTrades(symbol) : null;
-    let p: SymbolStage = past ?? pipeline.processor(symbol);
+    // Made at the first record, as the live process made it at its start: a processor made here and
+    // ended by the file's opening `session` line would run custom indicators' create/onEnd on no input.
+    let p: SymbolStage | null = past;
     let lineNo = 0;
     let pendingBad: { line: number; reason: string } | null = null;
     try {
@@ -93,9 +95,9 @@ export async function replayPlanned(
           } else if (d.type === "session") {
             // A restart of the live process: its engines (and paper trader) started from scratch here.
             if (past !== null) continue;
-            endSymbol(symbol);
+            if (pipeline.symbols.has(symbol)) endSymbol(symbol);
             p = pipeline.processor(symbol);
-          } else if (applyDecoded(p, d)) {
+          } else if (applyDecoded((p ??= pipeline.processor(symbol)), d)) {
             summary.applied++;
           }
         }

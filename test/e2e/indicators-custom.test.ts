@@ -37,18 +37,34 @@ const BOOM = `export default {
 };
 `;
 
+/** One row per session and symbol, at its end, whatever it saw: a session ended that never began shows as a row of 0 trades. */
+const SESSION_ENDS = `export default {
+  name: "session_ends",
+  columns: { trades: "int64" },
+  create() {
+    let last = 0;
+    let trades = 0;
+    return {
+      onTrade(t) { last = t.ts_ms; trades++; },
+      onEnd(emit) { emit({ ts_ms: last, trades }); },
+    };
+  },
+};
+`;
+
 /** A config directory with the example modules under indicators/ and `entries` as [[indicators.custom]]. */
 function configDir(prefix: string, entries: string): { dir: string; config: string } {
   const dir = tempDir(prefix);
   mkdirSync(join(dir, "indicators"));
   for (const f of ["vwap-dev.ts", "book-pressure.ts", "trade-bars.js"]) copyFileSync(join(REPO, "examples", "indicators", f), join(dir, "indicators", f));
   writeFileSync(join(dir, "indicators", "boom.ts"), BOOM);
+  writeFileSync(join(dir, "indicators", "session-ends.ts"), SESSION_ENDS);
   const config = join(dir, "config.toml");
   writeFileSync(config, entries);
   return { dir, config };
 }
 
-const ALL_FOUR = `
+const ALL_MODULES = `
 [[indicators.custom]]
 module = "indicators/vwap-dev.ts"
 params = { window_sec = ${WINDOW_SEC} }
@@ -62,6 +78,9 @@ module = "indicators/trade-bars.js"
 
 [[indicators.custom]]
 module = "indicators/boom.ts"
+
+[[indicators.custom]]
+module = "indicators/session-ends.ts"
 `;
 
 // ---- independent recomputation from the raw log -------------------------------------------------
@@ -103,7 +122,8 @@ function handedEvents(lines: readonly Record<string, unknown>[]): RefEvent[] {
       continue;
     }
     if (line.event === "disconnect") {
-      if (line.route === "public") {
+      // The collector's own stop is logged but is not a dropped connection (docs/feed.md).
+      if (line.route === "public" && line.reason !== "shutdown") {
         lastU = -Infinity;
         out.push({ t: "book-disconnect" });
       }
@@ -249,7 +269,7 @@ let pageProblems: string[] = [];
 
 beforeAll(async () => {
   fake = await startFakeExchange({ symbols: SYMBOLS, speed: 3 });
-  const { dir, config } = configDir("ind-custom", ALL_FOUR);
+  const { dir, config } = configDir("ind-custom", ALL_MODULES);
   live = layout(dir);
   const port = freePort();
   const run = startBinary(["run", "--config", config], collectorEnv(fake, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "4" }));
@@ -380,7 +400,7 @@ describe("custom indicators in the compiled binary", () => {
       return;
     }
     expect(pageProblems).toEqual([]);
-    expect(pageRows.map((r) => r[0])).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom"]);
+    expect(pageRows.map((r) => r[0])).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom", "session_ends"]);
     const boom = pageRows[3]!;
     expect(boom[5]).toBe(String(10 * SYMBOLS.length));
     expect(boom[6]).toBe([...SYMBOLS].sort().join(", "));
@@ -390,7 +410,7 @@ describe("custom indicators in the compiled binary", () => {
 
   test("/api/status lists each indicator with its cost, errors and the symbols it is switched off for", () => {
     const byName = new Map(statusDoc!.custom_indicators.map((c) => [c.name, c]));
-    expect([...byName.keys()]).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom"]);
+    expect([...byName.keys()]).toEqual(["vwap_dev", "book_pressure", "trade_bars", "boom", "session_ends"]);
     expect(byName.get("vwap_dev")!.costMeanUs).toBeGreaterThan(0);
     expect(byName.get("boom")!.switchedOff).toEqual([...SYMBOLS].sort());
     expect(byName.get("boom")!.lastError).toMatch(/^(BTCUSDT|BATUSDT): threw: boom at \d+$/);
@@ -402,7 +422,7 @@ describe("replay", () => {
   let without: Layout;
 
   beforeAll(async () => {
-    const a = configDir("ind-replay-a", ALL_FOUR);
+    const a = configDir("ind-replay-a", ALL_MODULES);
     withCustom = layout(a.dir);
     const ra = await runBinary(["replay", live.ndjson, "--out", a.dir, "--threads", "2", "--config", a.config]);
     expect(ra.exitCode).toBe(0);
@@ -412,7 +432,15 @@ describe("replay", () => {
     expect(rb.exitCode).toBe(0);
   }, 60_000);
 
-  test.each(["custom_vwap_dev", "custom_book_pressure", "custom_trade_bars"])("%s: replay writes the live run's rows, row for row", async (kind) => {
+  test("custom_session_ends: one row per session, each with trades, in the live run and in replay (no session ended before it began)", async () => {
+    for (const s of SYMBOLS) {
+      const rows = await customRows(withCustom, "custom_session_ends", s, "ts_ms");
+      expect(rows.length).toBe(2);
+      for (const r of rows) expect(r.trades as number).toBeGreaterThan(0);
+    }
+  });
+
+  test.each(["custom_vwap_dev", "custom_book_pressure", "custom_trade_bars", "custom_session_ends"])("%s: replay writes the live run's rows, row for row", async (kind) => {
     for (const s of SYMBOLS) {
       const got = await customRows(withCustom, kind, s, "ALL");
       expect(got.length).toBeGreaterThan(0);

@@ -24,6 +24,13 @@ export interface AcceptedFrame {
   readonly dataText: string;
 }
 
+/**
+ * The reason of a disconnect the collector made itself, on stopping. It is logged like any other,
+ * but it is not a break in the data: nothing downstream resets for it (no `reconnect` event, no
+ * custom indicator's onDisconnect), live or in replay; the end of input that follows is the stop.
+ */
+export const DISCONNECT_SHUTDOWN = "shutdown";
+
 /** Where an adapter's records go. Each call is one raw-log line, applied in call order. */
 export interface FeedOutput {
   /** `held`: the frame waited behind a recovery (its line carries the time it was written). */

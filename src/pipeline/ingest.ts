@@ -7,7 +7,7 @@
  * symbol's log: a frame that waited behind a backfill, a backfilled trade and a gap line carry the
  * time they were written (so hour files stay in order and replay feeds the engines the same times).
  */
-import type { AcceptedFrame, FeedOutput } from "../core/feed.ts";
+import { DISCONNECT_SHUTDOWN, type AcceptedFrame, type FeedOutput } from "../core/feed.ts";
 import type { MarketEvent, Route } from "../core/market-events.ts";
 import { backfillLine, connectionLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
 import { parseSnapshot } from "./venue.ts";
@@ -80,7 +80,7 @@ export class Ingest implements FeedOutput {
 
   connection(symbol: string, event: "connect" | "disconnect", route: Route, connId: string, reason?: string): void {
     const ts = stamp(this.stats.get(symbol)!, Date.now());
-    if (event === "disconnect") this.pipeline.processor(symbol).onDisconnect(route);
+    if (event === "disconnect" && reason !== DISCONNECT_SHUTDOWN) this.pipeline.processor(symbol).onDisconnect(route);
     this.pipeline.lines.append(symbol, ts, connectionLine(ts, event, route, connId, reason));
   }
 }

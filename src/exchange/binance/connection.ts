@@ -6,7 +6,7 @@
  * within Binance's 10 messages per second per connection (message-budget.ts).
  */
 import WebSocket from "ws";
-import type { ConnectionState } from "../../core/feed.ts";
+import { DISCONNECT_SHUTDOWN, type ConnectionState } from "../../core/feed.ts";
 import type { Route } from "../../core/market-events.ts";
 import type { ConnectionPlan } from "./streams.ts";
 import { combinedUrl } from "./streams.ts";
@@ -16,7 +16,7 @@ import { MessageBudget } from "./message-budget.ts";
 let socketSeq = 0;
 
 /** The disconnect reason of a connection this process closed on purpose (stop), not one it lost. */
-export const STOPPED_BY_US = "shutdown";
+export const STOPPED_BY_US = DISCONNECT_SHUTDOWN;
 
 export interface ConnectionOptions {
   readonly baseUrl: string;

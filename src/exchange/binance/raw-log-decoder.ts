@@ -3,7 +3,7 @@
  * Data lines of the two frame shapes are read by the scanner straight into an event; the scanner
  * yields exactly what JSON.parse + parseData would (test/unit/scanner-raw-line.test.ts).
  */
-import type { DecodedLine, RawLogDecoder } from "../../core/feed.ts";
+import { DISCONNECT_SHUTDOWN, type DecodedLine, type RawLogDecoder } from "../../core/feed.ts";
 import type { MarketEvent } from "../../core/market-events.ts";
 import { parseData } from "./frame-parser.ts";
 import { parseSnapshot } from "./depth/snapshot.ts";
@@ -48,6 +48,7 @@ export class BinanceRawLogDecoder implements RawLogDecoder {
       case "backfill":
         return this.payload(symbol, r.stream, r.data, tsRecv, true);
       case "disconnect":
+        if (r.reason === DISCONNECT_SHUTDOWN) return { type: "control", tsRecv };
         return r.route === "public" || r.route === "market" ? { type: "disconnect", tsRecv, route: r.route } : SKIP;
       case "session":
         return { type: "session", tsRecv };

@@ -132,7 +132,7 @@ export interface RelayResume {
 export interface RelayOptions {
   /** Records at or below these ids are already logged (dropped); a hole after them is recovered. */
   readonly resume: ReadonlyMap<string, RelayResume>;
-  /** Longest a trade waits for lower ids of its stream arriving after it (from other collectors). */
+  /** Longest a record waits for earlier records of its stream arriving after it (other collectors, a catch-up). */
   readonly reorderWindowMs: number;
   /** Called before a symbol's first record goes forward, with that record's receipt time. */
   readonly beginSession: (symbol: string, firstTsRecv: number) => void;
@@ -160,7 +160,7 @@ export interface Relay {
   tick(nowMs: number): void;
   /** Records taken whose lines are not handed forward yet (waiting for order or behind a recovery). */
   readonly pending: number;
-  /** Trades that arrived after a higher id of their stream and were put back in order. */
+  /** Records that arrived after a later record of their stream and were put back in sequence. */
   readonly reordered: number;
   /** End of input: everything waiting goes forward, recoveries still running are given up. */
   drain(): void;

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import type { GateFrame } from "../../src/exchange/binance/stream-gate.ts";
 import { parseSubject, RecordAddresser } from "../../src/sinks/nats/record-address.ts";
-import { TradeResequencer } from "../../src/exchange/binance/relay/resequencer.ts";
+import { Resequencer } from "../../src/exchange/binance/relay/resequencer.ts";
 
 const addr = new RecordAddresser("harvestd", "binance", "fra-1");
 
@@ -31,46 +31,76 @@ test("trades and book messages are addressed by the exchange's ids; control line
 });
 
 const frame = (id: number) => ({ stream: "btcusdt@aggTrade", id }) as unknown as GateFrame;
+const TRADES = "btcusdt@aggTrade";
+const trade = (r: Resequencer, id: number, now: number) => r.offer(TRADES, id, id - 1, frame(id), now);
 
-test("the resequencer releases in id order, holds a hole at most one window, and passes what is in order at once", () => {
+test("the resequencer releases trades in id order, holds a hole at most one window, and passes what is in order at once", () => {
   const out: number[] = [];
-  const r = new TradeResequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
-  // Start of a stream: everything waits one window, then goes in id order.
-  r.offer("btcusdt@aggTrade", 5, frame(5), 0);
-  r.offer("btcusdt@aggTrade", 3, frame(3), 10);
-  r.offer("btcusdt@aggTrade", 4, frame(4), 20);
-  r.tick(500);
-  expect(out).toEqual([]);
-  r.tick(1000);
-  expect(out).toEqual([3, 4, 5]);
+  const r = new Resequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
+  // Start of a stream: the first record starts it at once; an earlier id after it is old (the gate's business).
+  trade(r, 5, 0);
+  expect(out).toEqual([5]);
+  trade(r, 3, 10);
+  expect(out).toEqual([5, 3]);
   // In order: at once.
-  r.offer("btcusdt@aggTrade", 6, frame(6), 1100);
-  expect(out).toEqual([3, 4, 5, 6]);
+  trade(r, 6, 1100);
+  expect(out).toEqual([5, 3, 6]);
   // A hole: 8 and 9 wait; 7 arrives late and all three go, in order, without waiting the window.
-  r.offer("btcusdt@aggTrade", 9, frame(9), 1200);
-  r.offer("btcusdt@aggTrade", 8, frame(8), 1210);
-  expect(out).toEqual([3, 4, 5, 6]);
-  r.offer("btcusdt@aggTrade", 7, frame(7), 1300);
-  expect(out).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  trade(r, 9, 1200);
+  trade(r, 8, 1210);
+  expect(out).toEqual([5, 3, 6]);
+  expect(r.waiting).toBe(2);
+  trade(r, 7, 1300);
+  expect(out).toEqual([5, 3, 6, 7, 8, 9]);
   expect(r.waiting).toBe(0);
+  expect(r.reordered).toBe(3); // 7, 8 and 9 went through the waiting room
   // A hole nobody fills: released after the window (the gate then backfills 10 over REST).
-  r.offer("btcusdt@aggTrade", 11, frame(11), 2000);
+  trade(r, 11, 2000);
   r.tick(2999);
   expect(out.at(-1)).toBe(9);
   r.tick(3000);
   expect(out.at(-1)).toBe(11);
   // An old id goes straight on (the gate counts it as a duplicate).
-  r.offer("btcusdt@aggTrade", 4, frame(4), 3100);
+  trade(r, 4, 3100);
   expect(out.at(-1)).toBe(4);
 });
 
-test("after a restart the next id is known: the first records do not wait", () => {
+test("books follow their pu → u chain: a late book is put back before the later ones instead of arriving stale", () => {
   const out: number[] = [];
-  const r = new TradeResequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
-  r.expect("btcusdt@aggTrade", 100);
-  r.offer("btcusdt@aggTrade", 100, frame(100), 0);
-  r.offer("btcusdt@aggTrade", 102, frame(102), 0);
+  const r = new Resequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
+  const BOOK = "btcusdt@depth5@100ms";
+  const book = (u: number, pu: number, now: number) => r.offer(BOOK, u, pu, { stream: BOOK, id: u } as unknown as GateFrame, now);
+  book(100, 90, 0);
+  book(130, 120, 10); // 110 and 120 are missing: waits
   expect(out).toEqual([100]);
-  r.offer("btcusdt@aggTrade", 101, frame(101), 5);
+  book(110, 100, 20);
+  expect(out).toEqual([100, 110]);
+  book(120, 110, 30);
+  expect(out).toEqual([100, 110, 120, 130]);
+  // A book whose pu is behind the last u but whose u is ahead (no chain to wait for) goes on at once.
+  book(140, 125, 40);
+  expect(out.at(-1)).toBe(140);
+  // A book without pu follows whatever came before.
+  book(150, Number.NEGATIVE_INFINITY, 50);
+  expect(out.at(-1)).toBe(150);
+  // Trades of the same symbol are a stream of their own.
+  trade(r, 7, 60);
+  expect(out.at(-1)).toBe(7);
+  // A missing book nobody delivers: the later one goes after the window (the gate records the break).
+  book(170, 160, 100);
+  r.tick(1099);
+  expect(out.at(-1)).toBe(7);
+  r.tick(1100);
+  expect(out.at(-1)).toBe(170);
+});
+
+test("after a restart the last id is known from the log: the next records continue it", () => {
+  const out: number[] = [];
+  const r = new Resequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
+  r.resumeAfter(TRADES, 99);
+  trade(r, 100, 0);
+  trade(r, 102, 0);
+  expect(out).toEqual([100]);
+  trade(r, 101, 5);
   expect(out).toEqual([100, 101, 102]);
 });

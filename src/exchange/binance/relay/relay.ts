@@ -1,6 +1,6 @@
 /**
  * Binance raw-log lines relayed by collectors (core/feed.ts `Relay`, the `store` command): each line
- * back to the frame its collector accepted (record-frame.ts), trades put back in id order
+ * back to the frame its collector accepted (record-frame.ts), trades and books put back in sequence
  * (resequencer.ts), then the same stream gate a collector's own feed uses — dedup by id whichever
  * collector sent it first, gap detection, REST backfill of what no collector delivered.
  *
@@ -17,12 +17,12 @@ import type { RestClient } from "../rest-client.ts";
 import type { GateFrame, StreamGate } from "../stream-gate.ts";
 import { streamName } from "../streams.ts";
 import { recordInput } from "./record-frame.ts";
-import { TradeResequencer } from "./resequencer.ts";
+import { Resequencer } from "./resequencer.ts";
 
 export class BinanceRelay implements Relay {
   private readonly recovering: RecoveringGate;
   private readonly gate: StreamGate;
-  private readonly reseq: TradeResequencer;
+  private readonly reseq: Resequencer;
   /** Resume ids not yet passed, per stream kind and symbol. */
   private readonly resumeTrade = new Map<string, number>();
   private readonly resumeDepth = new Map<string, number>();
@@ -39,17 +39,18 @@ export class BinanceRelay implements Relay {
     this.recovering = new RecoveringGate(symbols, rest, feed, out, log);
     const depthStream = (symbol: string) => streamName(symbol, "depth", feed.depth);
     this.gate = this.recovering.gate;
-    this.reseq = new TradeResequencer(opts.reorderWindowMs, (f) => this.toGate(f));
+    this.reseq = new Resequencer(opts.reorderWindowMs, (f) => this.toGate(f));
     for (const s of symbols) {
       const r = opts.resume.get(s);
       // What the log holds is the gate's past: a hole right after a restart is a gap like any other.
       if (r?.trade != null) {
         this.resumeTrade.set(s, r.trade);
-        this.reseq.expect(streamName(s, "aggTrade"), r.trade + 1);
+        this.reseq.resumeAfter(streamName(s, "aggTrade"), r.trade);
         this.gate.resumeAt(streamName(s, "aggTrade"), r.trade);
       }
       if (r?.depth != null) {
         this.resumeDepth.set(s, r.depth);
+        this.reseq.resumeAfter(depthStream(s), r.depth);
         this.gate.resumeAt(depthStream(s), r.depth);
       }
     }
@@ -68,8 +69,10 @@ export class BinanceRelay implements Relay {
         resume.delete(symbol);
       }
     }
-    if (ev?.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, f, performance.now());
-    else this.toGate(f);
+    // Trades by id, books by their `pu` → `u` chain (a book without `pu` follows whatever came before).
+    if (ev === null) this.toGate(f);
+    else if (ev.kind === "aggTrade") this.reseq.offer(f.stream, ev.aggId, ev.aggId - 1, f, performance.now());
+    else this.reseq.offer(f.stream, ev.lastId, ev.prevLastId ?? Number.NEGATIVE_INFINITY, f, performance.now());
     return { type: "frame", event: ev, recvTsMs: f.recvTsMs };
   }
 

@@ -11,6 +11,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { sessionLine } from "../core/raw-log.ts";
+import { bookSyncLog } from "./book-sync-log.ts";
 import { lastStoredTrades } from "./stored-trades.ts";
 import { markerPath, noteCompaction, recoverPreviousRun, writeMarker, type RunMarker } from "./recovery.ts";
 import { removeLeftovers } from "../sinks/storage/cleanup.ts";
@@ -126,6 +127,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
   const feed = new FeedGroup(adapter.openFeed(symbols, ingest, { resume, all: cfg.symbols === "ALL" }), symbols);
   // Full-depth mode: a book that wants a snapshot asks the feed; the answer comes back through ingest.
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot?.(symbol);
+  pipeline.bookSync = bookSyncLog(log);
   const heapCap = new HeapCap();
   const wallClock = loggedWallClockWatch(log);
   const parts = collectorParts({ cfg, startedAtMs, symbols, feed, ingest, pipeline, parseStream: adapter.parseStream, trading, heapPauses: heapCap.pauses, wallClock });

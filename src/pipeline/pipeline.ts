@@ -25,7 +25,7 @@ import type { StorageEvent } from "../sinks/storage/events-log.ts";
 import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
 import { openModelFilter, type ModelFilter } from "../models/live.ts";
 import { versionInfo } from "../util/version.ts";
-import { SymbolProcessor, type FullDepthSetup } from "./symbol-processor.ts";
+import { SymbolProcessor, type BookSyncEvent, type FullDepthSetup } from "./symbol-processor.ts";
 import { depthSyncOptions, VENUE_NAME } from "./venue.ts";
 
 /** Where a replay writes, instead of the configured folders. */
@@ -69,6 +69,8 @@ export class Pipeline {
    * replay leaves it doing nothing (the raw log holds every snapshot where it was applied).
    */
   requestDepthSnapshot: (symbol: string) => void = () => {};
+  /** Full-depth mode: where a book's loss and regain of sync are told (the live processes' log; replay: nowhere). */
+  bookSync: (symbol: string, e: BookSyncEvent) => void = () => {};
   /** Every sink, line sinks first: a tick hands raw-log lines to the OS before their rows go to Parquet. */
   readonly components: readonly SinkComponent[];
   readonly lines: LineFanout;
@@ -218,7 +220,7 @@ export class Pipeline {
   private fullDepth(): FullDepthSetup | null {
     const f = this.cfg.feed;
     if (f.depth !== "full" || !f.enable_orderbook) return null;
-    return { options: depthSyncOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s) };
+    return { options: depthSyncOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s), onSync: (s, e) => this.bookSync(s, e) };
   }
 
   /** Per-symbol stages after the built-in engine (custom indicators). */

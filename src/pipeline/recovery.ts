@@ -147,7 +147,7 @@ export async function recoverSymbol(cfg: Config, decoder: RawLogDecoder, symbol:
   if (start === undefined) return 0;
   const out = new UncompactedRows(rows, symbol, m.compacted);
   // Full-depth mode: the log holds diffs and snapshots, which the book turns into what the engine sees.
-  const fullDepth = cfg.feed.depth === "full" && cfg.feed.enable_orderbook ? { options: depthSyncOptions(cfg.feed), rows: out, requestSnapshot: () => {} } : null;
+  const fullDepth = cfg.feed.depth === "full" && cfg.feed.enable_orderbook ? { options: depthSyncOptions(cfg.feed), rows: out, requestSnapshot: () => {}, onSync: () => {} } : null;
   const processor = new SymbolProcessor(symbol, new SymbolEngine(symbol, indicatorParams(cfg), out), custom === null ? [] : [custom.host(symbol, out)], fullDepth);
   let applied = 0;
   let sessions = 0;

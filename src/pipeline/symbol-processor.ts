@@ -7,7 +7,7 @@ import type { SymbolEngine } from "../calc/symbol-engine.ts";
 import type { AggTradeEvent, DepthEvent, DepthSnapshotEvent, Route } from "../core/market-events.ts";
 import type { RowSink } from "../core/rows.ts";
 import type { SymbolStage } from "../core/stage.ts";
-import { DepthSync, type DepthSyncOptions } from "./venue.ts";
+import { DepthSync, type DepthSyncOptions, type ResyncReason } from "./venue.ts";
 
 /** Full-depth mode (docs/depth.md): how each symbol's book is kept. */
 export interface FullDepthSetup {
@@ -16,7 +16,14 @@ export interface FullDepthSetup {
   readonly rows: RowSink;
   /** The book wants a snapshot (live: the feed fetches one; replay: the log holds it). */
   readonly requestSnapshot: (symbol: string) => void;
+  /** The book was dropped or is in sync again (live: the log; replay: nothing). */
+  readonly onSync: (symbol: string, e: BookSyncEvent) => void;
 }
+
+/** A full book leaving or regaining sync, for the operator's log. */
+export type BookSyncEvent =
+  | { readonly type: "resync"; readonly reason: ResyncReason; readonly detail: Readonly<Record<string, number>> }
+  | { readonly type: "synced"; readonly outOfSyncMs: number | null };
 
 export class SymbolProcessor implements SymbolStage {
   /** Full-depth mode: the book between the diff stream and the stages, which see its top 5; null at depth5. */
@@ -31,7 +38,17 @@ export class SymbolProcessor implements SymbolStage {
     this.book =
       fullDepth === null
         ? null
-        : new DepthSync(symbol, fullDepth.options, { top: (ev, ts) => this.deliverDepth(ev, ts), needSnapshot: () => fullDepth.requestSnapshot(symbol) }, fullDepth.rows);
+        : new DepthSync(
+            symbol,
+            fullDepth.options,
+            {
+              top: (ev, ts) => this.deliverDepth(ev, ts),
+              needSnapshot: () => fullDepth.requestSnapshot(symbol),
+              resync: (reason, detail) => fullDepth.onSync(symbol, { type: "resync", reason, detail }),
+              synced: (outOfSyncMs) => fullDepth.onSync(symbol, { type: "synced", outOfSyncMs }),
+            },
+            fullDepth.rows,
+          );
   }
 
   onDepth(ev: DepthEvent, recvTsMs: number): void {

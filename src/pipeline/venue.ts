@@ -16,7 +16,7 @@ import { tradeEndpoints, type TradeParams } from "../trading/live/params.ts";
 import type { Logger } from "../util/log.ts";
 
 /** feed.depth = "full": a symbol's whole local book, kept from diff depth and REST snapshots (docs/depth.md). */
-export { DepthSync, type DepthSyncOptions } from "../exchange/binance/depth/depth-sync.ts";
+export { DepthSync, type DepthSyncOptions, type ResyncReason } from "../exchange/binance/depth/depth-sync.ts";
 /** The full book's options from the `[feed]` keys. */
 export { depthSyncOptions } from "../exchange/binance/depth/params.ts";
 /** A REST depth snapshot's text, checked and parsed (full-depth mode writes and applies it where it arrives). */

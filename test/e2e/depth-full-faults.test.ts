@@ -89,6 +89,20 @@ describe("full-depth book under a seeded random fault schedule", () => {
     expect(resyncs).toBeGreaterThanOrEqual(noticeable.length);
   });
 
+  test("the log tells each symbol's book leaving sync (why) and coming back (after how long)", () => {
+    const lines = run.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, any>);
+    for (const s of status.symbols as Record<string, any>[]) {
+      if (s.book.resyncs === 0) continue;
+      const out = lines.filter((l) => l.msg === "book out of sync; resyncing from a snapshot" && l.symbol === s.symbol);
+      const back = lines.filter((l) => l.msg === "book in sync again" && l.symbol === s.symbol);
+      expect(out.length).toBeGreaterThan(0);
+      expect(out[0]!.level).toBe("warn");
+      expect(["pu_break", "bad_level", "crossed", "window"]).toContain(out[0]!.reason);
+      expect(back.length).toBeGreaterThan(0);
+      expect(back[0]!.out_of_sync_ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   test("every book_l2 snapshot equals the exchange's book at its update id", async () => {
     const snaps = await bookSnapshots(live);
     expect(snaps.length).toBeGreaterThan(40);

@@ -65,6 +65,8 @@ export interface DepthSyncOutput {
   needSnapshot(): void;
   /** A resync started, for the log. */
   resync?(reason: ResyncReason, detail: Readonly<Record<string, number>>): void;
+  /** The book is in sync (a snapshot aligned with the diffs); `outOfSyncMs`: since it was dropped, null at the first sync. */
+  synced?(outOfSyncMs: number | null): void;
 }
 
 /** Monotone counters and the current state, for status and metrics. */
@@ -300,7 +302,9 @@ export class DepthSync {
     this.lastSnapshotAtMs = recvTsMs;
     this.lastSnapshotId = L;
     this.state = "synced";
+    const outOfSyncMs = this.counters.resyncs > 0 && this.outOfSyncSinceMs > 0 ? recvTsMs - this.outOfSyncSinceMs : null;
     this.outOfSyncSinceMs = 0;
+    this.out.synced?.(outOfSyncMs);
     this.topNb = -1; // the first state after a (re)sync is always emitted
     this.foldU = null;
     this.foldPu = first.prevLastId;

@@ -8,7 +8,7 @@ import type { LoadedIndicator } from "./contract.ts";
 import { IndicatorHost } from "./host.ts";
 import { formatIndicatorProblem, loadIndicators } from "./load.ts";
 import type { CustomIndicatorEntry } from "./params.ts";
-import { IndicatorStats, type IndicatorStatsView } from "./stats.ts";
+import { BUSY_SHARE_UNHEALTHY, IndicatorStats, type IndicatorStatsView } from "./stats.ts";
 
 export class CustomIndicators {
   readonly stats: readonly IndicatorStats[];
@@ -31,6 +31,18 @@ export class CustomIndicators {
 
   views(): IndicatorStatsView[] {
     return this.stats.map((s) => s.view());
+  }
+
+  /** /health: an indicator that takes most of the ingest thread holds back every symbol's frames. */
+  healthReasons(nowMono = performance.now()): string[] {
+    const out: string[] = [];
+    for (const s of this.stats) {
+      const share = s.busyShare(nowMono);
+      if (share === null || share < BUSY_SHARE_UNHEALTHY) continue;
+      const mean = s.cost.count === 0 ? 0 : s.cost.sum / s.cost.count;
+      out.push(`custom indicator ${s.indicator.name} takes ${Math.round(share * 100)} % of the ingest thread (${mean.toFixed(2)} ms a call): every symbol's frames wait for it`);
+    }
+    return out;
   }
 }
 

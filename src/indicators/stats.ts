@@ -28,6 +28,11 @@ export interface IndicatorStatsView {
   readonly lastError: string | null;
 }
 
+/** Over how long an indicator's share of the ingest thread is judged. */
+const BUSY_WINDOW_MS = 10_000;
+/** An indicator busy this share of the window delays every symbol's frames: /health names it. */
+export const BUSY_SHARE_UNHEALTHY = 0.5;
+
 export class IndicatorStats {
   readonly cost = new Histogram(COST_BOUNDS_MS);
   errors = 0;
@@ -36,6 +41,9 @@ export class IndicatorStats {
   lastError: string | null = null;
   readonly errorsBySymbol = new Map<string, number>();
   readonly switchedOff = new Set<string>();
+  /** Time spent in handler calls at the start of the last whole window, and of the current one (monotonic ms). */
+  private busyPrev: { readonly at: number; readonly ms: number } | null = null;
+  private busyCur: { readonly at: number; readonly ms: number } | null = null;
 
   constructor(readonly indicator: Pick<LoadedIndicator, "name" | "kind" | "file">) {}
 
@@ -51,6 +59,22 @@ export class IndicatorStats {
 
   recordSwitchOff(symbol: string): void {
     this.switchedOff.add(symbol);
+  }
+
+  /**
+   * The share of the ingest thread's wall time this indicator's handlers took over the last window
+   * (about 10–20 s), or null until a window has passed. Every symbol runs on that one thread, so a
+   * share near 1 means every frame waits for this indicator.
+   */
+  busyShare(nowMono = performance.now()): number | null {
+    const ms = this.cost.sum;
+    if (this.busyCur === null) this.busyCur = { at: nowMono, ms };
+    if (nowMono - this.busyCur.at >= BUSY_WINDOW_MS) {
+      this.busyPrev = this.busyCur;
+      this.busyCur = { at: nowMono, ms };
+    }
+    const from = this.busyPrev;
+    return from === null || nowMono <= from.at ? null : Math.min(1, (ms - from.ms) / (nowMono - from.at));
   }
 
   view(): IndicatorStatsView {

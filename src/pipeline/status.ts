@@ -307,6 +307,7 @@ export function buildHealth(p: CollectorParts): HealthReport {
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
   if (p.source !== undefined) reasons.push(...p.source.healthReasons(now));
+  if (p.pipeline.custom !== null) reasons.push(...p.pipeline.custom.healthReasons());
 
   // A symbol stopped for the day by its loss limits fails health with the reason, until the day ends.
   if (p.trading) reasons.push(...p.trading.healthReasons(now));

@@ -27,6 +27,7 @@ import type { SymbolStage } from "../core/stage.ts";
 import type { Logger } from "../util/log.ts";
 import type { Book, Disconnect, Emit, IndicatorHandlers, Level, LoadedIndicator, Trade } from "./contract.ts";
 import { checkRow } from "./row-check.ts";
+import { withPlace } from "./where-thrown.ts";
 import type { IndicatorStats } from "./stats.ts";
 
 /** Failing calls in a row that switch an indicator off for a symbol. */
@@ -179,7 +180,7 @@ export class IndicatorHost implements SymbolStage {
         this.problem(inst, "the handler returned a promise: handlers must be synchronous (rows emitted later are dropped)");
       }
     } catch (e) {
-      this.problem(inst, `threw: ${e instanceof Error ? e.message : String(e)}`);
+      this.problem(inst, withPlace(`threw: ${e instanceof Error ? e.message : String(e)}`, e, inst.ind.file));
     }
     const ms = performance.now() - t0;
     this.current = null;
@@ -194,6 +195,7 @@ export class IndicatorHost implements SymbolStage {
     st.recordError(this.symbol, inst.callError);
     this.log.limited(`indicator:${inst.ind.name}:${this.symbol}`, "warn", "custom indicator error", {
       indicator: inst.ind.name,
+      file: inst.ind.file,
       symbol: this.symbol,
       handler,
       error: inst.callError,

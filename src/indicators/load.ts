@@ -23,6 +23,7 @@ import {
   type LoadedIndicator,
 } from "./contract.ts";
 import type { CustomIndicatorEntry } from "./params.ts";
+import { withPlace } from "./where-thrown.ts";
 
 export interface IndicatorProblem {
   /** `indicators.custom[i]`. */
@@ -56,7 +57,7 @@ function importError(e: unknown, file: string): string {
     return `cannot load: ${msg} (${where}${pos.line}:${pos.column ?? 0})`;
   }
   if (err?.name === "ResolveMessage") return `cannot load: ${msg} (a module may import only relative files and node: built-ins)`;
-  return `cannot load: the module threw while loading: ${msg}`;
+  return withPlace(`cannot load: the module threw while loading: ${msg}`, err, file);
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -240,6 +240,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       // --symbols selects symbols in the tree; it is not a collection setting here.
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides.filter((o) => !o.startsWith("symbols=")), checkDirs: true });
       if (!r.ok) return reportProblems(r);
+      // backfill rebuilds days through the same pipeline: with paper trading on, the model filter too
+      const badModel = await modelProblems(r.config, r.configPath);
+      if (badModel !== null) return badModel;
       return runBackfill(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
     }
     case "report": {

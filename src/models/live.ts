@@ -11,12 +11,16 @@
  *   full size; at or above the threshold full size. (With a threshold ≤ 0.5 it is the filter.)
  * - A signal whose vector cannot be built (its own trade was backfilled, so the state never saw it)
  *   is skipped with reason `no_features`: a filter that cannot judge does not wave trades through.
+ * - A model that throws or gives no probability in [0, 1] (the load check, model-check.ts, should
+ *   make this impossible; this is the defence behind it): the signal is skipped with reason
+ *   `model_error`, counted (`modelErrors`, /health names it), logged once. The collector goes on.
  */
 import type { Row, RowKind, RowSink } from "../core/rows.ts";
 import type { FilterDecision, SignalContext, SignalFilter } from "../trading/strategy/contract.ts";
 import { SymbolFeatureState } from "./features.ts";
 import { loadModelFile, type ModelFile } from "./model-file.ts";
 import type { ModelParams } from "./params.ts";
+import { createLogger, type Logger } from "../util/log.ts";
 import { modelPredictor, type Predict } from "./predictor.ts";
 
 const SKIP: FilterDecision = { probability: Number.NaN, take: false, sizeFactor: 0 };
@@ -34,12 +38,18 @@ export class ModelFilter implements SignalFilter {
   readonly name: string;
   decisions = 0;
   taken = 0;
+  /** Signals skipped because the model threw or gave no probability in [0, 1]. */
+  modelErrors = 0;
+  /** The first such failure (for the log and /health). */
+  firstModelError: string | null = null;
 
   constructor(
     readonly model: ModelFile,
     private readonly params: ModelParams,
     /** Where `model_decisions` rows go (the real sink, not the paper tap). */
     private readonly sink: RowSink,
+    /** Where the first model error is logged (default: structured lines on stderr). */
+    private readonly log: Logger = createLogger(),
   ) {
     this.predict = modelPredictor(model.members);
     this.name = `${model.name}@${model.training.data_hash.slice(0, 12)}`;
@@ -81,8 +91,8 @@ export class ModelFilter implements SignalFilter {
     const fusion = this.lastFusion.get(ctx.symbol);
     const v = st !== undefined && fusion !== undefined && fusion.agg_trade_id === ctx.agg_trade_id ? st.vector(fusion, ctx.side) : null;
     let d: FilterDecision = SKIP;
-    if (v !== null) {
-      const p = this.predict(v);
+    const p = v === null ? Number.NaN : this.score(v, ctx.symbol);
+    if (!Number.isNaN(p)) {
       const th = this.params.threshold;
       if (this.params.mode === "filter" || th <= 0.5) d = { probability: p, take: p >= th, sizeFactor: p >= th ? 1 : 0 };
       else {
@@ -98,17 +108,42 @@ export class ModelFilter implements SignalFilter {
       agg_trade_id: ctx.agg_trade_id,
       side: ctx.side,
       score: ctx.score,
-      probability: v === null ? null : d.probability,
+      probability: Number.isNaN(d.probability) ? null : d.probability,
       threshold: this.params.threshold,
       taken: d.take,
       size_factor: d.sizeFactor,
       mode: this.params.mode,
       model: this.name,
-      reason: v === null ? "no_features" : null,
+      reason: v === null ? "no_features" : Number.isNaN(p) ? "model_error" : null,
       scenario_2x2: ctx.regime,
       executor,
     });
     return d;
+  }
+
+  /** The model's probability for a vector, or NaN (counted, logged once) when it throws or gives none in [0, 1]. */
+  private score(v: NonNullable<ReturnType<SymbolFeatureState["vector"]>>, symbol: string): number {
+    let p: number;
+    let why: string;
+    try {
+      p = this.predict(v);
+      if (p >= 0 && p <= 1) return p;
+      why = `probability ${p} is not in [0, 1]`;
+    } catch (e) {
+      why = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    this.modelErrors++;
+    if (this.firstModelError === null) {
+      this.firstModelError = why;
+      this.log.log("error", "model error: signals are skipped (reason model_error) until the model file is fixed and the collector restarted", { model: this.name, symbol, error: why });
+    }
+    return Number.NaN;
+  }
+
+  /** /health: a model that failed at a signal fails health, naming the model and the first failure. */
+  healthReasons(): readonly string[] {
+    if (this.modelErrors === 0) return [];
+    return [`model ${this.name} failed at ${this.modelErrors} signal${this.modelErrors === 1 ? "" : "s"} (skipped, reason model_error): ${this.firstModelError}`];
   }
 
   /**
@@ -149,11 +184,11 @@ export class ModelFilter implements SignalFilter {
  * Opens `[model].path` for a run: the model file, checked against the features this binary computes.
  * An error string (one line naming the file and what is wrong) is a configuration error: exit 78.
  */
-export function openModelFilter(params: ModelParams, sink: RowSink): { readonly ok: true; readonly filter: ModelFilter | null } | { readonly ok: false; readonly error: string } {
+export function openModelFilter(params: ModelParams, sink: RowSink, log?: Logger): { readonly ok: true; readonly filter: ModelFilter | null } | { readonly ok: false; readonly error: string } {
   if (params.path === "") return { ok: true, filter: null };
   const r = loadModelFile(params.path);
   if (!r.ok) return r;
-  return { ok: true, filter: new ModelFilter(r.model, params, sink) };
+  return { ok: true, filter: new ModelFilter(r.model, params, sink, log) };
 }
 
 /** The configuration check for `validate`, `run` and `replay`: null, or the problem with model.path. */

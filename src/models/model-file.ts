@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { featureSignature } from "./features.ts";
+import { memberProblem } from "./model-check.ts";
 import type { FamilyBody, FamilyName } from "./families/types.ts";
 import type { Normalisation } from "./families/normalise.ts";
 
@@ -67,14 +68,19 @@ const FileHead = z.looseObject({
   format_version: z.literal(MODEL_FORMAT_VERSION),
   name: z.string(),
   features: z.strictObject({ feature_set: z.string(), flat: z.array(z.string()), seq_channels: z.array(z.string()), seq_len: z.number() }),
-  members: z.array(z.looseObject({ family: z.enum(["logistic", "gbdt", "mlp", "lstm", "cnn"]), body: z.looseObject({ family: z.string() }), normalisation: z.looseObject({}) })).min(1),
+  // what `run` names the model by and the report reads the training range from
+  training: z.looseObject({ from: z.string(), to: z.string(), data_hash: z.string() }),
+  // checked one by one below, completely (model-check.ts)
+  members: z.array(z.unknown()).min(1),
 });
 
 export type LoadResult = { readonly ok: true; readonly model: ModelFile } | { readonly ok: false; readonly error: string };
 
 /**
- * Reads and checks a model file: its format, and that its feature set, list and order are exactly
- * what this binary computes (a model trained on other features would score garbage).
+ * Reads and checks a model file: its format, that its feature set, list and order are exactly what
+ * this binary computes (a model trained on other features would score garbage), and every member
+ * completely (model-check.ts: types, lengths against the features and the family's shape, finite
+ * numbers, family agreement) — a file that passes cannot crash or score NaN at a signal.
  */
 export function loadModelFile(path: string): LoadResult {
   let raw: unknown;
@@ -91,6 +97,11 @@ export function loadModelFile(path: string): LoadResult {
   }
   const mismatch = featureMismatch(head.data.features);
   if (mismatch !== null) return { ok: false, error: `model file ${path}: ${mismatch}` };
+  const shape = { flat: head.data.features.flat.length, seqChannels: head.data.features.seq_channels.length, seqLen: head.data.features.seq_len };
+  for (const [i, m] of head.data.members.entries()) {
+    const problem = memberProblem(m, i, shape);
+    if (problem !== null) return { ok: false, error: `model file ${path}: ${problem}` };
+  }
   return { ok: true, model: raw as ModelFile };
 }
 

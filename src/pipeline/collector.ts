@@ -105,6 +105,7 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
     ndjsonError: (err, path) => log.limited("ndjson", "error", "ndjson write failed", { path, error: err.message }),
     ndjsonMaintenance: (ev) => logStorageEvent(log, "ndjson", ev),
     natsLog: log,
+    modelLog: log,
   }, {}, custom);
   if (pipeline.nats !== null) {
     // Unreachable NATS is not an error (the log is kept and published later); a stream with other

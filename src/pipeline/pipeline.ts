@@ -22,6 +22,7 @@ import { NdjsonSink } from "../sinks/ndjson/ndjson-sink.ts";
 import { ParquetSink } from "../sinks/parquet/parquet-sink.ts";
 import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/sink-types.ts";
 import type { StorageEvent } from "../sinks/storage/events-log.ts";
+import type { Logger } from "../util/log.ts";
 import { PaperTap, traderParams } from "../trading/paper/paper-tap.ts";
 import { openModelFilter, type ModelFilter } from "../models/live.ts";
 import { versionInfo } from "../util/version.ts";
@@ -46,6 +47,8 @@ export interface PipelineEvents {
   readonly ndjsonMaintenance?: (ev: StorageEvent) => void;
   /** The NATS publisher's log ([publish.nats] enable; live only). */
   readonly natsLog?: PublisherLog;
+  /** Where the model filter logs a model that fails at a signal (default: stderr). */
+  readonly modelLog?: Logger;
 }
 
 /** Sinks given instead of the configured ones (tests, benchmarks). */
@@ -147,7 +150,7 @@ export class Pipeline {
     const fanout: RowSink = rowSinks.length === 1 ? rowSinks[0]! : new RowFanout(rowSinks);
     // Taps see exactly the rows the engines write, in live and replay alike, and add their own.
     // The model filter sees each row just before the strategy does; its decisions go to the sinks.
-    const model = cfg.paper.enable || cfg.trade.enable ? openModelFilter(cfg.model, fanout) : { ok: true as const, filter: null };
+    const model = cfg.paper.enable || cfg.trade.enable ? openModelFilter(cfg.model, fanout, events.modelLog) : { ok: true as const, filter: null };
     if (!model.ok) throw new Error(model.error); // validated at start (exit 78); here only if the file changed since
     this.model = model.filter;
     this.paper = cfg.paper.enable ? new PaperTap(fanout, traderParams(cfg), this.model) : null;

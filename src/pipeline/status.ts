@@ -311,6 +311,8 @@ export function buildHealth(p: CollectorParts): HealthReport {
 
   // A symbol stopped for the day by its loss limits fails health with the reason, until the day ends.
   if (p.trading) reasons.push(...p.trading.healthReasons(now));
+  // A model that failed at a signal (skipped with reason model_error) fails health, naming it.
+  if (p.pipeline.model) reasons.push(...p.pipeline.model.healthReasons());
 
   const free = p.diskFreeBytes();
   const floor = p.cfg.health.disk_free_floor_mb * MIB;

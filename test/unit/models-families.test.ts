@@ -95,8 +95,14 @@ describe("model file", () => {
     format_version: MODEL_FORMAT_VERSION,
     name: "logistic",
     features: featureSignature(),
-    training: { data_hash: "0".repeat(64) },
-    members: [{ family: "logistic", body: { family: "logistic", weights: FLAT_FEATURES.map(() => 0), bias: 0 }, normalisation: {} }],
+    training: { from: "2026-01-01", to: "2026-01-02", data_hash: "0".repeat(64) },
+    members: [
+      {
+        family: "logistic",
+        body: { family: "logistic", weights: FLAT_FEATURES.map(() => 0), bias: 0 },
+        normalisation: { flat_mean: FLAT_FEATURES.map(() => 0), flat_std: FLAT_FEATURES.map(() => 1), seq_mean: [], seq_std: [] },
+      },
+    ],
   });
   const write = (v: unknown): string => {
     const d = tempDir("model-file");

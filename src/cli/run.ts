@@ -81,7 +81,7 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
   const healthLog = new HealthLog(log);
   const healthLook = setInterval(() => healthLog.look(buildHealth(parts)), HEALTH_LOOK_EVERY_MS);
 
-  const reason = await waitForStop(cfg.run_hours);
+  const { reason, internalError } = await waitForStop(cfg.run_hours, log);
   clearInterval(healthLook);
   stopping = true;
   log.log("info", "stopping", { reason, shutdown_timeout_sec: cfg.shutdown_timeout_sec });
@@ -99,8 +99,11 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
   const ps = parts.pipeline.parquet?.status();
   log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0, shutdown_ms: shutdownMs });
   await log.close();
-  return 0;
+  return internalError ? EXIT_INTERNAL_ERROR : 0;
 }
+
+/** EX_SOFTWARE: stopped (cleanly) after an internal error; a supervisor restarts it (Restart=on-failure). */
+export const EXIT_INTERNAL_ERROR = 70;
 
 /** A stop signal this soon after the first is the same request delivered twice (see armShutdownDeadline). */
 const SAME_REQUEST_MS = 1_000;
@@ -142,15 +145,33 @@ function armShutdownDeadline(timeoutSec: number, parts: CollectorParts, log: Log
   };
 }
 
-function waitForStop(runHours: number): Promise<string> {
+/**
+ * Until a stop signal, run_hours, or an error nothing caught (a bug, or a custom indicator's timer
+ * that throws): by default that would end the process at once, and the raw-log lines still in memory
+ * (up to a flush interval) with it. Instead it is logged and the process stops as on a signal,
+ * everything flushed, then exits EXIT_INTERNAL_ERROR. One during the stop is logged too; the
+ * shutdown deadline bounds the stop either way.
+ */
+function waitForStop(runHours: number, log: Logger): Promise<{ readonly reason: string; readonly internalError: boolean }> {
   return new Promise((resolve) => {
+    let internalError = false;
+    let stopping = false;
+    const onInternalError = (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      log.log("error", stopping ? "internal error during the stop" : "internal error: stopping, everything collected is written first", { error: err.message, stack: err.stack ?? null });
+      internalError = true;
+      if (!stopping) done(`internal error: ${err.message}`);
+    };
+    process.on("uncaughtException", onInternalError);
+    process.on("unhandledRejection", onInternalError);
     // Per platform: Windows has no SIGTERM; Ctrl-C and a service stop arrive as SIGINT (util/platform.ts).
     const done = (why: string) => {
+      stopping = true;
       for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
       if (timer !== null) clearTimeout(timer);
       // From here to the exit a hang-up is ignored: its default would end the process mid-flush.
       if (!IS_WINDOWS) process.on("SIGHUP", () => {});
-      resolve(why);
+      resolve({ reason: why, get internalError() { return internalError; } });
     };
     const onSignal = (sig: NodeJS.Signals) => done(sig === "SIGHUP" ? "SIGHUP (the terminal it ran in closed: run it under systemd, tmux or nohup to keep it collecting)" : sig);
     for (const sig of STOP_SIGNALS) process.on(sig, onSignal);

@@ -20,6 +20,7 @@ import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
 import { RiskBook } from "../risk/limits.ts";
+import { positionOpenedAt } from "./history.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
@@ -563,8 +564,13 @@ export class LiveTrader {
           await this.refreshPosition(s);
           if (initial && Math.abs(s.pos) > EPS) {
             // A position from before this process (a crash): the strategy learns it as an external fill.
-            this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice });
-            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: s.lastRowTs, fee: 0, key: null });
+            // Its age is the venue's: the time of the fill that opened it, from the trade list; when the
+            // list does not reach back that far, the adoption time (the strategy's time stop then
+            // counts from now). Never 0: the time stop would close it at the first row.
+            const opened = positionOpenedAt(s.pos, (await this.venue.trades(s.symbol, null)) ?? []);
+            const since = opened ?? Date.now();
+            this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice, opened_ms: since, age_known: opened !== null });
+            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: since, fee: 0, key: null });
           } else if (!initial && Math.abs(s.pos - before) > EPS) {
             this.log.log("warn", "trade: position differed from the stream's", { symbol: s.symbol, venue: s.pos, local: before });
           }

@@ -391,12 +391,14 @@ export class LiveTrader {
   private async ensureStop(s: SymbolState): Promise<void> {
     const flat = Math.abs(s.pos) <= EPS;
     const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
-    if (s.stop !== null && (flat || s.stop.side !== side)) {
-      const r = await this.venue.cancelStop(s.symbol, s.stop.clientStopId);
+    const old = s.stop;
+    if (old !== null && (flat || old.side !== side)) {
+      // The stream's ALGO_UPDATE for this cancel may arrive (and clear s.stop) before the answer does.
+      const r = await this.venue.cancelStop(s.symbol, old.clientStopId);
       if (r.ok || r.gone) {
         this.counters.stopsCancelled++;
-        this.recordStop(s, s.stop.clientStopId, s.stop.stopId, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
-        s.stop = null;
+        this.recordStop(s, old.clientStopId, old.stopId, old.side, old.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        if (s.stop === old) s.stop = null;
       }
     }
     if (flat || s.stop !== null || this.stopping) return;

@@ -139,3 +139,13 @@ test("every stop cancelled after a round trip is recorded once, and no step fail
   expect(trader.counters.stopsCancelled).toBe(6);
   expect(new Set(cancels.map((r) => r.client_order_id)).size).toBe(6);
 }, 60_000);
+
+test("an entry the step floors to nothing is refused for that reason, not for the position limit", async () => {
+  const { trader, strategy, rows } = await makeTrader({ max_position_notional: 0.001 });
+  const key = enter(strategy, trader, "buy", 60);
+  await until("refused", () => strategy.done.includes(key));
+  const refused = rows.of("orders").filter((r) => r.intent_key === key);
+  expect(refused.map((r) => r.status)).toEqual(["REFUSED"]);
+  expect(String(refused[0]!.error)).toContain("floors to 0 on the step");
+  await trader.stop(true);
+}, 30_000);

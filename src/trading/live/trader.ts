@@ -306,9 +306,12 @@ export class LiveTrader {
       const cap = s.limits.max_position_notional / it.refPrice;
       let qty = it.qty;
       if (Math.abs(s.pos + signed) > cap) qty = Math.max(0, it.side === "buy" ? cap - s.pos : cap + s.pos);
+      const room = qty;
       const step = this.venue.marketStep(s.symbol);
       if (step !== null) qty = Math.floor(qty / step + 1e-9) * step;
-      if (qty <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      if (room <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      // Room left, but less than one quantity step (a limit too small for the symbol's step): say so.
+      if (qty <= EPS) return refuse(`quantity ${room} floors to 0 on the step ${step} of ${s.symbol} (max_position_notional ${s.limits.max_position_notional}, position ${s.pos})`);
       const placed = await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, false, "enter");
       if (placed !== null && placed.executedQty > EPS) {
         if (Math.sign(s.pos) === (it.side === "buy" ? 1 : -1)) {

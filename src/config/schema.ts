@@ -15,7 +15,7 @@ import { PaperParamsSchema } from "../trading/paper/params.ts";
 import { RiskParamsSchema } from "../trading/risk/params.ts";
 import { StrategyParamsSchema } from "../trading/strategy/params.ts";
 import { ModelParamsSchema } from "../models/params.ts";
-import { TradeParamsSchema } from "../trading/live/params.ts";
+import { TradeParamsSchema, uncollectedTradeSymbols } from "../trading/live/params.ts";
 import { ReportParamsSchema } from "../report/params.ts";
 import { IndicatorsParamsSchema } from "../indicators/params.ts";
 import { PublishParamsSchema } from "../sinks/nats/params.ts";
@@ -131,6 +131,9 @@ export const ConfigSchema = z.strictObject({
     const known = Object.keys(c.paper.fee_tiers).join(", ") || "none";
     ctx.addIssue({ code: "custom", path: ["regime", "fee_tier"], message: `fee tier ${JSON.stringify(c.regime.fee_tier)} is not in paper.fee_tiers (${known})` });
   }
+  // "ALL" is known only at start (the exchange's listing): start checks it then.
+  const uncollected = c.symbols === "ALL" ? null : uncollectedTradeSymbols(c.trade, c.symbols);
+  if (uncollected !== null) ctx.addIssue({ code: "custom", path: ["trade", "symbols"], message: uncollected });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

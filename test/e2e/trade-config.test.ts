@@ -29,6 +29,19 @@ test("a mainnet trading host is refused with exit 78 unless allow_mainnet", asyn
   expect(none.stderr).toContain("trade.symbols");
 });
 
+test("validate refuses what run would: a traded symbol not collected, a dead-man renewal not inside its countdown", async () => {
+  const dir = tempDir("trade-cfg-cross");
+  const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a`, BINANCE_API_KEY: "k", BINANCE_API_SECRET: "s" };
+  const two = ["--symbols", "BTCUSDT,ETHUSDT", "--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}"];
+  const sol = await runBinary(["validate", ...two, "--set", "trade.symbols.SOLUSDT.leverage=3"], env);
+  expect(sol.exitCode).toBe(78);
+  expect(sol.stderr).toContain("trade.symbols SOLUSDT not in symbols");
+  const renew = await runBinary(["validate", ...two, "--set", "trade.dead_man_sec=60", "--set", "trade.dead_man_renew_sec=120"], env);
+  expect(renew.exitCode).toBe(78);
+  expect(renew.stderr).toContain("dead_man_renew_sec 120 must be shorter than dead_man_sec 60");
+  expect((await runBinary(["validate", ...two, "--set", "trade.dead_man_sec=60", "--set", "trade.dead_man_renew_sec=15"], env)).exitCode).toBe(0);
+});
+
 test("run without keys in the environment exits 78 naming the variable, never a value", async () => {
   const dir = tempDir("trade-keys");
   const env = { OUTPUT_DIR: `${dir}/raw`, PREVIEW_DIR: `${dir}/p`, NDJSON_DIR: `${dir}/n`, ARTIFACTS_DIR: `${dir}/a`, HTTP_LISTEN: "", BINANCE_TRADE_REST: "http://127.0.0.1:9", BINANCE_REST: "http://127.0.0.1:9" };

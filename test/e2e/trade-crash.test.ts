@@ -1,9 +1,10 @@
 // SIGKILL with a position open: the exchange-side stop stays in place (the dead-man switch cancels
 // resting orders, not the stop), and a restarted process adopts the position and its stop, then
-// closes everything on SIGTERM.
+// closes everything on SIGTERM. The adopted position keeps its age (the opening fill's time at the
+// venue): the strategy's time stop does not close it at the first row.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../helpers/binary.ts";
-import { busyStrategy, startTrader, startWorld, status, type World } from "./trade-support.ts";
+import { busyStrategy, readKind, startTrader, startWorld, status, type World } from "./trade-support.ts";
 
 const SYMBOLS = ["BTCUSDT"];
 let w: World;
@@ -47,6 +48,7 @@ test("SIGKILL mid-position leaves the protective stop at the venue; a restart ad
   // A new process adopts the position and keeps exactly one stop; SIGTERM closes everything.
   const second = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS, HOLD), {}, first.dir);
   let exit = -1;
+  let stderr = "";
   try {
     await waitFor("the restarted trader", async () => {
       try {
@@ -57,11 +59,21 @@ test("SIGKILL mid-position leaves the protective stop at the venue; a restart ad
       }
     }, 30_000, 200);
     expect(ledger.openAlgos("BTCUSDT")).toHaveLength(1);
+    // Rows keep coming; a position seconds old under max_hold_sec = 120 is held, with its stop.
+    const restartedAt = Date.now();
+    await Bun.sleep(3000);
+    expect(ledger.position("BTCUSDT").qty).toBe(pos);
+    expect(ledger.openAlgos("BTCUSDT").map((a) => a.algoId)).toEqual([stop!.algoId]);
+    expect((await readKind(first.dir, "orders")).filter((o) => o.reason === "time" && Number(o.ts_ms) >= restartedAt - 10_000)).toEqual([]);
   } finally {
     const r = await second.run.stop("SIGTERM");
     exit = r.exitCode;
-    expect(r.stderr).toContain("position found at start");
+    stderr = r.stderr;
   }
+  expect(stderr).toContain("position found at start");
+  // Its age is the venue's: the time of the fill that opened it.
+  const opened = Number(/position found at start[^\n]*"opened_ms":(\d+)/.exec(stderr)?.[1]);
+  expect(ledger.fills.filter((f) => f.symbol === "BTCUSDT" && f.side === (pos > 0 ? "BUY" : "SELL")).map((f) => f.time)).toContain(opened);
   expect(exit).toBe(0);
   expect(ledger.position("BTCUSDT").qty).toBe(0);
   expect(ledger.openOrders()).toEqual([]);

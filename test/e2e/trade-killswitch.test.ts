@@ -1,10 +1,11 @@
 // A forced loss trips the kill switch: the venue's price moves against the open position, the day's
 // loss passes max_daily_loss, the trader flattens, refuses every new entry for the day, and /health
-// answers 503 with the reason.
+// answers 503 with the reason. A restart the same day (its audit log gone, so only the venue's trade
+// list can tell) stays halted: 503, no order.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../helpers/binary.ts";
 import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
-import { busyStrategy, readKind, startTrader, startWorld, type World } from "./trade-support.ts";
+import { busyStrategy, readKind, startTrader, startWorld, status, type World } from "./trade-support.ts";
 
 const SYMBOLS = ["BTCUSDT"];
 let w: World;
@@ -18,7 +19,8 @@ afterAll(async () => {
 
 test("a forced loss flattens, stops the symbol for the day and turns /health 503 with the reason", async () => {
   const ledger = w.tn.server.ledger;
-  const t = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS, ["strategy.min_reverse_move_bps=10000", "strategy.max_hold_sec=120", "strategy.stop_bps=800", "risk.notional_usdt=300", "risk.max_daily_loss=3"]));
+  const args = busyStrategy(SYMBOLS, ["strategy.min_reverse_move_bps=10000", "strategy.max_hold_sec=120", "strategy.stop_bps=800", "risk.notional_usdt=300", "risk.max_daily_loss=3"]);
+  const t = startTrader(w, SYMBOLS, args);
   let health: { status: number; body: any } = { status: 0, body: null };
   let haltOrders = 0;
   try {
@@ -61,4 +63,31 @@ test("a forced loss flattens, stops the symbol for the day and turns /health 503
   // The flattening order is recorded with its reason.
   const halts = (await readKind(t.dir, "orders")).filter((o) => o.reason === "risk_halt");
   expect(halts.length).toBeGreaterThan(0);
+
+  // Started again the same day in a fresh folder: the day's realised loss, rebuilt from the venue's
+  // trade list, keeps the symbol halted; signals flow and none becomes an order.
+  const again = startTrader(w, SYMBOLS, args);
+  let health2: { status: number; body: any } = { status: 0, body: null };
+  let halted2: unknown = null;
+  try {
+    await waitFor("the restarted trader", async () => {
+      try {
+        return (await status(again)).trading?.ready === true ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 30_000, 200);
+    await Bun.sleep(5000);
+    const r = await fetch(`http://127.0.0.1:${again.port}/health`);
+    health2 = { status: r.status, body: await r.json() };
+    halted2 = (await status(again)).trading.symbols[0].halted;
+  } finally {
+    const r = await again.run.stop("SIGTERM");
+    expect(r.exitCode).toBe(0);
+  }
+  expect(health2.status).toBe(503);
+  expect(health2.body.reasons.join(" ")).toMatch(/trade halted: BTCUSDT max_daily_loss: day PnL -\d+\.\d+ <= -3, flattened and stopped for \d{4}-\d\d-\d\d/);
+  expect(String(halted2)).toContain("max_daily_loss");
+  expect(ledger.orders.size).toBe(haltOrders);
+  expect(ledger.position("BTCUSDT").qty).toBe(0);
 }, 120_000);

@@ -95,6 +95,10 @@ export const TradeParamsSchema = z
     if (t.lease !== "none" && (t.lease_ttl_sec * 1000) / 2 < settle) {
       ctx.addIssue({ code: "custom", path: ["lease_ttl_sec"], message: `lease_ttl_sec ${t.lease_ttl_sec} is too short: half of it must cover order_timeout_ms + resolve_deadline_ms (${settle} ms), so at least ${Math.ceil((2 * settle) / 1000)}` });
     }
+    // The countdown must be renewed before it runs out, or the venue cancels the orders of a live process.
+    if (t.dead_man_renew_sec >= t.dead_man_sec) {
+      ctx.addIssue({ code: "custom", path: ["dead_man_renew_sec"], message: `dead_man_renew_sec ${t.dead_man_renew_sec} must be shorter than dead_man_sec ${t.dead_man_sec} (the countdown would run out between renewals)` });
+    }
     if (t.allow_mainnet) return;
     const ep = tradeEndpoints(t);
     for (const [key, url] of [["rest", ep.rest], ["user_stream", ep.userStream]] as const) {
@@ -102,6 +106,16 @@ export const TradeParamsSchema = z
     }
   });
 export type TradeParams = Readonly<z.infer<typeof TradeParamsSchema>>;
+
+/**
+ * Traded symbols that are not collected (`symbols`): their signals would never come. Checked by the
+ * configuration (so `validate` refuses what `run` would) and again at start.
+ */
+export function uncollectedTradeSymbols(t: Pick<TradeParams, "enable" | "symbols">, collected: readonly string[]): string | null {
+  if (!t.enable) return null;
+  const missing = Object.keys(t.symbols).filter((s) => !collected.includes(s));
+  return missing.length === 0 ? null : `trade.symbols ${missing.join(", ")} not in symbols (signals come from collected symbols)`;
+}
 
 export function tradeEndpoints(t: Pick<TradeParams, "venue" | "rest" | "user_stream">): { rest: string; userStream: string } {
   const v = VENUES[t.venue];

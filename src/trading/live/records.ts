@@ -5,7 +5,7 @@
  * signature is removed by the transport, and listen keys (which let anyone read the account's
  * stream) are replaced here.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VenueAudit } from "../../core/execution.ts";
 import type { Row, RowSink } from "../../core/rows.ts";
@@ -87,6 +87,32 @@ export class TradeRecords {
 
   note(what: string, fields: Record<string, unknown>): void {
     this.audit({ kind: "note", ts_ms: Date.now(), what, ...fields });
+  }
+
+  /**
+   * The halts this audit log holds for the UTC day `day` (YYYY-MM-DD), by symbol: a trader started
+   * again that day (a restart, a crash, a takeover on this host) stays halted.
+   */
+  haltsOf(day: string): Map<string, { reason: string; since_ts_ms: number }> {
+    const out = new Map<string, { reason: string; since_ts_ms: number }>();
+    let text = "";
+    try {
+      text = readFileSync(join(this.auditDir, `audit-${day}.ndjson`), "utf8");
+    } catch {
+      return out;
+    }
+    for (const line of text.split("\n")) {
+      if (!line.includes('"what":"halt"')) continue;
+      try {
+        const e = JSON.parse(line) as { kind?: unknown; what?: unknown; symbol?: unknown; reason?: unknown; day?: unknown; ts_ms?: unknown };
+        if (e.kind !== "note" || e.what !== "halt" || typeof e.symbol !== "string" || typeof e.reason !== "string") continue;
+        if (e.day !== undefined && e.day !== day) continue;
+        if (!out.has(e.symbol)) out.set(e.symbol, { reason: e.reason, since_ts_ms: typeof e.ts_ms === "number" ? e.ts_ms : 0 });
+      } catch {
+        // A line cut by a crash: the others still count.
+      }
+    }
+    return out;
   }
 
   private audit(entry: Record<string, unknown>): void {

@@ -12,7 +12,7 @@ import type { RiskParams } from "../risk/params.ts";
 import type { SignalFilter } from "../strategy/contract.ts";
 import type { StrategyParams } from "../strategy/params.ts";
 import { SharedStrategy } from "../strategy/strategy.ts";
-import type { TradeParams } from "./params.ts";
+import { uncollectedTradeSymbols, type TradeParams } from "./params.ts";
 import { LeasedTrading, type Lease } from "./lease.ts";
 import { TradeRecords } from "./records.ts";
 import type { TradingSession } from "./session.ts";
@@ -48,8 +48,8 @@ export function riskFor(risk: RiskParams, trade: TradeParams, symbol: string): R
 export async function startLiveTrading(input: LiveTradingInput, sink: RowSink, log: Logger): Promise<LiveStart> {
   const t = input.trade;
   const symbols = Object.keys(t.symbols);
-  const missing = symbols.filter((s) => !input.collected.includes(s));
-  if (missing.length > 0) return { ok: false, kind: "config", error: `trade.symbols ${missing.join(", ")} not in symbols (signals come from collected symbols)` };
+  const missing = uncollectedTradeSymbols({ enable: true, symbols: t.symbols }, input.collected);
+  if (missing !== null) return { ok: false, kind: "config", error: missing };
   const access = input.venue(t);
   if (!access.ok) return { ok: false, kind: "config", error: access.error };
   const records = new TradeRecords(sink, join(input.ndjsonDir, "trading"), access.opener.secrets);

@@ -14,12 +14,13 @@
  * - The kill switch (risk/limits.ts RiskBook, fed the venue's figures) flattens and stops a symbol
  *   for the UTC day.
  */
-import type { ExecutionVenue, OrderState, Outcome, StopState, StreamFill, VenueEvent, VenueSide } from "../../core/execution.ts";
+import type { ExecutionVenue, OrderState, Outcome, StopState, StreamFill, VenueEvent, VenueSide, VenueTrade } from "../../core/execution.ts";
 import type { Row, RowKind } from "../../core/rows.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
-import { RiskBook } from "../risk/limits.ts";
+import { RiskBook, utcDay } from "../risk/limits.ts";
+import { positionOpenedAt, tradesOfDay } from "./history.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
@@ -36,6 +37,8 @@ export interface LiveTraderOptions {
 }
 
 const EPS = 1e-9;
+/** Trades the venue's trade list answers at most per request (GET /fapi/v1/userTrades limit=1000). */
+const TRADE_PAGE = 1000;
 const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
 
 interface Waiter {
@@ -157,14 +160,21 @@ export class LiveTrader {
       },
     });
     if (!connected) return "the user data stream did not connect";
+    const halts = this.records.haltsOf(utcDay(Date.now()));
     for (const s of this.state.values()) {
       // Fills before this process are history: only later trade ids are ours to record.
       const trades = await this.venue.trades(s.symbol, null);
       if (trades === null) return `cannot read the trade list of ${s.symbol}`;
       for (const tr of trades) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
+      this.resumeDay(s, trades, halts.get(s.symbol) ?? null);
     }
     await this.reconcileAll(true);
     if (this.fenced) return "stopped while starting (the trading lease was lost)";
+    for (const s of this.state.values()) {
+      // A halt of the day in force at start: whatever position the venue still holds is closed.
+      if (s.risk.haltAt(Date.now()) !== null && Math.abs(s.pos) > EPS) this.flattenHalted(s, `halt:${s.symbol}:${s.risk.currentHalt()!.since_ts_ms}`);
+      else this.checkKill(s);
+    }
     await this.armDeadMan();
     const renew = this.opts.params.dead_man_renew_sec * 1000;
     this.deadMan = setInterval(() => void this.armDeadMan(), renew);
@@ -296,9 +306,12 @@ export class LiveTrader {
       const cap = s.limits.max_position_notional / it.refPrice;
       let qty = it.qty;
       if (Math.abs(s.pos + signed) > cap) qty = Math.max(0, it.side === "buy" ? cap - s.pos : cap + s.pos);
+      const room = qty;
       const step = this.venue.marketStep(s.symbol);
       if (step !== null) qty = Math.floor(qty / step + 1e-9) * step;
-      if (qty <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      if (room <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      // Room left, but less than one quantity step (a limit too small for the symbol's step): say so.
+      if (qty <= EPS) return refuse(`quantity ${room} floors to 0 on the step ${step} of ${s.symbol} (max_position_notional ${s.limits.max_position_notional}, position ${s.pos})`);
       const placed = await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, false, "enter");
       if (placed !== null && placed.executedQty > EPS) {
         if (Math.sign(s.pos) === (it.side === "buy" ? 1 : -1)) {
@@ -381,12 +394,14 @@ export class LiveTrader {
   private async ensureStop(s: SymbolState): Promise<void> {
     const flat = Math.abs(s.pos) <= EPS;
     const side: VenueSide = s.pos > 0 ? "SELL" : "BUY";
-    if (s.stop !== null && (flat || s.stop.side !== side)) {
-      const r = await this.venue.cancelStop(s.symbol, s.stop.clientStopId);
+    const old = s.stop;
+    if (old !== null && (flat || old.side !== side)) {
+      // The stream's ALGO_UPDATE for this cancel may arrive (and clear s.stop) before the answer does.
+      const r = await this.venue.cancelStop(s.symbol, old.clientStopId);
       if (r.ok || r.gone) {
         this.counters.stopsCancelled++;
-        this.recordStop(s, s.stop.clientStopId, s.stop.stopId, s.stop.side, s.stop.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
-        s.stop = null;
+        this.recordStop(s, old.clientStopId, old.stopId, old.side, old.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        if (s.stop === old) s.stop = null;
       }
     }
     if (flat || s.stop !== null || this.stopping) return;
@@ -489,16 +504,44 @@ export class LiveTrader {
     void this.enqueue(s, () => this.ensureStop(s));
   }
 
+  /**
+   * The kill switch starts where the UTC day stands at the venue, not at zero: the day's realised PnL
+   * (commissions included) from the venue's trade list, each trade checked in turn as it was live, and
+   * a halt an earlier trader recorded today in the audit log (tripped on unrealised PnL, it may not
+   * show in the realised figures). A halted symbol stays halted until the day ends, whatever restarts it.
+   */
+  private resumeDay(s: SymbolState, trades: readonly VenueTrade[], recorded: { reason: string; since_ts_ms: number } | null): void {
+    const now = Date.now();
+    const day = tradesOfDay(trades, now, TRADE_PAGE);
+    for (const t of day.trades) {
+      s.risk.realize(t.time, t.realizedPnl - t.commission);
+      s.risk.check(t.time, 0);
+    }
+    if (!day.complete) this.log.log("warn", "trade: the day's trades exceed one page of the trade list; day PnL rebuilt from the latest ones", { symbol: s.symbol, trades: day.trades.length });
+    if (recorded !== null) s.risk.restoreHalt(now, recorded.reason, recorded.since_ts_ms);
+    const v = s.risk.view(now, 0);
+    const halt = s.risk.haltAt(now);
+    this.records.note("day resumed", { symbol: s.symbol, trades: day.trades.length, complete: day.complete, day_pnl: v.day_pnl, halted: halt?.reason ?? null });
+    if (halt !== null) {
+      this.counters.halts++;
+      this.log.log("warn", "trade: halted for the day before this start; stays halted", { symbol: s.symbol, reason: halt.reason });
+    }
+  }
+
   private checkKill(s: SymbolState): void {
     const halt = s.risk.check(Date.now(), s.unrealized);
     if (halt === null) return;
     const reason = halt.reason;
     this.counters.halts++;
     this.log.log("error", "trade: loss limit breached; flattening and stopping for the day", { symbol: s.symbol, reason });
-    this.records.note("halt", { symbol: s.symbol, reason });
+    this.records.note("halt", { symbol: s.symbol, reason, day: halt.day });
+    this.flattenHalted(s, `halt:${s.symbol}:${halt.since_ts_ms}`);
+  }
+
+  private flattenHalted(s: SymbolState, key: string): void {
     void this.enqueue(s, async () => {
       await this.venue.cancelAllOrders(s.symbol);
-      await this.close(s, `halt:${s.symbol}:${halt.since_ts_ms}`, "risk_halt");
+      await this.close(s, key, "risk_halt");
       await this.ensureStop(s);
     });
   }
@@ -563,8 +606,13 @@ export class LiveTrader {
           await this.refreshPosition(s);
           if (initial && Math.abs(s.pos) > EPS) {
             // A position from before this process (a crash): the strategy learns it as an external fill.
-            this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice });
-            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: s.lastRowTs, fee: 0, key: null });
+            // Its age is the venue's: the time of the fill that opened it, from the trade list; when the
+            // list does not reach back that far, the adoption time (the strategy's time stop then
+            // counts from now). Never 0: the time stop would close it at the first row.
+            const opened = positionOpenedAt(s.pos, (await this.venue.trades(s.symbol, null)) ?? []);
+            const since = opened ?? Date.now();
+            this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice, opened_ms: since, age_known: opened !== null });
+            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: since, fee: 0, key: null });
           } else if (!initial && Math.abs(s.pos - before) > EPS) {
             this.log.log("warn", "trade: position differed from the stream's", { symbol: s.symbol, venue: s.pos, local: before });
           }

@@ -71,6 +71,15 @@ export class RiskBook implements TradeRecord {
     return this.halted;
   }
 
+  /**
+   * A halt an earlier book of this symbol recorded for the UTC day of `tsMs` (a trader started again
+   * that day): in force until the day ends, as if this book had tripped it.
+   */
+  restoreHalt(tsMs: number, reason: string, sinceTsMs: number): void {
+    this.rollDay(tsMs);
+    this.halted ??= { symbol: this.symbol, reason, since_ts_ms: sinceTsMs, day: this.day };
+  }
+
   /** Day PnL, total PnL and the fall from the peak (percent), the open position at `unrealized` (status, metrics). */
   view(tsMs: number, unrealized: number): { readonly day_pnl: number; readonly total_pnl: number; readonly drawdown_pct: number } {
     this.rollDay(tsMs);

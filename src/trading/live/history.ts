@@ -1,0 +1,37 @@
+/**
+ * What a trader starting on an account (a restart, a crash, a lease takeover) learns from the venue's
+ * trade list of a symbol: when the position it adopts was opened, and the day's realised PnL the kill
+ * switch has to start from (docs/trading.md, "Restarts").
+ */
+import type { VenueTrade } from "../../core/execution.ts";
+import { utcDay } from "../risk/limits.ts";
+
+const EPS = 1e-9;
+
+/**
+ * Venue time of the fill that opened the current position `pos` (signed): walking the trades back
+ * from the newest, the one before which the position was flat or on the other side. null when the
+ * trades given do not reach back that far (or do not add up to the position).
+ */
+export function positionOpenedAt(pos: number, trades: readonly VenueTrade[]): number | null {
+  if (Math.abs(pos) <= EPS) return null;
+  const sorted = [...trades].sort((a, b) => a.id - b.id);
+  let rest = pos;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const t = sorted[i]!;
+    const before = Math.round((rest - (t.side === "BUY" ? t.qty : -t.qty)) * 1e9) / 1e9;
+    if (Math.abs(before) <= EPS || Math.sign(before) !== Math.sign(pos)) return t.time;
+    rest = before;
+  }
+  return null;
+}
+
+/** The trades of the UTC day of `nowMs`, oldest first, and whether the list may lack earlier ones of that day. */
+export function tradesOfDay(trades: readonly VenueTrade[], nowMs: number, pageSize: number): { readonly trades: VenueTrade[]; readonly complete: boolean } {
+  const day = utcDay(nowMs);
+  const sorted = [...trades].sort((a, b) => a.id - b.id);
+  const today = sorted.filter((t) => utcDay(t.time) === day);
+  // A full page whose oldest trade is already of this day may have been cut.
+  const complete = sorted.length < pageSize || (sorted.length > 0 && utcDay(sorted[0]!.time) !== day);
+  return { trades: today, complete };
+}

@@ -50,7 +50,8 @@ interface Instance {
   off: boolean;
 }
 
-type Handler = "create" | "onTrade" | "onBook" | "onDisconnect" | "onEnd";
+const HANDLERS = ["onTrade", "onBook", "onDisconnect", "onEnd"] as const;
+type Handler = "create" | (typeof HANDLERS)[number];
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 
@@ -158,9 +159,13 @@ export class IndicatorHost implements SymbolStage {
     this.call(inst, "create", () => {
       const h = inst.ind.module.create(Object.freeze({ symbol: this.symbol, params: inst.ind.params }));
       if (typeof h !== "object" || h === null) throw new Error("create must return an object of handlers");
-      for (const k of ["onTrade", "onBook", "onDisconnect", "onEnd"] as const) {
+      for (const k of HANDLERS) {
         if (h[k] !== undefined && typeof h[k] !== "function") throw new Error(`${k} must be a function`);
       }
+      // A misspelt handler would otherwise never be called, silently.
+      const unknown = Object.keys(h).filter((k) => /^on[A-Z]/.test(k) && !(HANDLERS as readonly string[]).includes(k));
+      if (unknown.length > 0) throw new Error(`create returned ${unknown.join(", ")}, not a handler harvestd calls (${HANDLERS.join(", ")})`);
+      if (!HANDLERS.some((k) => h[k] !== undefined)) throw new Error(`create returned no handler (${HANDLERS.join(", ")})`);
       (inst as { handlers: IndicatorHandlers | null }).handlers = h;
     });
     // Without its handlers the indicator cannot run for this symbol.

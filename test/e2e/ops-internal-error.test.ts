@@ -19,7 +19,7 @@ const LATE_THROW = `export default {
     setTimeout(() => {
       throw new Error("late boom");
     }, 4000);
-    return {};
+    return { onEnd() {} };
   },
 };
 `;

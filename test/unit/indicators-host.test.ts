@@ -289,6 +289,20 @@ describe("a failing module", () => {
     expect(sb.rows.length).toBe(1);
   });
 
+  test("a misspelt handler, or none at all, fails create for every symbol, naming it (it would never be called)", () => {
+    const log = new Log();
+    const misspelt: Indicator = { name: "typo", columns: { x: "double" }, create: () => ({ onTrades() {}, state: 1 }) as never };
+    const none: Indicator = { name: "empty", columns: { x: "double" }, create: () => ({}) };
+    const fine: Indicator = { name: "fine", columns: { x: "double" }, create: () => ({ onEnd() {}, helper: 1 }) as never };
+    const set = new CustomIndicators([loaded(misspelt), loaded(none), loaded(fine)], log);
+    set.host("AAAUSDT", new Rows());
+    const [typo, empty, ok] = set.views();
+    expect(typo!.switchedOff).toEqual(["AAAUSDT"]);
+    expect(typo!.lastError).toBe("AAAUSDT: threw: create returned onTrades, not a handler harvestd calls (onTrade, onBook, onDisconnect, onEnd)");
+    expect(empty!.lastError).toBe("AAAUSDT: threw: create returned no handler (onTrade, onBook, onDisconnect, onEnd)");
+    expect(ok!.switchedOff).toEqual([]);
+  });
+
   test("cost is measured per handler call", () => {
     const set = new CustomIndicators([loaded(recorder([]))], new Log());
     const h = set.host("AAAUSDT", new Rows());

@@ -134,7 +134,7 @@ export interface CompactedReply {
 
 export interface MaintenanceErrorReply {
   readonly type: "maintenance-error";
-  readonly what: "compaction" | "retention" | "scan" | "spool";
+  readonly what: "compaction" | "retention" | "scan" | "spool" | "writer job";
   readonly error: WriteErrorInfo;
 }
 

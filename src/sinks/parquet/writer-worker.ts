@@ -68,7 +68,8 @@ const heap = new HeapRelease(() => config.lowMemory === true);
 const jobs = new JobRunner({
   paused: pausedForTest,
   onIdle: () => heap.maybeCollect(),
-  onError: (e) => reply({ type: "maintenance-error", what: "compaction", error: errorInfo(e, "") }),
+  // Jobs report their own failures (compaction, retention, the scan, the spool); what reaches here escaped one of them.
+  onError: (e) => reply({ type: "maintenance-error", what: "writer job", error: errorInfo(e, "") }),
 });
 
 /**
@@ -474,7 +475,12 @@ function close(compactAll: boolean): void {
   // Dropping the handler empties the event loop, so the worker exits by itself after the reply is
   // delivered (process.exit could cut the reply off).
   self.onmessage = null;
-  spool?.close();
+  try {
+    spool?.close();
+  } catch (e) {
+    // Its pages are all written by now; the folder left behind is removed at the next start (cleanup.ts).
+    reply({ type: "maintenance-error", what: "spool", error: errorInfo(e, "") });
+  }
   reply({ type: "closed" });
 }
 

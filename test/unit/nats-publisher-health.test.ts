@@ -1,7 +1,8 @@
 /**
  * The NATS publisher's /health reasons age an outage on the monotonic clock: a wall clock stepped
  * forward (NTP, a resumed VPS) must not make a fresh disconnection look long (docs/feed.md, "When
- * the clock steps"). The publisher here points at a port where nothing listens, so it never connects.
+ * the clock steps"). The publisher here points at a port where nothing listens, so it never connects,
+ * and the reason names that address and what is wrong with it.
  */
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -26,7 +27,7 @@ test("an outage is aged on the monotonic clock, not the wall clock passed in", a
     const shifted = realNow() + 11_000;
     performance.now = () => shifted;
     const reasons = pub.healthReasons(Date.now());
-    expect(reasons).toContainEqual(expect.stringMatching(/^nats: not connected for 1[01] s \(records kept in the NDJSON log\)$/));
+    expect(reasons).toContainEqual(expect.stringMatching(new RegExp(`^nats: not connected for 1[01] s: nats://127\\.0\\.0\\.1:${port}: connection refused \\(nothing listens on port ${port}\\) \\(records kept in the NDJSON log\\)$`)));
   } finally {
     performance.now = realNow;
     await pub.close();

@@ -66,3 +66,69 @@ export function collectorName(p: NatsParams): string {
 export async function openConnection(options: NodeConnectionOptions): Promise<NatsConnection> {
   return connect(options);
 }
+
+/** `nats://user:pass@host:4222` → `nats://host:4222`: credentials in a server URL never reach a log or the status. */
+export function redactServer(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/\s]*@/, "$1");
+}
+
+/** Removes the credentials of every server URL in `servers` from `text` (client errors may quote a URL). */
+export function redactText(text: string, servers: readonly string[]): string {
+  let out = text;
+  for (const s of servers) {
+    const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^@/\s]*)@/.exec(s);
+    if (m === null || m[1] === "") continue;
+    out = out.split(`${m[1]}@`).join("");
+    for (const part of m[1]!.split(":")) if (part.length >= 3) out = out.split(part).join("***");
+  }
+  return out;
+}
+
+/**
+ * What is wrong with one server address, seen from here: its name does not resolve, nothing listens
+ * (connection refused), or what answers is not a NATS server (no `INFO` greeting). Null when a NATS
+ * server greets (the problem is elsewhere: credentials, TLS, JetStream). Never names credentials.
+ */
+export async function diagnoseServer(url: string, timeoutMs = 1500): Promise<string | null> {
+  const shown = redactServer(url);
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/\s]*@)?(\[[^\]]+\]|[^:/\s]+)(?::(\d+))?/.exec(url);
+  if (m === null) return `${shown}: not a server address`;
+  const host = m[1]!.replace(/^\[|\]$/g, "");
+  const port = m[2] === undefined ? 4222 : Number(m[2]);
+  const { lookup } = await import("node:dns/promises");
+  const net = await import("node:net");
+  let address: string;
+  try {
+    address = (await lookup(host)).address;
+  } catch (e) {
+    return `${shown}: name not resolved (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+  return new Promise((resolve) => {
+    let done = false;
+    const s = net.connect({ host: address, port });
+    const finish = (v: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => finish(`${shown}: not a NATS server (connected, but no INFO greeting within ${timeoutMs / 1000} s)`), timeoutMs);
+    s.once("data", (d: Buffer) => {
+      const head = d.toString("latin1", 0, 16);
+      finish(head.startsWith("INFO") ? null : `${shown}: not a NATS server (it answered ${JSON.stringify(head.replace(/[^\x20-\x7e]/g, "?"))})`);
+    });
+    s.once("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ECONNREFUSED") finish(`${shown}: connection refused (nothing listens on port ${port})`);
+      else if (e.code === "EHOSTUNREACH" || e.code === "ENETUNREACH") finish(`${shown}: host unreachable (${e.code})`);
+      else finish(`${shown}: ${e.code ?? e.message}`);
+    });
+    s.once("close", () => finish(`${shown}: not a NATS server (it closed the connection without a greeting)`));
+  });
+}
+
+/** The problems of every server of `servers` ("; "-joined), or null when each greets as NATS. */
+export async function diagnoseServers(servers: readonly string[], timeoutMs = 1500): Promise<string | null> {
+  const found = (await Promise.all(servers.map((s) => diagnoseServer(s, timeoutMs)))).filter((x): x is string => x !== null);
+  return found.length === 0 ? null : found.join("; ");
+}

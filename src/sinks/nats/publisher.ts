@@ -10,6 +10,10 @@
  * switches back to live publishing without reordering: live records are queued during the last
  * round of catch-up and sent after it.
  *
+ * A failed publish stops the catch-up under way; the next waits (backoff, 250 ms doubling to 4 s) and
+ * sends one record alone before the rest, so an outage with the connection up (no JetStream quorum)
+ * costs one failed publish per try, not a window per round.
+ *
  * A record may be published twice (catch-up starts at a time, not at a record); JetStream's
  * duplicate window and the store's stream gate (by exchange id) make that harmless, which is why
  * catch-up may err on the side of republishing.
@@ -24,8 +28,9 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 import { dataLine } from "../../core/raw-log.ts";
-import { collectorName, connectionOptions } from "./connection.ts";
+import { collectorName, connectionOptions, diagnoseServers, redactServer, redactText } from "./connection.ts";
 import { ensureStream } from "./stream-config.ts";
+import { describePermanent, permanentJetStreamError } from "./stream-errors.ts";
 import { linesSince, lineTs } from "./log-reader.ts";
 import type { NatsParams } from "./params.ts";
 import { RecordAddresser } from "./record-address.ts";
@@ -66,15 +71,20 @@ export interface NatsPublisherStatus {
   readonly acked: number;
   /** Acknowledged as duplicates by JetStream (another collector, or a republish, was first). */
   readonly duplicates: number;
+  /** Records whose publish failed (a record retried and failing again is not counted again). */
   readonly failed: number;
-  /** Records published from the log after an outage. */
+  /** Records published from the log after an outage and acknowledged. */
   readonly caughtUp: number;
   readonly catchUps: number;
   /** Symbols waiting for catch-up, and the oldest time they are behind from (null: none). */
   readonly behindSymbols: number;
   readonly behindSinceMs: number | null;
   readonly disconnectedSinceMs: number | null;
+  /** The current problem (null once publishing works again), and since when (wall clock). */
   readonly lastError: string | null;
+  readonly lastErrorAtMs: number | null;
+  /** Waiting this long (ms) before publishing again after failed publishes (backoff), else 0. */
+  readonly retryInMs: number;
 }
 
 const outageStart = () => ({ atMs: Date.now(), atMono: performance.now() });
@@ -82,6 +92,11 @@ const outageStart = () => ({ atMs: Date.now(), atMono: performance.now() });
 /** Records queued live during the last catch-up round; past this, catch-up does another round. */
 const MAX_QUEUED = 200_000;
 const STATE_EVERY_MS = 1000;
+/** After a failed publish, publishing is tried again after this, doubling per failed try up to the max. */
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 4000;
+/** While not connected, the configured addresses are checked this often (the log and /health say what is wrong). */
+const DIAGNOSE_EVERY_MS = 5000;
 
 interface Queued {
   readonly symbol: string;
@@ -112,6 +127,22 @@ export class NatsPublisher implements LineSinkComponent {
   private readonly stateTimer: ReturnType<typeof setInterval>;
   private readonly counts = { published: 0, acked: 0, duplicates: 0, failed: 0, caughtUp: 0, catchUps: 0 };
   private lastError: string | null = null;
+  private lastErrorAtMs: number | null = null;
+  /** What retrying cannot fix (a refused stream): publishing has stopped. */
+  private refused: string | null = null;
+  /** Connected at the last attempt, but the stream check has not passed (it failed: `lastError` says why). */
+  private checkingStream = false;
+  /** Bumped by every failed publish: a catch-up that sees it change stops and backs off. */
+  private failGen = 0;
+  private backoffMs = BACKOFF_MIN_MS;
+  /** No catch-up before this moment (monotonic): the backoff after failed publishes. */
+  private retryAtMono = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** After a failure, the next catch-up sends one record and waits for its acknowledgement before the rest. */
+  private probeNeeded = false;
+  /** Per symbol: `ts_recv` of the newest record counted in `failed` (a retry of it is not a new failure). */
+  private readonly failedUpTo = new Map<string, number>();
+  private diagnoseTimer: ReturnType<typeof setInterval> | null = null;
   /** Since when not connected (null: connected): the wall moment for status, its age on the monotonic clock (a stepped wall clock must not age it). */
   private disconnected: { readonly atMs: number; readonly atMono: number } | null = outageStart();
   private server: string | null = null;
@@ -134,11 +165,14 @@ export class NatsPublisher implements LineSinkComponent {
   async start(waitMs = 5000): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
     const o = connectionOptions(this.p, `harvestd-collector-${this.collector}`, this.opts.env);
     if (!o.ok) return o;
+    // Each first-connection attempt fails with its reason (instead of the client waiting silently),
+    // so the log and the status can name a wrong address.
+    const options = { ...o.options, waitOnFirstConnect: false, timeout: 3000 };
     // Retried until it works or meets what retrying cannot fix (a stream with other settings):
     // a cluster electing a leader, or a node down, only delays the first connection.
     const first = (async (): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> => {
       for (;;) {
-        const r = await this.connectOnce(o.options);
+        const r = await this.connectOnce(options);
         if (r === "retry") {
           if (this.closing) return { ok: true };
           await Bun.sleep(1000);
@@ -153,6 +187,7 @@ export class NatsPublisher implements LineSinkComponent {
     // Not reachable yet (the client keeps trying): the collector runs on its log, and the first
     // connection catches up. A stream found mismatched then stops publishing, loudly.
     this.opts.log.log("warn", "nats not reachable yet; collecting to the NDJSON log, publishing once it is", { servers: this.p.servers.length, error: this.lastError });
+    this.startLogged = true;
     void first.then((x) => (x.ok ? undefined : this.fail(x.error)));
     return { ok: true };
   }
@@ -163,10 +198,17 @@ export class NatsPublisher implements LineSinkComponent {
     try {
       nc = await connect(options);
     } catch (e) {
-      this.lastError = `nats: ${(e as Error).message}`;
+      this.checkingStream = false;
+      const diagnosis = await diagnoseServers(this.p.servers).catch(() => null);
+      const error = diagnosis ?? `nats: ${redactText((e as Error).message, this.p.servers)}`;
+      const changed = error !== this.lastError;
+      this.setError(error);
+      // Logged when the reason changes, once the start line (which carries the first one) is out.
+      if (changed && this.startLogged) this.opts.log.log("warn", "nats not reachable", { error });
       return "retry";
     }
     try {
+      this.checkingStream = true;
       const jsm = await jetstreamManager(nc, { timeout: this.p.ack_timeout_sec * 1000 });
       const r = await ensureStream(jsm, this.p);
       if (!r.ok) {
@@ -175,17 +217,30 @@ export class NatsPublisher implements LineSinkComponent {
       }
       if (r.created) this.opts.log.log("info", "nats stream created", { stream: this.p.stream, replicas: this.p.replicas });
     } catch (e) {
-      this.lastError = `nats: ${(e as Error).message}`;
-      this.opts.log.limited("nats-start", "warn", "nats stream check failed; retrying", { error: this.lastError });
       await nc.close().catch(() => {});
+      const permanent = permanentJetStreamError(e, this.p);
+      if (permanent !== null) return { ok: false, error: describePermanent(permanent) };
+      this.setError(`nats: ${redactText((e as Error).message, this.p.servers)}`);
+      this.opts.log.limited("nats-start", "warn", "nats stream check failed; retrying", { error: this.lastError });
       return "retry";
     }
+    this.checkingStream = false;
+    this.setError(null);
     this.attach(nc);
     return { ok: true };
   }
 
-  private fail(error: string): void {
+  private startLogged = false;
+
+  private setError(error: string | null): void {
+    if (error === this.lastError) return;
     this.lastError = error;
+    this.lastErrorAtMs = error === null ? null : Date.now();
+  }
+
+  private fail(error: string): void {
+    this.refused = error;
+    this.setError(error);
     this.opts.log.log("error", "nats publishing stopped", { error });
   }
 
@@ -199,8 +254,10 @@ export class NatsPublisher implements LineSinkComponent {
     this.setConnected(true);
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === "disconnect") this.setConnected(false);
-        else if (s.type === "reconnect") this.setConnected(true);
+        if (s.type === "disconnect") {
+          this.setConnected(false);
+          this.setError(`nats: disconnected from ${redactServer(String(s.server ?? "the server"))}`);
+        } else if (s.type === "reconnect") this.setConnected(true);
       }
     })();
   }
@@ -208,10 +265,24 @@ export class NatsPublisher implements LineSinkComponent {
   private setConnected(up: boolean): void {
     if (up === this.connected) return;
     this.connected = up;
-    this.server = up ? (this.nc?.getServer() ?? null) : null;
+    this.server = up ? redactServer(this.nc?.getServer() ?? "") || null : null;
     this.disconnected = up ? null : outageStart();
     this.opts.log.log(up ? "info" : "warn", up ? "nats connected" : "nats disconnected", { server: this.server });
-    if (up) this.kickCatchUp();
+    if (this.diagnoseTimer !== null) clearInterval(this.diagnoseTimer);
+    this.diagnoseTimer = null;
+    if (up) {
+      // The disconnection is over; a publish that fails again says so again.
+      if (this.refused === null) this.setError(null);
+      this.kickCatchUp();
+    } else {
+      // The client reconnects on its own; meanwhile say what is wrong with the addresses, if anything.
+      this.diagnoseTimer = setInterval(() => {
+        void diagnoseServers(this.p.servers).then((d) => {
+          if (d !== null && !this.connected && !this.closing) this.setError(d);
+        }, () => {});
+      }, DIAGNOSE_EVERY_MS);
+      this.diagnoseTimer.unref();
+    }
   }
 
   appendData(symbol: string, tsRecv: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
@@ -243,33 +314,61 @@ export class NatsPublisher implements LineSinkComponent {
     this.kickCatchUp();
   }
 
-  private send(symbol: string, ts: number, line: string, catchUp: boolean): void {
+  /** Publishes one record; resolves true once acknowledged, false when its publish failed. */
+  private send(symbol: string, ts: number, line: string, catchUp: boolean): Promise<boolean> {
     const js = this.js!;
     const a = this.addresser.address(symbol, line);
     const h = headers();
     h.set(COLLECTOR_HEADER, this.collector);
     this.inFlight++;
     this.counts.published++;
-    if (catchUp) this.counts.caughtUp++;
     let pending = this.unacked.get(symbol);
     if (pending === undefined) this.unacked.set(symbol, (pending = []));
     pending.push(ts);
-    js.publish(a.subject, line, { msgID: a.msgId, headers: h, timeout: this.p.ack_timeout_sec * 1000 }).then(
+    return js.publish(a.subject, line, { msgID: a.msgId, headers: h, timeout: this.p.ack_timeout_sec * 1000 }).then(
       (ack: PubAck) => {
         this.counts.acked++;
         if (ack.duplicate) this.counts.duplicates++;
+        if (catchUp) this.counts.caughtUp++;
         const prev = this.lastAcked.get(symbol);
         if (prev === undefined || ts > prev) this.lastAcked.set(symbol, ts);
+        // Publishing works: the backoff starts small again, and the last problem is over.
+        this.backoffMs = BACKOFF_MIN_MS;
+        if (this.refused === null) this.setError(null);
         this.settle(symbol, ts);
+        return true;
       },
       (e: Error) => {
-        this.counts.failed++;
-        this.lastError = e.message;
-        this.opts.log.limited("nats-publish", "warn", "nats publish failed; the log will be published again from this record", { symbol, error: e.message });
+        // A record tried again (catch-up after a failure) and failing again is one failed record.
+        const upTo = this.failedUpTo.get(symbol);
+        if (upTo === undefined || ts > upTo) {
+          this.counts.failed++;
+          this.failedUpTo.set(symbol, ts);
+        }
+        const error = `nats: publish failed: ${redactText(e.message, this.p.servers)}`;
+        this.setError(error);
+        this.opts.log.limited("nats-publish", "warn", "nats publish failed; the log will be published again from this record", { symbol, error });
+        this.noteFailure();
         this.settle(symbol, ts);
         this.markBehind(symbol, ts);
+        return false;
       },
     );
+  }
+
+  /**
+   * A failed publish: the catch-up under way stops, and the next one waits (backoff, doubling per
+   * failed try up to BACKOFF_MAX_MS) and then sends one record alone before the rest: during an
+   * outage with the connection up (no JetStream leader or quorum) a try costs one record, not a window.
+   */
+  private noteFailure(): void {
+    this.failGen++;
+    this.probeNeeded = true;
+    const now = performance.now();
+    if (now >= this.retryAtMono) {
+      this.retryAtMono = now + this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    }
   }
 
   private settle(symbol: string, ts: number): void {
@@ -290,15 +389,27 @@ export class NatsPublisher implements LineSinkComponent {
   }
 
   private kickCatchUp(): void {
-    if (this.catchUpRunning !== null || !this.connected || this.closing || this.behind.size === 0) return;
+    if (this.catchUpRunning !== null || !this.connected || this.closing || this.behind.size === 0 || this.refused !== null) return;
+    const wait = this.retryAtMono - performance.now();
+    if (wait > 0) {
+      if (this.retryTimer === null) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.kickCatchUp();
+        }, wait);
+        this.retryTimer.unref();
+      }
+      return;
+    }
     this.catchUpRunning = this.catchUp()
       .catch((e: Error) => {
-        this.lastError = e.message;
+        this.setError(`nats: catch-up failed: ${e.message}`);
         this.opts.log.log("error", "nats catch-up failed; retrying", { error: e.message });
+        this.retryAtMono = Math.max(this.retryAtMono, performance.now() + 1000);
       })
       .finally(() => {
         this.catchUpRunning = null;
-        if (this.behind.size > 0 && !this.closing) setTimeout(() => this.kickCatchUp(), 1000).unref();
+        this.kickCatchUp();
       });
   }
 
@@ -308,9 +419,15 @@ export class NatsPublisher implements LineSinkComponent {
    * queued meanwhile and sent after it, in order.
    */
   private async catchUp(): Promise<void> {
+    // Publishes still in flight may yet fail and move resume points back: know it before reading.
+    const drainUntil = performance.now() + this.p.ack_timeout_sec * 1000 + 1000;
+    while (this.inFlight > 0 && !this.closing && performance.now() < drainUntil) await Bun.sleep(20);
+    if (this.closing || this.behind.size === 0) return;
+    const gen = this.failGen;
     this.counts.catchUps++;
     const t0 = Date.now();
     let published = 0;
+    this.lastRoundMs = Infinity;
     this.opts.log.log("info", "nats catch-up from the NDJSON log", { symbols: this.behind.size, since: new Date(Math.min(...this.behind.values())).toISOString() });
     for (let round = 0; ; round++) {
       const started = Date.now();
@@ -319,18 +436,28 @@ export class NatsPublisher implements LineSinkComponent {
       const work = new Map(this.behind);
       this.behind.clear();
       await this.opts.flushLog();
+      const left = new Map(work);
       for (const [symbol, since] of work) {
-        const r = await this.publishLog(symbol, since);
+        left.delete(symbol);
+        const r = await this.publishLog(symbol, since, gen);
         published += r.sent;
         if (!r.done) {
-          // Connection lost mid-round: this symbol from where it stopped, the rest as they were.
+          // Connection lost or a publish failed: this symbol from where it stopped (a failed record
+          // has put it behind from that record already), the symbols not reached as they were.
+          // The next catch-up waits for the backoff (kickCatchUp).
           this.markBehind(symbol, r.resumeTs);
-          for (const [s, t] of work) if (s !== symbol) this.markBehind(s, t);
+          for (const [s, t] of left) this.markBehind(s, t);
           this.mode = "behind";
+          this.opts.log.log("info", "nats catch-up interrupted", { records: published, ms: Date.now() - t0, retryInMs: Math.max(0, Math.round(this.retryAtMono - performance.now())), error: this.lastError });
           return;
         }
       }
       this.lastRoundMs = Date.now() - started;
+      if (this.failGen !== gen) {
+        // A publish of this round failed after the round had sent it: back off, then go on from it.
+        this.mode = "behind";
+        return;
+      }
       if (last) {
         if (this.mode !== "catching-up") continue;
         const q = this.queue;
@@ -347,13 +474,24 @@ export class NatsPublisher implements LineSinkComponent {
 
   private lastRoundMs = Infinity;
 
-  private async publishLog(symbol: string, since: number): Promise<{ readonly done: boolean; readonly sent: number; readonly resumeTs: number }> {
+  /**
+   * Publishes `symbol`'s log from `since`; stops at a lost connection or at the first failed publish
+   * of this catch-up (`gen` changed). After a failure the first record goes alone and is waited for.
+   */
+  private async publishLog(symbol: string, since: number, gen: number): Promise<{ readonly done: boolean; readonly sent: number; readonly resumeTs: number }> {
     let sent = 0;
     for await (const line of linesSince(this.opts.ndjsonDir, symbol, since)) {
       const ts = lineTs(line)!;
       await this.waitForWindow();
-      if (!this.connected || this.closing) return { done: false, sent, resumeTs: ts };
-      this.send(symbol, ts, line, true);
+      if (!this.connected || this.closing || this.failGen !== gen) return { done: false, sent, resumeTs: ts };
+      if (this.probeNeeded) {
+        const ok = await this.send(symbol, ts, line, true);
+        sent++;
+        if (!ok) return { done: false, sent, resumeTs: ts };
+        this.probeNeeded = false;
+        continue;
+      }
+      void this.send(symbol, ts, line, true);
       sent++;
     }
     return { done: true, sent, resumeTs: since };
@@ -397,6 +535,8 @@ export class NatsPublisher implements LineSinkComponent {
       behindSinceMs: since,
       disconnectedSinceMs: this.disconnected?.atMs ?? null,
       lastError: this.lastError,
+      lastErrorAtMs: this.lastErrorAtMs,
+      retryInMs: this.behind.size === 0 ? 0 : Math.max(0, Math.round(this.retryAtMono - performance.now())),
     };
   }
 
@@ -414,12 +554,15 @@ export class NatsPublisher implements LineSinkComponent {
   healthReasons(nowMs: number): string[] {
     const out: string[] = [];
     const mono = performance.now();
+    // Refused (a stream the server will not create as configured): that, and only that, is the problem.
+    if (this.refused !== null && !this.closing) return [`nats: publishing stopped: ${this.refused}`];
+    const why = this.lastError === null ? "" : `: ${this.lastError}`;
     if (this.disconnected !== null && mono - this.disconnected.atMono > 10_000) {
-      out.push(`nats: not connected for ${Math.round((mono - this.disconnected.atMono) / 1000)} s (records kept in the NDJSON log)`);
+      const secs = Math.round((mono - this.disconnected.atMono) / 1000);
+      out.push(this.checkingStream ? `nats: connected, but the stream is not usable for ${secs} s${why} (records kept in the NDJSON log)` : `nats: not connected for ${secs} s${why} (records kept in the NDJSON log)`);
     }
-    if (this.lastError !== null && this.nc === null && !this.closing && mono - this.createdAtMono > 10_000) out.push(`nats: not publishing: ${this.lastError}`);
     const since = this.behind.size === 0 ? null : Math.min(...this.behind.values());
-    if (since !== null && nowMs - since > 30_000) out.push(`nats: ${this.behind.size} symbols not published since ${new Date(since).toISOString()}`);
+    if (since !== null && nowMs - since > 30_000) out.push(`nats: ${this.behind.size} symbols not published since ${new Date(since).toISOString()}${this.disconnected === null ? why : ""}`);
     return out;
   }
 
@@ -429,6 +572,8 @@ export class NatsPublisher implements LineSinkComponent {
    */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.diagnoseTimer !== null) clearInterval(this.diagnoseTimer);
     const deadline = performance.now() + this.p.ack_timeout_sec * 1000;
     while (this.inFlight > 0 && performance.now() < deadline) await Bun.sleep(20);
     await this.catchUpRunning;

@@ -1,7 +1,8 @@
 // Standalone fake exchange for manual runs and benchmarks:
 //   bun test/fake-exchange/main.ts [--speed N] [--symbols A,B] [--port P] [--synthetic N]
 //        [--synthetic-source SYM] [--ping-interval-ms MS] [--trade-history N] [--record-frames]
-//        [--faults PLAN_JSON [--faults-for-ms MS]]
+//        [--faults PLAN_JSON [--faults-for-ms MS]] [--diff-depth]
+// --diff-depth serves the diff stream (`@depth@100ms`) and depth snapshots, for feed.depth = "full".
 // Prints {"publicWsBase":…,"marketWsBase":…,"restBase":…} as one line, runs until SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
 import { startFakeExchange, type FaultPlan } from "./index.ts";
@@ -32,6 +33,7 @@ try {
       "record-frames": { type: "boolean" },
       faults: { type: "string" },
       "faults-for-ms": { type: "string" },
+      "diff-depth": { type: "boolean" },
     },
   }).values;
 } catch (e) {
@@ -62,6 +64,7 @@ try {
     recordFrames: args["record-frames"] ?? false,
     // REST backfill only needs the recent past; 250 BTC clones at speed 20 make ~150k trades/s.
     tradeHistoryLimit: num("trade-history", args["trade-history"]) ?? 10_000,
+    diffDepth: args["diff-depth"] ?? false,
   });
 } catch (e) {
   fail((e as Error).message);

@@ -135,10 +135,11 @@ function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
 }
 
 /** `[model].path` must name a model file computed on this binary's features (docs/models.md). */
-async function modelProblems(cfg: Config, configPath: string | null): Promise<number | null> {
+async function modelProblems(r: Extract<ConfigResult, { ok: true }>): Promise<number | null> {
   const { modelConfigProblem } = await import("../models/live.ts");
-  const message = modelConfigProblem(cfg.model);
-  return message === null ? null : reportProblems({ ok: false, configPath, problems: [{ path: "model.path", source: configPath ?? "defaults", message }] });
+  const message = modelConfigProblem(r.config.model);
+  // Named by where model.path came from: the file, the environment or a --set flag.
+  return message === null ? null : reportProblems({ ok: false, configPath: r.configPath, problems: [{ path: "model.path", source: r.sourceOf("model.path"), message }] });
 }
 
 /**
@@ -181,7 +182,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
-      const badModel = await modelProblems(r.config, r.configPath);
+      const badModel = await modelProblems(r);
       if (badModel !== null) return badModel;
       const badKeys = await tradeKeyProblems(r.config, r.configPath);
       if (badKeys !== null) return badKeys;
@@ -205,7 +206,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
-      const badModel = await modelProblems(r.config, r.configPath);
+      const badModel = await modelProblems(r);
       if (badModel !== null) return badModel;
       const { runCollector } = await import("./run.ts");
       if (p.command === "run") return runCollector(r.config);
@@ -225,7 +226,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!r.ok) return reportProblems(r);
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
-      const badModel = await modelProblems(r.config, r.configPath);
+      const badModel = await modelProblems(r);
       if (badModel !== null) return badModel;
       const { runReplay } = await import("../pipeline/replay.ts");
       return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
@@ -241,7 +242,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides.filter((o) => !o.startsWith("symbols=")), checkDirs: true });
       if (!r.ok) return reportProblems(r);
       // backfill rebuilds days through the same pipeline: with paper trading on, the model filter too
-      const badModel = await modelProblems(r.config, r.configPath);
+      const badModel = await modelProblems(r);
       if (badModel !== null) return badModel;
       return runBackfill(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
     }

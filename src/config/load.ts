@@ -167,17 +167,17 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const parsed = ConfigSchema.safeParse(raw, { error: configIssueMessage });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const at = issue.path.map(String);
+      const at = issue.path.filter((k): k is string | number => typeof k !== "symbol");
       if (issue.code === "unrecognized_keys") {
         // One problem per key, each under its own path and source (a --set typo is not the file's).
         const known = knownKeysAt(ConfigSchema, at);
         for (const k of issue.keys) {
-          const path = [...at, k].join(".");
+          const path = keyPath([...at, k]);
           problems.push({ path, source: sourceOf(path, sources, configPath, true), message: unknownKeyMessage(k, known) });
         }
         continue;
       }
-      const path = at.join(".") || "(root)";
+      const path = keyPath(at) || "(root)";
       problems.push({ path, source: sourceOf(path, sources, configPath), message: issue.message });
     }
   }
@@ -216,6 +216,11 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
  * Where the value at `path` came from. `orBelow`: also a source that set a key under it (an unknown
  * key `x` comes from whoever set `x.y`).
  */
+/** A key's path as the configuration file writes it: `storage.parquet_rotate_sec`, `indicators.custom[0].module`. */
+function keyPath(parts: readonly (string | number)[]): string {
+  return parts.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
+}
+
 function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null, orBelow = false): string {
   for (const [k, s] of sources) if (path === k || path.startsWith(`${k}.`) || (orBelow && k.startsWith(`${path}.`))) return s;
   return configPath ?? "defaults";

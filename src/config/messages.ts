@@ -27,6 +27,9 @@ export const configIssueMessage: z.core.$ZodErrorMap = (iss) => {
       const values = iss.values.map((v) => JSON.stringify(v));
       return `expected ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}, got ${shown(iss.input)}`;
     }
+    case "invalid_key":
+      // A table keyed by symbol: say what the key's own schema says (its pattern), and which key.
+      return `key ${JSON.stringify(iss.input)}: ${iss.issues[0]?.message ?? "not a valid key here"}`;
     default:
       return undefined;
   }

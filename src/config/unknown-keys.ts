@@ -8,21 +8,35 @@ import type { z } from "zod";
 /** At most this many edits apart for a known key to be offered as the one meant. */
 const MAX_EDITS = 2;
 
-/** The known keys of the object at `path` in `schema` (through defaults and optionals), or null. */
-export function knownKeysAt(schema: z.ZodType, path: readonly string[]): string[] | null {
+/**
+ * The known keys of the object at `path` in `schema` (through defaults, optionals and pipes, the
+ * entries of lists such as `[[indicators.custom]]` and the values of tables keyed by symbol), or null.
+ */
+export function knownKeysAt(schema: z.ZodType, path: readonly (string | number)[]): string[] | null {
   let s: unknown = schema;
+  let rest = path;
   for (;;) {
-    // zod 4's `def`: an object schema has its shape; default, prefault and optional wrap an inner type.
-    const def = (s as { def?: { type?: string; innerType?: unknown } }).def;
+    // zod 4's `def`: an object has its shape, an array its element, a record its value type; default,
+    // prefault, optional and nullable wrap an inner type, a pipe its input.
+    const def = (s as { def?: { type?: string; innerType?: unknown; element?: unknown; valueType?: unknown; in?: unknown } }).def;
     if (def === undefined) return null;
-    if (def.type === "object") break;
-    if (def.innerType === undefined) return null;
-    s = def.innerType;
+    if (def.type === "object") {
+      const shape = (s as { shape: Record<string, z.ZodType> }).shape;
+      if (rest.length === 0) return Object.keys(shape);
+      s = shape[String(rest[0])];
+      if (s === undefined) return null;
+      rest = rest.slice(1);
+    } else if ((def.type === "array" || def.type === "record") && rest.length > 0) {
+      s = def.type === "array" ? def.element : def.valueType;
+      rest = rest.slice(1);
+    } else if (def.type === "pipe") {
+      s = def.in;
+    } else if (def.innerType !== undefined) {
+      s = def.innerType;
+    } else {
+      return null;
+    }
   }
-  const shape = (s as { shape: Record<string, z.ZodType> }).shape;
-  if (path.length === 0) return Object.keys(shape);
-  const next = shape[path[0]!];
-  return next === undefined ? null : knownKeysAt(next, path.slice(1));
 }
 
 /** `unknown key "x"`, with the nearest known key when one is close enough. */

@@ -31,7 +31,7 @@ describe("harvestd validate", () => {
     const lines = r.stderr.trim().split("\n");
     expect(lines[0]).toContain(cfg);
     const problem = (path: string) => lines.find((l) => l.trim().startsWith(`${path}:`));
-    expect(problem("symbols.1")).toContain("upper-case");
+    expect(problem("symbols[1]")).toContain("upper-case");
     expect(problem("storage.parquet_rotate_sec")).toContain("number");
     expect(problem("storage.output_dir")).toContain("/proc/harvestd-no/raw");
     // One line each, no stack trace.

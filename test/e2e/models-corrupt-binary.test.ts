@@ -76,6 +76,16 @@ describe("a model file with a corrupt body (compiled binary)", () => {
     }
   });
 
+  test("a model.path given with --set is blamed on the flag, not the file", async () => {
+    const { cfg } = configWith("flagged", () => {});
+    const missing = join(dir, "no-such-model.json");
+    const r = await runBinary(["validate", "--config", cfg, "--set", `model.path=${JSON.stringify(missing)}`], env());
+    expect(r.exitCode).toBe(78);
+    const line = r.stderr.split("\n").find((l) => l.trim().startsWith("model.path:"))!;
+    expect(line).toContain("does not exist");
+    expect(line).toContain("[flag model.path]");
+  });
+
   test("run and replay refuse it at start the same way (exit 78, before any connection)", async () => {
     const { cfg, model } = configWith("run", (m) => delete m.members[0].body.weights);
     const nd = join(dir, "empty.ndjson");

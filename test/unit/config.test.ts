@@ -175,7 +175,7 @@ describe("problems are listed with their key paths", () => {
     if (r.ok) return;
     const paths = r.problems.map((x) => x.path);
     expect(paths).toContain("run_hours");
-    expect(paths).toContain("symbols.1");
+    expect(paths).toContain("symbols[1]");
     expect(paths).toContain("regime.vol_split");
     expect(paths).toContain("storage.output_dir");
     expect(r.problems.some((x) => x.message.includes("typo_key"))).toBe(true);
@@ -225,6 +225,25 @@ describe("problems are listed with their key paths", () => {
     expect(byPath["nosuch"]).toEqual(['unknown key "nosuch"', "flag nosuch.key"]);
     expect(byPath["storage.ndjson_compres"]).toEqual(['unknown key "ndjson_compres" (did you mean "ndjson_compress"?)', "flag storage.ndjson_compres"]);
     expect(r.problems.length).toBe(4);
+  });
+
+  test("unknown keys inside a list entry and a per-symbol table: the entry's path as the file writes it, and the nearest real key", () => {
+    const r = loadConfig({
+      configPath: tmpConfig(`[[indicators.custom]]\nmodule = "a.ts"\n\n[[indicators.custom]]\nmodul = "b.ts"\n\n[trade.symbols.BTCUSDT]\nleverag = 3\n`),
+      env: {},
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const byPath = Object.fromEntries(r.problems.map((x) => [x.path, x.message]));
+    expect(byPath["indicators.custom[1].modul"]).toBe('unknown key "modul" (did you mean "module"?)');
+    expect(byPath["trade.symbols.BTCUSDT.leverag"]).toBe('unknown key "leverag" (did you mean "leverage"?)');
+  });
+
+  test("a per-symbol table under a lower-case symbol names the key and what a symbol must look like", () => {
+    const r = loadConfig({ configPath: tmpConfig(`[trade.symbols.btcusdt]\nleverage = 3\n`), env: {} });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((x) => [x.path, x.message])).toEqual([["trade.symbols.btcusdt", 'key "btcusdt": symbol must be upper-case letters and digits, e.g. BTCUSDT']]);
   });
 
   test("an unwritable directory alone is the only problem", () => {

@@ -182,7 +182,9 @@ export async function recoverPreviousRun(
   log: Logger,
 ): Promise<RunMarker> {
   const previous = readMarker(markerPath(cfg, name));
-  if (previous !== null && !previous.clean) {
+  // A run that ended before any session began (refused at start: a key, NATS, the HTTP port) wrote
+  // nothing to rebuild, and was no crash worth a warning.
+  if (previous !== null && !previous.clean && Object.keys(previous.sessions).length > 0) {
     const t0 = Date.now();
     const removed = removeInterruptedParts(cfg, previous);
     // A replay-mode pipeline writes into the configured folders and is closed (everything on disk,

@@ -1,7 +1,8 @@
 // [trade] as a user meets it: documented by `harvestd config`, a real-money host refused (78) unless
 // allowed, keys only from the environment (missing: 78, one line, no value echoed).
 import { expect, test } from "bun:test";
-import { runBinary, tempDir } from "../helpers/binary.ts";
+import { runBinary, tempDir, waitFor } from "../helpers/binary.ts";
+import { busyStrategy, startTrader, startWorld } from "./trade-support.ts";
 
 const BASE = ["--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT"];
 
@@ -77,3 +78,22 @@ test("validate checks the keys run would refuse: missing or unreadable is 78 nam
   expect(ok.exitCode).toBe(0);
   expect(ok.stderr + ok.stdout).not.toContain(secret);
 });
+
+test("a run the venue refuses at start (a wrong secret: exit 1) is no interrupted run for the next start to rebuild", async () => {
+  const w = await startWorld(["BTCUSDT"], 2);
+  try {
+    const dir = tempDir("trade-refused");
+    const refused = startTrader(w, ["BTCUSDT"], busyStrategy(["BTCUSDT"]), { BINANCE_API_SECRET: "not-the-secret-0123456789" }, dir);
+    await waitFor("the refused run exits", () => (refused.run.proc.exitCode !== null ? true : undefined), 20_000, 100);
+    const first = await refused.run.stop("SIGTERM");
+    expect(first.exitCode).toBe(1);
+    expect(first.stderr).not.toContain("not-the-secret-0123456789");
+    const again = startTrader(w, ["BTCUSDT"], busyStrategy(["BTCUSDT"]), {}, dir);
+    await waitFor("the next run is up", async () => ((await fetch(`http://127.0.0.1:${again.port}/health`).catch(() => undefined)) !== undefined ? true : undefined), 20_000, 200);
+    const second = await again.run.stop("SIGTERM");
+    expect(second.exitCode).toBe(0);
+    expect(second.stderr).not.toContain("previous run was interrupted");
+  } finally {
+    await w.stop();
+  }
+}, 60_000);

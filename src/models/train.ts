@@ -106,7 +106,15 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
   const samples = ds.samples;
   if (samples.length < MIN_SAMPLES) throw new Error(`only ${samples.length} labelled signals in ${req.from} … ${req.to} (need at least ${MIN_SAMPLES}); collect more data or widen the range`);
   const wins = samples.filter((s) => s.label.win).length;
-  if (wins === 0 || wins === samples.length) throw new Error(`all ${samples.length} labelled signals ${wins === 0 ? "lost" : "won"}: nothing to learn`);
+  if (wins === 0 || wins === samples.length) {
+    // "Lost" is the trade's outcome, not missing data: say so, and which settings decide it.
+    const b = req.barrier;
+    throw new Error(
+      `every one of the ${samples.length} labelled signals was a ${wins === 0 ? "losing" : "winning"} trade under the strategy's barriers ` +
+        `(stop ${b.stopBps} bps, take-profit ${b.takeProfit.map((t) => t.at_bps).join("/")} bps, time stop ${b.maxHoldMs / 1000} s, taker fees on each leg): nothing to learn. ` +
+        `Widen the range, or set strategy.stop_bps / strategy.take_profit / strategy.max_hold_sec to barriers this market reaches (--set or the config file; docs/models.md "Labels: paper trading's exits")`,
+    );
+  }
   const maxLabelMs = samples.reduce((m, s) => Math.max(m, s.label.exitTsMs - s.tsMs), 0);
   const embargoMs = Math.max(req.barrier.maxHoldMs, maxLabelMs);
   const hash = dataHash(samples);

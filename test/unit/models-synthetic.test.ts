@@ -98,3 +98,15 @@ describe("determinism", () => {
     expect(JSON.parse(readFileSync(join(c.out, "mlp.model.json"), "utf8")).members).not.toEqual(JSON.parse(readFileSync(join(a.out, "mlp.model.json"), "utf8")).members);
   }, 120_000);
 });
+
+describe("barriers that make every signal lose", () => {
+  test("refuse to train, saying the signals lost as trades (not as data) and which settings decide it", async () => {
+    // A take-profit no move reaches and fees of 50 bps a leg: every round trip is a loss.
+    const err = await train("none", 20, ["logistic"], { barrier: { stopBps: 10_000, takeProfit: [{ at_bps: 10_000, fraction: 1 }], maxHoldMs: 5_000, takerBps: 50, feeTier: "T" } }).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/^every one of the \d+ labelled signals was a losing trade under the strategy's barriers \(stop 10000 bps, take-profit 10000 bps, time stop 5 s, taker fees on each leg\): nothing to learn\. /);
+    expect(err).toContain("strategy.stop_bps / strategy.take_profit / strategy.max_hold_sec");
+  }, 60_000);
+});

@@ -28,8 +28,11 @@ export const CONSUMER_LEASE_BUCKET = "harvestd_store_consumers";
 /** The lease lapses this long after its holder's last renewal (a killed store's, for instance). */
 const LEASE_TTL_MS = 10_000;
 const LEASE_RENEW_EVERY_MS = 3_000;
-/** A consume that delivers nothing this long while the stream has messages for it is opened again. */
-const CONSUME_STALL_MS = 15_000;
+/**
+ * A consume that delivers nothing this long while the stream has messages for it is opened again
+ * (after the node leading the consumer died, the client's pulls went unanswered for 40 s and more).
+ */
+const CONSUME_STALL_MS = 6_000;
 
 export interface ConsumerView {
   readonly connected: boolean;
@@ -315,8 +318,9 @@ export class StreamConsumer {
     // while the stream has messages for it, it is opened again.
     const now = Date.now();
     const quietSince = Math.max(this.lastMessageAtMs, this.consumingSinceMs);
-    if (this.current !== null && this.info.num_pending > 0 && now - quietSince > CONSUME_STALL_MS) {
-      log?.log("warn", "store: the consumer delivered nothing while the stream has messages for it; opening it again", { pending: this.info.num_pending, quiet_s: Math.round((now - quietSince) / 1000), error: this.consumeError });
+    // (Not while the server holds deliveries back because max_ack_pending records await acknowledgement.)
+    if (this.current !== null && this.info.num_pending > 0 && this.info.num_ack_pending < MAX_ACK_PENDING && now - quietSince > CONSUME_STALL_MS) {
+      log?.limited("store-consume-stall", "warn", "store: the consumer delivered nothing while the stream has messages for it; opening it again", { pending: this.info.num_pending, quiet_s: Math.round((now - quietSince) / 1000), error: this.consumeError }, 30_000);
       this.consumingSinceMs = now;
       void this.current.close();
     }

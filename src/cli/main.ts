@@ -196,6 +196,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return EXIT_USAGE;
       }
       const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
+      if (!r.ok && p.command === "store") {
+        const { storeLoadProblems } = await import("../pipeline/store/store.ts");
+        return reportProblems({ ...r, problems: storeLoadProblems(r.problems) });
+      }
       if (!r.ok) return reportProblems(r);
       const unbuilt = unbuiltOptions(r.config, r.sourceOf);
       if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });

@@ -2,19 +2,37 @@
  * The store's durable pull consumer on the stream (docs/scale-out.md): explicit acknowledgement,
  * every subject of the prefix, delivered from the first message the stream still holds. Created when
  * missing; an existing consumer with another filter or ack policy is refused (it would skip or
- * lose records). Fetches are bounded batches; the connection reconnects forever, and a fetch that
+ * lose records), and so is a consumer another store holds (its lease in CONSUMER_LEASE_BUCKET).
+ * Fetches are bounded batches; the connection reconnects forever, and a fetch that
  * fails (no connection, leader election) is retried after a pause, the stream redelivering whatever
  * was not acknowledged.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { hostname } from "node:os";
 import { connectionOptions, openConnection } from "../../sinks/nats/connection.ts";
+import { NatsKvLease } from "../../sinks/nats/kv-lease.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
 import { ensureStream } from "../../sinks/nats/stream-config.ts";
+import type { Logger } from "../../util/log.ts";
 
 const NS_PER_MS = 1_000_000;
 /** Unacknowledged messages the server lets the store hold (records wait behind REST backfills). */
 const MAX_ACK_PENDING = 250_000;
+/**
+ * One store per consumer name: a key of this bucket (the consumer's name) names the store that
+ * consumes it. Two stores on one durable consumer would split its messages between them, each
+ * seeing half of every stream (holes it backfills, gaps it records) and both acknowledging it all.
+ */
+export const CONSUMER_LEASE_BUCKET = "harvestd_store_consumers";
+/** The lease lapses this long after its holder's last renewal (a killed store's, for instance). */
+const LEASE_TTL_MS = 10_000;
+const LEASE_RENEW_EVERY_MS = 3_000;
+/**
+ * A consume that delivers nothing this long while the stream has messages for it is opened again
+ * (after the node leading the consumer died, the client's pulls went unanswered for 40 s and more).
+ */
+const CONSUME_STALL_MS = 6_000;
 
 export interface ConsumerView {
   readonly connected: boolean;
@@ -27,17 +45,41 @@ export interface ConsumerView {
   readonly redelivered: number | null;
   readonly streamSeq: number | null;
   readonly infoAtMs: number;
+  /** The current error (null once consuming, or the info request, works again). */
   readonly lastError: string | null;
+  /** When the latest error happened (0: none yet); kept after it is cleared. */
+  readonly lastErrorAtMs: number;
+  /** The latest error, also once cleared (shown as past, with its time). */
+  readonly pastError: string | null;
+  /** Date.now() since when the store has had no connection (from its start until the first one), or null while connected. */
+  readonly disconnectedSinceMs: number | null;
+  /** Date.now() of the last message received (0: none yet). */
+  readonly lastMessageAtMs: number;
+  /** Another store took this consumer's lease (its name), or null. */
+  readonly leaseLostTo: string | null;
 }
+
+/** Opening failed for good: the exit code and the line to print. */
+export type OpenResult = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly code: "mismatch" | "in-use" };
 
 export class StreamConsumer {
   private nc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
   private connected = false;
+  private disconnectedSinceMs: number | null = Date.now();
   private info: ConsumerInfo | null = null;
   private infoAtMs = 0;
-  private lastError: string | null = null;
+  private openError: string | null = null;
+  private consumeError: string | null = null;
+  private infoError: string | null = null;
+  private pastError: string | null = null;
+  private lastErrorAtMs = 0;
+  private lastMessageAtMs = 0;
+  private consumingSinceMs = 0;
+  private lease: NatsKvLease | null = null;
+  private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private leaseLostTo: string | null = null;
   /** Stream sequence the consumer was recreated at (an earlier run left messages unacknowledged), or null. */
   restartedAtSeq: number | null = null;
   private stopped = false;
@@ -46,44 +88,130 @@ export class StreamConsumer {
   constructor(
     private readonly p: NatsParams,
     private readonly clientName: string,
+    /** The store's data folder: names this store in the consumer's lease. */
+    private readonly storeDir: string,
   ) {}
 
   /**
-   * Connects (the client retries until a server answers), checks the stream and the consumer.
-   * Transient failures (a leader election, a node down, a timeout) are retried every second;
-   * what retrying cannot fix (a stream or consumer with other settings) is returned.
+   * Connects (the client retries until a server answers), takes the consumer's lease, checks the
+   * stream and the consumer. Transient failures (NATS unreachable, a leader election, a node down, a
+   * timeout) are retried every second and reported to `onRetry`; what retrying cannot fix (a stream
+   * or consumer with other settings, another store on the same consumer) is returned.
    */
-  async open(onRetry: (error: string) => void = () => {}): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
+  async open(log: Logger): Promise<OpenResult> {
     const o = connectionOptions(this.p, this.clientName);
-    if (!o.ok) return o;
-    const nc = await openConnection(o.options);
+    if (!o.ok) return { ...o, code: "mismatch" };
+    const t0 = Date.now();
+    // waitOnFirstConnect: connect() retries silently until a server answers; say so meanwhile.
+    const waiting = setInterval(() => {
+      this.openError = `cannot connect to ${this.p.servers.join(", ")}`;
+      log.limited("store-connect", "warn", "store: cannot reach nats; retrying", { servers: this.p.servers, for_s: Math.round((Date.now() - t0) / 1000) }, 30_000);
+    }, 5_000);
+    let nc: NatsConnection;
+    try {
+      nc = await openConnection(o.options);
+    } finally {
+      clearInterval(waiting);
+    }
+    if (this.stopped) {
+      await nc.close().catch(() => {});
+      return { ok: true };
+    }
+    this.nc = nc;
+    this.setConnected(true);
+    this.openError = null;
+    void (async () => {
+      for await (const st of nc.status()) {
+        if (st.type === "disconnect") this.setConnected(false);
+        else if (st.type === "reconnect") this.setConnected(true);
+      }
+    })();
+    const held = await this.takeLease(o.options, log);
+    if (!held.ok) {
+      await nc.close().catch(() => {});
+      return held;
+    }
     for (;;) {
+      if (this.stopped) return { ok: true };
       try {
         const jsm = await jetstreamManager(nc, { timeout: 10_000 });
         const s = await ensureStream(jsm, this.p);
         const c = s.ok ? await this.ensureConsumer(jsm) : s;
         if (!c.ok) {
+          await this.lease?.release();
           await nc.close();
-          return c;
+          return { ...c, code: "mismatch" };
         }
-        this.nc = nc;
         this.jsm = jsm;
         this.js = jetstream(nc, { timeout: 10_000 });
         break;
       } catch (e) {
-        this.lastError = (e as Error).message;
-        onRetry(this.lastError);
+        this.setError("open", (e as Error).message);
+        log.limited("store-open", "warn", "store: nats stream or consumer not ready; retrying", { error: (e as Error).message });
         await Bun.sleep(1000);
       }
     }
-    this.connected = true;
-    void (async () => {
-      for await (const st of nc.status()) {
-        if (st.type === "disconnect") this.connected = false;
-        else if (st.type === "reconnect") this.connected = true;
-      }
-    })();
+    this.openError = null;
     return { ok: true };
+  }
+
+  /**
+   * The consumer's lease. A holder other than this store may be a store that died (its lease lapses
+   * within LEASE_TTL_MS) or one that runs: only a holder that outlasts the TTL is another store.
+   */
+  private async takeLease(options: import("@nats-io/transport-node").NodeConnectionOptions, log: Logger): Promise<OpenResult> {
+    // Named by host and data folder: the same store restarted (tree-lock.ts: one process per folder) is the same holder.
+    const me = `${hostname()}:${this.storeDir}`;
+    const lease = new NatsKvLease({ ...options, name: `${this.clientName}-lease` }, { bucket: CONSUMER_LEASE_BUCKET, key: this.p.consumer, me, ttlMs: LEASE_TTL_MS, replicas: this.p.replicas, requestTimeoutMs: 3000 });
+    this.lease = lease;
+    let otherSince: number | null = null;
+    for (;;) {
+      if (this.stopped) return { ok: true };
+      const a = await lease.hold();
+      if (a.held) break;
+      if (a.holder !== null) {
+        otherSince ??= Date.now();
+        if (Date.now() - otherSince > LEASE_TTL_MS + 2000) {
+          await lease.close();
+          this.lease = null;
+          return { ok: false, code: "in-use", error: `consumer ${this.p.consumer} on stream ${this.p.stream} is in use by another store (${a.holder}): two stores on one consumer would each get part of the stream; give this one its own [publish.nats] consumer` };
+        }
+        log.limited("store-lease", "warn", "store: the consumer is held by another store; waiting for its lease to lapse", { consumer: this.p.consumer, holder: a.holder }, 30_000);
+      } else if (a.error !== null) {
+        this.setError("open", a.error);
+        log.limited("store-lease", "warn", "store: cannot take the consumer's lease yet; retrying", { consumer: this.p.consumer, error: a.error }, 30_000);
+      }
+      await Bun.sleep(1000);
+    }
+    this.leaseTimer = setInterval(() => void this.renewLease(log), LEASE_RENEW_EVERY_MS);
+    return { ok: true };
+  }
+
+  private async renewLease(log: Logger): Promise<void> {
+    const a = await this.lease?.hold();
+    if (a === undefined || a.held) {
+      if (a?.held && this.leaseLostTo !== null) log.log("info", "store: consumer lease held again", { consumer: this.p.consumer });
+      if (a?.held) this.leaseLostTo = null;
+      return;
+    }
+    if (a.holder !== null && this.leaseLostTo !== a.holder) {
+      this.leaseLostTo = a.holder;
+      log.log("error", "store: another store took this consumer's lease", { consumer: this.p.consumer, holder: a.holder });
+    }
+  }
+
+  private setConnected(on: boolean): void {
+    this.connected = on;
+    if (on) this.disconnectedSinceMs = null;
+    else this.disconnectedSinceMs ??= Date.now();
+  }
+
+  private setError(kind: "open" | "consume" | "info", error: string): void {
+    if (kind === "open") this.openError = error;
+    else if (kind === "consume") this.consumeError = error;
+    else this.infoError = error;
+    this.pastError = error;
+    this.lastErrorAtMs = Date.now();
   }
 
   private async ensureConsumer(jsm: JetStreamManager): Promise<{ readonly ok: true } | { readonly ok: false; readonly error: string }> {
@@ -138,9 +266,20 @@ export class StreamConsumer {
         const c = await this.js.consumers.get(this.p.stream, this.p.consumer);
         const it = await c.consume({ max_messages: batch });
         this.current = it;
-        for await (const m of it) yield m;
+        this.consumingSinceMs = Date.now();
+        // The client reports a missed heartbeat or a failed pull as a status, not as an error.
+        void (async () => {
+          for await (const st of it.status()) {
+            if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "consumer_deleted" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
+          }
+        })().catch(() => {});
+        for await (const m of it) {
+          this.lastMessageAtMs = Date.now();
+          this.consumeError = null;
+          yield m;
+        }
       } catch (e) {
-        this.lastError = (e as Error).message;
+        this.setError("consume", (e as Error).message);
       } finally {
         this.current = null;
       }
@@ -154,14 +293,36 @@ export class StreamConsumer {
     void this.current?.close();
   }
 
+  /** The durable consumer's name. */
+  get name(): string {
+    return this.p.consumer;
+  }
+
+  /** Whether opening is over (the consumer is ready to be read). */
+  get ready(): boolean {
+    return this.js !== null;
+  }
+
   /** Refreshes the consumer's lag figures (a request to the server; call every few seconds). */
-  async refresh(): Promise<void> {
+  async refresh(log?: Logger): Promise<void> {
     if (this.jsm === null || !this.connected) return;
     try {
       this.info = await this.jsm.consumers.info(this.p.stream, this.p.consumer);
       this.infoAtMs = Date.now();
+      this.infoError = null;
     } catch (e) {
-      this.lastError = (e as Error).message;
+      this.setError("info", (e as Error).message);
+      return;
+    }
+    // A consume can stay open and deliver nothing (its pull requests lost with a leader that died):
+    // while the stream has messages for it, it is opened again.
+    const now = Date.now();
+    const quietSince = Math.max(this.lastMessageAtMs, this.consumingSinceMs);
+    // (Not while the server holds deliveries back because max_ack_pending records await acknowledgement.)
+    if (this.current !== null && this.info.num_pending > 0 && this.info.num_ack_pending < MAX_ACK_PENDING && now - quietSince > CONSUME_STALL_MS) {
+      log?.limited("store-consume-stall", "warn", "store: the consumer delivered nothing while the stream has messages for it; opening it again", { pending: this.info.num_pending, quiet_s: Math.round((now - quietSince) / 1000), error: this.consumeError }, 30_000);
+      this.consumingSinceMs = now;
+      void this.current.close();
     }
   }
 
@@ -175,11 +336,25 @@ export class StreamConsumer {
       redelivered: i?.num_redelivered ?? null,
       streamSeq: i?.delivered.stream_seq ?? null,
       infoAtMs: this.infoAtMs,
-      lastError: this.lastError,
+      lastError: this.openError ?? this.consumeError ?? this.infoError,
+      lastErrorAtMs: this.lastErrorAtMs,
+      pastError: this.pastError,
+      disconnectedSinceMs: this.connected ? null : this.disconnectedSinceMs,
+      lastMessageAtMs: this.lastMessageAtMs,
+      leaseLostTo: this.leaseLostTo,
     };
   }
 
   async close(): Promise<void> {
+    this.stopped = true;
+    if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+    // Given up at a clean stop: a store started next on this consumer need not wait for it to lapse.
+    if (this.lease !== null) {
+      await Promise.race([this.lease.release(), Bun.sleep(2000)]);
+      await this.lease.close();
+      this.lease = null;
+    }
     // drain() would wait for in-flight acks; they were sent as the records were written.
     await this.nc?.flush().catch(() => {});
     await this.nc?.close().catch(() => {});

@@ -9,16 +9,30 @@ import type { StreamFeed } from "./stream-feed.ts";
 
 /** A collector whose last record is older than this is named in the status as silent. */
 const COLLECTOR_SILENT_MS = 30_000;
-/** /health fails when the store has not reached NATS for this long, or lags this many messages. */
-const DISCONNECTED_UNHEALTHY_MS = 30_000;
+/** /health fails when the store lags this many messages. */
 const LAG_UNHEALTHY_MESSAGES = 1_000_000;
+
+/** What /health demands of the store: `health.depth_timeout_sec` (the store's streams are the NATS stream) and `health.writer_stall_sec`. */
+export interface StoreHealthLimits {
+  /** No NATS, nothing received while the stream has messages, stream info unavailable, every collector silent: this long. */
+  readonly quietMs: number;
+  /** Records taken and none acknowledged: this long. */
+  readonly ackStallMs: number;
+}
 
 
 export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<string, unknown> {
   const now = Date.now();
   const c = consumer.view();
   return {
-    nats: { connected: c.connected, server: c.server, last_error: c.lastError },
+    nats: {
+      connected: c.connected,
+      server: c.server,
+      last_error: c.lastError,
+      // The latest error also once it is over, with its time: was it now, or an hour ago?
+      past_error: c.pastError === null ? null : { error: c.pastError, at: new Date(c.lastErrorAtMs).toISOString(), current: c.lastError !== null },
+      lease_lost_to: c.leaseLostTo,
+    },
     consumer: {
       pending: c.pending,
       ack_pending: c.ackPending,
@@ -26,6 +40,8 @@ export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<
       stream_seq: c.streamSeq,
       info_age_s: c.infoAtMs === 0 ? null : (now - c.infoAtMs) / 1000,
       unacked_here: feed.unackedCount,
+      last_message_age_s: c.lastMessageAtMs === 0 ? null : (now - c.lastMessageAtMs) / 1000,
+      last_ack_age_s: feed.lastAckAtMs === 0 ? null : (now - feed.lastAckAtMs) / 1000,
     },
     counters: { ...feed.counters_, reordered: feed.reordered },
     collectors: Object.fromEntries(
@@ -37,15 +53,36 @@ export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<
   };
 }
 
-let disconnectedSince: number | null = null;
+const s = (ms: number): number => Math.round(ms / 1000);
+const err = (e: string | null): string => (e === null ? "" : ` (${e})`);
 
-export function storeHealthReasons(feed: StreamFeed, consumer: StreamConsumer, now: number): string[] {
+/**
+ * Why the store is not storing, if it is not: no NATS; NATS but nothing received while the stream
+ * has messages for it (a consume that stalled), or no answer about the stream at all (no quorum);
+ * records taken and none acknowledged; every collector silent; another store on its consumer.
+ */
+export function storeHealthReasons(feed: StreamFeed, consumer: StreamConsumer, now: number, limits: StoreHealthLimits, startedAtMs: number): string[] {
   const c = consumer.view();
   const out: string[] = [];
-  if (c.connected) disconnectedSince = null;
-  else disconnectedSince ??= now;
-  if (disconnectedSince !== null && now - disconnectedSince > DISCONNECTED_UNHEALTHY_MS) out.push(`store: not connected to nats for ${Math.round((now - disconnectedSince) / 1000)} s`);
+  if (c.disconnectedSinceMs !== null && now - c.disconnectedSinceMs > limits.quietMs) {
+    out.push(`store: not connected to nats for ${s(now - c.disconnectedSinceMs)} s${err(c.lastError)}`);
+  } else if (c.connected && consumer.ready) {
+    const quietSince = Math.max(c.lastMessageAtMs, feed.startedAtMs);
+    const infoAge = now - Math.max(c.infoAtMs, feed.startedAtMs);
+    if (feed.startedAtMs > 0 && infoAge > limits.quietMs) out.push(`store: no answer from the stream for ${s(infoAge)} s${err(c.lastError)}`);
+    else if (feed.startedAtMs > 0 && c.pending !== null && c.pending > 0 && now - quietSince > limits.quietMs) out.push(`store: received nothing for ${s(now - quietSince)} s while the stream has ${c.pending} messages for it${err(c.lastError)}`);
+  } else if (c.connected && now - startedAtMs > limits.quietMs) {
+    out.push(`store: stream or consumer not ready for ${s(now - startedAtMs)} s${err(c.lastError)}`);
+  }
+  if (c.leaseLostTo !== null) out.push(`store: another store (${c.leaseLostTo}) took the lease of consumer ${consumer.name}`);
+  const ackedSince = Math.max(feed.lastAckAtMs, feed.oldestUnackedAtMs);
+  if (feed.unackedCount > 0 && now - ackedSince > limits.ackStallMs) out.push(`store: ${feed.unackedCount} records received and not acknowledged for ${s(now - ackedSince)} s`);
   if (c.pending !== null && c.pending > LAG_UNHEALTHY_MESSAGES) out.push(`store: ${c.pending} messages behind the stream`);
+  const all = [...feed.collectors];
+  if (all.length > 0 && all.every(([, a]) => now - a.lastAtMs > limits.quietMs)) {
+    const newest = Math.max(...all.map(([, a]) => a.lastAtMs));
+    out.push(`store: every collector silent for ${s(now - newest)} s or more (${all.map(([n]) => n).join(", ")})`);
+  }
   if (feed.collectors.size === 0 && feed.counters_.messages === 0 && c.connected && c.pending === 0) out.push("store: no collector has published anything yet");
   return out;
 }

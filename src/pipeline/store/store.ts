@@ -5,9 +5,11 @@
  * Parquet — so the store writes what one collector with a perfect connection would have written, and
  * `harvestd replay` of its log reproduces its Parquet.
  *
- * Start order: the stream and consumer are checked (a mismatch is refused), an interrupted earlier
- * run's Parquet is made whole from the log (../recovery.ts), the last logged ids are read back
- * (resume.ts), then the session line and the consumer loop.
+ * Start order: NATS is opened (the consumer's lease taken, the stream and consumer checked; another
+ * store on the consumer or a mismatch is refused) for up to OPEN_WAIT_MS, then, whether it answered
+ * or not, an interrupted earlier run's Parquet is made whole from the log (../recovery.ts), the last
+ * logged ids are read back (resume.ts) and the HTTP surface comes up; the consumer loop starts once
+ * NATS has answered, each symbol's session line at its first record.
  */
 import type { Config } from "../../config/schema.ts";
 import { sessionLine } from "../../core/raw-log.ts";
@@ -20,7 +22,7 @@ import type { Collector } from "../collector.ts";
 import { Ingest } from "../ingest.ts";
 import { Pipeline } from "../pipeline.ts";
 import { chartPoint, collectorParts } from "../status.ts";
-import { StreamConsumer } from "./consumer.ts";
+import { StreamConsumer, type OpenResult } from "./consumer.ts";
 import { markerPath, noteCompaction, recoverPreviousRun, writeMarker } from "../recovery.ts";
 import { lastLoggedIds, type LastIds } from "./resume.ts";
 import { StreamFeed } from "./stream-feed.ts";
@@ -45,8 +47,28 @@ export function storeConfigProblems(cfg: Config): { readonly path: string; reado
   return [];
 }
 
+/**
+ * A configuration that does not load, as the store reports it: the store ignores [trade] but its
+ * `enable`, so what is wrong inside [trade] (trade.enable without trade.symbols, say) is the store's
+ * one refusal, "the store does not trade", not the trader's complaint.
+ */
+export function storeLoadProblems<P extends { readonly path: string; readonly source: string; readonly message: string }>(problems: readonly P[]): P[] {
+  const trade = problems.filter((x) => x.path === "trade" || x.path.startsWith("trade."));
+  if (trade.length === 0) return [...problems];
+  const [first] = storeConfigProblems({ trade: { enable: true } } as Config);
+  return [{ ...trade[0]!, path: first!.path, message: first!.message }, ...problems.filter((x) => !trade.includes(x))];
+}
+
 /** Exit code 78: the stream or consumer does not match the configuration (nothing retrying fixes). */
 export const STORE_MISMATCH = 78;
+/** How long the start waits for NATS before the HTTP surface comes up regardless. */
+const OPEN_WAIT_MS = 3_000;
+
+function refuse(r: Extract<OpenResult, { ok: false }>, consumer: StreamConsumer): number {
+  process.stderr.write(`harvestd: store: ${r.error}\n`);
+  void consumer.close();
+  return STORE_MISMATCH;
+}
 
 export async function createStore(cfg: Config, log: Logger): Promise<Store | number> {
   const startedAtMs = Date.now();
@@ -60,21 +82,14 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     return 1;
   }
 
-  const consumer = new StreamConsumer(p, `harvestd-store-${p.consumer}`);
+  const consumer = new StreamConsumer(p, `harvestd-store-${p.consumer}`, cfg.storage.ndjson_dir);
   log.log("info", "store: connecting to nats", { servers: p.servers.length, stream: p.stream, consumer: p.consumer });
-  let opened: Awaited<ReturnType<StreamConsumer["open"]>>;
-  try {
-    opened = await consumer.open((error) => log.limited("store-open", "warn", "store: nats stream or consumer not ready; retrying", { error }));
-  } catch (e) {
-    process.stderr.write(`harvestd: store: nats: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (!opened.ok) {
-    process.stderr.write(`harvestd: store: ${opened.error}\n`);
-    return STORE_MISMATCH;
-  }
-
-  if (consumer.restartedAtSeq !== null) log.log("warn", "store: an earlier run left messages unacknowledged; consumer restarted at its acknowledgement floor", { stream_seq: consumer.restartedAtSeq });
+  // Opening retries until NATS answers, which may take long: the store's HTTP surface (its /health
+  // saying why nothing is stored) does not wait for it. What is refused at once (another store on
+  // the consumer, a stream or consumer with other settings) is refused before anything starts.
+  const opening = consumer.open(log).catch((e: Error): OpenResult => ({ ok: false, code: "mismatch", error: `nats: ${e.message}` }));
+  const early = await Promise.race([opening, Bun.sleep(OPEN_WAIT_MS).then(() => null)]);
+  if (early !== null && !early.ok) return refuse(early, consumer);
   const leftovers = removeLeftovers([cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir]);
   if (leftovers.removed.length > 0) log.log("warn", "removed leftovers of an interrupted run", { removed: leftovers.removed.length });
   // Custom indicators run here as in the collector (the command has checked the modules), also in
@@ -125,13 +140,16 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     source: {
       name: "store",
       status: () => storeStatus(feed, consumer),
-      healthReasons: (now: number) => storeHealthReasons(feed, consumer, now),
+      healthReasons: (now: number) => storeHealthReasons(feed, consumer, now, limits, startedAtMs),
       metrics: () => storeMetrics(feed, consumer),
     },
   });
 
+  const limits = { quietMs: cfg.health.depth_timeout_sec * 1000, ackStallMs: cfg.health.writer_stall_sec * 1000 };
+
   const timers: ReturnType<typeof setInterval>[] = [];
   let started = false;
+  let feedOn = true;
   return {
     parts,
     feed,
@@ -139,16 +157,31 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
     start() {
       started = true;
       writeMarker(markerFile, marker);
-      feed.start();
+      void opening.then(async (r) => {
+        if (!started) return;
+        if (!r.ok) {
+          // Refused after the start (NATS came late): nothing was consumed; exit as a refusal at the start would.
+          log.log("error", "store: refused", { error: r.error });
+          await pipeline.close();
+          marker.clean = true;
+          writeMarker(markerFile, marker);
+          process.exit(refuse(r, consumer));
+        }
+        if (consumer.restartedAtSeq !== null) log.log("warn", "store: an earlier run left messages unacknowledged; consumer restarted at its acknowledgement floor", { stream_seq: consumer.restartedAtSeq });
+        if (!consumer.ready || !feedOn) return;
+        feed.start();
+        log.log("info", "store: consuming", { symbols: symbols.length, stream: p.stream, consumer: p.consumer });
+      });
       timers.push(
         setInterval(() => pipeline.tick(Date.now()), SINK_TICK_MS),
         setInterval(() => parts.history.sample(Date.now(), (s) => chartPoint(parts, s)), CHART_SAMPLE_EVERY_MS),
         setInterval(() => wallClock.look(), WALL_CLOCK_LOOK_EVERY_MS),
       );
-      log.log("info", "store: consuming", { symbols: symbols.length, stream: p.stream, consumer: p.consumer });
     },
     async stop() {
+      feedOn = false;
       for (const t of timers) clearInterval(t);
+      consumer.stop();
       if (started) await feed.drain();
       await pipeline.close();
       await consumer.close();

@@ -82,6 +82,16 @@ export class StreamFeed implements Feed {
   private readonly symbolSet: ReadonlySet<string>;
   private readonly sockets = new Map<string, number>();
   private unacked: JsMsg[] = [];
+  /**
+   * How many of `unacked` (from the front) have their lines appended: those taken up to the last
+   * moment the relay held nothing. A trickle of held frames never lets `relay.pending` reach 0 at a
+   * settle; acknowledging this prefix keeps acknowledgements going meanwhile.
+   */
+  private forwarded = 0;
+  /** Date.now() when consuming started (0: not yet), of the last acknowledgement, and since when unacknowledged records wait. */
+  startedAtMs = 0;
+  lastAckAtMs = 0;
+  oldestUnackedAtMs = 0;
   private running = false;
   private loop: Promise<void> | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -98,7 +108,11 @@ export class StreamFeed implements Feed {
 
   start(): void {
     this.running = true;
-    this.ticker = setInterval(() => this.relay.tick(performance.now()), GATE_TICK_MS);
+    this.startedAtMs = Date.now();
+    this.ticker = setInterval(() => {
+      this.relay.tick(performance.now());
+      this.noteForwarded();
+    }, GATE_TICK_MS);
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 
@@ -146,14 +160,16 @@ export class StreamFeed implements Feed {
   private settle(): Promise<void> {
     if (this.settling !== null) return this.settling;
     const run = async () => {
-      const settled = this.relay.pending === 0 ? this.unacked : null;
-      if (settled !== null) this.unacked = [];
+      this.noteForwarded();
+      const settled = this.unacked.slice(0, this.forwarded);
+      this.unacked = this.unacked.slice(this.forwarded);
+      this.forwarded = 0;
       await this.o.flushLog();
-      if (settled !== null) this.ack(settled);
+      this.ack(settled);
       const now = Date.now();
       if (now - this.lastInfoMs > INFO_EVERY_MS) {
         this.lastInfoMs = now;
-        void this.o.consumer.refresh();
+        void this.o.consumer.refresh(this.o.log);
       }
     };
     this.settling = run().finally(() => {
@@ -162,20 +178,35 @@ export class StreamFeed implements Feed {
     return this.settling;
   }
 
+  /** Nothing held: every record taken so far has its line appended. */
+  private noteForwarded(): void {
+    if (this.relay.pending === 0) this.forwarded = this.unacked.length;
+  }
+
   private ackAll(): void {
     const all = this.unacked;
     this.unacked = [];
+    this.forwarded = 0;
     this.ack(all);
   }
 
   private ack(msgs: readonly JsMsg[]): void {
+    if (msgs.length === 0) return;
     for (const m of msgs) m.ack();
     this.counters_.acked += msgs.length;
+    this.lastAckAtMs = Date.now();
+    this.oldestUnackedAtMs = this.unacked.length === 0 ? 0 : this.lastAckAtMs;
   }
 
   private take(m: JsMsg, t0: number): void {
+    this.takeOne(m, t0);
+    this.noteForwarded();
+  }
+
+  private takeOne(m: JsMsg, t0: number): void {
     const c = this.counters_;
     c.messages++;
+    if (this.unacked.length === 0) this.oldestUnackedAtMs = Date.now();
     this.unacked.push(m);
     if (m.redelivered) c.redeliveries++;
     const subj = parseSubject(m.subject, this.o.params.subject_prefix);

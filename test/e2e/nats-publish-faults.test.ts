@@ -36,12 +36,13 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-function collector(name: string, natsToml: string): { run: Running; port: number; dir: string } {
+function collector(name: string, natsToml: string, command: "run" | "store" = "run"): { run: Running; port: number; dir: string } {
   const dir = tempDir(`nats-faults-${name}`);
   const config = join(dir, "config.toml");
-  writeFileSync(config, `[storage]\nwrite_parquet = false\nndjson_compress = "none"\n\n[publish.nats]\nenable = true\ncollector_id = "${name}"\n${natsToml}\n`);
+  const who = command === "run" ? `collector_id = "${name}"` : `consumer = "${name}"`;
+  writeFileSync(config, `[storage]\n${command === "run" ? "write_parquet = false\n" : ""}ndjson_compress = "none"\n\n[publish.nats]\nenable = true\n${who}\n${natsToml}\n`);
   const port = freePort();
-  const run = startBinary(["run", "--config", config], collectorEnv(fake, SYMBOLS, dir, port));
+  const run = startBinary([command, "--config", config], collectorEnv(fake, SYMBOLS, dir, port));
   running.push(run);
   return { run, port, dir };
 }
@@ -187,6 +188,12 @@ test("a stream the server refuses as configured is refused at start (exit 78), n
   for (const [i, r] of results.entries()) {
     expect({ case: i, exit: r?.exitCode ?? "still running after 15 s" }).toEqual({ case: i, exit: 78 });
     expect(r!.stderr).toContain(cases[i]!.line);
+  }
+  // The store meets the same refusals the same way (it had retried them forever, without its HTTP surface).
+  const stores = await Promise.all(cases.map((x, i) => exitWithin(collector(`store-refused${i}`, `servers = ${JSON.stringify(single.servers)}\n${x.toml}`, "store").run, 15_000)));
+  for (const [i, r] of stores.entries()) {
+    expect({ store: i, exit: r?.exitCode ?? "still running after 15 s" }).toEqual({ store: i, exit: 78 });
+    expect(r!.stderr).toContain(cases[i]!.line.replace("harvestd: publish.nats: ", "harvestd: store: "));
   }
 }, 60_000);
 

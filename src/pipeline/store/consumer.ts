@@ -14,6 +14,7 @@ import { connectionOptions, openConnection } from "../../sinks/nats/connection.t
 import { NatsKvLease } from "../../sinks/nats/kv-lease.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
 import { ensureStream } from "../../sinks/nats/stream-config.ts";
+import { describePermanent, permanentJetStreamError } from "../../sinks/nats/stream-errors.ts";
 import type { Logger } from "../../util/log.ts";
 
 const NS_PER_MS = 1_000_000;
@@ -146,6 +147,13 @@ export class StreamConsumer {
         this.js = jetstream(nc, { timeout: 10_000 });
         break;
       } catch (e) {
+        // What the server refuses as configured (subjects another stream takes, replicas on one server) retrying cannot fix.
+        const permanent = permanentJetStreamError(e, this.p);
+        if (permanent !== null) {
+          await this.lease?.release();
+          await nc.close().catch(() => {});
+          return { ok: false, error: describePermanent(permanent), code: "mismatch" };
+        }
         this.setError("open", (e as Error).message);
         log.limited("store-open", "warn", "store: nats stream or consumer not ready; retrying", { error: (e as Error).message });
         await Bun.sleep(1000);

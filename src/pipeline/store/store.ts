@@ -11,6 +11,7 @@
  * logged ids are read back (resume.ts) and the HTTP surface comes up; the consumer loop starts once
  * NATS has answered, each symbol's session line at its first record.
  */
+import { bookSyncLog } from "../book-sync-log.ts";
 import type { Config } from "../../config/schema.ts";
 import { sessionLine } from "../../core/raw-log.ts";
 import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
@@ -127,6 +128,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   };
   const feed = new StreamFeed({ symbols, params: p, adapter, consumer, out: ingest, flushLog: () => ndjson.flush(), resume, beginSession, log });
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot(symbol);
+  pipeline.bookSync = bookSyncLog(log);
   const wallClock = loggedWallClockWatch(log);
   const parts = collectorParts({
     cfg,

@@ -24,7 +24,7 @@ const INFO_EVERY_MS = 2000;
 /** Records are settled (log flushed, then acknowledged) at least this often, and after every batch. */
 const SETTLE_EVERY_MS = 100;
 /**
- * Longest a trade waits for lower ids of its stream that arrive after it (resequencer.ts): a
+ * Longest a record waits for earlier records of its stream that arrive after it (resequencer.ts): a
  * collector whose publishes failed publishes them again within its ack timeout plus a reconnect and
  * a catch-up round; only what no collector delivers by then is asked of the exchange's REST API.
  */

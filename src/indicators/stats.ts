@@ -29,7 +29,7 @@ export interface IndicatorStatsView {
 }
 
 /** Over how long an indicator's share of the ingest thread is judged. */
-const BUSY_WINDOW_MS = 10_000;
+const BUSY_WINDOW_MS = 5_000;
 /** An indicator busy this share of the window delays every symbol's frames: /health names it. */
 export const BUSY_SHARE_UNHEALTHY = 0.5;
 
@@ -63,7 +63,7 @@ export class IndicatorStats {
 
   /**
    * The share of the ingest thread's wall time this indicator's handlers took over the last window
-   * (about 10–20 s), or null until a window has passed. Every symbol runs on that one thread, so a
+   * (about 5–10 s), or null until a window has passed. Every symbol runs on that one thread, so a
    * share near 1 means every frame waits for this indicator.
    */
   busyShare(nowMono = performance.now()): number | null {

@@ -10,14 +10,19 @@ import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 
-const SLOW = `export default {
+const SLOW = `// Busy three times as long as the thread was free since the last call (of any symbol's instance):
+// about 75 % of the thread whatever the feed's rate, without a backlog that would slow the stop.
+let idleSince = performance.now();
+export default {
   name: "slow_book",
   columns: { n: "int64" },
   create() {
     return {
       onBook(b) {
-        const until = performance.now() + 40;
+        const t = performance.now();
+        const until = t + Math.min(3 * (t - idleSince), 50);
         while (performance.now() < until) {}
+        idleSince = performance.now();
       },
     };
   },

@@ -151,8 +151,11 @@ test("no JetStream quorum: publishing backs off, then every logged trade lands o
   expect(during.mode).toBe("behind");
   expect(during.failed).toBeLessThanOrEqual(loggedLinesBetween(c.dir, killedAt - 10_000, duringAt));
   expect(cpuShare).toBeLessThan(0.3);
-  // Caught up: the records logged since the outage began (and up to 10 s before: queued or in flight then), once.
-  expect(after.caughtUp).toBeLessThanOrEqual(outageRecords);
+  // Caught up: the records logged since the outage began (and up to 10 s before: queued or in flight
+  // then), about once each. Records whose first publish landed but whose answer was lost are sent
+  // again and acknowledged as duplicates, hence the margin (9,688 for 9,629 in one CI run); the build
+  // before re-sent the whole outage every round (970,751 for ≈ 22,000).
+  expect(after.caughtUp).toBeLessThanOrEqual(outageRecords * 1.25);
   expect(after.lastError).toBeNull();
   // Every logged trade is in the stream once, in log order.
   for (const symbol of SYMBOLS) {

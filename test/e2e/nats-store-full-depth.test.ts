@@ -18,7 +18,7 @@ import { collectorEnv, freePort, startBinary, tempDir, waitFor, type RunResult, 
 import { readSymbolLines } from "../helpers/ndjson.ts";
 import { natsServerAvailable, startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.ts";
 import { bookSnapshots, expectExchangeBooks } from "./depth-support.ts";
-import { ALL_KINDS, apiStatus, kindRows, layout, replayRun, treeDifference, type Layout } from "./storage-support.ts";
+import { ALL_KINDS, apiStatus, kindRows, layout, replayRun, storeDrained, treeDifference, type Layout } from "./storage-support.ts";
 
 const SYMBOLS = ["ETHUSDT", "KSMUSDT"];
 const LEVELS = 20;
@@ -94,16 +94,7 @@ beforeAll(async () => {
     await Bun.sleep(300);
     collectorRun = await collector.stop("SIGTERM");
     // The store takes everything the collector published before it stops.
-    let last = -1;
-    let still = 0;
-    await waitFor("store drained", async () => {
-      const s = await apiStatus(storePort).catch(() => undefined);
-      const n = s === undefined ? -1 : Number(s.store?.consumer?.pending ?? -1);
-      const taken = s === undefined ? -1 : Number(s.store?.counters?.messages ?? -1);
-      still = n === 0 && taken >= 0 && taken === last ? still + 1 : 0;
-      last = taken;
-      return still >= 3 ? true : undefined;
-    }, 30_000, 300);
+    await storeDrained(storePort);
     storeRuns.push(await store.stop("SIGTERM"));
   }
   ({ replayed, replay } = await replayRun(storeDir, join(root, "store"), BOOK_L2));

@@ -18,7 +18,7 @@ import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts"
 import { collectorEnv, freePort, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { listFiles, readSymbolLines } from "../helpers/ndjson.ts";
 import { natsServerAvailable, startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.ts";
-import { apiStatus } from "./storage-support.ts";
+import { apiStatus, storeDrained } from "./storage-support.ts";
 
 const SYMBOL = "BTCUSDT";
 const LATE_BY = 150;
@@ -97,16 +97,7 @@ beforeAll(async () => {
       await js.publish(a.subject, line, { msgID: a.msgId, headers: h });
     }
     await nc.close();
-    let last = -1;
-    let still = 0;
-    await waitFor("store drained", async () => {
-      const s = await apiStatus(storePort).catch(() => undefined);
-      const n = s === undefined ? -1 : Number(s.store?.consumer?.pending ?? -1);
-      const taken = s === undefined ? -1 : Number(s.store?.counters?.messages ?? -1);
-      still = n === 0 && taken === order.length && taken === last ? still + 1 : 0;
-      last = taken;
-      return still >= 3 ? true : undefined;
-    }, 30_000, 300);
+    await storeDrained(storePort, order.length);
   } finally {
     storeRun = await store.stop("SIGTERM");
   }

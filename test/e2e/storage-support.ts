@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { ALL_KINDS, RAW_KINDS, SCHEMAS, type RowKind } from "../../src/core/rows.ts";
-import { REPO, runBinary, type RunResult } from "../helpers/binary.ts";
+import { REPO, runBinary, waitFor, type RunResult } from "../helpers/binary.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { listFiles, readSymbolText } from "../helpers/ndjson.ts";
 
@@ -106,6 +106,23 @@ export async function health(port: number): Promise<{ status: number; body: { ok
 
 export async function apiStatus(port: number): Promise<Record<string, any>> {
   return (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as Record<string, any>;
+}
+
+/**
+ * Until `harvestd store` on `port` has taken everything the stream holds for it: no message pending
+ * and the messages it took unchanged over three looks (exactly `messages` of them, when given).
+ */
+export async function storeDrained(port: number, messages?: number): Promise<void> {
+  let last = -1;
+  let still = 0;
+  await waitFor("store drained", async () => {
+    const s = await apiStatus(port).catch(() => undefined);
+    const n = s === undefined ? -1 : Number(s.store?.consumer?.pending ?? -1);
+    const taken = s === undefined ? -1 : Number(s.store?.counters?.messages ?? -1);
+    still = n === 0 && taken >= 0 && (messages === undefined || taken === messages) && taken === last ? still + 1 : 0;
+    last = taken;
+    return still >= 3 ? true : undefined;
+  }, 30_000, 300);
 }
 
 /** Resident set size of a process in bytes (Linux /proc), or null. */

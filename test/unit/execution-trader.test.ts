@@ -11,7 +11,7 @@ import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema, type RiskParams } from "../../src/trading/risk/params.ts";
 import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/trading/strategy/contract.ts";
-import { createLogger } from "../../src/util/log.ts";
+import { createLogger, type Logger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
@@ -73,7 +73,7 @@ async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-async function makeTrader(limits: Partial<RiskParams> = {}): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
+async function makeTrader(limits: Partial<RiskParams> = {}, log: Logger = createLogger({ stderr: false })): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
   const access = binanceExecution(
     { rest: tn.restBase, userStream: tn.wsBase, recvWindowMs: 5000, orderTimeoutMs: 1000, timeSyncSec: 60, resolveDeadlineMs: 3000, orderLimitShare: 0.8, listenKeyKeepaliveSec: 1800 },
     { BINANCE_API_KEY: API_KEY, BINANCE_API_SECRET: SECRET },
@@ -86,12 +86,29 @@ async function makeTrader(limits: Partial<RiskParams> = {}): Promise<{ trader: L
   if (!opened.ok) throw new Error(opened.error);
   const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
   const risk = RiskParamsSchema.parse({ max_position_notional: 100, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000, ...limits });
-  const trader = new LiveTrader(strategy, opened.venue, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, positionPollMs: 200 });
+  const trader = new LiveTrader(strategy, opened.venue, records, log, { symbols: [SYMBOL], params, risk: () => risk, positionPollMs: 200 });
   expect(await trader.start()).toBeNull();
   return { trader, strategy, rows };
 }
 
+/** A logger that keeps the messages of its error lines. */
+function errorKeeping(): { log: Logger; errors: string[] } {
+  const errors: string[] = [];
+  const log = createLogger({ stderr: false });
+  const logged = log.log.bind(log);
+  log.log = (level, msg, fields) => {
+    if (level === "error") errors.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+    logged(level, msg, fields);
+  };
+  return { log, errors };
+}
+
 let keyNo = 0;
+function exit(strategy: Scripted, trader: LiveTrader, side: "buy" | "sell", qty: number): void {
+  const px = mid();
+  strategy.queue.push({ kind: "exit", key: `unit-exit:${++keyNo}`, symbol: SYMBOL, side, qty, refPrice: px, reason: "signal" as never });
+  trader.onRow("fusion", { symbol: SYMBOL, ts_ms: Date.now() });
+}
 function enter(strategy: Scripted, trader: LiveTrader, side: "buy" | "sell", notional: number): string {
   const key = `unit:${++keyNo}`;
   const px = mid();
@@ -231,4 +248,38 @@ describe("live trader", () => {
     expect(ledger.position(SYMBOL).qty).toBe(0);
     expect(ledger.openAlgos(SYMBOL)).toEqual([]);
   });
+});
+
+// Cancelling a stop races its ALGO_UPDATE: the user stream may report the cancel (and clear the
+// trader's stop) before the DELETE is answered. Every cancellation must still be recorded once (one
+// orders row per counted cancel) and no step may fail.
+describe("stop cancellation and refusals", () => {
+  test("every stop cancelled after a round trip is recorded once, and no step fails", async () => {
+    const { log, errors } = errorKeeping();
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 100 }, log);
+    const ledger = tn.server.ledger;
+    for (let i = 0; i < 6; i++) {
+      enter(strategy, trader, "buy", 60);
+      await until("long with its stop", () => ledger.position(SYMBOL).qty > 0 && ledger.openAlgos(SYMBOL).length === 1);
+      exit(strategy, trader, "sell", ledger.position(SYMBOL).qty);
+      await until("flat, stop cancelled", () => ledger.position(SYMBOL).qty === 0 && ledger.openAlgos(SYMBOL).length === 0 && trader.counters.stopsCancelled === i + 1, 8000);
+    }
+    await Bun.sleep(300);
+    await trader.stop(true);
+    expect(errors).toEqual([]);
+    const cancels = rows.of("orders").filter((r) => r.reason === "stop-cancel");
+    expect(cancels.length).toBe(6);
+    expect(trader.counters.stopsCancelled).toBe(6);
+    expect(new Set(cancels.map((r) => r.client_order_id)).size).toBe(6);
+  }, 60_000);
+
+  test("an entry the step floors to nothing is refused for that reason, not for the position limit", async () => {
+    const { trader, strategy, rows } = await makeTrader({ max_position_notional: 0.001 });
+    const key = enter(strategy, trader, "buy", 60);
+    await until("refused", () => strategy.done.includes(key));
+    const refused = rows.of("orders").filter((r) => r.intent_key === key);
+    expect(refused.map((r) => r.status)).toEqual(["REFUSED"]);
+    expect(String(refused[0]!.error)).toContain("floors to 0 on the step");
+    await trader.stop(true);
+  }, 30_000);
 });

@@ -18,11 +18,10 @@ import { loadModelFile, type ModelFile } from "../../src/models/model-file.ts";
 import { modelPredictor } from "../../src/models/predictor.ts";
 import { runTraining } from "../../src/models/train.ts";
 import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
-import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 import type { Logger } from "../../src/util/log.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { prng } from "../helpers/prng.ts";
-import { makeMarket, randomLogisticModel, writeMarket } from "./models-support.ts";
+import { makeMarket, randomLogisticModel, syntheticTrainRequest, writeMarket } from "./models-support.ts";
 
 /** A model file as parsed JSON, edited freely by the corruptions below. */
 type Json = any;
@@ -37,23 +36,7 @@ beforeAll(async () => {
   const stores = writeMarket(root, "SYNUSDT", makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 40, seed: 7, edge: "none", tradeMs: 500 }));
   trainedDir = join(root, "model");
   await runTraining(
-    {
-      ...stores,
-      from: "2026-01-05",
-      to: "2026-01-05",
-      symbols: null,
-      families: [...FAMILIES],
-      out: trainedDir,
-      seed: 1,
-      folds: 2,
-      threshold: 0.6,
-      barrier: { stopBps: 8, takeProfit: [{ at_bps: 8, fraction: 1 }], maxHoldMs: 20_000, takerBps: 1, feeTier: "T" },
-      strategy: StrategyParamsSchema.parse({}),
-      signals: "fusion",
-      codeVersion: "test",
-      epochs: { mlp: 1, lstm: 1, cnn: 1 },
-      randomKFold: [],
-    },
+    syntheticTrainRequest(stores, trainedDir, [...FAMILIES], { folds: 2, epochs: { mlp: 1, lstm: 1, cnn: 1 }, randomKFold: [] }),
     () => {},
   );
   for (const f of FAMILIES) trained[f] = JSON.parse(readFileSync(join(trainedDir, `${f}.model.json`), "utf8"));

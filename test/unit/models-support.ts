@@ -19,6 +19,7 @@ import { partitionDir, partFileName } from "../../src/sinks/parquet/files.ts";
 import { prng } from "../helpers/prng.ts";
 import { EntrySignals, FusionSignalChanges } from "../../src/models/signals.ts";
 import { FLAT_FEATURES, featureSignature } from "../../src/models/features.ts";
+import type { TrainRequest } from "../../src/models/train.ts";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelFile } from "../../src/models/model-file.ts";
 import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 
@@ -187,5 +188,30 @@ export function randomLogisticModel(o: { readonly seed: number; readonly thresho
     fold_metrics: [],
     oos: { auc: null, auc_lo: null, auc_hi: null, log_loss: 0, n: 0 },
     verdict: "no edge",
+  };
+}
+
+/**
+ * A training request over a market written by writeMarket on 2026-01-05: fusion signals, barriers of
+ * 8 bps a side and a 20 s time stop at 1 bp taker fees, 3 folds, seed 1; `extra` overrides.
+ */
+export function syntheticTrainRequest(stores: { rawDir: string; previewDir: string }, out: string, families: TrainRequest["families"], extra: Partial<TrainRequest> = {}): TrainRequest {
+  return {
+    ...stores,
+    from: "2026-01-05",
+    to: "2026-01-05",
+    symbols: null,
+    families,
+    out,
+    seed: 1,
+    folds: 3,
+    threshold: 0.6,
+    barrier: { stopBps: 8, takeProfit: [{ at_bps: 8, fraction: 1 }], maxHoldMs: 20_000, takerBps: 1, feeTier: "T" },
+    strategy: StrategyParamsSchema.parse({}),
+    signals: "fusion",
+    codeVersion: "test",
+    epochs: { mlp: 8, lstm: 1, cnn: 1 },
+    randomKFold: ["gbdt"],
+    ...extra,
   };
 }

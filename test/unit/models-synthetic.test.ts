@@ -9,9 +9,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { runTraining, type TrainReport, type TrainRequest } from "../../src/models/train.ts";
-import { StrategyParamsSchema } from "../../src/trading/strategy/params.ts";
 import { tempDir } from "../helpers/binary.ts";
-import { makeMarket, writeMarket } from "./models-support.ts";
+import { makeMarket, syntheticTrainRequest, writeMarket } from "./models-support.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -26,24 +25,7 @@ async function train(edge: "none" | "regime", minutes: number, families: TrainRe
   const stores = writeMarket(root, "SYNUSDT", makeMarket({ symbol: "SYNUSDT", startMs: START, minutes, seed: 7, edge, tradeMs: 500 }));
   const out = join(root, "model");
   const { report } = await runTraining(
-    {
-      ...stores,
-      from: "2026-01-05",
-      to: "2026-01-05",
-      symbols: null,
-      families,
-      out,
-      seed: 1,
-      folds: 3,
-      threshold: 0.6,
-      barrier: { stopBps: 8, takeProfit: [{ at_bps: 8, fraction: 1 }], maxHoldMs: 20_000, takerBps: 1, feeTier: "T" },
-      strategy: StrategyParamsSchema.parse({}),
-      signals: "fusion",
-      codeVersion: "test",
-      epochs: { mlp: 8, lstm: 1, cnn: 1 },
-      randomKFold: ["gbdt"],
-      ...extra,
-    },
+    syntheticTrainRequest(stores, out, families, extra),
     () => {},
   );
   return { report, out };

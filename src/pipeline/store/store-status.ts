@@ -20,7 +20,6 @@ export interface StoreHealthLimits {
   readonly ackStallMs: number;
 }
 
-
 export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<string, unknown> {
   const now = Date.now();
   const c = consumer.view();

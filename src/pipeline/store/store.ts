@@ -44,9 +44,10 @@ export interface Store extends Collector {
  * `[trade] enable = true` and did not trade would let its user believe it does.
  */
 export function storeConfigProblems(cfg: Config): { readonly path: string; readonly message: string }[] {
-  if (cfg.trade.enable) return [{ path: "trade.enable", message: 'the store does not trade: run the trader in one "harvestd run" (docs/scale-out.md), and leave [trade] off here' }];
-  return [];
+  return cfg.trade.enable ? [STORE_DOES_NOT_TRADE] : [];
 }
+
+const STORE_DOES_NOT_TRADE = { path: "trade.enable", message: 'the store does not trade: run the trader in one "harvestd run" (docs/scale-out.md), and leave [trade] off here' } as const;
 
 /**
  * A configuration that does not load, as the store reports it: the store ignores [trade] but its
@@ -56,8 +57,7 @@ export function storeConfigProblems(cfg: Config): { readonly path: string; reado
 export function storeLoadProblems<P extends { readonly path: string; readonly source: string; readonly message: string }>(problems: readonly P[]): P[] {
   const trade = problems.filter((x) => x.path === "trade" || x.path.startsWith("trade."));
   if (trade.length === 0) return [...problems];
-  const [first] = storeConfigProblems({ trade: { enable: true } } as Config);
-  return [{ ...trade[0]!, path: first!.path, message: first!.message }, ...problems.filter((x) => !trade.includes(x))];
+  return [{ ...trade[0]!, ...STORE_DOES_NOT_TRADE }, ...problems.filter((x) => !trade.includes(x))];
 }
 
 /** Exit code 78: the stream or consumer does not match the configuration (nothing retrying fixes). */
@@ -130,6 +130,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   pipeline.requestDepthSnapshot = (symbol) => feed.requestDepthSnapshot(symbol);
   pipeline.bookSync = bookSyncLog(log);
   const wallClock = loggedWallClockWatch(log);
+  const limits = { quietMs: cfg.health.depth_timeout_sec * 1000, ackStallMs: cfg.health.writer_stall_sec * 1000 };
   const parts = collectorParts({
     cfg,
     startedAtMs,
@@ -146,8 +147,6 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
       metrics: () => storeMetrics(feed, consumer),
     },
   });
-
-  const limits = { quietMs: cfg.health.depth_timeout_sec * 1000, ackStallMs: cfg.health.writer_stall_sec * 1000 };
 
   const timers: ReturnType<typeof setInterval>[] = [];
   let started = false;

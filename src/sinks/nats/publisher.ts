@@ -143,6 +143,8 @@ export class NatsPublisher implements LineSinkComponent {
   /** Per symbol: `ts_recv` of the newest record counted in `failed` (a retry of it is not a new failure). */
   private readonly failedUpTo = new Map<string, number>();
   private diagnoseTimer: ReturnType<typeof setInterval> | null = null;
+  /** The start's "not reachable yet" line is out: later changes of the reason get lines of their own. */
+  private startLogged = false;
   /** Since when not connected (null: connected): the wall moment for status, its age on the monotonic clock (a stepped wall clock must not age it). */
   private disconnected: { readonly atMs: number; readonly atMono: number } | null = outageStart();
   private server: string | null = null;
@@ -229,8 +231,6 @@ export class NatsPublisher implements LineSinkComponent {
     this.attach(nc);
     return { ok: true };
   }
-
-  private startLogged = false;
 
   private setError(error: string | null): void {
     if (error === this.lastError) return;

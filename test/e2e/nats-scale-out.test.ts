@@ -1,7 +1,8 @@
 /**
  * Scale-out end to end (docs/scale-out.md): a real 3-node JetStream cluster on 127.0.0.1, two
  * collectors (the compiled binary) on the same symbols against the fake exchange, publishing to it
- * with their own Parquet off, and one `harvestd store`. Faults in sequence: collector A SIGKILLed and
+ * with their own Parquet off, and one `harvestd store`. Collector A starts first but reaches NATS
+ * after B has begun publishing. Faults in sequence: collector A SIGKILLed and
  * restarted, one NATS node killed and restarted, the store SIGKILLed and restarted, collector A cut
  * off from NATS for 20 s. Afterwards the store's prices Parquet holds every trade id the exchange
  * produced in the run's span exactly once, and every kind of the store's Parquet equals a replay of
@@ -136,9 +137,18 @@ afterAll(async () => {
 });
 
 test("two collectors and a store through faults: every trade id exactly once, Parquet = replay of the log", async () => {
+  // The collectors start at their own moments and reach NATS at their own speed: A collects first
+  // but gets through to NATS only after B has begun publishing the later trades. The store must
+  // still begin at A's first trade, not drop A's earlier ones as old.
   start(store);
+  for (const x of proxies) x.cut();
   start(a);
+  await waitFor("A collecting", async () => ((await status(a))?.symbols?.some((s: { trades: number }) => s.trades > 0) ? true : undefined), 20_000, 100);
+  await Bun.sleep(1000);
   start(b);
+  await waitFor("B collecting", async () => ((await status(b))?.symbols?.some((s: { trades: number }) => s.trades > 0) ? true : undefined), 20_000, 100);
+  await Bun.sleep(1000);
+  for (const x of proxies) x.restore();
   await waitFor("store receiving trades", async () => ((await storeTrades(store)) > 50 ? true : undefined), 40_000, 250);
 
   // Collector A dies without a word and comes back.

@@ -30,28 +30,68 @@ test("trades and book messages are addressed by the exchange's ids; control line
   expect(parseSubject("other.binance.BTCUSDT.depth", "harvestd")).toBeNull();
 });
 
-const frame = (id: number) => ({ stream: "btcusdt@aggTrade", id }) as unknown as GateFrame;
+const frame = (id: number, recvTsMs = 0) => ({ stream: "btcusdt@aggTrade", id, recvTsMs }) as unknown as GateFrame;
 const TRADES = "btcusdt@aggTrade";
-const trade = (r: Resequencer, id: number, now: number) => r.offer(TRADES, id, id - 1, frame(id), now);
+const BOOKS = "btcusdt@depth5@100ms";
+const trade = (r: Resequencer, id: number, now: number, recvTsMs = now) => r.offer(TRADES, id, id - 1, frame(id, recvTsMs), now);
+const idOf = (f: GateFrame) => (f as unknown as { id: number }).id;
+
+test("a stream's first records wait one window, so an earlier record another collector delivers later is sorted in", () => {
+  const out: number[] = [];
+  const r = new Resequencer(1000, (f) => out.push(idOf(f)));
+  // Collector B's 7 arrives first; collector A, slower to reach NATS, delivers 5 and 6 afterwards.
+  trade(r, 7, 0);
+  trade(r, 8, 5);
+  trade(r, 5, 40);
+  trade(r, 6, 45);
+  trade(r, 7, 50); // A's copy of 7: released in its place, the gate drops it as a duplicate
+  expect(out).toEqual([]);
+  expect(r.waiting).toBe(5);
+  r.tick(999);
+  expect(out).toEqual([]);
+  r.tick(1000);
+  expect(out).toEqual([5, 6, 7, 7, 8]);
+  expect(r.waiting).toBe(0);
+  // Started: what continues it goes on at once, what is older goes to the gate as a duplicate.
+  trade(r, 9, 1010);
+  trade(r, 4, 1020);
+  expect(out.slice(5)).toEqual([9, 4]);
+});
+
+test("streams that begin together are released together, merged by receipt time; a later stream gets its own window", () => {
+  const out: string[] = [];
+  const r = new Resequencer(1000, (f) => out.push(`${(f as unknown as { stream: string }).stream === BOOKS ? "b" : "t"}${idOf(f)}`));
+  const book = (u: number, pu: number, now: number, recv: number) => r.offer(BOOKS, u, pu, { stream: BOOKS, id: u, recvTsMs: recv } as unknown as GateFrame, now);
+  book(100, 90, 0, 1);
+  trade(r, 7, 300, 2); // begins inside the books' start window: shares its end
+  book(110, 100, 310, 3);
+  trade(r, 8, 320, 4);
+  r.tick(999);
+  expect(out).toEqual([]);
+  r.tick(1000);
+  expect(out).toEqual(["b100", "t7", "b110", "t8"]);
+  // A stream beginning after the window closed waits a window of its own.
+  r.offer("ethusdt@aggTrade", 50, 49, { stream: "ethusdt@aggTrade", id: 50, recvTsMs: 1500 } as unknown as GateFrame, 1500);
+  r.tick(2499);
+  expect(out.length).toBe(4);
+  r.tick(2500);
+  expect(out.at(-1)).toBe("t50");
+});
 
 test("the resequencer releases trades in id order, holds a hole at most one window, and passes what is in order at once", () => {
   const out: number[] = [];
-  const r = new Resequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
-  // Start of a stream: the first record starts it at once; an earlier id after it is old (the gate's business).
-  trade(r, 5, 0);
-  expect(out).toEqual([5]);
-  trade(r, 3, 10);
-  expect(out).toEqual([5, 3]);
+  const r = new Resequencer(1000, (f) => out.push(idOf(f)));
+  r.resumeAfter(TRADES, 5);
   // In order: at once.
   trade(r, 6, 1100);
-  expect(out).toEqual([5, 3, 6]);
+  expect(out).toEqual([6]);
   // A hole: 8 and 9 wait; 7 arrives late and all three go, in order, without waiting the window.
   trade(r, 9, 1200);
   trade(r, 8, 1210);
-  expect(out).toEqual([5, 3, 6]);
+  expect(out).toEqual([6]);
   expect(r.waiting).toBe(2);
   trade(r, 7, 1300);
-  expect(out).toEqual([5, 3, 6, 7, 8, 9]);
+  expect(out).toEqual([6, 7, 8, 9]);
   expect(r.waiting).toBe(0);
   expect(r.reordered).toBe(3); // 7, 8 and 9 went through the waiting room
   // A hole nobody fills: released after the window (the gate then backfills 10 over REST).
@@ -67,9 +107,10 @@ test("the resequencer releases trades in id order, holds a hole at most one wind
 
 test("books follow their pu → u chain: a late book is put back before the later ones instead of arriving stale", () => {
   const out: number[] = [];
-  const r = new Resequencer(1000, (f) => out.push((f as unknown as { id: number }).id));
-  const BOOK = "btcusdt@depth5@100ms";
-  const book = (u: number, pu: number, now: number) => r.offer(BOOK, u, pu, { stream: BOOK, id: u } as unknown as GateFrame, now);
+  const r = new Resequencer(1000, (f) => out.push(idOf(f)));
+  const book = (u: number, pu: number, now: number) => r.offer(BOOKS, u, pu, { stream: BOOKS, id: u, recvTsMs: now } as unknown as GateFrame, now);
+  r.resumeAfter(BOOKS, 90);
+  r.resumeAfter(TRADES, 6);
   book(100, 90, 0);
   book(130, 120, 10); // 110 and 120 are missing: waits
   expect(out).toEqual([100]);

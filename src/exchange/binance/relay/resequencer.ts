@@ -11,11 +11,13 @@
  * sequence and the gate deals with what is still missing (REST backfill of trades, a gap line and a
  * resync of books).
  *
- * A stream's first record is released at once and starts it: the store's data of a stream begins
- * there, as a collector's begins at its first frame. (Holding the first records one window, to sort
- * the earliest of them too, delayed every trade of a new store behind its books, and the ingest
- * then had to give those trades the later time of the book lines written meanwhile.) After a
- * restart the last place is known from the store's own log (resume.ts).
+ * A stream's first records also wait one window, for the same reason: two collectors start at their
+ * own moments and reach NATS at their own speed, so the first record to arrive need not be the
+ * earliest either of them logged; starting the stream there would drop the earlier ones as old.
+ * Streams that begin while another's start window is open share its end, and whatever is released
+ * at one tick goes out merged by receipt time, so the lines keep their collectors' receipt times
+ * instead of taking the later time of another stream's lines written first (ingest.ts). After a
+ * restart the last place is known from the store's own log (resume.ts) and nothing waits.
  */
 import type { GateFrame } from "../stream-gate.ts";
 
@@ -41,6 +43,8 @@ class StreamQueue {
 export class Resequencer {
   private readonly streams = new Map<string, StreamQueue>();
   private waitingTotal = 0;
+  /** End of the open start window that streams beginning now join, or null when none is open. */
+  private startEndsAt: number | null = null;
   /** Records that arrived out of order and were put back in order here. */
   reordered = 0;
 
@@ -62,32 +66,41 @@ export class Resequencer {
   offer(stream: string, seq: number, prev: number, f: GateFrame, nowMs: number): void {
     let q = this.streams.get(stream);
     if (q === undefined) this.streams.set(stream, (q = new StreamQueue(null)));
-    if (q.waiting.length === 0 && (q.last === null || follows(q.last, seq, prev))) {
-      if (q.last === null || seq > q.last) q.last = seq;
+    if (q.last !== null && q.waiting.length === 0 && follows(q.last, seq, prev)) {
+      if (seq > q.last) q.last = seq;
       this.release(f);
       return;
     }
-    if (seq <= q.last!) {
+    if (q.last !== null && seq <= q.last) {
       // Old: the gate counts it as a duplicate.
       this.release(f);
       return;
     }
-    if (q.waiting.length === 0) q.since = nowMs;
+    if (q.waiting.length === 0) q.since = q.last === null ? this.startWindowOpenedAt(nowMs) : nowMs;
     insertSorted(q.waiting, { seq, prev, frame: f });
     this.waitingTotal++;
-    this.drainInOrder(q);
+    if (q.last !== null) this.drainInOrder(q);
   }
 
   /** Releases what waited longer than the window (in sequence), and what is now in order. */
   tick(nowMs: number): void {
+    const due: StreamQueue[] = [];
     for (const q of this.streams.values()) {
-      if (q.waiting.length > 0 && nowMs - q.since >= this.windowMs) this.releaseAll(q);
+      if (q.waiting.length > 0 && nowMs - q.since >= this.windowMs) due.push(q);
     }
+    if (this.startEndsAt !== null && nowMs >= this.startEndsAt) this.startEndsAt = null;
+    if (due.length > 0) this.releaseAll(due);
   }
 
   /** End of input: everything waiting goes to the gate, in sequence. */
   flush(): void {
-    for (const q of this.streams.values()) if (q.waiting.length > 0) this.releaseAll(q);
+    this.releaseAll([...this.streams.values()].filter((q) => q.waiting.length > 0));
+  }
+
+  /** When the start window a beginning stream joins opened (a new one opens when none is). */
+  private startWindowOpenedAt(nowMs: number): number {
+    if (this.startEndsAt === null || nowMs >= this.startEndsAt) this.startEndsAt = nowMs + this.windowMs;
+    return this.startEndsAt - this.windowMs;
   }
 
   private drainInOrder(q: StreamQueue): void {
@@ -100,10 +113,19 @@ export class Resequencer {
     }
   }
 
-  private releaseAll(q: StreamQueue): void {
-    const list = q.waiting.splice(0);
-    this.waitingTotal -= list.length;
-    for (const w of list) {
+  /** Everything waiting in `queues`, each in sequence, merged across them by receipt time. */
+  private releaseAll(queues: readonly StreamQueue[]): void {
+    const lists = queues.map((q) => q.waiting.splice(0));
+    for (const list of lists) this.waitingTotal -= list.length;
+    const at = lists.map(() => 0);
+    for (;;) {
+      let pick = -1;
+      for (let i = 0; i < lists.length; i++) {
+        if (at[i]! < lists[i]!.length && (pick < 0 || lists[i]![at[i]!]!.frame.recvTsMs < lists[pick]![at[pick]!]!.frame.recvTsMs)) pick = i;
+      }
+      if (pick < 0) return;
+      const w = lists[pick]![at[pick]!++]!;
+      const q = queues[pick]!;
       if (q.last === null || w.seq > q.last) q.last = w.seq;
       this.release(w.frame);
     }

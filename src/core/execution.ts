@@ -159,6 +159,12 @@ export interface VenueLimits {
   readonly orderCount1m: number;
 }
 
+/**
+ * Where a page of the trade list starts: at a trade id (fills the stream may have missed), at a
+ * time (the trades of a day), or the latest page.
+ */
+export type TradePage = { readonly fromId: number } | { readonly fromTime: number } | "latest";
+
 /** A request to the venue and its answer, for the audit log (secrets already removed). */
 export interface VenueAudit {
   readonly ts_ms: number;
@@ -192,8 +198,8 @@ export interface ExecutionVenue {
   openOrders(symbol: string): Promise<OrderState[] | null>;
   openStops(symbol: string): Promise<StopState[] | null>;
   positions(symbol?: string): Promise<PositionState[] | null>;
-  /** The account's trades from `fromId` on (fills the stream may have missed), or the latest ones. */
-  trades(symbol: string, fromId: number | null): Promise<VenueTrade[] | null>;
+  /** One page of the account's trade list, oldest first (TradePage says where it starts). */
+  trades(symbol: string, page: TradePage): Promise<VenueTrade[] | null>;
   /** Arms (or with 0 disarms) the venue's dead-man switch: open orders cancelled if not renewed in time. */
   armDeadMan(symbol: string, countdownMs: number): Promise<VenueReply>;
 }

@@ -155,11 +155,16 @@ export type RelayOutcome =
  * would have written.
  */
 export interface Relay {
-  /** One line as a collector logged it; `source` numbers that collector (duplicate counters). */
-  offer(line: string, symbol: string, source: number, t0: number): RelayOutcome;
+  /**
+   * One line as a collector logged it; `source` numbers that collector (duplicate counters), `tag`
+   * names the record for `holding`.
+   */
+  offer(line: string, symbol: string, source: number, t0: number, tag: number): RelayOutcome;
   tick(nowMs: number): void;
   /** Records taken whose lines are not handed forward yet (waiting for order or behind a recovery). */
   readonly pending: number;
+  /** The tags of those records: every other record taken has its line handed forward. */
+  holding(): ReadonlySet<number>;
   /** Records that arrived after a later record of their stream and were put back in sequence. */
   readonly reordered: number;
   /** End of input: everything waiting goes forward, recoveries still running are given up. */

@@ -68,14 +68,15 @@ let lonely: Proc;
 let collectorRun: Running;
 let storeRun: Running;
 let lonelyRun: Running;
+let lonelyStatus: Record<string, any> | undefined;
 /** The node that led the store's consumer (killed first). */
 let leader = 0;
 
 beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error("nats-server is not installed (.ci/run installs Debian's nats-server)");
   [cluster, fake] = await Promise.all([startNatsCluster(), startFakeExchange({ symbols: SYMBOLS, speed: 5, recordFrames: false })]);
-  // A store that cannot reach NATS at all (nothing listens on port 1).
-  lonely = proc("lonely", "store", natsToml(["nats://127.0.0.1:1"], `consumer = "lonely"`));
+  // A store that cannot reach NATS at all (nothing listens on port 1), its address carrying credentials.
+  lonely = proc("lonely", "store", natsToml(["nats://harvest:s3cr3t-pw@127.0.0.1:1"], `consumer = "lonely"`));
   collector = proc("collector", "run", natsToml(cluster.servers, `enable = true\ncollector_id = "a"`));
   store = proc("store", "store", natsToml(cluster.servers, `consumer = "main"`));
   lonelyRun = start(lonely);
@@ -102,6 +103,10 @@ test("a store configured to trade is refused because the store does not trade", 
 
 test("a store that cannot reach NATS serves /health at once, failing and naming NATS", async () => {
   expect(await unhealthy(lonely, /^store: not connected to nats for \d+ s/, 20_000)).toBeDefined();
+  lonelyStatus = await waitFor("the store names what is wrong with its address", async () => {
+    const st = (await get(lonely, "/api/status"))?.body;
+    return typeof st?.store?.nats?.last_error === "string" && st.store.nats.last_error.includes("refused") ? st : undefined;
+  }, 15_000, 250);
   // Its log is read at the end (the health log looks every 5 s).
 }, 40_000);
 
@@ -168,4 +173,9 @@ test("the store that could not reach NATS logged it: retrying, and unhealthy", a
   expect(out.exitCode).toBe(0);
   expect(out.stderr).toContain("store: cannot reach nats; retrying");
   expect(out.stderr).toMatch(/"level":"warn","msg":"unhealthy","reasons":\["store: not connected to nats/);
+  // What is wrong with the address is named; its credentials never appear.
+  expect(out.stderr).toContain("127.0.0.1:1: connection refused (nothing listens on port 1)");
+  expect(out.stderr).not.toContain("s3cr3t-pw");
+  expect(lonelyStatus?.store?.nats?.last_error).toContain("connection refused");
+  expect(JSON.stringify(lonelyStatus)).not.toContain("s3cr3t-pw");
 }, 40_000);

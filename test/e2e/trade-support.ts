@@ -80,6 +80,33 @@ export async function status(t: Trader): Promise<any> {
   return (await fetch(`http://127.0.0.1:${t.port}/api/status`)).json();
 }
 
+/**
+ * A trader's standing once it is ready and signals have flowed for `settleMs`: /health and the first
+ * symbol's halt. The trader is stopped with SIGTERM either way; its exit code and stderr come back.
+ */
+export async function standingAfterStart(t: Trader, settleMs: number): Promise<{ health: { status: number; body: any }; halted: unknown; exitCode: number | null; stderr: string }> {
+  let health: { status: number; body: any };
+  let halted: unknown;
+  try {
+    await waitFor("the trader ready", async () => {
+      try {
+        return (await status(t)).trading?.ready === true ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 30_000, 200);
+    await Bun.sleep(settleMs);
+    const h = await fetch(`http://127.0.0.1:${t.port}/health`);
+    health = { status: h.status, body: await h.json() };
+    halted = (await status(t)).trading.symbols[0].halted;
+  } catch (e) {
+    await t.run.stop("SIGTERM");
+    throw e;
+  }
+  const r = await t.run.stop("SIGTERM");
+  return { health, halted, exitCode: r.exitCode, stderr: r.stderr };
+}
+
 /** Waits until the ledger has at least `n` fills of our orders (entries and exits). */
 export async function waitForFills(w: World, n: number, timeoutMs: number): Promise<void> {
   await waitFor(`${n} fills at the fake testnet`, () => (w.tn.server.ledger.fills.length >= n ? true : undefined), timeoutMs, 100);

@@ -323,9 +323,18 @@ export class TestnetServer {
           const s = this.symbolParam(p);
           const limit = Math.min(Number(p.get("limit") ?? 500), 1000);
           const mine = this.ledger.fills.filter((f) => f.symbol === s);
-          // Without fromId the venue answers the most recent trades.
+          // Without fromId or a time the venue answers the most recent trades; a time range starts
+          // at its oldest trade. fromId cannot go with a time.
           const from = p.get("fromId");
-          const chosen = from === null ? mine.slice(-limit) : mine.filter((f) => f.id >= Number(from)).slice(0, limit);
+          const start = p.get("startTime");
+          const end = p.get("endTime");
+          if (from !== null && (start !== null || end !== null)) fail(400, -1128, "Combination of optional parameters invalid.");
+          const chosen =
+            from !== null
+              ? mine.filter((f) => f.id >= Number(from)).slice(0, limit)
+              : start !== null || end !== null
+                ? mine.filter((f) => f.time >= Number(start ?? 0) && f.time <= Number(end ?? Number.MAX_SAFE_INTEGER)).slice(0, limit)
+                : mine.slice(-limit);
           return chosen.map((f) => ({
             symbol: f.symbol, id: f.id, orderId: f.orderId, side: f.side, price: String(f.price), qty: String(f.qty), realizedPnl: String(f.realizedPnl),
             quoteQty: String(f.quoteQty), commission: String(f.commission), commissionAsset: "USDT", time: f.time, buyer: f.side === "BUY", maker: f.maker, positionSide: "BOTH",

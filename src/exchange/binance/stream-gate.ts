@@ -187,6 +187,11 @@ export class StreamGate {
     return this.streams.get(stream)?.symbol;
   }
 
+  /** The frames waiting behind a backfill. */
+  *heldFrames(): IterableIterator<GateFrame> {
+    for (const st of this.streams.values()) if (st.held !== null) yield* st.held;
+  }
+
   /** One frame of a subscribed stream, in arrival order. */
   offer(f: GateFrame): void {
     const st = this.streams.get(f.stream);

@@ -10,7 +10,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { hostname } from "node:os";
-import { connectionOptions, openConnection } from "../../sinks/nats/connection.ts";
+import { connectionOptions, diagnoseServers, openConnection, redactServer } from "../../sinks/nats/connection.ts";
 import { NatsKvLease } from "../../sinks/nats/kv-lease.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
 import { ensureStream } from "../../sinks/nats/stream-config.ts";
@@ -104,9 +104,14 @@ export class StreamConsumer {
     if (!o.ok) return { ...o, code: "mismatch" };
     const t0 = Date.now();
     // waitOnFirstConnect: connect() retries silently until a server answers; say so meanwhile.
+    // The addresses are shown without credentials; what is wrong with each, when something is.
+    const shown = this.p.servers.map(redactServer);
     const waiting = setInterval(() => {
-      this.openError = `cannot connect to ${this.p.servers.join(", ")}`;
-      log.limited("store-connect", "warn", "store: cannot reach nats; retrying", { servers: this.p.servers, for_s: Math.round((Date.now() - t0) / 1000) }, 30_000);
+      void diagnoseServers(this.p.servers).then((d) => {
+        if (this.nc !== null || this.stopped) return;
+        this.openError = d ?? `cannot connect to ${shown.join(", ")}`;
+        log.limited("store-connect", "warn", "store: cannot reach nats; retrying", { servers: shown, error: this.openError, for_s: Math.round((Date.now() - t0) / 1000) }, 30_000);
+      }, () => {});
     }, 5_000);
     let nc: NatsConnection;
     try {

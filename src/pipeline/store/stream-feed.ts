@@ -73,6 +73,13 @@ export interface StreamFeedOptions {
   readonly log: Logger;
 }
 
+interface Unacked {
+  readonly msg: JsMsg;
+  readonly tag: number;
+}
+
+const NOTHING_HELD: ReadonlySet<number> = new Set();
+
 export class StreamFeed implements Feed {
   readonly connections: readonly ConnectionView[] = [];
   readonly counters_: StoreCounters = { messages: 0, acked: 0, redeliveries: 0, alreadyLogged: 0, otherSymbols: 0, badRecords: 0 };
@@ -81,13 +88,13 @@ export class StreamFeed implements Feed {
   private readonly stats_ = new Map<string, SymbolFeedStats>();
   private readonly symbolSet: ReadonlySet<string>;
   private readonly sockets = new Map<string, number>();
-  private unacked: JsMsg[] = [];
   /**
-   * How many of `unacked` (from the front) have their lines appended: those taken up to the last
-   * moment the relay held nothing. A trickle of held frames never lets `relay.pending` reach 0 at a
-   * settle; acknowledging this prefix keeps acknowledgements going meanwhile.
+   * Records taken and not acknowledged yet, in the order taken, each with its tag for the relay
+   * (`Relay.holding`). Each is acknowledged on its own once its line is on disk, so records waiting
+   * in the relay (for order, or behind a backfill) hold back nothing but themselves.
    */
-  private forwarded = 0;
+  private unacked: Unacked[] = [];
+  private nextTag = 0;
   /** Date.now() when consuming started (0: not yet), of the last acknowledgement, and since when unacknowledged records wait. */
   startedAtMs = 0;
   lastAckAtMs = 0;
@@ -109,10 +116,7 @@ export class StreamFeed implements Feed {
   start(): void {
     this.running = true;
     this.startedAtMs = Date.now();
-    this.ticker = setInterval(() => {
-      this.relay.tick(performance.now());
-      this.noteForwarded();
-    }, GATE_TICK_MS);
+    this.ticker = setInterval(() => this.relay.tick(performance.now()), GATE_TICK_MS);
     this.loop = this.run().catch((e: Error) => this.o.log.log("error", "store consumer loop failed", { error: e.message }));
   }
 
@@ -153,17 +157,21 @@ export class StreamFeed implements Feed {
   }
 
   /**
-   * Nothing held behind a backfill or waiting for reordering means every record taken so far has its
-   * line appended; once those lines are on disk, the records are acknowledged. (Checked before the
-   * flush: frames released during it are appended after it and wait for the next round.)
+   * Every record taken that the relay does not hold (waiting for order, or behind a backfill) has its
+   * line appended; once those lines are on disk, the records are acknowledged. (Read before the
+   * flush: records released during it are appended after it and wait for the next round.)
    */
   private settle(): Promise<void> {
     if (this.settling !== null) return this.settling;
     const run = async () => {
-      this.noteForwarded();
-      const settled = this.unacked.slice(0, this.forwarded);
-      this.unacked = this.unacked.slice(this.forwarded);
-      this.forwarded = 0;
+      const held = this.relay.pending === 0 ? NOTHING_HELD : this.relay.holding();
+      const settled: JsMsg[] = [];
+      const kept: Unacked[] = [];
+      for (const u of this.unacked) {
+        if (held.has(u.tag)) kept.push(u);
+        else settled.push(u.msg);
+      }
+      this.unacked = kept;
       await this.o.flushLog();
       this.ack(settled);
       const now = Date.now();
@@ -178,15 +186,9 @@ export class StreamFeed implements Feed {
     return this.settling;
   }
 
-  /** Nothing held: every record taken so far has its line appended. */
-  private noteForwarded(): void {
-    if (this.relay.pending === 0) this.forwarded = this.unacked.length;
-  }
-
   private ackAll(): void {
-    const all = this.unacked;
+    const all = this.unacked.map((u) => u.msg);
     this.unacked = [];
-    this.forwarded = 0;
     this.ack(all);
   }
 
@@ -199,15 +201,11 @@ export class StreamFeed implements Feed {
   }
 
   private take(m: JsMsg, t0: number): void {
-    this.takeOne(m, t0);
-    this.noteForwarded();
-  }
-
-  private takeOne(m: JsMsg, t0: number): void {
     const c = this.counters_;
     c.messages++;
     if (this.unacked.length === 0) this.oldestUnackedAtMs = Date.now();
-    this.unacked.push(m);
+    const tag = this.nextTag++;
+    this.unacked.push({ msg: m, tag });
     if (m.redelivered) c.redeliveries++;
     const subj = parseSubject(m.subject, this.o.params.subject_prefix);
     if (subj === null || !this.symbolSet.has(subj.symbol)) {
@@ -223,7 +221,7 @@ export class StreamFeed implements Feed {
     arr.messages++;
     arr.lastAtMs = Date.now();
     const symbol = subj.symbol;
-    const r = this.relay.offer(m.string(), symbol, this.socketOf(collector), t0);
+    const r = this.relay.offer(m.string(), symbol, this.socketOf(collector), t0, tag);
     if (r.type === "bad") {
       c.badRecords++;
       this.o.log.limited(`store-bad:${collector}`, "warn", "record not usable", { collector, subject: m.subject, reason: r.reason });

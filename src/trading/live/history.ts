@@ -26,8 +26,14 @@ export function positionOpenedAt(pos: number, trades: readonly VenueTrade[]): nu
   return null;
 }
 
-/** The trades of the UTC day of `nowMs`, oldest first, and whether the list may lack earlier ones of that day. */
-export function tradesOfDay(trades: readonly VenueTrade[], nowMs: number, pageSize: number): { readonly trades: VenueTrade[]; readonly complete: boolean } {
+/** The trades of a UTC day, oldest first, and whether earlier ones of that day may be missing. */
+export interface DayTrades {
+  readonly trades: VenueTrade[];
+  readonly complete: boolean;
+}
+
+/** The trades of the UTC day of `nowMs` in a page of `pageSize` at most (a full page may have been cut). */
+export function tradesOfDay(trades: readonly VenueTrade[], nowMs: number, pageSize: number): DayTrades {
   const day = utcDay(nowMs);
   const sorted = [...trades].sort((a, b) => a.id - b.id);
   const today = sorted.filter((t) => utcDay(t.time) === day);

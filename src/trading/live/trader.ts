@@ -19,8 +19,8 @@ import type { Row, RowKind } from "../../core/rows.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
-import { RiskBook, utcDay } from "../risk/limits.ts";
-import { positionOpenedAt, tradesOfDay } from "./history.ts";
+import { RiskBook, utcDay, utcDayStart } from "../risk/limits.ts";
+import { positionOpenedAt, tradesOfDay, type DayTrades } from "./history.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
@@ -39,6 +39,8 @@ export interface LiveTraderOptions {
 const EPS = 1e-9;
 /** Trades the venue's trade list answers at most per request (GET /fapi/v1/userTrades limit=1000). */
 const TRADE_PAGE = 1000;
+/** Pages read at most to rebuild one symbol's day (weight 5 each): 50,000 fills. */
+const MAX_DAY_PAGES = 50;
 const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
 
 interface Waiter {
@@ -163,10 +165,12 @@ export class LiveTrader {
     const halts = this.records.haltsOf(utcDay(Date.now()));
     for (const s of this.state.values()) {
       // Fills before this process are history: only later trade ids are ours to record.
-      const trades = await this.venue.trades(s.symbol, null);
+      const trades = await this.venue.trades(s.symbol, "latest");
       if (trades === null) return `cannot read the trade list of ${s.symbol}`;
-      for (const tr of trades) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
-      this.resumeDay(s, trades, halts.get(s.symbol) ?? null);
+      const day = await this.dayTrades(s.symbol, trades);
+      if (day === null) return `cannot read the trade list of ${s.symbol}`;
+      for (const tr of [...trades, ...day.trades]) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
+      this.resumeDay(s, day, halts.get(s.symbol) ?? null);
     }
     await this.reconcileAll(true);
     if (this.fenced) return "stopped while starting (the trading lease was lost)";
@@ -510,14 +514,13 @@ export class LiveTrader {
    * a halt an earlier trader recorded today in the audit log (tripped on unrealised PnL, it may not
    * show in the realised figures). A halted symbol stays halted until the day ends, whatever restarts it.
    */
-  private resumeDay(s: SymbolState, trades: readonly VenueTrade[], recorded: { reason: string; since_ts_ms: number } | null): void {
+  private resumeDay(s: SymbolState, day: DayTrades, recorded: { reason: string; since_ts_ms: number } | null): void {
     const now = Date.now();
-    const day = tradesOfDay(trades, now, TRADE_PAGE);
     for (const t of day.trades) {
       s.risk.realize(t.time, t.realizedPnl - t.commission);
       s.risk.check(t.time, 0);
     }
-    if (!day.complete) this.log.log("warn", "trade: the day's trades exceed one page of the trade list; day PnL rebuilt from the latest ones", { symbol: s.symbol, trades: day.trades.length });
+    if (!day.complete) this.log.log("warn", `trade: the day has more than ${MAX_DAY_PAGES * TRADE_PAGE} trades; day PnL rebuilt from the first ones`, { symbol: s.symbol, trades: day.trades.length });
     if (recorded !== null) s.risk.restoreHalt(now, recorded.reason, recorded.since_ts_ms);
     const v = s.risk.view(now, 0);
     const halt = s.risk.haltAt(now);
@@ -546,9 +549,28 @@ export class LiveTrader {
     });
   }
 
+  /**
+   * The UTC day's trades of `symbol`, oldest first: from the latest page when it reaches back past
+   * midnight, else read page by page from midnight on (a busy day has more than one page).
+   */
+  private async dayTrades(symbol: string, latest: readonly VenueTrade[]): Promise<DayTrades | null> {
+    const now = Date.now();
+    const fromLatest = tradesOfDay(latest, now, TRADE_PAGE);
+    if (fromLatest.complete) return fromLatest;
+    const all: VenueTrade[] = [];
+    let page = await this.venue.trades(symbol, { fromTime: utcDayStart(now) });
+    for (let n = 1; page !== null; n++) {
+      all.push(...page);
+      const last = page.length < TRADE_PAGE;
+      if (last || n >= MAX_DAY_PAGES) return { trades: tradesOfDay(all, now, Number.POSITIVE_INFINITY).trades, complete: last };
+      page = await this.venue.trades(symbol, { fromId: page[page.length - 1]!.id + 1 });
+    }
+    return null;
+  }
+
   /** Fills the stream did not deliver (down, or slow), from the trade list. */
   private async backfillTrades(s: SymbolState): Promise<void> {
-    const trades = await this.venue.trades(s.symbol, s.lastTradeId + 1);
+    const trades = await this.venue.trades(s.symbol, { fromId: s.lastTradeId + 1 });
     if (trades === null) return;
     for (const t of trades) {
       if (s.seenTrades.has(t.id)) continue;
@@ -609,7 +631,7 @@ export class LiveTrader {
             // Its age is the venue's: the time of the fill that opened it, from the trade list; when the
             // list does not reach back that far, the adoption time (the strategy's time stop then
             // counts from now). Never 0: the time stop would close it at the first row.
-            const opened = positionOpenedAt(s.pos, (await this.venue.trades(s.symbol, null)) ?? []);
+            const opened = positionOpenedAt(s.pos, (await this.venue.trades(s.symbol, "latest")) ?? []);
             const since = opened ?? Date.now();
             this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice, opened_ms: since, age_known: opened !== null });
             this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: since, fee: 0, key: null });

@@ -10,7 +10,8 @@ import type { TradeRecord } from "./sizing.ts";
 const DAY_MS = 86_400_000;
 const ORDER_WINDOW_MS = 60_000;
 
-export const utcDay = (tsMs: number): string => new Date(Math.floor(tsMs / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+export const utcDayStart = (tsMs: number): number => Math.floor(tsMs / DAY_MS) * DAY_MS;
+export const utcDay = (tsMs: number): string => new Date(utcDayStart(tsMs)).toISOString().slice(0, 10);
 
 export class RiskBook implements TradeRecord {
   private day = "";

@@ -7,7 +7,7 @@
  */
 import { applyFilters, type RateLimits, type SymbolFilters } from "./filters.ts";
 import type { RestReply, SignedRest } from "./signed-rest.ts";
-import type { NewOrder, OrderState, PositionState, VenueSide, VenueTrade } from "../../../core/execution.ts";
+import type { NewOrder, OrderState, PositionState, TradePage, VenueSide, VenueTrade } from "../../../core/execution.ts";
 
 export interface AlgoState {
   readonly algoId: number;
@@ -162,9 +162,13 @@ export class OrderGateway {
     return this.rest.signed("POST", "/fapi/v1/countdownCancelAll", { symbol, countdownTime: countdownMs });
   }
 
-  /** The account's trades from `fromId` on (fills the user stream may have missed), or the latest ones. */
-  async userTrades(symbol: string, fromId: number | null): Promise<VenueTrade[] | null> {
-    const r = await this.rest.signed("GET", "/fapi/v1/userTrades", fromId === null ? { symbol, limit: 1000 } : { symbol, fromId, limit: 1000 });
+  /**
+   * One page of the account's trade list (`limit` at its largest, 1000). Without `fromId` or
+   * `startTime` the venue answers the latest trades; `fromId` and `startTime` exclude each other.
+   */
+  async userTrades(symbol: string, page: TradePage): Promise<VenueTrade[] | null> {
+    const from: Record<string, number> = page === "latest" ? {} : "fromId" in page ? { fromId: page.fromId } : { startTime: page.fromTime };
+    const r = await this.rest.signed("GET", "/fapi/v1/userTrades", { symbol, ...from, limit: 1000 });
     if (r.kind !== "ok" || !Array.isArray(r.body)) return null;
     return (r.body as Record<string, unknown>[]).map((t) => ({
       id: num(t.id), orderId: num(t.orderId), symbol: String(t.symbol), side: t.side as VenueSide, price: num(t.price), qty: num(t.qty),

@@ -13,6 +13,7 @@ import type {
   PositionState,
   Refusal,
   StopState,
+  TradePage,
   VenueAccess,
   VenueAudit,
   VenueEvent,
@@ -201,8 +202,8 @@ class BinanceExecution implements ExecutionVenue {
     return this.gateway.positions(symbol);
   }
 
-  trades(symbol: string, fromId: number | null): Promise<VenueTrade[] | null> {
-    return this.gateway.userTrades(symbol, fromId);
+  trades(symbol: string, page: TradePage): Promise<VenueTrade[] | null> {
+    return this.gateway.userTrades(symbol, page);
   }
 
   async armDeadMan(symbol: string, countdownMs: number): Promise<VenueReply> {

@@ -27,6 +27,8 @@ export class BinanceRelay implements Relay {
   private readonly resumeTrade = new Map<string, number>();
   private readonly resumeDepth = new Map<string, number>();
   private readonly begun = new Set<string>();
+  /** Each frame's record tag (offer), for `holding`. */
+  private readonly tags = new WeakMap<GateFrame, number>();
 
   constructor(
     symbols: readonly string[],
@@ -56,10 +58,11 @@ export class BinanceRelay implements Relay {
     }
   }
 
-  offer(line: string, symbol: string, source: number, t0: number): RelayOutcome {
+  offer(line: string, symbol: string, source: number, t0: number, tag: number): RelayOutcome {
     const r = recordInput(line, symbol, source, t0);
     if (r.type !== "frame") return r;
     const f = r.frame;
+    this.tags.set(f, tag);
     const ev = f.event;
     if (ev !== null) {
       const resume = ev.kind === "aggTrade" ? this.resumeTrade : this.resumeDepth;
@@ -89,6 +92,17 @@ export class BinanceRelay implements Relay {
 
   get pending(): number {
     return this.gate.totals.held + this.reseq.waiting;
+  }
+
+  holding(): ReadonlySet<number> {
+    const held = new Set<number>();
+    for (const frames of [this.reseq.heldFrames(), this.gate.heldFrames()]) {
+      for (const f of frames) {
+        const tag = this.tags.get(f);
+        if (tag !== undefined) held.add(tag);
+      }
+    }
+    return held;
   }
 
   get reordered(): number {

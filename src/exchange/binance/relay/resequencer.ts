@@ -62,6 +62,11 @@ export class Resequencer {
     return this.waitingTotal;
   }
 
+  /** The records waiting here. */
+  *heldFrames(): IterableIterator<GateFrame> {
+    for (const q of this.streams.values()) for (const w of q.waiting) yield w.frame;
+  }
+
   /** One record of `stream` at place `seq`, following place `prev`, received at `nowMs`. */
   offer(stream: string, seq: number, prev: number, f: GateFrame, nowMs: number): void {
     let q = this.streams.get(stream);

@@ -122,6 +122,9 @@ trade_timeout_sec = 300
 disk_free_floor_mb = 512
 # ... or when a writer (Parquet, NDJSON) has work pending and made no progress for this many seconds.
 writer_stall_sec = 60
+# ... or when a writer dropped data for lack of buffer (storage.max_buffer_mb) in the last this many
+# seconds: long enough for a monitor polling /health to see it.
+drop_alert_sec = 60
 
 [publish.nats]
 # Publish every accepted frame and control line (the records of the NDJSON log) to a NATS JetStream

@@ -102,6 +102,8 @@ export const ConfigSchema = z.strictObject({
       disk_free_floor_mb: z.number().nonnegative().default(512),
       /** A writer with work pending and no progress for this long makes /health fail, naming the writer. */
       writer_stall_sec: posNum.default(60),
+      /** A writer that dropped data for lack of buffer keeps /health failing for this long after the drop. */
+      drop_alert_sec: posNum.default(60),
     })
     .prefault({}),
   /** Simulated trading on fusion signals and the fee table (src/trading/paper/params.ts, docs/research.md). */

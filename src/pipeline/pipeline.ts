@@ -107,6 +107,7 @@ export class Pipeline {
       maxBufferBytes: replay === null ? (cfg.storage.parquet_buffer_mb || cfg.storage.max_buffer_mb) * 1024 * 1024 : Number.MAX_SAFE_INTEGER,
       compaction: cfg.storage.compaction,
       stallMs: cfg.health.writer_stall_sec * 1000,
+      dropAlertMs: cfg.health.drop_alert_sec * 1000,
       retentionDays: replay === null ? cfg.storage.retention_days_parquet : 0,
       // Live: memory at every moment matters more than the writer's last 1 % of CPU; a replay
       // writes hundreds of batches a second and needs the time (writer-worker.ts).
@@ -125,6 +126,7 @@ export class Pipeline {
             compress: cfg.storage.ndjson_compress,
             fsync: cfg.storage.ndjson_fsync,
             stallMs: cfg.health.writer_stall_sec * 1000,
+            dropAlertMs: cfg.health.drop_alert_sec * 1000,
             maxBufferBytes: cfg.storage.max_buffer_mb * 1024 * 1024,
             retentionDays: cfg.storage.retention_days_ndjson,
             ...(events.ndjsonMaintenance === undefined ? {} : { onMaintenance: events.ndjsonMaintenance }),

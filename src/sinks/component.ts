@@ -32,8 +32,11 @@ export interface LineSinkComponent extends SinkComponent {
   appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void;
 }
 
-/** A writer that dropped data within this window still reports it. */
-export const RECENT_DROP_MS = 60_000;
+/** A writer that dropped data within this window still reports it, unless told otherwise (`health.drop_alert_sec`). */
+export const DROP_ALERT_MS = 60_000;
+
+/** The health reason of a recent drop: `what` dropped within the last `alertMs`. */
+export const dropReason = (what: string, alertMs: number): string => `${what} dropped in the last ${Math.round(alertMs / 1000)} s`;
 
 export const healthy: ComponentHealth = { ok: true, reasons: [] };
 

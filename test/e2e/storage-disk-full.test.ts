@@ -22,6 +22,8 @@ const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT", "NEOUSDT"];
 /** Above what one rotation hands over at this feed rate (bursts reach ~2 MiB), reached within the fill window. */
 const BOUND_MB = 6;
 const BOUND = BOUND_MB * 1024 * 1024;
+/** How long /health reports a drop (default 60 s; shorter here so the test need not wait a minute). */
+const DROP_ALERT_SEC = 10;
 
 const base = tempDir("storage-diskfull");
 const mnt = join(base, "fs");
@@ -52,6 +54,7 @@ const during: Sample[] = [];
 let baselineRss = 0;
 let healthWhileFull: { status: number; body: { ok: boolean; reasons: string[] } } | null = null;
 let statusWhileFull: Record<string, any> = {};
+let healthEndOfFull: { status: number; body: { ok: boolean; reasons: string[] } } | null = null;
 let healthAfter: { status: number; body: { ok: boolean; reasons: string[] } } | null = null;
 let freedAt = 0;
 let statusAfter: Record<string, any> = {};
@@ -82,7 +85,7 @@ beforeAll(async () => {
   l = { ...layout(mnt), artifacts: join(base, "artifacts") };
   port = freePort();
   proc = startBinary(
-    ["run", "--config", join(REPO, "config.toml"), "--set", `storage.max_buffer_mb=${BOUND_MB}`, "--set", "health.disk_free_floor_mb=0"],
+    ["run", "--config", join(REPO, "config.toml"), "--set", `storage.max_buffer_mb=${BOUND_MB}`, "--set", "health.disk_free_floor_mb=0", "--set", `health.drop_alert_sec=${DROP_ALERT_SEC}`],
     collectorEnv(fake, SYMBOLS, mnt, port, { PARQUET_ROTATE_SEC: "1", ORDERBOOK_ROTATE_SEC: "1", ARTIFACTS_DIR: l.artifacts }),
   );
   await waitFor("healthy", async () => ((await health(port).catch(() => null))?.status === 200 ? true : undefined), 30_000, 200);
@@ -106,10 +109,11 @@ beforeAll(async () => {
     await Bun.sleep(250);
   }
   statusWhileFull = await apiStatus(port);
+  healthEndOfFull = await health(port);
 
   rmSync(filler);
   freedAt = Date.now();
-  // /health keeps reporting a drop for a while after it (RECENT_DROP_MS in status.ts, 60 s).
+  // /health keeps reporting a drop for health.drop_alert_sec after it.
   let lastReasons: string[] = [];
   healthAfter = await waitFor("health 200 again", async () => {
     const h = await health(port);
@@ -132,8 +136,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(!mounted)("a full output filesystem", () => {
-  test("/health turns 503 and names ENOSPC for the Parquet and NDJSON writers", () => {
+  test("/health turns 503 and names ENOSPC for the Parquet and NDJSON writers, and the drops for health.drop_alert_sec", () => {
     expect(healthWhileFull?.status).toBe(503);
+    expect(healthEndOfFull?.body.reasons).toContain(`parquet buffer full: rows dropped in the last ${DROP_ALERT_SEC} s`);
     console.log(`health while full: ${JSON.stringify(healthWhileFull?.body.reasons)}`);
   });
 

@@ -29,7 +29,7 @@ import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
 import { BufferPool } from "../../util/buffer-pool.ts";
 import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
-import { RECENT_DROP_MS, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
+import { DROP_ALERT_MS, dropReason, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
 
@@ -57,6 +57,8 @@ export interface NdjsonSinkOptions {
   readonly fsyncIntervalMs?: number;
   /** A file with lines pending and no write finished for this long: health names the writer as stalled (default 60 s). */
   readonly stallMs?: number;
+  /** How long after dropping lines health still reports it (default DROP_ALERT_MS). */
+  readonly dropAlertMs?: number;
   /** Bound on lines held in memory (buffered or failed), in bytes of text (default 256 MiB). */
   readonly maxBufferBytes?: number;
   /** Delay between attempts at a failed write (default 1 s). */
@@ -295,7 +297,8 @@ export class NdjsonSink implements LineSinkComponent {
     const reasons: string[] = [];
     const nd = this.status();
     if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
-    if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < RECENT_DROP_MS) reasons.push("ndjson buffer full: lines dropped in the last minute");
+    const alertMs = this.opts.dropAlertMs ?? DROP_ALERT_MS;
+    if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < alertMs) reasons.push(dropReason("ndjson buffer full: lines", alertMs));
     // Stuck, not failing (a write that never returns: a hung disk, a full pipe): nothing else would say so.
     const stall = this.stalled(performance.now());
     if (stall !== null) reasons.push(`ndjson writer stalled: ${stall.lines} lines pending, no progress for ${Math.floor(stall.forMs / 1000)} s (${stall.files} file${stall.files === 1 ? "" : "s"})`);

@@ -42,6 +42,8 @@ export interface ParquetSinkOptions {
   readonly lowMemory?: boolean;
   /** Batches pending and none settled for this long: health names the writer as stalled (default 60 s). */
   readonly stallMs?: number;
+  /** How long after dropping rows health still reports it (default DROP_ALERT_MS). */
+  readonly dropAlertMs?: number;
   /** Overrides where the worker script is found (see writerWorkerSpecifier). */
   readonly workerSpecifier?: string;
   /** Called on the ingest thread for every failed or dropped write; must not throw (it is guarded anyway). */

@@ -182,11 +182,22 @@ export async function* openLines(path: string): AsyncGenerator<string> {
   }
 }
 
+/** A file that cannot be read or decompressed further: named, with where reading stopped. */
+export function readStopped(path: string, lineNo: number, e: unknown): Error {
+  return new Error(`replay: ${path}: stopped after line ${lineNo}: ${(e as Error).message}`);
+}
+
 /** Symbol of a file without a `symbol=` path segment: the first stream named in it. */
 async function sniffSymbol(path: string, sniff: (line: string) => string | null): Promise<string | null> {
-  for await (const line of openLines(path)) {
-    const s = sniff(line);
-    if (s !== null) return s;
+  let n = 0;
+  try {
+    for await (const line of openLines(path)) {
+      const s = sniff(line);
+      if (s !== null) return s;
+      n++;
+    }
+  } catch (e) {
+    throw readStopped(path, n, e);
   }
   return null;
 }

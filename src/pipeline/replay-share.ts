@@ -10,7 +10,7 @@ import { createLogger } from "../util/log.ts";
 import type { MaintenanceEvent, ParquetSinkError } from "../sinks/parquet/sink-types.ts";
 import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
-import { LineCursor, openTextBlocks, type PlannedFile } from "./replay-files.ts";
+import { LineCursor, openTextBlocks, readStopped, type PlannedFile } from "./replay-files.ts";
 import { rawLogDecoder } from "./venue.ts";
 import { basename } from "node:path";
 import type { SymbolStage } from "../core/stage.ts";
@@ -104,7 +104,7 @@ export async function replayPlanned(
       }
     } catch (e) {
       // Typically a file that cannot be read or decompressed further: name it, and where replay stopped.
-      throw new Error(`replay: ${f.path}: stopped after line ${lineNo}: ${(e as Error).message}`);
+      throw readStopped(f.path, lineNo, e);
     }
     past?.finish();
     if (pendingBad !== null) {

@@ -10,9 +10,11 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { writerWorkerSpecifier } from "../sinks/parquet/parquet-sink.ts";
-import { collectReplayFiles, openLines, planReplay, type PlannedFile, type ReplayFile } from "./replay-files.ts";
+import { collectReplayFiles, openLines, planReplay, readStopped, type PlannedFile, type ReplayFile } from "./replay-files.ts";
 import { replayInWorkers, splitBySymbol } from "./replay-parallel.ts";
 import { replayShare, type ReplayEvents, type ReplayResult } from "./replay-share.ts";
+import { occupiedMessage, occupiedPartitions, outFolderProblem } from "./replay-target.ts";
+import { EXIT_TREE_IN_USE, lockTrees } from "./tree-lock.ts";
 import { depthModeOfLine, rawLogDecoder } from "./venue.ts";
 
 /** The main thread's printer of replay events: one line each on stderr. */
@@ -43,14 +45,18 @@ const MODE_SNIFF_LINES = 2000;
 async function withLogDepthMode(cfg: Config, files: readonly PlannedFile[], warn: (m: string) => void): Promise<Config> {
   for (const f of files) {
     let n = 0;
-    for await (const line of openLines(f.path)) {
-      const mode = depthModeOfLine(line);
-      if (mode !== null) {
-        if (mode === cfg.feed.depth) return cfg;
-        warn(`${f.path} was recorded with feed.depth = "${mode}": replayed that way (the configuration says "${cfg.feed.depth}")`);
-        return { ...cfg, feed: { ...cfg.feed, depth: mode } };
+    try {
+      for await (const line of openLines(f.path)) {
+        const mode = depthModeOfLine(line);
+        if (mode !== null) {
+          if (mode === cfg.feed.depth) return cfg;
+          warn(`${f.path} was recorded with feed.depth = "${mode}": replayed that way (the configuration says "${cfg.feed.depth}")`);
+          return { ...cfg, feed: { ...cfg.feed, depth: mode } };
+        }
+        if (++n >= MODE_SNIFF_LINES) break;
       }
-      if (++n >= MODE_SNIFF_LINES) break;
+    } catch (e) {
+      throw readStopped(f.path, n, e);
     }
   }
   return cfg;
@@ -81,6 +87,11 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
     process.stderr.write(`harvestd: replay: no .ndjson, .ndjson.gz or .ndjson.zst files under ${paths.join(", ")}\n`);
     return 2;
   }
+  const outProblem = out === null ? null : outFolderProblem(resolve(out));
+  if (outProblem !== null) {
+    process.stderr.write(`harvestd: replay: ${outProblem}\n`);
+    return 2;
+  }
   const outputDir = out === null ? cfg.storage.output_dir : join(resolve(out), "raw");
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
   const report = replayReporter();
@@ -90,6 +101,26 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
     process.stderr.write(`harvestd: replay: none of the ${files.length} file${files.length === 1 ? "" : "s"} under ${paths.join(", ")} has stream lines: nothing to replay\n`);
     return 2;
   }
+  // A running collector (or another replay) on these folders would have its hours compacted under it.
+  const lock = lockTrees([outputDir, previewDir], "replay");
+  if (!lock.ok) {
+    process.stderr.write(`harvestd: ${lock.error}\n`);
+    return EXIT_TREE_IN_USE;
+  }
+  try {
+    const occupied = occupiedPartitions(outputDir, planned);
+    if (occupied.length > 0) {
+      process.stderr.write(`harvestd: ${occupiedMessage(outputDir, occupied)}\n`);
+      return 2;
+    }
+    return await replayPlanned(cfg, planned, { outputDir, previewDir }, threads, report);
+  } finally {
+    lock.release();
+  }
+}
+
+async function replayPlanned(cfg: Config, planned: readonly PlannedFile[], dirs: { readonly outputDir: string; readonly previewDir: string }, threads: number, report: ReplayEvents): Promise<number> {
+  const { outputDir, previewDir } = dirs;
   cfg = await withLogDepthMode(cfg, planned, report.warn);
   const shares = splitBySymbol(planned, threads);
   const room = cfg.storage.max_buffer_mb * 1024 * 1024;

@@ -106,14 +106,20 @@ function decompressed(path: string): AsyncIterable<Buffer> {
   return path.endsWith(".gz") ? raw.pipe(createGunzip()) : path.endsWith(".zst") ? raw.pipe(createZstdDecompress()) : raw;
 }
 
-/** Every line of a file (plain or compressed), streamed. */
+/** Every line of a file (plain or compressed), streamed; a file that cannot be read is named. */
 async function* fileLines(path: string): AsyncGenerator<string> {
   let rest = "";
-  for await (const chunk of decompressed(path)) {
-    const text = rest + (chunk as Buffer).toString("utf8");
-    const lines = text.split("\n");
-    rest = lines.pop()!;
-    yield* lines;
+  let n = 0;
+  try {
+    for await (const chunk of decompressed(path)) {
+      const text = rest + (chunk as Buffer).toString("utf8");
+      const lines = text.split("\n");
+      rest = lines.pop()!;
+      n += lines.length;
+      yield* lines;
+    }
+  } catch (e) {
+    throw new Error(`${path}: cannot be read after line ${n}: ${(e as Error).message}`);
   }
   if (rest.length > 0) yield rest;
 }

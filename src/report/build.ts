@@ -144,7 +144,8 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
         parts.push(...r.parts);
         for (const f of r.read) ctx.progress.file(symbol, kind, f.rows);
         for (const b of r.unreadable) {
-          skipped.push(b);
+          // The reader's message may begin with the path: it is kept once, in `path`.
+          skipped.push({ path: b.path, error: b.error.startsWith(`${b.path}: `) ? b.error.slice(b.path.length + 2) : b.error });
           ctx.progress.warn(b.error);
         }
       }

@@ -4,7 +4,7 @@
  */
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS, type DqHour } from "./data-quality.ts";
-import { DASH, fix, int, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
+import { DASH, fix, int, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells, PAPER_HEAD, paperCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
@@ -18,7 +18,7 @@ const CSS = `
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;max-width:1180px;padding:20px 24px 60px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
 .meta,.muted,.note{color:var(--muted)}.note{font-size:12.5px;max-width:95ch}
-.verdict{border-radius:8px;padding:12px 16px;margin:12px 0;border:1px solid}.verdict.pass{background:var(--passbg);border-color:var(--pass)}.verdict.fail{background:var(--failbg);border-color:var(--fail)}
+.verdict{border-radius:8px;padding:12px 16px;margin:12px 0;border:1px solid}.verdict.pass{background:var(--passbg);border-color:var(--pass)}.verdict.fail{background:var(--failbg);border-color:var(--fail)}.warning{background:var(--failbg);border:1px solid var(--fail);border-radius:8px;padding:8px 12px}
 .verdict strong{font-size:15px}.verdict ul{margin:8px 0 0;padding-left:20px}
 .tag{display:inline-block;border-radius:4px;padding:0 6px;font-weight:600;font-size:12px}.tag.pass{background:var(--passbg);color:var(--pass)}.tag.fail{background:var(--failbg);color:var(--fail)}
 .scroll{overflow-x:auto;margin:6px 0 10px}table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
@@ -49,6 +49,8 @@ export function renderHtml(d: ReportData): string {
   s.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
   s.push(`<link rel="icon" href="data:,"><title>${esc(`harvestd report ${d.from} … ${d.to}`)}</title><style>${CSS}</style></head><body>`);
   s.push(`<h1>${esc(d.title)}</h1>`);
+  const skipped = skippedWarning(d);
+  if (skipped !== null) s.push(`<p class="warning"><strong>Warning:</strong> ${esc(skipped)}</p>`);
   s.push(`<div class="meta">UTC dates ${esc(d.from)} … ${esc(d.to)} · symbols: ${esc(d.symbols.join(", ") || "none")} · generated ${esc(d.generated_at)} · harvestd ${esc(d.version)}</div>`);
 
   // ---- verdict

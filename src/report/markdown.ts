@@ -4,7 +4,7 @@
  */
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS } from "./data-quality.ts";
-import { DASH, fix, int, pValue, signalLabel, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
+import { DASH, fix, int, pValue, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { ALL, type HitRateRow } from "./signals.ts";
 import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
 import { AB_EMPTY, AB_HEAD, AB_NOTE, abRows, abVerdict } from "./ab-section.ts";
@@ -121,6 +121,8 @@ export function renderMarkdown(d: ReportData): string {
   const ph = p.primary_horizon_s;
   const out: string[] = [];
   out.push(`# ${d.title}`, "");
+  const skipped = skippedWarning(d);
+  if (skipped !== null) out.push(`> **Warning:** ${skipped}`, "");
   out.push(`UTC dates ${d.from} … ${d.to}; symbols: ${d.symbols.join(", ") || "none"}. Generated ${d.generated_at} by harvestd ${d.version}.`, "");
 
   out.push("## Verdict", "", `**${verdictHeadline(d)}**`, "");

@@ -7,13 +7,14 @@
  * documented book prices; the HTML must open in headless Chromium without any error.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, runBinary, startBinary, tempDir, waitFor, REPO, type RunResult } from "../helpers/binary.ts";
 import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
 import { hive, query } from "../helpers/duckdb.ts";
 import { strategyArgs } from "../helpers/strategy-sets.ts";
+import { listFiles } from "../helpers/ndjson.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT"];
 
@@ -333,3 +334,23 @@ describe("harvestd report (compiled binary) over a real run", () => {
     }
   }, 90_000);
 });
+
+test("a Parquet file that cannot be read is left out, and the report says so first: on stderr and above the verdict", async () => {
+  const copy = tempDir("report-skipped");
+  cpSync(join(dir, "raw"), join(copy, "raw"), { recursive: true });
+  cpSync(join(dir, "preview"), join(copy, "preview"), { recursive: true });
+  const cvd = listFiles(join(copy, "preview"), /kind=cvd\/.*\.parquet$/)[0]!;
+  truncateSync(cvd, 100);
+  const day = new Date().toISOString().slice(0, 10);
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const env = { OUTPUT_DIR: join(copy, "raw"), PREVIEW_DIR: join(copy, "preview"), NDJSON_DIR: join(dir, "ndjson"), ARTIFACTS_DIR: join(copy, "artifacts") };
+  const r = await runBinary(["report", "--from", yesterday, "--to", day, "--config", join(REPO, "config.toml")], env);
+  expect(r.exitCode).toBe(0);
+  expect(r.stderr).toMatch(/report: warning: 1 of \d+ Parquet files could not be read and were left out: every figure of the report, the verdict included, is computed without them/);
+  const md = readFileSync(r.stdout.trim().split("\n")[0]!, "utf8").split("\n");
+  // The title, then the warning, before anything else.
+  expect(md[2]).toMatch(/^> \*\*Warning:\*\* 1 of \d+ Parquet files could not be read/);
+  // The file is named once in its line under Inputs.
+  const listed = md.find((l) => l.includes(cvd))!;
+  expect(listed.split(cvd).length).toBe(2);
+}, 60_000);

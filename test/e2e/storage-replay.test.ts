@@ -5,7 +5,7 @@
  * in JavaScript, where -0 and 0 or two NaNs would differ, and by EXCEPT ALL in DuckDB).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { ALL_KINDS } from "../../src/core/rows.ts";
@@ -128,4 +128,44 @@ describe("replay input: .ndjson.zst, .ndjson.gz, a truncated last line", () => {
       expect(full.slice(0, cut.length - 1)).toEqual(cut.slice(0, cut.length - 1));
     }
   }, 60_000);
+});
+
+describe("where replay may write (src/pipeline/replay-target.ts)", () => {
+  const countRows = async (l: Layout) => Number((await query(`SELECT count(*) AS n FROM ${hive(join(l.raw, "*", "*", "kind=prices", "*.parquet"))}`))[0]!.n);
+
+  test("a tree that already holds Parquet for those symbols and days is refused, naming them, and left as it was", async () => {
+    const before = await countRows(replayed);
+    const again = await runBinary(["replay", live.ndjson, "--out", join(replayed.raw, ".."), "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: replayed.artifacts });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/replay: .*raw already holds Parquet for date=\d{4}-\d\d-\d\d\/symbol=BTCUSDT, .*: replaying into it would store those rows a second time/);
+    expect(again.stderr.trim().split("\n")).toHaveLength(1);
+    expect(await countRows(replayed)).toBe(before);
+  });
+
+  test("a tree a collector is writing is refused with 75; --out naming a file is one line, exit 2", async () => {
+    const busy = join(tempDir("replay-busy"), "tree");
+    const port = freePort();
+    const collector = startBinary(["run", "--config", join(REPO, "config.toml")], collectorEnv(fake, SYMBOLS, busy, port));
+    try {
+      await waitFor("the collector's lock", () => (existsSync(join(busy, "raw", ".harvestd.lock")) ? true : undefined), 20_000, 50);
+      const r = await runBinary(["replay", live.ndjson, "--out", busy, "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: join(busy, "replay-artifacts") });
+      expect({ code: r.exitCode, inUse: /in use|held by|running/.test(r.stderr) }).toEqual({ code: 75, inUse: true });
+      expect(listFiles(join(busy, "raw"), /\.parquet$/).every((f) => !f.includes("replay"))).toBe(true);
+    } finally {
+      await collector.stop("SIGTERM");
+    }
+    const file = join(tempDir("replay-file"), "not-a-folder");
+    writeFileSync(file, "");
+    const r = await runBinary(["replay", live.ndjson, "--out", file, "--config", join(REPO, "config.toml")]);
+    expect({ code: r.exitCode, stderr: r.stderr.trim() }).toEqual({ code: 2, stderr: `harvestd: replay: --out ${file} is not a folder` });
+  }, 40_000);
+
+  test("a compressed log that is corrupt from its first byte is named", async () => {
+    const dir = tempDir("replay-corrupt");
+    const bad = join(dir, "x.ndjson.gz");
+    writeFileSync(bad, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x67, 0x61, 0x72, 0x62]));
+    const r = await runBinary(["replay", bad, "--out", join(dir, "out"), "--config", join(REPO, "config.toml")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^harvestd: fatal: replay: ${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: stopped after line 0: `));
+  });
 });

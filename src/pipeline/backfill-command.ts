@@ -22,7 +22,7 @@ import type { Config } from "../config/schema.ts";
 import { backfillLine, gapLine, sessionLine } from "../core/raw-log.ts";
 import { checkRequest } from "../report/command.ts";
 import { compressFile } from "../sinks/ndjson/compress.ts";
-import { dateFolders, findHoles, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "./stored-trades.ts";
+import { dateFolders, findHoles, givenUpBefore, pastBackfillPath, storedTradeIds, tradeFiles, type TradeHole } from "./stored-trades.ts";
 import { listNames } from "../util/list-names.ts";
 import { versionInfo } from "../util/version.ts";
 import { Pipeline } from "./pipeline.ts";
@@ -79,12 +79,21 @@ export async function runBackfill(cfg: Config, req: BackfillRequest): Promise<nu
   let total: SymbolResult = { holes: 0, recovered: 0, notServed: 0 };
   try {
     for (const symbol of symbols) {
-      const { ids, ts } = await storedTradeIds(tradeFiles(dir, symbol, dates), symbol);
+      const { ids, ts, givenUp } = await storedTradeIds(tradeFiles(dir, symbol, dates), symbol);
       // A live collector gives a hole up after feed.backfill_max_hold_sec: younger ones may still be its.
-      const holes = findHoles(ids, ts, fromMs, toMs, Date.now() - 2 * cfg.feed.backfill_max_hold_sec * 1000);
+      const youngAfterMs = Date.now() - 2 * cfg.feed.backfill_max_hold_sec * 1000;
+      const all = findHoles(ids, ts, fromMs, toMs);
+      const young = all.filter((h) => h.afterMs >= youngAfterMs);
+      // What an earlier run asked for and REST did not serve is not asked again.
+      const old = all.filter((h) => h.afterMs < youngAfterMs);
+      const holes = old.filter((h) => !givenUpBefore(h, givenUp));
       const r = await fillSymbol(cfg, pipeline, recovery, symbol, holes);
       total = { holes: total.holes + r.holes, recovered: total.recovered + r.recovered, notServed: total.notServed + r.notServed };
-      process.stdout.write(`backfill ${symbol}: ${ids.length} stored trades, ${r.holes} holes, ${r.recovered} trades recovered, ${r.notServed} ids not served by REST\n`);
+      const notes = [
+        ...(old.length > holes.length ? [`${old.length - holes.length} holes an earlier backfill found REST does not serve (not asked again)`] : []),
+        ...(young.length > 0 ? [`${young.length} holes too recent to touch (a live collector may still fill them; run again after ${new Date(Math.max(...young.map((h) => h.afterMs)) + 2 * cfg.feed.backfill_max_hold_sec * 1000).toISOString().slice(11, 19)} UTC)`] : []),
+      ];
+      process.stdout.write(`backfill ${symbol}: ${ids.length} stored trades, ${r.holes} holes, ${r.recovered} trades recovered, ${r.notServed} ids not served by REST${notes.map((n) => `; ${n}`).join("")}\n`);
     }
   } finally {
     recovery.close();

@@ -8,8 +8,9 @@
  *   to find the holes of a past range.
  *
  * A trade is a data line or a `backfill` line the exchange adapter's raw-log decoder reads as a trade
- * the engine accepts (exactly what replay applies). `gap` lines hold no trade: ids recorded as
- * missing are tried again.
+ * the engine accepts (exactly what replay applies). `gap` lines hold no trade: ids a live run
+ * recorded as missing are tried again; those an earlier `harvestd backfill` recorded (REST did not
+ * serve them) are returned apart, so that a second run does not ask again.
  * Files are the hour files `raw-HH.ndjson[.gz|.zst]` and the files of earlier backfill runs
  * (`backfill-*.ndjson[.gz|.zst]`, see docs/feed.md).
  */
@@ -194,25 +195,57 @@ export function tradeFiles(dir: string, symbol: string, dates: readonly string[]
   return out;
 }
 
+/** Ids an earlier `harvestd backfill` asked REST for and did not get (its `gap` lines). */
+export interface GivenUp {
+  readonly fromId: number;
+  readonly toId: number;
+}
+
 /**
  * Every trade id (with its time) in `files`, ascending by id, each id once (a plain hour file and its
- * compressed twin may repeat lines).
+ * compressed twin may repeat lines); and the ranges earlier backfill runs gave up.
  */
-export async function storedTradeIds(files: readonly string[], symbol: string): Promise<{ ids: Float64Array; ts: Float64Array }> {
+export async function storedTradeIds(files: readonly string[], symbol: string): Promise<{ ids: Float64Array; ts: Float64Array; givenUp: GivenUp[] }> {
   const byId = new Map<number, number>();
+  const givenUp: GivenUp[] = [];
   const needle = `"${tradeStreamOf(symbol)}"`;
   for (const path of files) {
     if (!isFile(path)) continue;
+    const past = isPastBackfill(path);
     for await (const line of fileLines(path)) {
       if (!line.includes(needle)) continue;
       const t = tradeOfLine(line, symbol);
       if (t !== null) byId.set(t.id, t.tsMs);
+      else if (past && line.includes('"event":"gap"')) {
+        const g = gapRange(line);
+        if (g !== null) givenUp.push(g);
+      }
     }
   }
   const ids = Float64Array.from(byId.keys()).sort();
   const ts = new Float64Array(ids.length);
   for (let i = 0; i < ids.length; i++) ts[i] = byId.get(ids[i]!)!;
-  return { ids, ts };
+  return { ids, ts, givenUp };
+}
+
+function gapRange(line: string): GivenUp | null {
+  try {
+    const v = JSON.parse(line) as { from_id?: unknown; to_id?: unknown };
+    return typeof v.from_id === "number" && typeof v.to_id === "number" ? { fromId: v.from_id, toId: v.to_id } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether every id of `h` lies in one of `ranges`. */
+export function givenUpBefore(h: { readonly fromId: number; readonly toId: number }, ranges: readonly GivenUp[]): boolean {
+  let next = h.fromId;
+  for (const r of [...ranges].sort((a, b) => a.fromId - b.fromId)) {
+    if (r.fromId > next) break;
+    if (r.toId >= next) next = r.toId + 1;
+    if (next > h.toId) return true;
+  }
+  return false;
 }
 
 /** Ids missing between two stored trades: `fromId..toId`, with the trade times around it. */
@@ -226,16 +259,15 @@ export interface TradeHole {
 
 /**
  * Holes between consecutive stored ids (ascending) that touch `[fromMs, toMs)`: the trade before the
- * hole is earlier than `toMs` and the one after it is not earlier than `fromMs`. Holes whose later
- * trade is at or after `notAfterMs` are left out (a live collector may still be filling them).
+ * hole is earlier than `toMs` and the one after it is not earlier than `fromMs`.
  */
-export function findHoles(ids: ArrayLike<number>, ts: ArrayLike<number>, fromMs: number, toMs: number, notAfterMs = Number.POSITIVE_INFINITY): TradeHole[] {
+export function findHoles(ids: ArrayLike<number>, ts: ArrayLike<number>, fromMs: number, toMs: number): TradeHole[] {
   const out: TradeHole[] = [];
   for (let i = 1; i < ids.length; i++) {
     const a = ids[i - 1]!;
     const b = ids[i]!;
     if (b <= a + 1) continue;
-    if (ts[i - 1]! < toMs && ts[i]! >= fromMs && ts[i]! < notAfterMs) out.push({ fromId: a + 1, toId: b - 1, beforeMs: ts[i - 1]!, afterMs: ts[i]! });
+    if (ts[i - 1]! < toMs && ts[i]! >= fromMs) out.push({ fromId: a + 1, toId: b - 1, beforeMs: ts[i - 1]!, afterMs: ts[i]! });
   }
   return out;
 }

@@ -68,18 +68,20 @@ describe("storedTradeIds", () => {
     const dir = tempDir("tids");
     put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson.gz", [trade("BTCUSDT", 1), trade("BTCUSDT", 2), gap("BTCUSDT", 3, 4), trade("BTCUSDT", 5)]);
     put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson", [trade("BTCUSDT", 5), trade("BTCUSDT", 9)]);
-    put(dir, "2026-01-01", "BTCUSDT", "backfill-x.ndjson.gz", [session, backfill("BTCUSDT", 3)]);
+    put(dir, "2026-01-01", "BTCUSDT", "backfill-x.ndjson.gz", [session, backfill("BTCUSDT", 3), gap("BTCUSDT", 6, 8)]);
     put(dir, "2026-01-02", "BTCUSDT", "raw-00.ndjson", [trade("BTCUSDT", 10), trade("ETHUSDT", 11)]);
     const files = tradeFiles(dir, "BTCUSDT", ["2026-01-01", "2026-01-02", "2026-01-03"]);
     expect(files.length).toBe(4);
-    const { ids, ts } = await storedTradeIds(files, "BTCUSDT");
+    const { ids, ts, givenUp } = await storedTradeIds(files, "BTCUSDT");
     expect([...ids]).toEqual([1, 2, 3, 5, 9, 10]);
     expect(ts[4]).toBe(1_700_000_000_009);
+    // The gap of an earlier backfill run counts as given up; the live run's (3..4) is tried again.
+    expect(givenUp).toEqual([{ fromId: 6, toId: 8 }]);
   });
 });
 
 describe("findHoles", () => {
-  test("holes touching the range, none before the first or after the last id, recent ones left to the live collector", async () => {
+  test("holes touching the range, none before the first or after the last id", async () => {
     const { findHoles } = await import("../../src/pipeline/stored-trades.ts");
     const ids = [10, 11, 15, 16, 20, 30, 31];
     const ts = [100, 110, 150, 160, 200, 300, 310];
@@ -90,6 +92,15 @@ describe("findHoles", () => {
     ]);
     // [150, 200): the hole after 16 (trade before it at 160) and the one reaching 15 (after it at 150).
     expect(findHoles(ids, ts, 150, 200).map((h) => h.fromId)).toEqual([12, 17]);
-    expect(findHoles(ids, ts, 0, 1000, 250).map((h) => h.fromId)).toEqual([12, 17]);
+  });
+
+  test("a hole is given up when earlier backfill runs' gap lines cover every id of it, in one range or several", async () => {
+    const { givenUpBefore } = await import("../../src/pipeline/stored-trades.ts");
+    const hole = { fromId: 12, toId: 19 };
+    expect(givenUpBefore(hole, [{ fromId: 12, toId: 19 }])).toBe(true);
+    expect(givenUpBefore(hole, [{ fromId: 16, toId: 30 }, { fromId: 10, toId: 15 }])).toBe(true);
+    expect(givenUpBefore(hole, [{ fromId: 12, toId: 14 }, { fromId: 16, toId: 19 }])).toBe(false);
+    expect(givenUpBefore(hole, [{ fromId: 13, toId: 19 }])).toBe(false);
+    expect(givenUpBefore(hole, [])).toBe(false);
   });
 });

@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_CONFIG_TOML } from "../config/default-config.ts";
+import { SYMBOL_PATTERN } from "../core/symbols.ts";
 import { notBuilt } from "../calc/supported.ts";
 import { indicatorParams } from "../calc/params.ts";
 import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
@@ -108,6 +109,8 @@ function parse(argv: readonly string[]): Parsed {
   const configPath = explicit ?? (existsSync("config.toml") ? "config.toml" : null);
   const str = (x: unknown): string | null => (typeof x === "string" ? x : null);
   const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean) : null;
+  const misspelt = symbols?.find((s) => !SYMBOL_PATTERN.test(s));
+  if (misspelt !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(misspelt)} is not a symbol (letters and digits, e.g. BTCUSDT; several separated by commas)`);
   return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), threads: str(v.threads), symbols };
 }
 

@@ -91,6 +91,11 @@ describe("other commands", () => {
     const b = await runBinary(["run", "--no-such-flag"]);
     expect(b.exitCode).toBe(2);
     expect(b.stderr.split("\n")[0]).toContain("--no-such-flag");
+    // A symbol that cannot be one is refused for every command, not searched for and found absent.
+    for (const cmd of ["report", "backfill"]) {
+      const c = await runBinary([cmd, "--from", "2026-01-01", "--to", "2026-01-01", "--symbols", "BTCUSDT,BTC_USDT"]);
+      expect({ cmd, code: c.exitCode, first: c.stderr.split("\n")[0] }).toEqual({ cmd, code: 2, first: 'harvestd: --symbols: "BTC_USDT" is not a symbol (letters and digits, e.g. BTCUSDT; several separated by commas)' });
+    }
   });
 
   test("replay of a path that does not exist says which: exit 2", async () => {

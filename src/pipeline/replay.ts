@@ -104,8 +104,8 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   // A running collector (or another replay) on these folders would have its hours compacted under it.
   const lock = lockTrees([outputDir, previewDir], "replay");
   if (!lock.ok) {
-    process.stderr.write(`harvestd: ${lock.error}\n`);
-    return EXIT_TREE_IN_USE;
+    process.stderr.write(`harvestd: replay: ${lock.error}\n`);
+    return lock.inUse ? EXIT_TREE_IN_USE : 1;
   }
   try {
     const occupied = occupiedPartitions(outputDir, planned);

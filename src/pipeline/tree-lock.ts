@@ -28,7 +28,8 @@ interface LockBody {
   readonly proc_start: string | null;
 }
 
-export type TreeLock = { readonly ok: true; release(): void } | { readonly ok: false; readonly error: string };
+/** `inUse`: another harvestd holds a folder (else a folder or its lock file cannot be created). */
+export type TreeLock = { readonly ok: true; release(): void } | { readonly ok: false; readonly error: string; readonly inUse: boolean };
 
 const bootMs = (): number => Date.now() - uptime() * 1000;
 
@@ -74,22 +75,24 @@ export function lockTrees(dirs: readonly string[], command: string): TreeLock {
     }
   };
   for (const dir of new Set(dirs)) {
-    const error = take(dir, body);
-    if (error !== null) {
+    const refused = take(dir, body);
+    if (refused !== null) {
       release();
-      return { ok: false, error };
+      return { ok: false, ...refused };
     }
     taken.push(join(dir, LOCK_FILE));
   }
   return { ok: true, release };
 }
 
-function take(dir: string, body: string): string | null {
+function take(dir: string, body: string): { readonly error: string; readonly inUse: boolean } | null {
   const path = join(dir, LOCK_FILE);
+  const unwritable = (error: string) => ({ error, inUse: false });
+  const inUse = (error: string) => ({ error, inUse: true });
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    return `cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    return unwritable(`cannot create ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -99,23 +102,23 @@ function take(dir: string, body: string): string | null {
       return null;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST") return `cannot create ${path}: ${code ?? (e as Error).message}`;
+      if (code !== "EEXIST") return unwritable(`cannot create ${path}: ${code ?? (e as Error).message}`);
     }
     let holder: LockBody | null;
     try {
       const text = readFileSync(path, "utf8");
-      if (text === "" && Date.now() - statSync(path).mtimeMs < EMPTY_LOCK_GRACE_MS) return `${dir} is being locked by another harvestd starting now`;
+      if (text === "" && Date.now() - statSync(path).mtimeMs < EMPTY_LOCK_GRACE_MS) return inUse(`${dir} is being locked by another harvestd starting now`);
       holder = text === "" ? null : liveHolder(JSON.parse(text) as LockBody);
     } catch {
       // Unreadable or not ours: a crash mid-write long ago.
       holder = null;
     }
     if (holder !== null) {
-      return `${dir} is in use by harvestd ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.started_at}): stop it first, or if that process is gone, delete ${path}`;
+      return inUse(`${dir} is in use by harvestd ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.started_at}): stop it first, or if that process is gone, delete ${path}`);
     }
     try {
       unlinkSync(path);
     } catch {}
   }
-  return `cannot take ${path}: it keeps being re-created`;
+  return inUse(`cannot take ${path}: it keeps being re-created`);
 }

@@ -217,10 +217,17 @@ describe("problems are reported the same way by the parallel path", () => {
     }
   }, 120_000);
 
-  test("an output folder that cannot be created: the rows are reported dropped and replay exits 1, never waits for room forever", async () => {
-    // A file where the output's parent folder should be: every write fails (ENOTDIR, root or not).
+  test("an output folder that cannot be created: one line, exit 1; partitions that cannot be: the rows are reported dropped and replay exits 1, never waits for room forever", async () => {
+    // A file where the output's parent folder should be: refused before anything is read.
     writeFileSync(join(dir, "a-file"), "");
-    const out = join(dir, "a-file", "out");
+    const refused = await runBinary(["replay", input, "--out", join(dir, "a-file", "out"), "--config", join(REPO, "config.toml")]);
+    expect({ code: refused.exitCode, stderr: refused.stderr.trim() }).toEqual({ code: 1, stderr: `harvestd: replay: cannot create ${join(dir, "a-file", "out", "raw")}: ENOTDIR` });
+    // Files where the day's folders should be: every write fails (ENOTDIR, root or not).
+    const out = join(dir, "blocked-out");
+    for (const root of ["raw", "preview"]) {
+      mkdirSync(join(out, root), { recursive: true });
+      writeFileSync(join(out, root, `date=${new Date(T0).toISOString().slice(0, 10)}`), "");
+    }
     const results: Record<number, { exitCode: number | null; signal: unknown; stderr: string }> = {};
     for (const threads of [2, 1]) {
       // With a 1 MiB bound, the writes held after the first symbols' failures fill the room long
@@ -236,7 +243,7 @@ describe("problems are reported the same way by the parallel path", () => {
     }
     for (const r of Object.values(results)) {
       expect({ exitCode: r.exitCode, signal: r.signal }).toEqual({ exitCode: 1, signal: null });
-      expect(r.stderr).toMatch(/harvestd: replay: parquet write failed, \d+ rows dropped: cannot create .*a-file\/out\/raw\/.*ENOTDIR/);
+      expect(r.stderr).toMatch(/harvestd: replay: parquet write failed, \d+ rows dropped: cannot create .*blocked-out\/raw\/.*ENOTDIR/);
     }
     // The same rows are given up, kind by kind and symbol by symbol.
     const dropped = (r: { stderr: string }) => r.stderr.split("\n").filter((l) => l.includes("rows dropped")).sort();

@@ -62,8 +62,8 @@ export async function runReport(cfg: ReportConfig, req: ReportRequest): Promise<
     return 1;
   }
   for (const ext of ["md", "json", "html"]) process.stdout.write(`${stem}.${ext}\n`);
-  const skipped = skippedWarning(data);
-  if (skipped !== null) process.stderr.write(`report: warning: ${skipped.replace("every figure below", "every figure of the report")}\n`);
+  const skipped = skippedWarning(data, "every figure of the report");
+  if (skipped !== null) process.stderr.write(`report: warning: ${skipped}\n`);
   const v = data.verdict;
   process.stderr.write(`report: verdict at H = ${v.horizon_s} s: ${v.pass ? "PASS" : "FAIL"} (${v.lines.map((l) => `${l.signal} ${l.pass ? "pass" : "fail"} n_eval=${l.n_eval}`).join(", ")})\n`);
   return 0;

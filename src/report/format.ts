@@ -41,12 +41,12 @@ export function verdictSentence(l: VerdictLine): string {
   return `${head} — ${figures}; ${need}${l.unmet.length > 0 ? ` (not met: ${l.unmet.join("; ")})` : ""}.`;
 }
 
-/** Said first when files were left out: every figure of the report is computed without them. */
-export function skippedWarning(d: ReportData): string | null {
+/** Said first when files were left out: `figures` (of the report) are computed without them. */
+export function skippedWarning(d: ReportData, figures = "every figure below"): string | null {
   const n = d.inputs.skipped_files.length;
   if (n === 0) return null;
   const read = Object.values(d.inputs.files).reduce((a, x) => a + x, 0);
-  return `${n} of ${read + n} Parquet files could not be read and were left out: every figure below, the verdict included, is computed without them (they are listed under Inputs).`;
+  return `${n} of ${read + n} Parquet files could not be read and were left out: ${figures}, the verdict included, is computed without them (they are listed under Inputs).`;
 }
 
 export function verdictHeadline(d: ReportData): string {

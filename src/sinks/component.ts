@@ -33,10 +33,12 @@ export interface LineSinkComponent extends SinkComponent {
 }
 
 /** A writer that dropped data within this window still reports it, unless told otherwise (`health.drop_alert_sec`). */
-export const DROP_ALERT_MS = 60_000;
+const DROP_ALERT_MS = 60_000;
 
-/** The health reason of a recent drop: `what` dropped within the last `alertMs`. */
-export const dropReason = (what: string, alertMs: number): string => `${what} dropped in the last ${Math.round(alertMs / 1000)} s`;
+/** The health reason of a drop at `lastDropAtMs` while it is recent (within `alertMs`), else null. */
+export function recentDropReason(what: string, lastDropAtMs: number | null, nowMs: number, alertMs = DROP_ALERT_MS): string | null {
+  return lastDropAtMs !== null && nowMs - lastDropAtMs < alertMs ? `${what} dropped in the last ${Math.round(alertMs / 1000)} s` : null;
+}
 
 export const healthy: ComponentHealth = { ok: true, reasons: [] };
 

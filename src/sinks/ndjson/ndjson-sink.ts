@@ -29,7 +29,7 @@ import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
 import { BufferPool } from "../../util/buffer-pool.ts";
 import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
-import { DROP_ALERT_MS, dropReason, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
+import { recentDropReason, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
 
@@ -297,8 +297,8 @@ export class NdjsonSink implements LineSinkComponent {
     const reasons: string[] = [];
     const nd = this.status();
     if (nd.failingFiles > 0) reasons.push(`ndjson writes failing for ${nd.failingFiles} file${nd.failingFiles === 1 ? "" : "s"} (${nd.lastErrorCode ?? "error"}), retrying`);
-    const alertMs = this.opts.dropAlertMs ?? DROP_ALERT_MS;
-    if (nd.lastDropAtMs !== null && nowMs - nd.lastDropAtMs < alertMs) reasons.push(dropReason("ndjson buffer full: lines", alertMs));
+    const drop = recentDropReason("ndjson buffer full: lines", nd.lastDropAtMs, nowMs, this.opts.dropAlertMs);
+    if (drop !== null) reasons.push(drop);
     // Stuck, not failing (a write that never returns: a hung disk, a full pipe): nothing else would say so.
     const stall = this.stalled(performance.now());
     if (stall !== null) reasons.push(`ndjson writer stalled: ${stall.lines} lines pending, no progress for ${Math.floor(stall.forMs / 1000)} s (${stall.files} file${stall.files === 1 ? "" : "s"})`);

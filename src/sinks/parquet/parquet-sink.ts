@@ -21,7 +21,7 @@ import { BufferPool } from "../../util/buffer-pool.ts";
 import { chunkTransferList, transferList, type ColumnBatch } from "./columns.ts";
 import { ColumnBatchBuilder } from "./batch-builder.ts";
 import { workerEntry } from "../../util/worker-entry.ts";
-import { DROP_ALERT_MS, dropReason, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
+import { recentDropReason, verdict, type ComponentHealth, type RowSinkComponent } from "../component.ts";
 import { DEFAULT_ROW_GROUP_SIZE } from "./encode.ts";
 import type { FromWorker, ToWorker, WriteErrorInfo, WrittenReply } from "./protocol.ts";
 import { SpillQueue, type Spilled, type SpillWriteResult } from "./spill.ts";
@@ -290,8 +290,8 @@ export class ParquetSink implements RowSinkComponent {
     const pq = this.status();
     if (pq.workerState === "failed") reasons.push(`parquet writer worker is down (${pq.lastError?.code ?? "unknown"})`);
     if (pq.failingKinds.length > 0) reasons.push(`parquet writes failing for kind ${pq.failingKinds.join(", ")} (${pq.heldErrorCode ?? pq.lastError?.code ?? "error"}), retrying`);
-    const alertMs = this.opts.dropAlertMs ?? DROP_ALERT_MS;
-    if (pq.lastDropAtMs !== null && nowMs - pq.lastDropAtMs < alertMs) reasons.push(dropReason("parquet buffer full: rows", alertMs));
+    const drop = recentDropReason("parquet buffer full: rows", pq.lastDropAtMs, nowMs, this.opts.dropAlertMs);
+    if (drop !== null) reasons.push(drop);
     // Not a loss, but the Parquet files are behind the log until it drains: say by how much and for how long.
     if (pq.batchesSpilled > 0) {
       const eta = pq.drainEtaSec === null ? "drain time not yet measured" : `drains in ≈ ${Math.ceil(pq.drainEtaSec)} s`;

@@ -43,7 +43,7 @@ class StreamQueue {
 export class Resequencer {
   private readonly streams = new Map<string, StreamQueue>();
   private waitingTotal = 0;
-  /** End of the open start window that streams beginning now join, or null when none is open. */
+  /** End of the last start window opened (streams beginning before it join it), or null before any. */
   private startEndsAt: number | null = null;
   /** Records that arrived out of order and were put back in order here. */
   reordered = 0;
@@ -93,7 +93,6 @@ export class Resequencer {
     for (const q of this.streams.values()) {
       if (q.waiting.length > 0 && nowMs - q.since >= this.windowMs) due.push(q);
     }
-    if (this.startEndsAt !== null && nowMs >= this.startEndsAt) this.startEndsAt = null;
     if (due.length > 0) this.releaseAll(due);
   }
 

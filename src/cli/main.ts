@@ -32,7 +32,7 @@ commands:
   config                       print the fully commented default config.toml
   indicator-types              print the TypeScript types of a custom indicator module
                                (docs/indicators-custom.md), for your editor
-  replay PATH... [--out DIR] [--threads N]
+  replay PATH... [--out DIR] [--threads N] [--symbols A,B]
                                rebuild Parquet from NDJSON raw logs (.ndjson, .ndjson.gz, folders);
                                symbols replayed by N threads (default: half the cores)
   report --from DATE --to DATE [--symbols A,B]
@@ -47,14 +47,42 @@ commands:
                                model files and a training report (Markdown, JSON, HTML) into DIR
   version                      version, target platform, git commit, Bun version, build time
 
-options for run, store, validate, replay and report:
+options (a command refuses those it does not read):
   --config PATH        configuration file (default: ./config.toml when present, else built-in defaults)
-  --symbols A,B|ALL    override symbols
-  --run-hours N        override run_hours
-  --set key.path=VAL   override any key (VAL in TOML syntax), repeatable
+  --symbols A,B|ALL    run, store, validate: override symbols; replay, report, backfill, train: only
+                       these symbols of the logs or the tree
+  --run-hours N        run, store, validate: override run_hours
+  --set key.path=VAL   override any key (VAL in TOML syntax), repeatable; not for config, version
 `;
 
 class UsageError extends Error {}
+
+/**
+ * The options each command reads. Any other is refused rather than ignored: `report --threads 4` or
+ * `replay --run-hours 1` would otherwise look accepted and change nothing.
+ */
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  run: ["config", "symbols", "run-hours", "set"],
+  store: ["config", "symbols", "run-hours", "set"],
+  validate: ["config", "symbols", "run-hours", "set"],
+  replay: ["config", "symbols", "set", "out", "threads"],
+  report: ["config", "symbols", "set", "from", "to"],
+  backfill: ["config", "symbols", "set", "from", "to"],
+  train: ["config", "symbols", "set", "from", "to", "out", "models", "seed", "folds", "signals"],
+  config: [],
+  version: [],
+  "indicator-types": [],
+};
+
+/** A one-line problem when an option given is not one `command` reads; unknown commands are left to the caller. */
+function foreignOption(command: string, given: readonly string[]): string | null {
+  const allowed = COMMAND_OPTIONS[command];
+  if (allowed === undefined) return null;
+  const foreign = given.find((o) => o !== "help" && !allowed.includes(o));
+  if (foreign === undefined) return null;
+  const takes = allowed.length === 0 ? "takes no options" : `takes ${allowed.map((o) => `--${o}`).join(", ")}`;
+  return `${command} does not take --${foreign} (it ${takes})`;
+}
 
 interface Parsed {
   readonly command: string;
@@ -99,6 +127,8 @@ function parse(argv: readonly string[]): Parsed {
   const v = args.values as Record<string, string | string[] | boolean | undefined>;
   const [first, ...rest] = args.positionals;
   const command = v.help ? "help" : (first ?? "run");
+  const foreign = foreignOption(command, Object.keys(v).filter((k) => v[k] !== undefined));
+  if (foreign !== null) throw new UsageError(foreign);
   const overrides: string[] = [...((v.set as string[] | undefined) ?? [])];
   if (typeof v.symbols === "string") {
     const s = v.symbols.trim();
@@ -229,14 +259,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stderr.write(`harvestd: --threads must be a whole number from 1 to 9999 (got ${JSON.stringify(p.threads)})\n`);
         return EXIT_USAGE;
       }
-      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: p.out === null });
+      // --symbols selects symbols in the logs; it is not a collection setting here.
+      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides.filter((o) => !o.startsWith("symbols=")), checkDirs: p.out === null });
       if (!r.ok) return reportProblems(r);
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;
       const badModel = await modelProblems(r);
       if (badModel !== null) return badModel;
       const { runReplay } = await import("../pipeline/replay.ts");
-      return runReplay(r.config, p.positionals, p.out, p.threads === null ? undefined : Number(p.threads));
+      return runReplay(r.config, p.positionals, { out: p.out, symbols: p.symbols, threads: p.threads === null ? undefined : Number(p.threads) });
     }
     case "backfill": {
       const { checkBackfillRequest, runBackfill } = await import("../pipeline/backfill-command.ts");

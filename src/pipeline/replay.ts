@@ -71,11 +71,17 @@ export function defaultReplayThreads(cores: number = availableParallelism()): nu
   return Math.max(1, Math.ceil(cores / 2));
 }
 
-/**
- * `threads`: symbols are replayed by up to this many Worker threads (replay-parallel.ts), each with
- * its own sink; 1, or a single symbol, replays on this thread.
- */
-export async function runReplay(cfg: Config, paths: readonly string[], out: string | null, threads = defaultReplayThreads()): Promise<number> {
+export interface ReplayRequest {
+  /** Folder for raw/ and preview/; null: the configured output_dir and preview_dir. */
+  readonly out: string | null;
+  /** Only these symbols' files; null: every symbol in the logs. */
+  readonly symbols: readonly string[] | null;
+  /** Symbols are replayed by up to this many Worker threads (replay-parallel.ts), each with its own sink; 1, or a single symbol, replays on this thread. */
+  readonly threads?: number;
+}
+
+export async function runReplay(cfg: Config, paths: readonly string[], req: ReplayRequest): Promise<number> {
+  const { out, threads = defaultReplayThreads() } = req;
   let files: ReplayFile[];
   try {
     files = collectReplayFiles(paths);
@@ -95,10 +101,17 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   const outputDir = out === null ? cfg.storage.output_dir : join(resolve(out), "raw");
   const previewDir = out === null ? cfg.storage.preview_dir : join(resolve(out), "preview");
   const report = replayReporter();
-  const planned = await planReplay(files, (line) => rawLogDecoder().sniffSymbol(line), report.warn);
-  if (planned.length === 0) {
+  const everySymbol = await planReplay(files, (line) => rawLogDecoder().sniffSymbol(line), report.warn);
+  if (everySymbol.length === 0) {
     // Every file was skipped (each named above): as with no files at all, nothing was replayed.
     process.stderr.write(`harvestd: replay: none of the ${files.length} file${files.length === 1 ? "" : "s"} under ${paths.join(", ")} has stream lines: nothing to replay\n`);
+    return 2;
+  }
+  const chosen = chooseSymbols(everySymbol, req.symbols);
+  if (chosen.absent.length > 0) report.warn(`no raw log of ${chosen.absent.join(", ")} under ${paths.join(", ")}`);
+  const planned = chosen.files;
+  if (planned.length === 0) {
+    process.stderr.write(`harvestd: replay: none of --symbols ${req.symbols!.join(",")} has a raw log under ${paths.join(", ")}: nothing to replay\n`);
     return 2;
   }
   // A running collector (or another replay) on these folders would have its hours compacted under it.
@@ -117,6 +130,17 @@ export async function runReplay(cfg: Config, paths: readonly string[], out: stri
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The files of the symbols asked for. Each keeps its `startsRun` from the whole input, so a symbol
+ * replayed alone ends and resumes its runs where the replay of every symbol would.
+ */
+function chooseSymbols(planned: readonly PlannedFile[], symbols: readonly string[] | null): { readonly files: readonly PlannedFile[]; readonly absent: readonly string[] } {
+  if (symbols === null) return { files: planned, absent: [] };
+  const wanted = new Set(symbols);
+  const present = new Set(planned.map((f) => f.symbol));
+  return { files: planned.filter((f) => wanted.has(f.symbol)), absent: symbols.filter((s) => !present.has(s)) };
 }
 
 async function replayPlanned(cfg: Config, planned: readonly PlannedFile[], dirs: { readonly outputDir: string; readonly previewDir: string }, threads: number, report: ReplayEvents): Promise<number> {

@@ -98,6 +98,22 @@ describe("other commands", () => {
     }
   });
 
+  test("an option the command does not read is refused, naming the options it takes: exit 2", async () => {
+    const cases: [string[], string][] = [
+      [["report", "--from", "2026-01-01", "--to", "2026-01-01", "--threads", "4"], "report does not take --threads (it takes --config, --symbols, --set, --from, --to)"],
+      [["replay", "/tmp", "--run-hours", "1"], "replay does not take --run-hours (it takes --config, --symbols, --set, --out, --threads)"],
+      [["run", "--out", "/tmp/x"], "run does not take --out (it takes --config, --symbols, --run-hours, --set)"],
+      [["version", "--symbols", "BTCUSDT"], "version does not take --symbols (it takes no options)"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runBinary(args);
+      expect({ args, code: r.exitCode, first: r.stderr.split("\n")[0] }).toEqual({ args, code: 2, first: `harvestd: ${message}` });
+    }
+    // Those a command reads still pass the check (train's own parser then asks for what is missing).
+    const t = await runBinary(["train", "--from", "2026-01-01", "--to", "2026-01-01", "--seed", "3", "--folds", "4", "--models", "logistic", "--signals", "fusion"]);
+    expect(t.stderr.split("\n")[0]).toBe("harvestd: train needs --out DIR (e.g. --out models/btc-2026-11)");
+  });
+
   test("replay of a path that does not exist says which: exit 2", async () => {
     const r = await runBinary(["replay", "/nonexistent/harvestd/logs"]);
     expect(r.exitCode).toBe(2);

@@ -160,6 +160,25 @@ describe("where replay may write (src/pipeline/replay-target.ts)", () => {
     expect({ code: r.exitCode, stderr: r.stderr.trim() }).toEqual({ code: 2, stderr: `harvestd: replay: --out ${file} is not a folder` });
   }, 40_000);
 
+  test("--symbols replays only those symbols, their rows equal to the whole replay's, and names one without a log", async () => {
+    const out = join(tempDir("replay-some"), "tree");
+    const some: Layout = { raw: join(out, "raw"), preview: join(out, "preview"), ndjson: live.ndjson, artifacts: join(out, "artifacts") };
+    const r = await runBinary(["replay", live.ndjson, "--out", out, "--symbols", "sandusdt,NOSUCHUSDT", "--config", join(REPO, "config.toml"), ...strategyArgs()], { ARTIFACTS_DIR: some.artifacts, PAPER_ENABLE: "1" });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("(1 symbols)");
+    expect(r.stderr).toContain(`harvestd: replay: no raw log of NOSUCHUSDT under ${live.ndjson}`);
+    for (const kind of ALL_KINDS) {
+      const rows = await kindRows(some, kind);
+      expect({ kind, symbols: [...new Set(rows.map((x) => x.symbol))] }).toEqual({ kind, symbols: rows.length === 0 ? [] : ["SANDUSDT"] });
+      expect({ kind, rows }).toEqual({ kind, rows: (await kindRows(replayed, kind)).filter((x) => x.symbol === "SANDUSDT") });
+    }
+    // Into a tree that holds other symbols' days: only the chosen symbol's partitions must be free.
+    const beside = await runBinary(["replay", live.ndjson, "--out", out, "--symbols", "NEOUSDT", "--config", join(REPO, "config.toml")], { ARTIFACTS_DIR: some.artifacts });
+    expect(beside.exitCode).toBe(0);
+    const none = await runBinary(["replay", live.ndjson, "--out", join(out, "other"), "--symbols", "NOSUCHUSDT", "--config", join(REPO, "config.toml")]);
+    expect({ code: none.exitCode, last: none.stderr.trim().split("\n").at(-1) }).toEqual({ code: 2, last: `harvestd: replay: none of --symbols NOSUCHUSDT has a raw log under ${live.ndjson}: nothing to replay` });
+  }, 90_000);
+
   test("a compressed log that is corrupt from its first byte is named", async () => {
     const dir = tempDir("replay-corrupt");
     const bad = join(dir, "x.ndjson.gz");

@@ -138,7 +138,8 @@ function parse(argv: readonly string[]): Parsed {
   const explicit = typeof v.config === "string" ? v.config : null;
   const configPath = explicit ?? (existsSync("config.toml") ? "config.toml" : null);
   const str = (x: unknown): string | null => (typeof x === "string" ? x : null);
-  const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean) : null;
+  // Named twice is asked for once: a symbol's rows are reported, replayed or trained on once.
+  const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? [...new Set(v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean))] : null;
   const misspelt = symbols?.find((s) => !SYMBOL_PATTERN.test(s));
   if (misspelt !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(misspelt)} is not a symbol (letters and digits, e.g. BTCUSDT; several separated by commas)`);
   return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), threads: str(v.threads), symbols };

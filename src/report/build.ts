@@ -9,7 +9,7 @@ import { feeTierOf } from "../trading/paper/params.ts";
 import { PREVIEW_KINDS, type RowKind } from "../core/rows.ts";
 import { DQ_COLUMNS, symbolDataQuality, type DqKind, type SymbolDq } from "./data-quality.ts";
 import { ForwardReturns, lastAtOrBefore, MidSeries } from "./forward-returns.ts";
-import { ACCEPTANCE, labelCandidates, NO_SCENARIO, verdict, type SignalName } from "./hit-rate.ts";
+import { ACCEPTANCE, labelCandidates, NO_SCENARIO, pooledOutcome, verdict, type Outcome, type SignalName } from "./hit-rate.ts";
 import { effectiveTimes, gridSamples, icByPeriod } from "./ic.ts";
 import { PAPER_COLUMNS, paperResult, type PaperSymbolResult } from "./paper-results.ts";
 import { FILL_COLUMNS, ORDER_COLUMNS, tradingResult, type TradingSymbolResult } from "./trading-results.ts";
@@ -30,6 +30,8 @@ export interface ReportRequest {
 export interface VerdictLine {
   readonly signal: SignalName;
   readonly horizon_s: number;
+  readonly outcome: Outcome;
+  /** outcome === "pass". */
   readonly pass: boolean;
   readonly min_hr: number;
   readonly hr: number | null;
@@ -47,6 +49,7 @@ export interface ReportData {
   readonly generated_at: string;
   readonly from: string;
   readonly to: string;
+  /** The symbols reported on: those asked for (or found) that have Parquet files in the range. */
   readonly symbols: readonly string[];
   readonly params: {
     readonly horizons_s: readonly number[];
@@ -66,9 +69,11 @@ export interface ReportData {
     readonly files: Readonly<Record<string, number>>;
     readonly rows: Readonly<Record<string, number>>;
     readonly skipped_files: readonly { readonly path: string; readonly error: string }[];
+    /** Symbols asked for with --symbols that have no Parquet file in the range: in no table. */
+    readonly symbols_without_data: readonly string[];
     readonly elapsed_ms: number;
   };
-  readonly verdict: { readonly pass: boolean; readonly horizon_s: number; readonly lines: readonly VerdictLine[]; readonly per_symbol: readonly (VerdictLine & { readonly symbol: string })[] };
+  readonly verdict: { readonly outcome: Outcome; readonly pass: boolean; readonly horizon_s: number; readonly lines: readonly VerdictLine[]; readonly per_symbol: readonly (VerdictLine & { readonly symbol: string })[] };
   readonly data_quality: readonly SymbolDq[];
   readonly hit_rates: readonly HitRateRow[];
   readonly ic: readonly IcRow[];
@@ -106,7 +111,10 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     ...listPartFiles(cfg.storage.output_dir, ["prices", "orderbook"], req.from, req.to, wanted),
     ...listPartFiles(cfg.storage.preview_dir, PREVIEW_KINDS, req.from, req.to, wanted),
   ];
-  const symbols = req.symbols !== null ? [...req.symbols] : [...new Set(files.map((f) => f.symbol))].sort();
+  const found = new Set(files.map((f) => f.symbol));
+  // An asked-for symbol without files was not measured: reporting it would show zeros as if it had been.
+  const symbols = req.symbols !== null ? req.symbols.filter((s) => found.has(s)) : [...found].sort();
+  const withoutData = req.symbols === null ? [] : req.symbols.filter((s) => !found.has(s));
   const days = new Set(files.filter((f) => RAW.has(f.kind)).map((f) => f.date)).size;
   const period = rp.ic_period === "auto" ? (days >= 3 ? "day" : "hour") : rp.ic_period;
   const periodMs = period === "day" ? DAY_MS : 3_600_000;
@@ -226,6 +234,7 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     return {
       signal: s,
       horizon_s: ph,
+      outcome: v.outcome,
       pass: v.pass,
       min_hr: ACCEPTANCE[s].minHr,
       hr: row?.hr ?? null,
@@ -238,6 +247,7 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
     };
   };
   const lines = SIGNALS.map((s) => line(s, ALL));
+  const pooled = pooledOutcome(lines.map((l) => l.outcome));
   const perSymbol = symbols.flatMap((sym) => SIGNALS.map((s) => ({ symbol: sym, ...line(s, sym) })));
 
   return {
@@ -265,9 +275,10 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
       files: fileCounts,
       rows: rowCounts,
       skipped_files: skipped,
+      symbols_without_data: withoutData,
       elapsed_ms: now() - t0,
     },
-    verdict: { pass: lines.every((l) => l.pass), horizon_s: ph, lines, per_symbol: perSymbol },
+    verdict: { outcome: pooled, pass: pooled === "pass", horizon_s: ph, lines, per_symbol: perSymbol },
     data_quality: dq,
     hit_rates: hitRows,
     ic: ics.rows(),

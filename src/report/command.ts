@@ -11,7 +11,7 @@ import { buildReport, type ReportRequest } from "./build.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { Progress } from "./progress.ts";
-import { skippedWarning } from "./format.ts";
+import { absentWarning, outcomeWord, skippedWarning } from "./format.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -64,7 +64,9 @@ export async function runReport(cfg: ReportConfig, req: ReportRequest): Promise<
   for (const ext of ["md", "json", "html"]) process.stdout.write(`${stem}.${ext}\n`);
   const skipped = skippedWarning(data, "every figure of the report");
   if (skipped !== null) process.stderr.write(`report: warning: ${skipped}\n`);
+  const absent = absentWarning(data);
+  if (absent !== null) process.stderr.write(`report: warning: ${absent}\n`);
   const v = data.verdict;
-  process.stderr.write(`report: verdict at H = ${v.horizon_s} s: ${v.pass ? "PASS" : "FAIL"} (${v.lines.map((l) => `${l.signal} ${l.pass ? "pass" : "fail"} n_eval=${l.n_eval}`).join(", ")})\n`);
+  process.stderr.write(`report: verdict at H = ${v.horizon_s} s: ${outcomeWord(v.outcome)} (${v.lines.map((l) => `${l.signal} ${outcomeWord(l.outcome).toLowerCase()} n_eval=${l.n_eval}`).join(", ")})\n`);
   return 0;
 }

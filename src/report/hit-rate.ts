@@ -153,9 +153,17 @@ export const ACCEPTANCE = {
 
 export type SignalName = "ofi" | "cvd" | "fusion";
 
+/**
+ * Three outcomes, not two: a signal measured on fewer than ACCEPTANCE.minEval samples has not been
+ * judged, and calling that FAIL would tell a researcher the signal failed when it was not measured.
+ */
+export type Outcome = "pass" | "fail" | "insufficient_data";
+
 export interface Verdict {
+  readonly outcome: Outcome;
+  /** outcome === "pass". */
   readonly pass: boolean;
-  /** Why it failed, one phrase per unmet condition (empty when it passed). */
+  /** Every unmet condition, one phrase each (empty when it passed). */
   readonly unmet: readonly string[];
 }
 
@@ -166,5 +174,13 @@ export function verdict(signal: SignalName, c: HitCounts): Verdict {
   if (!(s.hr !== null && s.hr > need)) unmet.push(`HR ${s.hr === null ? "n/a" : s.hr.toFixed(4)} is not > ${need}`);
   if (c.n_eval < ACCEPTANCE.minEval) unmet.push(`n_eval ${c.n_eval} < ${ACCEPTANCE.minEval}`);
   if (!(s.wilson_lo !== null && s.wilson_lo > ACCEPTANCE.minWilsonLo)) unmet.push(`Wilson lower bound ${s.wilson_lo === null ? "n/a" : s.wilson_lo.toFixed(4)} is not > ${ACCEPTANCE.minWilsonLo}`);
-  return { pass: unmet.length === 0, unmet };
+  const outcome: Outcome = c.n_eval < ACCEPTANCE.minEval ? "insufficient_data" : unmet.length === 0 ? "pass" : "fail";
+  return { outcome, pass: outcome === "pass", unmet };
+}
+
+/** Several verdicts as one: a measured failure outweighs a gap in the data, which outweighs passes. */
+export function pooledOutcome(outcomes: readonly Outcome[]): Outcome {
+  if (outcomes.includes("fail")) return "fail";
+  if (outcomes.includes("insufficient_data")) return "insufficient_data";
+  return "pass";
 }

@@ -4,7 +4,7 @@
  */
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS, type DqHour } from "./data-quality.ts";
-import { DASH, fix, int, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
+import { absentWarning, DASH, fix, int, outcomeWord, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { DQ_HEAD, DQ_HOUR_HEAD, dqCells, dqHourCells, HIT_HEAD, hitCells, PAPER_HEAD, paperCells } from "./markdown.ts";
 import { ALL, SIGNALS } from "./signals.ts";
 import { barChart, esc, PALETTE, xyChart, type XYSeries } from "./svg.ts";
@@ -14,11 +14,11 @@ import { AB_EMPTY, AB_HEAD, AB_NOTE, abRows, abVerdict } from "./ab-section.ts";
 const SIGNAL_COLOR: Record<string, string> = { fusion: PALETTE[0], ofi: PALETTE[1], cvd: PALETTE[2] };
 
 const CSS = `
-:root{--fg:#1b1f24;--muted:#5b6672;--line:#d8dee4;--bg:#fff;--pass:#116329;--passbg:#dafbe1;--fail:#a40e26;--failbg:#ffebe9}
+:root{--fg:#1b1f24;--muted:#5b6672;--line:#d8dee4;--bg:#fff;--pass:#116329;--passbg:#dafbe1;--fail:#a40e26;--failbg:#ffebe9;--unjudged:#7d4e00;--unjudgedbg:#fff8c5}
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;max-width:1180px;padding:20px 24px 60px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
 .meta,.muted,.note{color:var(--muted)}.note{font-size:12.5px;max-width:95ch}
-.verdict{border-radius:8px;padding:12px 16px;margin:12px 0;border:1px solid}.verdict.pass{background:var(--passbg);border-color:var(--pass)}.verdict.fail{background:var(--failbg);border-color:var(--fail)}.warning{background:var(--failbg);border:1px solid var(--fail);border-radius:8px;padding:8px 12px}
+.verdict{border-radius:8px;padding:12px 16px;margin:12px 0;border:1px solid}.verdict.pass{background:var(--passbg);border-color:var(--pass)}.verdict.fail{background:var(--failbg);border-color:var(--fail)}.verdict.insufficient_data{background:var(--unjudgedbg);border-color:var(--unjudged)}.warning{background:var(--failbg);border:1px solid var(--fail);border-radius:8px;padding:8px 12px}
 .verdict strong{font-size:15px}.verdict ul{margin:8px 0 0;padding-left:20px}
 .tag{display:inline-block;border-radius:4px;padding:0 6px;font-weight:600;font-size:12px}.tag.pass{background:var(--passbg);color:var(--pass)}.tag.fail{background:var(--failbg);color:var(--fail)}
 .scroll{overflow-x:auto;margin:6px 0 10px}table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
@@ -51,16 +51,18 @@ export function renderHtml(d: ReportData): string {
   s.push(`<h1>${esc(d.title)}</h1>`);
   const skipped = skippedWarning(d);
   if (skipped !== null) s.push(`<p class="warning"><strong>Warning:</strong> ${esc(skipped)}</p>`);
+  const absent = absentWarning(d);
+  if (absent !== null) s.push(`<p class="warning"><strong>Warning:</strong> ${esc(`${absent} of every table, chart and verdict below.`)}</p>`);
   s.push(`<div class="meta">UTC dates ${esc(d.from)} … ${esc(d.to)} · symbols: ${esc(d.symbols.join(", ") || "none")} · generated ${esc(d.generated_at)} · harvestd ${esc(d.version)}</div>`);
 
   // ---- verdict
-  s.push(`<h2>Verdict</h2><div class="verdict ${d.verdict.pass ? "pass" : "fail"}"><strong>${esc(verdictHeadline(d))}</strong><ul>`);
+  s.push(`<h2>Verdict</h2><div class="verdict ${d.verdict.outcome}"><strong>${esc(verdictHeadline(d))}</strong><ul>`);
   for (const l of d.verdict.lines) s.push(`<li>${esc(verdictSentence(l))}</li>`);
   s.push(`</ul></div>`);
   s.push(
     `<details><summary>Per symbol at H = ${ph} s</summary>${table(
       ["symbol", "signal", "verdict", "HR", "n_eval", "Wilson lower"],
-      d.verdict.per_symbol.map((v) => [v.symbol, signalLabel(v.signal), v.pass ? "PASS" : "FAIL", fix(v.hr), int(v.n_eval), fix(v.wilson_lo)]),
+      d.verdict.per_symbol.map((v) => [v.symbol, signalLabel(v.signal), outcomeWord(v.outcome), fix(v.hr), int(v.n_eval), fix(v.wilson_lo)]),
     )}</details>`,
   );
 

@@ -4,7 +4,7 @@
  */
 import type { ReportData } from "./build.ts";
 import { DQ_KINDS } from "./data-quality.ts";
-import { DASH, fix, int, pValue, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
+import { absentWarning, DASH, fix, int, outcomeWord, pValue, signalLabel, skippedWarning, utcHour, utcMinute, verdictHeadline, verdictSentence } from "./format.ts";
 import { ALL, type HitRateRow } from "./signals.ts";
 import { TRADING_EMPTY, TRADING_HEAD, TRADING_NOTE, tradingCells } from "./trading-section.ts";
 import { AB_EMPTY, AB_HEAD, AB_NOTE, abRows, abVerdict } from "./ab-section.ts";
@@ -123,6 +123,8 @@ export function renderMarkdown(d: ReportData): string {
   out.push(`# ${d.title}`, "");
   const skipped = skippedWarning(d);
   if (skipped !== null) out.push(`> **Warning:** ${skipped}`, "");
+  const absent = absentWarning(d);
+  if (absent !== null) out.push(`> **Warning:** ${absent} of every table, figure and verdict below.`, "");
   out.push(`UTC dates ${d.from} … ${d.to}; symbols: ${d.symbols.join(", ") || "none"}. Generated ${d.generated_at} by harvestd ${d.version}.`, "");
 
   out.push("## Verdict", "", `**${verdictHeadline(d)}**`, "");
@@ -131,7 +133,7 @@ export function renderMarkdown(d: ReportData): string {
   out.push(
     table(
       ["symbol", "signal", "verdict", "HR", "n_eval", "Wilson lower"],
-      d.verdict.per_symbol.map((v) => [v.symbol, signalLabel(v.signal), v.pass ? "PASS" : "FAIL", fix(v.hr), int(v.n_eval), fix(v.wilson_lo)]),
+      d.verdict.per_symbol.map((v) => [v.symbol, signalLabel(v.signal), outcomeWord(v.outcome), fix(v.hr), int(v.n_eval), fix(v.wilson_lo)]),
     ),
     "",
   );

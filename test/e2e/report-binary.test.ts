@@ -83,7 +83,7 @@ describe("harvestd report (compiled binary) over a real run", () => {
     for (const p of paths) expect(p.startsWith(join(dir, "artifacts", "dq_reports"))).toBe(true);
     expect(report.stderr).toMatch(/report: \d+ Parquet files for 3 symbols/);
     expect(report.stderr).toMatch(/report: read (\d+)\/\1 files, [\d,]+ rows/);
-    expect(report.stderr).toMatch(/verdict at H = 10 s: (PASS|FAIL)/);
+    expect(report.stderr).toMatch(/verdict at H = 10 s: (PASS|FAIL|INSUFFICIENT DATA) \(/);
   });
 
   test("bad arguments exit 2 with one line; a range without data exits 1 naming the folder", () => {
@@ -251,19 +251,32 @@ describe("harvestd report (compiled binary) over a real run", () => {
     }
   });
 
-  test("the verdict is stated with its sample sizes for OFI, CVD and fusion at the primary horizon", () => {
+  test("too few samples is INSUFFICIENT DATA, not FAIL: stated with its sample sizes for OFI, CVD and fusion at the primary horizon", () => {
     expect(json.verdict.horizon_s).toBe(10);
     expect(json.verdict.lines.map((l: { signal: string }) => l.signal)).toEqual(["fusion", "ofi", "cvd"]);
     for (const l of json.verdict.lines) {
       const row = json.hit_rates.find((r: any) => r.signal === l.signal && r.horizon_s === 10 && r.symbol === "ALL" && r.scenario === "ALL");
       expect(l.n_eval).toBe(row.n_eval);
-      // A 30 s run cannot reach 300 thinned samples at 10 s: the verdict must say FAIL and why.
-      expect(l.pass).toBe(false);
+      // A 30 s run cannot reach 300 thinned samples at 10 s: the signal was not judged, and says why.
+      expect(row.n_eval).toBeLessThan(300);
+      expect([l.outcome, l.pass]).toEqual(["insufficient_data", false]);
       expect(l.unmet.join(" ")).toContain(`n_eval ${row.n_eval} < 300`);
     }
-    const md = readFileSync(report.stdout.trim().split("\n")[0], "utf8");
-    expect(md).toContain("Stage-1 acceptance (docs/indicators.md §12.3) at H = 10 s, all symbols pooled: FAIL");
-    expect(md).toContain(`n_eval = ${json.verdict.lines[0].n_eval} thinned non-flat samples`);
+    expect([json.verdict.outcome, json.verdict.pass]).toEqual(["insufficient_data", false]);
+    for (const v of json.verdict.per_symbol) expect(v.outcome).toBe(v.n_eval < 300 ? "insufficient_data" : v.pass ? "pass" : "fail");
+    const ev = (s: string) => json.verdict.lines.find((l: { signal: string }) => l.signal === s).n_eval;
+    expect(report.stderr).toContain(`report: verdict at H = 10 s: INSUFFICIENT DATA (fusion insufficient data n_eval=${ev("fusion")}, ofi insufficient data n_eval=${ev("ofi")}, cvd insufficient data n_eval=${ev("cvd")})`);
+    const [mdPath, , htmlPath] = report.stdout.trim().split("\n");
+    const md = readFileSync(mdPath, "utf8");
+    expect(md).toContain("Stage-1 acceptance (docs/indicators.md §12.3) at H = 10 s, all symbols pooled: INSUFFICIENT DATA (fusion INSUFFICIENT DATA, OFI INSUFFICIENT DATA, CVD INSUFFICIENT DATA).");
+    expect(md).toContain(`- fusion: INSUFFICIENT DATA — `);
+    expect(md).toContain(`n_eval = ${ev("fusion")} thinned non-flat samples, 300 needed to judge`);
+    expect(md).not.toMatch(/FAIL/);
+    // The per-symbol table says the same word, one row per symbol and signal.
+    for (const s of SYMBOLS) expect(md.split("\n").filter((x) => x.startsWith(`| ${s} | `) && x.includes(" | INSUFFICIENT DATA | ")).length).toBe(3);
+    const html = readFileSync(htmlPath, "utf8");
+    expect(html).toContain(`<div class="verdict insufficient_data"><strong>Stage-1 acceptance`);
+    expect(html).not.toMatch(/FAIL/);
   });
 
   test("paper fills are the documented book prices of the trade after the signal; the report and status agree with the Parquet", async () => {
@@ -325,6 +338,8 @@ describe("harvestd report (compiled binary) over a real run", () => {
       expect(page.problems).toEqual([]);
       expect(await page.page.locator("svg.chart").count()).toBeGreaterThanOrEqual(7);
       expect(await page.page.locator(".verdict").innerText()).toContain("Stage-1 acceptance");
+      // The third outcome has its own, neutral (amber) box: neither the pass green nor the fail red.
+      expect(await page.page.locator(".verdict").evaluate((e) => getComputedStyle(e).backgroundColor)).toBe("rgb(255, 248, 197)");
       expect(await page.page.locator("h2").allInnerTexts()).toEqual(["Verdict", "Signal validation (docs/indicators.md §12)", "Data quality", "Paper trading", "Testnet trading", "A/B: plain rule against the model filter", "Inputs"]);
       // Every chart drew something: points, bars or lines beyond the axes.
       const marks = await page.page.locator("svg.chart").evaluateAll((els) => els.map((e) => e.querySelectorAll("circle, rect, path").length));
@@ -353,4 +368,47 @@ test("a Parquet file that cannot be read is left out, and the report says so fir
   // The file is named once in its line under Inputs.
   const listed = md.find((l) => l.includes(cvd))!;
   expect(listed.split(cvd).length).toBe(2);
+}, 60_000);
+
+test("a symbol asked for without Parquet in the range is left out of every table and said so; none with data is exit 1", async () => {
+  const day = new Date().toISOString().slice(0, 10);
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const raw = join(dir, "raw");
+  const preview = join(dir, "preview");
+  const env = { OUTPUT_DIR: raw, PREVIEW_DIR: preview, NDJSON_DIR: join(dir, "ndjson"), ARTIFACTS_DIR: join(tempDir("report-absent"), "artifacts") };
+  const args = ["report", "--from", yesterday, "--to", day, "--config", join(REPO, "config.toml")];
+  // BTCUSDT named twice (any case) is reported once.
+  const r = await runBinary([...args, "--symbols", "BTCUSDT,NOSUCHUSDT,btcusdt"], env);
+  if (r.exitCode !== 0) console.error(r.stderr);
+  expect(r.exitCode).toBe(0);
+  const warning = `no Parquet for NOSUCHUSDT between ${yesterday} and ${day} under ${raw} or ${preview}; left out`;
+  expect(r.stderr.split("\n").filter((l) => l.includes("NOSUCHUSDT"))).toEqual([`report: warning: ${warning}`]);
+  expect(r.stderr).toMatch(/report: \d+ Parquet files for 1 symbol\n/);
+
+  const [mdPath, jsonPath, htmlPath] = r.stdout.trim().split("\n");
+  const data = JSON.parse(readFileSync(jsonPath!, "utf8"));
+  expect(data.inputs.symbols_without_data).toEqual(["NOSUCHUSDT"]);
+  expect(data.symbols).toEqual(["BTCUSDT"]);
+  expect([...new Set(data.verdict.per_symbol.map((v: { symbol: string }) => v.symbol))]).toEqual(["BTCUSDT"]);
+  expect(data.data_quality.map((q: { symbol: string }) => q.symbol)).toEqual(["BTCUSDT"]);
+  expect([...new Set(data.hit_rates.map((h: { symbol: string }) => h.symbol))].sort()).toEqual(["ALL", "BTCUSDT"]);
+  expect([...new Set(data.ic.map((h: { symbol: string }) => h.symbol))].sort()).toEqual(["ALL", "BTCUSDT"]);
+  // NOSUCHUSDT is in the JSON only where it is said to have no data.
+  expect(JSON.stringify(data).split("NOSUCHUSDT").length - 1).toBe(1);
+
+  // The Markdown says so under the title and names the symbol nowhere else: no row, measured or not.
+  const md = readFileSync(mdPath!, "utf8").split("\n");
+  expect(md[2]).toBe(`> **Warning:** ${warning} of every table, figure and verdict below.`);
+  expect(md.filter((l) => l.includes("NOSUCHUSDT"))).toEqual([md[2]]);
+  expect(md.some((l) => l.startsWith("| BTCUSDT | fusion | "))).toBe(true);
+
+  const html = readFileSync(htmlPath!, "utf8");
+  expect(html).toContain(`<h1>harvestd data-quality and signal-validation report</h1>\n<p class="warning"><strong>Warning:</strong> ${warning} of every table, chart and verdict below.</p>`);
+  expect(html.split("NOSUCHUSDT").length - 1).toBe(1);
+
+  // Nothing asked for has data: no report, the existing error.
+  const none = await runBinary([...args, "--symbols", "NOSUCHUSDT"], env);
+  expect(none.exitCode).toBe(1);
+  expect(none.stderr).toContain(`no prices or orderbook Parquet files for ${yesterday} … ${day} (NOSUCHUSDT) under ${raw}`);
+  expect(none.stdout).toBe("");
 }, 60_000);

@@ -6,7 +6,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ForwardReturns, MidSeries } from "../../src/report/forward-returns.ts";
-import { countHits, labelCandidates, summarize, thin, verdict } from "../../src/report/hit-rate.ts";
+import type { VerdictLine } from "../../src/report/build.ts";
+import { verdictSentence } from "../../src/report/format.ts";
+import { ACCEPTANCE, countHits, labelCandidates, pooledOutcome, summarize, thin, verdict, type HitCounts, type SignalName } from "../../src/report/hit-rate.ts";
 import { effectiveTimes, gridSamples, icByPeriod, summarizeIc } from "../../src/report/ic.ts";
 import { averageRanks, binomialPValue, lnGamma, pearson, quantileSorted, spearman, wilson } from "../../src/report/stats.ts";
 
@@ -60,8 +62,9 @@ describe("§12.5 worked evaluation example", () => {
     near(pearson(score, ret), 0.319993);
   });
 
-  test("not significant with 6 samples: the acceptance verdict fails on every condition", () => {
+  test("6 samples are too few to judge: insufficient data, not a pass, with every unmet condition listed", () => {
     const v = verdict("fusion", countHits(d, ret, 0));
+    expect(v.outcome).toBe("insufficient_data");
     expect(v.pass).toBe(false);
     expect(v.unmet.length).toBe(2); // HR 0.667 > 0.60 holds; n_eval and Wilson do not
     expect(v.unmet.join("; ")).toContain("n_eval 6 < 300");
@@ -183,5 +186,58 @@ describe("IC on the 1 s grid (§12.4)", () => {
     near(s.ic_ir, mean / sd, 1e-9);
     near(s.t_stat, (mean / sd) * 2, 1e-9);
     expect(icByPeriod(x, 10_000, 11).every((p) => p.ic === null)).toBe(true);
+  });
+});
+
+/** Counts of `nEval` buy signals of which the first `hits` went up (no flats). */
+function counts(nEval: number, hits: number): HitCounts {
+  const d = new Array<number>(nEval).fill(1);
+  const r = d.map((_, i) => (i < hits ? 1 : -1));
+  return countHits(d, r, 0);
+}
+
+/** The verdict line the report builds from those counts (build.ts), for the sentence. */
+function line(signal: SignalName, c: HitCounts): VerdictLine {
+  const v = verdict(signal, c);
+  const s = summarize(c);
+  return { signal, horizon_s: 10, outcome: v.outcome, pass: v.pass, min_hr: ACCEPTANCE[signal].minHr, hr: s.hr, n_eval: c.n_eval, hits: c.hits, wilson_lo: s.wilson_lo, wilson_hi: s.wilson_hi, p_value: s.p_value, unmet: v.unmet };
+}
+
+describe("acceptance outcome: pass, fail, or too few samples to judge", () => {
+  test("n_eval ≥ 300 with a coin-flip hit rate is a measured FAIL", () => {
+    const v = verdict("fusion", counts(400, 200));
+    expect(v.outcome).toBe("fail");
+    expect(v.pass).toBe(false);
+    expect(v.unmet.join("; ")).toContain("HR 0.5000 is not > 0.6");
+    expect(v.unmet.join("; ")).not.toContain("n_eval");
+  });
+
+  test("n_eval < 300 is insufficient data even with every hit, and the sentence says how many are needed", () => {
+    const c = counts(120, 120);
+    const v = verdict("fusion", c);
+    expect(v.outcome).toBe("insufficient_data");
+    expect(v.pass).toBe(false);
+    expect(v.unmet).toEqual(["n_eval 120 < 300"]);
+    const text = verdictSentence(line("fusion", c));
+    expect(text).toStartWith("fusion: INSUFFICIENT DATA — HR 1.0000 (120 hits in n_eval = 120 thinned non-flat samples, 300 needed to judge), Wilson 95 % [");
+    expect(text).not.toContain("FAIL");
+    // Short and poor is still not a FAIL: it was not measured enough to say.
+    expect(verdict("ofi", counts(299, 100)).outcome).toBe("insufficient_data");
+    expect(verdictSentence(line("cvd", counts(0, 0)))).toStartWith("CVD: INSUFFICIENT DATA — no evaluable samples, 300 needed to judge;");
+  });
+
+  test("n_eval ≥ 300 with a hit rate and Wilson bound above the bars passes, from exactly 300 on", () => {
+    for (const [signal, c] of [["fusion", counts(400, 280)], ["ofi", counts(300, 200)], ["cvd", counts(1000, 600)]] as const) {
+      const v = verdict(signal, c);
+      expect([signal, v.outcome, v.pass, v.unmet]).toEqual([signal, "pass", true, []]);
+      expect(verdictSentence(line(signal, c))).not.toContain("needed to judge");
+    }
+  });
+
+  test("pooled: FAIL if any line fails, else INSUFFICIENT DATA if any is short, else PASS", () => {
+    expect(pooledOutcome(["pass", "insufficient_data", "fail"])).toBe("fail");
+    expect(pooledOutcome(["insufficient_data", "fail", "insufficient_data"])).toBe("fail");
+    expect(pooledOutcome(["pass", "insufficient_data", "pass"])).toBe("insufficient_data");
+    expect(pooledOutcome(["pass", "pass", "pass"])).toBe("pass");
   });
 });

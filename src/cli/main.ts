@@ -188,6 +188,20 @@ async function tradeKeyProblems(cfg: Config, configPath: string | null): Promise
   return v.ok ? null : reportProblems({ ok: false, configPath, problems: [{ path: "trade", source: "environment", message: v.error }] });
 }
 
+/**
+ * `[publish.nats]`'s connection settings as `run` and `store` would refuse them (credentials in the
+ * environment, a creds file that cannot be used, TLS files, credentials in a server URL): a
+ * service's `validate` passing what its start then refuses would leave it failed for good.
+ */
+async function natsProblems(r: Extract<ConfigResult, { ok: true }>): Promise<number | null> {
+  const { connectionOptions } = await import("../sinks/nats/connection.ts");
+  const o = connectionOptions(r.config.publish.nats, "harvestd-validate");
+  if (o.ok) return null;
+  // The credentials' problems are the environment's; an address's or a TLS file's, the setting's.
+  const source = o.error.startsWith("servers[") ? r.sourceOf("publish.nats.servers") : o.error.startsWith("publish.nats.tls.") ? r.sourceOf("publish.nats.tls") : "environment";
+  return reportProblems({ ok: false, configPath: r.configPath, problems: [{ path: "publish.nats", source, message: o.error }] });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let p: Parsed;
   try {
@@ -220,6 +234,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (badModel !== null) return badModel;
       const badKeys = await tradeKeyProblems(r.config, r.configPath);
       if (badKeys !== null) return badKeys;
+      const badNats = await natsProblems(r);
+      if (badNats !== null) return badNats;
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }

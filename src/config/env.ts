@@ -3,6 +3,7 @@
  * key paths. Each keeps its original meaning; values are converted to the key's type here so that a
  * bad value is reported as "NAME (key.path): …" rather than as a schema error without a source.
  */
+import { shownValue } from "./redact.ts";
 
 export type EnvKind = "int" | "number" | "bool01" | "string" | "symbols";
 
@@ -50,25 +51,27 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
 ];
 
 /** Converts an environment string; returns an error message instead of throwing. */
-export function convertEnv(kind: EnvKind, raw: string): { value: unknown } | { error: string } {
+export function convertEnv(binding: EnvBinding, raw: string): { value: unknown } | { error: string } {
   const s = raw.trim();
-  switch (kind) {
+  // Shown as a file's value would be: a variable can hold a secret as well as a file can.
+  const got = (): string => shownValue(binding.path, raw);
+  switch (binding.kind) {
     case "string":
       return { value: s };
     case "int": {
-      if (!/^[+-]?\d+$/.test(s)) return { error: `expected an integer, got ${JSON.stringify(raw)}` };
+      if (!/^[+-]?\d+$/.test(s)) return { error: `expected an integer, got ${got()}` };
       return { value: Number(s) };
     }
     case "number": {
       const n = Number(s);
-      if (s === "" || !Number.isFinite(n)) return { error: `expected a number, got ${JSON.stringify(raw)}` };
+      if (s === "" || !Number.isFinite(n)) return { error: `expected a number, got ${got()}` };
       return { value: n };
     }
     case "bool01": {
       const v = s.toLowerCase();
       if (["1", "true", "yes", "on"].includes(v)) return { value: true };
       if (["0", "false", "no", "off"].includes(v)) return { value: false };
-      return { error: `expected 1 or 0, got ${JSON.stringify(raw)}` };
+      return { error: `expected 1 or 0, got ${got()}` };
     }
     case "symbols": {
       if (s.toUpperCase() === "ALL") return { value: "ALL" };

@@ -8,6 +8,8 @@ import { ConfigSchema, type Config } from "./schema.ts";
 import { ENV_BINDINGS, convertEnv } from "./env.ts";
 import { knownKeysAt, unknownKeyMessage } from "./unknown-keys.ts";
 import { configIssueMessage } from "./messages.ts";
+import { hideUserInfo } from "../util/user-info.ts";
+import { isSecretKey } from "./redact.ts";
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `storage.output_dir`, or `(file)` for whole-file problems. */
@@ -143,7 +145,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const v = env[bnd.name];
     if (v === undefined || v === "") continue;
     const key = bnd.path.join(".");
-    const conv = convertEnv(bnd.kind, v);
+    const conv = convertEnv(bnd, v);
     if ("error" in conv) {
       problems.push({ path: key, source: `env ${bnd.name}`, message: conv.error });
       continue;
@@ -154,7 +156,8 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   for (const ov of opts.overrides ?? []) {
     const eq = ov.indexOf("=");
     if (eq <= 0) {
-      problems.push({ path: "(flags)", source: `flag --set ${ov}`, message: "expected key.path=value" });
+      // Not key=value, so no key to judge by: the text itself decides whether it may be shown.
+      problems.push({ path: "(flags)", source: isSecretKey([ov]) ? "flag --set (text not shown: it may hold a secret)" : `flag --set ${ov}`, message: "expected key.path=value" });
       continue;
     }
     const key = ov.slice(0, eq).trim();
@@ -208,21 +211,23 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       if (msg !== null) problems.push({ path: `storage.${k}`, source: sourceOf(`storage.${k}`, sources, configPath), message: msg });
     }
   }
-  if (problems.length > 0 || !parsed.success) return { ok: false, problems, configPath };
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems: problems.map(withoutUserInfo), configPath };
   return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath) };
+}
+
+/** A key's path as the configuration file writes it: `storage.parquet_rotate_sec`, `indicators.custom[0].module`. */
+function keyPath(parts: readonly (string | number)[]): string {
+  return parts.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
 }
 
 /**
  * Where the value at `path` came from. `orBelow`: also a source that set a key under it (an unknown
  * key `x` comes from whoever set `x.y`).
  */
-/** A key's path as the configuration file writes it: `storage.parquet_rotate_sec`, `indicators.custom[0].module`. */
-function keyPath(parts: readonly (string | number)[]): string {
-  return parts.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
-}
-
 function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null, orBelow = false): string {
-  for (const [k, s] of sources) if (path === k || path.startsWith(`${k}.`) || (orBelow && k.startsWith(`${path}.`))) return s;
+  // `servers[1]` is under `servers` as much as `tls.enable` is under `tls`.
+  const under = (p: string, k: string): boolean => p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
+  for (const [k, s] of sources) if (path === k || under(path, k) || (orBelow && under(k, path))) return s;
   return configPath ?? "defaults";
 }
 
@@ -234,6 +239,14 @@ function deepMerge(a: Raw, b: Raw): Raw {
     out[k] = bothObjects ? deepMerge(av as Raw, v as Raw) : v;
   }
   return out;
+}
+
+/**
+ * Messages that schemas compose themselves (a mainnet URL refused, a fee tier not found) may quote a
+ * value; whichever module wrote one, a URL's user info does not reach the terminal.
+ */
+function withoutUserInfo(p: ConfigProblem): ConfigProblem {
+  return { path: hideUserInfo(p.path), source: hideUserInfo(p.source), message: hideUserInfo(p.message) };
 }
 
 export function formatProblem(p: ConfigProblem): string {

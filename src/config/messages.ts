@@ -2,30 +2,23 @@
  * The configuration's wording for zod's generic messages ("Invalid input: expected number, received
  * string"), so a problem reads the same from the file, a flag or the environment (whose conversions
  * already say `expected an integer, got "abc"`): what the key takes and what it got. A message a
- * schema gives itself (a symbol's pattern, a URL's form) is kept: zod prefers it to this one.
+ * schema gives itself (a symbol's pattern, a URL's form) is kept: zod prefers it to this one. What it
+ * got is shown as redact.ts allows: never a secret key's value, never a URL's user info.
  */
 import type { z } from "zod";
-
-const KINDS: Readonly<Record<string, string>> = {
-  number: "a number",
-  int: "an integer",
-  string: "text",
-  boolean: "true or false",
-  array: "a list",
-  object: "a table",
-};
+import { KINDS, shownValue } from "./redact.ts";
 
 export const configIssueMessage: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case "invalid_type":
-      return `expected ${KINDS[iss.expected] ?? iss.expected}, got ${shown(iss.input)}`;
+      return `expected ${KINDS[iss.expected] ?? iss.expected}, got ${shownValue(iss.path ?? [], iss.input)}`;
     case "too_small":
       return bound(iss.origin, iss.minimum, iss.inclusive ?? true, "min");
     case "too_big":
       return bound(iss.origin, iss.maximum, iss.inclusive ?? true, "max");
     case "invalid_value": {
       const values = iss.values.map((v) => JSON.stringify(v));
-      return `expected ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}, got ${shown(iss.input)}`;
+      return `expected ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}, got ${shownValue(iss.path ?? [], iss.input)}`;
     }
     case "invalid_key":
       // A table keyed by symbol: say what the key's own schema says (its pattern), and which key.
@@ -40,13 +33,4 @@ function bound(origin: string, limit: number | bigint, inclusive: boolean, side:
   if (origin === "string") return side === "min" && Number(limit) === 1 ? "must not be empty" : `must be at ${side === "min" ? "least" : "most"} ${limit} characters`;
   if (origin === "array") return `must have at ${side === "min" ? "least" : "most"} ${limit} entries`;
   return undefined;
-}
-
-/** The offending value, short: a text quoted, a number as it is, a list or table by kind. */
-function shown(input: unknown): string {
-  if (input === undefined) return "nothing";
-  if (typeof input === "string") return JSON.stringify(input.length > 60 ? `${input.slice(0, 60)}…` : input);
-  if (Array.isArray(input)) return "a list";
-  if (input !== null && typeof input === "object") return "a table";
-  return String(input);
 }

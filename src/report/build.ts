@@ -135,6 +135,10 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
   const trading: TradingSymbolResult[] = [];
   const ab: AbSymbolResult[] = [];
   const abCloses = { plain: [] as (readonly [number, number])[], filtered: [] as (readonly [number, number])[] };
+  // The A/B reads prices, orderbook, fusion and features again for other columns: a partition is
+  // counted, and its unreadable files reported, on its first read only, or progress passes its total
+  // (read 48/32) and a skipped file is named twice.
+  const counted = new Set<string>();
 
   for (const symbol of symbols) {
     const mine = files.filter((f) => f.symbol === symbol);
@@ -150,7 +154,10 @@ export async function buildReport(req: ReportRequest, ctx: BuildContext): Promis
       for (const [dir, listed] of partitions) {
         const r = await readPartition(dir, listed, names);
         parts.push(...r.parts);
-        for (const f of r.read) ctx.progress.file(symbol, kind, f.rows);
+        if (counted.has(dir)) continue;
+        counted.add(dir);
+        // The files listed, not those read: compaction may have merged them into one meanwhile.
+        ctx.progress.file(symbol, kind, r.read.reduce((n, f) => n + f.rows, 0), listed.length);
         for (const b of r.unreadable) {
           // The reader's message may begin with the path: it is kept once, in `path`.
           skipped.push({ path: b.path, error: b.error.startsWith(`${b.path}: `) ? b.error.slice(b.path.length + 2) : b.error });

@@ -44,6 +44,22 @@ describe("harvestd validate", () => {
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toContain("cvd.activity_adapt");
   });
+
+  test("a bad value never puts a secret on stderr: a URL's user info, a token: exit 78", async () => {
+    const dir = tempDir("validate-secret");
+    const env = { OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") };
+    const cfg = join(dir, "nats.toml");
+    // A string where a list belongs.
+    writeFileSync(cfg, ["[publish.nats]", 'servers = "nats://hvuser:S3cretPw-xyzzy@127.0.0.1:14222"', ""].join("\n"));
+    const url = await runBinary(["validate", "--config", cfg], env, dir);
+    expect(url.exitCode).toBe(78);
+    expect(url.stderr).toContain(`publish.nats.servers: expected a list, got "nats://***@127.0.0.1:14222" [${cfg}]`);
+    expect(url.stderr).not.toMatch(/S3cretPw|hvuser/);
+    const token = await runBinary(["validate", "--set", "http.token=12"], env, dir);
+    expect(token.exitCode).toBe(78);
+    const line = token.stderr.split("\n").find((l) => l.trim().startsWith("http.token:"));
+    expect(line?.trim()).toBe("http.token: expected text, got a number (value not shown: it may hold a secret) [flag http.token]");
+  });
 });
 
 describe("harvestd store", () => {
@@ -125,5 +141,26 @@ describe("other commands", () => {
     expect(r.exitCode).toBe(78);
     expect(r.stderr).toContain("/nonexistent/harvestd.toml");
     expect(r.stderr).toContain("cannot read config file");
+  });
+});
+
+describe("validate refuses the NATS connection settings run and store would refuse", () => {
+  const dirs = (dir: string) => ({ OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") });
+
+  test("credentials half set, a creds file missing or unusable, credentials in a server URL: exit 78, never the secret", async () => {
+    const dir = tempDir("validate-nats");
+    const garbage = join(dir, "bad.creds");
+    writeFileSync(garbage, "-----BEGIN NATS USER JWT-----\nnot a jwt\n------END NATS USER JWT------\n");
+    const cases: [Record<string, string>, string[], string][] = [
+      [{ NATS_PASSWORD: "pw-only-9931" }, [], "publish.nats: NATS_USER and NATS_PASSWORD go together: set both [environment]"],
+      [{ NATS_CREDS: "/nonexistent/harvestd.creds" }, [], "publish.nats: NATS_CREDS: cannot read the credentials file: ENOENT [environment]"],
+      [{ NATS_CREDS: garbage }, [], "publish.nats: NATS_CREDS: the credentials file cannot be used"],
+      [{}, ["--set", 'publish.nats.servers=["nats://bob:pw-in-url-7731@127.0.0.1:4222"]'], "publish.nats: servers[0] (nats://127.0.0.1:4222): credentials in a server URL are not used; set NATS_USER and NATS_PASSWORD (or NATS_CREDS) in the environment instead"],
+    ];
+    for (const [env, args, line] of cases) {
+      const r = await runBinary(["validate", "--set", "publish.nats.enable=true", ...args], { ...dirs(dir), ...env }, dir);
+      expect({ env, code: r.exitCode, named: r.stderr.includes(line) }).toEqual({ env, code: 78, named: true });
+      expect(r.stderr).not.toMatch(/pw-only-9931|pw-in-url-7731/);
+    }
   });
 });

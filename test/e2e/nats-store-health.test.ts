@@ -13,6 +13,9 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
+import { hostname } from "node:os";
+import { CONSUMER_LEASE_BUCKET } from "../../src/pipeline/store/consumer.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, runBinary, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
 import { natsServerAvailable, startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.ts";
@@ -75,8 +78,8 @@ let leader = 0;
 beforeAll(async () => {
   if (!natsServerAvailable()) throw new Error("nats-server is not installed (.ci/run installs Debian's nats-server)");
   [cluster, fake] = await Promise.all([startNatsCluster(), startFakeExchange({ symbols: SYMBOLS, speed: 5, recordFrames: false })]);
-  // A store that cannot reach NATS at all (nothing listens on port 1), its address carrying credentials.
-  lonely = proc("lonely", "store", natsToml(["nats://harvest:s3cr3t-pw@127.0.0.1:1"], `consumer = "lonely"`));
+  // A store that cannot reach NATS at all (nothing listens on port 1).
+  lonely = proc("lonely", "store", natsToml(["nats://127.0.0.1:1"], `consumer = "lonely"`));
   collector = proc("collector", "run", natsToml(cluster.servers, `enable = true\ncollector_id = "a"`));
   store = proc("store", "store", natsToml(cluster.servers, `consumer = "main"`));
   lonelyRun = start(lonely);
@@ -101,6 +104,13 @@ test("a store configured to trade is refused because the store does not trade", 
   expect(t.stderr).not.toContain("needs at least one symbol");
 });
 
+test("a store given credentials in a server URL is refused, naming the address without them", async () => {
+  const withPassword = proc("url-credentials", "store", natsToml(["nats://harvest:s3cr3t-pw@127.0.0.1:1"], `consumer = "lonely"`));
+  const t = await runBinary(withPassword.args, withPassword.env);
+  expect(t.stderr).not.toContain("s3cr3t-pw");
+  expect({ code: t.exitCode, line: t.stderr.trim().split("\n").at(-1) }).toEqual({ code: 78, line: "harvestd: store: servers[0] (nats://127.0.0.1:1): credentials in a server URL are not used; set NATS_USER and NATS_PASSWORD (or NATS_CREDS) in the environment instead" });
+});
+
 test("a store that cannot reach NATS serves /health at once, failing and naming NATS", async () => {
   expect(await unhealthy(lonely, /^store: not connected to nats for \d+ s/, 20_000)).toBeDefined();
   lonelyStatus = await waitFor("the store names what is wrong with its address", async () => {
@@ -121,6 +131,28 @@ test("a second store on the same consumer is refused at start, naming the consum
   const out = await dupeRun.stop("SIGKILL");
   expect({ exit, named: /consumer main on stream HARVESTD is in use by another store/.test(out.stderr) }).toEqual({ exit: 78, named: true });
 }, 70_000);
+
+test("a store whose lease the cluster forgot is still refused: the running store's pull requests show the consumer read", async () => {
+  // The lease names the newcomer, as if the cluster had lost the running store's (seen after two of
+  // three nodes died and came back): only the consumer's waiting pull requests can tell.
+  await waitFor("store receiving", async () => ((await received()) > 20 ? true : undefined), 40_000, 250);
+  const dupe = proc("dupe2", "store", natsToml(cluster.servers, `consumer = "main"`));
+  const nc = await connect({ servers: [...cluster.servers] });
+  try {
+    const kv = await new Kvm(nc).open(CONSUMER_LEASE_BUCKET);
+    await kv.put("HARVESTD.main", `${hostname()}:${dupe.env.NDJSON_DIR}`);
+  } finally {
+    await nc.close();
+  }
+  const before = await received();
+  const dupeRun = start(dupe);
+  const exit = await Promise.race([dupeRun.proc.exited, Bun.sleep(40_000).then(() => "still running")]);
+  const out = await dupeRun.stop("SIGKILL");
+  expect({ exit, named: out.stderr.includes("consumer main on stream HARVESTD is in use by another store (its pull requests keep coming: another process reads it)") }).toEqual({ exit: 78, named: true });
+  // The running store read on, its consumer untouched.
+  await waitFor("the store receiving on", async () => ((await received()) > before + 20 ? true : undefined), 20_000, 250);
+  expect((await get(store, "/api/status"))?.body.store?.nats?.lost_consumer ?? null).toBeNull();
+}, 90_000);
 
 const received = async (): Promise<number> => (await get(store, "/api/status"))?.body.store?.counters?.messages ?? 0;
 
@@ -175,7 +207,5 @@ test("the store that could not reach NATS logged it: retrying, and unhealthy", a
   expect(out.stderr).toMatch(/"level":"warn","msg":"unhealthy","reasons":\["store: not connected to nats/);
   // What is wrong with the address is named; its credentials never appear.
   expect(out.stderr).toContain("127.0.0.1:1: connection refused (nothing listens on port 1)");
-  expect(out.stderr).not.toContain("s3cr3t-pw");
   expect(lonelyStatus?.store?.nats?.last_error).toContain("connection refused");
-  expect(JSON.stringify(lonelyStatus)).not.toContain("s3cr3t-pw");
 }, 40_000);

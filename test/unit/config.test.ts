@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_TOML } from "../../src/config/default-config.ts";
 import { ENV_BINDINGS } from "../../src/config/env.ts";
-import { loadConfig } from "../../src/config/load.ts";
+import { loadConfig, type ConfigProblem } from "../../src/config/load.ts";
+import { isSecretKey } from "../../src/config/redact.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { tempDir } from "../helpers/binary.ts";
 
@@ -273,3 +274,67 @@ describe("problems are listed with their key paths", () => {
     expect(r.problems[0]!.message).toContain("TOML");
   });
 });
+
+describe("a problem never repeats a secret", () => {
+  const PASSWORD = "S3cretPw-xyzzy";
+
+  test("the key-name rule picks exactly the keys that hold secrets among all the schema's keys", () => {
+    const leaves = (o: object, at: string[]): string[][] =>
+      Object.entries(o).flatMap(([k, v]) => (v !== null && typeof v === "object" && !Array.isArray(v) ? leaves(v, [...at, k]) : [[...at, k]]));
+    const all = leaves(ConfigSchema.parse({}), []);
+    // key_file and listen_key_keepalive_sec name a file and a setting: their values are shown.
+    expect(all.filter((p) => isSecretKey(p)).map((p) => p.join("."))).toEqual(["http.token"]);
+    for (const name of ["api_key", "apiKey", "password", "passwd", "client_secret", "credentials", "creds_file", "private_key"]) expect(isSecretKey(["x", name])).toBe(true);
+  });
+
+  test("a secret key's wrong value is named by its kind only, from a file, a flag or a list", () => {
+    const file = problemsOf(loadConfig({ configPath: tmpConfig(`[http]\ntoken = ["${PASSWORD}"]\n`), env: {} }));
+    expect(file.map((p) => [p.path, p.message])).toEqual([["http.token", "expected text, got a list (value not shown: it may hold a secret)"]]);
+    const flag = problemsOf(loadConfig({ configPath: null, env: {}, overrides: ["http.token=12345678"] }));
+    expect(flag.map((p) => [p.path, p.message])).toEqual([["http.token", "expected text, got a number (value not shown: it may hold a secret)"]]);
+    // A --set that is not key=value has no key to judge by: its text is not repeated when it names a secret.
+    const bare = problemsOf(loadConfig({ configPath: null, env: {}, overrides: [`http.token:${PASSWORD}`] }));
+    expect(bare.map((p) => [p.path, p.source])).toEqual([["(flags)", "flag --set (text not shown: it may hold a secret)"]]);
+  });
+
+  test("a URL's user info is hidden whatever the key: file, environment, and messages schemas compose", () => {
+    const url = `nats://hvuser:${PASSWORD}@127.0.0.1:14222`;
+    const file = problemsOf(loadConfig({ configPath: tmpConfig(`[publish.nats]\nservers = "${url}"\n`), env: {} }));
+    expect(file.map((p) => [p.path, p.message])).toEqual([["publish.nats.servers", 'expected a list, got "nats://***@127.0.0.1:14222"']]);
+    // Past 60 characters a value is shortened; the user info goes first, or the cut could leave the password without its `@`.
+    const long = `nats://hvuser:${PASSWORD.repeat(5)}@127.0.0.1:14222`;
+    const cut = problemsOf(loadConfig({ configPath: null, env: {}, overrides: [`publish.nats.servers="${long}"`] }));
+    expect(cut.map((p) => p.message)).toEqual(['expected a list, got "nats://***@127.0.0.1:14222"']);
+    const env = problemsOf(loadConfig({ configPath: null, env: { WSS_PING_INTERVAL: `https://u:${PASSWORD}@h`, FEE_TIER: `https://u:${PASSWORD}@h` } }));
+    expect(Object.fromEntries(env.map((p) => [p.path, p.message]))).toEqual({
+      "feed.ping_interval_sec": 'expected a number, got "https://***@h"',
+      "regime.fee_tier": 'fee tier "https://***@h" is not in paper.fee_tiers (TM, VIP0, VIP1, VIP2, VIP3, VIP4, VIP5, VIP6)',
+    });
+    expect(JSON.stringify([file, cut, env])).not.toContain("S3cret");
+  });
+});
+
+describe("NATS server addresses", () => {
+  test("an address without a host, or with a port outside 1–65535, is refused under its own index; user info never shown", () => {
+    const servers = ["nats://ok-1:4222", "nats://user:pass@", "nats://host:99999", "tls://host:0", "nats://user:password", "http://h:4222", "nats://h:4222/path"];
+    const r = loadConfig({ configPath: null, env: {}, overrides: [`publish.nats.servers=${JSON.stringify(servers)}`] });
+    expect(r.ok).toBe(false);
+    expect(Object.fromEntries(problemsOf(r).map((p) => [p.path, [p.message, p.source]]))).toEqual({
+      "publish.nats.servers[1]": ['"nats://***@" has no host', "flag publish.nats.servers"],
+      "publish.nats.servers[2]": ['"nats://host:99999": port 99999 is not from 1 to 65535', "flag publish.nats.servers"],
+      "publish.nats.servers[3]": ['"tls://host:0": port 0 is not from 1 to 65535', "flag publish.nats.servers"],
+      "publish.nats.servers[4]": ["the port is not a number (address not shown: it may hold a password)", "flag publish.nats.servers"],
+      "publish.nats.servers[5]": ['"http://h:4222": scheme http:// is not one of nats://, tls://', "flag publish.nats.servers"],
+      "publish.nats.servers[6]": ['"nats://h:4222/path": expected only host and port after nats://', "flag publish.nats.servers"],
+    });
+  });
+
+  test("names, IPv4 and IPv6 addresses, no port, and user info with an @ in the password are accepted", () => {
+    const servers = ["nats://n1", "nats://10.0.0.1:4222", "tls://[::1]:4443", "nats://u:p@ss@n2.example.com:65535"];
+    expect(ok(loadConfig({ configPath: null, env: {}, overrides: [`publish.nats.servers=${JSON.stringify(servers)}`] })).publish.nats.servers).toEqual(servers);
+  });
+});
+
+function problemsOf(r: ReturnType<typeof loadConfig>): readonly ConfigProblem[] {
+  return r.ok ? [] : r.problems;
+}

@@ -29,6 +29,16 @@ export const CONSUMER_LEASE_BUCKET = "harvestd_store_consumers";
 /** The lease lapses this long after its holder's last renewal (a killed store's, for instance). */
 const LEASE_TTL_MS = 10_000;
 const LEASE_RENEW_EVERY_MS = 3_000;
+/** A pull request of the store's expires after this long unanswered; the client then sends another. */
+const PULL_EXPIRES_MS = 10_000;
+/**
+ * An existing consumer with pull requests waiting is being read by another process. A store that
+ * died left none (the server drops a closed connection's requests at once); one cut off without a
+ * close leaves them until they expire. So a start waits this long for them to go before it calls the
+ * consumer taken: the second guard behind the lease, which a cluster that lost nodes has been seen to
+ * forget.
+ */
+const FOREIGN_PULLS_WAIT_MS = PULL_EXPIRES_MS + 2_000;
 /**
  * A consume that delivers nothing this long while the stream has messages for it is opened again
  * (after the node leading the consumer died, the client's pulls went unanswered for 40 s and more).
@@ -58,6 +68,8 @@ export interface ConsumerView {
   readonly lastMessageAtMs: number;
   /** Another store took this consumer's lease (its name), or null. */
   readonly leaseLostTo: string | null;
+  /** The consumer was deleted or recreated under this store, which stopped reading it (why), or null. */
+  readonly lostConsumer: string | null;
 }
 
 /** Opening failed for good: the exit code and the line to print. */
@@ -81,6 +93,10 @@ export class StreamConsumer {
   private lease: NatsKvLease | null = null;
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private leaseLostTo: string | null = null;
+  /** `created` of the consumer this store reads: another value later means it was recreated under it. */
+  private consumerCreated: string | null = null;
+  private lostConsumer: string | null = null;
+  private notFoundInARow = 0;
   /** Stream sequence the consumer was recreated at (an earlier run left messages unacknowledged), or null. */
   restartedAtSeq: number | null = null;
   private stopped = false;
@@ -175,8 +191,12 @@ export class StreamConsumer {
   private async takeLease(options: import("@nats-io/transport-node").NodeConnectionOptions, log: Logger): Promise<OpenResult> {
     // Named by host and data folder: the same store restarted (tree-lock.ts: one process per folder) is the same holder.
     const me = `${hostname()}:${this.storeDir}`;
-    const lease = new NatsKvLease({ ...options, name: `${this.clientName}-lease` }, { bucket: CONSUMER_LEASE_BUCKET, key: this.p.consumer, me, ttlMs: LEASE_TTL_MS, replicas: this.p.replicas, requestTimeoutMs: 3000 });
+    // Keyed by stream and consumer: a consumer name is a stream's, and a store pointed at a mistyped
+    // stream must hear about that stream, not that another store holds its consumer's name.
+    const lease = new NatsKvLease({ ...options, name: `${this.clientName}-lease` }, { bucket: CONSUMER_LEASE_BUCKET, key: `${this.p.stream}.${this.p.consumer}`, me, ttlMs: LEASE_TTL_MS, replicas: this.p.replicas, requestTimeoutMs: 3000 });
     this.lease = lease;
+    // The bucket opens in the background; asking before it has would be a "retrying" at every start.
+    await lease.opened();
     let otherSince: number | null = null;
     for (;;) {
       if (this.stopped) return { ok: true };
@@ -187,7 +207,7 @@ export class StreamConsumer {
         if (Date.now() - otherSince > LEASE_TTL_MS + 2000) {
           await lease.close();
           this.lease = null;
-          return { ok: false, code: "in-use", error: `consumer ${this.p.consumer} on stream ${this.p.stream} is in use by another store (${a.holder}): two stores on one consumer would each get part of the stream; give this one its own [publish.nats] consumer` };
+          return { ok: false, code: "in-use", error: this.inUseMessage(a.holder) };
         }
         log.limited("store-lease", "warn", "store: the consumer is held by another store; waiting for its lease to lapse", { consumer: this.p.consumer, holder: a.holder }, 30_000);
       } else if (a.error !== null) {
@@ -236,8 +256,10 @@ export class StreamConsumer {
       if (c.ack_policy !== AckPolicy.Explicit) problems.push(`ack_policy is ${c.ack_policy}, the store needs explicit`);
       if ((c.filter_subject ?? "") !== filter && !(c.filter_subjects ?? []).includes(filter)) problems.push(`filter is ${c.filter_subject ?? c.filter_subjects?.join(",") ?? "none"}, the store needs ${filter}`);
       if (problems.length > 0) return { ok: false, error: `consumer ${this.p.consumer} on stream ${this.p.stream} exists with other settings (${problems.join("; ")}): pick another [publish.nats] consumer name or delete it` };
+      if (!(await this.unread(jsm, ci))) return { ok: false, error: this.inUseMessage("its pull requests keep coming: another process reads it") };
       if (ci.num_ack_pending === 0) {
         this.info = ci;
+        this.consumerCreated = ci.created;
         return { ok: true };
       }
       // Messages delivered to an earlier run that ended without acknowledging them would come
@@ -247,13 +269,47 @@ export class StreamConsumer {
       const from = ci.ack_floor.stream_seq + 1;
       await jsm.consumers.delete(this.p.stream, this.p.consumer);
       this.info = await jsm.consumers.add(this.p.stream, { ...this.consumerConfig(filter), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
+      this.consumerCreated = this.info.created;
       this.restartedAtSeq = from;
       return { ok: true };
     } catch (e) {
       if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
     }
     this.info = await jsm.consumers.add(this.p.stream, this.consumerConfig(filter));
+    this.consumerCreated = this.info.created;
     return { ok: true };
+  }
+
+  /**
+   * Whether no other process reads the consumer: no pull request waits on it, or none does twice in
+   * a row within FOREIGN_PULLS_WAIT_MS (requests left by a reader cut off without a close expire).
+   */
+  private async unread(jsm: JetStreamManager, first: ConsumerInfo): Promise<boolean> {
+    if (first.num_waiting === 0) return true;
+    const until = Date.now() + FOREIGN_PULLS_WAIT_MS;
+    let quiet = 0;
+    while (Date.now() < until && !this.stopped) {
+      await Bun.sleep(1000);
+      const ci = await jsm.consumers.info(this.p.stream, this.p.consumer);
+      quiet = ci.num_waiting === 0 ? quiet + 1 : 0;
+      if (quiet >= 2) return true;
+    }
+    return this.stopped;
+  }
+
+  private inUseMessage(why: string): string {
+    return `consumer ${this.p.consumer} on stream ${this.p.stream} is in use by another store (${why}): two stores on one consumer would each get part of the stream; give this one its own [publish.nats] consumer`;
+  }
+
+  /**
+   * The consumer was deleted (and perhaps recreated by another store) under this one: reading on
+   * would split the stream with whoever reads it now, so this store stops and says so.
+   */
+  private loseConsumer(why: string, log?: Logger): void {
+    if (this.lostConsumer !== null) return;
+    this.lostConsumer = why;
+    log?.log("error", "store: stopped reading the consumer", { consumer: this.p.consumer, stream: this.p.stream, why });
+    this.stop();
   }
 
   private consumerConfig(filter: string): Partial<ConsumerConfig> {
@@ -273,17 +329,18 @@ export class StreamConsumer {
    * so a backlog streams without a round trip per batch). Ends when `stop()` is called; a failed
    * subscription (the consumer vanished, a leader moved) is opened again after a pause.
    */
-  async *messages(batch: number): AsyncGenerator<JsMsg> {
+  async *messages(batch: number, log?: Logger): AsyncGenerator<JsMsg> {
     while (this.js !== null && !this.stopped) {
       try {
         const c = await this.js.consumers.get(this.p.stream, this.p.consumer);
-        const it = await c.consume({ max_messages: batch });
+        const it = await c.consume({ max_messages: batch, expires: PULL_EXPIRES_MS });
         this.current = it;
         this.consumingSinceMs = Date.now();
         // The client reports a missed heartbeat or a failed pull as a status, not as an error.
         void (async () => {
           for await (const st of it.status()) {
-            if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "consumer_deleted" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
+            if (st.type === "consumer_deleted") this.loseConsumer("it was deleted while this store read it", log);
+            else if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
           }
         })().catch(() => {});
         for await (const m of it) {
@@ -321,12 +378,18 @@ export class StreamConsumer {
     if (this.jsm === null || !this.connected) return;
     try {
       this.info = await this.jsm.consumers.info(this.p.stream, this.p.consumer);
+      this.notFoundInARow = 0;
       this.infoAtMs = Date.now();
       this.infoError = null;
     } catch (e) {
+      // Twice in a row: one "not found" from a cluster still loading its state after a restart is not a deletion.
+      const notFound = e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound;
+      this.notFoundInARow = notFound ? this.notFoundInARow + 1 : 0;
+      if (this.notFoundInARow >= 2 && this.consumerCreated !== null) this.loseConsumer("it was deleted while this store read it", log);
       this.setError("info", (e as Error).message);
       return;
     }
+    if (this.consumerCreated !== null && this.info.created !== this.consumerCreated) this.loseConsumer(`it was recreated at ${this.info.created} by another process, likely another store`, log);
     // A consume can stay open and deliver nothing (its pull requests lost with a leader that died):
     // while the stream has messages for it, it is opened again.
     const now = Date.now();
@@ -355,6 +418,7 @@ export class StreamConsumer {
       disconnectedSinceMs: this.connected ? null : this.disconnectedSinceMs,
       lastMessageAtMs: this.lastMessageAtMs,
       leaseLostTo: this.leaseLostTo,
+      lostConsumer: this.lostConsumer === null ? null : `consumer ${this.p.consumer} on stream ${this.p.stream}: ${this.lostConsumer}; this store stopped reading it (restart it once one store reads the consumer)`,
     };
   }
 

@@ -31,6 +31,7 @@ export function storeStatus(feed: StreamFeed, consumer: StreamConsumer): Record<
       // The latest error also once it is over, with its time: was it now, or an hour ago?
       past_error: c.pastError === null ? null : { error: c.pastError, at: new Date(c.lastErrorAtMs).toISOString(), current: c.lastError !== null },
       lease_lost_to: c.leaseLostTo,
+      lost_consumer: c.lostConsumer,
     },
     consumer: {
       pending: c.pending,
@@ -74,6 +75,7 @@ export function storeHealthReasons(feed: StreamFeed, consumer: StreamConsumer, n
     out.push(`store: stream or consumer not ready for ${s(now - startedAtMs)} s${err(c.lastError)}`);
   }
   if (c.leaseLostTo !== null) out.push(`store: another store (${c.leaseLostTo}) took the lease of consumer ${consumer.name}`);
+  if (c.lostConsumer !== null) out.push(`store: ${c.lostConsumer}`);
   const ackedSince = Math.max(feed.lastAckAtMs, feed.oldestUnackedAtMs);
   if (feed.unackedCount > 0 && now - ackedSince > limits.ackStallMs) out.push(`store: ${feed.unackedCount} records received and not acknowledged for ${s(now - ackedSince)} s`);
   if (c.pending !== null && c.pending > LAG_UNHEALTHY_MESSAGES) out.push(`store: ${c.pending} messages behind the stream`);
@@ -82,7 +84,7 @@ export function storeHealthReasons(feed: StreamFeed, consumer: StreamConsumer, n
     const newest = Math.max(...all.map(([, a]) => a.lastAtMs));
     out.push(`store: every collector silent for ${s(now - newest)} s or more (${all.map(([n]) => n).join(", ")})`);
   }
-  if (feed.collectors.size === 0 && feed.counters_.messages === 0 && c.connected && c.pending === 0) out.push("store: no collector has published anything yet");
+  if (feed.collectors.size === 0 && feed.counters_.messages === 0 && c.connected && c.pending === 0 && now - startedAtMs > limits.quietMs) out.push(`store: no collector has published anything in ${s(now - startedAtMs)} s`);
   return out;
 }
 

@@ -14,6 +14,7 @@
 import { bookSyncLog } from "../book-sync-log.ts";
 import type { Config } from "../../config/schema.ts";
 import { sessionLine } from "../../core/raw-log.ts";
+import { natsErrorText } from "../../sinks/nats/connection.ts";
 import { removeLeftovers } from "../../sinks/storage/cleanup.ts";
 import { logStorageEvent } from "../../sinks/storage/events-log.ts";
 import { loadCustomIndicators } from "../../indicators/custom-indicators.ts";
@@ -88,7 +89,7 @@ export async function createStore(cfg: Config, log: Logger): Promise<Store | num
   // Opening retries until NATS answers, which may take long: the store's HTTP surface (its /health
   // saying why nothing is stored) does not wait for it. What is refused at once (another store on
   // the consumer, a stream or consumer with other settings) is refused before anything starts.
-  const opening = consumer.open(log).catch((e: Error): OpenResult => ({ ok: false, code: "mismatch", error: `nats: ${e.message}` }));
+  const opening = consumer.open(log).catch((e: Error): OpenResult => ({ ok: false, code: "mismatch", error: natsErrorText(e, p.servers) }));
   const early = await Promise.race([opening, Bun.sleep(OPEN_WAIT_MS).then(() => null)]);
   if (early !== null && !early.ok) return refuse(early, consumer);
   const leftovers = removeLeftovers([cfg.storage.output_dir, cfg.storage.preview_dir, cfg.storage.ndjson_dir]);

@@ -143,7 +143,7 @@ export class StreamFeed implements Feed {
     const settler = setInterval(() => void this.settle(), SETTLE_EVERY_MS);
     try {
       let taken = 0;
-      for await (const m of this.o.consumer.messages(batch)) {
+      for await (const m of this.o.consumer.messages(batch, this.o.log)) {
         this.take(m, performance.now());
         if (++taken >= batch) {
           taken = 0;

@@ -2,10 +2,13 @@
  * Connection options for the NATS client from `[publish.nats]` and the environment. Credentials are
  * read from the environment only (NATS_USER + NATS_PASSWORD, or NATS_CREDS = path of a .creds
  * file) and never appear in logs, status or errors: problems name the variable, not its value.
+ * A server URL carrying credentials is refused: the client would not use them, and a secret in
+ * config.toml is one more place for it to leak from.
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import { hideUserInfo } from "../../util/user-info.ts";
 import type { NatsParams } from "./params.ts";
 
 export type OptionsResult = { readonly ok: true; readonly options: NodeConnectionOptions } | { readonly ok: false; readonly error: string };
@@ -23,15 +26,28 @@ export function connectionOptions(p: NatsParams, name: string, env: Readonly<Rec
     pingInterval: 10_000,
     maxPingOut: 2,
   };
+  const withCredentials = p.servers.findIndex((u) => redactServer(u) !== u);
+  if (withCredentials >= 0) {
+    return { ok: false, error: `servers[${withCredentials}] (${redactServer(p.servers[withCredentials]!)}): credentials in a server URL are not used; set NATS_USER and NATS_PASSWORD (or NATS_CREDS) in the environment instead` };
+  }
   const user = env.NATS_USER ?? "";
   const pass = env.NATS_PASSWORD ?? "";
   const creds = env.NATS_CREDS ?? "";
   if (creds !== "" && user !== "") return { ok: false, error: "set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both" };
   if (creds !== "") {
+    let bytes: Uint8Array;
     try {
-      opts.authenticator = credsAuthenticator(new Uint8Array(readFileSync(creds)));
+      bytes = new Uint8Array(readFileSync(creds));
     } catch (e) {
       return { ok: false, error: `NATS_CREDS: cannot read the credentials file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    }
+    opts.authenticator = credsAuthenticator(bytes);
+    // The client parses the file only when a server asks for a signature, and retries a parse
+    // failure forever as if the server were down: sign once here so a bad file is refused at start.
+    try {
+      opts.authenticator("harvestd-check");
+    } catch (e) {
+      return { ok: false, error: `NATS_CREDS: the credentials file cannot be used: ${(e as Error).message}` };
     }
   } else if (user !== "" || pass !== "") {
     if (user === "" || pass === "") return { ok: false, error: "NATS_USER and NATS_PASSWORD go together: set both" };
@@ -69,7 +85,21 @@ export async function openConnection(options: NodeConnectionOptions): Promise<Na
 
 /** `nats://user:pass@host:4222` → `nats://host:4222`: credentials in a server URL never reach a log or the status. */
 export function redactServer(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/\s]*@/, "$1");
+  return hideUserInfo(url, "");
+}
+
+/**
+ * A client error as shown in logs and status: without credentials, and saying where the credentials
+ * come from when the server refused them (the client says only "Authorization Violation").
+ */
+export function natsErrorText(e: unknown, servers: readonly string[]): string {
+  const text = `nats: ${redactText((e as Error)?.message ?? String(e), servers)}`;
+  return refusedCredentials(e) ? `${text} (the server refused the credentials from NATS_USER/NATS_PASSWORD or NATS_CREDS, or none were set)` : text;
+}
+
+/** Whether a client error is a server refusing the credentials (not an address problem). */
+export function refusedCredentials(e: unknown): boolean {
+  return /authorization violation|authentication/i.test((e as Error)?.message ?? String(e));
 }
 
 /** Removes the credentials of every server URL in `servers` from `text` (client errors may quote a URL). */

@@ -71,6 +71,11 @@ export class NatsKvLease {
     }
   }
 
+  /** Resolves once the bucket is open or its opening failed (hold() then answers for real). */
+  async opened(): Promise<void> {
+    if (this.bucket() === null) await this.opening;
+  }
+
   async release(): Promise<void> {
     const kv = this.kv;
     if (kv === null || this.revision === 0) return;

@@ -4,8 +4,12 @@
  * user/password or creds file come from NATS_USER/NATS_PASSWORD or NATS_CREDS (credentials.ts).
  */
 import { z } from "zod";
+import { natsServerProblem } from "./server-address.ts";
 
-const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s/]+$/, "expected nats://host:port or tls://host:port");
+const natsUrl = z.string().superRefine((url, ctx) => {
+  const problem = natsServerProblem(url);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+});
 /** Stream and consumer names: NATS forbids spaces, dots, `*`, `>` and path separators in them. */
 const natsName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, - and _ only (no dots or spaces)");
 /** A subject prefix: dot-separated tokens without wildcards. */

@@ -28,7 +28,7 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 import { dataLine } from "../../core/raw-log.ts";
-import { collectorName, connectionOptions, diagnoseServers, redactServer, redactText } from "./connection.ts";
+import { collectorName, connectionOptions, diagnoseServers, natsErrorText, redactServer, redactText, refusedCredentials } from "./connection.ts";
 import { ensureStream } from "./stream-config.ts";
 import { describePermanent, permanentJetStreamError } from "./stream-errors.ts";
 import { linesSince, lineTs } from "./log-reader.ts";
@@ -202,7 +202,9 @@ export class NatsPublisher implements LineSinkComponent {
     } catch (e) {
       this.checkingStream = false;
       const diagnosis = await diagnoseServers(this.p.servers).catch(() => null);
-      const error = diagnosis ?? `nats: ${redactText((e as Error).message, this.p.servers)}`;
+      // What is wrong with the addresses, and also a refusal of the credentials: one server refusing
+      // connections must not hide another refusing them.
+      const error = diagnosis === null ? natsErrorText(e, this.p.servers) : refusedCredentials(e) ? `${natsErrorText(e, this.p.servers)}; ${diagnosis}` : diagnosis;
       const changed = error !== this.lastError;
       this.setError(error);
       // Logged when the reason changes, once the start line (which carries the first one) is out.

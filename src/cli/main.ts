@@ -170,8 +170,8 @@ function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
 
 /** `[model].path` must name a model file computed on this binary's features (docs/models.md). */
 async function modelProblems(r: Extract<ConfigResult, { ok: true }>): Promise<number | null> {
-  const { modelConfigProblem } = await import("../models/live.ts");
-  const message = modelConfigProblem(r.config.model);
+  const { modelConfigProblem, strategyExits } = await import("../models/live.ts");
+  const message = modelConfigProblem(r.config.model, strategyExits(r.config));
   // Named by where model.path came from: the file, the environment or a --set flag.
   return message === null ? null : reportProblems({ ok: false, configPath: r.configPath, problems: [{ path: "model.path", source: r.sourceOf("model.path"), message }] });
 }

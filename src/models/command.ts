@@ -5,12 +5,14 @@
  * with the configured strategy's exits and FEE_TIER's taker fee, and writes
  * the model files and the training report under --out. Progress on stderr, written paths on stdout.
  */
+import { statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { feeTierOf, type FeeTier } from "../trading/paper/params.ts";
+import type { FeeTier } from "../trading/paper/params.ts";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { versionInfo } from "../util/version.ts";
 import { FAMILIES, type FamilyName } from "./families/types.ts";
-import { barrierParams } from "./labels.ts";
+import { strategyExits } from "./live.ts";
 import type { ModelParams } from "./params.ts";
 import { runTraining, type TrainRequest } from "./train.ts";
 import { SIGNAL_RULES, type SignalRule } from "./signals.ts";
@@ -32,6 +34,24 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function validDate(v: string): boolean {
   const ms = DATE.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === v;
+}
+
+/**
+ * A problem with --out that would otherwise surface only at the first write, after all the data was
+ * read: the nearest part of the path that exists must be a folder.
+ */
+function outProblem(out: string): string | null {
+  const want = resolve(out);
+  for (let p = want; ; p = dirname(p)) {
+    try {
+      if (statSync(p).isDirectory()) return null;
+      return `train --out ${out}${p === want ? "" : `: ${p}`} is a file, not a folder (the model files and the report are written into a folder)`;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // not there yet (or under a file, found further up): train creates it
+      if ((code !== "ENOENT" && code !== "ENOTDIR") || p === dirname(p)) return null;
+    }
+  }
 }
 
 /** The train command's own options from argv; a one-line problem when they are wrong. */
@@ -56,6 +76,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
   if (from > to) return `train --from ${from} is after --to ${to}`;
   const out = str("out");
   if (out === null || out.trim() === "") return "train needs --out DIR (e.g. --out models/btc-2026-11)";
+  const badOut = outProblem(out);
+  if (badOut !== null) return badOut;
   const models = (str("models") ?? FAMILIES.join(",")).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
   const unknown = models.filter((m) => !FAMILIES.includes(m as FamilyName));
   if (unknown.length > 0 || models.length === 0) return `train --models: unknown ${unknown.map((u) => JSON.stringify(u)).join(", ") || "(empty)"}; choose from ${FAMILIES.join(",")}`;
@@ -66,12 +88,12 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
   const signals = str("signals") ?? "fusion";
   if (!SIGNAL_RULES.includes(signals as SignalRule)) return `train --signals must be ${SIGNAL_RULES.join(" or ")} (got ${JSON.stringify(signals)})`;
   const sym = str("symbols");
-  const symbols = sym === null || sym.trim().toUpperCase() === "ALL" ? null : sym.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+  // Named twice is read once: each symbol's samples would otherwise be counted twice.
+  const symbols = sym === null || sym.trim().toUpperCase() === "ALL" ? null : [...new Set(sym.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean))];
   return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText), signals: signals as SignalRule };
 }
 
 export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<number> {
-  const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier)!;
   try {
     const { files } = await runTraining(
       {
@@ -85,7 +107,8 @@ export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<num
         seed: args.seed,
         folds: args.folds,
         threshold: cfg.model.threshold,
-        barrier: barrierParams(cfg.strategy, tier.taker_bps, cfg.regime.fee_tier),
+        // the same function the start check compares a model's labels with (live.ts)
+        barrier: strategyExits(cfg),
         strategy: cfg.strategy,
         signals: args.signals,
         codeVersion: versionInfo().version,

@@ -18,6 +18,9 @@
 import type { Row, RowKind, RowSink } from "../core/rows.ts";
 import type { FilterDecision, SignalContext, SignalFilter } from "../trading/strategy/contract.ts";
 import { SymbolFeatureState } from "./features.ts";
+import type { StrategyParams } from "../trading/strategy/params.ts";
+import { feeTierOf, type FeeTier } from "../trading/paper/params.ts";
+import { barrierParams, type BarrierParams } from "./labels.ts";
 import { loadModelFile, type ModelFile } from "./model-file.ts";
 import type { ModelParams } from "./params.ts";
 import { createLogger, type Logger } from "../util/log.ts";
@@ -191,9 +194,69 @@ export function openModelFilter(params: ModelParams, sink: RowSink, log?: Logger
   return { ok: true, filter: new ModelFilter(r.model, params, sink, log) };
 }
 
-/** The configuration check for `validate`, `run` and `replay`: null, or the problem with model.path. */
-export function modelConfigProblem(params: ModelParams): string | null {
+/** The configuration sections that decide the strategy's exits (the composed Config has them). */
+export interface ExitSettings {
+  readonly paper: { readonly fee_tiers: Readonly<Record<string, FeeTier>> };
+  readonly regime: { readonly fee_tier: string };
+  readonly strategy: Pick<StrategyParams, "stop_bps" | "take_profit" | "max_hold_sec">;
+}
+
+/** The barriers a label would have under these settings: what the strategy's trades exit by now. */
+export function strategyExits(cfg: ExitSettings): BarrierParams {
+  // the config schema refuses an unknown tier; a caller that skipped it gets no fee rather than a throw
+  const tier = feeTierOf(cfg.paper.fee_tiers, cfg.regime.fee_tier);
+  return barrierParams(cfg.strategy, tier?.taker_bps ?? 0, cfg.regime.fee_tier);
+}
+
+// rounded: 0.3 × 100 would print as 30.000000000000004
+const takeProfitText = (tiers: readonly { readonly at_bps: number; readonly fraction: number }[]): string => tiers.map((t) => `${Number((t.fraction * 100).toFixed(4))} % at ${t.at_bps} bps`).join(", ") || "none";
+
+/** Each exit setting whose value differs between the model's labels and the strategy now ("stop 3 bps, now 20 bps"). */
+function exitDifferences(trained: ModelFile["training"]["barrier"], now: BarrierParams): string[] {
+  const pairs: readonly (readonly [string, string, string])[] = [
+    ["stop", `${trained.stop_bps} bps`, `${now.stopBps} bps`],
+    ["take-profit", takeProfitText(trained.take_profit), takeProfitText(now.takeProfit)],
+    ["time stop", `${trained.max_hold_ms / 1000} s`, `${now.maxHoldMs / 1000} s`],
+    ["taker fee", `${trained.taker_bps} bps a leg`, `${now.takerBps} bps a leg`],
+  ];
+  return pairs.filter(([, a, b]) => a !== b).map(([what, a, b]) => `${what} ${a}, now ${b}`);
+}
+
+const isBarrier = (b: unknown): b is ModelFile["training"]["barrier"] => typeof b === "object" && b !== null && Array.isArray((b as { take_profit?: unknown }).take_profit);
+
+/**
+ * What a usable model file should make its user think twice about, one phrase each: its own training
+ * verdict is not "edge" (a user may still want to try it, so it is accepted), and — given the
+ * strategy's exits now — labels made with other barriers than the trades it will filter.
+ */
+function modelWarnings(model: ModelFile, path: string, now?: BarrierParams): string[] {
+  const out: string[] = [];
+  if (model.verdict !== "edge") {
+    const o = model.oos;
+    const auc = o !== undefined && typeof o.auc === "number" ? `, out-of-sample AUC ${o.auc.toFixed(3)} [${o.auc_lo?.toFixed(3) ?? "n/a"}, ${o.auc_hi?.toFixed(3) ?? "n/a"}]` : "";
+    out.push(`model file ${path}: its own verdict is ${JSON.stringify(model.verdict ?? null)}${auc}: it showed no edge in training and is used only because it is configured — test it, do not trade on it`);
+  }
+  const trained = model.training.barrier;
+  if (now !== undefined && isBarrier(trained)) {
+    const diff = exitDifferences(trained, now);
+    if (diff.length > 0) out.push(`model file ${path} was trained on labels with other exits than the strategy's now (${diff.join("; ")}): its probabilities are for those trades, not these`);
+  }
+  return out;
+}
+
+const toStderr = (warning: string): void => void process.stderr.write(`harvestd: warning: model.path: ${warning}\n`);
+
+/**
+ * The check of `[model]` every command makes at start (validate, run, store, replay, backfill): null,
+ * or the problem with model.path (exit 78). A file that loads but deserves a second thought is
+ * accepted, with one warning line each (modelWarnings) — printed here, once per command, because
+ * this runs once while a parallel replay opens one filter per thread. `now`: the strategy's exits
+ * (strategyExits), to compare with the model's labels.
+ */
+export function modelConfigProblem(params: ModelParams, now?: BarrierParams, warn: (warning: string) => void = toStderr): string | null {
   if (params.path === "") return null;
   const r = loadModelFile(params.path);
-  return r.ok ? null : r.error;
+  if (!r.ok) return r.error;
+  for (const w of modelWarnings(r.model, params.path, now)) warn(w);
+  return null;
 }

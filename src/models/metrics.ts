@@ -1,6 +1,6 @@
 /**
- * Out-of-sample scores of a probability model: ROC AUC with a 95 % interval (Hanley & McNeil's
- * standard error), log loss, a 10-bin calibration table, and hit rates of taken signals with Wilson
+ * Out-of-sample scores of a probability model: ROC AUC with a 95 % interval (Newcombe's score
+ * interval on Hanley & McNeil's variance), log loss, a 10-bin calibration table, and hit rates of taken signals with Wilson
  * intervals. Pure functions on plain arrays.
  */
 
@@ -20,10 +20,18 @@ export interface AucResult {
 }
 
 /**
- * Mann–Whitney AUC (ties count half) and its Hanley–McNeil 95 % interval, widened by
- * √designEffect; null without both classes. Signals whose label windows overlap share their outcome,
- * so n samples carry the information of fewer independent ones: the design effect is
- * n / (non-overlapping windows), see `designEffect`.
+ * Mann–Whitney AUC (ties count half) and its 95 % interval; null without both classes.
+ *
+ * The interval is Newcombe's score-type interval (Newcombe 2006, "Confidence intervals for an effect
+ * size measure based on the Mann–Whitney statistic. Part 2: asymptotic methods and evaluation",
+ * Stat Med 25:559–573): every θ with (θ − AUC)² ≤ z²·deff·V(θ), where V is Hanley and McNeil's variance
+ * with both sample sizes replaced by (n_pos + n_neg)/2. Because the variance is taken at θ, not at the
+ * estimate, an AUC of exactly 1 (or 0) still gets an interval of honest width: Hanley–McNeil's Wald
+ * interval has zero width there, so 21 wins ranked perfectly looked certain.
+ *
+ * Signals whose label windows overlap share their outcome, so n samples carry the information of
+ * fewer independent ones: the variance is multiplied by the design effect, n / (non-overlapping
+ * windows), see `designEffect`.
  */
 export function auc(y: ArrayLike<number>, p: ArrayLike<number>, designEffect = 1): AucResult | null {
   const n = y.length;
@@ -45,10 +53,33 @@ export function auc(y: ArrayLike<number>, p: ArrayLike<number>, designEffect = 1
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return null;
   const a = (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-  const q1 = a / (2 - a);
-  const q2 = (2 * a * a) / (1 + a);
-  const se = Math.sqrt(Math.max(1, designEffect) * Math.max(0, (a * (1 - a) + (nPos - 1) * (q1 - a * a) + (nNeg - 1) * (q2 - a * a)) / (nPos * nNeg)));
-  return { auc: a, lo: Math.max(0, a - Z95 * se), hi: Math.min(1, a + Z95 * se), n_pos: nPos, n_neg: nNeg };
+  const { lo, hi } = aucScoreInterval(a, nPos, nNeg, Math.max(1, designEffect));
+  return { auc: a, lo, hi, n_pos: nPos, n_neg: nNeg };
+}
+
+/** Newcombe's variance of an AUC of θ: Hanley–McNeil's with n_pos − 1 and n_neg − 1 both (n_pos + n_neg)/2 − 1. */
+function newcombeVariance(theta: number, nPos: number, nNeg: number): number {
+  const half = (nPos + nNeg) / 2;
+  return ((theta * (1 - theta)) / (nPos * nNeg)) * (2 * half - 1 - (3 * half - 3) / ((2 - theta) * (1 + theta)));
+}
+
+/**
+ * The score interval's bounds: where (θ − a)² = z²·effect·V(θ) on each side of a, by bisection. V is
+ * 0 at θ = 0 and 1 and positive between, so a is always inside and 0 or 1 outside (unless a is there).
+ */
+function aucScoreInterval(a: number, nPos: number, nNeg: number, effect: number, z = Z95): { readonly lo: number; readonly hi: number } {
+  const inside = (theta: number): boolean => (theta - a) ** 2 <= z * z * effect * newcombeVariance(theta, nPos, nNeg);
+  const crossing = (out: number, inn: number): number => {
+    let o = out;
+    let i = inn;
+    for (let k = 0; k < 60; k++) {
+      const m = (o + i) / 2;
+      if (inside(m)) i = m;
+      else o = m;
+    }
+    return i;
+  };
+  return { lo: a <= 0 ? 0 : crossing(0, a), hi: a >= 1 ? 1 : crossing(1, a) };
 }
 
 /**

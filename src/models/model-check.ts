@@ -32,7 +32,12 @@ export interface MemberShape {
 class Problem extends Error {}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (v === undefined ? "missing" : JSON.stringify(v).slice(0, 40));
+/** A value as the file had it: JSON.stringify would show a weight of 1e999 (parsed as Infinity) as null. */
+function show(v: unknown): string {
+  if (v === undefined) return "missing";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v).slice(0, 40);
+}
 
 function obj(v: unknown, what: string): Record<string, unknown> {
   if (!isObj(v)) throw new Problem(`${what}: expected an object, got ${show(v)}`);

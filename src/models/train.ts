@@ -4,7 +4,7 @@
  * Progress lines go to stderr through `progress`; the same seed gives the same files (apart from
  * `created_at`).
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { buildDataset, dataHash, type Dataset, type Sample } from "./dataset.ts";
@@ -17,6 +17,7 @@ import { designEffect, scores, verdictOf, type Scores } from "./metrics.ts";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FoldScore, type ModelFile, type ModelMember } from "./model-file.ts";
 import { modelPredictor } from "./predictor.ts";
 import type { FamilyResult, TrainReport } from "./report-types.ts";
+import { trainingHeadline } from "./headline.ts";
 import { renderTrainingHtml, renderTrainingMarkdown } from "./training-report.ts";
 import { randomKFoldSplits, walkForwardSplits, type Split } from "./validation.ts";
 
@@ -44,6 +45,32 @@ export interface TrainRequest {
 export const MIN_SAMPLES = 40;
 
 const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+/** Every file a training run may write under --out, by name. */
+const TRAINING_FILES: readonly string[] = [...FAMILIES, "ensemble"].map((f) => `${f}.model.json`).concat("model.json", "report.md", "report.json", "report.html");
+
+/**
+ * Removes what an earlier run left under `out` — only the names a run writes, so a folder reused
+ * for a run of other families does not keep a stale lstm.model.json beside the new files. Returns
+ * the names removed.
+ */
+function removeEarlierRun(out: string): string[] {
+  const removed = TRAINING_FILES.filter((name) => existsSync(join(out, name)));
+  for (const name of removed) unlinkSync(join(out, name));
+  return removed;
+}
+
+/**
+ * `--signals strategy` with every regime's entry rule switched off can find no sample: say that,
+ * before reading the data, instead of "collect more data".
+ */
+function entryRuleProblem(req: Pick<TrainRequest, "signals" | "strategy">): string | null {
+  if (req.signals !== "strategy") return null;
+  const keys = Object.keys(req.strategy.regimes) as (keyof TrainRequest["strategy"]["regimes"])[];
+  if (keys.some((k) => req.strategy.regimes[k].enable)) return null;
+  const names = keys.map((k) => `strategy.regimes.${k}.enable`);
+  return `--signals strategy takes the strategy's entry signals, but no regime's entry rule is enabled (${names.join(", ")} are all false): enable one, or train with --signals fusion`;
+}
 
 function writeAtomic(path: string, text: string): void {
   writeFileSync(`${path}.partial`, text);
@@ -101,6 +128,8 @@ function oosScores(samples: readonly Sample[], p: Float64Array, threshold: numbe
 }
 
 export async function runTraining(req: TrainRequest, progress: (line: string) => void): Promise<{ report: TrainReport; files: string[] }> {
+  const noRule = entryRuleProblem(req);
+  if (noRule !== null) throw new Error(noRule);
   progress(`train: reading ${req.from} … ${req.to}${req.symbols ? ` (${req.symbols.join(",")})` : ""}`);
   const ds: Dataset = await buildDataset(req, progress);
   const samples = ds.samples;
@@ -123,6 +152,8 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
   const wf = walkForwardSplits(timed, req.folds, embargoMs);
   const kf = randomKFoldSplits(timed, req.folds, req.seed);
   mkdirSync(req.out, { recursive: true });
+  const removed = removeEarlierRun(req.out);
+  if (removed.length > 0) progress(`train: removed ${removed.length} file${removed.length === 1 ? "" : "s"} of an earlier run from ${req.out}: ${removed.join(", ")}`);
 
   const barrier = { stop_bps: req.barrier.stopBps, take_profit: req.barrier.takeProfit, max_hold_ms: req.barrier.maxHoldMs, taker_bps: req.barrier.takerBps, fee_tier: req.barrier.feeTier };
   const training: ModelFile["training"] = {
@@ -207,9 +238,7 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
   writeAtomic(chosenFile, await Bun.file(chosen.result.file).text());
   files.push(chosenFile);
 
-  const verdict = chosen.result.verdict === "edge"
-    ? `edge: ${chosen.result.family} out-of-sample AUC ${chosen.result.walk_forward.auc!.auc.toFixed(3)} [${chosen.result.walk_forward.auc!.lo.toFixed(3)}, ${chosen.result.walk_forward.auc!.hi.toFixed(3)}] lies above 0.5`
-    : `no edge: no model's out-of-sample AUC interval lies above 0.5 (best ${chosen.result.family}: ${chosen.result.walk_forward.auc ? `${chosen.result.walk_forward.auc.auc.toFixed(3)} [${chosen.result.walk_forward.auc.lo.toFixed(3)}, ${chosen.result.walk_forward.auc.hi.toFixed(3)}]` : "n/a"})`;
+  const verdict = trainingHeadline(chosen.result, req.threshold);
   const report: TrainReport = {
     generated_at: createdAt,
     code_version: req.codeVersion,

@@ -3,17 +3,20 @@
  * synthetic store (real Parquet, the project's writer); that file validates; with its body corrupted
  * (`jq 'del(.members[0].body.weights)'`, a string among the weights, weights cut short, a member
  * family that disagrees) `validate`, `run` and `replay` refuse it at start with one line naming
- * model.path, the file and the field, exit 78, no stack trace. Nothing here reaches a network.
+ * model.path, the file and the field, exit 78, no stack trace. A file whose own verdict is "no edge"
+ * is accepted by all three with one warning line. `train` reads a symbol named twice once, and
+ * refuses an --out that is a file before reading anything (exit 2). Nothing here reaches a network.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FLAT_FEATURES } from "../../src/models/features.ts";
-import { collectorEnv, ensureBinary, freePort, runBinary, startBinary, tempDir } from "../helpers/binary.ts";
+import { collectorEnv, ensureBinary, freePort, runBinary, startBinary, tempDir, waitFor, type RunResult } from "../helpers/binary.ts";
 import { makeMarket, writeMarket } from "../unit/models-support.ts";
 
 let dir: string;
-let trained: { members: { family: string; body: Record<string, unknown> }[] };
+let trained: { verdict: string; members: { family: string; body: Record<string, unknown> }[] };
+let train: RunResult;
 const env = (): Record<string, string> => ({
   OUTPUT_DIR: join(dir, "raw"),
   PREVIEW_DIR: join(dir, "preview"),
@@ -36,23 +39,52 @@ beforeAll(async () => {
   ensureBinary();
   dir = tempDir("models-corrupt");
   const stores = writeMarket(dir, "SYNUSDT", makeMarket({ symbol: "SYNUSDT", startMs: Date.UTC(2026, 0, 5, 10), minutes: 40, seed: 7, edge: "none", tradeMs: 500 }));
-  const r = await runBinary(["train", "--from", "2026-01-05", "--to", "2026-01-05", "--models", "logistic", "--folds", "2", "--out", join(dir, "zoo")], {
+  // the symbol named twice: its samples must be counted once
+  train = await runBinary(["train", "--from", "2026-01-05", "--to", "2026-01-05", "--symbols", "SYNUSDT,synusdt", "--models", "logistic", "--folds", "2", "--out", join(dir, "zoo")], {
     ...env(),
     OUTPUT_DIR: stores.rawDir,
     PREVIEW_DIR: stores.previewDir,
   });
-  if (r.exitCode !== 0) throw new Error(`train failed (${r.exitCode}): ${r.stderr}`);
+  if (train.exitCode !== 0) throw new Error(`train failed (${train.exitCode}): ${train.stderr}`);
   trained = JSON.parse(readFileSync(join(dir, "zoo", "logistic.model.json"), "utf8"));
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("a model file with a corrupt body (compiled binary)", () => {
-  test("the trained file as written validates", async () => {
-    const { cfg } = configWith("good", () => {});
+  test("train read the symbol named twice once", () => {
+    const perSymbol = train.stderr.split("\n").filter((l) => l.startsWith("train: SYNUSDT: "));
+    expect(perSymbol).toHaveLength(1);
+    const labelled = Number(/→ (\d+) labelled signals/.exec(perSymbol[0])![1]);
+    expect(JSON.parse(readFileSync(join(dir, "zoo", "report.json"), "utf8")).dataset.samples).toBe(labelled);
+  });
+
+  test("train --out naming a file is a usage error before anything is read: exit 2, one line", async () => {
+    const file = join(dir, "zoo", "model.json");
+    const r = await runBinary(["train", "--from", "2026-01-05", "--to", "2026-01-05", "--out", file], env());
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(`harvestd: train --out ${file} is a file, not a folder (the model files and the report are written into a folder)\n`);
+  });
+
+  test("the trained file as written validates; with its own verdict \"no edge\" it does so with one warning line", async () => {
+    const { cfg } = configWith("good", (m) => (m.verdict = "edge"));
     const r = await runBinary(["validate", "--config", cfg], env());
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
+    const noEdge = configWith("no-edge", (m) => (m.verdict = "no edge"));
+    const w = await runBinary(["validate", "--config", noEdge.cfg], env());
+    expect(w.exitCode).toBe(0);
+    expect(w.stdout).toContain("configuration ok");
+    const lines = w.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toStartWith(`harvestd: warning: model.path: model file ${noEdge.model}: its own verdict is "no edge"`);
+    // Trained on other exits than the strategy's now: its probabilities are for other trades.
+    const otherExits = configWith("other-exits", (m) => {
+      m.verdict = "edge";
+      ((m as unknown as { training: { barrier: { stop_bps: number } } }).training.barrier.stop_bps += 7);
+    });
+    const x = await runBinary(["validate", "--config", otherExits.cfg], env());
+    expect({ code: x.exitCode, warnings: x.stderr.split("\n").filter((l) => l.includes("was trained on labels with other exits")).length }).toEqual({ code: 0, warnings: 1 });
   });
 
   test("validate refuses each corruption with exit 78, one line naming model.path, the file and the field", async () => {
@@ -98,6 +130,25 @@ describe("a model file with a corrupt body (compiled binary)", () => {
       const r = await b.stop("SIGKILL");
       expect(exited).toBe(78);
       expect(r.stderr).toContain(`model.path: model file ${model}: members[0].body.weights`);
+    }
+  }, 30_000);
+
+  test("run and replay accept a model whose own verdict is \"no edge\", with one warning line at start", async () => {
+    const { cfg, model } = configWith("run-no-edge", (m) => (m.verdict = "no edge"));
+    const nd = join(dir, "empty-no-edge.ndjson");
+    writeFileSync(nd, "");
+    const closed = { publicWsBase: "ws://127.0.0.1:9", marketWsBase: "ws://127.0.0.1:9", restBase: "http://127.0.0.1:9" };
+    for (const args of [["run", "--config", cfg], ["replay", "--config", cfg, nd]]) {
+      const at = join(dir, args[0]);
+      const b = startBinary(args, collectorEnv(closed, ["BTCUSDT"], at, freePort()));
+      // replay of an empty file ends by itself (nothing to replay); run keeps retrying the closed
+      // port, so it is stopped once its run log exists — after the start check
+      await Promise.race([b.proc.exited, waitFor("the run log", () => (existsSync(join(at, "artifacts", "run_logs")) ? true : undefined), 10_000)]);
+      const r = await b.stop("SIGTERM");
+      expect(r.stderr).not.toContain("model.path: model file " + model + ": members");
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("its own verdict is"));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toStartWith(`harvestd: warning: model.path: model file ${model}: its own verdict is "no edge"`);
     }
   }, 30_000);
 });

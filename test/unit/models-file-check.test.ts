@@ -14,6 +14,7 @@ import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { FLAT_FEATURES, SEQ_CHANNELS } from "../../src/models/features.ts";
 import { ModelFilter } from "../../src/models/live.ts";
+import { memberProblem } from "../../src/models/model-check.ts";
 import { loadModelFile, type ModelFile } from "../../src/models/model-file.ts";
 import { modelPredictor } from "../../src/models/predictor.ts";
 import { runTraining } from "../../src/models/train.ts";
@@ -96,6 +97,22 @@ describe("a corrupt body is refused at load, naming the member and the field", (
     refused("logistic", (m) => (m.members[0].normalisation.flat_std[2] = 0), "members[0].normalisation.flat_std[2]: expected a standard deviation > 0, got 0");
     refused("logistic", (m) => m.members[0].normalisation.flat_std.pop(), `members[0].normalisation.flat_std: expected ${FLAT_FEATURES.length} numbers`);
     refused("logistic", (m) => delete m.training.data_hash, "training.data_hash");
+  });
+
+  test("a number JSON reads as ±Infinity (1e999) is named so, not as null; NaN likewise", () => {
+    const SENTINEL = 12345.678;
+    for (const [text, shown] of [["1e999", "Infinity"], ["-1e999", "-Infinity"]]) {
+      const m = structuredClone(trained.logistic);
+      m.members[0].body.weights[2] = SENTINEL;
+      const p = join(root, `v${n++}.json`);
+      writeFileSync(p, JSON.stringify(m).replace(String(SENTINEL), text));
+      const r = loadModelFile(p);
+      expect(r.ok ? "" : r.error).toContain(`members[0].body.weights[2]: expected a finite number, got ${shown}`);
+    }
+    const m = structuredClone(trained.logistic);
+    m.members[0].body.bias = Number.NaN;
+    const shape = { flat: FLAT_FEATURES.length, seqChannels: SEQ_CHANNELS.length, seqLen: 30 };
+    expect(memberProblem(m.members[0], 0, shape)).toBe("members[0].body.bias: expected a finite number, got NaN");
   });
 
   test("gbdt: a tree that loops or points outside, a feature index out of range, arrays of other lengths", () => {

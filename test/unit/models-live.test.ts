@@ -3,17 +3,21 @@
  * tap (shared strategy, paper executor) with the ModelFilter in front, in the engine's order, and
  * every recorded probability must equal what the training code (dataset.ts) computes for that signal
  * from the same rows. The model has random weights on every input, so any input that differed would
- * show. Also: filter and size modes, and the decision rows' shape.
+ * show. Also: filter and size modes, and the decision rows' shape; and the warnings of the start
+ * check for a model whose own verdict is not "edge" or whose labels used other exits.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { symbolSamples } from "../../src/models/dataset.ts";
 import { barrierParams } from "../../src/models/labels.ts";
-import { ModelFilter } from "../../src/models/live.ts";
+import { ModelFilter, modelConfigProblem, strategyExits } from "../../src/models/live.ts";
 import type { ModelFile } from "../../src/models/model-file.ts";
 import { modelPredictor } from "../../src/models/predictor.ts";
 import { PaperTap, traderParams } from "../../src/trading/paper/paper-tap.ts";
+import { tempDir } from "../helpers/binary.ts";
 import { makeMarket, randomLogisticModel } from "./models-support.ts";
 
 const KIND_ORDER: Record<string, number> = { orderbook: 0, features: 1, prices: 2, fusion: 3 };
@@ -117,5 +121,60 @@ describe("a second strategy in front (the testnet trader's place)", () => {
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(decisions.length - 2);
+  });
+});
+
+describe("the start check of [model] (validate, run, replay): accepted with warnings", () => {
+  const dir = tempDir("models-live-warn");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let k = 0;
+  type Editable = { -readonly [K in keyof ModelFile]: ModelFile[K] };
+  /** The random model, changed by `edit`, in a file; the check's problem and the warnings it gave. */
+  function check(edit: (m: Editable) => void): { path: string; problem: string | null; warnings: string[] } {
+    const m: Editable = structuredClone(randomModel(3));
+    edit(m);
+    const path = join(dir, `m${k++}.json`);
+    writeFileSync(path, JSON.stringify(m));
+    const warnings: string[] = [];
+    const problem = modelConfigProblem({ path, threshold: 0.6, mode: "filter" }, strategyExits(paperConfig()), (w) => void warnings.push(w));
+    return { path, problem, warnings };
+  }
+  const exits = strategyExits(paperConfig());
+  const sameExits = { stop_bps: exits.stopBps, take_profit: exits.takeProfit, max_hold_ms: exits.maxHoldMs, taker_bps: exits.takerBps, fee_tier: exits.feeTier };
+
+  test("a model with an edge, trained on the strategy's exits: no warning", () => {
+    const r = check((m) => {
+      m.verdict = "edge";
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect(r.problem).toBeNull();
+    expect(r.warnings).toEqual([]);
+  });
+
+  test("its own verdict \"no edge\": accepted, one warning naming the file, the verdict and its AUC", () => {
+    const r = check((m) => {
+      m.oos = { ...m.oos, auc: 0.512, auc_lo: 0.47, auc_hi: 0.554 };
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect(r.problem).toBeNull();
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toStartWith(`model file ${r.path}: its own verdict is "no edge", out-of-sample AUC 0.512 [0.470, 0.554]`);
+  });
+
+  test("trained on other exits than the strategy's now: one warning naming each setting that differs", () => {
+    const r = check((m) => {
+      m.verdict = "edge";
+      m.training = { ...m.training, barrier: { ...sameExits, stop_bps: exits.stopBps + 7, max_hold_ms: exits.maxHoldMs + 5000 } };
+    });
+    expect(r.problem).toBeNull();
+    expect(r.warnings).toEqual([
+      `model file ${r.path} was trained on labels with other exits than the strategy's now (stop ${exits.stopBps + 7} bps, now ${exits.stopBps} bps; time stop ${exits.maxHoldMs / 1000 + 5} s, now ${exits.maxHoldMs / 1000} s): its probabilities are for those trades, not these`,
+    ]);
+  });
+
+  test("a file that cannot be used is a problem, with no warning", () => {
+    const r = check((m) => delete (m.members[0].body as Record<string, unknown>).weights);
+    expect(r.problem).toContain("members[0].body.weights");
+    expect(r.warnings).toEqual([]);
   });
 });

@@ -135,7 +135,7 @@ describe("NdjsonSink hour files", () => {
     expect(zcat(`${p10}.gz`)).toBe([...a, '{"back":1}'].join("\n") + "\n");
   });
 
-  test("a file whose last line a crash cut short: the next run's lines start on a line of their own", async () => {
+  test("a file whose last line a crash cut short: the cut line goes, the next run's lines follow the last whole line (more in ndjson-tail.test.ts)", async () => {
     const dir = tempDir("nd-cut");
     const path = join(dir, ndjsonRelPath("BTCUSDT", T0));
     mkdirSync(dirname(path), { recursive: true });
@@ -143,7 +143,7 @@ describe("NdjsonSink hour files", () => {
     const sink = new NdjsonSink({ dir, compress: "none", now: () => T0 });
     sink.append("BTCUSDT", T0, '{"ts_recv":3,"event":"session"}');
     await sink.close();
-    expect(readFileSync(path, "utf8")).toBe('{"ts_recv":1,"a":1}\n{"ts_recv":2,"da\n{"ts_recv":3,"event":"session"}\n');
+    expect(readFileSync(path, "utf8")).toBe('{"ts_recv":1,"a":1}\n{"ts_recv":3,"event":"session"}\n');
   });
 
   test("closed hours left plain by an earlier run are compressed at start, never losing or repeating a line", async () => {

@@ -6,8 +6,10 @@
  * waits on the disk; buffers are handed to the OS at least every `flushIntervalMs` (≤ 1 s: a crash
  * of the process loses at most that much). A write that fails (disk full, permission) is kept and
  * tried again every `retryMs`, continuing at the exact byte where the OS stopped, so lines stay
- * in order and whole. Everything not yet written counts against `maxBufferBytes`; a line that
- * would go past it is dropped and counted.
+ * in order and whole. A file never holds a cut line followed by more: what a stop could not write
+ * is cut back to the last whole line, and a file opened to append loses a cut last line left by an
+ * earlier run (a crash) before our lines follow it (`finishTail`). Everything not yet written
+ * counts against `maxBufferBytes`; a line that would go past it is dropped and counted.
  *
  * Durability (`fsync`): "always" fdatasyncs a file after every write and before it resolves; "interval"
  * (the default) fdatasyncs every file written since the last sync once per `fsyncIntervalMs` (1 s);
@@ -21,7 +23,7 @@
  */
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { listNames } from "../../util/list-names.ts";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { StorageEvent } from "../storage/events-log.ts";
 import { applyRetention } from "../storage/retention.ts";
 import { compressFile, type CompressionMode, type NdjsonCompression } from "./compress.ts";
@@ -122,7 +124,7 @@ interface OpenFile {
   readonly done: Promise<void>;
   readonly markDone: () => void;
   fh: FileHandle | null;
-  /** Opened once already (a reopen after a failure continues mid-chunk, exactly where it stopped). */
+  /** Opened, its tail checked, once already (a reopen after a failure continues mid-chunk, exactly where it stopped). */
   opened: boolean;
   /** Lines appended since the last hand-over to the write loop. */
   pending: LineBytes;
@@ -439,18 +441,7 @@ export class NdjsonSink implements LineSinkComponent {
       // loop runs): the loop ends only when nothing is queued, or close() would lose them silently.
       for (;;) {
         while (f.chunks.length > 0) {
-          if (f.fh === null) {
-            await this.pathFree(f);
-            await mkdir(dirname(f.path), { recursive: true });
-            const fh = await open(f.path, "a+");
-            f.fh = fh;
-            if (!f.opened) {
-              f.opened = true;
-              // A crash can cut the file's last line short. Our lines must not be glued onto it
-              // (replay would lose the first of them, typically the session line): end it first.
-              if (await endsMidLine(fh)) f.chunks.unshift({ buf: Buffer.from("\n"), owner: null, lines: 0, held: 0 });
-            }
-          }
+          if (f.fh === null) f.fh = await this.openForAppend(f);
           const c = f.chunks[0]!;
           const { bytesWritten } = await f.fh.write(c.buf, f.offset, c.buf.length - f.offset);
           f.offset += bytesWritten;
@@ -489,7 +480,10 @@ export class NdjsonSink implements LineSinkComponent {
       const fh = f.fh;
       f.fh = null;
       await fh?.close().catch(() => {});
-      if (this.final) return this.giveUp(f);
+      if (this.final) {
+        await this.cutOwnFragment(f);
+        return this.giveUp(f);
+      }
       f.retry = setTimeout(() => {
         f.retry = null;
         void this.pump(f);
@@ -497,6 +491,61 @@ export class NdjsonSink implements LineSinkComponent {
       return;
     }
     if (f.closing && f.pending.lines === 0) await this.finishFile(f);
+  }
+
+  /**
+   * Opens the file to append. The first time, its tail is checked: an earlier run stopped or
+   * crashed mid-write (a full disk cut its last write short) and our lines would otherwise follow
+   * a fragment, which replay and every line reader take for a broken line in the middle of the log.
+   * A reopen after a failed write skips the check: the file then ends with our own bytes, and the
+   * write continues exactly where the OS stopped.
+   */
+  private async openForAppend(f: OpenFile): Promise<FileHandle> {
+    await this.pathFree(f);
+    await mkdir(dirname(f.path), { recursive: true });
+    const fh = await open(f.path, "a+");
+    if (f.opened) return fh;
+    try {
+      this.tailFixed(f.path, await finishTail(fh, true));
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+    f.opened = true;
+    return fh;
+  }
+
+  /**
+   * The stop's last attempt failed part-way through a line (f.offset: bytes of the first chunk
+   * already in the file): those lines count as lost, so their fragment goes too, and the file
+   * ends on a whole line for whoever reads it next. If even that fails (a read-only file system),
+   * the next open cuts it.
+   */
+  private async cutOwnFragment(f: OpenFile): Promise<void> {
+    if (f.offset === 0) return;
+    let fh: FileHandle | null = null;
+    try {
+      fh = await open(f.path, "r+");
+      this.tailFixed(f.path, await finishTail(fh, false));
+    } catch (e) {
+      this.report(e as Error, f.path);
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Logs a repaired tail. StorageEvent has no kind of its own for it, so it is an "error" event
+   * (logged as a warning); the file is in `what` because the log limits each `what` to a line per
+   * 10 s, and a full disk leaves a cut line in many files at once.
+   */
+  private tailFixed(path: string, fix: TailFix): void {
+    if (fix.kind === "none") return;
+    const message =
+      fix.kind === "cut"
+        ? `cut ${fix.bytes} bytes after the last whole line (a write cut short, by a full disk or a crash)`
+        : "ended the last line, whole but for its newline (a write cut short just before it)";
+    this.event({ type: "error", what: `unfinished last line of ${relative(this.opts.dir, path)}`, error: { code: "EPARTIAL", message, path } });
   }
 
   /**
@@ -601,13 +650,64 @@ export class NdjsonSink implements LineSinkComponent {
   }
 }
 
-/** Whether a non-empty file's last byte is not a newline. */
-async function endsMidLine(fh: FileHandle): Promise<boolean> {
+/** What `finishTail` did to a file's end. */
+type TailFix = { readonly kind: "none" } | { readonly kind: "cut"; readonly bytes: number } | { readonly kind: "ended" };
+
+const TAIL_UNTOUCHED: TailFix = { kind: "none" };
+const TAIL_ENDED: TailFix = { kind: "ended" };
+const NEWLINE = Buffer.from("\n");
+/** The file's end is searched for its last newline in steps of this size. */
+const TAIL_STEP_BYTES = 64 * 1024;
+/** A tail longer than this is not read to see whether it is a whole line: no line we write is near it. */
+const WHOLE_LINE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Makes a file end on a whole line: bytes after its last newline are cut off (truncated), unless
+ * `keepWhole` and they are a whole JSON object without its newline (a write that stopped just
+ * before it), which gets its newline instead. The file must be open for writing.
+ */
+async function finishTail(fh: FileHandle, keepWhole: boolean): Promise<TailFix> {
   const { size } = await fh.stat();
-  if (size === 0) return false;
-  const b = Buffer.alloc(1);
-  await fh.read(b, 0, 1, size - 1);
-  return b[0] !== 0x0a;
+  const start = await lastLineStart(fh, size);
+  if (start === size) return TAIL_UNTOUCHED;
+  if (keepWhole && (await isWholeLine(fh, start, size))) {
+    await fh.write(NEWLINE, 0, 1, size);
+    return TAIL_ENDED;
+  }
+  await fh.truncate(start);
+  return { kind: "cut", bytes: size - start };
+}
+
+/** Where the file's last line starts: `size` when the file is empty or ends with a newline, 0 when it has none. */
+async function lastLineStart(fh: FileHandle, size: number): Promise<number> {
+  const step = Buffer.allocUnsafe(Math.min(TAIL_STEP_BYTES, Math.max(1, size)));
+  for (let end = size; end > 0; ) {
+    const from = Math.max(0, end - step.length);
+    const { bytesRead } = await fh.read(step, 0, end - from, from);
+    // Shorter than its size said (changed under us): a cut on this reading could take whole lines.
+    if (bytesRead === 0) return size;
+    const nl = step.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (nl >= 0) return from + nl + 1;
+    end = from;
+  }
+  return 0;
+}
+
+/**
+ * Whether bytes [start, end) are one JSON object. Exact for our lines: each is one object, and no
+ * prefix of an object is itself a whole object.
+ */
+async function isWholeLine(fh: FileHandle, start: number, end: number): Promise<boolean> {
+  if (end - start > WHOLE_LINE_MAX_BYTES) return false;
+  const b = Buffer.allocUnsafe(end - start);
+  const { bytesRead } = await fh.read(b, 0, b.length, start);
+  if (bytesRead !== b.length || b[b.length - 1] !== 0x7d) return false;
+  try {
+    const v: unknown = JSON.parse(b.toString("utf8"));
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
 }
 
 /** Plain hour files under `dir` whose hour ended before `beforeMs`. */

@@ -99,31 +99,48 @@ interface Held {
 /** Per root, the writes that failed or queued behind one that failed, oldest first. */
 const held = new Map<string, Held[]>();
 const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-/** Per root, the error of its latest failed write; cleared by its next successful one. */
-const lastFailure = new Map<string, WriteErrorInfo>();
+interface RootFailure {
+  readonly sinceMs: number;
+  readonly error: WriteErrorInfo;
+}
+/**
+ * Per root, since when its writes fail and the error of the latest one; cleared by its next
+ * successful write. Read only for writes queued behind a failure, which are not attempted: every
+ * attempted write reports its own error, never this one (it names another write's file).
+ */
+const failing = new Map<string, RootFailure>();
+
+function rootFailed(root: string, error: WriteErrorInfo): void {
+  failing.set(root, { sinceMs: failing.get(root)?.sinceMs ?? Date.now(), error });
+}
+
+/** A commit's outcome: the failure is the write's own (its kind, symbol and file), never its root's last. */
+type CommitResult = { readonly ok: true } | { readonly ok: false; readonly error: WriteErrorInfo };
+const COMMITTED: CommitResult = { ok: true };
 /** Partition-hours this worker wrote into and has not compacted yet. */
 const touched = new Map<string, { root: string; dir: string; hour: number; tries: number; scheduled: boolean }>();
 
 const nextName = (minTsMs: number): string => partFileName(minTsMs, ++seq, config.runTag);
 
-function commit(root: string, h: Held): boolean {
+function commit(root: string, h: Held): CommitResult {
   h.attempts++;
   const t0 = performance.now();
   let path: string;
   try {
     path = commitFile(h.dir, h.bytes, () => nextName(h.minTsMs));
   } catch (e) {
-    lastFailure.set(root, errorInfo(e, h.dir));
-    return false;
+    const error = errorInfo(e, h.dir);
+    rootFailed(root, error);
+    return { ok: false, error };
   }
   written(root, h, path, performance.now() - t0);
-  return true;
+  return COMMITTED;
 }
 
 /** Bookkeeping and the reply for a committed part. */
 function written(root: string, h: Held, path: string, writeMs: number): void {
   releaseParts(h.bytes);
-  lastFailure.delete(root);
+  failing.delete(root);
   const hour = Math.floor(h.minTsMs / HOUR_MS);
   const key = `${h.dir}|${hour}`;
   const t = touched.get(key);
@@ -144,8 +161,20 @@ function written(root: string, h: Held, path: string, writeMs: number): void {
   });
 }
 
-function failed(root: string, h: Held): void {
-  reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)!, heldBytes: h.size });
+function failed(h: Held, error: WriteErrorInfo): void {
+  reply({ type: "failed", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error, heldBytes: h.size });
+}
+
+/**
+ * Queues `h` behind the root's held writes (written in order). While the root is failing, `h` is
+ * held too and says so without an attempt of its own: its own partition, the root's error.
+ */
+function queueBehind(root: string, queue: Held[], h: Held): void {
+  queue.push(h);
+  const f = failing.get(root);
+  if (f === undefined) return;
+  const since = new Date(f.sinceMs).toISOString();
+  failed(h, { code: f.error.code, message: `not attempted: ${root} failing since ${since}: ${f.error.message}`, path: h.dir });
 }
 
 // ---- chunks sent ahead --------------------------------------------------------------------------
@@ -232,13 +261,8 @@ function write(req: WriteRequest): void {
   const h: Held = { ...base, dir, minTsMs: batch.minTsMs, bytes, size: partsLength(bytes), encodeMs: performance.now() - t0, attempts: 0 };
   heap.maybeCollect(true);
   const queue = held.get(root);
-  if (queue !== undefined && queue.length > 0) {
-    // Writes of this root are held: queue behind them (written in order). While the root is
-    // failing this batch is held too; while the queue drains after a recovery it just waits.
-    queue.push(h);
-    if (lastFailure.has(root)) failed(root, h);
-    return;
-  }
+  // Held writes of this root go first (in order); after a recovery, while they drain, this waits its turn.
+  if (queue !== undefined && queue.length > 0) return queueBehind(root, queue, h);
   // A burst (a rotation, the shutdown: one batch per symbol and kind) is committed as a group when
   // no further write is queued: two syncs for all its files instead of two per file.
   let group = toCommit.get(root);
@@ -271,29 +295,27 @@ function commitPending(): void {
     group.forEach((h, i) => {
       const r = out[i]!;
       if (typeof r === "string") return written(root, h, r, ms);
-      lastFailure.set(root, errorInfo(r, h.dir));
-      holdFailed(root, h);
+      const error = errorInfo(r, h.dir);
+      rootFailed(root, error);
+      holdFailed(root, h, error);
     });
   }
 }
 
 /** A part that could not be written: held (in order) and retried every retryMs. */
-function holdFailed(root: string, h: Held): void {
+function holdFailed(root: string, h: Held, error: WriteErrorInfo): void {
   const queue = held.get(root);
   if (queue !== undefined && queue.length > 0) queue.push(h);
   else held.set(root, [h]);
-  failed(root, h);
+  failed(h, error);
   scheduleRetry(root);
 }
 
 function commitOrHold(root: string, h: Held): void {
   const queue = held.get(root);
-  if (queue !== undefined && queue.length > 0) {
-    queue.push(h);
-    if (lastFailure.has(root)) failed(root, h);
-    return;
-  }
-  if (!commit(root, h)) holdFailed(root, h);
+  if (queue !== undefined && queue.length > 0) return queueBehind(root, queue, h);
+  const r = commit(root, h);
+  if (!r.ok) holdFailed(root, h, r.error);
 }
 
 function scheduleRetry(root: string): void {
@@ -321,8 +343,9 @@ function retryHead(root: string): void {
   const t0 = performance.now();
   while (queue.length > 0) {
     const h = queue[0]!;
-    if (!commit(root, h)) {
-      failed(root, h);
+    const r = commit(root, h);
+    if (!r.ok) {
+      failed(h, r.error);
       scheduleRetry(root);
       return;
     }
@@ -464,7 +487,8 @@ function close(compactAll: boolean): void {
   // Last attempt at every held write; what still fails is given up (NDJSON keeps the data).
   for (const [root, queue] of held) {
     for (const h of queue) {
-      if (!commit(root, h)) reply({ type: "dropped", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: lastFailure.get(root)! });
+      const r = commit(root, h);
+      if (!r.ok) reply({ type: "dropped", id: h.id, kind: h.kind, symbol: h.symbol, rows: h.rows, error: r.error });
     }
     queue.length = 0;
   }

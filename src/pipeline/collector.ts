@@ -22,7 +22,7 @@ import { versionInfo } from "../util/version.ts";
 import { FeedGroup } from "./feed-group.ts";
 import { Ingest } from "./ingest.ts";
 import { Pipeline } from "./pipeline.ts";
-import { startTrading } from "./trading.ts";
+import { startTrading, tradeStopBudgetMs } from "./trading.ts";
 import { exchangeAdapter } from "./venue.ts";
 import { buildStatus, chartPoint, collectorParts, type CollectorParts } from "./status.ts";
 
@@ -194,8 +194,9 @@ export async function createCollector(cfg: Config, log: Logger): Promise<Collect
       stopTrace?.();
       if (started) feed.stop();
       lap("feed");
-      // Orders cancelled (and positions closed with flatten_on_exit) while the sinks still take the fills.
-      if (trading !== null) await trading.stop(cfg.trade.flatten_on_exit);
+      // Orders cancelled (and positions closed with flatten_on_exit) while the sinks still take the
+      // fills; within a share of the shutdown deadline, so the sinks are flushed whatever the venue does.
+      if (trading !== null) await trading.stop(cfg.trade.flatten_on_exit, tradeStopBudgetMs(cfg.shutdown_timeout_sec));
       await pipeline.close();
       lap("sinks");
       // Clean only with every row on disk: rows the writer lost are recovered at the next start.

@@ -18,6 +18,18 @@ import { executionVenue } from "./venue.ts";
 /** sysexits EX_CONFIG: a trade setting or missing key. */
 const EXIT_CONFIG = 78;
 
+/**
+ * Share of `shutdown_timeout_sec` the trader's stop may spend at the venue (cancel, flatten, disarm):
+ * an unreachable venue would otherwise eat the whole deadline, and the rows still in the sinks with
+ * it. The rest is the feed's and the sinks'. Positions still open past it are named in the log.
+ */
+export const TRADE_STOP_SHARE = 1 / 3;
+
+/** How long the trader's stop may take at the venue, ms. */
+export function tradeStopBudgetMs(shutdownTimeoutSec: number): number {
+  return shutdownTimeoutSec * 1000 * TRADE_STOP_SHARE;
+}
+
 /** The JetStream key-value bucket of the trading leases, one key per account. */
 export const LEASE_BUCKET = "harvestd_trade_lease";
 
@@ -44,7 +56,10 @@ export function leaseWarning(cfg: Pick<Config, "trade" | "publish">): string | n
   return 'trading without the account lease while publishing to NATS: if another collector of this account also trades, both send orders; set trade.lease = "nats" on every one of them';
 }
 
-/** Starts the trader and installs its tap; returns the exit code to end with when it cannot. */
+/**
+ * Starts the trader and installs its tap; returns the exit code to end with when it cannot. A venue
+ * that does not answer is no reason: the session retries its start while the collector runs.
+ */
 export async function startTrading(cfg: Config, symbols: readonly string[], pipeline: Pipeline, log: Logger): Promise<TradingSession | number> {
   const warning = leaseWarning(cfg);
   if (warning !== null) log.log("warn", "trade lease", { warning });

@@ -1,8 +1,12 @@
 // [trade] as a user meets it: documented by `harvestd config`, a real-money host refused (78) unless
-// allowed, keys only from the environment (missing: 78, one line, no value echoed).
-import { expect, test } from "bun:test";
-import { runBinary, tempDir, waitFor } from "../helpers/binary.ts";
-import { busyStrategy, startTrader, startWorld } from "./trade-support.ts";
+// allowed, keys only from the environment (missing: 78, one line, no value echoed). At start, a venue
+// that refuses the key ends the run (exit 1); one that does not answer yet does not stop collection:
+// the trader's start is retried until it does.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
+import { freePort, runBinary, tempDir, waitFor } from "../helpers/binary.ts";
+import { busyStrategy, startMarket, startTestnet, startTrader, status } from "./trade-support.ts";
 
 const BASE = ["--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT"];
 
@@ -79,21 +83,81 @@ test("validate checks the keys run would refuse: missing or unreadable is 78 nam
   expect(ok.stderr + ok.stdout).not.toContain(secret);
 });
 
-test("a run the venue refuses at start (a wrong secret: exit 1) is no interrupted run for the next start to rebuild", async () => {
-  const w = await startWorld(["BTCUSDT"], 2);
-  try {
+describe("the venue at start", () => {
+  const SYMBOLS = ["BTCUSDT"];
+  let fx: FakeExchange;
+  /** The testnet's port, chosen before anything listens on it. */
+  const port = freePort();
+  let tn: FakeTestnet | null = null;
+  const venue = { restBase: `http://127.0.0.1:${port}`, wsBase: `ws://127.0.0.1:${port}` };
+  const testnet = async (): Promise<FakeTestnet> => (tn ??= await startTestnet(fx, { port }));
+
+  beforeAll(async () => {
+    fx = await startMarket(SYMBOLS, 5);
+  });
+  afterAll(async () => {
+    await tn?.stop();
+    await fx.stop();
+  });
+
+  test("a venue not answering at start: collection runs, /health names the trader's start, which succeeds once the venue answers", async () => {
+    const t = startTrader({ fx, tn: venue }, SYMBOLS, busyStrategy(SYMBOLS));
+    let stopped: Awaited<ReturnType<typeof t.run.stop>> | null = null;
+    try {
+      const health = await waitFor("/health naming the trader's start", async () => {
+        if (t.run.proc.exitCode !== null) throw new Error(`the run exited with ${t.run.proc.exitCode}`);
+        const r = await fetch(`http://127.0.0.1:${t.port}/health`).catch(() => undefined);
+        const body = r === undefined ? undefined : ((await r.json()) as { reasons: string[] });
+        const reason = body?.reasons.find((x) => x.startsWith("trade: not started: "));
+        return reason === undefined ? undefined : { status: r!.status, reason };
+      }, 20_000, 200);
+      expect(health.status).toBe(503);
+      expect(health.reason).toContain(`exchangeInfo from ${venue.restBase} failed: network error: ECONNREFUSED`);
+      expect(health.reason).toContain("; retrying");
+      // Collecting meanwhile: frames, NDJSON lines and Parquet rows grow, while the start is retried.
+      const before = await status(t);
+      const after = await waitFor("collection growing, the start retried", async () => {
+        const st = await status(t);
+        const grew = st.symbols[0].frames > before.symbols[0].frames && st.ndjson.linesWritten > before.ndjson.linesWritten && st.parquet.rowsWritten > before.parquet.rowsWritten;
+        return grew && st.trading.start.attempts > 1 ? st : undefined;
+      }, 20_000, 250);
+      expect(after.trading.ready).toBe(false);
+      expect(after.trading.start.retrying).toBe(true);
+
+      // The venue comes up on that port: the trader starts, reconciles and trades.
+      const ledger = (await testnet()).server.ledger;
+      await waitFor("the trader ready", async () => ((await status(t)).trading?.ready === true ? true : undefined), 40_000, 200);
+      await waitFor("orders filled at the venue", () => (ledger.fills.length >= 2 ? true : undefined), 40_000, 100);
+      const st = await status(t);
+      expect(st.trading.counters.reconciles).toBeGreaterThanOrEqual(1);
+      expect(st.trading.start).toBeUndefined();
+      expect(st.health.reasons.filter((r: string) => r.startsWith("trade"))).toEqual([]);
+    } finally {
+      stopped = await t.run.stop("SIGTERM");
+    }
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.stderr).toContain("trade: the venue does not answer; collecting without trading");
+    expect(stopped.stderr).toContain("trade: the venue answers; trader started");
+    // The usual clean stop: flat, nothing resting.
+    const ledger = tn!.server.ledger;
+    expect(ledger.position("BTCUSDT").qty).toBe(0);
+    expect(ledger.openOrders()).toEqual([]);
+    expect(ledger.openAlgos()).toEqual([]);
+  }, 120_000);
+
+  test("a run the venue refuses at start (a wrong secret: exit 1) is no interrupted run for the next start to rebuild", async () => {
+    const w = { fx, tn: await testnet() };
     const dir = tempDir("trade-refused");
-    const refused = startTrader(w, ["BTCUSDT"], busyStrategy(["BTCUSDT"]), { BINANCE_API_SECRET: "not-the-secret-0123456789" }, dir);
+    const refused = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS), { BINANCE_API_SECRET: "not-the-secret-0123456789" }, dir);
     await waitFor("the refused run exits", () => (refused.run.proc.exitCode !== null ? true : undefined), 20_000, 100);
     const first = await refused.run.stop("SIGTERM");
     expect(first.exitCode).toBe(1);
     expect(first.stderr).not.toContain("not-the-secret-0123456789");
-    const again = startTrader(w, ["BTCUSDT"], busyStrategy(["BTCUSDT"]), {}, dir);
+    expect(first.stderr).not.toContain("retrying");
+    const again = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS), {}, dir);
     await waitFor("the next run is up", async () => ((await fetch(`http://127.0.0.1:${again.port}/health`).catch(() => undefined)) !== undefined ? true : undefined), 20_000, 200);
     const second = await again.run.stop("SIGTERM");
     expect(second.exitCode).toBe(0);
     expect(second.stderr).not.toContain("previous run was interrupted");
-  } finally {
-    await w.stop();
-  }
-}, 60_000);
+  }, 60_000);
+});

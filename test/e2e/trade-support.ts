@@ -17,10 +17,21 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(symbols: readonly string[], speed: number, testnet: Partial<FakeTestnetOptions> = {}): Promise<World> {
+/** The fake exchange alone, its books filled: the market data, before any testnet. */
+export async function startMarket(symbols: readonly string[], speed: number): Promise<FakeExchange> {
   const fx = await startFakeExchange({ symbols, speed, recordFrames: false, tradeHistoryLimit: 20_000, exchangeInfoServedOnly: true });
   for (const s of symbols) await waitFor(`${s} book`, () => (fx.lastDepth(s) === undefined ? undefined : true), 20_000, 20);
-  const tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: API_SECRET, ...testnet });
+  return fx;
+}
+
+/** The fake testnet with the tests' key, matching against `fx`. */
+export function startTestnet(fx: FakeExchange, testnet: Partial<FakeTestnetOptions> = {}): Promise<FakeTestnet> {
+  return startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: API_SECRET, ...testnet });
+}
+
+export async function startWorld(symbols: readonly string[], speed: number, testnet: Partial<FakeTestnetOptions> = {}): Promise<World> {
+  const fx = await startMarket(symbols, speed);
+  const tn = await startTestnet(fx, testnet);
   return {
     fx,
     tn,
@@ -63,7 +74,13 @@ export interface Trader {
   readonly port: number;
 }
 
-export function startTrader(w: World, symbols: readonly string[], args: readonly string[], env: Record<string, string> = {}, dir = tempDir("trade")): Trader {
+/** Where a trader finds the market and the venue (a World, or a venue not listening yet). */
+export interface Venues {
+  readonly fx: FakeExchange;
+  readonly tn: Pick<FakeTestnet, "restBase" | "wsBase">;
+}
+
+export function startTrader(w: Venues, symbols: readonly string[], args: readonly string[], env: Record<string, string> = {}, dir = tempDir("trade")): Trader {
   const port = freePort();
   const run = startBinary(["run", ...args], collectorEnv(w.fx, symbols, dir, port, {
     BINANCE_TRADE_REST: w.tn.restBase,

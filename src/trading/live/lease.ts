@@ -95,12 +95,12 @@ export class LeasedTrading implements TradingSession {
     return out;
   }
 
-  async stop(flatten: boolean): Promise<string[]> {
+  async stop(flatten: boolean, budgetMs?: number): Promise<string[]> {
     // The lease is renewed (and the fence kept) while the trader cancels and flattens: a shutdown
     // slower than the TTL must not let another trader start beside it.
     this.stopping = true;
     const t = this.trader;
-    const left = t === null ? [] : await t.stop(flatten);
+    const left = t === null ? [] : await t.stop(flatten, budgetMs);
     this.stopped = true;
     if (this.ask !== null) clearInterval(this.ask);
     if (this.watch !== null) clearInterval(this.watch);

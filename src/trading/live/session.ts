@@ -20,12 +20,25 @@ export interface LeaseStatus {
   readonly terms: number;
 }
 
-export type TradeStatus = ReturnType<LiveTrader["status"]> & { readonly lease?: LeaseStatus };
+/** A trader whose start is being retried (the venue did not answer at start): `/api/status` trading.start. */
+export interface StartStatus {
+  /** Why the last attempt failed. */
+  readonly error: string;
+  readonly attempts: number;
+  /** False once the venue refused (a key, a setting): retrying would not change its answer. */
+  readonly retrying: boolean;
+  readonly next_attempt_in_ms: number | null;
+}
+
+export type TradeStatus = ReturnType<LiveTrader["status"]> & { readonly lease?: LeaseStatus; readonly start?: StartStatus };
 
 export interface TradingSession {
   onRow(kind: RowKind, row: Row): void;
   status(nowMs?: number): TradeStatus;
   healthReasons(nowMs?: number): string[];
-  /** Shutdown; returns the symbols left with a position. */
-  stop(flatten: boolean): Promise<string[]>;
+  /**
+   * Shutdown, giving the venue at most `budgetMs` (default: as long as it takes); returns the symbols
+   * left with a position.
+   */
+  stop(flatten: boolean, budgetMs?: number): Promise<string[]>;
 }

@@ -24,6 +24,7 @@ import { positionOpenedAt, tradesOfDay, type DayTrades } from "./history.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
+import { settlesWithin } from "./within.ts";
 
 export interface LiveTraderOptions {
   readonly symbols: readonly string[];
@@ -41,6 +42,8 @@ const EPS = 1e-9;
 const TRADE_PAGE = 1000;
 /** Pages read at most to rebuild one symbol's day (weight 5 each): 50,000 fills. */
 const MAX_DAY_PAGES = 50;
+/** Close orders sent at most per symbol at shutdown (a partial fill leaves a rest to close). */
+const FLATTEN_TRIES = 3;
 const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
 
 interface Waiter {
@@ -100,7 +103,23 @@ export interface TradeStatusSymbol {
   readonly halted: string | null;
 }
 
-export const newTradeCounters = () => ({ intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, reconciles: 0, halts: 0 });
+/** A position the trader leaves open on the venue at shutdown, as it last knew it. */
+export interface PositionLeft {
+  readonly symbol: string;
+  readonly qty: number;
+  readonly entry_price: number;
+  /** Trigger of its protective stop, which stays on the venue (null: none known, unprotected). */
+  readonly stop_trigger: number | null;
+}
+
+/**
+ * `refusedLimit`: entries refused by a risk limit (a halt, max_orders_per_min, max_position_notional);
+ * `refusedNotInSync`: entries refused because the user stream was down or not yet reconciled after a
+ * reconnect (the trader cannot know the position, so it sends nothing new).
+ */
+export const newTradeCounters = () => ({ intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, refusedNotInSync: 0, reconciles: 0, halts: 0 });
+
+type RefusalCounter = "refusedLimit" | "refusedNotInSync";
 
 export class LiveTrader {
   readonly counters: ReturnType<typeof newTradeCounters>;
@@ -136,9 +155,17 @@ export class LiveTrader {
 
   /**
    * Leverage, the user stream, reconciliation and the dead-man switch, before any order. Returns an
-   * error message when the venue cannot be used (the caller exits non-zero).
+   * error message when the venue cannot be used; the caller decides whether to retry (start.ts).
    */
   async start(): Promise<string | null> {
+    const err = await this.startSteps();
+    // The stream keeps reconnecting on its own: a failed start must not leave it running behind a
+    // trader nobody uses (a retry opens its own).
+    if (err !== null) this.venue.stopStream();
+    return err;
+  }
+
+  private async startSteps(): Promise<string | null> {
     const t = await this.venue.ping();
     if (!t.ok) return `cannot reach the trading venue: ${t.reason}`;
     for (const s of this.state.values()) {
@@ -237,36 +264,57 @@ export class LiveTrader {
   /**
    * Shutdown: no new orders; every open order cancelled; with `flatten` the positions closed and then
    * their stops cancelled (without it, positions keep their stops); the dead-man switch disarmed.
-   * Returns the symbols left with a position.
+   * The venue gets `budgetMs` for all of it: an unreachable venue must not hold up the rest of the
+   * shutdown (the sinks' flush). Past it the trader is fenced and what is still open is named in the
+   * log. Returns the symbols left with a position.
    */
-  async stop(flatten: boolean): Promise<string[]> {
+  async stop(flatten: boolean, budgetMs = Number.POSITIVE_INFINITY): Promise<string[]> {
     this.stopping = true;
     if (this.deadMan !== null) clearInterval(this.deadMan);
     if (this.poll !== null) clearInterval(this.poll);
-    const left: string[] = [];
-    await Promise.all(
-      [...this.state.values()].map((s) =>
-        this.enqueue(s, async () => {
-          await this.venue.cancelAllOrders(s.symbol);
-          if (flatten) {
-            for (let i = 0; i < 3 && Math.abs(s.pos) > EPS; i++) {
-              await this.close(s, `shutdown:${s.symbol}:${Date.now()}`, "end");
-              await this.refreshPosition(s);
-            }
-            if (Math.abs(s.pos) <= EPS) {
-              await this.venue.cancelAllStops(s.symbol);
-              if (s.stop !== null) this.counters.stopsCancelled++;
-              s.stop = null;
-            }
-          }
-          if (Math.abs(s.pos) > EPS) left.push(s.symbol);
-          await this.venue.armDeadMan(s.symbol, 0);
-        }),
-      ),
-    );
+    // No budget at all: nothing is sent (a step already queued would start before any timer fired).
+    const wound = budgetMs > 0 && (await settlesWithin(Promise.all([...this.state.values()].map((s) => this.enqueue(s, () => this.windDown(s, flatten)))), budgetMs));
+    if (!wound) this.fence(`the venue did not finish the shutdown within ${Math.round(budgetMs)} ms`);
     this.venue.stopStream();
-    this.records.note("trader stopped", { flatten, positions_left: left });
-    return left;
+    const left = this.positionsLeft();
+    this.reportLeft(left, flatten, wound ? null : `no answer from the venue within the ${Math.round(budgetMs)} ms the shutdown gives it; an order sent to close it may still have landed`);
+    this.records.note("trader stopped", { flatten, in_time: wound, positions_left: left });
+    return left.map((p) => p.symbol);
+  }
+
+  private async windDown(s: SymbolState, flatten: boolean): Promise<void> {
+    await this.venue.cancelAllOrders(s.symbol);
+    if (flatten) {
+      for (let i = 0; i < FLATTEN_TRIES && Math.abs(s.pos) > EPS && !this.fenced; i++) {
+        await this.close(s, `shutdown:${s.symbol}:${Date.now()}`, "end");
+        await this.refreshPosition(s);
+      }
+      if (Math.abs(s.pos) <= EPS && !this.fenced) {
+        await this.venue.cancelAllStops(s.symbol);
+        if (s.stop !== null) this.counters.stopsCancelled++;
+        s.stop = null;
+      }
+    }
+    if (!this.fenced) await this.venue.armDeadMan(s.symbol, 0);
+  }
+
+  private positionsLeft(): PositionLeft[] {
+    return [...this.state.values()].filter((s) => Math.abs(s.pos) > EPS).map((s) => ({ symbol: s.symbol, qty: s.pos, entry_price: s.entryPrice, stop_trigger: s.stop?.trigger ?? null }));
+  }
+
+  /**
+   * Every position left open, with whether its stop protects it: after an unreachable venue at
+   * shutdown this line is the only place the operator learns that the account still holds risk.
+   */
+  private reportLeft(left: readonly PositionLeft[], flatten: boolean, late: string | null): void {
+    if (left.length === 0) return;
+    const positions = left.map((p) => ({
+      ...p,
+      protective_stop: p.stop_trigger === null ? "none known: the position is unprotected" : `stays on the venue (trigger ${p.stop_trigger})`,
+    }));
+    const named = left.map((p) => `${p.symbol} ${p.qty}`).join(", ");
+    if (flatten) this.log.log("error", `trade: position${left.length === 1 ? "" : "s"} left open on the venue: ${named}`, { positions, why: late ?? "the close orders did not flatten it" });
+    else this.log.log("warn", `trade: position${left.length === 1 ? "" : "s"} kept open on the venue (flatten_on_exit = false): ${named}`, { positions, ...(late === null ? {} : { why: late }) });
   }
 
   /**
@@ -296,14 +344,16 @@ export class LiveTrader {
   private async execute(s: SymbolState, it: Intent): Promise<void> {
     if (it.kind === "enter") {
       const now = Date.now();
-      const refuse = (why: string) => {
-        this.counters.refusedLimit++;
+      const refuse = (why: string, counter: RefusalCounter | null = "refusedLimit") => {
+        if (counter !== null) this.counters[counter]++;
         this.records.order({ symbol: s.symbol, ts_ms: now, client_order_id: clientOrderId(it.key), order_id: null, side: toVenue(it.side), type: "MARKET", qty: it.qty, price: null, status: "REFUSED", reason: "enter", latency_ms: null, attempts: 0, error: why, intent_key: it.key, ref_price: it.refPrice });
         this.strategy.onIntentDone(s.symbol, it.key);
       };
       const halt = s.risk.haltAt(now);
-      if (this.stopping || halt !== null) return refuse(halt === null ? "shutting down" : `halted: ${halt.reason}`);
-      if (!this.inSync) return refuse("user stream down or not yet reconciled");
+      // Shutting down is neither a limit nor a sync problem: recorded, not counted.
+      if (this.stopping) return refuse("shutting down", null);
+      if (halt !== null) return refuse(`halted: ${halt.reason}`);
+      if (!this.inSync) return refuse("user stream down or not yet reconciled", "refusedNotInSync");
       if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
       // Position limit at the venue: the position after this order stays within max_position_notional.
       const signed = it.side === "buy" ? it.qty : -it.qty;

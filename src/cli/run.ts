@@ -97,7 +97,11 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
   const writer = pq0 !== undefined && pq1 !== undefined ? { parquet_encode: Math.round(pq1.encodeMsTotal - pq0.encodeMsTotal), parquet_commit: Math.round(pq1.writeMsTotal - pq0.writeMsTotal) } : {};
   const shutdownMs = { ...steps, http: Math.round(performance.now() - tHttp), total: Math.round(performance.now() - t0), ...writer };
   const ps = parts.pipeline.parquet?.status();
-  log.log("info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost: ps?.rowsLost ?? 0, ndjsonLines: parts.pipeline.ndjson?.status().linesWritten ?? 0, shutdown_ms: shutdownMs });
+  const ns = parts.pipeline.ndjson?.status();
+  const rowsLost = ps?.rowsLost ?? 0;
+  const ndjsonLinesLost = ns?.linesLost ?? 0;
+  // A run that lost data says so where an operator looks last: the stop line, at error level.
+  log.log(rowsLost + ndjsonLinesLost > 0 ? "error" : "info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost, ndjsonLines: ns?.linesWritten ?? 0, ndjsonLinesLost, shutdown_ms: shutdownMs });
   await log.close();
   return internalError ? EXIT_INTERNAL_ERROR : 0;
 }

@@ -174,6 +174,10 @@ describe.skipIf(!mounted)("a full output filesystem", () => {
   test("clean exit; no file corrupt: every Parquet file opens, every NDJSON line is whole JSON", async () => {
     if (result.exitCode !== 0) console.error(result.stderr);
     expect(result.exitCode).toBe(0);
+    // What the full disk cost is in the stop line, at error level: the log lines and the rows.
+    const stopped = result.stderr.split("\n").filter((x) => x.includes('"msg":"stopped"')).map((x) => JSON.parse(x) as Record<string, unknown>);
+    expect(stopped).toHaveLength(1);
+    expect({ level: stopped[0]!.level, linesLost: (stopped[0]!.ndjsonLinesLost as number) >= statusWhileFull.ndjson.linesDropped, rowsLost: (stopped[0]!.rowsLost as number) >= statusWhileFull.parquet.rowsDropped }).toEqual({ level: "error", linesLost: true, rowsLost: true });
     expect(await unreadableParquet([l.raw, l.preview])).toEqual([]);
     expect(listFiles(mnt, /\.partial$/)).toEqual([]);
     let lines = 0;

@@ -98,11 +98,27 @@ interface Parsed {
   readonly symbols: readonly string[] | null;
 }
 
+/** Options that take a value: a negative number after one is its value, not another option. */
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--config", "--symbols", "--run-hours", "--set", "--out", "--from", "--to", "--threads", "--models", "--seed", "--folds", "--signals"]);
+
+/** `--run-hours -1` as `--run-hours=-1`, so the value is checked and named like any other. */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (VALUE_OPTIONS.has(argv[i]!) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
 function parse(argv: readonly string[]): Parsed {
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
       options: {

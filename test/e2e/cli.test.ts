@@ -130,6 +130,11 @@ describe("other commands", () => {
     expect(t.stderr.split("\n")[0]).toBe("harvestd: train needs --out DIR (e.g. --out models/btc-2026-11)");
   });
 
+  test("a negative number after an option is its value, checked like any other", async () => {
+    const r = await runBinary(["validate", "--run-hours", "-1"]);
+    expect({ code: r.exitCode, named: r.stderr.includes("run_hours: must be ≥ 0 [flag run_hours]"), usage: r.stderr.includes("usage:") }).toEqual({ code: 78, named: true, usage: false });
+  });
+
   test("replay of a path that does not exist says which: exit 2", async () => {
     const r = await runBinary(["replay", "/nonexistent/harvestd/logs"]);
     expect(r.exitCode).toBe(2);

@@ -252,6 +252,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (badKeys !== null) return badKeys;
       const badNats = await natsProblems(r);
       if (badNats !== null) return badNats;
+      for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
       process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
       return EXIT_OK;
     }

@@ -2,14 +2,17 @@
  * Builds the effective configuration: defaults < file < environment < command-line flags
  * (README.md, "Configuration"), and reports every problem with its key path and source.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigSchema, type Config } from "./schema.ts";
 import { ENV_BINDINGS, convertEnv } from "./env.ts";
 import { knownKeysAt, unknownKeyMessage } from "./unknown-keys.ts";
 import { configIssueMessage } from "./messages.ts";
 import { hideUserInfo } from "../util/user-info.ts";
 import { isSecretKey } from "./redact.ts";
+import { scanLines, VARIABLE } from "./toml-lines.ts";
+import { locateTomlError } from "./toml-error.ts";
+import { checkDataDir, overlappingRoots, type DataRoot } from "./data-dirs.ts";
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `storage.output_dir`, or `(file)` for whole-file problems. */
@@ -26,6 +29,8 @@ export type ConfigResult =
       readonly configPath: string | null;
       /** Where a key's value came from (file, `env NAME`, `flag --set key`), for problems found later. */
       readonly sourceOf: (path: string) => string;
+      /** What is fine but worth saying (a data folder that `run` will create), for `validate` to print. */
+      readonly notes: readonly string[];
     }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[]; readonly configPath: string | null };
 
@@ -35,34 +40,57 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `key.path=value` overrides from `--set` and the named flags; value is TOML syntax or a bare string. */
   readonly overrides?: readonly string[];
-  /** Also check that data directories are writable (validate and run do; tests of parsing need not). */
+  /**
+   * Also check that each data folder is writable, or its nearest existing parent when it does not
+   * exist yet (validate and run do; tests of parsing need not). Nothing is created (data-dirs.ts).
+   */
   readonly checkDirs?: boolean;
 }
 
 type Raw = Record<string, unknown>;
 
 const PATH_KEYS = ["output_dir", "preview_dir", "ndjson_dir", "artifacts_dir"] as const;
+type PathKey = (typeof PATH_KEYS)[number];
 
-/** `${VAR}` / `${VAR:-default}` on every non-comment line; an unset VAR without default is a problem. */
+/** `${VAR}` / `${VAR:-default}` outside comments; an unset VAR without default is a problem. */
 export function interpolate(
   text: string,
   env: Readonly<Record<string, string | undefined>>,
   source: string,
   problems: ConfigProblem[],
 ): string {
-  return text
-    .split("\n")
-    .map((line, i) => {
-      if (/^\s*#/.test(line)) return line;
-      return line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
-        const v = env[name];
-        if (v !== undefined && v !== "") return v;
-        if (dflt !== undefined) return dflt;
-        problems.push({ path: "(file)", source: `${source}:${i + 1}`, message: `\${${name}} is not set and has no default` });
-        return "";
-      });
-    })
-    .join("\n");
+  return interpolateLines(text.split("\n"), env, source, problems).join("\n");
+}
+
+/**
+ * One entry per line of the file, so a problem's line number is the file's even when a value brings
+ * newlines. A comment is left as it is (`x = 1 # ${UNSET}` is fine); a `#` inside a string is not one.
+ */
+function interpolateLines(
+  lines: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  source: string,
+  problems: ConfigProblem[],
+): string[] {
+  const scans = scanLines(lines);
+  return lines.map((line, i) => {
+    const end = scans[i]!.codeEnd;
+    const code = line.slice(0, end).replace(VARIABLE, (_m, name: string, dflt?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (dflt !== undefined) return dflt;
+      problems.push({ path: "(file)", source: `${source}:${i + 1}`, message: `\${${name}} is not set and has no default` });
+      return "";
+    });
+    return code + line.slice(end);
+  });
+}
+
+/** The parse error placed on its line: `config.toml:1:11`, Bun's message and the line (never a secret's value). */
+function tomlProblem(configPath: string, lines: readonly string[], interpolated: readonly string[]): ConfigProblem {
+  const at = locateTomlError(lines, interpolated);
+  const source = at.column === null ? `${configPath}:${at.line}` : `${configPath}:${at.line}:${at.column}`;
+  return { path: "(file)", source, message: `not valid TOML: ${at.message} in \`${at.text}\`` };
 }
 
 function setPath(obj: Raw, path: readonly string[], value: unknown): void {
@@ -94,20 +122,6 @@ function resolveDirs(raw: Raw, baseDir: string): void {
   }
 }
 
-function checkWritable(dir: string): string | null {
-  try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    const probe = join(dir, `.harvestd-write-probe-${process.pid}`);
-    writeFileSync(probe, "");
-    rmSync(probe);
-    return null;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return `directory ${dir} is not writable (${err.code ?? err.message})`;
-  }
-}
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
 
 export function isLoopbackListen(listen: string): boolean {
@@ -129,11 +143,12 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       const err = e as NodeJS.ErrnoException;
       return { ok: false, configPath, problems: [{ path: "(file)", source: configPath, message: `cannot read config file (${err.code ?? err.message})` }] };
     }
-    const interpolated = interpolate(text, env, configPath, problems);
+    const lines = text.split("\n");
+    const interpolated = interpolateLines(lines, env, configPath, problems);
     try {
-      raw = Bun.TOML.parse(interpolated) as Raw;
-    } catch (e) {
-      return { ok: false, configPath, problems: [...problems, { path: "(file)", source: configPath, message: `not valid TOML: ${(e as Error).message}` }] };
+      raw = Bun.TOML.parse(interpolated.join("\n")) as Raw;
+    } catch {
+      return { ok: false, configPath, problems: [...problems, tomlProblem(configPath, lines, interpolated)] };
     }
     resolveDirs(raw, dirname(configPath));
   }
@@ -151,7 +166,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       continue;
     }
     setPath(later, bnd.path, conv.value);
-    sources.set(key, `env ${bnd.name}`);
+    setSource(sources, key, `env ${bnd.name}`);
   }
   for (const ov of opts.overrides ?? []) {
     const eq = ov.indexOf("=");
@@ -162,7 +177,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     }
     const key = ov.slice(0, eq).trim();
     setPath(later, key.split("."), parseFlagValue(ov.slice(eq + 1).trim()));
-    sources.set(key, `flag ${ov.slice(0, eq)}`);
+    setSource(sources, key, `flag ${ov.slice(0, eq)}`);
   }
   resolveDirs(later, process.cwd());
   raw = deepMerge(raw, later);
@@ -181,7 +196,8 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
         continue;
       }
       const path = keyPath(at) || "(root)";
-      problems.push({ path, source: sourceOf(path, sources, configPath), message: issue.message });
+      // A cross-key check (`tls`: cert_file and key_file go together) is about the keys set under it.
+      problems.push({ path, source: sourceOf(path, sources, configPath, issue.code === "custom"), message: issue.message });
     }
   }
   // Defaults are relative too: they resolve like the file's own values.
@@ -199,20 +215,57 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       });
     }
   }
+  // Checked even when other keys are wrong, so one run of `validate` lists every problem.
+  const dirs = dataDirs(raw, baseDir, problems);
+  problems.push(...rootOverlapProblems(dirs, (p) => sourceOf(p, sources, configPath)));
+  const notes: string[] = [];
   if (opts.checkDirs) {
-    // Checked even when other keys are wrong, so one run of `validate` lists every problem.
-    const storage = (typeof raw.storage === "object" && raw.storage !== null ? raw.storage : {}) as Raw;
-    const defaults = ConfigSchema.shape.storage.parse({});
     for (const k of PATH_KEYS) {
-      const v = storage[k];
-      if (problems.some((x) => x.path === `storage.${k}`)) continue;
-      const d = resolve(baseDir, typeof v === "string" && v !== "" ? v : defaults[k]);
-      const msg = checkWritable(d);
-      if (msg !== null) problems.push({ path: `storage.${k}`, source: sourceOf(`storage.${k}`, sources, configPath), message: msg });
+      const dir = dirs[k];
+      if (dir === undefined || problems.some((x) => x.path === `storage.${k}`)) continue;
+      const check = checkDataDir(dir);
+      if (check.problem !== null) problems.push({ path: `storage.${k}`, source: sourceOf(`storage.${k}`, sources, configPath), message: check.problem });
+      else if (check.note !== null) notes.push(`storage.${k}: ${check.note}`);
     }
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: problems.map(withoutUserInfo), configPath };
-  return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath) };
+  return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath), notes: notes.map((n) => hideUserInfo(n)) };
+}
+
+/** Each data folder as it will be used (defaults resolved like the file's values), but for those already wrong. */
+function dataDirs(raw: Raw, baseDir: string, problems: readonly ConfigProblem[]): Partial<Record<PathKey, string>> {
+  const storage = (typeof raw.storage === "object" && raw.storage !== null ? raw.storage : {}) as Raw;
+  const defaults = ConfigSchema.shape.storage.parse({});
+  const out: Partial<Record<PathKey, string>> = {};
+  for (const k of PATH_KEYS) {
+    const v = storage[k] ?? defaults[k];
+    if (typeof v === "string" && !problems.some((x) => x.path === "storage" || x.path === `storage.${k}`)) out[k] = resolve(baseDir, v);
+  }
+  return out;
+}
+
+/**
+ * Data roots that are one folder, or one inside another: retention of one would delete the other's
+ * `date=` folders (Parquet retention took NDJSON days kept "forever"), and start-up cleanup of the
+ * outer one walks the inner one's whole history. Reported under the inner key, naming both.
+ */
+function rootOverlapProblems(storage: Readonly<Partial<Record<DataRoot, string>>>, sourceOfKey: (path: string) => string): ConfigProblem[] {
+  return overlappingRoots(storage).map(({ key, other, same }) => {
+    const path = `storage.${key}`;
+    const otherPath = `storage.${other}`;
+    const otherSource = sourceOfKey(otherPath);
+    const where = otherSource === sourceOfKey(path) ? "" : `, from ${otherSource}`;
+    const message = same
+      ? `${storage[key]} is also ${otherPath}${where}: each data folder needs its own (retention of one would delete the other's date= folders)`
+      : `${storage[key]} is inside ${otherPath} (${storage[other]}${where}): data folders must not nest (start-up cleanup of the outer one would walk the inner one's whole history)`;
+    return { path, source: sourceOfKey(path), message };
+  });
+}
+
+/** A later source replaces an earlier one for the key, and counts as the latest set (sourceOf). */
+function setSource(sources: Map<string, string>, key: string, source: string): void {
+  sources.delete(key);
+  sources.set(key, source);
 }
 
 /** A key's path as the configuration file writes it: `storage.parquet_rotate_sec`, `indicators.custom[0].module`. */
@@ -227,8 +280,10 @@ function keyPath(parts: readonly (string | number)[]): string {
 function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null, orBelow = false): string {
   // `servers[1]` is under `servers` as much as `tls.enable` is under `tls`.
   const under = (p: string, k: string): boolean => p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
-  for (const [k, s] of sources) if (path === k || under(path, k) || (orBelow && under(k, path))) return s;
-  return configPath ?? "defaults";
+  // The last one set wins: a flag's `storage={…}` replaces what OUTPUT_DIR set under it.
+  let found: string | null = null;
+  for (const [k, s] of sources) if (path === k || under(path, k) || (orBelow && under(k, path))) found = s;
+  return found ?? configPath ?? "defaults";
 }
 
 function deepMerge(a: Raw, b: Raw): Raw {
@@ -250,5 +305,6 @@ function withoutUserInfo(p: ConfigProblem): ConfigProblem {
 }
 
 export function formatProblem(p: ConfigProblem): string {
-  return `${p.path}: ${p.message} [${p.source}]`;
+  // A whole-file problem's source is its place (`config.toml:1:11`), put first as compilers do.
+  return p.path === "(file)" ? `${p.source}: ${p.message}` : `${p.path}: ${p.message} [${p.source}]`;
 }

@@ -20,7 +20,7 @@ export function isSecretKey(path: readonly PropertyKey[]): boolean {
 }
 
 /** Said instead of the value of a key that may hold a secret. */
-const NOT_SHOWN = "(value not shown: it may hold a secret)";
+export const NOT_SHOWN = "(value not shown: it may hold a secret)";
 const MAX_SHOWN = 60;
 
 /**

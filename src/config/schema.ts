@@ -133,9 +133,13 @@ export const ConfigSchema = z.strictObject({
     const known = Object.keys(c.paper.fee_tiers).join(", ") || "none";
     ctx.addIssue({ code: "custom", path: ["regime", "fee_tier"], message: `fee tier ${JSON.stringify(c.regime.fee_tier)} is not in paper.fee_tiers (${known})` });
   }
-  // "ALL" is known only at start (the exchange's listing): start checks it then.
-  const uncollected = c.symbols === "ALL" ? null : uncollectedTradeSymbols(c.trade, c.symbols);
-  if (uncollected !== null) ctx.addIssue({ code: "custom", path: ["trade", "symbols"], message: uncollected });
+  // "ALL" is known only at start (the exchange's listing): start checks it then. One problem per
+  // traded symbol, under its own key, so each is blamed on whoever set it (file, environment, flag).
+  if (c.symbols === "ALL") return;
+  for (const [symbol, settings] of Object.entries(c.trade.symbols)) {
+    const uncollected = uncollectedTradeSymbols({ enable: c.trade.enable, symbols: { [symbol]: settings } }, c.symbols);
+    if (uncollected !== null) ctx.addIssue({ code: "custom", path: ["trade", "symbols", symbol], message: uncollected });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,6 +1,6 @@
 /** The compiled binary's commands other than run: validate, config, version, usage errors. */
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { collectorEnv, freePort, REPO, runBinary, tempDir } from "../helpers/binary.ts";
 
@@ -167,5 +167,22 @@ describe("validate refuses the NATS connection settings run and store would refu
       expect({ env, code: r.exitCode, named: r.stderr.includes(line) }).toEqual({ env, code: 78, named: true });
       expect(r.stderr).not.toMatch(/pw-only-9931|pw-in-url-7731/);
     }
+  });
+});
+
+describe("validate leaves the data folders alone", () => {
+  test("in an empty folder it creates nothing; data folders that overlap are refused naming both keys: exit 0, then 78", async () => {
+    const dir = tempDir("validate-no-side-effect");
+    const cfg = join(dir, "config.toml");
+    writeFileSync(cfg, 'symbols = ["BTCUSDT"]\n');
+    // Folders created by a root `validate` would be root's, and the service user's `run` then fails (EACCES).
+    const ok = await runBinary(["validate", "--config", cfg], {}, dir);
+    expect({ code: ok.exitCode, stderr: ok.stderr, left: readdirSync(dir) }).toEqual({ code: 0, stderr: "", left: ["config.toml"] });
+    // Parquet retention would delete the NDJSON days kept "forever" in the same folder.
+    const same = await runBinary(["validate", "--config", cfg, "--set", "storage.ndjson_dir=data/raw"], {}, dir);
+    expect(same.exitCode).toBe(78);
+    expect(same.stderr).toContain(`storage.ndjson_dir: ${dir}/data/raw is also storage.output_dir, from ${cfg}: `);
+    expect(same.stderr).toContain("[flag storage.ndjson_dir]");
+    expect(readdirSync(dir)).toEqual(["config.toml"]);
   });
 });

@@ -265,12 +265,12 @@ describe("problems are listed with their key paths", () => {
     expect(loadConfig({ configPath: null, env: { HTTP_LISTEN: "0.0.0.0:8088", HTTP_TOKEN: "t" } }).ok).toBe(true);
   });
 
-  test("invalid TOML names the file", () => {
+  test("invalid TOML names the file, the line and the column", () => {
     const p = tmpConfig(`symbols = [\n`);
     const r = loadConfig({ configPath: p, env: {} });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.problems[0]!.source).toBe(p);
+    expect(r.problems[0]!.source).toBe(`${p}:1:11`);
     expect(r.problems[0]!.message).toContain("TOML");
   });
 });

@@ -37,6 +37,10 @@ export function credentialsFromEnv(env: Readonly<Record<string, string | undefin
   const secret = env.BINANCE_API_SECRET ?? "";
   const keyFile = env.BINANCE_ED25519_KEY_FILE ?? "";
   if (apiKey === "") return { ok: false, error: "BINANCE_API_KEY is not set (trading needs an API key from the environment)" };
+  // The venue answers a padded key or secret only with "Signature for this request is not valid".
+  for (const [name, v] of [["BINANCE_API_KEY", apiKey], ["BINANCE_API_SECRET", secret]] as const) {
+    if (v !== v.trim()) return { ok: false, error: `${name} has leading or trailing whitespace (a newline from the file or shell that set it?): remove it` };
+  }
   if (secret !== "" && keyFile !== "") return { ok: false, error: "set either BINANCE_API_SECRET (HMAC) or BINANCE_ED25519_KEY_FILE (Ed25519), not both" };
   if (secret !== "") return { ok: true, creds: { apiKey, signer: hmacSigner(secret) } };
   if (keyFile === "") return { ok: false, error: "neither BINANCE_API_SECRET nor BINANCE_ED25519_KEY_FILE is set" };

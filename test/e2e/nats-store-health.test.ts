@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { hostname } from "node:os";
@@ -156,6 +156,27 @@ test("a store whose lease the cluster forgot is still refused: the running store
 
 const received = async (): Promise<number> => (await get(store, "/api/status"))?.body.store?.counters?.messages ?? 0;
 
+test("a running store whose consumer is recreated under it stops reading it and says so", async () => {
+  const third = proc("third", "store", natsToml(cluster.servers, `consumer = "third"`));
+  const thirdRun = start(third);
+  try {
+    await waitFor("the third store receiving", async () => (((await get(third, "/api/status"))?.body.store?.counters?.messages ?? 0) > 20 ? true : undefined), 40_000, 250);
+    // What a second store does on finding unacknowledged messages: the consumer again, at its floor.
+    const nc = await connect({ servers: [...cluster.servers] });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const ci = await jsm.consumers.info("HARVESTD", "third");
+      await jsm.consumers.delete("HARVESTD", "third");
+      await jsm.consumers.add("HARVESTD", { ...ci.config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: ci.ack_floor.stream_seq + 1 });
+    } finally {
+      await nc.close();
+    }
+    expect(await unhealthy(third, /^store: consumer third on stream HARVESTD: it was recreated under this store \(delivery sequence \d+ after \d+\) by another process/, 20_000)).toBeDefined();
+  } finally {
+    await thirdRun.stop("SIGKILL");
+  }
+}, 70_000);
+
 test("the node leading the store's consumer dies: the store goes on receiving within 20 s (it stalled 40 s and more)", async () => {
   const nc = await connect({ servers: [...cluster.servers] });
   try {
@@ -179,7 +200,14 @@ test("two of three NATS nodes down: /health fails naming it; once back, healthy 
   expect(await unhealthy(store, NO_QUORUM, 30_000)).toBeDefined();
   await cluster.restart(leader);
   await cluster.restart(other);
-  await waitFor("store healthy again", async () => ((await get(store, "/health"))?.status === 200 ? true : undefined), 45_000, 250);
+  let last: unknown;
+  await waitFor("store healthy again", async () => {
+    const h = await get(store, "/health");
+    last = [h?.body, (await get(store, "/api/status"))?.body.store?.nats];
+    return h?.status === 200 ? true : undefined;
+  }, 45_000, 250).catch((e: Error) => {
+    throw new Error(`${e.message}; last /health and store.nats: ${JSON.stringify(last)}`);
+  });
   // The error stops being current once consuming works again: at the next message, which may come
   // a moment after /health turned (a missed heartbeat during the outage is cleared by it).
   const lastError = await waitFor("no current error", async () => {

@@ -93,8 +93,14 @@ export class StreamConsumer {
   private lease: NatsKvLease | null = null;
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private leaseLostTo: string | null = null;
-  /** `created` of the consumer this store reads: another value later means it was recreated under it. */
-  private consumerCreated: string | null = null;
+  /**
+   * The consumer sequence of the last message delivered: it only grows (redeliveries too), so a
+   * smaller one means the consumer was recreated under this store. (Its `created` time is no
+   * identity: a node restarted into leadership reports the time it loaded the consumer.)
+   */
+  private lastDeliverySeq = 0;
+  /** The consumer is open (for "deleted while this store read it"). */
+  private consumerOpen = false;
   private lostConsumer: string | null = null;
   private notFoundInARow = 0;
   /** Stream sequence the consumer was recreated at (an earlier run left messages unacknowledged), or null. */
@@ -259,7 +265,7 @@ export class StreamConsumer {
       if (!(await this.unread(jsm, ci))) return { ok: false, error: this.inUseMessage("its pull requests keep coming: another process reads it") };
       if (ci.num_ack_pending === 0) {
         this.info = ci;
-        this.consumerCreated = ci.created;
+        this.consumerOpen = true;
         return { ok: true };
       }
       // Messages delivered to an earlier run that ended without acknowledging them would come
@@ -269,14 +275,14 @@ export class StreamConsumer {
       const from = ci.ack_floor.stream_seq + 1;
       await jsm.consumers.delete(this.p.stream, this.p.consumer);
       this.info = await jsm.consumers.add(this.p.stream, { ...this.consumerConfig(filter), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
-      this.consumerCreated = this.info.created;
+      this.consumerOpen = true;
       this.restartedAtSeq = from;
       return { ok: true };
     } catch (e) {
       if (!(e instanceof JetStreamApiError) || e.code !== JetStreamApiCodes.ConsumerNotFound) throw e;
     }
     this.info = await jsm.consumers.add(this.p.stream, this.consumerConfig(filter));
-    this.consumerCreated = this.info.created;
+    this.consumerOpen = true;
     return { ok: true };
   }
 
@@ -339,11 +345,17 @@ export class StreamConsumer {
         // The client reports a missed heartbeat or a failed pull as a status, not as an error.
         void (async () => {
           for await (const st of it.status()) {
-            if (st.type === "consumer_deleted") this.loseConsumer("it was deleted while this store read it", log);
-            else if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
+            if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "consumer_deleted" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
           }
         })().catch(() => {});
         for await (const m of it) {
+          const seq = m.info.deliverySequence;
+          if (seq < this.lastDeliverySeq) {
+            // Not handed on: it belongs to whoever recreated the consumer, and acknowledging it here would take it from them.
+            this.loseConsumer(`it was recreated under this store (delivery sequence ${seq} after ${this.lastDeliverySeq}) by another process, likely another store`, log);
+            break;
+          }
+          this.lastDeliverySeq = seq;
           this.lastMessageAtMs = Date.now();
           this.consumeError = null;
           yield m;
@@ -385,11 +397,10 @@ export class StreamConsumer {
       // Twice in a row: one "not found" from a cluster still loading its state after a restart is not a deletion.
       const notFound = e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound;
       this.notFoundInARow = notFound ? this.notFoundInARow + 1 : 0;
-      if (this.notFoundInARow >= 2 && this.consumerCreated !== null) this.loseConsumer("it was deleted while this store read it", log);
+      if (this.notFoundInARow >= 2 && this.consumerOpen) this.loseConsumer("it was deleted while this store read it", log);
       this.setError("info", (e as Error).message);
       return;
     }
-    if (this.consumerCreated !== null && this.info.created !== this.consumerCreated) this.loseConsumer(`it was recreated at ${this.info.created} by another process, likely another store`, log);
     // A consume can stay open and deliver nothing (its pull requests lost with a leader that died):
     // while the stream has messages for it, it is opened again.
     const now = Date.now();

@@ -98,8 +98,25 @@ interface Parsed {
   readonly symbols: readonly string[] | null;
 }
 
+/** Every option of every command (COMMAND_OPTIONS says which command reads which). */
+const OPTIONS = {
+  config: { type: "string" },
+  symbols: { type: "string" },
+  "run-hours": { type: "string" },
+  set: { type: "string", multiple: true },
+  out: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  threads: { type: "string" },
+  models: { type: "string" },
+  seed: { type: "string" },
+  folds: { type: "string" },
+  signals: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Options that take a value: a negative number after one is its value, not another option. */
-const VALUE_OPTIONS: ReadonlySet<string> = new Set(["--config", "--symbols", "--run-hours", "--set", "--out", "--from", "--to", "--threads", "--models", "--seed", "--folds", "--signals"]);
+const VALUE_OPTIONS: ReadonlySet<string> = new Set(Object.entries(OPTIONS).flatMap(([name, o]) => (o.type === "string" ? [`--${name}`] : [])));
 
 /** `--run-hours -1` as `--run-hours=-1`, so the value is checked and named like any other. */
 function joinNegativeValues(argv: readonly string[]): string[] {
@@ -121,21 +138,7 @@ function parse(argv: readonly string[]): Parsed {
       args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: "string" },
-        symbols: { type: "string" },
-        "run-hours": { type: "string" },
-        set: { type: "string", multiple: true },
-        out: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        threads: { type: "string" },
-        models: { type: "string" },
-        seed: { type: "string" },
-        folds: { type: "string" },
-        signals: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { waitFor } from "../helpers/binary.ts";
 import { startTcpProxy } from "../helpers/nats-cluster.ts";
 import { aggTradeIdsInParquet, layout } from "./storage-support.ts";
-import { busyStrategy, readKind, startTrader, startWorld, status, type Trader, type World } from "./trade-support.ts";
+import { busyStrategy, readKind, startTrader, startWorld, traderReady, type World } from "./trade-support.ts";
 
 const SYMBOLS = ["BTCUSDT"];
 let w: World;
@@ -18,16 +18,6 @@ let w: World;
 const HOLD = ["strategy.min_reverse_move_bps=10000", "strategy.max_hold_sec=120", "strategy.stop_bps=300", "trade.dead_man_sec=5"];
 /** A short shutdown deadline: the cut-off stop must fit in it (the trader's share is a third). */
 const SHUTDOWN_SEC = 9;
-
-async function ready(t: Trader): Promise<void> {
-  await waitFor("the trader ready", async () => {
-    try {
-      return (await status(t)).trading?.ready === true ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 30_000, 200);
-}
 
 beforeAll(async () => {
   w = await startWorld(SYMBOLS, 5);
@@ -70,7 +60,7 @@ test("SIGKILL mid-position leaves the protective stop at the venue; a restart ad
   let stderr = "";
   let stopMs = 0;
   try {
-    await ready(second);
+    await traderReady(second);
     expect(ledger.openAlgos("BTCUSDT")).toHaveLength(1);
     // Rows keep coming; a position seconds old under max_hold_sec = 120 is held, with its stop.
     const restartedAt = Date.now();
@@ -115,7 +105,7 @@ test("SIGKILL mid-position leaves the protective stop at the venue; a restart ad
   const third = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS, HOLD));
   let last = -1;
   try {
-    await ready(third);
+    await traderReady(third);
   } finally {
     last = (await third.run.stop("SIGTERM")).exitCode;
   }

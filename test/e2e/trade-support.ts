@@ -97,6 +97,17 @@ export async function status(t: Trader): Promise<any> {
   return (await fetch(`http://127.0.0.1:${t.port}/api/status`)).json();
 }
 
+/** Resolves once the trader's status says it is ready (its HTTP surface may not be up yet). */
+export async function traderReady(t: Trader): Promise<void> {
+  await waitFor("the trader ready", async () => {
+    try {
+      return (await status(t)).trading?.ready === true ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 30_000, 200);
+}
+
 /**
  * A trader's standing once it is ready and signals have flowed for `settleMs`: /health and the first
  * symbol's halt. The trader is stopped with SIGTERM either way; its exit code and stderr come back.
@@ -105,13 +116,7 @@ export async function standingAfterStart(t: Trader, settleMs: number): Promise<{
   let health: { status: number; body: any };
   let halted: unknown;
   try {
-    await waitFor("the trader ready", async () => {
-      try {
-        return (await status(t)).trading?.ready === true ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 30_000, 200);
+    await traderReady(t);
     await Bun.sleep(settleMs);
     const h = await fetch(`http://127.0.0.1:${t.port}/health`);
     health = { status: h.status, body: await h.json() };

@@ -4,48 +4,21 @@
 // a forced loss trips the kill switch, and stop() cancels and flattens (or keeps the stop without).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
+import type { Row, RowSink } from "../../src/core/rows.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema, type RiskParams } from "../../src/trading/risk/params.ts";
-import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/trading/strategy/contract.ts";
 import { createLogger, type Logger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
+import { ScriptedStrategy } from "./scripted-strategy.ts";
 
 const SYMBOL = "SANDUSDT";
 const API_KEY = "unitKey-0123456789abcdef";
 const SECRET = "unitSecret-0123456789abcdef";
-
-/** A strategy whose intents the test queues; it only records what it is told. */
-class Scripted implements Strategy {
-  onDecision = null;
-  filter = null;
-  readonly queue: Intent[] = [];
-  readonly fills: Fill[] = [];
-  readonly done: string[] = [];
-  onRow(kind: RowKind): readonly Intent[] {
-    return kind === "fusion" ? this.queue.splice(0) : [];
-  }
-  onFill(f: Fill): void {
-    this.fills.push(f);
-  }
-  onIntentDone(_s: string, key: string): void {
-    this.done.push(key);
-  }
-  flatten(): readonly Intent[] {
-    return [];
-  }
-  position(): PositionView | null {
-    return null;
-  }
-  halts(): readonly Halt[] {
-    return [];
-  }
-}
 
 class Rows implements RowSink {
   readonly rows: { kind: string; row: Row }[] = [];
@@ -73,13 +46,13 @@ async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-async function makeTrader(limits: Partial<RiskParams> = {}, log: Logger = createLogger({ stderr: false })): Promise<{ trader: LiveTrader; strategy: Scripted; rows: Rows }> {
+async function makeTrader(limits: Partial<RiskParams> = {}, log: Logger = createLogger({ stderr: false })): Promise<{ trader: LiveTrader; strategy: ScriptedStrategy; rows: Rows }> {
   const access = binanceExecution(
     { rest: tn.restBase, userStream: tn.wsBase, recvWindowMs: 5000, orderTimeoutMs: 1000, timeSyncSec: 60, resolveDeadlineMs: 3000, orderLimitShare: 0.8, listenKeyKeepaliveSec: 1800 },
     { BINANCE_API_KEY: API_KEY, BINANCE_API_SECRET: SECRET },
   );
   if (!access.ok) throw new Error(access.error);
-  const strategy = new Scripted();
+  const strategy = new ScriptedStrategy();
   const rows = new Rows();
   const records = new TradeRecords(rows, join(tempDir("trader-unit"), "trading"), access.opener.secrets);
   const opened = await access.opener.open([SYMBOL], (e) => records.rest(e));
@@ -104,12 +77,12 @@ function errorKeeping(): { log: Logger; errors: string[] } {
 }
 
 let keyNo = 0;
-function exit(strategy: Scripted, trader: LiveTrader, side: "buy" | "sell", qty: number): void {
+function exit(strategy: ScriptedStrategy, trader: LiveTrader, side: "buy" | "sell", qty: number): void {
   const px = mid();
   strategy.queue.push({ kind: "exit", key: `unit-exit:${++keyNo}`, symbol: SYMBOL, side, qty, refPrice: px, reason: "signal" as never });
   trader.onRow("fusion", { symbol: SYMBOL, ts_ms: Date.now() });
 }
-function enter(strategy: Scripted, trader: LiveTrader, side: "buy" | "sell", notional: number): string {
+function enter(strategy: ScriptedStrategy, trader: LiveTrader, side: "buy" | "sell", notional: number): string {
   const key = `unit:${++keyNo}`;
   const px = mid();
   strategy.queue.push({ kind: "enter", key, symbol: SYMBOL, side, qty: notional / px, refPrice: px, stopPrice: null, reason: "signal", signal: null as never });

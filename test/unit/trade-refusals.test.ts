@@ -4,45 +4,21 @@
 // WebSocket.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Row, RowKind, RowSink } from "../../src/core/rows.ts";
+import type { Row, RowSink } from "../../src/core/rows.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema } from "../../src/trading/risk/params.ts";
-import type { Fill, Halt, Intent, PositionView, Strategy } from "../../src/trading/strategy/contract.ts";
 import { createLogger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
+import { ScriptedStrategy } from "./scripted-strategy.ts";
 
 const SYMBOL = "SANDUSDT";
 const API_KEY = "refusalsKey-0123456789abcdef";
 const SECRET = "refusalsSecret-0123456789abcdef";
-
-/** A strategy whose intents the test queues. */
-class Scripted implements Strategy {
-  onDecision = null;
-  filter = null;
-  readonly queue: Intent[] = [];
-  readonly done: string[] = [];
-  onRow(kind: RowKind): readonly Intent[] {
-    return kind === "fusion" ? this.queue.splice(0) : [];
-  }
-  onFill(_f: Fill): void {}
-  onIntentDone(_s: string, key: string): void {
-    this.done.push(key);
-  }
-  flatten(): readonly Intent[] {
-    return [];
-  }
-  position(): PositionView | null {
-    return null;
-  }
-  halts(): readonly Halt[] {
-    return [];
-  }
-}
 
 const orders: Row[] = [];
 const rows: RowSink = { append: (kind, row) => (kind === "orders" ? orders.push({ ...row }) : undefined) };
@@ -68,7 +44,7 @@ async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
 }
 
 let keyNo = 0;
-function enter(strategy: Scripted, trader: LiveTrader): string {
+function enter(strategy: ScriptedStrategy, trader: LiveTrader): string {
   const d = JSON.parse(fx.lastDepth(SYMBOL)!);
   const px = (Number(d.b[0][0]) + Number(d.a[0][0])) / 2;
   const key = `refusal:${++keyNo}`;
@@ -89,7 +65,7 @@ test("an entry refused while out of sync counts as refusedNotInSync, one refused
   const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
   // One order a minute: the second entry meets the limit.
   const risk = RiskParamsSchema.parse({ max_position_notional: 1000, max_orders_per_min: 1, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000 });
-  const strategy = new Scripted();
+  const strategy = new ScriptedStrategy();
   const trader = new LiveTrader(strategy, opened.venue, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => risk, positionPollMs: 200 });
   expect(await trader.start()).toBeNull();
   try {

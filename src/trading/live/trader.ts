@@ -439,8 +439,7 @@ export class LiveTrader {
   private async awaitFills(s: SymbolState, orderId: number, qty: number): Promise<void> {
     if ((s.filledByOrder.get(orderId) ?? 0) >= qty - EPS) return;
     const done = new Promise<void>((resolve) => s.waiters.push({ orderId, qty, resolve }));
-    const timedOut = await Promise.race([done.then(() => false), Bun.sleep(3000).then(() => true)]);
-    if (timedOut) await this.backfillTrades(s);
+    if (!(await settlesWithin(done, 3000))) await this.backfillTrades(s);
     s.waiters = s.waiters.filter((w) => w.orderId !== orderId);
   }
 

@@ -55,7 +55,8 @@ options (a command refuses those it does not read):
   --set key.path=VAL   override any key (VAL in TOML syntax), repeatable; not for config, version
 `;
 
-class UsageError extends Error {}
+/** A usage problem found by `parse`: one line, exit 2. */
+export class UsageError extends Error {}
 
 /**
  * The options each command reads. Any other is refused rather than ignored: `report --threads 4` or
@@ -84,7 +85,8 @@ function foreignOption(command: string, given: readonly string[]): string | null
   return `${command} does not take --${foreign} (it ${takes})`;
 }
 
-interface Parsed {
+/** The command line as every command reads it: one parse, of the one option table (OPTIONS). */
+export interface Parsed {
   readonly command: string;
   readonly positionals: readonly string[];
   readonly configPath: string | null;
@@ -94,8 +96,13 @@ interface Parsed {
   readonly to: string | null;
   /** --threads as given (replay), or null. */
   readonly threads: string | null;
-  /** --symbols as given (upper-cased), or null. */
+  /** --symbols as given, upper-cased and each named once; null when not given, or ALL. */
   readonly symbols: readonly string[] | null;
+  /** train's --models, --seed, --folds, --signals as given, or null (models/command.ts checks them). */
+  readonly models: string | null;
+  readonly seed: string | null;
+  readonly folds: string | null;
+  readonly signals: string | null;
 }
 
 /** Every option of every command (COMMAND_OPTIONS says which command reads which). */
@@ -131,7 +138,8 @@ function joinNegativeValues(argv: readonly string[]): string[] {
   return out;
 }
 
-function parse(argv: readonly string[]): Parsed {
+/** The command and its options; throws UsageError for an unknown option, one the command does not read, or a malformed symbol. */
+export function parse(argv: readonly string[]): Parsed {
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs({
@@ -161,7 +169,21 @@ function parse(argv: readonly string[]): Parsed {
   const symbols = typeof v.symbols === "string" && v.symbols.trim().toUpperCase() !== "ALL" ? [...new Set(v.symbols.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean))] : null;
   const misspelt = symbols?.find((s) => !SYMBOL_PATTERN.test(s));
   if (misspelt !== undefined) throw new UsageError(`--symbols: ${JSON.stringify(misspelt)} is not a symbol (letters and digits, e.g. BTCUSDT; several separated by commas)`);
-  return { command, positionals: rest, configPath, overrides, out: str(v.out), from: str(v.from), to: str(v.to), threads: str(v.threads), symbols };
+  return {
+    command,
+    positionals: rest,
+    configPath,
+    overrides,
+    out: str(v.out),
+    from: str(v.from),
+    to: str(v.to),
+    threads: str(v.threads),
+    symbols,
+    models: str(v.models),
+    seed: str(v.seed),
+    folds: str(v.folds),
+    signals: str(v.signals),
+  };
 }
 
 /** Options this build does not implement are configuration errors (docs/indicators.md §15.13). */
@@ -335,8 +357,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runReport(r.config, { from: p.from!, to: p.to!, symbols: p.symbols });
     }
     case "train": {
-      const { parseTrainArgs, runTrain } = await import("../models/command.ts");
-      const args = p.positionals.length > 0 ? `train takes no arguments (got ${p.positionals.join(" ")})` : parseTrainArgs(argv);
+      const { trainArgs, runTrain } = await import("../models/command.ts");
+      // the options as parsed above, for every command alike; trainArgs checks their values
+      const args = p.positionals.length > 0 ? `train takes no arguments (got ${p.positionals.join(" ")})` : trainArgs(p);
       if (typeof args === "string") {
         process.stderr.write(`harvestd: ${args}\n`);
         return EXIT_USAGE;

@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
-import { startHttpServer, type HttpServer } from "../http/server.ts";
+import { OrderbookRefusal, startHttpServer, type HttpServer } from "../http/server.ts";
 import { renderCollectorMetrics } from "../http/metrics/collector-metrics.ts";
 import { createCollector, type Collector } from "../pipeline/collector.ts";
-import { buildHealth, buildOrderbook, buildStatus, type CollectorParts } from "../pipeline/status.ts";
+import { buildHealth, buildOrderbook, buildStatus, LevelsRefused, type CollectorParts } from "../pipeline/status.ts";
 import { HEALTH_LOOK_EVERY_MS, HealthLog } from "../pipeline/health-log.ts";
 import { EXIT_TREE_IN_USE, lockTrees } from "../pipeline/tree-lock.ts";
 import { createLogger, type Logger, type RunLogger } from "../util/log.ts";
@@ -61,7 +61,10 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
             const h = buildHealth(parts);
             return stopping ? { ...h, ok: false, reasons: ["stopping", ...h.reasons] } : h;
           },
-          orderbook: (s, levels) => buildOrderbook(parts, s, levels),
+          orderbook: (s, levels) => {
+            const book = buildOrderbook(parts, s, levels);
+            return book instanceof LevelsRefused ? new OrderbookRefusal(book.problem) : book;
+          },
           history: (seconds, symbol) => (symbol === null ? parts.history.view(seconds) : parts.symbols.includes(symbol) ? parts.history.view(seconds, [symbol]) : null),
           historySeconds: parts.history.capacity,
           metrics: () => renderCollectorMetrics(parts),

@@ -5,7 +5,7 @@
  */
 import type { Route } from "./market-events.ts";
 
-export type ControlEvent = "session" | "connect" | "disconnect" | "gap" | "backfill" | "depth_snapshot" | "depth_snapshot_error";
+export type ControlEvent = "session" | "connect" | "disconnect" | "gap" | "backfill" | "depth_snapshot" | "depth_snapshot_error" | "lines_lost";
 
 /**
  * First line a process writes for each symbol: a new process starts with fresh indicator state, so
@@ -154,3 +154,49 @@ export function backfillLine(tsRecv: number, stream: string, dataText: string): 
   return `{"ts_recv":${tsRecv},"event":"backfill","stream":${JSON.stringify(stream)},"data":${dataText}}`;
 }
 
+
+/**
+ * Lines of one symbol's hour file that the writer could not keep (docs/storage.md, "Lines lost"):
+ * dropped at the memory bound while the disk refused or lagged, or still unwritten when the process
+ * stopped. `lines` counts them all; `streams` the data lines among them per stream, `control` the
+ * control lines; `fromTs`/`toTs` are the first and last of their receipt times.
+ */
+export interface LinesLost {
+  readonly lines: number;
+  readonly fromTs: number;
+  readonly toTs: number;
+  readonly streams: Readonly<Record<string, number>>;
+  readonly control: number;
+}
+
+/**
+ * The `lines_lost` control line: written into the hour file the lines belonged to, once a write
+ * succeeds again (or at the stop, best effort). Replay counts it and warns (it changes nothing).
+ */
+export function linesLostLine(tsRecv: number, lost: LinesLost): string {
+  const streams = Object.keys(lost.streams)
+    .sort()
+    .map((s) => `${JSON.stringify(s)}:${lost.streams[s]}`)
+    .join(",");
+  return `{"ts_recv":${tsRecv},"event":"lines_lost","lines":${lost.lines},"from_ts":${lost.fromTs},"to_ts":${lost.toTs},"streams":{${streams}},"control":${lost.control}}`;
+}
+
+const LINES_LOST_HEAD = /^\{"ts_recv":-?\d+(?:\.\d+)?,"event":"lines_lost"/;
+
+/** The figures of a `lines_lost` line, or null for any other line (cheap for those: a prefix test). */
+export function linesLostOf(line: string): LinesLost | null {
+  if (!LINES_LOST_HEAD.test(line)) return null;
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const { lines, from_ts: fromTs, to_ts: toTs, control } = r;
+  if (typeof lines !== "number" || typeof fromTs !== "number" || typeof toTs !== "number") return null;
+  const streams: Record<string, number> = {};
+  if (typeof r.streams === "object" && r.streams !== null) {
+    for (const [k, v] of Object.entries(r.streams)) if (typeof v === "number") streams[k] = v;
+  }
+  return { lines, fromTs, toTs, streams, control: typeof control === "number" ? control : 0 };
+}

@@ -24,15 +24,23 @@ export interface HealthReport {
 export interface StatusSource {
   status(): unknown;
   health(): HealthReport;
-  /** Top-of-book for a symbol, or null when the symbol is not collected. */
-  /** The symbol's book, `levels` per side (null: not collected). */
-  orderbook(symbol: string, levels?: number): unknown | null;
+  /**
+   * The symbol's book, `levels` per side (null: not collected). `levels` is whatever was asked (NaN
+   * when not a whole number): the source refuses what its book cannot give (OrderbookRefusal, a 400),
+   * since only it knows how many levels it keeps.
+   */
+  orderbook(symbol: string, levels?: number): unknown;
   /** Chart samples of the last `seconds`, optionally for one symbol (null when it is not collected). */
   history?(seconds: number, symbol: string | null): unknown | null;
   /** Longest history `history` can return, in seconds. */
   readonly historySeconds?: number;
   /** Prometheus text of the collector; the server appends its own request counters. */
   metrics?(): string;
+}
+
+/** What `StatusSource.orderbook` returns to refuse the `levels` asked: answered 400 with `error`. */
+export class OrderbookRefusal {
+  constructor(readonly error: string) {}
 }
 
 export interface HttpServerOptions {
@@ -213,11 +221,13 @@ export function startHttpServer(listen: string, token: string, source: StatusSou
         return h === null ? json({ error: `symbol ${symbol} is not collected` }, 404) : json(h);
       }
       case "/orderbook": {
-        const bad = checkQuery(url, { symbol: SYMBOL_PARAM, levels: (v) => (/^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 1000 ? null : "must be an integer from 1 to 1000") }, ["symbol"]);
+        // `levels` is checked by the source: its range is the book mode's (depth5 keeps 5 levels, the full book up to 1000).
+        const bad = checkQuery(url, { symbol: SYMBOL_PARAM, levels: () => null }, ["symbol"]);
         if (bad !== null) return bad;
         const sym = url.searchParams.get("symbol")!.toUpperCase();
         const lv = url.searchParams.get("levels");
-        const ob = source.orderbook(sym, lv === null ? undefined : Number(lv));
+        const ob = source.orderbook(sym, lv === null ? undefined : /^\d{1,9}$/.test(lv) ? Number(lv) : Number.NaN);
+        if (ob instanceof OrderbookRefusal) return json({ error: ob.error }, 400);
         return ob === null ? json({ error: `symbol ${sym} is not collected` }, 404) : json(ob);
       }
       case "/metrics": {

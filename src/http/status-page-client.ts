@@ -66,6 +66,8 @@ interface PageTrading {
   readonly symbols: readonly TradingSymbol[];
   /** trade.lease = "nats": whether this collector holds the account's lease, and who does if not. */
   readonly lease?: { readonly held: boolean; readonly holder: string | null; readonly last_error: string | null };
+  /** The trader's start failed (trading/live/session.ts StartStatus): why, and whether it is retried. */
+  readonly start?: { readonly error: string; readonly retrying: boolean };
 }
 
 interface PageStatus {
@@ -530,8 +532,10 @@ export function statusPageClient(): void {
     $("paper-rows").replaceChildren(...body);
   }
 
-  /** trading, starting, or standing by (trade.lease) and why. */
+  /** trading, starting, not started (and whether it is retried), or standing by (trade.lease) and why. */
   function tradingState(t: PageTrading): string {
+    // A failed start is not "starting": a refused one waits for a person (fix it, then restart).
+    if (!t.ready && t.start !== undefined) return "not started: " + t.start.error + (t.start.retrying ? " \u00b7 retrying" : " \u00b7 not retrying: the venue refused it (fix it, then restart)");
     const l = t.lease;
     if (l === undefined || l.held) return t.ready ? "trading" : "starting";
     return "standing by: " + (l.holder !== null ? "the lease is held by " + l.holder : "lease " + (l.last_error ?? "not held"));

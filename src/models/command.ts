@@ -7,7 +7,6 @@
  */
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { FeeTier } from "../trading/paper/params.ts";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { versionInfo } from "../util/version.ts";
@@ -54,43 +53,42 @@ function outProblem(out: string): string | null {
   }
 }
 
-/** The train command's own options from argv; a one-line problem when they are wrong. */
-export function parseTrainArgs(argv: readonly string[]): TrainArgs | string {
-  let v: Record<string, string | string[] | boolean | undefined>;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: false,
-      options: { from: { type: "string" }, to: { type: "string" }, symbols: { type: "string" }, models: { type: "string" }, out: { type: "string" }, seed: { type: "string" }, folds: { type: "string" }, signals: { type: "string" } },
-    }).values as typeof v;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  const str = (k: string): string | null => (typeof v[k] === "string" ? (v[k] as string) : null);
-  const from = str("from");
-  const to = str("to");
+/**
+ * Train's options as the command line's shared parse read them (src/cli/main.ts: the one option
+ * table, `--symbols` upper-cased, checked and de-duplicated there), each null when not given.
+ */
+export interface TrainOptions {
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly out: string | null;
+  /** null: every symbol in the tree (not given, or ALL). */
+  readonly symbols: readonly string[] | null;
+  readonly models: string | null;
+  readonly seed: string | null;
+  readonly folds: string | null;
+  readonly signals: string | null;
+}
+
+/** The training request's part from the parsed options (defaults filled in), or a one-line problem with them. */
+export function trainArgs(o: TrainOptions): TrainArgs | string {
+  const { from, to, out } = o;
   if (from === null || to === null) return "train needs --from YYYY-MM-DD and --to YYYY-MM-DD (UTC dates, inclusive)";
   if (!validDate(from)) return `train --from ${JSON.stringify(from)} is not a date YYYY-MM-DD`;
   if (!validDate(to)) return `train --to ${JSON.stringify(to)} is not a date YYYY-MM-DD`;
   if (from > to) return `train --from ${from} is after --to ${to}`;
-  const out = str("out");
   if (out === null || out.trim() === "") return "train needs --out DIR (e.g. --out models/btc-2026-11)";
   const badOut = outProblem(out);
   if (badOut !== null) return badOut;
-  const models = (str("models") ?? FAMILIES.join(",")).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const models = (o.models ?? FAMILIES.join(",")).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
   const unknown = models.filter((m) => !FAMILIES.includes(m as FamilyName));
   if (unknown.length > 0 || models.length === 0) return `train --models: unknown ${unknown.map((u) => JSON.stringify(u)).join(", ") || "(empty)"}; choose from ${FAMILIES.join(",")}`;
-  const seedText = str("seed") ?? "1";
+  const seedText = o.seed ?? "1";
   if (!/^\d{1,9}$/.test(seedText)) return `train --seed must be a whole number (got ${JSON.stringify(seedText)})`;
-  const foldsText = str("folds") ?? "5";
+  const foldsText = o.folds ?? "5";
   if (!/^\d{1,2}$/.test(foldsText) || Number(foldsText) < 2 || Number(foldsText) > 20) return `train --folds must be a whole number from 2 to 20 (got ${JSON.stringify(foldsText)})`;
-  const signals = str("signals") ?? "fusion";
+  const signals = o.signals ?? "fusion";
   if (!SIGNAL_RULES.includes(signals as SignalRule)) return `train --signals must be ${SIGNAL_RULES.join(" or ")} (got ${JSON.stringify(signals)})`;
-  const sym = str("symbols");
-  // Named twice is read once: each symbol's samples would otherwise be counted twice.
-  const symbols = sym === null || sym.trim().toUpperCase() === "ALL" ? null : [...new Set(sym.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean))];
-  return { from, to, symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText), signals: signals as SignalRule };
+  return { from, to, symbols: o.symbols, families: [...new Set(models)] as FamilyName[], out, seed: Number(seedText), folds: Number(foldsText), signals: signals as SignalRule };
 }
 
 export async function runTrain(cfg: TrainSettings, args: TrainArgs): Promise<number> {

@@ -21,6 +21,7 @@ import { SymbolFeatureState } from "./features.ts";
 import type { StrategyParams } from "../trading/strategy/params.ts";
 import { feeTierOf, type FeeTier } from "../trading/paper/params.ts";
 import { barrierParams, type BarrierParams } from "./labels.ts";
+import { tradesCaveat } from "./headline.ts";
 import { loadModelFile, type ModelFile } from "./model-file.ts";
 import type { ModelParams } from "./params.ts";
 import { createLogger, type Logger } from "../util/log.ts";
@@ -222,12 +223,19 @@ function exitDifferences(trained: ModelFile["training"]["barrier"], now: Barrier
   return pairs.filter(([, a, b]) => a !== b).map(([what, a, b]) => `${what} ${a}, now ${b}`);
 }
 
+/** A file's `trades` record as training writes it (files written before it have none; a hand-edited one is not trusted). */
+const isTrades = (t: unknown): t is NonNullable<ModelFile["trades"]> => {
+  const r = t as Partial<NonNullable<ModelFile["trades"]>> | null | undefined;
+  return typeof r === "object" && r !== null && typeof r.verdict === "string" && typeof r.threshold === "number" && typeof r.n === "number" && (r.mean_ret_bps === null || typeof r.mean_ret_bps === "number");
+};
+
 const isBarrier = (b: unknown): b is ModelFile["training"]["barrier"] => typeof b === "object" && b !== null && Array.isArray((b as { take_profit?: unknown }).take_profit);
 
 /**
  * What a usable model file should make its user think twice about, one phrase each: its own training
- * verdict is not "edge" (a user may still want to try it, so it is accepted), and — given the
- * strategy's exits now — labels made with other barriers than the trades it will filter.
+ * verdict is not "edge", or it is but the trades it took out of sample lost after fees (or it took
+ * none) — a user may still want to try it, so it is accepted — and, given the strategy's exits now,
+ * labels made with other barriers than the trades it will filter.
  */
 function modelWarnings(model: ModelFile, path: string, now?: BarrierParams): string[] {
   const out: string[] = [];
@@ -235,6 +243,10 @@ function modelWarnings(model: ModelFile, path: string, now?: BarrierParams): str
     const o = model.oos;
     const auc = o !== undefined && typeof o.auc === "number" ? `, out-of-sample AUC ${o.auc.toFixed(3)} [${o.auc_lo?.toFixed(3) ?? "n/a"}, ${o.auc_hi?.toFixed(3) ?? "n/a"}]` : "";
     out.push(`model file ${path}: its own verdict is ${JSON.stringify(model.verdict ?? null)}${auc}: it showed no edge in training and is used only because it is configured — test it, do not trade on it`);
+  } else if (isTrades(model.trades) && model.trades.verdict !== "earn") {
+    // an edge in ranking whose trades lost after fees (or took none): the training headline's caveat
+    const caveat = tradesCaveat(model.trades, model.trades.threshold);
+    out.push(`model file ${path}: its own verdict is "edge" in ranking, but out of sample ${caveat}: it is used only because it is configured — test it, do not trade on it`);
   }
   const trained = model.training.barrier;
   if (now !== undefined && isBarrier(trained)) {

@@ -2,8 +2,9 @@
  * The model file (`<out>/<family>.model.json`, `<out>/model.json`): versioned JSON holding everything
  * needed to use and to audit a model — the feature set with its list and order, the normalisation,
  * the weights, the training range and symbols, a hash of the training samples, the code version, the
- * barrier parameters the labels used, and every fold's out-of-sample scores. One file can hold
- * several members (an ensemble averages their probabilities).
+ * barrier parameters the labels used, every fold's out-of-sample scores, the verdict and what the
+ * trades it takes did after fees. One file can hold several members (an ensemble averages their
+ * probabilities).
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
@@ -61,6 +62,19 @@ export interface ModelFile {
   readonly fold_metrics: readonly FoldScore[];
   readonly oos: { readonly auc: number | null; readonly auc_lo: number | null; readonly auc_hi: number | null; readonly log_loss: number; readonly n: number };
   readonly verdict: string;
+  /**
+   * The out-of-sample trades it takes at `threshold` (p ≥ threshold), after taker fees: "earn" (mean
+   * net return > 0), "lose" (≤ 0) or "none" (no signal reached the threshold) — a ranking edge whose
+   * trades lose is no reason to trade (headline.ts). Absent from files written before it was added:
+   * such a file still loads (format_version stays 1), and its trades are simply not known.
+   */
+  readonly trades?: {
+    readonly verdict: "earn" | "lose" | "none";
+    readonly threshold: number;
+    readonly n: number;
+    readonly wins: number;
+    readonly mean_ret_bps: number | null;
+  };
 }
 
 const FileHead = z.looseObject({

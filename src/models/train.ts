@@ -17,7 +17,7 @@ import { designEffect, scores, verdictOf, type Scores } from "./metrics.ts";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type FoldScore, type ModelFile, type ModelMember } from "./model-file.ts";
 import { modelPredictor } from "./predictor.ts";
 import type { FamilyResult, TrainReport } from "./report-types.ts";
-import { trainingHeadline } from "./headline.ts";
+import { trainingHeadline, tradesRecord } from "./headline.ts";
 import { renderTrainingHtml, renderTrainingMarkdown } from "./training-report.ts";
 import { randomKFoldSplits, walkForwardSplits, type Split } from "./validation.ts";
 
@@ -185,6 +185,7 @@ export async function runTraining(req: TrainRequest, progress: (line: string) =>
       fold_metrics: folds,
       oos: { auc: s.auc?.auc ?? null, auc_lo: s.auc?.lo ?? null, auc_hi: s.auc?.hi ?? null, log_loss: s.log_loss, n: s.n },
       verdict,
+      trades: tradesRecord(s.taken, req.threshold),
     };
     const path = join(req.out, `${name}.model.json`);
     writeAtomic(path, `${JSON.stringify(file)}\n`);

@@ -168,7 +168,7 @@ function describeSymbols(files: readonly PlannedFile[]): string {
 }
 
 function merge(results: readonly ReplayResult[], elapsedMs: number): ReplayResult {
-  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs };
+  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], linesLost: 0, lossFiles: [], symbols: 0, elapsedMs };
   const totals: SinkTotals = { rowsWritten: 0, filesWritten: 0, filesCompacted: 0, compactions: 0, rowsLost: 0 };
   for (const r of results) {
     summary.files += r.summary.files;
@@ -176,6 +176,9 @@ function merge(results: readonly ReplayResult[], elapsedMs: number): ReplayResul
     summary.applied += r.summary.applied;
     summary.badLines += r.summary.badLines;
     summary.truncatedFiles.push(...r.summary.truncatedFiles);
+    // Posted messages are not type-checked: a result without these fields adds nothing.
+    summary.linesLost += r.summary.linesLost ?? 0;
+    summary.lossFiles.push(...(r.summary.lossFiles ?? []));
     summary.symbols += r.summary.symbols;
     for (const k of Object.keys(totals) as (keyof SinkTotals)[]) totals[k] += r.totals[k];
   }

@@ -15,6 +15,7 @@ import { rawLogDecoder } from "./venue.ts";
 import { basename } from "node:path";
 import type { SymbolStage } from "../core/stage.ts";
 import { isPastBackfill } from "./stored-trades.ts";
+import { linesLostOf, type LinesLost } from "../core/raw-log.ts";
 
 export interface ReplaySummary {
   files: number;
@@ -22,6 +23,10 @@ export interface ReplaySummary {
   applied: number;
   badLines: number;
   truncatedFiles: string[];
+  /** Lines the live run could not write to the log, as its `lines_lost` lines say (docs/storage.md). */
+  linesLost: number;
+  /** Files holding such lines (each counted once). */
+  lossFiles: string[];
   symbols: number;
   elapsedMs: number;
 }
@@ -44,7 +49,7 @@ export async function replayPlanned(
   const t0 = performance.now();
   const decoder = rawLogDecoder();
   const lines = new LineCursor();
-  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], symbols: 0, elapsedMs: 0 };
+  const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], linesLost: 0, lossFiles: [], symbols: 0, elapsedMs: 0 };
   const seen = new Set<string>();
   let current: string | null = null;
   // What the live process did when its input for a symbol ended (engine, stages, then paper positions).
@@ -97,6 +102,14 @@ export async function replayPlanned(
             if (past !== null) continue;
             if (pipeline.symbols.has(symbol)) endSymbol(symbol);
             p = pipeline.processor(symbol);
+          } else if (d.type === "skip") {
+            // Skipped lines are few (other symbols' lines, unknown events): only they can tell of lost lines.
+            const lost = linesLostOf(line);
+            if (lost !== null) {
+              summary.linesLost += lost.lines;
+              if (summary.lossFiles.at(-1) !== f.path) summary.lossFiles.push(f.path);
+              warn(`${f.path}:${lineNo}: ${lostWarning(lost)}`);
+            }
           } else if (applyDecoded((p ??= pipeline.processor(symbol)), d)) {
             summary.applied++;
           }
@@ -116,6 +129,17 @@ export async function replayPlanned(
   summary.symbols = seen.size;
   summary.elapsedMs = performance.now() - t0;
   return summary;
+}
+
+/** What a `lines_lost` line tells, for the warning: how many, when, which streams; what it means for the replay. */
+export function lostWarning(lost: LinesLost): string {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const streams = Object.entries(lost.streams).map(([s, n]) => `${s} ${n}`);
+  if (lost.control > 0) streams.push(`control lines ${lost.control}`);
+  return (
+    `the live run lost ${lost.lines} line${lost.lines === 1 ? "" : "s"} here (received ${iso(lost.fromTs)} to ${iso(lost.toTs)}` +
+    `${streams.length > 0 ? `: ${streams.join(", ")}` : ""}): not in the log, so the rows built from them are missing from this replay`
+  );
 }
 
 /** Where a replay writes: the same for the inline run and every worker. */

@@ -161,7 +161,7 @@ async function replayPlanned(cfg: Config, planned: readonly PlannedFile[], dirs:
   process.stdout.write(
     `replayed ${summary.lines} lines from ${summary.files} files (${summary.symbols} symbols) in ${(summary.elapsedMs / 1000).toFixed(2)} s ` +
       `(${rate} lines/s${shares.length > 1 ? `, ${shares.length} threads` : ""}): ${totals.rowsWritten} rows in ${totals.filesWritten} Parquet files (${totals.filesCompacted} merged into ${totals.compactions} by compaction) under ${outputDir} and ${previewDir}; ` +
-      `${summary.badLines} bad lines, ${summary.truncatedFiles.length} truncated files\n`,
+      `${summary.badLines} bad lines, ${summary.truncatedFiles.length} truncated files, ${summary.linesLost} lines the live run lost (lines_lost in ${summary.lossFiles.length} files)\n`,
   );
   // Writes that failed and then succeeded on a retry lost nothing.
   return totals.rowsLost > 0 ? 1 : 0;

@@ -365,12 +365,37 @@ function bookStatus(p: CollectorParts, symbol: string, now: number): Record<stri
 
 /** Levels /orderbook gives when `levels` is not asked for (the depth5 view). */
 export const DEFAULT_ORDERBOOK_LEVELS = 5;
+/** Most levels /orderbook gives from the full book (feed.depth = "full"). */
+export const MAX_FULL_ORDERBOOK_LEVELS = 1000;
+
+/**
+ * Why /orderbook cannot give `levels` per side with this feed configuration, or null when it can.
+ * The range is the mode's: depth5 frames carry 5 levels, so more is refused rather than answered
+ * with 5 (docs/operations.md, docs/depth.md).
+ */
+export function orderbookLevelsProblem(feed: Config["feed"], levels: number): string | null {
+  const full = feed.depth === "full" && feed.enable_orderbook;
+  const max = full ? MAX_FULL_ORDERBOOK_LEVELS : DEFAULT_ORDERBOOK_LEVELS;
+  if (Number.isInteger(levels) && levels >= 1 && levels <= max) return null;
+  const range = `query parameter levels must be an integer from 1 to ${max}`;
+  if (full) return range;
+  if (!feed.enable_orderbook) return `${range}: this collector keeps no order book (feed.enable_orderbook = false)`;
+  return `${range}: this collector keeps ${DEFAULT_ORDERBOOK_LEVELS} levels per side (feed.depth = "depth5"); for up to ${MAX_FULL_ORDERBOOK_LEVELS}, keep the full book with feed.depth = "full" (docs/depth.md)`;
+}
+
+/** `levels` this collector's book cannot give, and why (the HTTP surface answers it 400). */
+export class LevelsRefused {
+  constructor(readonly problem: string) {}
+}
 
 /**
  * The book of a symbol, `levels` per side: from the full book in full-depth mode (up to its known
- * depth; empty while it resyncs), else the engine's latest depth5 levels.
+ * depth; empty while it resyncs), else the engine's latest depth5 levels. `levels` outside the
+ * mode's range is refused (a 400 naming the range and why), before the symbol is looked up.
  */
-export function buildOrderbook(p: CollectorParts, symbol: string, levels = DEFAULT_ORDERBOOK_LEVELS): Record<string, unknown> | null {
+export function buildOrderbook(p: CollectorParts, symbol: string, levels = DEFAULT_ORDERBOOK_LEVELS): Record<string, unknown> | LevelsRefused | null {
+  const problem = orderbookLevelsProblem(p.cfg.feed, levels);
+  if (problem !== null) return new LevelsRefused(problem);
   const engine = p.engines.get(symbol);
   if (engine === undefined) return null;
   const s = engine.snapshot();

@@ -125,7 +125,7 @@ describe("other commands", () => {
       const r = await runBinary(args);
       expect({ args, code: r.exitCode, first: r.stderr.split("\n")[0] }).toEqual({ args, code: 2, first: `harvestd: ${message}` });
     }
-    // Those a command reads still pass the check (train's own parser then asks for what is missing).
+    // Those a command reads still pass the check (train's check of the values then asks for what is missing).
     const t = await runBinary(["train", "--from", "2026-01-01", "--to", "2026-01-01", "--seed", "3", "--folds", "4", "--models", "logistic", "--signals", "fusion"]);
     expect(t.stderr.split("\n")[0]).toBe("harvestd: train needs --out DIR (e.g. --out models/btc-2026-11)");
   });

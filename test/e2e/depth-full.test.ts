@@ -36,6 +36,8 @@ const skipped: { symbol: string; u: number }[] = [];
 let finalStatus: Record<string, any> = {};
 let metrics = "";
 let badLevels: { status: number; body: string } | null = null;
+/** levels=1001: past the full book's range (its message names only that range: no depth5 advice). */
+let tooManyLevels: { status: number; body: string } | null = null;
 /** /health while KSMUSDT's snapshots are refused for good. */
 let unsyncedHealth: { reasons: string[] } | null = null;
 /** Breaks the book recovered from (the last skip is left unrecovered on purpose). */
@@ -119,6 +121,8 @@ beforeAll(async () => {
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const bad = await fetch(`http://127.0.0.1:${port}/orderbook?symbol=ETHUSDT&levels=0`);
     badLevels = { status: bad.status, body: await bad.text() };
+    const tooMany = await fetch(`http://127.0.0.1:${port}/orderbook?symbol=ETHUSDT&levels=1001`);
+    tooManyLevels = { status: tooMany.status, body: await tooMany.text() };
   } finally {
     run = await stopQuietly(fx, proc);
   }
@@ -151,7 +155,8 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
 
   test("/orderbook gives the kept book, equal to the exchange's at its update id", () => {
     expect(badLevels?.status).toBe(400);
-    expect(badLevels?.body).toContain("levels must be an integer from 1 to 1000");
+    expect(badLevels?.body).toBe('{"error":"query parameter levels must be an integer from 1 to 1000"}');
+    expect(tooManyLevels).toEqual({ status: 400, body: '{"error":"query parameter levels must be an integer from 1 to 1000"}' });
     expect(orderbooks.length).toBe(4);
     for (const { got, want } of orderbooks) {
       expect(got.mode).toBe("full");

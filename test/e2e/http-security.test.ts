@@ -132,6 +132,16 @@ describe("with a token, bound to 0.0.0.0 (non-loopback is allowed with a token)"
       [`/orderbook?symbol=${"A".repeat(31)}`, /symbol must be a symbol/],
       ["/orderbook?symbol=BTCUSDT&symbol=SANDUSDT", /symbol given more than once/],
       ["/orderbook?symbol=BTCUSDT&limit=10", /unknown query parameter "limit" \(allowed: symbol, levels\)/],
+      // depth5 mode (this collector): 5 levels are all it has, so more is refused, saying how to get more.
+      [
+        "/orderbook?symbol=BTCUSDT&levels=10",
+        /^query parameter levels must be an integer from 1 to 5: this collector keeps 5 levels per side \(feed\.depth = "depth5"\); for up to 1000, keep the full book with feed\.depth = "full" \(docs\/depth\.md\)$/,
+      ],
+      ["/orderbook?symbol=BTCUSDT&levels=1000", /levels must be an integer from 1 to 5: this collector keeps 5 levels/],
+      ["/orderbook?symbol=BTCUSDT&levels=0", /levels must be an integer from 1 to 5:/],
+      ["/orderbook?symbol=BTCUSDT&levels=1.5", /levels must be an integer from 1 to 5:/],
+      ["/orderbook?symbol=BTCUSDT&levels=", /levels must be an integer from 1 to 5:/],
+      ["/orderbook?symbol=NOPEUSDT&levels=6", /levels must be an integer from 1 to 5:/],
       ["/api/status?verbose=1", /unknown query parameter "verbose" \(this endpoint takes none\)/],
       ["/metrics?name[]=x", /unknown query parameter/],
       ["/?token=abc", /unknown query parameter "token"/],
@@ -158,6 +168,13 @@ describe("with a token, bound to 0.0.0.0 (non-loopback is allowed with a token)"
     const ob = await c.get("/orderbook?symbol=btcusdt");
     expect(ob.status).toBe(200);
     expect(((await ob.json()) as { symbol: string }).symbol).toBe("BTCUSDT");
+    // Once the book has its first frame, any 1 to 5 levels are answered.
+    await waitFor("SANDUSDT's book", async () => (((await (await c.get("/orderbook?symbol=SANDUSDT")).json()) as { bids: unknown[] }).bids.length === 5 ? true : undefined), 20_000, 250);
+    for (const levels of [1, 3, 5]) {
+      const r = await c.get(`/orderbook?symbol=SANDUSDT&levels=${levels}`);
+      const b = (await r.json()) as { mode: string; bids: unknown[]; asks: unknown[] };
+      expect({ levels, status: r.status, mode: b.mode, bids: b.bids.length, asks: b.asks.length }).toEqual({ levels, status: 200, mode: "depth5", bids: levels, asks: levels });
+    }
     const unknown = await c.get("/orderbook?symbol=NOPEUSDT");
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toBe("symbol NOPEUSDT is not collected");

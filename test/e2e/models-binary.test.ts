@@ -3,7 +3,8 @@
  * the raw log into a fresh store, `harvestd train` on that store, run again with the model as the
  * strategy's filter (decisions written as kind=model_decisions, read back by DuckDB), check that every
  * live probability equals the one training code computes from the stored rows, refuse a model whose
- * features differ (exit 78), and find the A/B section in `harvestd report`.
+ * features differ (exit 78), warn once at start for a model whose trades lose after fees, and find the
+ * A/B section in `harvestd report`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -67,6 +68,7 @@ let train: RunResult;
 let live: RunResult;
 let report: RunResult;
 let refused: RunResult;
+let losing: RunResult;
 
 async function collect(sub: string, extra: string, seconds: number): Promise<RunResult> {
   const cfgPath = join(dir, `${sub}.toml`);
@@ -105,6 +107,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, "bad.json"), JSON.stringify(bad));
   writeFileSync(join(dir, "bad.toml"), `${CONFIG}[model]\npath = "${join(dir, "bad.json")}"\n`);
   refused = await runBinary(["run", "--config", join(dir, "bad.toml")], collectorEnv(fake, SYMBOLS, join(dir, "bad"), freePort()));
+  // 6. the trained model as if it ranked well but its trades lost after fees: run warns once at start
+  const lose = { ...JSON.parse(readFileSync(model, "utf8")), verdict: "edge", trades: { verdict: "lose", threshold: 0.5, n: 120, wins: 80, mean_ret_bps: -1.24 } };
+  writeFileSync(join(dir, "lose.json"), JSON.stringify(lose));
+  losing = await collect("lose", `[model]\npath = "${join(dir, "lose.json")}"\nthreshold = 0.5\n`, 1);
 }, 400_000);
 
 afterAll(async () => {
@@ -179,6 +185,23 @@ describe("harvestd train → run with [model] → report (compiled binary, fake 
     expect(json.ab.out_of_sample).toContain("NOT out of sample");
     const html = readFileSync(report.stdout.split("\n").find((l) => l.endsWith(".html"))!, "utf8");
     expect(html).toContain("A/B: plain rule against the model filter");
+  });
+
+  test("train records in each model file what its taken trades did after fees, next to the verdict", () => {
+    const m = JSON.parse(readFileSync(join(dir, "models", "m1", "model.json"), "utf8"));
+    const r = JSON.parse(readFileSync(join(dir, "models", "m1", "report.json"), "utf8"));
+    const chosen = r.results.find((x: { family: string }) => x.family === r.chosen.name);
+    const taken = chosen.walk_forward.taken;
+    expect(m.trades).toEqual({ verdict: taken.n === 0 ? "none" : taken.mean_ret_bps > 0 ? "earn" : "lose", threshold: r.request.threshold, n: taken.n, wins: taken.wins, mean_ret_bps: taken.mean_ret_bps });
+  });
+
+  test("run with a model whose own verdict is edge but whose trades lose after fees warns once at start, and runs", () => {
+    if (losing.exitCode !== 0) console.error(losing.stderr);
+    expect(losing.exitCode).toBe(0);
+    const warnings = losing.stderr.split("\n").filter((l) => l.startsWith("harvestd: warning: model.path:"));
+    expect(warnings).toEqual([
+      `harvestd: warning: model.path: model file ${join(dir, "lose.json")}: its own verdict is "edge" in ranking, but out of sample the 120 trades it takes (p ≥ 0.5) lose 1.2 bps on average after fees: it is used only because it is configured — test it, do not trade on it`,
+    ]);
   });
 
   test("a model whose feature order differs is refused at start with exit 78", () => {

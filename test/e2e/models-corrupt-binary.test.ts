@@ -67,7 +67,8 @@ describe("a model file with a corrupt body (compiled binary)", () => {
   });
 
   test("the trained file as written validates; with its own verdict \"no edge\" it does so with one warning line", async () => {
-    const { cfg } = configWith("good", (m) => (m.verdict = "edge"));
+    // an edge whose out-of-sample trades earn (those of the file as trained lose after fees: with "edge" that warns)
+    const { cfg } = configWith("good", (m) => Object.assign(m, { verdict: "edge", trades: { verdict: "earn", threshold: 0.6, n: 50, wins: 30, mean_ret_bps: 2 } }));
     const r = await runBinary(["validate", "--config", cfg], env());
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);

@@ -4,7 +4,10 @@
  * ingesting, /health turns 503 naming ENOSPC for both writers, what it holds stays under
  * `storage.max_buffer_mb` (past it data is dropped and counted), and once space is freed writing
  * resumes by itself and /health returns to 200. Afterwards no file is corrupt: every Parquet file
- * opens in DuckDB and hyparquet, every NDJSON line (plain or gzip) is whole JSON.
+ * opens in DuckDB and hyparquet, every NDJSON line (plain or gzip) is whole JSON. The lines the
+ * NDJSON writer dropped are told in the log itself: `lines_lost` lines in the files of their hours,
+ * written once space came back, summing to the lines lost the stop reports; replay of the log warns
+ * of each, naming the file and the count, and sums them in its summary.
  *
  * Mounting needs root (CAP_SYS_ADMIN). Without it the test is skipped and says so: a fake full
  * disk (an fs shim) would only test the shim.
@@ -16,7 +19,7 @@ import { gunzipSync } from "node:zlib";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { collectorEnv, freePort, REPO, startBinary, tempDir, waitFor, type RunResult, type Running } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
-import { apiStatus, health, layout, rss, unreadableParquet, type Layout } from "./storage-support.ts";
+import { apiStatus, health, layout, replayRun, rss, unreadableParquet, type Layout } from "./storage-support.ts";
 
 const SYMBOLS = ["BTCUSDT", "ETHUSDT", "SANDUSDT", "NEOUSDT"];
 /** Above what one rotation hands over at this feed rate (bursts reach ~2 MiB), reached within the fill window. */
@@ -57,11 +60,33 @@ let statusWhileFull: Record<string, any> = {};
 let healthEndOfFull: { status: number; body: { ok: boolean; reasons: string[] } } | null = null;
 let healthAfter: { status: number; body: { ok: boolean; reasons: string[] } } | null = null;
 let freedAt = 0;
+let filledAt = 0;
+let replay: RunResult;
 let statusAfter: Record<string, any> = {};
 
 async function sample(): Promise<Sample> {
   const s = await apiStatus(port);
   return { atMs: Date.now(), pqPending: s.parquet.bytesPending, pqHeld: s.parquet.rowsHeld, ndHeld: s.ndjson.bytesHeld, rss: rss(proc.proc.pid) ?? 0, frames: s.totals.frames };
+}
+
+/** Every line of the NDJSON tree, plain or gzip, with its file and line number. */
+function ndjsonLines(): { file: string; lineNo: number; line: string }[] {
+  const out: { file: string; lineNo: number; line: string }[] = [];
+  for (const file of listFiles(l.ndjson, /\.ndjson(\.gz)?$/)) {
+    const buf = readFileSync(file);
+    const text = file.endsWith(".gz") ? gunzipSync(buf).toString("utf8") : buf.toString("utf8");
+    text.split("\n").forEach((line, i) => {
+      if (line !== "") out.push({ file, lineNo: i + 1, line });
+    });
+  }
+  return out;
+}
+
+/** The stop's log line (`msg: "stopped"`). */
+function stoppedLine(): Record<string, unknown> {
+  const stopped = result.stderr.split("\n").filter((x) => x.includes('"msg":"stopped"')).map((x) => JSON.parse(x) as Record<string, unknown>);
+  expect(stopped).toHaveLength(1);
+  return stopped[0]!;
 }
 
 /** Writes a filler file until the filesystem says ENOSPC. */
@@ -92,6 +117,7 @@ beforeAll(async () => {
   await Bun.sleep(1000);
   baselineRss = rss(proc.proc.pid) ?? 0;
 
+  filledAt = Date.now();
   fill();
   await waitFor(
     "health 503 with ENOSPC from both writers",
@@ -128,7 +154,9 @@ beforeAll(async () => {
   fake.silence("market", true);
   await Bun.sleep(500);
   result = await proc.stop("SIGTERM");
-}, 300_000);
+  // Replayed outside the small filesystem.
+  ({ replay } = await replayRun(l, base));
+}, 420_000);
 
 afterAll(async () => {
   await fake?.stop();
@@ -175,9 +203,8 @@ describe.skipIf(!mounted)("a full output filesystem", () => {
     if (result.exitCode !== 0) console.error(result.stderr);
     expect(result.exitCode).toBe(0);
     // What the full disk cost is in the stop line, at error level: the log lines and the rows.
-    const stopped = result.stderr.split("\n").filter((x) => x.includes('"msg":"stopped"')).map((x) => JSON.parse(x) as Record<string, unknown>);
-    expect(stopped).toHaveLength(1);
-    expect({ level: stopped[0]!.level, linesLost: (stopped[0]!.ndjsonLinesLost as number) >= statusWhileFull.ndjson.linesDropped, rowsLost: (stopped[0]!.rowsLost as number) >= statusWhileFull.parquet.rowsDropped }).toEqual({ level: "error", linesLost: true, rowsLost: true });
+    const stopped = stoppedLine();
+    expect({ level: stopped.level, linesLost: (stopped.ndjsonLinesLost as number) >= statusWhileFull.ndjson.linesDropped, rowsLost: (stopped.rowsLost as number) >= statusWhileFull.parquet.rowsDropped }).toEqual({ level: "error", linesLost: true, rowsLost: true });
     expect(await unreadableParquet([l.raw, l.preview])).toEqual([]);
     expect(listFiles(mnt, /\.partial$/)).toEqual([]);
     let lines = 0;
@@ -199,4 +226,43 @@ describe.skipIf(!mounted)("a full output filesystem", () => {
     expect(broken).toEqual([]);
     expect(lines).toBeGreaterThan(1000);
   }, 60_000);
+
+  test("the log itself says what it lost: lines_lost lines in the files of their hours, summing to the lines lost", () => {
+    const lost = stoppedLine().ndjsonLinesLost as number;
+    expect(lost).toBeGreaterThan(0);
+    const told = ndjsonLines()
+      .filter((x) => x.line.includes('"event":"lines_lost"'))
+      .map((x) => ({ ...x, v: JSON.parse(x.line) as { ts_recv: number; lines: number; from_ts: number; to_ts: number; streams: Record<string, number>; control: number } }));
+    console.log(`lines lost ${lost}; told by ${told.length} lines_lost lines: ${told.map((t) => `${t.file.slice(l.ndjson.length + 1)}:${t.lineNo} ${t.v.lines}`).join(", ")}`);
+    expect(told.length).toBeGreaterThan(0);
+    expect(told.reduce((n, t) => n + t.v.lines, 0)).toBe(lost);
+    for (const { file, v } of told) {
+      // Received while the disk was full (and the buffer draining just after), in the file of that hour and symbol.
+      expect(v.from_ts).toBeGreaterThanOrEqual(filledAt - 1000);
+      expect(v.to_ts).toBeGreaterThanOrEqual(v.from_ts);
+      expect(v.to_ts).toBeLessThanOrEqual(freedAt + 30_000);
+      expect(v.ts_recv).toBeGreaterThanOrEqual(v.to_ts);
+      const iso = new Date(v.from_ts).toISOString();
+      expect(file).toContain(`date=${iso.slice(0, 10)}/symbol=`);
+      expect(file).toMatch(new RegExp(`/raw-${iso.slice(11, 13)}\\.ndjson(\\.gz)?$`));
+      const symbol = /symbol=([A-Z0-9]+)/.exec(file)![1]!.toLowerCase();
+      for (const stream of Object.keys(v.streams)) expect(stream.startsWith(`${symbol}@`)).toBe(true);
+      expect(Object.values(v.streams).reduce((a, b) => a + b, 0) + v.control).toBe(v.lines);
+    }
+  });
+
+  test("replay of that log warns of each lines_lost line, naming the file and the count, and sums them", () => {
+    if (replay.exitCode !== 0) console.error(replay.stderr);
+    // Lost log lines are reported like bad lines: warnings and the summary, exit 0 (every row it could build is written).
+    expect(replay.exitCode).toBe(0);
+    const told = ndjsonLines().filter((x) => x.line.includes('"event":"lines_lost"'));
+    const sum = told.reduce((n, t) => n + (JSON.parse(t.line) as { lines: number }).lines, 0);
+    const warnings = replay.stderr.split("\n").filter((x) => x.includes("the live run lost"));
+    expect(warnings).toHaveLength(told.length);
+    for (const t of told) {
+      const n = (JSON.parse(t.line) as { lines: number }).lines;
+      expect(warnings.some((w) => w.startsWith(`harvestd: replay: ${t.file}:${t.lineNo}: the live run lost ${n} line${n === 1 ? "" : "s"} here (received `))).toBe(true);
+    }
+    expect(replay.stdout).toContain(`, ${sum} lines the live run lost (lines_lost in ${new Set(told.map((t) => t.file)).size} files)`);
+  });
 });

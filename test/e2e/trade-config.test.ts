@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { FakeExchange } from "../fake-exchange/index.ts";
 import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { freePort, runBinary, tempDir, waitFor } from "../helpers/binary.ts";
+import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
 import { busyStrategy, startMarket, startTestnet, startTrader, status } from "./trade-support.ts";
 
 const BASE = ["--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT"];
@@ -83,6 +84,21 @@ test("validate checks the keys run would refuse: missing or unreadable is 78 nam
   expect(ok.stderr + ok.stdout).not.toContain(secret);
 });
 
+/** The status page's trading line in a real browser, once it starts with `prefix` (outside CI without a browser: a skip note). */
+async function tradingNote(port: number, prefix: string): Promise<string> {
+  if (chromiumMissing() !== undefined) return "skipped: no browser";
+  const browser = await launchBrowser();
+  try {
+    const { page, problems } = await browser.open(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction((p) => (document.getElementById("trading-note")?.textContent ?? "").startsWith(p), prefix, { timeout: 20_000 });
+    const text = (await page.textContent("#trading-note")) ?? "";
+    expect(problems).toEqual([]);
+    return text;
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("the venue at start", () => {
   const SYMBOLS = ["BTCUSDT"];
   let fx: FakeExchange;
@@ -123,6 +139,10 @@ describe("the venue at start", () => {
       }, 20_000, 250);
       expect(after.trading.ready).toBe(false);
       expect(after.trading.start.retrying).toBe(true);
+      // The status page says the same: not started, why, and that it is retried (it said "starting").
+      const note = await tradingNote(t.port, "not started: ");
+      expect(note).toContain(`exchangeInfo from ${venue.restBase} failed`);
+      expect(note).toContain(" · retrying");
 
       // The venue comes up on that port: the trader starts, reconciles and trades.
       const ledger = (await testnet()).server.ledger;
@@ -132,6 +152,7 @@ describe("the venue at start", () => {
       expect(st.trading.counters.reconciles).toBeGreaterThanOrEqual(1);
       expect(st.trading.start).toBeUndefined();
       expect(st.health.reasons.filter((r: string) => r.startsWith("trade"))).toEqual([]);
+      expect(await tradingNote(t.port, "trading")).toStartWith("trading · user stream connected");
     } finally {
       stopped = await t.run.stop("SIGTERM");
     }

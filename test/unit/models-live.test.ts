@@ -4,7 +4,8 @@
  * every recorded probability must equal what the training code (dataset.ts) computes for that signal
  * from the same rows. The model has random weights on every input, so any input that differed would
  * show. Also: filter and size modes, and the decision rows' shape; and the warnings of the start
- * check for a model whose own verdict is not "edge" or whose labels used other exits.
+ * check for a model whose own verdict is not "edge", whose out-of-sample trades lose after fees, or
+ * whose labels used other exits.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
@@ -159,6 +160,47 @@ describe("the start check of [model] (validate, run, replay): accepted with warn
     expect(r.problem).toBeNull();
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toStartWith(`model file ${r.path}: its own verdict is "no edge", out-of-sample AUC 0.512 [0.470, 0.554]`);
+  });
+
+  test("its own verdict \"edge\" but its out-of-sample trades lose after fees, or it took none: accepted, one warning each", () => {
+    const lose = check((m) => {
+      m.verdict = "edge";
+      m.trades = { verdict: "lose", threshold: 0.5, n: 236, wins: 160, mean_ret_bps: -1.04 };
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect(lose.problem).toBeNull();
+    expect(lose.warnings).toEqual([
+      `model file ${lose.path}: its own verdict is "edge" in ranking, but out of sample the 236 trades it takes (p ≥ 0.5) lose 1.0 bps on average after fees: it is used only because it is configured — test it, do not trade on it`,
+    ]);
+    const none = check((m) => {
+      m.verdict = "edge";
+      m.trades = { verdict: "none", threshold: 0.9, n: 0, wins: 0, mean_ret_bps: null };
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect(none.warnings).toEqual([
+      `model file ${none.path}: its own verdict is "edge" in ranking, but out of sample no signal reached the threshold 0.9, so it would take no trades: it is used only because it is configured — test it, do not trade on it`,
+    ]);
+  });
+
+  test("trades that earn, a \"no edge\" file (its one warning says enough) and a file from before `trades`: no trades warning", () => {
+    const earn = check((m) => {
+      m.verdict = "edge";
+      m.trades = { verdict: "earn", threshold: 0.6, n: 50, wins: 30, mean_ret_bps: 2.5 };
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect({ problem: earn.problem, warnings: earn.warnings }).toEqual({ problem: null, warnings: [] });
+    const noEdge = check((m) => {
+      m.trades = { verdict: "lose", threshold: 0.6, n: 50, wins: 20, mean_ret_bps: -3 };
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect(noEdge.warnings).toHaveLength(1);
+    expect(noEdge.warnings[0]).toContain('its own verdict is "no edge"');
+    const before = check((m) => {
+      m.verdict = "edge";
+      delete m.trades;
+      m.training = { ...m.training, barrier: sameExits };
+    });
+    expect({ problem: before.problem, warnings: before.warnings }).toEqual({ problem: null, warnings: [] });
   });
 
   test("trained on other exits than the strategy's now: one warning naming each setting that differs", () => {

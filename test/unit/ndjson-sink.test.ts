@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { dataLine } from "../../src/core/raw-log.ts";
+import { dataLine, linesLostLine } from "../../src/core/raw-log.ts";
 import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
@@ -88,8 +88,12 @@ describe("NdjsonSink", () => {
     expect(dropped).toBeGreaterThan(15);
     await sink.close();
     const lines = readFileSync(join(dir, ndjsonRelPath("BTCUSDT", t)), "utf8").split("\n").filter(Boolean);
-    expect(lines.length).toBe(30 - dropped);
-    for (const [k, l] of lines.entries()) expect(l).toBe(dataLine(t + k, "btcusdt@aggTrade", 1, 0.5, payload));
+    // The kept lines, then the trace of the dropped ones (the newest: the oldest are kept).
+    expect(lines.length).toBe(30 - dropped + 1);
+    for (const [k, l] of lines.slice(0, -1).entries()) expect(l).toBe(dataLine(t + k, "btcusdt@aggTrade", 1, 0.5, payload));
+    const kept = 30 - dropped;
+    expect(lines.at(-1)).toBe(linesLostLine(t + 29, { lines: dropped, fromTs: t + kept, toTs: t + 29, streams: { "btcusdt@aggTrade": dropped }, control: 0 }));
+    expect(sink.status().linesLost).toBe(dropped);
   });
 
   test("buffered lines reach the file within a second without close", async () => {

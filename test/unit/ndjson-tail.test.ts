@@ -13,6 +13,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { linesLostLine } from "../../src/core/raw-log.ts";
 import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import type { StorageEvent } from "../../src/sinks/storage/events-log.ts";
 import { REPO, tempDir } from "../helpers/binary.ts";
@@ -113,25 +114,28 @@ describe("NdjsonSink: a file opened to append that does not end with a newline",
 });
 
 describe("NdjsonSink: a stop whose last write fails part-way through a line", () => {
-  test("the file is cut back to its last whole line, and a restart's lines follow it", async () => {
-    if (Bun.which("prlimit") === null) {
-      console.warn("ndjson-tail: skipped, no prlimit (util-linux) to limit the child's file size");
-      return;
-    }
+  const LINES = 130;
+  const line = (i: number) => JSON.stringify({ ts_recv: T0 + i, stream: "btcusdt@aggTrade", data: { a: i, p: "97000.10", q: "0.005".repeat(40) } });
+  /** Bytes of the first `n` lines with their newlines. */
+  const bytesOf = (n: number) => Array.from({ length: n }, (_, i) => line(i).length + 1).reduce((a, b) => a + b, 0);
+
+  /**
+   * A child appends LINES lines (≈ 40 KB) under a file-size limit and stops: the only write attempts
+   * are the stop's, the first cut short at `limit` bytes (mid-line), the next refused (EFBIG), and
+   * the stop gives up. Returns what it reported and the file it left.
+   */
+  function stopUnder(limit: number, maxBufferBytes = 256 * 1024 * 1024): { dir: string; path: string; text: string; out: { events: StorageEvent[]; errors: string[]; status: { linesWritten: number; linesLost: number } } } {
     const dir = tempDir("nd-tail-stop");
     const path = join(dir, ndjsonRelPath("BTCUSDT", T0));
-    const limit = 10_000;
     const script = join(dir, "stop.ts");
-    // The child appends ≈ 40 KB of lines and stops: the only write attempts are the stop's, the
-    // first cut short at `limit` bytes (mid-line), the next refused (EFBIG), and the stop gives up.
     writeFileSync(
       script,
       `import { NdjsonSink } from ${JSON.stringify(join(REPO, "src/sinks/ndjson/ndjson-sink.ts"))};
 const events = [];
 const errors = [];
-const sink = new NdjsonSink({ dir: ${JSON.stringify(dir)}, compress: "none", fsync: "none", sweep: false, retryMs: 60_000, now: () => ${T0},
+const sink = new NdjsonSink({ dir: ${JSON.stringify(dir)}, compress: "none", fsync: "none", sweep: false, retryMs: 60_000, now: () => ${T0}, maxBufferBytes: ${maxBufferBytes},
   onMaintenance: (e) => events.push(e), onError: (e) => errors.push(e.code) });
-for (let i = 0; i < 130; i++) sink.append("BTCUSDT", ${T0}, JSON.stringify({ ts_recv: ${T0} + i, stream: "btcusdt@aggTrade", data: { a: i, p: "97000.10", q: "0.005".repeat(40) } }));
+for (let i = 0; i < ${LINES}; i++) sink.append("BTCUSDT", ${T0}, JSON.stringify({ ts_recv: ${T0} + i, stream: "btcusdt@aggTrade", data: { a: i, p: "97000.10", q: "0.005".repeat(40) } }));
 await sink.close();
 console.log(JSON.stringify({ events, errors, status: sink.status() }));
 `,
@@ -139,17 +143,27 @@ console.log(JSON.stringify({ events, errors, status: sink.status() }));
     // No transpiler cache: the child may write no file but the log (every file is held to the limit).
     const child = Bun.spawnSync(["prlimit", `--fsize=${limit}`, process.execPath, script], { env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" } });
     expect(child.stderr.toString()).toBe("");
-    const out = JSON.parse(child.stdout.toString()) as { events: StorageEvent[]; errors: string[]; status: { linesWritten: number; linesLost: number } };
-    expect(out.errors).toContain("EFBIG");
-    expect(out.status.linesWritten).toBe(0);
-    expect(out.status.linesLost).toBe(130);
+    return { dir, path, text: readFileSync(path, "utf8"), out: JSON.parse(child.stdout.toString()) };
+  }
 
-    const text = readFileSync(path, "utf8");
+  const noPrlimit = Bun.which("prlimit") === null;
+  if (noPrlimit) console.warn("ndjson-tail: skipped, no prlimit (util-linux) to limit the child's file size");
+
+  test.skipIf(noPrlimit)("the file is cut back to its last whole line, and a restart's lines follow it; lines lost are counted exactly", async () => {
+    const limit = 10_000;
+    const { dir, path, text, out } = stopUnder(limit);
+    expect(out.errors).toContain("EFBIG");
     expect(text.endsWith("\n")).toBe(true);
     expect(badLines(text)).toEqual([]);
     const kept = text.split("\n").length - 1;
     expect(kept).toBeGreaterThan(0);
+    expect(text).toBe(Array.from({ length: kept }, (_, i) => line(i) + "\n").join(""));
     expect(text.length).toBeLessThan(limit);
+    // The whole lines the attempt did write are written, not lost (they were counted lost before).
+    expect(out.status.linesWritten).toBe(kept);
+    expect(out.status.linesLost).toBe(LINES - kept);
+    // The `lines_lost` line did not fit in what the cut freed: its short write was undone, the file is whole.
+    expect(limit - text.length).toBeLessThan(200);
     expect(tailEvents(out.events).map((e) => e.type === "error" && e.error)).toEqual([
       { code: "EPARTIAL", message: `cut ${limit - text.length} bytes after the last whole line (a write cut short, by a full disk or a crash)`, path },
     ]);
@@ -159,5 +173,27 @@ console.log(JSON.stringify({ events, errors, status: sink.status() }));
     const after = readFileSync(path, "utf8");
     expect(after).toBe(`${text}${SESSION}\n`);
     expect(tailEvents(events)).toEqual([]);
+  }, 20_000);
+
+  test.skipIf(noPrlimit)("when the cut leaves room, the stop says in the file how many lines it lost, which, and when they came", () => {
+    // Cut short 250 bytes into line 34: the cut frees room for the `lines_lost` line.
+    const kept = 34;
+    const { text, out } = stopUnder(bytesOf(kept) + 250);
+    expect(out.status.linesWritten).toBe(kept);
+    expect(out.status.linesLost).toBe(LINES - kept);
+    const told = linesLostLine(T0 + LINES - 1, { lines: LINES - kept, fromTs: T0 + kept, toTs: T0 + LINES - 1, streams: { "btcusdt@aggTrade": LINES - kept }, control: 0 });
+    expect(text).toBe(Array.from({ length: kept }, (_, i) => line(i) + "\n").join("") + told + "\n");
+  }, 20_000);
+
+  test.skipIf(noPrlimit)("lines dropped at the bound, whose `lines_lost` line the stop could not write either, are in the stop's one line", () => {
+    const kept = 34;
+    const held = 100;
+    // The bound holds the first `held` lines; the rest are dropped (appended as text: control lines).
+    const { text, out } = stopUnder(bytesOf(kept) + 250, bytesOf(held) + 10);
+    expect(out.status.linesWritten).toBe(kept);
+    expect(out.status.linesLost).toBe(LINES - kept);
+    // Receipt times: of the unwritten lines from their text (T0 + i), of the dropped ones as appended (T0).
+    const told = linesLostLine(T0 + held - 1, { lines: LINES - kept, fromTs: T0, toTs: T0 + held - 1, streams: { "btcusdt@aggTrade": held - kept }, control: LINES - held });
+    expect(text).toBe(Array.from({ length: kept }, (_, i) => line(i) + "\n").join("") + told + "\n");
   }, 20_000);
 });

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { linesLostLine } from "../../src/core/raw-log.ts";
 import { NdjsonSink, ndjsonRelPath } from "../../src/sinks/ndjson/ndjson-sink.ts";
 import type { StorageEvent } from "../../src/sinks/storage/events-log.ts";
 import { tempDir, waitFor } from "../helpers/binary.ts";
@@ -66,10 +67,50 @@ describe("NdjsonSink failures", () => {
     expect(st.pendingLines + st.linesDropped).toBe(5000);
     rmSync(dir);
     await waitFor("written", () => (sink.status().pendingLines === 0 ? true : undefined), 5_000);
+    // The oldest lines are kept, in order; the newest were dropped, and the file says so as soon as
+    // the write succeeds again (before any stop): how many, and when they were received.
+    const told = linesLostLine(T0, { lines: st.linesDropped, fromTs: T0, toTs: T0, streams: {}, control: st.linesDropped });
+    const path = join(dir, ndjsonRelPath("BTCUSDT", T0));
+    expect(readFileSync(path, "utf8")).toBe(want.slice(0, st.pendingLines).join("\n") + "\n" + told + "\n");
     await sink.close();
-    // The oldest lines are kept, in order; the newest were dropped.
-    expect(readFileSync(join(dir, ndjsonRelPath("BTCUSDT", T0)), "utf8")).toBe(want.slice(0, st.pendingLines).join("\n") + "\n");
+    expect(readFileSync(path, "utf8")).toBe(want.slice(0, st.pendingLines).join("\n") + "\n" + told + "\n");
     expect(sink.status().linesLost).toBe(st.linesDropped);
+  }, 20_000);
+
+  test("drops told in the file of their own hour: data lines per stream, control lines apart, receipt times", async () => {
+    const d = tempDir("nd-lost-hours");
+    const dir = join(d, "nd");
+    writeFileSync(dir, "");
+    const bound = 16 * 1024;
+    const sink = new NdjsonSink({ dir, compress: "none", flushIntervalMs: 50, retryMs: 100, maxBufferBytes: bound, now: () => T0 + H });
+    const payload = `{"x":"${"a".repeat(400)}"}`;
+    // Hour T0: lines kept until the bound, then dropped: data lines of two streams and control lines.
+    let i = 0;
+    while (sink.status().linesDropped === 0) sink.appendData("BTCUSDT", T0 + i, "btcusdt@aggTrade", 1, 0.5, `{"i":${i++},"p":${payload}}`);
+    const kept = i - 1;
+    for (let k = 0; k < 5; k++) sink.appendData("BTCUSDT", T0 + 100 + k, "btcusdt@depth5@100ms", 1, 0.5, payload);
+    sink.append("BTCUSDT", T0 + 200, `{"ts_recv":${T0 + 200},"event":"gap","stream":"btcusdt@aggTrade","from_id":1,"to_id":2,"pad":"${"p".repeat(bound)}"}`);
+    expect(sink.status().linesDropped).toBe(7);
+    // Writable again: the held lines are written, and the next line is of the next hour.
+    rmSync(dir);
+    await waitFor("written", () => (sink.status().pendingLines === 0 ? true : undefined), 5_000);
+    sink.append("BTCUSDT", T0 + H, `{"ts_recv":${T0 + H},"i":"next hour"}`);
+    await waitFor("told", () => (readFileSync(join(dir, ndjsonRelPath("BTCUSDT", T0)), "utf8").includes("lines_lost") ? true : undefined), 5_000);
+    await sink.close();
+    const first = readFileSync(join(dir, ndjsonRelPath("BTCUSDT", T0)), "utf8").split("\n").filter(Boolean);
+    expect(first.length).toBe(kept + 1);
+    expect(JSON.parse(first.at(-1)!)).toEqual({
+      ts_recv: T0 + 200,
+      event: "lines_lost",
+      lines: 7,
+      from_ts: T0 + kept,
+      to_ts: T0 + 200,
+      streams: { "btcusdt@aggTrade": 1, "btcusdt@depth5@100ms": 5 },
+      control: 1,
+    });
+    // Nothing was lost in the next hour: its file has no such line.
+    expect(readFileSync(join(dir, ndjsonRelPath("BTCUSDT", T0 + H)), "utf8")).toBe(`{"ts_recv":${T0 + H},"i":"next hour"}\n`);
+    expect(sink.status().linesLost).toBe(7);
   }, 20_000);
 
   test("close gives a failing file one last attempt, then counts its lines lost", async () => {

@@ -392,7 +392,8 @@ describe("docs/schemas.md", () => {
   };
 
   test.each([...ALL_KINDS])("%s: every column documented with its Parquet type and nullability", (kind) => {
-    const section = doc.split(`\n### ${kind}\n`)[1]?.split("\n### ")[0] ?? "";
+    // A kind's section ends at the next heading of either level.
+    const section = doc.split(`\n### ${kind}\n`)[1]?.split(/\n##+ /)[0] ?? "";
     const documented = new Map<string, string>();
     for (const line of section.split("\n")) {
       const cells = line.split("|").map((c) => c.trim());

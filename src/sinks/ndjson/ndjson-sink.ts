@@ -11,6 +11,12 @@
  * earlier run (a crash) before our lines follow it (`finishTail`). Everything not yet written
  * counts against `maxBufferBytes`; a line that would go past it is dropped and counted.
  *
+ * Lost lines leave a trace in the log itself: the lines dropped for a symbol's hour are counted (per
+ * stream, with their receipt times) and a `lines_lost` control line (core/raw-log.ts) goes into that
+ * hour's file as soon as a write of it succeeds again (or the timer finds the file writable, or at
+ * the stop). Lines a stop cannot write are summed from the bytes given up and, best effort, one such
+ * line is appended after the file's last whole line.
+ *
  * Durability (`fsync`): "always" fdatasyncs a file after every write and before it resolves; "interval"
  * (the default) fdatasyncs every file written since the last sync once per `fsyncIntervalMs` (1 s);
  * "none" leaves write-back to the OS. A file is synced before it is closed in either synced mode.
@@ -30,7 +36,7 @@ import { compressFile, type CompressionMode, type NdjsonCompression } from "./co
 import { CompressionQueue } from "./compression-queue.ts";
 import { LineBytes } from "./line-bytes.ts";
 import { BufferPool } from "../../util/buffer-pool.ts";
-import { DATA_LINE_MAX_OVERHEAD, maxDataLineBytes, writeDataLine } from "../../core/raw-log.ts";
+import { DATA_LINE_MAX_OVERHEAD, linesLostLine, linesLostOf, maxDataLineBytes, writeDataLine, type LinesLost } from "../../core/raw-log.ts";
 import { recentDropReason, verdict, type ComponentHealth, type LineSinkComponent } from "../component.ts";
 
 export { compressFile, type NdjsonCompression } from "./compress.ts";
@@ -93,7 +99,7 @@ export interface NdjsonStatus {
   readonly linesDropped: number;
   /** When the bound last made the sink drop a line (null: never). */
   readonly lastDropAtMs: number | null;
-  /** Lines that will never be written: dropped, or still failing when the sink closed. */
+  /** Lines that will never be written: dropped, or still failing when the sink closed (`lines_lost` lines in the log say where). */
   readonly linesLost: number;
   readonly filesClosed: number;
   readonly filesCompressed: number;
@@ -117,7 +123,10 @@ interface Chunk {
 
 interface OpenFile {
   readonly path: string;
+  readonly symbol: string;
   readonly hourKey: number;
+  /** Latest receipt time of a line appended (or lost) for this file: a `lines_lost` line written here is stamped no earlier. */
+  lastTs: number;
   /** Creation order. */
   readonly seq: number;
   /** Resolves when this file is closed (or given up): a later file at the same path waits for it. */
@@ -156,6 +165,24 @@ export function ndjsonRelPath(symbol: string, tsRecvMs: number): string {
 
 const RAW_FILE = /^raw-(\d{2})\.ndjson$/;
 
+/** Lines dropped for one symbol's hour file, not yet told in it. */
+interface LostSpan {
+  readonly symbol: string;
+  readonly hourKey: number;
+  lines: number;
+  fromTs: number;
+  toTs: number;
+  /** Data lines per stream; control lines (appended as text) are counted apart. */
+  readonly streams: Map<string, number>;
+  control: number;
+}
+
+const lostKey = (symbol: string, hourKey: number): string => `${hourKey}/${symbol}`;
+
+function spanFigures(span: LostSpan): LinesLost {
+  return { lines: span.lines, fromTs: span.fromTs, toTs: span.toTs, streams: Object.fromEntries(span.streams), control: span.control };
+}
+
 export class NdjsonSink implements LineSinkComponent {
   readonly name = "ndjson";
   private readonly files = new Map<string, OpenFile>();
@@ -183,6 +210,8 @@ export class NdjsonSink implements LineSinkComponent {
   private linesDropped = 0;
   private lastDropAtMs: number | null = null;
   private linesLost = 0;
+  /** Dropped lines per symbol and hour whose `lines_lost` line is not written yet. */
+  private readonly lost = new Map<string, LostSpan>();
   private filesClosed = 0;
   private filesCompressed = 0;
   private partitionsExpired = 0;
@@ -209,8 +238,13 @@ export class NdjsonSink implements LineSinkComponent {
 
   /** Appends one line (without its newline) to the symbol's file for the receipt hour. */
   append(symbol: string, tsRecvMs: number, line: string): void {
-    const f = this.fileFor(symbol, tsRecvMs, line.length + 1);
+    const f = this.fileFor(symbol, tsRecvMs, line.length + 1, null);
     if (f === null) return;
+    this.put(f, line);
+  }
+
+  /** A text line into the file's buffer, whatever the bound (control lines of the sink's own). */
+  private put(f: OpenFile, line: string): void {
     const b = f.pending.room(line.length * 3 + 1);
     let n = f.pending.offset;
     n += b.write(line, n, "utf8");
@@ -220,7 +254,7 @@ export class NdjsonSink implements LineSinkComponent {
 
   /** Appends a data line (core/raw-log.ts `dataLine`), written as bytes without making the string. */
   appendData(symbol: string, tsRecvMs: number, stream: string, latencyEventMs: number | null, latencyPipelineMs: number, dataText: string): void {
-    const f = this.fileFor(symbol, tsRecvMs, dataText.length + DATA_LINE_MAX_OVERHEAD);
+    const f = this.fileFor(symbol, tsRecvMs, dataText.length + DATA_LINE_MAX_OVERHEAD, stream);
     if (f === null) return;
     const b = f.pending.room(maxDataLineBytes(stream, dataText));
     const n = writeDataLine(b, f.pending.offset, tsRecvMs, stream, latencyEventMs, latencyPipelineMs, dataText);
@@ -233,13 +267,17 @@ export class NdjsonSink implements LineSinkComponent {
     this.pendingLines++;
   }
 
-  /** The symbol's open file for the receipt hour, or null when a line of about `bytes` would go past the bound (dropped). */
-  private fileFor(symbol: string, tsRecvMs: number, bytes: number): OpenFile | null {
+  /**
+   * The symbol's open file for the receipt hour, or null when a line of about `bytes` would go past
+   * the bound (dropped, and counted for its file's `lines_lost` line; `stream` null: a control line).
+   */
+  private fileFor(symbol: string, tsRecvMs: number, bytes: number, stream: string | null): OpenFile | null {
     if (this.closed) throw new Error("NdjsonSink is closed");
     if (this.heldBytes + bytes > this.maxBufferBytes) {
       this.linesDropped++;
       this.linesLost++;
       this.lastDropAtMs = this.now();
+      this.countLost(symbol, tsRecvMs, stream);
       // Reported once per 10,000 drops: the log is rate-limited anyway, the counter is exact.
       if (this.linesDropped % 10_000 === 1) {
         const err: NodeJS.ErrnoException = new Error(`buffer full (${this.heldBytes} bytes held): dropping lines, ${this.linesDropped} so far`);
@@ -256,7 +294,69 @@ export class NdjsonSink implements LineSinkComponent {
       this.files.set(symbol, f);
     }
     if (f.pending.lines === 0 && f.chunks.length === 0) f.waitingSinceMs = performance.now();
+    if (tsRecvMs > f.lastTs) f.lastTs = tsRecvMs;
     return f;
+  }
+
+  private countLost(symbol: string, tsRecvMs: number, stream: string | null): void {
+    const hourKey = Math.floor(tsRecvMs / HOUR_MS);
+    const key = lostKey(symbol, hourKey);
+    let span = this.lost.get(key);
+    if (span === undefined) {
+      span = { symbol, hourKey, lines: 0, fromTs: tsRecvMs, toTs: tsRecvMs, streams: new Map(), control: 0 };
+      this.lost.set(key, span);
+    }
+    span.lines++;
+    if (tsRecvMs < span.fromTs) span.fromTs = tsRecvMs;
+    if (tsRecvMs > span.toTs) span.toTs = tsRecvMs;
+    if (stream === null) span.control++;
+    else span.streams.set(stream, (span.streams.get(stream) ?? 0) + 1);
+  }
+
+  /**
+   * The `lines_lost` line of `span` into `f` (its symbol's file of the span's hour), after the lines
+   * already there. It counts against the bound like any line: when it does not fit it waits (false),
+   * except at the stop (`force`).
+   */
+  private putLost(f: OpenFile, span: LostSpan, force: boolean): boolean {
+    const line = linesLostLine(Math.max(f.lastTs, span.toTs), spanFigures(span));
+    if (!force && this.heldBytes + line.length + 1 > this.maxBufferBytes) return false;
+    if (f.pending.lines === 0 && f.chunks.length === 0) f.waitingSinceMs = performance.now();
+    f.lastTs = Math.max(f.lastTs, span.toTs);
+    this.put(f, line);
+    return true;
+  }
+
+  /** A write of `f` just succeeded: the lines dropped for its hour are told in it now. */
+  private tellLostIn(f: OpenFile): void {
+    if (this.lost.size === 0 || f.finishing) return;
+    const key = lostKey(f.symbol, f.hourKey);
+    const span = this.lost.get(key);
+    if (span !== undefined && this.putLost(f, span, false)) this.lost.delete(key);
+  }
+
+  /**
+   * Writes the `lines_lost` line of every span that can be told: into its hour's open file unless
+   * that file is failing (then once a write succeeds again, `tellLostIn`); a span whose hour has no
+   * open file any more (its hour is over, or the symbol has moved on to a later one) into a file
+   * object of its own for that path, appended after the hour's lines and closed (compressed as a
+   * member of its own when the hour is over). `all` (the stop): every span, failing or not.
+   */
+  private tellLost(all: boolean): void {
+    if (this.lost.size === 0) return;
+    const hourNow = Math.floor((this.now() - IDLE_CLOSE_GRACE_MS) / HOUR_MS);
+    for (const [key, span] of [...this.lost]) {
+      const f = this.files.get(span.symbol);
+      if (f !== undefined && f.hourKey === span.hourKey) {
+        if (f.failing && !all) continue;
+        if (this.putLost(f, span, all)) this.lost.delete(key);
+      } else if (all || span.hourKey < hourNow || (f !== undefined && f.hourKey > span.hourKey)) {
+        const g = this.openFile(span.symbol, span.fromTs, span.hourKey, false);
+        if (!this.putLost(g, span, all)) continue;
+        this.lost.delete(key);
+        this.closeFile(g, !all && span.hourKey < hourNow);
+      }
+    }
   }
 
   /** Hands every buffered line to the OS; resolves once they are written (or failed). */
@@ -278,6 +378,7 @@ export class NdjsonSink implements LineSinkComponent {
     clearInterval(this.timer);
     if (this.fsyncTimer !== null) clearInterval(this.fsyncTimer);
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
+    this.tellLost(true);
     for (const f of this.files.values()) this.closeFile(f, false);
     this.files.clear();
     await this.drain();
@@ -342,6 +443,7 @@ export class NdjsonSink implements LineSinkComponent {
         this.closeFile(f, true);
       }
     }
+    this.tellLost(false);
     void this.flush();
     this.pool.tick(Date.now());
   }
@@ -372,16 +474,19 @@ export class NdjsonSink implements LineSinkComponent {
     }
   }
 
-  private openFile(symbol: string, tsRecvMs: number, hourKey: number): OpenFile {
+  /** `current`: the symbol's file for new lines (status names it), not one opened for a `lines_lost` line alone. */
+  private openFile(symbol: string, tsRecvMs: number, hourKey: number, current = true): OpenFile {
     const path = join(this.opts.dir, ndjsonRelPath(symbol, tsRecvMs));
-    this.lastFile[symbol] = path;
+    if (current) this.lastFile[symbol] = path;
     let markDone = () => {};
     const done = new Promise<void>((resolve) => {
       markDone = resolve;
     });
     return {
       path,
+      symbol,
       hourKey,
+      lastTs: tsRecvMs,
       seq: ++this.fileSeq,
       done,
       markDone,
@@ -458,6 +563,8 @@ export class NdjsonSink implements LineSinkComponent {
           // More lines may have arrived while writing.
           if (f.chunks.length === 0 && f.pending.lines > 0) this.pump(f);
         }
+        // Everything queued is written: lines dropped for this hour meanwhile are told right after it.
+        this.tellLostIn(f);
         const closingNow = f.closing && f.pending.lines === 0;
         if (f.dirty && f.fh !== null && this.fsyncMode !== "none" && (this.fsyncMode === "always" || f.syncDue || closingNow)) {
           f.syncDue = false;
@@ -480,10 +587,7 @@ export class NdjsonSink implements LineSinkComponent {
       const fh = f.fh;
       f.fh = null;
       await fh?.close().catch(() => {});
-      if (this.final) {
-        await this.cutOwnFragment(f);
-        return this.giveUp(f);
-      }
+      if (this.final) return this.giveUp(f, await this.cutOwnFragment(f));
       f.retry = setTimeout(() => {
         f.retry = null;
         void this.pump(f);
@@ -519,16 +623,19 @@ export class NdjsonSink implements LineSinkComponent {
    * The stop's last attempt failed part-way through a line (f.offset: bytes of the first chunk
    * already in the file): those lines count as lost, so their fragment goes too, and the file
    * ends on a whole line for whoever reads it next. If even that fails (a read-only file system),
-   * the next open cuts it.
+   * the next open cuts it. Returns whether the file now ends on a whole line (true when nothing
+   * was cut short).
    */
-  private async cutOwnFragment(f: OpenFile): Promise<void> {
-    if (f.offset === 0) return;
+  private async cutOwnFragment(f: OpenFile): Promise<boolean> {
+    if (f.offset === 0) return true;
     let fh: FileHandle | null = null;
     try {
       fh = await open(f.path, "r+");
       this.tailFixed(f.path, await finishTail(fh, false));
+      return true;
     } catch (e) {
       this.report(e as Error, f.path);
+      return false;
     } finally {
       await fh?.close().catch(() => {});
     }
@@ -564,14 +671,26 @@ export class NdjsonSink implements LineSinkComponent {
     }
   }
 
-  private giveUp(f: OpenFile): void {
+  /**
+   * The stop's last attempt at `f` failed: its unwritten lines are lost. They are counted from the
+   * bytes themselves (whole lines the attempt did write before failing are not lost), `lines_lost`
+   * lines among them are merged into one, and, when the file ends on a whole line (`whole`), that
+   * line is appended, best effort (the disk is usually still refusing; a short write is undone).
+   */
+  private async giveUp(f: OpenFile, whole: boolean): Promise<void> {
+    let queued = 0;
     for (const c of f.chunks) {
-      this.linesLost += c.lines;
+      queued += c.lines;
       this.pendingLines -= c.lines;
       this.heldBytes -= c.held;
     }
+    const lost = unwrittenLines(f.chunks, f.offset);
+    this.linesLost += lost.dropped;
+    // What the lines counted on the remaining chunks held beyond these was written (earlier parts of a flush).
+    this.linesWritten += Math.max(0, queued - lost.physical);
     f.chunks = [];
     f.offset = 0;
+    if (whole && lost.figures !== null) await appendWholeLine(f.path, linesLostLine(Math.max(f.lastTs, lost.figures.toTs), lost.figures), this.fsyncMode !== "none");
     this.draining.delete(f);
     f.markDone();
   }
@@ -647,6 +766,103 @@ export class NdjsonSink implements LineSinkComponent {
     try {
       this.opts.onError?.(err, path);
     } catch {}
+  }
+}
+
+/**
+ * The lines of chunks not yet written (the first written up to `offset`; its lines that ended
+ * there are in the file): `physical` lines in all, `dropped` of them not `lines_lost` lines, and the
+ * figures of everything they stand for (those lines plus what each `lines_lost` line among them told),
+ * null when none.
+ */
+function unwrittenLines(chunks: readonly Chunk[], offset: number): { physical: number; dropped: number; figures: LinesLost | null } {
+  let physical = 0;
+  let dropped = 0;
+  let lines = 0;
+  let control = 0;
+  let fromTs = Infinity;
+  let toTs = -Infinity;
+  const streams = new Map<string, number>();
+  const addStream = (s: string, n: number) => streams.set(s, (streams.get(s) ?? 0) + n);
+  for (let k = 0; k < chunks.length; k++) {
+    const b = chunks[k]!.buf;
+    let at = 0;
+    if (k === 0 && offset > 0) at = b.lastIndexOf(0x0a, offset - 1) + 1;
+    while (at < b.length) {
+      let end = b.indexOf(0x0a, at);
+      if (end < 0) end = b.length;
+      physical++;
+      const head = lineHead(b, at, end);
+      const told = head.kind === "other" ? linesLostOf(b.toString("utf8", at, end)) : null;
+      if (told !== null) {
+        lines += told.lines;
+        control += told.control;
+        for (const [s, n] of Object.entries(told.streams)) addStream(s, n);
+        fromTs = Math.min(fromTs, told.fromTs);
+        toTs = Math.max(toTs, told.toTs);
+      } else {
+        dropped++;
+        lines++;
+        if (head.kind === "data") addStream(head.stream, 1);
+        else control++;
+        if (head.ts !== null) {
+          fromTs = Math.min(fromTs, head.ts);
+          toTs = Math.max(toTs, head.ts);
+        }
+      }
+      at = end + 1;
+    }
+  }
+  if (lines === 0) return { physical, dropped, figures: null };
+  if (fromTs > toTs) fromTs = toTs = 0;
+  return { physical, dropped, figures: { lines, fromTs, toTs, streams: Object.fromEntries(streams), control } };
+}
+
+const TS_HEAD = Buffer.from(`{"ts_recv":`, "latin1");
+const STREAM_HEAD = Buffer.from(`"stream":"`, "latin1");
+
+/** A written line's receipt time and, for a data line (`"stream"` right after it, no `"event"`), its stream. */
+function lineHead(b: Buffer, at: number, end: number): { kind: "data"; ts: number | null; stream: string } | { kind: "other"; ts: number | null } {
+  if (end - at < TS_HEAD.length || b.compare(TS_HEAD, 0, TS_HEAD.length, at, at + TS_HEAD.length) !== 0) return { kind: "other", ts: null };
+  let i = at + TS_HEAD.length;
+  while (i < end && b[i] !== 0x2c) i++;
+  const ts = Number(b.toString("latin1", at + TS_HEAD.length, i));
+  const t = Number.isFinite(ts) ? ts : null;
+  const s = i + 1;
+  if (s + STREAM_HEAD.length <= end && b.compare(STREAM_HEAD, 0, STREAM_HEAD.length, s, s + STREAM_HEAD.length) === 0) {
+    const from = s + STREAM_HEAD.length;
+    const close = b.indexOf(0x22, from);
+    if (close > from && close < end) return { kind: "data", ts: t, stream: b.toString("utf8", from, close) };
+  }
+  return { kind: "other", ts: t };
+}
+
+/**
+ * Appends `line` to an existing file that ends on a whole line, whole or not at all (a short write
+ * is truncated away). Best effort: false when it could not.
+ */
+async function appendWholeLine(path: string, line: string, sync: boolean): Promise<boolean> {
+  let fh: FileHandle | null = null;
+  try {
+    fh = await open(path, "r+");
+    const { size } = await fh.stat();
+    const b = Buffer.from(`${line}\n`, "utf8");
+    try {
+      for (let n = 0; n < b.length; ) {
+        const { bytesWritten } = await fh.write(b, n, b.length - n, size + n);
+        if (bytesWritten === 0) throw new Error("nothing written");
+        n += bytesWritten;
+      }
+      if (sync) await fh.datasync();
+    } catch {
+      await fh.truncate(size).catch(() => {});
+      return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await fh?.close().catch(() => {});
   }
 }
 

@@ -26,6 +26,16 @@ export function positionOpenedAt(pos: number, trades: readonly VenueTrade[]): nu
   return null;
 }
 
+/**
+ * The trades of several reads of the list (the latest page at start, the trades after it read since),
+ * each once, oldest first: what `positionOpenedAt` walks back through without asking again.
+ */
+export function joinTrades(...pages: readonly (readonly VenueTrade[])[]): VenueTrade[] {
+  const byId = new Map<number, VenueTrade>();
+  for (const page of pages) for (const t of page) byId.set(t.id, t);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
 /** The trades of a UTC day, oldest first, and whether earlier ones of that day may be missing. */
 export interface DayTrades {
   readonly trades: VenueTrade[];

@@ -6,10 +6,15 @@
  * others (a full TTL after the last renewal) nothing of it is still on its way to the venue. The next
  * holder starts as after a restart: it reconciles, adopts the position and its stop, and cancels
  * whatever else rests.
+ *
+ * A term whose start fails gives the lease up. For want of an answer (an outage) the lease is asked
+ * for again a TTL later; a refusal (a key, a signature, a setting the venue rejects: start-retry.ts
+ * `StartAnswers`) would be answered the same at every term, so this process stops asking for good.
  */
 import type { Row, RowKind } from "../../core/rows.ts";
 import type { Logger } from "../../util/log.ts";
 import type { LeaseStatus, TradeStatus, TradingSession } from "./session.ts";
+import { notStartedReason, startStatus, type StartAnswers } from "./start-retry.ts";
 import { newTradeCounters, type LiveTrader } from "./trader.ts";
 
 export type LeaseAnswer = { readonly held: true } | { readonly held: false; readonly holder: string | null; readonly error: string | null };
@@ -27,8 +32,21 @@ export interface Lease {
 
 export interface LeasedTradingOptions {
   readonly ttlMs: number;
-  /** After a term that could not start, this long before the lease is asked for again. */
+  /** After a term that could not start for want of an answer, this long before the lease is asked for again. */
   readonly retryAfterFailureMs?: number;
+  /**
+   * The venue's answers (start.ts feeds them every request's audit): cleared before a term starts and
+   * read when it fails, to tell a refusal from an outage. Without it every failure is taken for an outage.
+   */
+  readonly answers?: Pick<StartAnswers, "clear" | "refused">;
+}
+
+/** The last failed start, shown while no term runs; `refused` ends asking for the lease. */
+interface FailedStart {
+  readonly error: string;
+  readonly refused: boolean;
+  /** Starts failed in a row. */
+  readonly attempts: number;
 }
 
 export class LeasedTrading implements TradingSession {
@@ -49,6 +67,7 @@ export class LeasedTrading implements TradingSession {
   private stopped = false;
   /** performance.now() before which no new term is asked for after a failed start. */
   private notBefore = 0;
+  private failed: FailedStart | null = null;
   private ask: ReturnType<typeof setInterval> | null = null;
   private watch: ReturnType<typeof setInterval> | null = null;
 
@@ -83,11 +102,15 @@ export class LeasedTrading implements TradingSession {
       skipped: carried?.skipped ?? {},
       limits: { used_weight_1m: 0, order_count_10s: 0, order_count_1m: 0 },
       lease,
+      ...(this.failed === null ? {} : { start: startStatus(this.failed.error, this.failed.attempts, this.failed.refused, this.failed.refused ? null : this.notBefore) }),
     };
   }
 
   healthReasons(nowMs = Date.now()): string[] {
     const out = this.trader?.healthReasons(nowMs) ?? [];
+    // Refused: this collector will not trade until it is fixed and restarted (an outage is retried, and another collector may trade meanwhile).
+    const f = this.failed;
+    if (this.trader === null && f !== null && f.refused) out.push(notStartedReason(f.error, f.attempts, true));
     // Standing by is healthy; not being able to reach the lease for a whole TTL is not.
     if (this.trader === null && this.errorSince !== null && nowMs - this.errorSince > this.opts.ttlMs) {
       out.push(`trade lease unreachable for ${Math.round((nowMs - this.errorSince) / 1000)} s: ${this.lastError}`);
@@ -110,17 +133,27 @@ export class LeasedTrading implements TradingSession {
     return left;
   }
 
+  /** The venue refused a term's start: this process no longer asks for the lease. */
+  private refusedForGood(): boolean {
+    return this.failed?.refused === true;
+  }
+
   private leaseStatus(): LeaseStatus {
     return { mode: "nats", held: this.trader !== null, holder: this.trader !== null ? this.lease.me : this.holder, me: this.lease.me, held_since_ms: this.heldSince, last_error: this.lastError, terms: this.terms };
   }
 
   private async tick(): Promise<void> {
-    if (this.asking || this.stopped) return;
+    if (this.asking || this.stopped || this.refusedForGood()) return;
     if (this.trader === null && performance.now() < this.notBefore) return;
     this.asking = true;
     try {
       const a = await this.lease.hold();
       if (this.stopped) return;
+      // A renewal on its way when the start was refused: give back what it renewed.
+      if (this.refusedForGood()) {
+        if (a.held) await this.lease.release();
+        return;
+      }
       if (a.held) {
         this.lastHeldAt = performance.now();
         this.lastError = null;
@@ -131,6 +164,8 @@ export class LeasedTrading implements TradingSession {
       }
       this.holder = a.holder;
       this.lastError = a.error;
+      // Another collector trades: this one's failed start (an outage) is no longer what stands.
+      if (a.holder !== null) this.failed = null;
       if (a.error !== null) this.errorSince ??= Date.now();
       else this.errorSince = null;
       if (this.trader !== null) this.endTerm(a.holder !== null ? `the trading lease is held by ${a.holder}` : `the trading lease could not be renewed: ${a.error}`);
@@ -154,11 +189,23 @@ export class LeasedTrading implements TradingSession {
     this.terms++;
     this.heldSince = Date.now();
     this.log.log("info", "trade: holding the trading lease; starting", { me: this.lease.me, term: this.terms });
+    this.opts.answers?.clear();
     const err = await t.start();
+    if (err === null) this.failed = null;
     if (err === null || this.trader !== t) return;
-    this.log.log("error", "trade: could not start while holding the trading lease; giving it up", { error: err });
+    const refused = this.opts.answers?.refused ?? false;
+    this.failed = { error: err, refused, attempts: (this.failed?.attempts ?? 0) + 1 };
     this.endTerm(err);
-    this.notBefore = performance.now() + (this.opts.retryAfterFailureMs ?? this.opts.ttlMs);
+    if (refused) {
+      // The venue would answer every term the same: no more asking, and the lease left to another collector.
+      this.log.log("error", "trade: the venue refused the trader's start; not retrying (fix it, then restart); the trading lease is given up for good", { error: err, me: this.lease.me, term: this.terms });
+      if (this.ask !== null) clearInterval(this.ask);
+      if (this.watch !== null) clearInterval(this.watch);
+      this.ask = this.watch = null;
+    } else {
+      this.log.log("error", "trade: could not start while holding the trading lease; giving it up", { error: err });
+      this.notBefore = performance.now() + (this.opts.retryAfterFailureMs ?? this.opts.ttlMs);
+    }
     await this.lease.release();
   }
 

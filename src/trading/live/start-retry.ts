@@ -8,7 +8,7 @@
 import type { VenueAudit } from "../../core/execution.ts";
 import type { Row, RowKind } from "../../core/rows.ts";
 import type { Logger } from "../../util/log.ts";
-import type { TradeStatus, TradingSession } from "./session.ts";
+import type { StartStatus, TradeStatus, TradingSession } from "./session.ts";
 import { newTradeCounters } from "./trader.ts";
 import { settlesWithin } from "./within.ts";
 
@@ -60,6 +60,19 @@ export class StartAnswers {
   }
 }
 
+/**
+ * How a trader's failed start shows, in `/api/status` trading.start and in `/health`: the same for a
+ * start retried here and for one under the trading lease (lease.ts), which retries at its next term.
+ */
+export function startStatus(error: string, attempts: number, refused: boolean, nextAt: number | null): StartStatus {
+  return { error, attempts, retrying: !refused, next_attempt_in_ms: nextAt === null ? null : Math.max(0, Math.round(nextAt - performance.now())) };
+}
+
+export function notStartedReason(error: string, attempts: number, refused: boolean): string {
+  const then = refused ? "not retrying: the venue refused it (fix it, then restart)" : `retrying (${attempts} attempt${attempts === 1 ? "" : "s"} so far)`;
+  return `trade: not started: ${error}; ${then}`;
+}
+
 export class RetryingStart implements TradingSession {
   private session: TradingSession | null = null;
   private error: string;
@@ -99,14 +112,13 @@ export class RetryingStart implements TradingSession {
       counters: newTradeCounters(),
       skipped: {},
       limits: { used_weight_1m: 0, order_count_10s: 0, order_count_1m: 0 },
-      start: { error: this.error, attempts: this.attempts, retrying: !this.refused, next_attempt_in_ms: this.nextAt === null ? null : Math.max(0, Math.round(this.nextAt - performance.now())) },
+      start: startStatus(this.error, this.attempts, this.refused, this.nextAt),
     };
   }
 
   healthReasons(nowMs = Date.now()): string[] {
     if (this.session !== null) return this.session.healthReasons(nowMs);
-    const then = this.refused ? "not retrying: the venue refused it (fix it, then restart)" : `retrying (${this.attempts} attempt${this.attempts === 1 ? "" : "s"} so far)`;
-    return [`trade: not started: ${this.error}; ${then}`];
+    return [notStartedReason(this.error, this.attempts, this.refused)];
   }
 
   async stop(flatten: boolean, budgetMs = Number.POSITIVE_INFINITY): Promise<string[]> {

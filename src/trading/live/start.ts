@@ -96,7 +96,8 @@ function startAttempt(c: StartContext): () => Promise<StartAttempt> {
       return new LiveTrader(strategy, opened.venue, c.records, c.log, { symbols, params: t, risk: (s) => riskFor(c.input.risk, t, s), ...(carry === null ? {} : { carry }) });
     };
     if (c.lease !== null) {
-      const session = new LeasedTrading(c.lease, make, c.log, { ttlMs: t.lease_ttl_sec * 1000 });
+      // Each term's start is told apart by the same answers: a refusal ends asking for the lease (lease.ts).
+      const session = new LeasedTrading(c.lease, make, c.log, { ttlMs: t.lease_ttl_sec * 1000, answers });
       session.start();
       return { ok: true, session };
     }

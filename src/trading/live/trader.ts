@@ -20,7 +20,7 @@ import type { Logger } from "../../util/log.ts";
 import type { Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
 import { RiskBook, utcDay, utcDayStart } from "../risk/limits.ts";
-import { positionOpenedAt, tradesOfDay, type DayTrades } from "./history.ts";
+import { joinTrades, positionOpenedAt, tradesOfDay, type DayTrades } from "./history.ts";
 import type { RiskParams } from "../risk/params.ts";
 import type { TradeParams } from "./params.ts";
 import type { TradeRecords } from "./records.ts";
@@ -65,6 +65,8 @@ class SymbolState {
   unrealized = 0;
   readonly seenTrades = new Set<number>();
   lastTradeId = 0;
+  /** The latest page of the trade list read at start, kept until the first reconciliation dates a position it adopts. */
+  latestAtStart: VenueTrade[] | null = null;
   readonly filledByOrder = new Map<number, number>();
   waiters: Waiter[] = [];
   lastRowTs = 0;
@@ -197,6 +199,7 @@ export class LiveTrader {
       const day = await this.dayTrades(s.symbol, trades);
       if (day === null) return `cannot read the trade list of ${s.symbol}`;
       for (const tr of [...trades, ...day.trades]) s.lastTradeId = Math.max(s.lastTradeId, tr.id);
+      s.latestAtStart = trades;
       this.resumeDay(s, day, halts.get(s.symbol) ?? null);
     }
     await this.reconcileAll(true);
@@ -617,10 +620,10 @@ export class LiveTrader {
     return null;
   }
 
-  /** Fills the stream did not deliver (down, or slow), from the trade list. */
-  private async backfillTrades(s: SymbolState): Promise<void> {
+  /** Fills the stream did not deliver (down, or slow), from the trade list; returns the trades read (null: not read). */
+  private async backfillTrades(s: SymbolState): Promise<VenueTrade[] | null> {
     const trades = await this.venue.trades(s.symbol, { fromId: s.lastTradeId + 1 });
-    if (trades === null) return;
+    if (trades === null) return null;
     for (const t of trades) {
       if (s.seenTrades.has(t.id)) continue;
       // The trade list has no client order id: the order has it.
@@ -628,6 +631,7 @@ export class LiveTrader {
       const clientOrderId = o?.clientOrderId ?? "";
       this.applyFill(s, { tradeId: t.id, orderId: t.orderId, clientOrderId, side: t.side, price: t.price, qty: t.qty, commission: t.commission, commissionAsset: "USDT", realizedPnl: t.realizedPnl, maker: t.maker, time: t.time });
     }
+    return trades;
   }
 
   private async refreshPosition(s: SymbolState): Promise<void> {
@@ -672,15 +676,20 @@ export class LiveTrader {
     await Promise.all(
       [...this.state.values()].map((s) =>
         this.enqueue(s, async () => {
-          await this.backfillTrades(s);
+          const backfilled = await this.backfillTrades(s);
+          const latest = s.latestAtStart;
+          s.latestAtStart = null;
           const before = s.pos;
           await this.refreshPosition(s);
           if (initial && Math.abs(s.pos) > EPS) {
             // A position from before this process (a crash): the strategy learns it as an external fill.
             // Its age is the venue's: the time of the fill that opened it, from the trade list; when the
             // list does not reach back that far, the adoption time (the strategy's time stop then
-            // counts from now). Never 0: the time stop would close it at the first row.
-            const opened = positionOpenedAt(s.pos, (await this.venue.trades(s.symbol, "latest")) ?? []);
+            // counts from now). Never 0: the time stop would close it at the first row. The list is the
+            // latest page the start read plus the trades after it just backfilled, not read again; only
+            // when either is missing is the latest page asked for.
+            const listed = latest !== null && backfilled !== null ? joinTrades(latest, backfilled) : ((await this.venue.trades(s.symbol, "latest")) ?? []);
+            const opened = positionOpenedAt(s.pos, listed);
             const since = opened ?? Date.now();
             this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice, opened_ms: since, age_known: opened !== null });
             this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: since, fee: 0, key: null });

@@ -138,8 +138,9 @@ export function gapLine(tsRecv: number, stream: string, fromId: number, toId: nu
 }
 
 /**
- * A REST depth snapshot (full-depth mode) at the place it was applied: `data` is the exact response
- * text, `limit` the one requested (a side with fewer levels was complete). Replay applies it there.
+ * A REST depth snapshot (full-depth mode) where its answer arrived among the diffs: `data` is the exact
+ * response text, `limit` the one requested (a side with fewer levels was complete). Replay hands it to
+ * the book at the same place, so it reaches the same decision (applied, waiting, stale or not needed).
  */
 export function depthSnapshotLine(tsRecv: number, stream: string, limit: number, body: string): string {
   return `{"ts_recv":${tsRecv},"event":"depth_snapshot","stream":${JSON.stringify(stream)},"limit":${limit},"data":${body}}`;

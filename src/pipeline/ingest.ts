@@ -64,7 +64,7 @@ export class Ingest implements FeedOutput {
     this.pipeline.lines.append(symbol, ts, gapLine(ts, stream, fromId, toId));
   }
 
-  /** Full-depth mode: a snapshot answer is written where it is applied, so replay applies it there too. */
+  /** Full-depth mode: a snapshot answer is written where it arrived among the diffs, so replay hands it to the book there too. */
   depthSnapshot(symbol: string, stream: string, limit: number, body: string | null, error: string | null): void {
     const ts = stamp(this.stats.get(symbol)!, Date.now());
     if (body === null) {

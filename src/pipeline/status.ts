@@ -390,7 +390,8 @@ export class LevelsRefused {
 
 /**
  * The book of a symbol, `levels` per side: from the full book in full-depth mode (up to its known
- * depth; empty while it resyncs), else the engine's latest depth5 levels. `levels` outside the
+ * depth; while it is not in sync, `state` says so, the sides are empty and best bid/ask, mid and
+ * spread are null), else the engine's latest depth5 levels. `levels` outside the
  * mode's range is refused (a 400 naming the range and why), before the symbol is looked up.
  */
 export function buildOrderbook(p: CollectorParts, symbol: string, levels = DEFAULT_ORDERBOOK_LEVELS): Record<string, unknown> | LevelsRefused | null {
@@ -403,6 +404,8 @@ export function buildOrderbook(p: CollectorParts, symbol: string, levels = DEFAU
   const b = bookOf(p, symbol);
   if (b === null) return { ...head, mode: "depth5", bids: s.bids.slice(0, levels), asks: s.asks.slice(0, levels) };
   const synced = b.state === "synced";
+  // Out of sync there is no book: the engine's touch is the dropped book's, so it is not shown either.
+  if (!synced) head.best_bid = head.best_ask = head.mid = head.spread_bps = null;
   const side = (l: DepthSync["view"]["bids"]) => {
     const out: { px: number; qty: number }[] = [];
     if (synced) for (let i = 0; i < Math.min(levels, l.n); i++) out.push({ px: l.priceAt(i), qty: l.qtyAt(i) });

@@ -40,6 +40,8 @@ let badLevels: { status: number; body: string } | null = null;
 let tooManyLevels: { status: number; body: string } | null = null;
 /** /health while KSMUSDT's snapshots are refused for good. */
 let unsyncedHealth: { reasons: string[] } | null = null;
+/** /orderbook for KSMUSDT meanwhile (its book dropped). */
+let unsyncedOrderbook: Record<string, any> | null = null;
 /** Breaks the book recovered from (the last skip is left unrecovered on purpose). */
 const RECOVERED = 3;
 /** /orderbook answers taken while running, with the exchange's book at the same update id. */
@@ -116,6 +118,7 @@ beforeAll(async () => {
       const b = (await r.json()) as { reasons: string[] };
       return r.status === 503 && b.reasons.some((x) => x.includes("order book") && x.includes("KSMUSDT")) ? b : undefined;
     }, 15_000, 200);
+    unsyncedOrderbook = (await (await fetch(`http://127.0.0.1:${port}/orderbook?symbol=KSMUSDT&levels=${LEVELS}`)).json()) as Record<string, any>;
     // (Still refused while the final status is read: KSMUSDT stays out of sync.)
     finalStatus = await apiStatus(port);
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -158,6 +161,8 @@ describe("full-depth book under exchange faults (compiled binary, fake exchange)
     expect(badLevels?.body).toBe('{"error":"query parameter levels must be an integer from 1 to 1000"}');
     expect(tooManyLevels).toEqual({ status: 400, body: '{"error":"query parameter levels must be an integer from 1 to 1000"}' });
     expect(orderbooks.length).toBe(4);
+    // Out of sync: no levels, and no touch from the dropped book either.
+    expect(unsyncedOrderbook).toMatchObject({ mode: "full", state: "resyncing", last_update_id: null, bids: [], asks: [], best_bid: null, best_ask: null, mid: null, spread_bps: null });
     for (const { got, want } of orderbooks) {
       expect(got.mode).toBe("full");
       expect(want).toBeDefined();

@@ -194,4 +194,45 @@ describe("depth sync under faults (real ETHUSDT diffs)", () => {
     expect(h.sync.counters.resyncs).toBe(0);
     expect(h.crossedSeen).toBe(0);
   });
+
+  test("refresh: an answer that is the book as it stands (L = the asking diff's u, no diff since) is applied, not refused as stale", () => {
+    const h = new Harness({ refreshBelow: 80, fullLevels: 20 });
+    h.diffs(start - 2, start + 1);
+    h.snapshot(snapshotAt(start, 100));
+    let i = start + 2;
+    for (; i < diffs.length; i++) {
+      const needs = h.needs;
+      h.diffs(i, i);
+      if (h.needs > needs) break;
+    }
+    expect(i).toBeLessThan(diffs.length);
+    const asked = h.needs;
+    // The exchange answers before the next diff: its book at the u of the diff that asked.
+    h.snapshot(snapshotAt(i, 100));
+    expect(h.sync.counters.snapshotsStale).toBe(0);
+    expect(h.sync.counters.refreshes).toBe(1);
+    expect(h.sync.counters.refreshMismatches).toBe(0);
+    expectExchangeBook(h.sync, i);
+    // A quiet symbol: more answers at the same id are not needed any more, and nothing is asked again.
+    h.snapshot(snapshotAt(i, 100));
+    h.snapshot(snapshotAt(i, 100));
+    expect(h.sync.counters.snapshotsStale).toBe(0);
+    expect(h.sync.counters.snapshotsUnused).toBe(2);
+    expect(h.needs).toBe(asked);
+    // An answer older than the asking diff is still stale, and asked again (the initial rule, U ≤ L).
+    for (i++; i < diffs.length; i++) {
+      const needs = h.needs;
+      h.diffs(i, i);
+      if (h.needs > needs) break;
+    }
+    h.snapshot(snapshotAt(i - 1, 100));
+    expect(h.sync.counters.snapshotsStale).toBe(1);
+    expect(h.sync.counters.refreshes).toBe(1);
+    h.snapshot(snapshotAt(i, 100));
+    expect(h.sync.counters.refreshes).toBe(2);
+    expectExchangeBook(h.sync, i);
+    h.diffs(i + 1, i + 300);
+    expect(h.sync.counters.resyncs).toBe(0);
+    expect(h.crossedSeen).toBe(0);
+  });
 });

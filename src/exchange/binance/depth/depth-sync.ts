@@ -21,12 +21,16 @@
  * diffs applied meanwhile are kept, and when the snapshot is there a second book is built from it
  * and those diffs (same alignment rule) up to the current `u`, compared with the running book inside
  * the window both know (every differing level is counted in `refreshMismatches`: it would mean the
- * running book had gone wrong), and swapped in. Only a side thinner than the top 5 before the new
+ * running book had gone wrong), and swapped in. The kept diffs start with the one that asked for the
+ * refresh, so an answer that is the book as it stands (L = its u, nothing since) aligns and is applied;
+ * only an answer older than that diff is stale. Only a side thinner than the top 5 before the new
  * snapshot arrives forces a real resync (reason `window`).
  *
  * Everything here depends only on the order of diffs and snapshots handed in, never on the clock:
- * replay of the raw log, which holds every diff and every snapshot at the place it was applied,
- * rebuilds the same book, the same top-5 events and the same `book_l2` rows.
+ * replay of the raw log, which holds every diff and every snapshot answer at the place it arrived
+ * (applied, waiting for the diffs that reach it, refused as stale, or not needed any more), hands
+ * them in in the same order and so rebuilds the same book, the same top-5 events and the same
+ * `book_l2` rows.
  *
  * While in sync, each applied diff that changes the top 5 levels (price or quantity, either side)
  * yields a depth5-shaped event for the engine; `book_l2` rows (top `fullLevels` per side) are written
@@ -348,7 +352,9 @@ export class DepthSync {
       else this.out.needSnapshot();
     } else if (thinner(b.bids, this.opts.refreshBelow) || thinner(b.asks, this.opts.refreshBelow)) {
       this.refreshing = true;
-      this.recent = [];
+      // The diff that showed it is kept too: an answer whose lastUpdateId is its u (the book as it is
+      // now, on a quiet symbol the usual answer) aligns on it like any other (U ≤ L ≤ u), and is applied.
+      this.recent = [own(ev)];
       this.out.needSnapshot();
     }
   }

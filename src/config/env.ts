@@ -50,6 +50,11 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b("HTTP_TOKEN", "http.token", "string"),
 ];
 
+/** What a boolean variable (`bool01`) accepts, lower-cased: the error message lists them. */
+const BOOL_TRUE: readonly string[] = ["1", "true", "yes", "on"];
+const BOOL_FALSE: readonly string[] = ["0", "false", "no", "off"];
+const oneOf = (xs: readonly string[]): string => `${xs.slice(0, -1).join(", ")} or ${xs[xs.length - 1]}`;
+
 /** Converts an environment string; returns an error message instead of throwing. */
 export function convertEnv(binding: EnvBinding, raw: string): { value: unknown } | { error: string } {
   const s = raw.trim();
@@ -69,9 +74,9 @@ export function convertEnv(binding: EnvBinding, raw: string): { value: unknown }
     }
     case "bool01": {
       const v = s.toLowerCase();
-      if (["1", "true", "yes", "on"].includes(v)) return { value: true };
-      if (["0", "false", "no", "off"].includes(v)) return { value: false };
-      return { error: `expected 1 or 0, got ${got()}` };
+      if (BOOL_TRUE.includes(v)) return { value: true };
+      if (BOOL_FALSE.includes(v)) return { value: false };
+      return { error: `expected ${oneOf(BOOL_TRUE)} to enable, or ${oneOf(BOOL_FALSE)} to disable (any case), got ${got()}` };
     }
     case "symbols": {
       if (s.toUpperCase() === "ALL") return { value: "ALL" };

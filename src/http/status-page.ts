@@ -33,12 +33,18 @@ border-radius:8px;color:#ffb3ad}
 .tile{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:8px 12px}
 .tile b{display:block;font-size:18px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .tile small,.k{color:var(--muted);font-size:12px}
-.wrap{overflow-x:auto;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
+.wrap{overflow-x:auto;border:1px solid var(--line);border-radius:8px;background:
+linear-gradient(to right,var(--panel) 40%,rgba(22,27,34,0)) left/36px 100% no-repeat local,
+linear-gradient(to left,var(--panel) 40%,rgba(22,27,34,0)) right/36px 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(88,166,255,.35),rgba(88,166,255,0)) left/12px 100% no-repeat scroll,
+radial-gradient(farthest-side at 100% 50%,rgba(88,166,255,.35),rgba(88,166,255,0)) right/12px 100% no-repeat scroll,var(--panel)}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:6px 10px;text-align:right;white-space:nowrap;border-bottom:1px solid var(--line)}
 tbody tr:last-child td{border-bottom:0}tbody tr:hover{background:#1c2230}
 th{color:var(--muted);font-weight:500;font-size:12px;position:sticky;top:0;background:var(--panel)}
 td:first-child,th:first-child{text-align:left;font-weight:600}
+#paper td,#trading td:last-child,#custom td:last-child{white-space:normal}#trading td:last-child,#custom td:last-child{min-width:10em}
+#paper table{min-width:1000px}
 td.file{max-width:260px;overflow:hidden;text-overflow:ellipsis;color:var(--muted);text-align:left}
 .buy{color:var(--green)}.sell{color:var(--red)}.neutral{color:var(--muted)}
 .pos{color:var(--green)}.neg{color:var(--red)}

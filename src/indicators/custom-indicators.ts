@@ -24,9 +24,13 @@ export class CustomIndicators {
     return this.loaded.length;
   }
 
-  /** A new stage for `symbol` (fresh indicator state: one per symbol and process session). */
-  host(symbol: string, sink: RowSink): IndicatorHost {
-    return new IndicatorHost(symbol, this.loaded, this.stats, sink, this.log);
+  /**
+   * A new stage for `symbol` (fresh indicator state: one per symbol and process session). `log`
+   * replaces the process's logger for its lines: the crash-recovery rebuild marks its own
+   * (pipeline/recovery.ts).
+   */
+  host(symbol: string, sink: RowSink, log: Logger = this.log): IndicatorHost {
+    return new IndicatorHost(symbol, this.loaded, this.stats, sink, log);
   }
 
   views(): IndicatorStatsView[] {

@@ -15,7 +15,8 @@
  *
  * A handler that throws, returns a promise, or emits a row that does not fit the declared columns
  * makes that call an error: counted, logged at most once per 10 s per indicator and symbol, rows of
- * an erroneous emit dropped (valid rows emitted in the same call are kept). After
+ * an erroneous emit dropped (valid rows emitted in the same call are kept). An emit outside the
+ * handler's call (a timer) is counted and logged the same way, its row dropped, but is no failing call. After
  * `SWITCH_OFF_STREAK` failing calls in a row, or `SWITCH_OFF_TOTAL` in all, the indicator is
  * switched off for this symbol until the process ends. Built-ins, other indicators, other symbols
  * and the sinks are not affected: everything the module does happens inside this class's try blocks.
@@ -45,6 +46,8 @@ interface Instance {
   /** Failing calls in a row, and in all. */
   streak: number;
   errors: number;
+  /** Emits outside a call (counted as errors, not as failing calls). */
+  lateEmits: number;
   /** First problem of the call in progress (null: none so far). */
   callError: string | null;
   off: boolean;
@@ -54,6 +57,21 @@ const HANDLERS = ["onTrade", "onBook", "onDisconnect", "onEnd"] as const;
 type Handler = "create" | (typeof HANDLERS)[number];
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+
+/** What is wrong with the value `create` returned (null: a usable object of handlers). */
+function handlersProblem(h: unknown): string | null {
+  if (isThenable(h)) return "create returned a promise: create must be synchronous and return the handlers";
+  if (typeof h !== "object" || h === null) return `create returned ${h === null ? "null" : typeof h}, not an object of handlers (${HANDLERS.join(", ")})`;
+  const o = h as Record<string, unknown>;
+  for (const k of HANDLERS) {
+    if (o[k] !== undefined && typeof o[k] !== "function") return `create returned ${k} as ${o[k] === null ? "null" : `a ${typeof o[k]}`}, not a function`;
+  }
+  // A misspelt handler would otherwise never be called, silently.
+  const unknown = Object.keys(o).filter((k) => /^on[A-Z]/.test(k) && !(HANDLERS as readonly string[]).includes(k));
+  if (unknown.length > 0) return `create returned ${unknown.join(", ")}, not a handler harvestd calls (${HANDLERS.join(", ")})`;
+  if (!HANDLERS.some((k) => o[k] !== undefined)) return `create returned no handler (${HANDLERS.join(", ")})`;
+  return null;
+}
 
 function levels(side: BookSide): Level[] {
   const out: Level[] = [];
@@ -87,6 +105,7 @@ export class IndicatorHost implements SymbolStage {
         emit: (row) => this.emit(inst, row),
         streak: 0,
         errors: 0,
+        lateEmits: 0,
         callError: null,
         off: false,
       };
@@ -158,14 +177,13 @@ export class IndicatorHost implements SymbolStage {
   private create(inst: Instance): void {
     this.call(inst, "create", () => {
       const h = inst.ind.module.create(Object.freeze({ symbol: this.symbol, params: inst.ind.params }));
-      if (typeof h !== "object" || h === null) throw new Error("create must return an object of handlers");
-      for (const k of HANDLERS) {
-        if (h[k] !== undefined && typeof h[k] !== "function") throw new Error(`${k} must be a function`);
+      // A returned value of the wrong shape is a problem of its own, not a throw: worded as such.
+      const wrong = handlersProblem(h);
+      if (wrong !== null) {
+        if (isThenable(h)) Promise.resolve(h).catch(() => {});
+        this.problem(inst, wrong);
+        return;
       }
-      // A misspelt handler would otherwise never be called, silently.
-      const unknown = Object.keys(h).filter((k) => /^on[A-Z]/.test(k) && !(HANDLERS as readonly string[]).includes(k));
-      if (unknown.length > 0) throw new Error(`create returned ${unknown.join(", ")}, not a handler harvestd calls (${HANDLERS.join(", ")})`);
-      if (!HANDLERS.some((k) => h[k] !== undefined)) throw new Error(`create returned no handler (${HANDLERS.join(", ")})`);
       (inst as { handlers: IndicatorHandlers | null }).handlers = h;
     });
     // Without its handlers the indicator cannot run for this symbol.
@@ -198,16 +216,24 @@ export class IndicatorHost implements SymbolStage {
     inst.streak++;
     inst.errors++;
     st.recordError(this.symbol, inst.callError);
+    this.logError(inst, handler, inst.callError);
+    if (inst.streak >= SWITCH_OFF_STREAK) this.switchOff(inst, `${inst.streak} failing calls in a row`);
+    else if (inst.errors >= SWITCH_OFF_TOTAL) this.switchOff(inst, `${inst.errors} failing calls`);
+  }
+
+  /**
+   * The `warn` line of a failing call, or of an emit outside a call: at most one per indicator and
+   * symbol per LOG_INTERVAL_MS (the next one says how many were left out).
+   */
+  private logError(inst: Instance, handler: Handler | null, error: string): void {
     this.log.limited(`indicator:${inst.ind.name}:${this.symbol}`, "warn", "custom indicator error", {
       indicator: inst.ind.name,
       file: inst.ind.file,
       symbol: this.symbol,
       handler,
-      error: inst.callError,
-      errors: inst.errors,
+      error,
+      errors: inst.errors + inst.lateEmits,
     }, LOG_INTERVAL_MS);
-    if (inst.streak >= SWITCH_OFF_STREAK) this.switchOff(inst, `${inst.streak} failing calls in a row`);
-    else if (inst.errors >= SWITCH_OFF_TOTAL) this.switchOff(inst, `${inst.errors} failing calls`);
   }
 
   private problem(inst: Instance, message: string): void {
@@ -218,8 +244,11 @@ export class IndicatorHost implements SymbolStage {
     if (this.current !== inst) {
       // Outside its own call (a timer, a promise, another indicator's call): order and replay could
       // not be kept. Counted against the indicator without making anyone else's call fail.
-      inst.stats.recordError(this.symbol, "emit() called outside a handler call");
+      const error = "emit() called outside a handler call";
+      inst.stats.recordError(this.symbol, error);
       inst.stats.rowsDropped++;
+      inst.lateEmits++;
+      this.logError(inst, null, error);
       return;
     }
     const r = checkRow(this.symbol, inst.ind.columns, emitted);

@@ -142,13 +142,21 @@ class UncompactedRows implements RowSink {
  * the custom indicators configured now (the same modules as then, unless they were changed in
  * between). Returns the number of lines applied.
  */
-export async function recoverSymbol(cfg: Config, decoder: RawLogDecoder, symbol: string, m: RunMarker, rows: RowSink, custom: CustomIndicators | null = null): Promise<number> {
+export async function recoverSymbol(
+  cfg: Config,
+  decoder: RawLogDecoder,
+  symbol: string,
+  m: RunMarker,
+  rows: RowSink,
+  custom: CustomIndicators | null = null,
+  log?: Logger,
+): Promise<number> {
   const start = m.sessions[symbol];
   if (start === undefined) return 0;
   const out = new UncompactedRows(rows, symbol, m.compacted);
   // Full-depth mode: the log holds diffs and snapshots, which the book turns into what the engine sees.
   const fullDepth = cfg.feed.depth === "full" && cfg.feed.enable_orderbook ? { options: depthSyncOptions(cfg.feed), rows: out, requestSnapshot: () => {}, onSync: () => {} } : null;
-  const processor = new SymbolProcessor(symbol, new SymbolEngine(symbol, indicatorParams(cfg), out), custom === null ? [] : [custom.host(symbol, out)], fullDepth);
+  const processor = new SymbolProcessor(symbol, new SymbolEngine(symbol, indicatorParams(cfg), out), custom === null ? [] : [custom.host(symbol, out, log)], fullDepth);
   let applied = 0;
   let sessions = 0;
   for await (const line of linesSince(cfg.storage.ndjson_dir, symbol, start)) {
@@ -165,6 +173,20 @@ export async function recoverSymbol(cfg: Config, decoder: RawLogDecoder, symbol:
   }
   processor.finish();
   return applied;
+}
+
+/**
+ * The logger of the start-up rebuild: every line it writes carries `"phase":"rebuild"` (a custom
+ * indicator failing again on the interrupted run's lines would otherwise read as a live error of the
+ * new run, before its `starting` line), and is rate-limited apart from the live run's lines of the
+ * same kind, so the first live line of a kind is never held back by the rebuild's.
+ */
+export function rebuildLogger(log: Logger): Logger {
+  const mark = (fields?: Readonly<Record<string, unknown>>) => ({ ...fields, phase: "rebuild" });
+  return {
+    log: (level, msg, fields) => log.log(level, msg, mark(fields)),
+    limited: (key, level, msg, fields, intervalMs) => log.limited(`rebuild:${key}`, level, msg, mark(fields), intervalMs),
+  };
 }
 
 /**
@@ -187,18 +209,20 @@ export async function recoverPreviousRun(
   if (previous !== null && !previous.clean && Object.keys(previous.sessions).length > 0) {
     const t0 = Date.now();
     const removed = removeInterruptedParts(cfg, previous);
+    // Its lines (a custom indicator's errors replayed, a write error) are the rebuild's, not the live run's.
+    const rlog = rebuildLogger(log);
     // A replay-mode pipeline writes into the configured folders and is closed (everything on disk,
     // every hour it wrote compacted) before the live pipeline starts.
     const out = new Pipeline(cfg, { kind: "replay", out: { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir } }, {
-      parquetError: (err) => log.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
-      parquetMaintenance: (ev) => logStorageEvent(log, "parquet", ev),
+      parquetError: (err) => rlog.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
+      parquetMaintenance: (ev) => logStorageEvent(rlog, "parquet", ev),
     });
     // Straight to the writer, past the pipeline's taps: paper trading's rows are not recovered
     // (docs/storage.md, "Crash recovery").
     const sink = out.parquet!;
     let lines = 0;
     // Every symbol of the killed run, also one no longer configured: its part files were deleted in step 1.
-    for (const s of Object.keys(previous.sessions)) lines += await recoverSymbol(cfg, decoder, s, previous, sink, custom);
+    for (const s of Object.keys(previous.sessions)) lines += await recoverSymbol(cfg, decoder, s, previous, sink, custom, rlog);
     await out.close();
     // Its compactions leave the staging folder behind, empty: not debris of a crash for the next start to report.
     for (const root of new Set([cfg.storage.output_dir, cfg.storage.preview_dir])) {

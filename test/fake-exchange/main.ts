@@ -1,14 +1,33 @@
 // Standalone fake exchange for manual runs and benchmarks:
 //   bun test/fake-exchange/main.ts [--speed N] [--symbols A,B] [--port P] [--synthetic N]
 //        [--synthetic-source SYM] [--ping-interval-ms MS] [--trade-history N] [--record-frames]
-//        [--faults PLAN_JSON [--faults-for-ms MS]] [--diff-depth]
+//        [--faults PLAN_JSON [--faults-for-ms MS]] [--diff-depth] [--help]
 // --diff-depth serves the diff stream (`@depth@100ms`) and depth snapshots, for feed.depth = "full".
 // Prints {"publicWsBase":…,"marketWsBase":…,"restBase":…} as one line, runs until SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
 import { startFakeExchange, type FaultPlan } from "./index.ts";
 
+const USAGE = `usage: bun test/fake-exchange/main.ts [options]
+
+Serves recorded Binance USD-M futures traffic on 127.0.0.1; prints
+{"publicWsBase":…,"marketWsBase":…,"restBase":…} as one line, runs until SIGINT/SIGTERM.
+
+  --speed N                  replay speed, recorded ms per wall ms (default 1)
+  --symbols A,B              symbols to serve (default: every recorded one)
+  --port P                   port to listen on (default: a free one)
+  --synthetic N              also serve N clones SYN001USDT… of --synthetic-source
+  --synthetic-source SYM     the symbol cloned (default BTCUSDT)
+  --ping-interval-ms MS      server ping interval (default 180000, as Binance)
+  --trade-history N          trades kept per symbol for REST (default 10000)
+  --record-frames            record every sent frame (grows without bound)
+  --faults PLAN_JSON         start a fault plan (fault-plan.ts) at once
+  --faults-for-ms MS         stop it after MS ms (a line {"faultsStopped":true,…} follows)
+  --diff-depth               serve the diff stream and depth snapshots (feed.depth = "full")
+  -h, --help                 print this and exit
+`;
+
 function fail(msg: string): never {
-  process.stderr.write(`fake-exchange: ${msg}\n`);
+  process.stderr.write(`fake-exchange: ${msg} (--help lists the options)\n`);
   process.exit(64);
 }
 
@@ -34,10 +53,15 @@ try {
       faults: { type: "string" },
       "faults-for-ms": { type: "string" },
       "diff-depth": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   }).values;
 } catch (e) {
   fail((e as Error).message);
+}
+if (args.help === true) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
 
 // Handlers go in before the (slow, fixture-parsing) start so an early signal still exits cleanly.

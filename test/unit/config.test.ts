@@ -131,6 +131,17 @@ describe("environment variables of the original harvester", () => {
     expect(ok(loadConfig({ configPath: null, env: { SYMBOLS: "all" } })).symbols).toBe("ALL");
   });
 
+  test("a bad boolean variable lists every accepted spelling, and each of them is accepted", () => {
+    const r = loadConfig({ configPath: null, env: { PAPER_ENABLE: "banana" } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toContainEqual(
+      expect.objectContaining({ path: "paper.enable", message: 'expected 1, true, yes or on to enable, or 0, false, no or off to disable (any case), got "banana"' }),
+    );
+    for (const v of ["1", "true", "YES", "On"]) expect(ok(loadConfig({ configPath: null, env: { PAPER_ENABLE: v } })).paper.enable).toBe(true);
+    for (const v of ["0", "False", "no", "OFF"]) expect(ok(loadConfig({ configPath: null, env: { PAPER_ENABLE: v } })).paper.enable).toBe(false);
+  });
+
   test("a bad environment value names the variable and the key", () => {
     const r = loadConfig({ configPath: null, env: { WSS_PING_INTERVAL: "soon", ENABLE_ORDERBOOK: "maybe" } });
     expect(r.ok).toBe(false);

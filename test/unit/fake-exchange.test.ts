@@ -430,3 +430,19 @@ describe("fake exchange: limits and synthetic symbols", () => {
     }
   });
 });
+
+test("the CLI: --help prints the usage and exits 0; an unknown option exits 64 pointing at --help", () => {
+  const main = join(import.meta.dir, "..", "fake-exchange", "main.ts");
+  for (const flag of ["--help", "-h"]) {
+    const r = Bun.spawnSync([process.execPath, main, flag]);
+    expect(r.exitCode).toBe(0);
+    const out = r.stdout.toString();
+    expect(out).toStartWith("usage: bun test/fake-exchange/main.ts");
+    for (const opt of ["--speed", "--symbols", "--port", "--synthetic", "--synthetic-source", "--ping-interval-ms", "--trade-history", "--record-frames", "--faults", "--faults-for-ms", "--diff-depth"]) {
+      expect(out).toContain(`  ${opt} `);
+    }
+  }
+  const bad = Bun.spawnSync([process.execPath, main, "--bogus"]);
+  expect(bad.exitCode).toBe(64);
+  expect(bad.stderr.toString()).toBe("fake-exchange: Unknown option '--bogus' (--help lists the options)\n");
+});

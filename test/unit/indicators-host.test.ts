@@ -298,9 +298,76 @@ describe("a failing module", () => {
     set.host("AAAUSDT", new Rows());
     const [typo, empty, ok] = set.views();
     expect(typo!.switchedOff).toEqual(["AAAUSDT"]);
-    expect(typo!.lastError).toBe("AAAUSDT: threw: create returned onTrades, not a handler harvestd calls (onTrade, onBook, onDisconnect, onEnd)");
-    expect(empty!.lastError).toBe("AAAUSDT: threw: create returned no handler (onTrade, onBook, onDisconnect, onEnd)");
+    // Nothing threw: the message says what create returned, without "threw:".
+    expect(typo!.lastError).toBe("AAAUSDT: create returned onTrades, not a handler harvestd calls (onTrade, onBook, onDisconnect, onEnd)");
+    expect(empty!.lastError).toBe("AAAUSDT: create returned no handler (onTrade, onBook, onDisconnect, onEnd)");
     expect(ok!.switchedOff).toEqual([]);
+  });
+
+  test("create returning something else than an object of functions is worded as what it returned, a throw as a throw", async () => {
+    const mods: Indicator[] = [
+      { name: "nul", columns: { x: "double" }, create: () => null as never },
+      { name: "num", columns: { x: "double" }, create: () => 3 as never },
+      { name: "str", columns: { x: "double" }, create: () => ({ onTrade: "yes" }) as never },
+      { name: "pro", columns: { x: "double" }, create: () => Promise.reject(new Error("later")) as never },
+      { name: "thr", columns: { x: "double" }, create: () => { throw new Error("no state"); } },
+    ];
+    const log = new Log();
+    const set = new CustomIndicators(mods.map((m) => loaded(m)), log);
+    set.host("AAAUSDT", new Rows());
+    await Bun.sleep(1); // the promise's rejection is swallowed, not an unhandled one
+    expect(set.views().map((v) => v.lastError)).toEqual([
+      "AAAUSDT: create returned null, not an object of handlers (onTrade, onBook, onDisconnect, onEnd)",
+      "AAAUSDT: create returned number, not an object of handlers (onTrade, onBook, onDisconnect, onEnd)",
+      "AAAUSDT: create returned onTrade as a string, not a function",
+      "AAAUSDT: create returned a promise: create must be synchronous and return the handlers",
+      "AAAUSDT: threw: no state",
+    ]);
+    expect(set.views().every((v) => v.switchedOff.length === 1)).toBe(true);
+    expect(log.lines.filter((l) => l.msg === "custom indicator error").map((l) => l.fields?.handler)).toEqual(["create", "create", "create", "create", "create"]);
+  });
+
+  test("emit outside a call (a timer) is logged like a failing call, through the same rate limit, and is no failing call", async () => {
+    let later: ((row: never) => void) | null = null;
+    const mod: Indicator = {
+      name: "late",
+      columns: { x: "double" },
+      create: () => ({
+        onTrade(_t, emit) {
+          later = emit as never;
+        },
+      }),
+    };
+    const log = new Log();
+    const set = new CustomIndicators([loaded(mod)], log);
+    const h = set.host("AAAUSDT", new Rows());
+    h.onTrade(trade(1), 1, false);
+    await Bun.sleep(1);
+    for (let i = 0; i < 3 * SWITCH_OFF_STREAK; i++) later!({ ts_ms: 1, x: 1 } as never);
+    const errs = log.lines.filter((l) => l.msg === "custom indicator error");
+    expect(errs.length).toBe(1); // the rest held back by the limiter (the real one counts them)
+    expect(errs[0]).toMatchObject({
+      level: "warn",
+      fields: { indicator: "late", file: "/x/late.ts", symbol: "AAAUSDT", handler: null, error: "emit() called outside a handler call", errors: 1 },
+    });
+    expect(log.limitedCalls).toBe(3 * SWITCH_OFF_STREAK);
+    const v = set.views()[0]!;
+    expect(v.errors).toBe(3 * SWITCH_OFF_STREAK);
+    // Not failing calls: the indicator goes on.
+    expect(v.switchedOff).toEqual([]);
+    h.onTrade(trade(2), 2, false);
+    expect(v.calls + 1).toBe(set.views()[0]!.calls);
+  });
+
+  test("a host given its own logger writes its lines there (the crash-recovery rebuild marks its lines so)", () => {
+    const own = new Log();
+    const proc = new Log();
+    const bad: Indicator = { name: "bad", columns: { x: "double" }, create: () => ({ onTrade() { throw new Error("x"); } }) };
+    const set = new CustomIndicators([loaded(bad)], proc);
+    const h = set.host("AAAUSDT", new Rows(), own);
+    for (let i = 1; i <= SWITCH_OFF_STREAK; i++) h.onTrade(trade(i), i, false);
+    expect(proc.lines).toEqual([]);
+    expect(own.lines.map((l) => l.msg)).toEqual(["custom indicator error", "custom indicator switched off for this symbol"]);
   });
 
   test("cost is measured per handler call", () => {

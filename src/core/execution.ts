@@ -195,6 +195,8 @@ export interface ExecutionVenue {
   cancelAllOrders(symbol: string): Promise<VenueReply>;
   cancelStop(symbol: string, clientStopId: string): Promise<VenueReply>;
   cancelAllStops(symbol: string): Promise<VenueReply>;
+  /** A stop by its client id, in whatever state (resting, triggered, finished, cancelled); null: no answer or not found. */
+  queryStop(symbol: string, clientStopId: string): Promise<StopState | null>;
   openOrders(symbol: string): Promise<OrderState[] | null>;
   openStops(symbol: string): Promise<StopState[] | null>;
   positions(symbol?: string): Promise<PositionState[] | null>;

@@ -4,7 +4,7 @@
 // a forced loss trips the kill switch, and stop() cancels and flattens (or keeps the stop without).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Row, RowSink } from "../../src/core/rows.ts";
+import { API_KEY, Rows, SECRET } from "./trade-unit-support.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
@@ -17,18 +17,7 @@ import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
 
 const SYMBOL = "SANDUSDT";
-const API_KEY = "unitKey-0123456789abcdef";
-const SECRET = "unitSecret-0123456789abcdef";
 
-class Rows implements RowSink {
-  readonly rows: { kind: string; row: Row }[] = [];
-  append(kind: string, row: Row): void {
-    this.rows.push({ kind, row: { ...row } });
-  }
-  of(kind: string): Row[] {
-    return this.rows.filter((r) => r.kind === kind).map((r) => r.row);
-  }
-}
 
 let fx: FakeExchange;
 let tn: FakeTestnet;

@@ -23,7 +23,9 @@ export class ScriptedStrategy implements Strategy {
   position(): PositionView | null {
     return null;
   }
+  /** A halt of the strategy's own book a test sets (its loss limits tripped). */
+  halt: Halt | null = null;
   halts(): readonly Halt[] {
-    return [];
+    return this.halt === null ? [] : [this.halt];
   }
 }

@@ -119,7 +119,9 @@ describe("adopting a position at start", () => {
     const next = await makeTrader();
     try {
       expect(latestReads(since)).toBe(1);
-      // Adopted as an external fill dated by the venue's opening fill, not by the adoption.
+      // Adopted as an external fill dated by the venue's opening fill, not by the adoption; told to the
+      // strategy with the first market-data price (its entry in market-data terms: docs/trading.md).
+      next.trader.onRow("orderbook", { symbol: SYMBOL, ts_ms: Date.now(), mid: px });
       expect(next.strategy.fills).toHaveLength(1);
       expect(next.strategy.fills[0]!).toMatchObject({ symbol: SYMBOL, side: "buy", qty: ledger.position(SYMBOL).qty, ts_ms: openedAt, key: null });
     } finally {

@@ -231,7 +231,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     const rows = trade.symbols;
     const per = (f: (t: (typeof rows)[number]) => number | null): Sample[] => rows.map((t) => [{ symbol: t.symbol }, f(t)]);
     x.gauge("harvestd_trade_position_qty", "Position at the venue, base quantity (negative = short).", per((t) => t.position_qty));
-    x.gauge("harvestd_trade_position_notional", "Position notional at the latest mid, quote currency.", per((t) => t.position_notional));
+    x.gauge("harvestd_trade_position_notional", "Position notional at the venue's last known price (mark or fill), quote currency.", per((t) => t.position_notional));
     x.gauge("harvestd_trade_position_notional_limit", "max_position_notional of the symbol.", per((t) => t.max_position_notional));
     x.gauge("harvestd_trade_open_orders", "Resting orders at the venue (the protective stop included).", per((t) => t.open_orders));
     x.gauge("harvestd_trade_day_pnl", "PnL of the UTC day (realised − commissions + unrealised), quote currency.", per((t) => t.day_pnl));
@@ -239,7 +239,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_trade_pnl", "PnL since start (realised − commissions + unrealised), quote currency.", per((t) => t.total_pnl));
     x.gauge("harvestd_trade_drawdown_pct", "Fall from the equity peak, percent of it.", per((t) => t.drawdown_pct));
     x.gauge("harvestd_trade_orders_last_minute", "Orders sent in the last 60 s (limit: max_orders_per_min).", per((t) => t.orders_last_min));
-    x.gauge("harvestd_trade_halted", "1 while the symbol is stopped for the day by a loss limit.", per((t) => (t.halted === null ? 0 : 1)));
+    x.gauge("harvestd_trade_halted", "1 while the symbol is stopped for the day by a loss limit (the venue's kill switch or the strategy's own).", per((t) => (t.halted === null ? 0 : 1)));
     x.gauge("harvestd_trade_user_stream_connected", "1 while the user data stream is connected.", [[undefined, trade.user_stream ? 1 : 0]]);
     x.gauge("harvestd_trade_used_weight", "Request weight used this minute at the trading venue.", [[undefined, trade.limits.used_weight_1m]]);
     x.gauge("harvestd_trade_order_count_10s", "Orders counted by the venue in the last 10 s.", [[undefined, trade.limits.order_count_10s]]);

@@ -17,7 +17,7 @@
 import type { ExecutionVenue, OrderState, Outcome, StopState, StreamFill, VenueEvent, VenueSide, VenueTrade } from "../../core/execution.ts";
 import type { Row, RowKind } from "../../core/rows.ts";
 import type { Logger } from "../../util/log.ts";
-import type { Intent, Strategy } from "../strategy/contract.ts";
+import type { Halt, Intent, Strategy } from "../strategy/contract.ts";
 import { clientOrderId, stopClientId } from "./client-ids.ts";
 import { RiskBook, utcDay, utcDayStart } from "../risk/limits.ts";
 import { joinTrades, positionOpenedAt, tradesOfDay, type DayTrades } from "./history.ts";
@@ -44,7 +44,11 @@ const TRADE_PAGE = 1000;
 const MAX_DAY_PAGES = 50;
 /** Close orders sent at most per symbol at shutdown (a partial fill leaves a rest to close). */
 const FLATTEN_TRIES = 3;
+/** How long the shutdown waits at most for the user stream to say how the stops it cancelled ended, ms (then it asks the venue). */
+const STOP_END_WAIT_MS = 1000;
 const toVenue = (s: "buy" | "sell"): VenueSide => (s === "buy" ? "BUY" : "SELL");
+/** A strategy halt's reason as the trader shows it: which book (the strategy's, on market-data prices) tripped. */
+const strategyHaltReason = (reason: string): string => `${reason} (the strategy's own limit, on market-data prices)`;
 
 interface Waiter {
   readonly orderId: number;
@@ -71,6 +75,13 @@ class SymbolState {
   waiters: Waiter[] = [];
   lastRowTs = 0;
   mid: number | null = null;
+  /** The latest prices row's fills (market data): the strategy's prices for a fill (docs/trading.md "Two sets of prices"). */
+  buyFill: number | null = null;
+  sellFill: number | null = null;
+  /** The venue's last known price of the symbol (mark price or last fill): entries are capped at it too. */
+  venuePx: number | null = null;
+  /** A position adopted at start, told to the strategy once a market-data price is known (its entry translated into it). */
+  adopted: { side: "buy" | "sell"; qty: number; since: number; entry: number; mark: number } | null = null;
   /**
    * The kill switch and order rate on the venue's own figures (fills' realised PnL minus commissions,
    * the position's unrealised PnL) and the wall clock, independent of the strategy's bookkeeping.
@@ -139,6 +150,10 @@ export class LiveTrader {
   readonly skipped: Record<string, number>;
   /** Set by `fence`: nothing more goes to the venue from this trader. */
   private fenced = false;
+  /** Stops the shutdown cancelled, each waiting for the stream to say how it ended (by client id). */
+  private readonly stopWaiters = new Map<string, () => void>();
+  /** How the latest stops ended as the stream said (client id → status), the last few hundred. */
+  private readonly stopEnded = new Map<string, string>();
 
   constructor(
     private readonly strategy: Strategy,
@@ -224,7 +239,13 @@ export class LiveTrader {
     if (s === undefined) return;
     if (typeof row.ts_ms === "number") s.lastRowTs = row.ts_ms;
     if (kind === "orderbook" && typeof row.mid === "number") s.mid = row.mid;
+    if (kind === "prices" && typeof row.best_buy_fill === "number" && typeof row.best_sell_fill === "number") {
+      s.buyFill = row.best_buy_fill;
+      s.sellFill = row.best_sell_fill;
+    }
+    if (s.adopted !== null) this.tellAdopted(s);
     const intents = this.strategy.onRow(kind, row);
+    this.adoptStrategyHalt(s);
     for (const it of intents) {
       this.counters.intents++;
       if (!this.ready || this.stopping) {
@@ -235,15 +256,17 @@ export class LiveTrader {
     }
   }
 
-  /** Reasons /health fails with (halts for the day, a user stream down for long). */
+  /**
+   * Reasons /health fails with (halts for the day, a user stream down for long). A halt is read from
+   * the symbol's risk book only, as status and metrics read it: the strategy's own halts are taken
+   * into that book when they trip (adoptStrategyHalt).
+   */
   healthReasons(nowMs = Date.now()): string[] {
     const out: string[] = [];
-    const halted = new Set<string>();
     for (const s of this.state.values()) {
       const h = s.risk.haltAt(nowMs);
-      if (h !== null) halted.add(s.symbol) && out.push(`trade halted: ${h.reason}`);
+      if (h !== null) out.push(`trade halted: ${h.reason}`);
     }
-    for (const h of this.strategy.halts()) if (!halted.has(h.symbol)) out.push(`trade halted: ${h.reason}`);
     if (this.streamDownSince !== null && nowMs - this.streamDownSince > 60_000) out.push(`trade user stream down for ${Math.round((nowMs - this.streamDownSince) / 1000)} s`);
     return out;
   }
@@ -251,7 +274,8 @@ export class LiveTrader {
   status(nowMs = Date.now()): { ready: boolean; user_stream: boolean; in_sync: boolean; symbols: TradeStatusSymbol[]; counters: LiveTrader["counters"]; skipped: Record<string, number>; limits: { used_weight_1m: number; order_count_10s: number; order_count_1m: number } } {
     const symbols: TradeStatusSymbol[] = [];
     for (const s of this.state.values()) {
-      const px = s.mid ?? s.entryPrice;
+      // The venue's position at the venue's price: that is what max_position_notional bounds.
+      const px = s.venuePx ?? s.mid ?? s.entryPrice;
       const v = s.risk.view(nowMs, s.unrealized);
       symbols.push({
         symbol: s.symbol, position_qty: s.pos, entry_price: s.entryPrice, position_notional: Math.abs(s.pos) * px, max_position_notional: s.limits.max_position_notional,
@@ -276,7 +300,8 @@ export class LiveTrader {
     if (this.deadMan !== null) clearInterval(this.deadMan);
     if (this.poll !== null) clearInterval(this.poll);
     // No budget at all: nothing is sent (a step already queued would start before any timer fired).
-    const wound = budgetMs > 0 && (await settlesWithin(Promise.all([...this.state.values()].map((s) => this.enqueue(s, () => this.windDown(s, flatten)))), budgetMs));
+    const deadline = performance.now() + budgetMs;
+    const wound = budgetMs > 0 && (await settlesWithin(Promise.all([...this.state.values()].map((s) => this.enqueue(s, () => this.windDown(s, flatten, deadline)))), budgetMs));
     if (!wound) this.fence(`the venue did not finish the shutdown within ${Math.round(budgetMs)} ms`);
     this.venue.stopStream();
     const left = this.positionsLeft();
@@ -285,20 +310,54 @@ export class LiveTrader {
     return left.map((p) => p.symbol);
   }
 
-  private async windDown(s: SymbolState, flatten: boolean): Promise<void> {
+  private async windDown(s: SymbolState, flatten: boolean, deadline: number): Promise<void> {
     await this.venue.cancelAllOrders(s.symbol);
     if (flatten) {
       for (let i = 0; i < FLATTEN_TRIES && Math.abs(s.pos) > EPS && !this.fenced; i++) {
         await this.close(s, `shutdown:${s.symbol}:${Date.now()}`, "end");
         await this.refreshPosition(s);
       }
-      if (Math.abs(s.pos) <= EPS && !this.fenced) {
-        await this.venue.cancelAllStops(s.symbol);
-        if (s.stop !== null) this.counters.stopsCancelled++;
-        s.stop = null;
-      }
+      if (Math.abs(s.pos) <= EPS && !this.fenced) await this.cancelStopsAtEnd(s, deadline);
     }
     if (!this.fenced) await this.venue.armDeadMan(s.symbol, 0);
+  }
+
+  /**
+   * Cancels the symbol's stops at shutdown and learns how each ended before the stream closes. The
+   * cancel-all answer names none of them, so the stream's event for each is awaited (at most
+   * STOP_END_WAIT_MS, and half of what the shutdown's budget has left); a stop not heard of is looked
+   * up at the venue. Its last orders row is what the stream or the venue said (UNKNOWN when neither
+   * answered), never a cancel taken on the request's word alone.
+   */
+  private async cancelStopsAtEnd(s: SymbolState, deadline: number): Promise<void> {
+    const stops = new Map<string, { stopId: number; side: VenueSide; trigger: number }>();
+    if (s.stop !== null) stops.set(s.stop.clientStopId, { stopId: s.stop.stopId, side: s.stop.side, trigger: s.stop.trigger });
+    // Stops the trader lost track of (a placement that got no definite answer) are cancelled too.
+    for (const a of (await this.venue.openStops(s.symbol)) ?? []) stops.set(a.clientStopId, { stopId: a.stopId, side: a.side, trigger: a.triggerPrice });
+    const heard = [...stops.keys()].map((cid) => new Promise<void>((resolve) => this.stopWaiters.set(cid, resolve)));
+    const r = await this.venue.cancelAllStops(s.symbol);
+    s.stop = null;
+    if (!r.ok) {
+      for (const cid of stops.keys()) this.stopWaiters.delete(cid);
+      this.log.log("warn", "trade: stops not cancelled at shutdown", { symbol: s.symbol, error: r.reason });
+      return;
+    }
+    await settlesWithin(Promise.all(heard), Math.max(0, Math.min(STOP_END_WAIT_MS, (deadline - performance.now()) / 2)));
+    for (const [cid, st] of stops) {
+      this.stopWaiters.delete(cid);
+      // Heard: onStopUpdate wrote its row.
+      let ended = this.stopEnded.get(cid);
+      if (ended === undefined) {
+        const q = await this.venue.queryStop(s.symbol, cid);
+        ended = this.stopEnded.get(cid);
+        if (ended === undefined) {
+          ended = q?.status ?? "UNKNOWN";
+          const error = q === null ? "cancel of all stops answered, but neither the user stream nor a lookup said how this stop ended" : ended === "CANCELED" ? null : `cancel of all stops answered, yet the venue says ${ended}`;
+          this.recordStop(s, cid, q?.stopId ?? st.stopId, q?.side ?? st.side, q?.triggerPrice ?? st.trigger, ended, "stop-cancel", r.latencyMs, error);
+        }
+      }
+      if (ended === "CANCELED") this.counters.stopsCancelled++;
+    }
   }
 
   private positionsLeft(): PositionLeft[] {
@@ -358,9 +417,11 @@ export class LiveTrader {
       if (halt !== null) return refuse(`halted: ${halt.reason}`);
       if (!this.inSync) return refuse("user stream down or not yet reconciled", "refusedNotInSync");
       if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
-      // Position limit at the venue: the position after this order stays within max_position_notional.
+      // Position limit at the venue: the position after this order stays within max_position_notional,
+      // valued at the higher of the decision's (market-data) price and the venue's last known price:
+      // a venue quoting above the market data must not take the position past the limit.
       const signed = it.side === "buy" ? it.qty : -it.qty;
-      const cap = s.limits.max_position_notional / it.refPrice;
+      const cap = s.limits.max_position_notional / Math.max(it.refPrice, s.venuePx ?? 0);
       let qty = it.qty;
       if (Math.abs(s.pos + signed) > cap) qty = Math.max(0, it.side === "buy" ? cap - s.pos : cap + s.pos);
       const room = qty;
@@ -373,7 +434,8 @@ export class LiveTrader {
       if (placed !== null && placed.executedQty > EPS) {
         if (Math.sign(s.pos) === (it.side === "buy" ? 1 : -1)) {
           s.entryKey = it.key;
-          s.entryStopPrice = it.stopPrice;
+          // The strategy's stop is in market-data prices: the same distance from the venue's entry.
+          s.entryStopPrice = it.stopPrice === null ? null : (s.entryPrice * it.stopPrice) / it.refPrice;
         }
       }
       await this.ensureStop(s);
@@ -454,9 +516,16 @@ export class LiveTrader {
     if (old !== null && (flat || old.side !== side)) {
       // The stream's ALGO_UPDATE for this cancel may arrive (and clear s.stop) before the answer does.
       const r = await this.venue.cancelStop(s.symbol, old.clientStopId);
-      if (r.ok || r.gone) {
+      if (r.ok) {
         this.counters.stopsCancelled++;
         this.recordStop(s, old.clientStopId, old.stopId, old.side, old.trigger, "CANCELED", "stop-cancel", r.latencyMs, null);
+        if (s.stop === old) s.stop = null;
+      } else if (r.gone) {
+        // Not resting any more, but not cancelled by us: it fired (its fill made the position flat) or
+        // ended otherwise. The row carries the refusal and the state the venue gives, never CANCELED.
+        const q = await this.venue.queryStop(s.symbol, old.clientStopId);
+        const status = q?.status ?? this.stopEnded.get(old.clientStopId) ?? "UNKNOWN";
+        this.recordStop(s, old.clientStopId, old.stopId, old.side, old.trigger, status, "stop-cancel", r.latencyMs, `cancel refused (${r.reason}): the stop is ${status}`);
         if (s.stop === old) s.stop = null;
       }
     }
@@ -465,8 +534,23 @@ export class LiveTrader {
     const fallback = side === "SELL" ? s.entryPrice * (1 - bps) : s.entryPrice * (1 + bps);
     const given = s.entryStopPrice;
     const trigger = given !== null && (side === "SELL" ? given < s.entryPrice : given > s.entryPrice) ? given : fallback;
-    const cid = stopClientId(s.symbol, s.entryKey ?? `external-${s.pos}-${s.entryPrice}`);
-    const r = await this.venue.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientStopId: cid });
+    const base = s.entryKey ?? `external-${s.pos}-${s.entryPrice}`;
+    let cid = stopClientId(s.symbol, base);
+    let r = await this.venue.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientStopId: cid });
+    for (let spent = 0; r.ok && r.value.status !== "NEW"; spent++) {
+      // The id is this position's stop that already fired (or ended): the venue answered the resend
+      // (-4116 duplicate) with it. Its fill may not have reached us yet: the trade list is read, and
+      // only a position still open then gets a new stop, under an id of its own.
+      this.recordStop(s, cid, r.value.stopId, r.value.side, r.value.triggerPrice, r.value.status, "stop", r.latencyMs, `not placed: the id is a stop that is ${r.value.status}`);
+      await this.backfillTrades(s);
+      if (Math.abs(s.pos) <= EPS || (s.pos > 0 ? "SELL" : "BUY") !== side || s.stop !== null || this.stopping) return;
+      if (spent >= 2) {
+        this.log.log("error", "trade: protective stop not placed", { symbol: s.symbol, reason: `its ids are stops that ended (${r.value.status})` });
+        return;
+      }
+      cid = stopClientId(s.symbol, `${base}#${r.value.stopId}`);
+      r = await this.venue.placeStop({ symbol: s.symbol, side, triggerPrice: trigger, clientStopId: cid });
+    }
     if (r.ok) {
       this.counters.stopsPlaced++;
       s.stop = { clientStopId: r.value.clientStopId, stopId: r.value.stopId, side, trigger: r.value.triggerPrice };
@@ -529,11 +613,17 @@ export class LiveTrader {
     const s = this.state.get(o.symbol);
     if (s === undefined || o.resting) return;
     this.recordStop(s, o.clientStopId, o.stopId, o.side, o.triggerPrice, o.status, "stream", null, null);
-    if (s.stop !== null && s.stop.clientStopId === o.clientStopId) {
-      s.stop = null;
-      // Triggered or gone: whatever it left is checked (and protected again) in the queue.
-      void this.enqueue(s, () => this.ensureStop(s));
-    }
+    const was = this.stopEnded.get(o.clientStopId);
+    this.stopEnded.delete(o.clientStopId);
+    this.stopEnded.set(o.clientStopId, o.status);
+    if (this.stopEnded.size > 256) this.stopEnded.delete(this.stopEnded.keys().next().value!);
+    this.stopWaiters.get(o.clientStopId)?.();
+    const ours = s.stop !== null && s.stop.clientStopId === o.clientStopId;
+    if (ours) s.stop = null;
+    // Gone (finished, cancelled, expired): whatever it left is checked (and protected again) in the
+    // queue. Not at TRIGGERED: its closing order is still on its way, the position not yet closed, and
+    // a check now would send the same stop again (-4116); that order's fill checks it (applyFill).
+    if (o.status !== "TRIGGERED" && (ours || was === "TRIGGERED")) void this.enqueue(s, () => this.ensureStop(s));
   }
 
   private applyFill(s: SymbolState, f: StreamFill): void {
@@ -550,9 +640,16 @@ export class LiveTrader {
     else if (Math.abs(next) > Math.abs(s.pos)) s.entryPrice = (s.entryPrice * Math.abs(s.pos) + f.price * f.qty) / Math.abs(next);
     s.pos = Math.abs(next) <= EPS ? 0 : next;
     if (s.pos === 0) s.unrealized = 0;
+    s.venuePx = f.price;
     s.risk.realize(Date.now(), f.realizedPnl - f.commission);
     s.filledByOrder.set(f.orderId, (s.filledByOrder.get(f.orderId) ?? 0) + f.qty);
-    this.strategy.onFill({ symbol: s.symbol, side: f.side === "BUY" ? "buy" : "sell", qty: f.qty, price: f.price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
+    // The strategy measures its positions on the market data (its exits, its own day PnL): it is told
+    // the market-data price of the fill's side when the fill came, not the venue's price (docs/trading.md
+    // "Two sets of prices"). The venue's figures stay the ledger's and the kill switch's.
+    const side = f.side === "BUY" ? "buy" : "sell";
+    const price = this.marketPrice(s, side) ?? known?.ref ?? f.price;
+    this.strategy.onFill({ symbol: s.symbol, side, qty: f.qty, price, ts_ms: s.lastRowTs > 0 ? s.lastRowTs : f.time, fee: f.commission, key: known?.key ?? null });
+    this.adoptStrategyHalt(s);
     for (const w of s.waiters) if (w.orderId === f.orderId && (s.filledByOrder.get(f.orderId) ?? 0) >= w.qty - EPS) w.resolve();
     this.checkKill(s);
     // Whatever moved the position (our order, a triggered stop, a fill we did not ask for), it is
@@ -584,7 +681,26 @@ export class LiveTrader {
   }
 
   private checkKill(s: SymbolState): void {
-    const halt = s.risk.check(Date.now(), s.unrealized);
+    this.halted(s, s.risk.check(Date.now(), s.unrealized));
+  }
+
+  /**
+   * The strategy's own loss limits (on market-data prices) halted the symbol: the halt is taken into
+   * the symbol's risk book, so it is one halt like the kill switch's — in status, metrics, /health,
+   * the audit log (and so continued by a restart that day: resumeDay), flattened, entries refused.
+   */
+  private adoptStrategyHalt(s: SymbolState): void {
+    const h = this.strategy.halts().find((x) => x.symbol === s.symbol);
+    const now = Date.now();
+    if (h === undefined || s.risk.haltAt(now) !== null) return;
+    // A halt of an earlier UTC day (event time) is over.
+    if (h.day !== utcDay(now)) return;
+    s.risk.restoreHalt(now, strategyHaltReason(h.reason), now);
+    this.halted(s, s.risk.currentHalt());
+  }
+
+  /** A halt that just tripped: counted, logged, noted in the audit log, the symbol flattened. */
+  private halted(s: SymbolState, halt: Halt | null): void {
     if (halt === null) return;
     const reason = halt.reason;
     this.counters.halts++;
@@ -638,6 +754,7 @@ export class LiveTrader {
     const ps = await this.venue.positions(s.symbol);
     const p = ps?.find((x) => x.symbol === s.symbol);
     if (p === undefined) return;
+    if (p.markPrice > 0) s.venuePx = p.markPrice;
     s.pos = Math.abs(p.qty) <= EPS ? 0 : p.qty;
     s.entryPrice = p.entryPrice;
     s.unrealized = p.unrealizedPnl;
@@ -650,6 +767,7 @@ export class LiveTrader {
     for (const p of ps) {
       const s = this.state.get(p.symbol);
       if (s === undefined) continue;
+      if (p.markPrice > 0) s.venuePx = p.markPrice;
       s.unrealized = Math.abs(s.pos) <= EPS ? 0 : p.unrealizedPnl;
       this.checkKill(s);
     }
@@ -692,7 +810,9 @@ export class LiveTrader {
             const opened = positionOpenedAt(s.pos, listed);
             const since = opened ?? Date.now();
             this.log.log("warn", "trade: position found at start; adopting it", { symbol: s.symbol, qty: s.pos, entry: s.entryPrice, opened_ms: since, age_known: opened !== null });
-            this.strategy.onFill({ symbol: s.symbol, side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), price: s.entryPrice, ts_ms: since, fee: 0, key: null });
+            // Told once a market-data price is known (the first row), its entry in market-data terms.
+            s.adopted = { side: s.pos > 0 ? "buy" : "sell", qty: Math.abs(s.pos), since, entry: s.entryPrice, mark: s.venuePx ?? s.entryPrice };
+            this.tellAdopted(s);
           } else if (!initial && Math.abs(s.pos - before) > EPS) {
             this.log.log("warn", "trade: position differed from the stream's", { symbol: s.symbol, venue: s.pos, local: before });
           }
@@ -709,6 +829,27 @@ export class LiveTrader {
     // Entries resume only if the stream did not drop again meanwhile.
     if (this.venue.streamConnected) this.inSync = true;
     this.records.note("reconciled", { initial, positions: Object.fromEntries([...this.state.values()].map((s) => [s.symbol, s.pos])) });
+  }
+
+  /** The market data's price for a fill on `side` now (the latest prices row's fill, else the mid); null: none seen yet. */
+  private marketPrice(s: SymbolState, side: "buy" | "sell"): number | null {
+    return (side === "buy" ? s.buyFill : s.sellFill) ?? s.mid;
+  }
+
+  /**
+   * A position adopted at start, as an external fill: its venue entry moved into market-data terms by
+   * the ratio of the market data's price to the venue's mark (the same distance in bps), so the
+   * strategy's stops and targets keep what the position has gained or lost so far.
+   */
+  private tellAdopted(s: SymbolState): void {
+    const a = s.adopted;
+    if (a === null) return;
+    const md = this.marketPrice(s, a.side === "buy" ? "sell" : "buy");
+    if (md === null) return;
+    s.adopted = null;
+    const price = a.mark > 0 ? (a.entry * md) / a.mark : md;
+    this.strategy.onFill({ symbol: s.symbol, side: a.side, qty: a.qty, price, ts_ms: a.since, fee: 0, key: null });
+    this.adoptStrategyHalt(s);
   }
 
   /** Keeps one stop on the right side; cancels the rest (left by a crash, or for a flipped position). */

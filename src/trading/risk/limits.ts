@@ -73,8 +73,9 @@ export class RiskBook implements TradeRecord {
   }
 
   /**
-   * A halt an earlier book of this symbol recorded for the UTC day of `tsMs` (a trader started again
-   * that day): in force until the day ends, as if this book had tripped it.
+   * A halt decided outside this book for the UTC day of `tsMs` — one an earlier book of this symbol
+   * recorded (a trader started again that day), or the strategy's own book tripped (the live
+   * trader's) — in force until the day ends, as if this book had tripped it.
    */
   restoreHalt(tsMs: number, reason: string, sinceTsMs: number): void {
     this.rollDay(tsMs);

@@ -126,6 +126,12 @@ export class OrderGateway {
     return this.rest.signed("DELETE", "/fapi/v1/algoOrder", { clientAlgoId });
   }
 
+  /** A conditional order by its client id, whatever its status (the open-orders list has only resting ones). */
+  async queryStop(clientAlgoId: string): Promise<AlgoState | null> {
+    const r = await this.rest.signed("GET", "/fapi/v1/algoOrder", { clientAlgoId });
+    return r.kind === "ok" ? algoState(r.body as Record<string, unknown>) : null;
+  }
+
   async cancelAllStops(symbol: string): Promise<RestReply> {
     return this.rest.signed("DELETE", "/fapi/v1/algoOpenOrders", { symbol });
   }

@@ -82,6 +82,12 @@ function reply(r: RestReply): VenueReply {
   return { ok: false, gone: r.kind === "rejected" && r.code !== null && NOT_FOUND.has(r.code), reason: r.msg, latencyMs: r.latencyMs };
 }
 
+/** A cancel's answer, its refusal naming Binance's code ("-2011: Unknown order sent."): the orders row keeps it. */
+function cancelReply(r: RestReply): VenueReply {
+  const v = reply(r);
+  return !v.ok && r.kind === "rejected" && r.code !== null ? { ...v, reason: `${r.code}: ${r.msg}` } : v;
+}
+
 function stopState(a: AlgoState): StopState {
   return { stopId: a.algoId, clientStopId: a.clientAlgoId, symbol: a.symbol, side: a.side, triggerPrice: a.triggerPrice, status: a.algoStatus };
 }
@@ -183,11 +189,16 @@ class BinanceExecution implements ExecutionVenue {
 
   // Binance finds a conditional order by its client id alone.
   async cancelStop(_symbol: string, clientStopId: string): Promise<VenueReply> {
-    return reply(await this.gateway.cancelStop(clientStopId));
+    return cancelReply(await this.gateway.cancelStop(clientStopId));
   }
 
   async cancelAllStops(symbol: string): Promise<VenueReply> {
-    return reply(await this.gateway.cancelAllStops(symbol));
+    return cancelReply(await this.gateway.cancelAllStops(symbol));
+  }
+
+  async queryStop(_symbol: string, clientStopId: string): Promise<StopState | null> {
+    const a = await this.gateway.queryStop(clientStopId);
+    return a === null ? null : stopState(a);
   }
 
   openOrders(symbol: string): Promise<OrderState[] | null> {

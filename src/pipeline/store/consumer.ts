@@ -44,6 +44,13 @@ const FOREIGN_PULLS_WAIT_MS = PULL_EXPIRES_MS + 2_000;
  * (after the node leading the consumer died, the client's pulls went unanswered for 40 s and more).
  */
 const CONSUME_STALL_MS = 6_000;
+/**
+ * For this long after the cluster was in trouble (a lost connection, missed heartbeats, requests
+ * unanswered), a delivery sequence that goes back is taken for a node whose copy of the consumer
+ * lagged and that took over, not for a recreation: measured after two of three nodes were down for
+ * ≈ 40 s, the sequence went back from 9,895 to 9,732 on the node that came back as leader.
+ */
+const LAGGING_COPY_GRACE_MS = 60_000;
 
 export interface ConsumerView {
   readonly connected: boolean;
@@ -99,6 +106,8 @@ export class StreamConsumer {
    * identity: a node restarted into leadership reports the time it loaded the consumer.)
    */
   private lastDeliverySeq = 0;
+  /** Date.now() of the cluster's last trouble (not a "consumer not found" or "deleted": those are what recreation looks like). */
+  private lastTroubleAtMs = 0;
   /** The consumer is open (for "deleted while this store read it"). */
   private consumerOpen = false;
   private lostConsumer: string | null = null;
@@ -150,6 +159,7 @@ export class StreamConsumer {
     this.openError = null;
     void (async () => {
       for await (const st of nc.status()) {
+        if (st.type === "disconnect" || st.type === "reconnect") this.lastTroubleAtMs = Date.now();
         if (st.type === "disconnect") this.setConnected(false);
         else if (st.type === "reconnect") this.setConnected(true);
       }
@@ -345,15 +355,21 @@ export class StreamConsumer {
         // The client reports a missed heartbeat or a failed pull as a status, not as an error.
         void (async () => {
           for await (const st of it.status()) {
+            if (st.type === "heartbeats_missed") this.lastTroubleAtMs = Date.now();
             if (st.type === "heartbeats_missed" || st.type === "consumer_not_found" || st.type === "consumer_deleted" || st.type === "exceeded_limits") this.setError("consume", st.type === "heartbeats_missed" ? "heartbeats missed" : st.type.replace(/_/g, " "));
           }
         })().catch(() => {});
         for await (const m of it) {
           const seq = m.info.deliverySequence;
           if (seq < this.lastDeliverySeq) {
-            // Not handed on: it belongs to whoever recreated the consumer, and acknowledging it here would take it from them.
-            this.loseConsumer(`it was recreated under this store (delivery sequence ${seq} after ${this.lastDeliverySeq}) by another process, likely another store`, log);
-            break;
+            if (Date.now() - this.lastTroubleAtMs < LAGGING_COPY_GRACE_MS) {
+              // What it delivers again is dropped by id (resume.ts); stopping here would stop the store for good.
+              log?.log("warn", "store: the consumer's delivery sequence went back after the cluster's trouble: a node whose copy of it lagged took over; reading on", { consumer: this.p.consumer, delivery_seq: seq, after: this.lastDeliverySeq });
+            } else {
+              // Not handed on: it belongs to whoever recreated the consumer, and acknowledging it here would take it from them.
+              this.loseConsumer(`it was recreated under this store (delivery sequence ${seq} after ${this.lastDeliverySeq}) by another process, likely another store`, log);
+              break;
+            }
           }
           this.lastDeliverySeq = seq;
           this.lastMessageAtMs = Date.now();
@@ -397,6 +413,7 @@ export class StreamConsumer {
       // Twice in a row: one "not found" from a cluster still loading its state after a restart is not a deletion.
       const notFound = e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound;
       this.notFoundInARow = notFound ? this.notFoundInARow + 1 : 0;
+      if (!notFound) this.lastTroubleAtMs = Date.now();
       if (this.notFoundInARow >= 2 && this.consumerOpen) this.loseConsumer("it was deleted while this store read it", log);
       this.setError("info", (e as Error).message);
       return;

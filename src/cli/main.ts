@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG_TOML } from "../config/default-config.ts";
 import { SYMBOL_PATTERN } from "../core/symbols.ts";
 import { notBuilt } from "../calc/supported.ts";
 import { indicatorParams } from "../calc/params.ts";
-import { formatProblem, loadConfig, type ConfigProblem, type ConfigResult } from "../config/load.ts";
+import { formatProblem, loadConfig, type ConfigProblem } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { formatIndicatorProblem, loadIndicators } from "../indicators/load.ts";
 import { INDICATOR_TYPES_TEXT } from "../indicators/types-text.ts";
@@ -195,26 +195,48 @@ function unbuiltOptions(cfg: Config, sourceOf: (path: string) => string): Config
  * Custom indicator modules (docs/indicators-custom.md) are imported and checked once the rest of the
  * configuration is valid: one line per module that fails, naming the entry, the file and the problem.
  */
-async function indicatorProblems(cfg: Config): Promise<number | null> {
-  if (cfg.indicators.custom.length === 0) return null;
+async function indicatorLines(cfg: Config): Promise<string[]> {
+  if (cfg.indicators.custom.length === 0) return [];
   const r = await loadIndicators(cfg.indicators.custom);
-  if (r.ok) return null;
-  for (const p of r.problems) process.stderr.write(`harvestd: ${formatIndicatorProblem(p)}\n`);
-  return EXIT_CONFIG;
+  return r.ok ? [] : r.problems.map((p) => formatIndicatorProblem(p));
 }
 
-function reportProblems(r: Extract<ConfigResult, { ok: false }>): number {
+async function indicatorProblems(cfg: Config): Promise<number | null> {
+  const lines = await indicatorLines(cfg);
+  for (const l of lines) process.stderr.write(`harvestd: ${l}\n`);
+  return lines.length > 0 ? EXIT_CONFIG : null;
+}
+
+/** Problems to print under the file they are about; `after`: a last line (checks left for later). */
+function reportProblems(r: { readonly configPath: string | null; readonly problems: readonly ConfigProblem[] }, after?: string): number {
   process.stderr.write(`harvestd: invalid configuration${r.configPath ? ` (${r.configPath})` : ""}:\n`);
   for (const p of r.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+  if (after !== undefined) process.stderr.write(`  ${after}\n`);
   return EXIT_CONFIG;
 }
 
-/** `[model].path` must name a model file computed on this binary's features (docs/models.md). */
-async function modelProblems(r: Extract<ConfigResult, { ok: true }>): Promise<number | null> {
+/** The configuration the checks after the schema read, and where its values came from. */
+interface Checked {
+  readonly config: Config;
+  readonly configPath: string | null;
+  readonly sourceOf: (path: string) => string;
+}
+
+/**
+ * `[model].path` must name a model file computed on this binary's features (docs/models.md).
+ * `exits`: compare the file's labels with the strategy's exits (not when [strategy], [paper] or
+ * [regime] are wrong: validate then checks the file alone).
+ */
+async function modelPathProblems(r: Checked, exits = true): Promise<ConfigProblem[]> {
   const { modelConfigProblem, strategyExits } = await import("../models/live.ts");
-  const message = modelConfigProblem(r.config.model, strategyExits(r.config));
+  const message = modelConfigProblem(r.config.model, exits ? strategyExits(r.config) : undefined);
   // Named by where model.path came from: the file, the environment or a --set flag.
-  return message === null ? null : reportProblems({ ok: false, configPath: r.configPath, problems: [{ path: "model.path", source: r.sourceOf("model.path"), message }] });
+  return message === null ? [] : [{ path: "model.path", source: r.sourceOf("model.path"), message }];
+}
+
+async function modelProblems(r: Checked): Promise<number | null> {
+  const problems = await modelPathProblems(r);
+  return problems.length === 0 ? null : reportProblems({ configPath: r.configPath, problems });
 }
 
 /**
@@ -222,11 +244,11 @@ async function modelProblems(r: Extract<ConfigResult, { ok: true }>): Promise<nu
  * environment, so the file alone cannot be "ok" without them. Nothing is sent anywhere; the
  * messages name variables, never values.
  */
-async function tradeKeyProblems(cfg: Config, configPath: string | null): Promise<number | null> {
-  if (!cfg.trade.enable) return null;
+async function tradeKeyProblems(cfg: Config): Promise<ConfigProblem[]> {
+  if (!cfg.trade.enable) return [];
   const { executionVenue } = await import("../pipeline/venue.ts");
   const v = executionVenue(cfg.trade, process.env);
-  return v.ok ? null : reportProblems({ ok: false, configPath, problems: [{ path: "trade", source: "environment", message: v.error }] });
+  return v.ok ? [] : [{ path: "trade", source: "environment", message: v.error }];
 }
 
 /**
@@ -234,13 +256,59 @@ async function tradeKeyProblems(cfg: Config, configPath: string | null): Promise
  * environment, a creds file that cannot be used, TLS files, credentials in a server URL): a
  * service's `validate` passing what its start then refuses would leave it failed for good.
  */
-async function natsProblems(r: Extract<ConfigResult, { ok: true }>): Promise<number | null> {
+async function natsProblems(r: Checked): Promise<ConfigProblem[]> {
   const { connectionOptions } = await import("../sinks/nats/connection.ts");
   const o = connectionOptions(r.config.publish.nats, "harvestd-validate");
-  if (o.ok) return null;
+  if (o.ok) return [];
   // The credentials' problems are the environment's; an address's or a TLS file's, the setting's.
   const source = o.error.startsWith("servers[") ? r.sourceOf("publish.nats.servers") : o.error.startsWith("publish.nats.tls.") ? r.sourceOf("publish.nats.tls") : "environment";
-  return reportProblems({ ok: false, configPath: r.configPath, problems: [{ path: "publish.nats", source, message: o.error }] });
+  return [{ path: "publish.nats", source, message: o.error }];
+}
+
+/**
+ * `validate`: the schema's problems and those of the checks after it (options not built, custom
+ * indicator modules, the model file, trading keys and NATS settings in the environment) in one run.
+ * When the schema finds problems, each later check still runs if the sections it reads are valid
+ * (load.ts PartialConfig); those that read a wrong section, or every one when a problem has no
+ * section (a TOML syntax error), are named in a last line as checked once the problems are fixed
+ * (docs/operations.md, "Configuration errors").
+ */
+async function validate(p: Parsed): Promise<number> {
+  const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
+  const problems: ConfigProblem[] = r.ok ? [] : [...r.problems];
+  const checked: (Checked & { readonly failed: ReadonlySet<string> }) | null = r.ok
+    ? { config: r.config, configPath: r.configPath, sourceOf: r.sourceOf, failed: new Set() }
+    : r.partial === null
+      ? null
+      : { ...r.partial, configPath: r.configPath };
+  const later: string[] = [];
+  let modules: string[] = [];
+  if (checked === null) later.push("custom indicator modules", "the model file", "trading keys", "NATS settings");
+  else {
+    const reads = (...sections: string[]): boolean => sections.every((s) => !checked.failed.has(s));
+    const cfg = checked.config;
+    // A section with a problem is at its defaults here, and a default is always built.
+    problems.push(...unbuiltOptions(cfg, checked.sourceOf));
+    if (reads("indicators")) modules = await indicatorLines(cfg);
+    else later.push("custom indicator modules");
+    if (reads("model")) problems.push(...(await modelPathProblems(checked, reads("strategy", "paper", "regime"))));
+    else later.push("the model file");
+    if (reads("trade")) problems.push(...(await tradeKeyProblems(cfg)));
+    else later.push("trading keys");
+    if (reads("publish")) problems.push(...(await natsProblems(checked)));
+    else later.push("NATS settings");
+  }
+  if (problems.length === 0 && modules.length === 0) {
+    if (!r.ok) throw new Error("validate: a failed configuration without problems");
+    for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
+    return EXIT_OK;
+  }
+  const rest = !r.ok && later.length > 0 ? `(checked once these are fixed: ${later.join(", ")})` : undefined;
+  if (problems.length > 0) reportProblems({ configPath: r.configPath, problems }, modules.length === 0 ? rest : undefined);
+  for (const l of modules) process.stderr.write(`harvestd: ${l}\n`);
+  if (modules.length > 0 && rest !== undefined) process.stderr.write(`harvestd: ${rest}\n`);
+  return EXIT_CONFIG;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -264,23 +332,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "indicator-types":
       process.stdout.write(INDICATOR_TYPES_TEXT);
       return EXIT_OK;
-    case "validate": {
-      const r = loadConfig({ configPath: p.configPath, overrides: p.overrides, checkDirs: true });
-      if (!r.ok) return reportProblems(r);
-      const unbuilt = unbuiltOptions(r.config, r.sourceOf);
-      if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
-      const badIndicators = await indicatorProblems(r.config);
-      if (badIndicators !== null) return badIndicators;
-      const badModel = await modelProblems(r);
-      if (badModel !== null) return badModel;
-      const badKeys = await tradeKeyProblems(r.config, r.configPath);
-      if (badKeys !== null) return badKeys;
-      const badNats = await natsProblems(r);
-      if (badNats !== null) return badNats;
-      for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
-      process.stdout.write(`configuration ok${r.configPath ? ` (${r.configPath})` : " (built-in defaults)"}\n`);
-      return EXIT_OK;
-    }
+    case "validate":
+      return validate(p);
     case "run":
     case "store": {
       if (p.positionals.length > 0) {
@@ -294,11 +347,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       if (!r.ok) return reportProblems(r);
       const unbuilt = unbuiltOptions(r.config, r.sourceOf);
-      if (unbuilt.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems: unbuilt });
+      if (unbuilt.length > 0) return reportProblems({ configPath: r.configPath, problems: unbuilt });
       if (p.command === "store") {
         const { storeConfigProblems } = await import("../pipeline/store/store.ts");
         const problems = storeConfigProblems(r.config).map((x) => ({ ...x, source: r.sourceOf(x.path) }));
-        if (problems.length > 0) return reportProblems({ ok: false, configPath: r.configPath, problems });
+        if (problems.length > 0) return reportProblems({ configPath: r.configPath, problems });
       }
       const badIndicators = await indicatorProblems(r.config);
       if (badIndicators !== null) return badIndicators;

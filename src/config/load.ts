@@ -10,7 +10,7 @@ import { knownKeysAt, unknownKeyMessage } from "./unknown-keys.ts";
 import { configIssueMessage } from "./messages.ts";
 import { hideUserInfo } from "../util/user-info.ts";
 import { isSecretKey } from "./redact.ts";
-import { scanLines, VARIABLE } from "./toml-lines.ts";
+import { keyLines, scanLines, VARIABLE } from "./toml-lines.ts";
 import { locateTomlError } from "./toml-error.ts";
 import { checkDataDir, overlappingRoots, type DataRoot } from "./data-dirs.ts";
 
@@ -32,7 +32,25 @@ export type ConfigResult =
       /** What is fine but worth saying (a data folder that `run` will create), for `validate` to print. */
       readonly notes: readonly string[];
     }
-  | { readonly ok: false; readonly problems: readonly ConfigProblem[]; readonly configPath: string | null };
+  | {
+      readonly ok: false;
+      readonly problems: readonly ConfigProblem[];
+      readonly configPath: string | null;
+      /**
+       * For `validate`'s later checks (environment keys, modules, the model file): the configuration
+       * with each top-level section that has a problem left at its defaults, and those sections, so a
+       * check that reads none of them can still report its own problems in the same run. Null when a
+       * problem cannot be placed in a section (a TOML syntax error, a `--set` that is not key=value).
+       */
+      readonly partial: PartialConfig | null;
+    };
+
+export interface PartialConfig {
+  readonly config: Config;
+  /** Top-level keys (`strategy`, `trade`) with a problem: their values in `config` are the defaults. */
+  readonly failed: ReadonlySet<string>;
+  readonly sourceOf: (path: string) => string;
+}
 
 export interface LoadOptions {
   /** config.toml path; null = defaults only. */
@@ -134,6 +152,8 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const problems: ConfigProblem[] = [];
   const configPath = opts.configPath === null ? null : resolve(opts.configPath);
   let raw: Raw = {};
+  /** Where each key is set in the file (toml-lines.ts keyLines), for problems that name `file:line`. */
+  let keyLine = new Map<string, number>();
 
   if (configPath !== null) {
     let text: string;
@@ -141,16 +161,17 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       text = readFileSync(configPath, "utf8");
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      return { ok: false, configPath, problems: [{ path: "(file)", source: configPath, message: `cannot read config file (${err.code ?? err.message})` }] };
+      return { ok: false, configPath, partial: null, problems: [{ path: "(file)", source: configPath, message: `cannot read config file (${err.code ?? err.message})` }] };
     }
     const lines = text.split("\n");
     const interpolated = interpolateLines(lines, env, configPath, problems);
     try {
       raw = Bun.TOML.parse(interpolated.join("\n")) as Raw;
     } catch {
-      return { ok: false, configPath, problems: [...problems, tomlProblem(configPath, lines, interpolated)] };
+      return { ok: false, configPath, partial: null, problems: [...problems, tomlProblem(configPath, lines, interpolated)] };
     }
     resolveDirs(raw, dirname(configPath));
+    keyLine = keyLines(text);
   }
 
   // Environment and flags override the file; relative paths from them are relative to the cwd.
@@ -180,7 +201,10 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     setSource(sources, key, `flag ${ov.slice(0, eq)}`);
   }
   resolveDirs(later, process.cwd());
+  const fileRaw = raw;
   raw = deepMerge(raw, later);
+  const origins = new Origins(sources, configPath, fileRaw, keyLine);
+  const sourceOf = (path: string): string => origins.of(path);
 
   const parsed = ConfigSchema.safeParse(raw, { error: configIssueMessage });
   if (!parsed.success) {
@@ -191,45 +215,120 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
         const known = knownKeysAt(ConfigSchema, at);
         for (const k of issue.keys) {
           const path = keyPath([...at, k]);
-          problems.push({ path, source: sourceOf(path, sources, configPath, true), message: unknownKeyMessage(k, known) });
+          problems.push({ path, source: origins.of(path, true), message: unknownKeyMessage(k, known) });
         }
         continue;
       }
+      if (issue.code === "custom" && at.length > 0) {
+        // A check across keys (`exit` below `entry`, `full_levels` within `snapshot_limit`) is blamed
+        // on the key its message names that was set last: a flag's over the environment's over the
+        // file's over a default. Ties keep the key the check names. A check of a table (`tls`: cert_file
+        // and key_file go together) is about the keys set under it.
+        const path = origins.lastSet(at, relatedKeys(at, issue.message));
+        problems.push({ path, source: origins.of(path, true), message: issue.message });
+        continue;
+      }
       const path = keyPath(at) || "(root)";
-      // A cross-key check (`tls`: cert_file and key_file go together) is about the keys set under it.
-      problems.push({ path, source: sourceOf(path, sources, configPath, issue.code === "custom"), message: issue.message });
+      problems.push({ path, source: origins.of(path), message: issue.message });
     }
   }
   // Defaults are relative too: they resolve like the file's own values.
   const baseDir = configPath === null ? process.cwd() : dirname(configPath);
   if (parsed.success) {
-    for (const k of PATH_KEYS) parsed.data.storage[k] = resolve(baseDir, parsed.data.storage[k]);
-    // Custom indicator modules, like the folders, are relative to the config file (docs/indicators-custom.md).
-    for (const c of parsed.data.indicators.custom) c.module = resolve(baseDir, c.module);
+    resolvePaths(parsed.data, baseDir);
     const cfg = parsed.data;
     if (cfg.http.listen !== "" && !isLoopbackListen(cfg.http.listen) && cfg.http.token === "") {
       problems.push({
         path: "http.listen",
-        source: sourceOf("http.listen", sources, configPath),
+        source: sourceOf("http.listen"),
         message: `binding a non-loopback address (${cfg.http.listen}) requires http.token (HTTP_TOKEN)`,
       });
     }
   }
   // Checked even when other keys are wrong, so one run of `validate` lists every problem.
   const dirs = dataDirs(raw, baseDir, problems);
-  problems.push(...rootOverlapProblems(dirs, (p) => sourceOf(p, sources, configPath)));
+  problems.push(...rootOverlapProblems(dirs, origins));
   const notes: string[] = [];
   if (opts.checkDirs) {
     for (const k of PATH_KEYS) {
       const dir = dirs[k];
       if (dir === undefined || problems.some((x) => x.path === `storage.${k}`)) continue;
       const check = checkDataDir(dir);
-      if (check.problem !== null) problems.push({ path: `storage.${k}`, source: sourceOf(`storage.${k}`, sources, configPath), message: check.problem });
+      if (check.problem !== null) problems.push({ path: `storage.${k}`, source: sourceOf(`storage.${k}`), message: check.problem });
       else if (check.note !== null) notes.push(`storage.${k}: ${check.note}`);
     }
   }
-  if (problems.length > 0 || !parsed.success) return { ok: false, problems: problems.map(withoutUserInfo), configPath };
-  return { ok: true, config: parsed.data, configPath, sourceOf: (path) => sourceOf(path, sources, configPath), notes: notes.map((n) => hideUserInfo(n)) };
+  if (problems.length > 0 || !parsed.success) {
+    const partial = partialConfig(raw, problems, keyLine, baseDir);
+    return { ok: false, problems: problems.map(withoutUserInfo), configPath, partial: partial === null ? null : { ...partial, sourceOf } };
+  }
+  return { ok: true, config: parsed.data, configPath, sourceOf, notes: notes.map((n) => hideUserInfo(n)) };
+}
+
+/** Paths that are relative to the config file's folder, resolved (docs/indicators-custom.md for modules). */
+function resolvePaths(cfg: Config, baseDir: string): void {
+  for (const k of PATH_KEYS) cfg.storage[k] = resolve(baseDir, cfg.storage[k]);
+  for (const c of cfg.indicators.custom) c.module = resolve(baseDir, c.module);
+}
+
+/** The top-level key of a problem's path: `strategy` of `strategy.regimes.A_L.exit`, `symbols` of `symbols[1]`. */
+function sectionOf(path: string): string {
+  return /^[^.[]*/.exec(path)![0];
+}
+
+/**
+ * The configuration with every top-level section that has a problem left at its defaults (PartialConfig),
+ * or null when a problem belongs to no section. A check across sections that then fails (a fee tier
+ * that only the failed `[paper]` had) adds its sections, a few rounds at most.
+ */
+function partialConfig(raw: Raw, problems: readonly ConfigProblem[], keyLine: ReadonlyMap<string, number>, baseDir: string): Omit<PartialConfig, "sourceOf"> | null {
+  const failed = new Set<string>();
+  for (const p of problems) {
+    if (p.path === "(file)") {
+      // `${VAR}` unset: the keys set on that line.
+      const line = Number(/:(\d+)(?::\d+)?$/.exec(p.source)?.[1] ?? NaN);
+      const at = [...keyLine].filter(([, l]) => l === line).map(([k]) => sectionOf(k));
+      if (at.length === 0) return null;
+      for (const s of at) failed.add(s);
+    } else if (p.path.startsWith("(")) return null;
+    else failed.add(sectionOf(p.path));
+  }
+  for (let round = 0; round < 4; round++) {
+    const rest: Raw = Object.fromEntries(Object.entries(raw).filter(([k]) => !failed.has(k)));
+    const parsed = ConfigSchema.safeParse(rest);
+    if (parsed.success) {
+      resolvePaths(parsed.data, baseDir);
+      return { config: parsed.data, failed };
+    }
+    for (const issue of parsed.error.issues) {
+      const top = issue.path[0];
+      if (typeof top !== "string" || failed.has(top)) return null;
+      failed.add(top);
+    }
+  }
+  return null;
+}
+
+/**
+ * Keys a cross-key check's message names beside its own (`exit must be below entry` names `entry`):
+ * its siblings written as words, and keys written as paths from the top (`paper.fee_tiers`) or from
+ * its parent (`tls.cert_file`). Not the key itself, nor a key above or below it.
+ */
+function relatedKeys(at: readonly (string | number)[], message: string): string[] {
+  const own = keyPath(at);
+  const parent = at.slice(0, -1);
+  const out = new Set<string>();
+  const isKey = (parts: readonly (string | number)[]): boolean => parts.length > 0 && (knownKeysAt(ConfigSchema, parts.slice(0, -1))?.includes(String(parts.at(-1))) ?? false);
+  for (const sibling of knownKeysAt(ConfigSchema, parent) ?? []) {
+    if (sibling !== at.at(-1) && new RegExp(`(?<![\\w.])${sibling}(?![\\w])`).test(message)) out.add(keyPath([...parent, sibling]));
+  }
+  for (const dotted of message.match(/(?<![\w.])[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+/g) ?? []) {
+    const parts = dotted.split(".");
+    if (isKey(parts)) out.add(dotted);
+    else if (isKey([...parent, ...parts])) out.add(keyPath([...parent, ...parts]));
+  }
+  const related = (p: string): boolean => p === own || p.startsWith(`${own}.`) || p.startsWith(`${own}[`) || own.startsWith(`${p}.`) || own.startsWith(`${p}[`);
+  return [...out].filter((p) => !related(p));
 }
 
 /** Each data folder as it will be used (defaults resolved like the file's values), but for those already wrong. */
@@ -249,16 +348,16 @@ function dataDirs(raw: Raw, baseDir: string, problems: readonly ConfigProblem[])
  * `date=` folders (Parquet retention took NDJSON days kept "forever"), and start-up cleanup of the
  * outer one walks the inner one's whole history. Reported under the inner key, naming both.
  */
-function rootOverlapProblems(storage: Readonly<Partial<Record<DataRoot, string>>>, sourceOfKey: (path: string) => string): ConfigProblem[] {
+function rootOverlapProblems(storage: Readonly<Partial<Record<DataRoot, string>>>, origins: Origins): ConfigProblem[] {
   return overlappingRoots(storage).map(({ key, other, same }) => {
     const path = `storage.${key}`;
     const otherPath = `storage.${other}`;
-    const otherSource = sourceOfKey(otherPath);
-    const where = otherSource === sourceOfKey(path) ? "" : `, from ${otherSource}`;
+    // Named when it came from elsewhere: another line of the same file is not another source.
+    const where = origins.origin(otherPath) === origins.origin(path) ? "" : `, from ${origins.of(otherPath)}`;
     const message = same
       ? `${storage[key]} is also ${otherPath}${where}: each data folder needs its own (retention of one would delete the other's date= folders)`
       : `${storage[key]} is inside ${otherPath} (${storage[other]}${where}): data folders must not nest (start-up cleanup of the outer one would walk the inner one's whole history)`;
-    return { path, source: sourceOfKey(path), message };
+    return { path, source: origins.of(path), message };
   });
 }
 
@@ -273,17 +372,83 @@ function keyPath(parts: readonly (string | number)[]): string {
   return parts.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
 }
 
+/** A key path's parts: `indicators.custom[0].module` → indicators, custom, 0, module. */
+function pathParts(path: string): (string | number)[] {
+  return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((p) => (p.startsWith("[") ? Number(p.slice(1, -1)) : p));
+}
+
 /**
- * Where the value at `path` came from. `orBelow`: also a source that set a key under it (an unknown
- * key `x` comes from whoever set `x.y`).
+ * Where each key's value came from: the environment or a flag (`sources`, in the order they were
+ * set), else the file, named `file:line` when the key is in it and its line is known
+ * (toml-lines.ts keyLines), else the file alone (a default), or `defaults` without a file.
  */
-function sourceOf(path: string, sources: ReadonlyMap<string, string>, configPath: string | null, orBelow = false): string {
-  // `servers[1]` is under `servers` as much as `tls.enable` is under `tls`.
-  const under = (p: string, k: string): boolean => p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
-  // The last one set wins: a flag's `storage={…}` replaces what OUTPUT_DIR set under it.
-  let found: string | null = null;
-  for (const [k, s] of sources) if (path === k || under(path, k) || (orBelow && under(k, path))) found = s;
-  return found ?? configPath ?? "defaults";
+class Origins {
+  constructor(
+    private readonly sources: ReadonlyMap<string, string>,
+    private readonly configPath: string | null,
+    private readonly fileRaw: Raw,
+    private readonly keyLine: ReadonlyMap<string, number>,
+  ) {}
+
+  /**
+   * The order of the latest source that set `path`: 0 for the environment's or flags' first, and so
+   * on, or -1. `orBelow`: also a source that set a key under it (an unknown key `x` comes from
+   * whoever set `x.y`). The last one set wins: a flag's `storage={…}` replaces what OUTPUT_DIR set under it.
+   */
+  private setAt(path: string, orBelow: boolean): number {
+    // `servers[1]` is under `servers` as much as `tls.enable` is under `tls`.
+    const under = (p: string, k: string): boolean => p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
+    let found = -1;
+    let i = 0;
+    for (const k of this.sources.keys()) {
+      if (path === k || under(path, k) || (orBelow && under(k, path))) found = i;
+      i++;
+    }
+    return found;
+  }
+
+  /** Whether the file itself sets `path` (or the list or table it is in). */
+  private inFile(path: string): boolean {
+    let cur: unknown = this.fileRaw;
+    for (const part of pathParts(path)) {
+      if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, part)) return false;
+      cur = (cur as Record<string | number, unknown>)[part];
+    }
+    return true;
+  }
+
+  /** The source without a line: `env NAME`, `flag key`, the file, or `defaults`. */
+  origin(path: string, orBelow = false): string {
+    const at = this.setAt(path, orBelow);
+    return at >= 0 ? [...this.sources.values()][at]! : (this.configPath ?? "defaults");
+  }
+
+  /** What a problem names as its source. */
+  of(path: string, orBelow = false): string {
+    if (this.setAt(path, orBelow) >= 0 || this.configPath === null || !this.inFile(path)) return this.origin(path, orBelow);
+    // The key's own line, else that of the list or inline table holding it (`symbols[1]`).
+    for (let p = path; p !== ""; p = p.replace(/(\.[^.[]*|\[\d+\])$/, "")) {
+      const line = this.keyLine.get(p);
+      if (line !== undefined) return `${this.configPath}:${line}`;
+      if (!/[.[]/.test(p)) break;
+    }
+    return this.configPath;
+  }
+
+  /** Of the key at `at` and `related`, the one set last (flag, then environment, then file, then default); ties: `at`'s. */
+  lastSet(at: readonly (string | number)[], related: readonly string[]): string {
+    const rank = (path: string): number => {
+      const set = this.setAt(path, true);
+      return set >= 0 ? 2 + set : this.inFile(path) ? 1 : 0;
+    };
+    let best = keyPath(at);
+    let bestRank = rank(best);
+    for (const path of related) {
+      const r = rank(path);
+      if (r > bestRank) [best, bestRank] = [path, r];
+    }
+    return best;
+  }
 }
 
 function deepMerge(a: Raw, b: Raw): Raw {

@@ -1,6 +1,6 @@
 /** The compiled binary's commands other than run: validate, config, version, usage errors. */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { collectorEnv, freePort, REPO, runBinary, tempDir } from "../helpers/binary.ts";
 
@@ -53,12 +53,71 @@ describe("harvestd validate", () => {
     writeFileSync(cfg, ["[publish.nats]", 'servers = "nats://hvuser:S3cretPw-xyzzy@127.0.0.1:14222"', ""].join("\n"));
     const url = await runBinary(["validate", "--config", cfg], env, dir);
     expect(url.exitCode).toBe(78);
-    expect(url.stderr).toContain(`publish.nats.servers: expected a list, got "nats://***@127.0.0.1:14222" [${cfg}]`);
+    expect(url.stderr).toContain(`publish.nats.servers: expected a list, got "nats://***@127.0.0.1:14222" [${cfg}:2]`);
     expect(url.stderr).not.toMatch(/S3cretPw|hvuser/);
     const token = await runBinary(["validate", "--set", "http.token=12"], env, dir);
     expect(token.exitCode).toBe(78);
     const line = token.stderr.split("\n").find((l) => l.trim().startsWith("http.token:"));
     expect(line?.trim()).toBe("http.token: expected text, got a number (value not shown: it may hold a secret) [flag http.token]");
+  });
+});
+
+describe("harvestd validate lists every problem at once, each where it was set", () => {
+  const dirsEnv = (dir: string) => ({ OUTPUT_DIR: join(dir, "a"), PREVIEW_DIR: join(dir, "b"), NDJSON_DIR: join(dir, "c"), ARTIFACTS_DIR: join(dir, "d") });
+
+  test("a schema problem in a 400-line file names file:line; a flag across keys names the flag's key", async () => {
+    const dir = tempDir("validate-lines");
+    const cfg = join(dir, "c.toml");
+    const lines = readFileSync(join(REPO, "config.toml"), "utf8").split("\n");
+    const at = lines.findIndex((l) => l.startsWith("exit = ") && lines.slice(0, lines.indexOf(l)).some((x) => x === "[strategy.regimes.Q_H]"));
+    lines[at] = "exit = 99";
+    writeFileSync(cfg, lines.join("\n"));
+    const r = await runBinary(["validate", "--config", cfg, "--set", "feed.snapshot_limit=50"], dirsEnv(dir), dir);
+    expect(r.exitCode).toBe(78);
+    const problems = r.stderr.split("\n").filter((l) => l.startsWith("  "));
+    expect(problems).toEqual([
+      "  feed.snapshot_limit: full_levels (100) must not exceed snapshot_limit (50): deeper levels are never known [flag feed.snapshot_limit]",
+      `  strategy.regimes.Q_H.exit: exit must be below entry (hysteresis) [${cfg}:${at + 1}]`,
+    ]);
+  });
+
+  test("trading keys missing from the environment beside a schema problem: both, exit 78", async () => {
+    const dir = tempDir("validate-all");
+    const r = await runBinary(
+      ["validate", "--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT", "--set", "strategy.stop_bps=-1"],
+      dirsEnv(dir),
+      dir,
+    );
+    expect(r.exitCode).toBe(78);
+    expect(r.stderr).toContain("strategy.stop_bps: must be ≥ 0 [flag strategy.stop_bps]");
+    expect(r.stderr).toContain("trade: BINANCE_API_KEY is not set");
+    expect(r.stderr).not.toContain("checked once");
+  });
+
+  test("custom modules beside a schema problem: every module's problem too; a section in error leaves its checks for later", async () => {
+    const dir = tempDir("validate-modules");
+    mkdirSync(join(dir, "indicators"));
+    copyFileSync(join(REPO, "examples", "indicators", "book-pressure.ts"), join(dir, "indicators", "book-pressure.ts"));
+    const cfg = join(dir, "c.toml");
+    writeFileSync(cfg, `[[indicators.custom]]\nmodule = "indicators/absent.ts"\n\n[[indicators.custom]]\nmodule = "indicators/book-pressure.ts"\nparams = { levels = 9 }\n\n[strategy]\nstop_bps = -1\n`);
+    const r = await runBinary(["validate", "--config", cfg], dirsEnv(dir), dir);
+    expect(r.exitCode).toBe(78);
+    const lines = r.stderr.split("\n").filter(Boolean);
+    expect(lines).toEqual([
+      `harvestd: invalid configuration (${cfg}):`,
+      `  strategy.stop_bps: must be ≥ 0 [${cfg}:9]`,
+      `harvestd: indicators.custom[0] (${join(dir, "indicators", "absent.ts")}): file not found`,
+      expect.stringMatching(/^harvestd: indicators\.custom\[1\] .*: params rejected by the module: levels must be a whole number from 1 to 5, got 9$/),
+    ]);
+    // [trade] in error: its keys in the environment are checked once it is fixed, and the line says so.
+    const trade = await runBinary(["validate", "--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={leverage=0}", "--symbols", "BTCUSDT"], dirsEnv(dir), dir);
+    expect(trade.exitCode).toBe(78);
+    expect(trade.stderr).toContain("(checked once these are fixed: trading keys)");
+    // A TOML syntax error leaves every later check for then.
+    writeFileSync(cfg, `symbols = [\n`);
+    const toml = await runBinary(["validate", "--config", cfg], dirsEnv(dir), dir);
+    expect(toml.stderr).toContain(`${cfg}:1:11: not valid TOML`);
+    expect(toml.stderr).toContain("(checked once these are fixed: custom indicator modules, the model file, trading keys, NATS settings)");
   });
 });
 

@@ -78,7 +78,7 @@ describe("a problem names the source that set the wrong value", () => {
     const p = tmpConfig(`symbols = ["BTCUSDT"]\n[trade.symbols.BTCUSDT]\nleverage = 2\n[trade.symbols.SOLUSDT]\nleverage = 2\n`);
     const r = loadConfig({ configPath: p, env: {}, overrides: ["trade.enable=true", "trade.symbols.ETHUSDT={leverage=5}"] });
     expect(problemsOf(r).map((x) => [x.path, x.source])).toEqual([
-      ["trade.symbols.SOLUSDT", p],
+      ["trade.symbols.SOLUSDT", `${p}:4`],
       ["trade.symbols.ETHUSDT", "flag trade.symbols.ETHUSDT"],
     ]);
     expect(problemsOf(r)[1]!.message).toContain("ETHUSDT not in symbols");
@@ -172,5 +172,81 @@ describe("${VAR} in a comment is not a variable", () => {
     const r = loadConfig({ configPath: p, env: { MOD: "m.ts" } });
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     expect(r.config.indicators.custom[0]!.module).toEndWith("# m.ts");
+  });
+});
+
+describe("a schema problem names file:line when the file set the key (toml-lines.ts keyLines)", () => {
+  const sourceOf = (text: string, overrides: string[] = [], env: Record<string, string> = {}) => {
+    const p = tmpConfig(text);
+    return { p, problems: problemsOf(loadConfig({ configPath: p, env, overrides })).map((x) => [x.path, x.source]) };
+  };
+
+  test("a key under a table header, a dotted key, an inline table, a list, an array of tables", () => {
+    const { p, problems } = sourceOf(
+      [
+        "# comment",
+        "symbols = [",
+        '  "BTCUSDT",',
+        '  "btc",',
+        "]",
+        "[strategy.regimes.A_L]",
+        "entry = 1.2",
+        "exit = 1.5",
+        "[storage]",
+        "parquet_rotate_sec = -1",
+        'feed.full_levels = "x"',
+        "[paper]",
+        'fee_tiers = { VIP0 = { taker_bps = "a", maker_bps = 1 } }',
+        "[[indicators.custom]]",
+        'module = "a.ts"',
+        "[[indicators.custom]]",
+        'module = "b.txt"',
+        "",
+      ].join("\n"),
+    );
+    expect(Object.fromEntries(problems)).toEqual({
+      // A list spread over lines: the entry's own line.
+      "symbols[1]": `${p}:4`,
+      "strategy.regimes.A_L.exit": `${p}:8`,
+      "storage.parquet_rotate_sec": `${p}:10`,
+      // A dotted key (here under [storage], so unknown there).
+      "storage.feed": `${p}:11`,
+      "paper.fee_tiers.VIP0.taker_bps": `${p}:13`,
+      "indicators.custom[1].module": `${p}:17`,
+    });
+  });
+
+  test("the environment and flags keep their own names; a default is named by the file alone; a secret's value never shown", () => {
+    const { p, problems } = sourceOf(`[http]\ntoken = 123456789\n[strategy.regimes.A_L]\nentry = 0.2\n`, ["strategy.stop_bps=-1"], { RUN_HOURS: "-3" });
+    const shown = problemsOf(loadConfig({ configPath: p, env: {} })).map(formatProblem).join("\n");
+    expect(shown).toContain(`http.token: expected text, got a number (value not shown: it may hold a secret) [${p}:2]`);
+    expect(shown).not.toContain("123456789");
+    expect(problems).toEqual([
+      ["run_hours", "env RUN_HOURS"],
+      ["http.token", `${p}:2`],
+      ["strategy.stop_bps", "flag strategy.stop_bps"],
+      // exit (default 0.84 here) is not below the file's entry: entry, on line 4, was set, the default was not.
+      ["strategy.regimes.A_L.entry", `${p}:4`],
+    ]);
+  });
+});
+
+describe("a problem across keys names the key set last, and its source", () => {
+  test("--set feed.snapshot_limit=50 against the file's full_levels: the flag's key is named", () => {
+    const p = tmpConfig(`[feed]\nfull_levels = 100\n`);
+    const r = problemsOf(loadConfig({ configPath: p, env: {}, overrides: ["feed.snapshot_limit=50"] }));
+    expect(r.map((x) => [x.path, x.source])).toEqual([["feed.snapshot_limit", "flag feed.snapshot_limit"]]);
+    expect(r[0]!.message).toStartWith("full_levels (100) must not exceed snapshot_limit (50)");
+    // Both from the file: the key the check names, on its line.
+    const both = problemsOf(loadConfig({ configPath: tmpConfig(`[feed]\nfull_levels = 100\nsnapshot_limit = 50\nbook_max_levels = 100\n`), env: {} }));
+    expect(both.map((x) => x.path)).toEqual(["feed.full_levels"]);
+    expect(both[0]!.source).toEndWith("config.toml:2");
+  });
+
+  test("the later of two flags; an env variable under a flag; a path named in full (paper.fee_tiers)", () => {
+    const flags = problemsOf(loadConfig({ configPath: null, env: {}, overrides: ["strategy.regimes.A_L.exit=2", "strategy.regimes.A_L.entry=1"] }));
+    expect(flags.map((x) => [x.path, x.source])).toEqual([["strategy.regimes.A_L.entry", "flag strategy.regimes.A_L.entry"]]);
+    const tier = problemsOf(loadConfig({ configPath: tmpConfig(`[regime]\nfee_tier = "VIP1"\n`), env: {}, overrides: ['paper.fee_tiers={ X = { taker_bps = 1, maker_bps = 1 } }'] }));
+    expect(tier.map((x) => [x.path, x.source])).toEqual([["paper.fee_tiers", "flag paper.fee_tiers"]]);
   });
 });

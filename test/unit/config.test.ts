@@ -232,8 +232,8 @@ describe("problems are listed with their key paths", () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const byPath = Object.fromEntries(r.problems.map((x) => [x.path, [x.message, x.source]]));
-    expect(byPath["storage.parquet_rotate_secs"]).toEqual(['unknown key "parquet_rotate_secs" (did you mean "parquet_rotate_sec"?)', expect.stringMatching(/\.toml$/)]);
-    expect(byPath["strategy.bogus"]).toEqual(['unknown key "bogus"', expect.stringMatching(/\.toml$/)]);
+    expect(byPath["storage.parquet_rotate_secs"]).toEqual(['unknown key "parquet_rotate_secs" (did you mean "parquet_rotate_sec"?)', expect.stringMatching(/\.toml:2$/)]);
+    expect(byPath["strategy.bogus"]).toEqual(['unknown key "bogus"', expect.stringMatching(/\.toml:4$/)]);
     expect(byPath["nosuch"]).toEqual(['unknown key "nosuch"', "flag nosuch.key"]);
     expect(byPath["storage.ndjson_compres"]).toEqual(['unknown key "ndjson_compres" (did you mean "ndjson_compress"?)', "flag storage.ndjson_compres"]);
     expect(r.problems.length).toBe(4);

@@ -37,12 +37,13 @@ beforeAll(async () => {
       const halted = s?.symbols?.filter((x: { paper: { halted: string | null } | null }) => x.paper?.halted);
       return halted !== undefined && halted.length === SYMBOLS.length ? s : undefined;
     },
-    25_000,
+    // a few seconds on a quiet box; more than 25 once beside a CI run and helpers' tests
+    45_000,
     250,
   );
   await Bun.sleep(3000);
   run = await proc.stop("SIGTERM");
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await fake?.stop();

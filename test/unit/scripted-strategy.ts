@@ -8,14 +8,22 @@ export class ScriptedStrategy implements Strategy {
   readonly queue: Intent[] = [];
   readonly fills: Fill[] = [];
   readonly done: string[] = [];
+  /** Keys the executor refused before sending (onIntentDone with sent = false). */
+  readonly unsent: string[] = [];
+  /** Halts the executor told (onHalt). */
+  readonly told: Halt[] = [];
   onRow(kind: RowKind): readonly Intent[] {
     return kind === "fusion" ? this.queue.splice(0) : [];
   }
   onFill(f: Fill): void {
     this.fills.push(f);
   }
-  onIntentDone(_s: string, key: string): void {
+  onIntentDone(_s: string, key: string, sent = true): void {
     this.done.push(key);
+    if (!sent) this.unsent.push(key);
+  }
+  onHalt(h: Halt): void {
+    this.told.push(h);
   }
   flatten(): readonly Intent[] {
     return [];

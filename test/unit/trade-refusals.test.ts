@@ -86,6 +86,9 @@ test("an entry refused while out of sync counts as refusedNotInSync, one refused
     expect(trader.counters.refusedLimit).toBe(1);
     expect(trader.counters.refusedNotInSync).toBe(1);
     expect(trader.status().counters).toMatchObject({ refusedLimit: 1, refusedNotInSync: 1 });
+    // Each under its reason in `skipped`, and told to the strategy as never sent.
+    expect(trader.status().skipped).toEqual({ not_in_sync: 1, orders_per_min: 1 });
+    expect(strategy.unsent).toEqual([unsynced, limited]);
   } finally {
     await trader.stop(true);
   }

@@ -156,6 +156,8 @@ describe("a venue whose prices differ from the market data", () => {
     expect(st.symbols[0]!.halted).toContain(reason);
     expect(st.counters.halts).toBe(1);
     expect(trader.healthReasons()).toEqual([`trade halted: ${st.symbols[0]!.halted}`]);
+    // The strategy is told the halt as the trader keeps it (one halt, whichever book tripped it).
+    expect(strategy.told.map((h) => h.reason)).toEqual([st.symbols[0]!.halted!]);
     await until("flattened", () => ledger.position(SYMBOL).qty === 0 && ledger.openAlgos(SYMBOL).length === 0);
     const notes = readFileSync(join(dir, `audit-${day}.ndjson`), "utf8").split("\n").filter((l) => l.includes('"what":"halt"')).map((l) => JSON.parse(l));
     expect(notes).toHaveLength(1);
@@ -167,13 +169,16 @@ describe("a venue whose prices differ from the market data", () => {
     expect(ledger.orders.size).toBe(sent);
     expect(await trader.stop(true)).toEqual([]);
 
-    // Restarted the same day, with a fresh strategy: still halted, and says so.
+    // Restarted the same day, with a fresh strategy: still halted, and says so; a strategy that
+    // proposes an entry anyway (this scripted one) is refused.
     const next = await makeTrader(dir, { max_position_notional: 100 });
     try {
       const again = next.trader.status();
       expect(again.symbols[0]!.halted).toContain(reason);
       expect(again.counters.halts).toBe(1);
       expect(next.trader.healthReasons()).toHaveLength(1);
+      // The fresh strategy is told the restored halt at start (a real one then proposes no entry that day).
+      expect(next.strategy.told.map((h) => h.reason)).toEqual([again.symbols[0]!.halted!]);
       const before = ledger.orders.size;
       const k2 = enter(next.strategy, next.trader, "buy", 20);
       await until("refused after the restart", () => next.rows.of("orders").some((r) => r.intent_key === k2 && r.status === "REFUSED"));

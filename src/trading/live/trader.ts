@@ -127,6 +127,8 @@ export interface PositionLeft {
 
 /**
  * `refusedLimit`: entries refused by a risk limit (a halt, max_orders_per_min, max_position_notional);
+ * each refusal also counts in `skipped` under its reason (`halted`, `orders_per_min`,
+ * `position_limit`, `qty_floors_to_zero`; `not_in_sync` for the other counter);
  * `refusedNotInSync`: entries refused because the user stream was down or not yet reconciled after a
  * reconnect (the trader cannot know the position, so it sends nothing new).
  */
@@ -146,7 +148,7 @@ export class LiveTrader {
   /** False from a user-stream drop until the reconciliation after the reconnect: no new entries meanwhile. */
   private inSync = true;
   private polls = 0;
-  /** Entry signals the strategy skipped, by reason (status page: why it is not trading). */
+  /** Entry signals the strategy skipped and entries the trader refused before sending, by reason (status: why it is not trading). */
   readonly skipped: Record<string, number>;
   /** Set by `fence`: nothing more goes to the venue from this trader. */
   private fenced = false;
@@ -249,7 +251,7 @@ export class LiveTrader {
     for (const it of intents) {
       this.counters.intents++;
       if (!this.ready || this.stopping) {
-        this.strategy.onIntentDone(it.symbol, it.key);
+        this.strategy.onIntentDone(it.symbol, it.key, false);
         continue;
       }
       this.enqueue(s, () => this.execute(s, it));
@@ -406,17 +408,21 @@ export class LiveTrader {
   private async execute(s: SymbolState, it: Intent): Promise<void> {
     if (it.kind === "enter") {
       const now = Date.now();
-      const refuse = (why: string, counter: RefusalCounter | null = "refusedLimit") => {
+      // Refused before sending: recorded, counted under its own reason in `skipped` (what status says
+      // the trader is not trading for), and told to the strategy as unsent, so it takes no place in
+      // the strategy's own max_orders_per_min (which would then blame the order rate).
+      const refuse = (why: string, skip: string | null, counter: RefusalCounter | null = "refusedLimit") => {
         if (counter !== null) this.counters[counter]++;
+        if (skip !== null) this.skipped[skip] = (this.skipped[skip] ?? 0) + 1;
         this.records.order({ symbol: s.symbol, ts_ms: now, client_order_id: clientOrderId(it.key), order_id: null, side: toVenue(it.side), type: "MARKET", qty: it.qty, price: null, status: "REFUSED", reason: "enter", latency_ms: null, attempts: 0, error: why, intent_key: it.key, ref_price: it.refPrice });
-        this.strategy.onIntentDone(s.symbol, it.key);
+        this.strategy.onIntentDone(s.symbol, it.key, false);
       };
       const halt = s.risk.haltAt(now);
       // Shutting down is neither a limit nor a sync problem: recorded, not counted.
-      if (this.stopping) return refuse("shutting down", null);
-      if (halt !== null) return refuse(`halted: ${halt.reason}`);
-      if (!this.inSync) return refuse("user stream down or not yet reconciled", "refusedNotInSync");
-      if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`);
+      if (this.stopping) return refuse("shutting down", null, null);
+      if (halt !== null) return refuse(`halted: ${halt.reason}`, "halted");
+      if (!this.inSync) return refuse("user stream down or not yet reconciled", "not_in_sync", "refusedNotInSync");
+      if (!s.risk.orderRoom(now)) return refuse(`max_orders_per_min ${s.limits.max_orders_per_min} reached`, "orders_per_min");
       // Position limit at the venue: the position after this order stays within max_position_notional,
       // valued at the higher of the decision's (market-data) price and the venue's last known price:
       // a venue quoting above the market data must not take the position past the limit.
@@ -427,9 +433,9 @@ export class LiveTrader {
       const room = qty;
       const step = this.venue.marketStep(s.symbol);
       if (step !== null) qty = Math.floor(qty / step + 1e-9) * step;
-      if (room <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`);
+      if (room <= EPS) return refuse(`max_position_notional ${s.limits.max_position_notional}: position ${s.pos} leaves no room`, "position_limit");
       // Room left, but less than one quantity step (a limit too small for the symbol's step): say so.
-      if (qty <= EPS) return refuse(`quantity ${room} floors to 0 on the step ${step} of ${s.symbol} (max_position_notional ${s.limits.max_position_notional}, position ${s.pos})`);
+      if (qty <= EPS) return refuse(`quantity ${room} floors to 0 on the step ${step} of ${s.symbol} (max_position_notional ${s.limits.max_position_notional}, position ${s.pos})`, "qty_floors_to_zero");
       const placed = await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, false, "enter");
       if (placed !== null && placed.executedQty > EPS) {
         if (Math.sign(s.pos) === (it.side === "buy" ? 1 : -1)) {
@@ -445,7 +451,7 @@ export class LiveTrader {
     const want = it.side === "sell" ? Math.max(0, s.pos) : Math.max(0, -s.pos);
     const qty = Math.min(it.qty, want);
     if (qty <= EPS) {
-      this.strategy.onIntentDone(s.symbol, it.key);
+      this.strategy.onIntentDone(s.symbol, it.key, false);
       return;
     }
     await this.order(s, it.key, toVenue(it.side), qty, it.refPrice, true, it.reason);
@@ -677,6 +683,8 @@ export class LiveTrader {
     if (halt !== null) {
       this.counters.halts++;
       this.log.log("warn", "trade: halted for the day before this start; stays halted", { symbol: s.symbol, reason: halt.reason });
+      // The fresh strategy learns it as a live halt's: it proposes no entry for the symbol that day.
+      this.strategy.onHalt(halt);
     }
   }
 
@@ -699,10 +707,14 @@ export class LiveTrader {
     this.halted(s, s.risk.currentHalt());
   }
 
-  /** A halt that just tripped: counted, logged, noted in the audit log, the symbol flattened. */
+  /**
+   * A halt that just tripped: counted, logged, noted in the audit log, told to the strategy (which
+   * then proposes no entry for the symbol that day, as after its own halt), the symbol flattened.
+   */
   private halted(s: SymbolState, halt: Halt | null): void {
     if (halt === null) return;
     const reason = halt.reason;
+    this.strategy.onHalt(halt);
     this.counters.halts++;
     this.log.log("error", "trade: loss limit breached; flattening and stopping for the day", { symbol: s.symbol, reason });
     this.records.note("halt", { symbol: s.symbol, reason, day: halt.day });

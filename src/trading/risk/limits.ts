@@ -79,6 +79,8 @@ export class RiskBook implements TradeRecord {
    */
   restoreHalt(tsMs: number, reason: string, sinceTsMs: number): void {
     this.rollDay(tsMs);
+    // A halt of a day this book has already left is over.
+    if (Math.floor(tsMs / DAY_MS) < this.dayNo) return;
     this.halted ??= { symbol: this.symbol, reason, since_ts_ms: sinceTsMs, day: this.day };
   }
 
@@ -118,6 +120,12 @@ export class RiskBook implements TradeRecord {
     this.orders.push(tsMs);
   }
 
+  /** Takes back one order recorded at `tsMs` that was never sent (the executor refused it first). */
+  forgetOrder(tsMs: number): void {
+    const i = this.orders.lastIndexOf(tsMs);
+    if (i >= 0) this.orders.splice(i, 1);
+  }
+
   private expireOrders(tsMs: number): void {
     let i = 0;
     while (i < this.orders.length && this.orders[i]! <= tsMs - ORDER_WINDOW_MS) i++;
@@ -125,9 +133,11 @@ export class RiskBook implements TradeRecord {
   }
 
   private rollDay(tsMs: number): void {
-    // Called on every trade: compare the day number, format the date only when it changes.
+    // Called on every trade: compare the day number, format the date only when it changes. Never
+    // back to an earlier day: a fill stamped in the past (a position adopted at a restart, opened
+    // yesterday) must not end today's halt or restart today's PnL.
     const dayNo = Math.floor(tsMs / DAY_MS);
-    if (dayNo === this.dayNo) return;
+    if (dayNo <= this.dayNo) return;
     this.dayNo = dayNo;
     const day = utcDay(tsMs);
     if (this.day !== "" && this.halted !== null) {

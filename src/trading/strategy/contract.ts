@@ -192,9 +192,18 @@ export interface Strategy {
   onFill(fill: Fill): void;
   /**
    * The intent `key` will get no (more) fills: rejected, cancelled or expired. Unfilled entries are
-   * forgotten; an unfilled exit is asked again on the next row.
+   * forgotten; an unfilled exit is asked again on the next row. `sent = false` (default true): the
+   * executor refused it before sending anything (a limit or a halt of its own, out of sync, shutting
+   * down): it takes no place in the strategy's `max_orders_per_min`, which counts orders sent.
    */
-  onIntentDone(symbol: string, key: string): void;
+  onIntentDone(symbol: string, key: string, sent?: boolean): void;
+  /**
+   * A halt the executor decided for a symbol and UTC day (the testnet trader's kill switch on the
+   * venue's figures, or a halt of the day restored at a restart): the strategy keeps it as its own —
+   * no entry for the symbol until `day` ends (skip reason `halted`), an open position closed
+   * (`risk_halt`). A halt of a day the strategy has already left is ignored.
+   */
+  onHalt(halt: Halt): void;
   /** Exit intents for every open position (shutdown / end of input); the executor fills them. */
   flatten(symbol: string, tsMs: number): readonly Intent[];
   position(symbol: string): PositionView | null;

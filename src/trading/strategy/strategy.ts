@@ -7,7 +7,7 @@
  */
 import type { Row, RowKind } from "../../core/rows.ts";
 import { costCheck, expectedEdgeBps } from "../risk/cost.ts";
-import { RiskBook } from "../risk/limits.ts";
+import { RiskBook, utcDay } from "../risk/limits.ts";
 import type { RiskParams } from "../risk/params.ts";
 import { entryNotional } from "../risk/sizing.ts";
 import { Atr } from "./atr.ts";
@@ -61,6 +61,8 @@ interface Pending {
   readonly key: string;
   readonly kind: "enter" | "exit";
   remaining: number;
+  /** Event time its order was counted at (max_orders_per_min): taken back if it is never sent. */
+  readonly orderTsMs: number;
 }
 
 /** Everything one symbol's decisions need. */
@@ -204,10 +206,24 @@ export class SharedStrategy implements Strategy {
     st.risk.check(f.ts_ms, st.unrealized());
   }
 
-  onIntentDone(symbol: string, key: string): void {
+  onIntentDone(symbol: string, key: string, sent = true): void {
     const st = this.state(symbol);
     const i = st.pending.findIndex((p) => p.key === key);
-    if (i >= 0) st.pending.splice(i, 1);
+    if (i < 0) return;
+    // Refused before sending (a limit or a halt of the executor's): no order went out, none is counted.
+    if (!sent) st.risk.forgetOrder(st.pending[i]!.orderTsMs);
+    st.pending.splice(i, 1);
+  }
+
+  onHalt(h: Halt): void {
+    const st = this.state(h.symbol);
+    const dayStart = Date.parse(`${h.day}T00:00:00.000Z`);
+    if (!Number.isFinite(dayStart)) return;
+    // In the strategy's own (event) time: at its latest row, or the halt's day's start before any row
+    // of that day; a day it has already left is over (the book ignores it).
+    const ts = Math.max(st.tsMs, dayStart);
+    if (utcDay(ts) !== h.day) return;
+    st.risk.restoreHalt(ts, h.reason, h.since_ts_ms);
   }
 
   flatten(symbol: string, tsMs: number): readonly Intent[] {
@@ -370,7 +386,7 @@ export class SharedStrategy implements Strategy {
     if (reversing) out.push(this.exit(st, "reverse", pos!.qty));
     const qty = notional / refPrice;
     const key = `${st.symbol}-${ctx.agg_trade_id}-enter`;
-    st.pending.push({ key, kind: "enter", remaining: qty });
+    st.pending.push({ key, kind: "enter", remaining: qty, orderTsMs: ts });
     st.risk.recordOrder(ts);
     out.push({ kind: "enter", key, symbol: st.symbol, side, qty, refPrice, stopPrice: this.protectiveStop(side, refPrice, ctx.atr_bps), reason: "signal", signal: ctx });
     return out;
@@ -390,7 +406,7 @@ export class SharedStrategy implements Strategy {
     const pos = st.position!;
     const side: OrderSide = pos.side === "long" ? "sell" : "buy";
     const key = `${st.symbol}-${st.lastAggId}-${reason}`;
-    st.pending.push({ key, kind: "exit", remaining: qty });
+    st.pending.push({ key, kind: "exit", remaining: qty, orderTsMs: st.tsMs });
     st.risk.recordOrder(st.tsMs);
     return { kind: "exit", key, symbol: st.symbol, side, qty, refPrice: st.exitFill() ?? pos.entryPrice, reason };
   }

@@ -110,6 +110,8 @@ export class IndicatorHost implements SymbolStage {
         off: false,
       };
       this.instances.push(inst);
+      // Fresh state: whatever an earlier host of this symbol switched off (the crash rebuild) is on again.
+      inst.stats.recordStart(symbol);
       this.create(inst);
     });
   }

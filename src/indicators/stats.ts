@@ -21,7 +21,7 @@ export interface IndicatorStatsView {
   readonly costMeanUs: number | null;
   readonly costP99Us: number | null;
   readonly costMaxUs: number | null;
-  /** Symbols this indicator is switched off for. */
+  /** Symbols this indicator is switched off for, by the symbol's current host (the latest one started). */
   readonly switchedOff: readonly string[];
   /** Errors per symbol (symbols without errors are absent). */
   readonly errorsBySymbol: Readonly<Record<string, number>>;
@@ -59,6 +59,14 @@ export class IndicatorStats {
 
   recordSwitchOff(symbol: string): void {
     this.switchedOff.add(symbol);
+  }
+
+  /**
+   * A new host starts the indicator afresh for `symbol`: a switch-off by an earlier host of it (the
+   * crash rebuild's, or the previous session's in a replay) no longer holds.
+   */
+  recordStart(symbol: string): void {
+    this.switchedOff.delete(symbol);
   }
 
   /**

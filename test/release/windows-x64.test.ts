@@ -7,8 +7,12 @@
  * row (doubles within rounding: another C library's exp and log).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startFakeExchange } from "../fake-exchange/index.ts";
+import { collectorEnv, freePort, tempDir, waitFor } from "../helpers/binary.ts";
 import { listFiles } from "../helpers/ndjson.ts";
-import { collectOn, expectEveryIdStored, compareRows, ensureRelease, expectValidate, replayBesideX64, expectVersion, startWine, WINE_MISSING, type Collection, type Emulator } from "./support.ts";
+import { collectOn, expectEveryIdStored, compareRows, ensureRelease, expectValidate, replayBesideX64, expectVersion, releaseBinary, startWine, WINE_MISSING, type Collection, type Emulator } from "./support.ts";
 
 const SYMBOLS = ["BTCUSDT", "SANDUSDT", "NEOUSDT"];
 const timings: Record<string, number> = {};
@@ -49,6 +53,58 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
     expect(collection.result.stderr).toContain('"reason":"SIGINT"');
     expect(listFiles(collection.dir, /\.partial$/)).toEqual([]);
   });
+
+  test("the page spool's staging folder goes at a stop, and a crash's at the next start (rm of a folder fails under Wine)", async () => {
+    // Pages are spooled only for kinds rotating every 10 s or slower (the collection above rotates every 2 s).
+    const fake = await startFakeExchange({ symbols: SYMBOLS, speed: 4 });
+    const dir = tempDir("collect-windows-spool");
+    const staging = join(dir, "raw", ".harvestd-staging");
+    try {
+      const pagesFolders = () => (existsSync(staging) ? readdirSync(staging).filter((n) => n.startsWith("pages-")) : []);
+      const run = async (seconds: number): Promise<{ stderr: string; running: string[] }> => {
+        const port = freePort();
+        const env = collectorEnv(fake, SYMBOLS, "", port, { PARQUET_ROTATE_SEC: "10", ORDERBOOK_ROTATE_SEC: "10" });
+        for (const k of ["OUTPUT_DIR", "PREVIEW_DIR", "NDJSON_DIR", "ARTIFACTS_DIR"]) env[k] = wine.path(join(dir, env[k]!));
+        const proc = Bun.spawn(wine.argv(releaseBinary(wine.target), ["run"]), {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...wine.env, ...env },
+          stdin: "ignore",
+          stdout: "ignore",
+          stderr: "pipe",
+        });
+        const err = new Response(proc.stderr).text();
+        await waitFor("/health", async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 60_000, 250).catch(async (e) => {
+          proc.kill("SIGKILL");
+          throw new Error(`${(e as Error).message}\n${await err}`);
+        });
+        await Bun.sleep(seconds * 1000);
+        const running = pagesFolders();
+        proc.kill("SIGINT");
+        const code = await proc.exited;
+        const stderr = await err;
+        if (code !== 0) console.error(stderr);
+        expect(code).toBe(0);
+        return { stderr, running };
+      };
+      // The spool is in use (its folder exists while running) and goes at the stop, without a problem.
+      const first = await run(6);
+      expect(first.running.length).toBe(1);
+      expect(first.stderr).toContain('"reason":"SIGINT"');
+      expect(first.stderr).not.toContain("spool problem");
+      expect(pagesFolders()).toEqual([]);
+      // A crash's spool folder (a segment in it) is removed by the next start, nothing failed.
+      mkdirSync(join(staging, "pages-crashed-0"), { recursive: true });
+      writeFileSync(join(staging, "pages-crashed-0", "pages-0"), new Uint8Array(4096));
+      const second = (await run(1)).stderr;
+      const leftovers = second.split("\n").filter((l) => l.includes("removed leftovers"));
+      expect(leftovers.length).toBe(1);
+      expect(JSON.parse(leftovers[0]!)).toMatchObject({ removed: 1, failed: [] });
+      expect(second).not.toContain("spool problem");
+      expect(pagesFolders()).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  }, 120_000);
 
   test("replay of the recorded NDJSON: the live run's rows exactly, the linux-x64 binary's row for row", async () => {
     const r = await replayBesideX64(wine, collection.dir);

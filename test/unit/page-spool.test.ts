@@ -6,9 +6,10 @@
  * segment cut short on disk is an error, not a short page.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, truncateSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PageSpool } from "../../src/sinks/parquet/page-spool.ts";
+import { removeTree, removeTreeAsync, removeTreeByHand } from "../../src/sinks/storage/staging.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { prng } from "../helpers/prng.ts";
 
@@ -110,5 +111,57 @@ describe("page spool", () => {
     expect(readBack(spool, refs[0]!)).toEqual(joined(page(0, 3000)));
     expect(() => readBack(spool, refs[1]!)).toThrow(`page spool ${segment}: 2000 bytes missing at 4000`);
     spool.close();
+  });
+});
+
+/**
+ * Bun's Windows runtime under Wine fails every recursive rm of a folder with EFAULT (staging.ts):
+ * removeTree then removes files and folders one by one. Here the EFAULT is simulated.
+ */
+describe("removeTree", () => {
+  const tree = (): string => {
+    const root = join(tempDir("remove-tree"), "staging");
+    mkdirSync(join(root, "pages-a", "deeper"), { recursive: true });
+    mkdirSync(join(root, "pages-empty"));
+    writeFileSync(join(root, "pages-a", "pages-0"), "x");
+    writeFileSync(join(root, "pages-a", "deeper", "f"), "y");
+    writeFileSync(join(root, "top"), "z");
+    // A link to a folder outside: the link goes, what it points to stays.
+    const outside = tempDir("remove-tree-outside");
+    writeFileSync(join(outside, "keep"), "k");
+    symlinkSync(outside, join(root, "link"));
+    return root;
+  };
+  const efault = () => {
+    throw Object.assign(new Error("EFAULT: bad address in system call argument, rm"), { code: "EFAULT" });
+  };
+
+  test("on EFAULT the tree is removed by hand; a link inside is removed, not followed", () => {
+    const root = tree();
+    const outside = readlinkSync(join(root, "link"));
+    removeTree(root, efault);
+    expect(existsSync(root)).toBe(false);
+    expect(readdirSync(outside)).toEqual(["keep"]);
+  });
+
+  test("other errors are thrown; a missing path is no error", () => {
+    const root = tree();
+    expect(() =>
+      removeTree(root, () => {
+        throw Object.assign(new Error("EACCES"), { code: "EACCES" });
+      }),
+    ).toThrow("EACCES");
+    expect(existsSync(root)).toBe(true);
+    removeTree(root);
+    expect(existsSync(root)).toBe(false);
+    removeTree(root);
+    removeTreeByHand(root);
+  });
+
+  test("the async one removes a tree", async () => {
+    const root = tree();
+    await removeTreeAsync(root);
+    expect(existsSync(root)).toBe(false);
+    await removeTreeAsync(root);
   });
 });

@@ -99,3 +99,45 @@ test("a custom indicator failing during the rebuild of a killed run logs marked 
     ["custom indicator switched off for this symbol", "live"],
   ]);
 });
+
+test("a symbol the rebuild switched an indicator off for is not listed as switched off once the live host starts it afresh", async () => {
+  const ndjson = join(dir, "ndjson-switch-off");
+  const start = Date.UTC(2025, 0, 3, 3, 0, 0);
+  const symDir = join(ndjson, "date=2025-01-03", "symbol=BTCUSDT");
+  mkdirSync(symDir, { recursive: true });
+  const trade = (a: number) => `{"e":"aggTrade","E":${start + a},"a":${a},"s":"BTCUSDT","p":"100.5","q":"1","f":${a},"l":${a},"T":${start + a},"m":false}`;
+  const lines = [sessionLine(start, "test")];
+  for (let a = 1; a <= 2 * SWITCH_OFF_STREAK; a++) lines.push(dataLine(start + a, "btcusdt@aggTrade", 1, 0.01, trade(a)));
+  writeFileSync(join(symDir, "raw-03.ndjson"), lines.join("\n") + "\n");
+  const res = loadConfig({ configPath: null, env: { NDJSON_DIR: ndjson, SYMBOLS: "BTCUSDT" } });
+  if (!res.ok) throw new Error(JSON.stringify(res.problems));
+  const marker: RunMarker = { run_start: start, sessions: { BTCUSDT: start }, clean: false, compacted: {} };
+  // Fails on the killed run's trades (the rebuild), not on the live ones.
+  let failing = true;
+  const flaky: Indicator = { name: "flaky", columns: { x: "double" }, create: () => ({ onTrade(_t, emit) { if (failing) throw new Error("boom"); emit({ ts_ms: _t.ts_ms, x: 1 }); } }) };
+
+  const log = new Log();
+  const custom = new CustomIndicators([loaded(flaky)], log);
+  await recoverSymbol(res.config, new BinanceRawLogDecoder(), "BTCUSDT", marker, new Rows(), custom, rebuildLogger(log));
+  expect(custom.views()[0]!.switchedOff).toEqual(["BTCUSDT"]);
+  expect(custom.views()[0]!.errors).toBe(SWITCH_OFF_STREAK);
+
+  // The live run's host starts the indicator afresh for the symbol: not switched off any more.
+  failing = false;
+  const rows = new Rows();
+  const live = custom.host("BTCUSDT", rows);
+  expect(custom.views()[0]!.switchedOff).toEqual([]);
+  const ev = (a: number) => ({ kind: "aggTrade" as const, symbol: "BTCUSDT", eventTime: start + a, tradeTime: start + a, aggId: a, price: 100, qty: 1, firstTradeId: null, lastTradeId: null, buyerIsMaker: false });
+  for (let a = 1; a <= 3; a++) live.onTrade(ev(a), start + a, false);
+  expect(rows.rows.filter((r) => r.kind === "custom_flaky").length).toBe(3);
+  const v = custom.views()[0]!;
+  expect(v.switchedOff).toEqual([]);
+  // The rebuild's failing calls stay counted (its log lines say "phase":"rebuild").
+  expect(v.errors).toBe(SWITCH_OFF_STREAK);
+
+  // A live switch-off is listed as before.
+  failing = true;
+  for (let a = 4; a < 4 + SWITCH_OFF_STREAK; a++) live.onTrade(ev(a), start + a, false);
+  expect(custom.views()[0]!.switchedOff).toEqual(["BTCUSDT"]);
+  expect(log.lines.filter((l) => l.msg === "custom indicator switched off for this symbol").map((l) => l.fields?.phase ?? "live")).toEqual(["rebuild", "live"]);
+});

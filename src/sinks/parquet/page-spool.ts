@@ -13,8 +13,9 @@
  * spool that cannot write (disk full, read-only) keeps the pages in memory from then on, as before
  * the spool existed, and says so once through `onError`: it costs memory, never a page.
  */
-import { closeSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { readBytesAt } from "./files.ts";
+import { removeTree } from "../storage/staging.ts";
 import { join } from "node:path";
 import { releaseBuffer } from "../../util/release.ts";
 
@@ -138,7 +139,8 @@ export class PageSpool {
   /** Deletes every segment and the folder. */
   close(): void {
     for (const id of [...this.segments.keys()]) this.drop(id);
-    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+    // Not rmSync(recursive) directly: under Wine that fails for every folder (staging.ts).
+    if (this.dir !== null) removeTree(this.dir);
     this.dir = null;
   }
 

@@ -10,8 +10,9 @@
  * File layout: u32 LE header length, the header (JSON, padded to 8 bytes), then every array's bytes
  * in header order. Arrays are copied out on reading, so their alignment in the file does not matter.
  */
-import { readFile, rm, unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { removeTreeAsync } from "../storage/staging.ts";
 import type { ColumnBatch, RowChunk, StrBlock } from "./columns.ts";
 
 /** The batch's own fields, then the byte layout of its arrays in the file. */
@@ -143,7 +144,7 @@ export class SpillQueue<T> {
 
   /** Removes the folder (the queue is empty, or its rows are given up). */
   async dispose(): Promise<void> {
-    if (this.dir !== null) await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+    if (this.dir !== null) await removeTreeAsync(this.dir).catch(() => {});
     this.dir = null;
   }
 

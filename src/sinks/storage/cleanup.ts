@@ -15,7 +15,7 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PARTIAL_SUFFIX } from "../parquet/files.ts";
-import { STAGING_DIR } from "./staging.ts";
+import { removeTree, STAGING_DIR } from "./staging.ts";
 
 export interface CleanupReport {
   /** Every path removed. */
@@ -52,7 +52,8 @@ export function removeLeftovers(roots: readonly string[]): CleanupReport {
   const failed: { path: string; error: string }[] = [];
   const remove = (path: string, recursive: boolean) => {
     try {
-      rmSync(path, { recursive, force: true });
+      if (recursive) removeTree(path);
+      else rmSync(path, { force: true });
       removed.push(path);
     } catch (e) {
       failed.push({ path, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
@@ -72,7 +73,7 @@ export function removeLeftovers(roots: readonly string[]): CleanupReport {
       if (e.isDirectory()) {
         if (top && e.name === STAGING_DIR) {
           // A clean stop leaves the folder itself, empty: nothing of a crash, nothing to report.
-          if (isEmptyDir(path)) rmSync(path, { recursive: true, force: true });
+          if (isEmptyDir(path)) removeTree(path);
           else remove(path, true);
         } else if (!top || include(e.name)) walk(path, false);
       } else if (e.name.endsWith(PARTIAL_SUFFIX)) {

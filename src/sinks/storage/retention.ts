@@ -5,10 +5,10 @@
  * is deleted there.
  */
 import { readdirSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { DAY_MS } from "../parquet/columns.ts";
-import { makeStagingDir } from "./staging.ts";
+import { makeStagingDir, removeTreeAsync } from "./staging.ts";
 
 const DATE_DIR = /^date=(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -39,7 +39,7 @@ export async function removeDateDir(root: string, name: string): Promise<string>
   const stage = makeStagingDir(root, "expired");
   await mkdir(stage, { recursive: true });
   await rename(path, join(stage, name));
-  await rm(stage, { recursive: true, force: true });
+  await removeTreeAsync(stage);
   return path;
 }
 

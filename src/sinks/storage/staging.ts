@@ -8,7 +8,8 @@
  * instead of counting rows twice. Nothing in it is ever the only copy of data: a crash leaves
  * debris that the next start removes.
  */
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { readdir, rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
 export const STAGING_DIR = ".harvestd-staging";
@@ -46,7 +47,7 @@ export function tryLock(root: string, name: string, nowMs = Date.now()): (() => 
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       mkdirSync(path);
-      return () => rmSync(path, { recursive: true, force: true });
+      return () => removeTree(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       let age = 0;
@@ -54,8 +55,97 @@ export function tryLock(root: string, name: string, nowMs = Date.now()): (() => 
         age = nowMs - statSync(path).mtimeMs;
       } catch {}
       if (age < STALE_LOCK_MS) return null;
-      rmSync(path, { recursive: true, force: true });
+      removeTree(path);
     }
   }
   return null;
+}
+
+// ---- removing a folder and what it holds --------------------------------------------------------
+
+/**
+ * Bun 1.4.5's Windows runtime under Wine 8 (Debian 12) fails every recursive removal of a folder,
+ * `rmSync(dir, { recursive: true })` and `fs.promises.rm` alike, empty or not, with EFAULT ("bad
+ * address in system call argument") and nothing removed, while `unlink` of a file and `rmdir` of an
+ * empty folder work (measured with the plain runtime and with the release .exe, docs/release.md).
+ * Then, and only then, the tree is removed by hand, files first; everywhere else this is `rm -rf`.
+ */
+const byHand = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === "EFAULT";
+const gone = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === "ENOENT";
+
+/** `rmSync(path, { recursive: true, force: true })`, by hand where that fails with EFAULT. */
+export function removeTree(path: string, rmTree: (path: string) => void = (p) => rmSync(p, { recursive: true, force: true })): void {
+  try {
+    rmTree(path);
+  } catch (e) {
+    if (!byHand(e)) throw e;
+    removeTreeByHand(path);
+  }
+}
+
+/** Unlinks every file under `path` and removes its folders, deepest first; a missing path is no error. */
+export function removeTreeByHand(path: string): void {
+  let entries;
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch (e) {
+    if (gone(e)) return;
+    if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
+    try {
+      unlinkSync(path);
+    } catch (e2) {
+      if (!gone(e2)) throw e2;
+    }
+    return;
+  }
+  for (const entry of entries) {
+    const p = join(path, entry.name);
+    if (entry.isDirectory()) removeTreeByHand(p);
+    else
+      try {
+        unlinkSync(p);
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+  }
+  try {
+    rmdirSync(path);
+  } catch (e) {
+    if (!gone(e)) throw e;
+  }
+}
+
+/** `fs.promises.rm(path, { recursive: true, force: true })`, by hand where that fails with EFAULT. */
+export async function removeTreeAsync(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (e) {
+    if (!byHand(e)) throw e;
+    await removeTreeByHandAsync(path);
+  }
+}
+
+async function removeTreeByHandAsync(path: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (e) {
+    if (gone(e)) return;
+    if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
+    await unlink(path).catch((e2) => {
+      if (!gone(e2)) throw e2;
+    });
+    return;
+  }
+  for (const entry of entries) {
+    const p = join(path, entry.name);
+    if (entry.isDirectory()) await removeTreeByHandAsync(p);
+    else
+      await unlink(p).catch((e) => {
+        if (!gone(e)) throw e;
+      });
+  }
+  await rmdir(path).catch((e) => {
+    if (!gone(e)) throw e;
+  });
 }

@@ -1,12 +1,13 @@
 /**
- * Helpers for the release tests: `npm run release` once per test process, and the emulators that run
+ * Helpers for the release tests: `npm run release` once per test run, and the emulators that run
  * the cross-built binaries here: qemu user mode for linux-arm64, Wine for windows-x64 (with the
  * ProcessPrng stub, wine-prng/). A missing emulator skips those tests with the reason, except under
  * CI=true, where it fails them: .ci/run installs qemu-user-static, libc6-arm64-cross, wine64 and
  * binutils-mingw-w64-x86-64.
  */
 import { expect } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { ALL_KINDS } from "../../src/core/rows.ts";
@@ -33,16 +34,47 @@ export interface ReleaseRun extends RunResult {
 
 let release: Promise<ReleaseRun> | null = null;
 
-/** `npm run release`, as a user runs it, once per test process. */
+async function runRelease(): Promise<ReleaseRun> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(["npm", "run", "release"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (exitCode !== 0) throw new Error(`npm run release failed (exit ${exitCode}):\n${stderr}`);
+  const commit = /^release of commit (\S+),/m.exec(stdout)?.[1];
+  if (commit === undefined) throw new Error(`npm run release did not say which commit it built:\n${stdout}`);
+  return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000, commit };
+}
+
+/** How long a test process waits for another's `npm run release` (six cross-builds). */
+const RELEASE_WAIT_MS = 600_000;
+
+/**
+ * `npm run release` once per test run. `npm test` runs the files in several processes (`--parallel`)
+ * under one HARVESTD_TEST_RUN, and all write build/release/: the first to make the run's marker folder
+ * builds and leaves its result there, the others wait for it. Without HARVESTD_TEST_RUN (a file run
+ * on its own), once per process.
+ */
 export function ensureRelease(): Promise<ReleaseRun> {
   release ??= (async () => {
-    const t0 = performance.now();
-    const proc = Bun.spawn(["npm", "run", "release"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (exitCode !== 0) throw new Error(`npm run release failed (exit ${exitCode}):\n${stderr}`);
-    const commit = /^release of commit (\S+),/m.exec(stdout)?.[1];
-    if (commit === undefined) throw new Error(`npm run release did not say which commit it built:\n${stdout}`);
-    return { exitCode, stdout, stderr, seconds: (performance.now() - t0) / 1000, commit };
+    const run = process.env.HARVESTD_TEST_RUN;
+    if (run === undefined || run === "") return runRelease();
+    const marker = join(tmpdir(), `harvestd-release-run-${run.replace(/[^\w-]/g, "_")}`);
+    const result = join(marker, "result.json");
+    let mine = true;
+    try {
+      mkdirSync(marker);
+    } catch {
+      mine = false;
+    }
+    if (mine) {
+      const r = await runRelease().catch((e: Error) => e);
+      writeFileSync(result + ".tmp", JSON.stringify(r instanceof Error ? { error: r.message } : r));
+      renameSync(result + ".tmp", result);
+      if (r instanceof Error) throw r;
+      return r;
+    }
+    const got = await waitFor("another test process's npm run release", () => (existsSync(result) ? (JSON.parse(readFileSync(result, "utf8")) as ReleaseRun | { error: string }) : undefined), RELEASE_WAIT_MS, 500);
+    if ("error" in got) throw new Error(got.error);
+    return got;
   })();
   return release;
 }

@@ -61,7 +61,8 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
     const staging = join(dir, "raw", ".harvestd-staging");
     try {
       const pagesFolders = () => (existsSync(staging) ? readdirSync(staging).filter((n) => n.startsWith("pages-")) : []);
-      const run = async (seconds: number): Promise<{ stderr: string; running: string[] }> => {
+      /** A run until its page spool's folder exists (`untilSpool`, as a collection writes its first chunks), else for a second. */
+      const run = async (untilSpool: boolean): Promise<{ stderr: string; running: string[] }> => {
         const port = freePort();
         const env = collectorEnv(fake, SYMBOLS, "", port, { PARQUET_ROTATE_SEC: "10", ORDERBOOK_ROTATE_SEC: "10" });
         for (const k of ["OUTPUT_DIR", "PREVIEW_DIR", "NDJSON_DIR", "ARTIFACTS_DIR"]) env[k] = wine.path(join(dir, env[k]!));
@@ -77,7 +78,8 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
           proc.kill("SIGKILL");
           throw new Error(`${(e as Error).message}\n${await err}`);
         });
-        await Bun.sleep(seconds * 1000);
+        if (untilSpool) await waitFor("the page spool's folder", () => (pagesFolders().length > 0 ? true : undefined), 40_000, 250).catch(() => undefined);
+        else await Bun.sleep(1000);
         const running = pagesFolders();
         proc.kill("SIGINT");
         const code = await proc.exited;
@@ -87,7 +89,7 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
         return { stderr, running };
       };
       // The spool is in use (its folder exists while running) and goes at the stop, without a problem.
-      const first = await run(6);
+      const first = await run(true);
       expect(first.running.length).toBe(1);
       expect(first.stderr).toContain('"reason":"SIGINT"');
       expect(first.stderr).not.toContain("spool problem");
@@ -95,7 +97,7 @@ describe.skipIf(WINE_MISSING !== null)("windows-x64 release binary under Wine", 
       // A crash's spool folder (a segment in it) is removed by the next start, nothing failed.
       mkdirSync(join(staging, "pages-crashed-0"), { recursive: true });
       writeFileSync(join(staging, "pages-crashed-0", "pages-0"), new Uint8Array(4096));
-      const second = (await run(1)).stderr;
+      const second = (await run(false)).stderr;
       const leftovers = second.split("\n").filter((l) => l.includes("removed leftovers"));
       expect(leftovers.length).toBe(1);
       expect(JSON.parse(leftovers[0]!)).toMatchObject({ removed: 1, failed: [] });

@@ -62,7 +62,14 @@ export interface VenueTrade {
 /** Why the venue refused, where the trader acts on the reason. */
 export type Refusal =
   /** A stop whose trigger the market has already passed: it would fire at once. */
-  "would-trigger-now";
+  | "would-trigger-now"
+  /**
+   * Refused by the adapter's own check of the venue's symbol rules before anything was sent: no
+   * request left the process (attempts 0), so it is no order sent. The suffix names the rule:
+   * `filter:min_notional`, `filter:min_qty` (the quantity floored onto the step grid is below the
+   * minimum), `filter:max_qty`, `filter:price` (outside the venue's price range), `filter:unlisted`.
+   */
+  | `filter:${string}`;
 
 /** An order or a stop sent: the venue's answer, or why there is none. */
 export type Outcome<T> =
@@ -182,6 +189,12 @@ export interface ExecutionVenue {
   readonly streamConnected: boolean;
   /** Quantity step of market orders for the symbol (null: the venue does not list it). */
   marketStep(symbol: string): number | null;
+  /**
+   * The smallest notional of a MARKET entry the venue accepts for the symbol at `price`: the least
+   * quantity on the step grid that meets the minimum quantity and the minimum notional, times `price`
+   * (null: the venue does not list the symbol).
+   */
+  minOrderNotional(symbol: string, price: number): number | null;
   /** Checks the venue answers (and aligns the request clock with it). */
   ping(): Promise<VenueReply>;
   setLeverage(symbol: string, leverage: number): Promise<VenueReply>;

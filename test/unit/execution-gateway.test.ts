@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
-import { parseExchangeInfo } from "../../src/exchange/binance/execution/filters.ts";
+import { applyFilters, parseExchangeInfo, smallestMarketNotional } from "../../src/exchange/binance/execution/filters.ts";
 import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
 import { ed25519Signer, hmacSigner, type Signer } from "../../src/exchange/binance/execution/signer.ts";
 import type { VenueAudit } from "../../src/core/execution.ts";
@@ -116,6 +116,24 @@ describe("gateway", () => {
     const r = await gw.placeOrder({ symbol: SYMBOL, side: "BUY", type: "MARKET", qty: 2, price: null, refPrice: mid(), reduceOnly: false, clientOrderId: "gw-small" });
     expect(r.ok).toBe(false);
     expect(audit.filter((a) => a.path === "/fapi/v1/order")).toHaveLength(0);
+    // Marked as refused by a filter before sending (the trader counts it as no order sent).
+    if (!r.ok) expect({ filter: r.filter, attempts: r.attempts, code: r.code }).toEqual({ filter: "min_notional", attempts: 0, code: null });
+    const tiny = await gw.placeOrder({ symbol: SYMBOL, side: "SELL", type: "MARKET", qty: 0.4, price: null, refPrice: mid(), reduceOnly: true, clientOrderId: "gw-tiny" });
+    expect(!tiny.ok && tiny.filter).toBe("min_qty");
+    const unlisted = await gw.placeOrder({ symbol: "NOPEUSDT", side: "BUY", type: "MARKET", qty: 1, price: null, refPrice: 1, reduceOnly: false, clientOrderId: "gw-nope" });
+    expect(!unlisted.ok && unlisted.filter).toBe("unlisted");
+  });
+
+  test("the smallest order the filters accept: the step, the minimum quantity or the minimum notional, on the step grid", () => {
+    const f = { symbol: "X", tickSize: 0.01, tickDecimals: 2, minPrice: 1, maxPrice: 1e6, stepSize: 0.001, stepDecimals: 3, minQty: 0.001, maxQty: 1000, marketStepSize: 0.001, marketStepDecimals: 3, marketMinQty: 0.001, marketMaxQty: 1000, minNotional: 5 };
+    // ETHUSDT-like at 2,700: 0.002 is the least quantity reaching 5 USDT.
+    expect(smallestMarketNotional(f, 2700)).toBeCloseTo(5.4, 9);
+    // At 10,000 one step (10 USDT) is already above the minimum notional.
+    expect(smallestMarketNotional(f, 10_000)).toBeCloseTo(10, 9);
+    expect(smallestMarketNotional({ ...f, marketMinQty: 0.01 }, 10_000)).toBeCloseTo(100, 9);
+    expect(applyFilters(f, { type: "MARKET", qty: 0.002, price: null, refPrice: 2700, reduceOnly: false }).ok).toBe(true);
+    expect(applyFilters(f, { type: "MARKET", qty: 0.0009, price: null, refPrice: 2700, reduceOnly: false })).toMatchObject({ ok: false, rule: "min_qty" });
+    expect(applyFilters(f, { type: "MARKET", qty: 0.001, price: null, refPrice: 2700, reduceOnly: false })).toMatchObject({ ok: false, rule: "min_notional" });
   });
 
   test("Ed25519 keys sign requests the venue verifies", async () => {

@@ -2,6 +2,10 @@
 // - entries it refuses before sending (a max_position_notional smaller than one quantity step, a halt)
 //   do not use up the strategy's max_orders_per_min, and the status's `skipped` names the real reason
 //   (`qty_floors_to_zero`, `halted`), not `orders_per_min`;
+// - entries the gateway's own filter checks refuse before sending (below the minimum notional) are
+//   not sent either: both order budgets are given back, `skipped` and the REFUSED row name the filter;
+// - a max_position_notional below the smallest order the venue accepts is warned of at start and
+//   flagged in the status (`limit_below_min_order`);
 // - a halt restored at a restart the same day is known to the fresh strategy: it proposes no entry, so
 //   no REFUSED row is written per signal, while the adopted position is still closed.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -15,7 +19,7 @@ import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { utcDay } from "../../src/trading/risk/limits.ts";
 import type { RiskParams } from "../../src/trading/risk/params.ts";
 import { SharedStrategy } from "../../src/trading/strategy/strategy.ts";
-import { createLogger } from "../../src/util/log.ts";
+import { createLogger, type Level, type Logger } from "../../src/util/log.ts";
 import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
@@ -59,7 +63,7 @@ interface Run {
 }
 
 /** A trader with the shared strategy (cost gate off, no cooldown to speak of), both on `risk`. */
-async function makeTrader(auditDir: string, risk: (step: number, px: number) => RiskParams): Promise<Run> {
+async function makeTrader(auditDir: string, risk: (step: number, px: number) => RiskParams, log: Logger = createLogger({ stderr: false }), override: Record<string, unknown> = {}): Promise<Run> {
   const access = binanceExecution(
     { rest: tn.restBase, userStream: tn.wsBase, recvWindowMs: 5000, orderTimeoutMs: 1000, timeSyncSec: 60, resolveDeadlineMs: 3000, orderLimitShare: 0.8, listenKeyKeepaliveSec: 1800 },
     { BINANCE_API_KEY: API_KEY, BINANCE_API_SECRET: SECRET },
@@ -73,8 +77,8 @@ async function makeTrader(auditDir: string, risk: (step: number, px: number) => 
   const r = risk(step, book().ask);
   const rule = { entry: 1, exit: 0.5, cooldown_sec: 0, max_spread_bps: 1000 };
   const strategy = new SharedStrategy({ strategy: strategyParams({ regimes: { Q_H: rule, A_H: rule, A_L: rule, Q_L: rule } }), risk: r, takerBps: 0 });
-  const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
-  const trader = new LiveTrader(strategy, opened.venue, records, createLogger({ stderr: false }), { symbols: [SYMBOL], params, risk: () => r, positionPollMs: 200 });
+  const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5, ...override } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
+  const trader = new LiveTrader(strategy, opened.venue, records, log, { symbols: [SYMBOL], params, risk: () => r, positionPollMs: 200 });
   expect(await trader.start()).toBeNull();
   return { trader, strategy, rows, step };
 }
@@ -162,4 +166,71 @@ test("a halt restored at a restart that day: the fresh strategy proposes no entr
     await next.trader.stop(true);
   }
   expect(ledger.position(SYMBOL).qty).toBe(0);
+}, 30_000);
+
+/** A logger that keeps what it is given. */
+function keepingLogger(): Logger & { lines: { level: Level; msg: string; fields: Readonly<Record<string, unknown>> }[] } {
+  const lines: { level: Level; msg: string; fields: Readonly<Record<string, unknown>> }[] = [];
+  return { lines, log: (level, msg, fields = {}) => lines.push({ level, msg, fields }), limited: (_k, level, msg, fields = {}) => lines.push({ level, msg, fields }) };
+}
+
+test("entries the gateway's filters refuse before sending (minimum notional) use up neither order budget; skipped and the rows name the filter", async () => {
+  // Room for a few quantity steps, but a notional below the venue's minimum (5 USDT): the trader's own
+  // checks let the entry through, the gateway's filter check refuses it before sending.
+  const run = await makeTrader(join(tempDir("refused-filter"), "trading"), (step, px) => riskParams({ max_position_notional: step * px * 4, max_orders_per_min: 2 }));
+  const ledger = tn.server.ledger;
+  const sent = ledger.orders.size;
+  try {
+    for (let i = 1; i <= 5; i++) {
+      const key = signal(run.trader);
+      await until(`signal ${i} refused`, () => refused(run.rows).some((r) => r.intent_key === key));
+      const row = refused(run.rows).at(-1)!;
+      expect(String(row.error)).toContain("venue filter min_notional: notional");
+      expect(String(row.error)).toContain(`below the minimum 5 of ${SYMBOL}`);
+      expect(row.attempts).toBe(0);
+    }
+    const st = run.trader.status();
+    expect(st.skipped).toEqual({ filter_min_notional: 5 });
+    expect(st.counters.refusedFilter).toBe(5);
+    expect(st.counters.ordersFailed).toBe(0);
+    expect(st.symbols[0]!.orders_last_min).toBe(0);
+    expect(run.rows.of("orders").filter((r) => r.status === "REJECTED")).toEqual([]);
+    expect(ledger.orders.size).toBe(sent);
+  } finally {
+    await run.trader.stop(true);
+  }
+}, 30_000);
+
+test("a max_position_notional below the smallest order the venue accepts: one warn line at start naming the key, and limit_below_min_order in the status", async () => {
+  const log = keepingLogger();
+  // 2 USDT: above one quantity step (≈ 0.69), below the minimum notional (5).
+  const limit = 2;
+  const run = await makeTrader(join(tempDir("refused-below-min"), "trading"), () => riskParams({ max_position_notional: limit }), log, { max_position_notional: limit });
+  try {
+    const warns = log.lines.filter((l) => l.level === "warn" && l.msg.includes("smallest order"));
+    expect(warns).toHaveLength(1);
+    const w = warns[0]!;
+    expect(w.msg).toContain(`trade.symbols.${SYMBOL}.max_position_notional = ${limit} is below the smallest order the venue accepts for ${SYMBOL}`);
+    expect(w.fields).toMatchObject({ symbol: SYMBOL, key: `trade.symbols.${SYMBOL}.max_position_notional`, value: limit });
+    const px = Number(w.fields.price);
+    // SANDUSDT: step 1, minimum notional 5: the smallest order is ceil(5 / price) units.
+    expect(Number(w.fields.min_order_notional)).toBeCloseTo(Math.ceil(5 / px - 1e-9) * px, 6);
+    const sym = run.trader.status().symbols[0]!;
+    expect(sym.limit_below_min_order).toBe(true);
+    expect(sym.min_order_notional!).toBeGreaterThanOrEqual(5);
+    expect(run.trader.healthReasons()).toEqual([]);
+  } finally {
+    await run.trader.stop(true);
+  }
+}, 30_000);
+
+test("a limit that fits the smallest order: no warning, limit_below_min_order false", async () => {
+  const log = keepingLogger();
+  const run = await makeTrader(join(tempDir("refused-above-min"), "trading"), () => riskParams({ max_position_notional: 50 }), log);
+  try {
+    expect(log.lines.filter((l) => l.msg.includes("smallest order"))).toEqual([]);
+    expect(run.trader.status().symbols[0]!.limit_below_min_order).toBe(false);
+  } finally {
+    await run.trader.stop(true);
+  }
 }, 30_000);

@@ -155,6 +155,9 @@ class ScriptedVenue implements ExecutionVenue {
   marketStep(): number | null {
     return 1;
   }
+  minOrderNotional(_symbol: string, price: number): number | null {
+    return price;
+  }
   async ping() {
     return this.done;
   }

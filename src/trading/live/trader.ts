@@ -114,6 +114,10 @@ export interface TradeStatusSymbol {
   readonly drawdown_pct: number;
   readonly max_drawdown_pct: number;
   readonly halted: string | null;
+  /** The smallest entry the venue accepts for the symbol at its current venue price, in USDT (null: no price known yet). */
+  readonly min_order_notional: number | null;
+  /** `max_position_notional` is below `min_order_notional`: every entry is refused (warned at start). */
+  readonly limit_below_min_order: boolean;
 }
 
 /** A position the trader leaves open on the venue at shutdown, as it last knew it. */
@@ -130,11 +134,17 @@ export interface PositionLeft {
  * each refusal also counts in `skipped` under its reason (`halted`, `orders_per_min`,
  * `position_limit`, `qty_floors_to_zero`; `not_in_sync` for the other counter);
  * `refusedNotInSync`: entries refused because the user stream was down or not yet reconciled after a
- * reconnect (the trader cannot know the position, so it sends nothing new).
+ * reconnect (the trader cannot know the position, so it sends nothing new);
+ * `refusedFilter`: orders (entries and exits) the venue adapter refused before sending by the symbol's
+ * rules (minimum notional, minimum/maximum quantity, price range); an entry also counts in `skipped`
+ * as `filter_<rule>` (`filter_min_notional`, `filter_min_qty`, `filter_max_qty`, `filter_price`).
  */
-export const newTradeCounters = () => ({ intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, refusedNotInSync: 0, reconciles: 0, halts: 0 });
+export const newTradeCounters = () => ({ intents: 0, ordersOk: 0, ordersFailed: 0, uncertain: 0, fills: 0, stopsPlaced: 0, stopsCancelled: 0, refusedLimit: 0, refusedNotInSync: 0, refusedFilter: 0, reconciles: 0, halts: 0 });
 
 type RefusalCounter = "refusedLimit" | "refusedNotInSync";
+
+/** `limit` (max_position_notional) is below the smallest order the venue accepts (`min`; null: unknown). */
+const limitBelow = (limit: number, min: number | null): boolean => min !== null && limit < min * (1 - 1e-9);
 
 export class LiveTrader {
   readonly counters: ReturnType<typeof newTradeCounters>;
@@ -221,6 +231,8 @@ export class LiveTrader {
     }
     await this.reconcileAll(true);
     if (this.fenced) return "stopped while starting (the trading lease was lost)";
+    // The venue's rules and prices are known now: a position limit too small for one order is said once.
+    for (const s of this.state.values()) this.warnLimitBelowMinOrder(s);
     for (const s of this.state.values()) {
       // A halt of the day in force at start: whatever position the venue still holds is closed.
       if (s.risk.haltAt(Date.now()) !== null && Math.abs(s.pos) > EPS) this.flattenHalted(s, `halt:${s.symbol}:${s.risk.currentHalt()!.since_ts_ms}`);
@@ -233,6 +245,28 @@ export class LiveTrader {
     this.ready = true;
     this.log.log("info", "trade: ready", { symbols: this.opts.symbols });
     return null;
+  }
+
+  /** The smallest entry the venue accepts for the symbol at its venue price (else the market data's mid), in USDT; null: no price yet. */
+  private minOrder(s: SymbolState): number | null {
+    const px = s.venuePx ?? s.mid;
+    return px === null || !(px > 0) ? null : this.venue.minOrderNotional(s.symbol, px);
+  }
+
+  /**
+   * A `max_position_notional` below the smallest order the venue accepts (one quantity step, the
+   * minimum quantity or the minimum notional, at the current price) refuses every entry: said once at
+   * start, in the log and the audit log, naming the key that sets it (status: `limit_below_min_order`).
+   */
+  private warnLimitBelowMinOrder(s: SymbolState): void {
+    const min = this.minOrder(s);
+    const value = s.limits.max_position_notional;
+    if (!limitBelow(value, min)) return;
+    const key = this.opts.params.symbols[s.symbol]?.max_position_notional !== undefined ? `trade.symbols.${s.symbol}.max_position_notional` : "risk.max_position_notional";
+    const price = s.venuePx ?? s.mid;
+    const fields = { symbol: s.symbol, key, value, min_order_notional: Number(min!.toFixed(8)), price };
+    this.log.log("warn", `trade: ${key} = ${value} is below the smallest order the venue accepts for ${s.symbol} (${min!.toFixed(2)} USDT at ${price}): every entry will be refused`, fields);
+    this.records.note("limit below the smallest order", fields);
   }
 
   /** A row on its way to the sinks (the tap calls this for every row of every symbol). */
@@ -279,11 +313,13 @@ export class LiveTrader {
       // The venue's position at the venue's price: that is what max_position_notional bounds.
       const px = s.venuePx ?? s.mid ?? s.entryPrice;
       const v = s.risk.view(nowMs, s.unrealized);
+      const min = this.minOrder(s);
       symbols.push({
         symbol: s.symbol, position_qty: s.pos, entry_price: s.entryPrice, position_notional: Math.abs(s.pos) * px, max_position_notional: s.limits.max_position_notional,
         stop_trigger: s.stop?.trigger ?? null, open_orders: s.stop === null ? 0 : 1, day_pnl: v.day_pnl, total_pnl: v.total_pnl,
         orders_last_min: s.risk.ordersInWindow(nowMs), max_orders_per_min: s.limits.max_orders_per_min, max_daily_loss: s.limits.max_daily_loss,
         drawdown_pct: v.drawdown_pct, max_drawdown_pct: s.limits.max_drawdown_pct, halted: s.risk.haltAt(nowMs)?.reason ?? null,
+        min_order_notional: min, limit_below_min_order: limitBelow(s.limits.max_position_notional, min),
       });
     }
     const l = this.venue.limits;
@@ -470,8 +506,22 @@ export class LiveTrader {
     const retry = s.retries.get(key) ?? 0;
     const cid = clientOrderId(key, retry);
     this.keyByClientId.set(cid, { key, ref });
-    s.risk.recordOrder(Date.now());
+    const at = Date.now();
+    s.risk.recordOrder(at);
     const res = await this.venue.placeOrder({ symbol: s.symbol, side, type: "MARKET", qty, price: null, refPrice: ref, reduceOnly, clientOrderId: cid });
+    if (!res.ok && res.refusal !== null && res.refusal.startsWith("filter:")) {
+      // Refused by the venue's symbol rules before sending (minimum notional, minimum or maximum
+      // quantity, …): no order left the process. Like the trader's own refusals: recorded as REFUSED
+      // naming the rule, given back to both order budgets, an entry counted in `skipped` under the rule.
+      s.risk.forgetOrder(at);
+      const rule = res.refusal.slice("filter:".length);
+      this.counters.refusedFilter++;
+      if (reason === "enter") this.skipped[`filter_${rule}`] = (this.skipped[`filter_${rule}`] ?? 0) + 1;
+      this.records.order({ symbol: s.symbol, ts_ms: Date.now(), client_order_id: cid, order_id: null, side, type: "MARKET", qty, price: null, status: "REFUSED", reason, latency_ms: null, attempts: 0, error: `venue filter ${rule}: ${res.reason}`, intent_key: key, ref_price: ref });
+      this.log.limited(`trade-filter-${s.symbol}`, "warn", "trade: order refused before sending by the venue's symbol rules", { symbol: s.symbol, rule, reason: res.reason });
+      this.strategy.onIntentDone(s.symbol, key, false);
+      return null;
+    }
     this.recordOutcome(s, cid, key, side, qty, ref, reason, res);
     if (!res.ok) {
       if (res.uncertain) {

@@ -79,7 +79,10 @@ function toGrid(value: number, step: number, decimals: number, base: number, mod
   return (base + n * step).toFixed(decimals);
 }
 
-export type Checked = { readonly ok: true; readonly qty: string; readonly price: string | null } | { readonly ok: false; readonly reason: string };
+/** The rule an order was refused by before sending (core/execution.ts `Refusal` `filter:<rule>`). */
+export type FilterRule = "min_qty" | "max_qty" | "price" | "min_notional";
+
+export type Checked = { readonly ok: true; readonly qty: string; readonly price: string | null } | { readonly ok: false; readonly reason: string; readonly rule: FilterRule };
 
 /**
  * Rounds an order onto the symbol's grids (quantity down, so it never exceeds what was sized; price
@@ -96,15 +99,25 @@ export function applyFilters(
   const q = Number(qty);
   const minQ = market ? f.marketMinQty : f.minQty;
   const maxQ = market ? f.marketMaxQty : f.maxQty;
-  if (!(q >= minQ)) return { ok: false, reason: `quantity ${o.qty} rounds to ${qty}, below the minimum ${minQ} of ${f.symbol}` };
-  if (q > maxQ) return { ok: false, reason: `quantity ${qty} above the maximum ${maxQ} of ${f.symbol}` };
+  if (!(q >= minQ)) return { ok: false, reason: `quantity ${o.qty} rounds to ${qty}, below the minimum ${minQ} of ${f.symbol}`, rule: "min_qty" };
+  if (q > maxQ) return { ok: false, reason: `quantity ${qty} above the maximum ${maxQ} of ${f.symbol}`, rule: "max_qty" };
   let price: string | null = null;
   if (o.price !== null) {
     price = toGrid(o.price, f.tickSize, f.tickDecimals, f.minPrice, o.priceMode ?? "nearest");
     const p = Number(price);
-    if (p < f.minPrice || p > f.maxPrice) return { ok: false, reason: `price ${price} outside [${f.minPrice}, ${f.maxPrice}] of ${f.symbol}` };
+    if (p < f.minPrice || p > f.maxPrice) return { ok: false, reason: `price ${price} outside [${f.minPrice}, ${f.maxPrice}] of ${f.symbol}`, rule: "price" };
   }
   const notional = q * (o.type === "LIMIT" && price !== null ? Number(price) : o.refPrice);
-  if (!o.reduceOnly && notional < f.minNotional) return { ok: false, reason: `notional ${notional.toFixed(2)} below the minimum ${f.minNotional} of ${f.symbol}` };
+  if (!o.reduceOnly && notional < f.minNotional) return { ok: false, reason: `notional ${notional.toFixed(2)} below the minimum ${f.minNotional} of ${f.symbol}`, rule: "min_notional" };
   return { ok: true, qty, price };
+}
+
+/**
+ * The smallest notional of a MARKET entry `applyFilters` lets through at `price`: the least quantity
+ * on the market step grid that is at least the minimum quantity (and one step) and whose notional
+ * reaches the minimum notional, times `price`.
+ */
+export function smallestMarketNotional(f: SymbolFilters, price: number): number {
+  const least = Math.max(f.marketMinQty, f.marketStepSize, price > 0 ? f.minNotional / price : 0);
+  return Number(toGrid(least, f.marketStepSize, f.marketStepDecimals, 0, "ceil")) * price;
 }

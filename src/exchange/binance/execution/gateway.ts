@@ -5,7 +5,7 @@
  * a duplicate anyway). Filters are applied before sending; order-count limits are respected from the
  * response headers and our own count.
  */
-import { applyFilters, type RateLimits, type SymbolFilters } from "./filters.ts";
+import { applyFilters, type FilterRule, type RateLimits, type SymbolFilters } from "./filters.ts";
 import type { RestReply, SignedRest } from "./signed-rest.ts";
 import type { NewOrder, OrderState, PositionState, TradePage, VenueSide, VenueTrade } from "../../../core/execution.ts";
 
@@ -24,7 +24,13 @@ export type GatewayOutcome<T> =
   | { readonly ok: true; readonly value: T; readonly latencyMs: number; readonly attempts: number }
   | { readonly ok: false; readonly code: number | null; readonly reason: string; readonly latencyMs: number; readonly attempts: number;
       /** true when the venue may hold the order after all (it never answered definitely). */
-      readonly uncertain: boolean };
+      readonly uncertain: boolean;
+      /**
+       * Set when the gateway's own check of the symbol's rules refused it before sending (nothing went
+       * out: attempts 0): the rule, or "unlisted" without rules for the symbol. Null once anything was
+       * sent, and for a refusal unsent for the host's order-rate pause (that one was asked for).
+       */
+      readonly filter: FilterRule | "unlisted" | null };
 
 export interface NewAlgoStop {
   readonly symbol: string;
@@ -78,9 +84,9 @@ export class OrderGateway {
   /** LIMIT or MARKET on /fapi/v1/order. */
   async placeOrder(o: NewOrder): Promise<GatewayOutcome<OrderState>> {
     const f = this.filters.get(o.symbol);
-    if (f === undefined) return this.refuse(`no exchange filters for ${o.symbol}`);
+    if (f === undefined) return this.refuse(`no exchange filters for ${o.symbol}`, "unlisted");
     const c = applyFilters(f, { type: o.type, qty: o.qty, price: o.price, refPrice: o.refPrice, reduceOnly: o.reduceOnly });
-    if (!c.ok) return this.refuse(c.reason);
+    if (!c.ok) return this.refuse(c.reason, c.rule);
     const params: Record<string, string> = { symbol: o.symbol, side: o.side, type: o.type, quantity: c.qty, newClientOrderId: o.clientOrderId, newOrderRespType: "RESULT" };
     if (o.type === "LIMIT") {
       params.price = c.price!;
@@ -97,10 +103,10 @@ export class OrderGateway {
   /** A protective STOP_MARKET (closePosition) on the conditional-order endpoint /fapi/v1/algoOrder. */
   async placeStop(s: NewAlgoStop): Promise<GatewayOutcome<AlgoState>> {
     const f = this.filters.get(s.symbol);
-    if (f === undefined) return this.refuse(`no exchange filters for ${s.symbol}`);
+    if (f === undefined) return this.refuse(`no exchange filters for ${s.symbol}`, "unlisted");
     // Away from the market: a long's stop rounds down, a short's up, so rounding never tightens it.
     const c = applyFilters(f, { type: "STOP", qty: f.marketMinQty, price: s.triggerPrice, refPrice: s.triggerPrice, reduceOnly: true, priceMode: s.side === "SELL" ? "floor" : "ceil" });
-    if (!c.ok) return this.refuse(c.reason);
+    if (!c.ok) return this.refuse(c.reason, c.rule);
     const params = { algoType: "CONDITIONAL", symbol: s.symbol, side: s.side, type: "STOP_MARKET", triggerPrice: c.price!, closePosition: "true", workingType: "CONTRACT_PRICE", clientAlgoId: s.clientAlgoId };
     return this.idempotent(
       () => this.rest.signed("POST", "/fapi/v1/algoOrder", params),
@@ -205,9 +211,10 @@ export class OrderGateway {
     return r.kind === "rejected" && r.status === 404 ? this.rest.signed("GET", `/fapi/v3/${name}`, params) : r;
   }
 
-  private refuse<T>(reason: string): GatewayOutcome<T> {
+  /** Refused by the symbol's rules before sending: nothing left the process. */
+  private refuse<T>(reason: string, filter: FilterRule | "unlisted"): GatewayOutcome<T> {
     this.counters.rejected++;
-    return { ok: false, code: null, reason, latencyMs: 0, attempts: 0, uncertain: false };
+    return { ok: false, code: null, reason, latencyMs: 0, attempts: 0, uncertain: false, filter };
   }
 
   /**
@@ -221,7 +228,7 @@ export class OrderGateway {
     while (attempts < this.opts.maxSends) {
       const room = this.orderRoom();
       if (!room.ok) {
-        if (room.waitMs > this.opts.resolveDeadlineMs) return { ok: false, code: null, reason: `${room.why}; room in ${Math.ceil(room.waitMs / 1000)} s`, latencyMs: took(), attempts, uncertain: false };
+        if (room.waitMs > this.opts.resolveDeadlineMs) return { ok: false, code: null, reason: `${room.why}; room in ${Math.ceil(room.waitMs / 1000)} s`, latencyMs: took(), attempts, uncertain: false, filter: null };
         this.counters.throttled++;
         await Bun.sleep(room.waitMs);
         continue;
@@ -238,18 +245,18 @@ export class OrderGateway {
       }
       if (r.kind === "rejected" && r.code !== -4116) {
         this.counters.rejected++;
-        return { ok: false, code: r.code, reason: `${r.code ?? r.status}: ${r.msg}`, latencyMs: took(), attempts, uncertain: false };
+        return { ok: false, code: r.code, reason: `${r.code ?? r.status}: ${r.msg}`, latencyMs: took(), attempts, uncertain: false, filter: null };
       }
       // Unknown outcome, or "duplicate" (an earlier send of this id did land): ask before anything else.
       const found = await this.resolve(lookup);
       if (found === "absent") continue;
       if (found === "unknown") {
         this.counters.uncertain++;
-        return { ok: false, code: null, reason: `no definite answer within ${this.opts.resolveDeadlineMs} ms`, latencyMs: took(), attempts, uncertain: true };
+        return { ok: false, code: null, reason: `no definite answer within ${this.opts.resolveDeadlineMs} ms`, latencyMs: took(), attempts, uncertain: true, filter: null };
       }
       return { ok: true, value: parse(found), latencyMs: took(), attempts };
     }
-    return { ok: false, code: null, reason: `not accepted after ${attempts} sends`, latencyMs: took(), attempts, uncertain: false };
+    return { ok: false, code: null, reason: `not accepted after ${attempts} sends`, latencyMs: took(), attempts, uncertain: false, filter: null };
   }
 
   private async resolve(lookup: () => Promise<RestReply>): Promise<Record<string, unknown> | "absent" | "unknown"> {

@@ -24,7 +24,7 @@ import type {
   VenueSide,
   VenueTrade,
 } from "../../../core/execution.ts";
-import { parseExchangeInfo } from "./filters.ts";
+import { parseExchangeInfo, smallestMarketNotional } from "./filters.ts";
 import { FINAL_STATUSES, NOT_FOUND, OrderGateway, type AlgoState, type GatewayOutcome } from "./gateway.ts";
 import { credentialsFromEnv } from "./signer.ts";
 import { SignedRest, type RestReply } from "./signed-rest.ts";
@@ -74,7 +74,9 @@ const REFUSALS: ReadonlyMap<number, Refusal> = new Map([[-2021, "would-trigger-n
 
 function outcome<T>(r: GatewayOutcome<T>): Outcome<T> {
   if (r.ok) return r;
-  return { ok: false, reason: r.reason, refusal: r.code === null ? null : (REFUSALS.get(r.code) ?? null), latencyMs: r.latencyMs, attempts: r.attempts, uncertain: r.uncertain };
+  // Refused by the symbol's rules before sending: marked so, the trader counts it as no order sent.
+  const refusal: Refusal | null = r.filter !== null ? `filter:${r.filter}` : r.code === null ? null : (REFUSALS.get(r.code) ?? null);
+  return { ok: false, reason: r.reason, refusal, latencyMs: r.latencyMs, attempts: r.attempts, uncertain: r.uncertain };
 }
 
 function reply(r: RestReply): VenueReply {
@@ -138,6 +140,11 @@ class BinanceExecution implements ExecutionVenue {
 
   marketStep(symbol: string): number | null {
     return this.gateway.filters.get(symbol)?.marketStepSize ?? null;
+  }
+
+  minOrderNotional(symbol: string, price: number): number | null {
+    const f = this.gateway.filters.get(symbol);
+    return f === undefined ? null : smallestMarketNotional(f, price);
   }
 
   async ping(): Promise<VenueReply> {

@@ -2,7 +2,7 @@
 // WebSocket on 127.0.0.1), matching against the replayed real SANDUSDT book.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, generateKeyPairSync } from "node:crypto";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
 import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
 import { applyFilters, parseExchangeInfo, smallestMarketNotional } from "../../src/exchange/binance/execution/filters.ts";
 import { OrderGateway } from "../../src/exchange/binance/execution/gateway.ts";
@@ -10,6 +10,7 @@ import { ed25519Signer, hmacSigner, type Signer } from "../../src/exchange/binan
 import type { VenueAudit } from "../../src/core/execution.ts";
 import { SignedRest } from "../../src/exchange/binance/execution/signed-rest.ts";
 import { UserStream } from "../../src/exchange/binance/execution/user-stream.ts";
+import { startVenue } from "./trade-unit-support.ts";
 
 const SYMBOL = "SANDUSDT";
 const API_KEY = "testkey-0123456789abcdef";
@@ -41,9 +42,7 @@ function mid(): number {
 }
 
 beforeAll(async () => {
-  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET, orderLimit10s: 50 });
+  ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET, { orderLimit10s: 50 }));
 });
 afterAll(async () => {
   await tn.stop();

@@ -4,15 +4,15 @@
 // a forced loss trips the kill switch, and stop() cancels and flattens (or keeps the stop without).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { API_KEY, Rows, SECRET } from "./trade-unit-support.ts";
+import { API_KEY, Rows, SECRET, startVenue, until } from "./trade-unit-support.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema, type RiskParams } from "../../src/trading/risk/params.ts";
 import { createLogger, type Logger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
 
@@ -27,13 +27,6 @@ function mid(): number {
   return (Number(d.b[0][0]) + Number(d.a[0][0])) / 2;
 }
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 async function makeTrader(limits: Partial<RiskParams> = {}, log: Logger = createLogger({ stderr: false })): Promise<{ trader: LiveTrader; strategy: ScriptedStrategy; rows: Rows }> {
   const access = binanceExecution(
@@ -80,9 +73,7 @@ function enter(strategy: ScriptedStrategy, trader: LiveTrader, side: "buy" | "se
 }
 
 beforeAll(async () => {
-  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+  ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
 });
 afterAll(async () => {
   await tn.stop();

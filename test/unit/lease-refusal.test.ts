@@ -15,9 +15,10 @@ import { startLiveTrading } from "../../src/trading/live/start.ts";
 import { StartAnswers } from "../../src/trading/live/start-retry.ts";
 import { newTradeCounters, type LiveTrader } from "../../src/trading/live/trader.ts";
 import { createLogger, type Logger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
+import { startVenue } from "./trade-unit-support.ts";
 
 /** A lease nobody else holds: every ask is answered "held"; asks and releases counted. */
 class CountingLease {
@@ -158,9 +159,7 @@ describe("startLiveTrading under the lease, the venue refusing the key", () => {
   const rows: RowSink = { append() {} };
 
   beforeAll(async () => {
-    fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-    while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-    tn = await startFakeTestnet({ exchange: fx, apiKey: KEY, secret: SECRET });
+    ({ fx, tn } = await startVenue(SYMBOL, KEY, SECRET));
   });
   afterAll(async () => {
     await tn.stop();

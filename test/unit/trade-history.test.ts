@@ -12,10 +12,11 @@ import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema } from "../../src/trading/risk/params.ts";
 import { createLogger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
+import { startVenue } from "./trade-unit-support.ts";
 
 let id = 100;
 const tr = (side: "BUY" | "SELL", qty: number, time: number, realizedPnl = 0): VenueTrade => ({ id: ++id, orderId: id, symbol: "BTCUSDT", side, price: 100, qty, commission: 0.01, realizedPnl, maker: false, time });
@@ -70,9 +71,7 @@ describe("adopting a position at start", () => {
   let tn: FakeTestnet;
 
   beforeAll(async () => {
-    fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-    while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-    tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+    ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
   });
   afterAll(async () => {
     await tn.stop();

@@ -11,10 +11,11 @@ import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema } from "../../src/trading/risk/params.ts";
 import { createLogger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
+import { startVenue, until } from "./trade-unit-support.ts";
 
 const SYMBOL = "SANDUSDT";
 const API_KEY = "refusalsKey-0123456789abcdef";
@@ -26,22 +27,13 @@ let fx: FakeExchange;
 let tn: FakeTestnet;
 
 beforeAll(async () => {
-  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+  ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
 });
 afterAll(async () => {
   await tn.stop();
   await fx.stop();
 });
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 let keyNo = 0;
 function enter(strategy: ScriptedStrategy, trader: LiveTrader): string {

@@ -10,7 +10,7 @@
 //   no REFUSED row is written per signal, while the adopted position is still closed.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { API_KEY, Rows, SECRET } from "./trade-unit-support.ts";
+import { API_KEY, Rows, SECRET, startVenue, until } from "./trade-unit-support.ts";
 import type { Row } from "../../src/core/rows.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
@@ -20,8 +20,8 @@ import { utcDay } from "../../src/trading/risk/limits.ts";
 import type { RiskParams } from "../../src/trading/risk/params.ts";
 import { SharedStrategy } from "../../src/trading/strategy/strategy.ts";
 import { createLogger, type Level, type Logger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { riskParams, strategyParams } from "./strategy-stream.ts";
 
@@ -31,22 +31,13 @@ let fx: FakeExchange;
 let tn: FakeTestnet;
 
 beforeAll(async () => {
-  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+  ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
 });
 afterAll(async () => {
   await tn.stop();
   await fx.stop();
 });
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 function book(): { bid: number; ask: number; mid: number } {
   const d = JSON.parse(fx.lastDepth(SYMBOL)!);

@@ -13,9 +13,10 @@ import { startLiveTrading } from "../../src/trading/live/start.ts";
 import { RetryingStart, StartAnswers, type StartAttempt } from "../../src/trading/live/start-retry.ts";
 import { newTradeCounters } from "../../src/trading/live/trader.ts";
 import { createLogger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { freePort, tempDir } from "../helpers/binary.ts";
+import { startVenue } from "./trade-unit-support.ts";
 
 const log = createLogger({ stderr: false });
 const FAST = { firstMs: 40, maxMs: 160 };
@@ -159,9 +160,7 @@ describe("startLiveTrading", () => {
   const rows: RowSink = { append() {} };
 
   beforeAll(async () => {
-    fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-    while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-    tn = await startFakeTestnet({ exchange: fx, apiKey: KEY, secret: SECRET });
+    ({ fx, tn } = await startVenue(SYMBOL, KEY, SECRET));
   });
   afterAll(async () => {
     await tn.stop();

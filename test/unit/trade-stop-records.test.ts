@@ -8,28 +8,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { ExecutionVenue, NewStop, Outcome, StopState, VenueEvent, VenueEventHandlers, VenueReply } from "../../src/core/execution.ts";
-import { API_KEY, Rows, SECRET } from "./trade-unit-support.ts";
+import { API_KEY, Rows, SECRET, startVenue, until } from "./trade-unit-support.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
 import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { RiskParamsSchema } from "../../src/trading/risk/params.ts";
 import { createLogger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
 
 const SYMBOL = "SANDUSDT";
 
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 const params = TradeParamsSchema.parse({ symbols: { [SYMBOL]: { leverage: 5 } }, dead_man_sec: 30, dead_man_renew_sec: 10 });
 const risk = RiskParamsSchema.parse({ max_position_notional: 1000, max_orders_per_min: 50, max_daily_loss: 1000, max_drawdown_pct: 50, capital_usdt: 10_000 });
@@ -38,9 +31,7 @@ describe("stop records against the fake testnet", () => {
   let fx: FakeExchange;
   let tn: FakeTestnet;
   beforeAll(async () => {
-    fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-    while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-    tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+    ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
   });
   afterAll(async () => {
     await tn.stop();

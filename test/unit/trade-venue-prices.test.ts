@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { API_KEY, Rows, SECRET } from "./trade-unit-support.ts";
+import { API_KEY, Rows, SECRET, startVenue, until } from "./trade-unit-support.ts";
 import { binanceExecution } from "../../src/exchange/binance/execution/venue.ts";
 import { TradeParamsSchema } from "../../src/trading/live/params.ts";
 import { TradeRecords } from "../../src/trading/live/records.ts";
@@ -14,8 +14,8 @@ import { LiveTrader } from "../../src/trading/live/trader.ts";
 import { utcDay } from "../../src/trading/risk/limits.ts";
 import { RiskParamsSchema, type RiskParams } from "../../src/trading/risk/params.ts";
 import { createLogger } from "../../src/util/log.ts";
-import { startFakeExchange, type FakeExchange } from "../fake-exchange/index.ts";
-import { startFakeTestnet, type FakeTestnet } from "../fake-testnet/index.ts";
+import type { FakeExchange } from "../fake-exchange/index.ts";
+import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { tempDir } from "../helpers/binary.ts";
 import { ScriptedStrategy } from "./scripted-strategy.ts";
 
@@ -43,13 +43,6 @@ function feed(trader: LiveTrader): { bid: number; ask: number; mid: number } {
   return b;
 }
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 async function makeTrader(auditDir: string, limits: Partial<RiskParams> = {}): Promise<{ trader: LiveTrader; strategy: ScriptedStrategy; rows: Rows }> {
   const access = binanceExecution(
@@ -81,9 +74,7 @@ function enter(strategy: ScriptedStrategy, trader: LiveTrader, side: "buy" | "se
 }
 
 beforeAll(async () => {
-  fx = await startFakeExchange({ symbols: [SYMBOL], speed: 1, recordFrames: false });
-  while (fx.lastDepth(SYMBOL) === undefined) await Bun.sleep(20);
-  tn = await startFakeTestnet({ exchange: fx, apiKey: API_KEY, secret: SECRET });
+  ({ fx, tn } = await startVenue(SYMBOL, API_KEY, SECRET));
   tn.shiftBook(SYMBOL, SHIFT);
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@
  * Runs the compiled binary, build/harvestd, the way a user does. `npm test` builds it first; a test
  * run on its own builds it once if it is missing.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -37,11 +37,34 @@ export function removeTempDirs(): void {
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
+/**
+ * The first port the kernel hands out to connections (Linux's ip_local_port_range), or 32768. Ports
+ * below it are never taken by a client socket, so a server a test kills and restarts on its port
+ * (a NATS node, the fake testnet) finds it free again: a port from port 0 was in that range, and with
+ * the suite's two processes connecting all the time one was taken in between.
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+})();
+const TEST_PORT_LOW = 10_000;
+
+/** A port nothing listens on now, chosen at random below the kernel's ephemeral range. */
 export function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
+  for (let tries = 0; tries < 100; tries++) {
+    const port = TEST_PORT_LOW + Math.floor(Math.random() * Math.max(1000, EPHEMERAL_LOW - TEST_PORT_LOW));
+    try {
+      const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      s.stop(true);
+      return port;
+    } catch {
+      // in use: another
+    }
+  }
+  throw new Error("no free port found below the ephemeral range after 100 tries");
 }
 
 export interface RunResult {

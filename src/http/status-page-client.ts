@@ -56,12 +56,14 @@ interface TradingSymbol {
   readonly orders_last_min: number;
   readonly max_orders_per_min: number;
   readonly halted: string | null;
+  readonly min_order_notional: number | null;
+  readonly limit_below_min_order: boolean;
 }
 
 interface PageTrading {
   readonly ready: boolean;
   readonly user_stream: boolean;
-  readonly counters: { readonly fills: number; readonly ordersFailed: number };
+  readonly counters: { readonly fills: number; readonly ordersFailed: number; readonly refusedLimit: number; readonly refusedNotInSync: number; readonly refusedFilter: number };
   readonly limits: { readonly order_count_10s: number; readonly used_weight_1m: number };
   readonly symbols: readonly TradingSymbol[];
   /** trade.lease = "nats": whether this collector holds the account's lease, and who does if not. */
@@ -541,6 +543,12 @@ export function statusPageClient(): void {
     return "standing by: " + (l.holder !== null ? "the lease is held by " + l.holder : "lease " + (l.last_error ?? "not held"));
   }
 
+  /** Orders the trader refused before sending, by cause (docs/trading.md "Refusals"). */
+  function refusals(c: PageTrading["counters"]): string {
+    const total = c.refusedLimit + c.refusedNotInSync + c.refusedFilter;
+    return "refused " + total + (total === 0 ? "" : " (limits " + c.refusedLimit + ", not in sync " + c.refusedNotInSync + ", venue rules " + c.refusedFilter + ")");
+  }
+
   /** Testnet trading (docs/trading.md): position, open orders, PnL and the limits used, per traded symbol. */
   function renderTrading(t: PageTrading | null): void {
     $("trading").className = t ? "show" : "";
@@ -548,14 +556,17 @@ export function statusPageClient(): void {
     const of = (v: number, lim: number, d: number): string => num(v, d) + " / " + num(lim, d);
     $("trading-note").textContent =
       tradingState(t) + " \u00b7 user stream " + (t.user_stream ? "connected" : "DOWN") + " \u00b7 fills " + t.counters.fills +
-      " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
+      " \u00b7 orders failed " + t.counters.ordersFailed + " \u00b7 " + refusals(t.counters) + " \u00b7 venue orders 10 s " + t.limits.order_count_10s + " \u00b7 weight " + t.limits.used_weight_1m;
     $("trading-rows").replaceChildren(
       ...t.symbols.map((x) => {
         const tr = el("tr");
         const cells: readonly (readonly [string, string])[] = [
           ["", x.symbol],
           [x.position_qty > 0 ? "pos" : x.position_qty < 0 ? "neg" : "", x.position_qty === 0 ? "flat" : num(x.position_qty, 0, 6) + " @ " + price(x.entry_price)],
-          ["", of(x.position_notional, x.max_position_notional, 0)],
+          // A limit below the venue's smallest order refuses every entry (warned once at start): shown where the limit is.
+          x.limit_below_min_order
+            ? ["neg", of(x.position_notional, x.max_position_notional, 0) + " (below the smallest order, " + num(x.min_order_notional ?? 0, 0) + ")"]
+            : ["", of(x.position_notional, x.max_position_notional, 0)],
           ["", x.stop_trigger === null ? DASH : price(x.stop_trigger)],
           ["", count(x.open_orders)],
           [x.day_pnl > 0 ? "pos" : x.day_pnl < 0 ? "neg" : "", signed(x.day_pnl, 2) + " / -" + num(x.max_daily_loss, 0)],

@@ -7,6 +7,7 @@ import type { FakeExchange } from "../fake-exchange/index.ts";
 import type { FakeTestnet } from "../fake-testnet/index.ts";
 import { freePort, runBinary, tempDir, waitFor } from "../helpers/binary.ts";
 import { chromiumMissing, launchBrowser } from "../helpers/browser.ts";
+import { PROMTOOL_MISSING, promtoolCheck, samples } from "../helpers/metrics.ts";
 import { busyStrategy, startMarket, startTestnet, startTrader, status } from "./trade-support.ts";
 
 const BASE = ["--set", "trade.enable=true", "--set", "trade.symbols.BTCUSDT={}", "--symbols", "BTCUSDT"];
@@ -84,19 +85,25 @@ test("validate checks the keys run would refuse: missing or unreadable is 78 nam
   expect(ok.stderr + ok.stdout).not.toContain(secret);
 });
 
-/** The status page's trading line in a real browser, once it starts with `prefix` (outside CI without a browser: a skip note). */
-async function tradingNote(port: number, prefix: string): Promise<string> {
-  if (chromiumMissing() !== undefined) return "skipped: no browser";
+/** The status page's trading line and table in a real browser, once the line starts with `prefix` (outside CI without a browser: null). */
+async function tradingSection(port: number, prefix: string): Promise<{ readonly note: string; readonly rows: string } | null> {
+  if (chromiumMissing() !== undefined) return null;
   const browser = await launchBrowser();
   try {
     const { page, problems } = await browser.open(`http://127.0.0.1:${port}/`);
     await page.waitForFunction((p) => (document.getElementById("trading-note")?.textContent ?? "").startsWith(p), prefix, { timeout: 20_000 });
-    const text = (await page.textContent("#trading-note")) ?? "";
+    const note = (await page.textContent("#trading-note")) ?? "";
+    const rows = (await page.textContent("#trading-rows")) ?? "";
     expect(problems).toEqual([]);
-    return text;
+    return { note, rows };
   } finally {
     await browser.close();
   }
+}
+
+/** The status page's trading line (outside CI without a browser: a skip note). */
+async function tradingNote(port: number, prefix: string): Promise<string> {
+  return (await tradingSection(port, prefix))?.note ?? "skipped: no browser";
 }
 
 describe("the venue at start", () => {
@@ -181,4 +188,45 @@ describe("the venue at start", () => {
     expect(second.exitCode).toBe(0);
     expect(second.stderr).not.toContain("previous run was interrupted");
   }, 60_000);
+
+  test("a max_position_notional below the smallest order: every entry refused unsent, and said in /api/status, /metrics and the page; /health stays 200", async () => {
+    const w = { fx, tn: await testnet() };
+    const ordersBefore = w.tn.server.ledger.orders.size;
+    const t = startTrader(w, SYMBOLS, busyStrategy(SYMBOLS, ["risk.max_position_notional=2"]));
+    type Counters = Record<"refusedLimit" | "refusedNotInSync" | "refusedFilter", number>;
+    const refusedOf = (c: Counters): number => c.refusedLimit + c.refusedNotInSync + c.refusedFilter;
+    let stopped: Awaited<ReturnType<typeof t.run.stop>> | null = null;
+    try {
+      const st = await waitFor("three entries refused", async () => {
+        const s = await status(t).catch(() => undefined);
+        const c = s?.trading?.counters as Counters | undefined;
+        return c !== undefined && refusedOf(c) >= 3 ? s : undefined;
+      }, 60_000, 250);
+      const sym = st.trading.symbols[0];
+      expect(sym.limit_below_min_order).toBe(true);
+      expect(sym.min_order_notional).toBeGreaterThan(2);
+      const text = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text();
+      const later = (await status(t)).trading.counters as Counters;
+      const m = samples(text);
+      expect(m.get('harvestd_trade_limit_below_min_order{symbol="BTCUSDT"}')).toBe(1);
+      // Each cause's counter lies between the status read before /metrics and the one after.
+      for (const [reason, key] of [["limit", "refusedLimit"], ["not_in_sync", "refusedNotInSync"], ["filter", "refusedFilter"]] as const) {
+        const v = m.get(`harvestd_trade_orders_refused_total{reason="${reason}"}`);
+        expect({ reason, v: v! >= st.trading.counters[key] && v! <= later[key] }).toEqual({ reason, v: true });
+      }
+      if (PROMTOOL_MISSING === undefined) expect(promtoolCheck(text).lines).toEqual([]);
+      expect((await waitFor("/health 200", async () => ((await fetch(`http://127.0.0.1:${t.port}/health`)).status === 200 ? true : undefined), 20_000, 250))).toBe(true);
+      const page = await tradingSection(t.port, "trading");
+      if (page !== null) {
+        expect(page.note).toMatch(/ · refused \d+ \(limits \d+, not in sync \d+, venue rules \d+\) · /);
+        expect(page.rows).toContain(" / 2 (below the smallest order, ");
+      }
+    } finally {
+      stopped = await t.run.stop("SIGTERM");
+    }
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.stderr).toContain("risk.max_position_notional = 2 is below the smallest order the venue accepts for BTCUSDT");
+    // Nothing reached the venue.
+    expect(w.tn.server.ledger.orders.size).toBe(ordersBefore);
+  }, 120_000);
 });

@@ -245,6 +245,13 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_trade_order_count_10s", "Orders counted by the venue in the last 10 s.", [[undefined, trade.limits.order_count_10s]]);
     x.counter("harvestd_trade_fills_total", "Fills received from the venue.", [[undefined, trade.counters.fills]]);
     x.counter("harvestd_trade_orders_failed_total", "Orders the venue refused or left unknown.", [[undefined, trade.counters.ordersFailed]]);
+    const c = trade.counters;
+    x.counter("harvestd_trade_orders_refused_total", "Orders the trader refused before sending: a risk limit, the position not known (user stream), the venue's symbol rules.", [
+      [{ reason: "limit" }, c.refusedLimit],
+      [{ reason: "not_in_sync" }, c.refusedNotInSync],
+      [{ reason: "filter" }, c.refusedFilter],
+    ]);
+    x.gauge("harvestd_trade_limit_below_min_order", "1 while max_position_notional is below the smallest order the venue accepts (every entry refused).", per((t) => (t.limit_below_min_order ? 1 : 0)));
     if (trade.lease !== undefined) x.gauge("harvestd_trade_lease_held", "1 while this collector holds the account's trading lease (trade.lease).", [[undefined, trade.lease.held ? 1 : 0]]);
   }
 

@@ -2,10 +2,13 @@
 // the same key, a real nats-server, the fake testnet. Exactly one trades; the other sends no order.
 // When the trader is killed, the other takes over within the lease's TTL; when the trader is cut off
 // from NATS, it stops sending orders before the other sends its first one; a clean stop hands the
-// lease over at once.
+// lease over at once; a collector whose start the venue refuses gives the lease up for good.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
+import { LEASE_BUCKET } from "../../src/pipeline/trading.ts";
 import { waitFor } from "../helpers/binary.ts";
 import { natsServerAvailable, startNatsCluster, startTcpProxy, type NatsCluster, type TcpProxy } from "../helpers/nats-cluster.ts";
 import { busyStrategy, startTrader, startWorld, status, type Trader, type World } from "./trade-support.ts";
@@ -58,6 +61,22 @@ async function lease(t: Trader): Promise<{ held: boolean; holder: string | null;
     return l === undefined ? undefined : { held: l.held, holder: l.holder, me: l.me, ready: st.trading.ready === true };
   } catch {
     return undefined;
+  }
+}
+
+/** Who holds each account's lease, read from the bucket itself. */
+async function leaseHolders(server: string): Promise<string[]> {
+  const nc = await connect({ servers: [server] });
+  try {
+    const kv = await new Kvm(nc).open(LEASE_BUCKET);
+    const out: string[] = [];
+    for await (const key of await kv.keys()) {
+      const e = await kv.get(key);
+      if (e !== null && e.operation === "PUT") out.push(e.string());
+    }
+    return out;
+  } finally {
+    await nc.close();
   }
 }
 
@@ -146,6 +165,49 @@ describe.skipIf(!natsServerAvailable())("trade.lease = nats: one trader per acco
       for (const t of [a, b]) if (t.run.proc.exitCode === null) await t.run.stop("SIGTERM");
       for (const p of proxies) p.stop();
     }
+    expect(w.tn.server.ledger.position("BTCUSDT").qty).toBe(0);
+  }, 240_000);
+
+  test("a collector whose signature the venue refuses gives the account's lease up for good: the other takes it at once and trades", async () => {
+    const url = nats.servers[0]!;
+    // The same key (one account, one lease), a secret the venue's signature check refuses.
+    const wrongSecret = "not-the-secret-0123456789abcdef";
+    const refused = startTrader(w, SYMBOLS, leased(url), { BINANCE_API_SECRET: wrongSecret });
+    let good: Trader | null = null;
+    let refusedStderr = "";
+    try {
+      const health = await waitFor("/health naming the refused start", async () => {
+        const r = await fetch(`http://127.0.0.1:${refused.port}/health`).catch(() => undefined);
+        const reasons = r === undefined ? undefined : ((await r.json()) as { reasons: string[] }).reasons;
+        const reason = reasons?.find((x) => x.startsWith("trade: not started: "));
+        return reason === undefined ? undefined : { status: r!.status, reason, at: Date.now() };
+      }, 40_000, 100);
+      expect(health.status).toBe(503);
+      expect(health.reason).toMatch(/Signature for this request is not valid.*; not retrying: the venue refused it \(fix it, then restart\)$/);
+      const me = (await lease(refused))!;
+      expect(me).toMatchObject({ held: false, ready: false });
+      // Given up in the bucket, not left to lapse: no key names it a second after the refusal.
+      await waitFor("the lease given up in the bucket", async () => ((await leaseHolders(url)).includes(me.me) ? undefined : true), 1000, 50);
+      good = startTrader(w, SYMBOLS, leased(url));
+      const took = await waitFor("the other collector trading", async () => {
+        const l = await lease(good!);
+        return l?.held === true && l.ready ? Date.now() : undefined;
+      }, 40_000, 100);
+      // At its first asks, not once a TTL had lapsed.
+      expect(took - health.at).toBeLessThan((TTL_SEC - 2) * 1000);
+      const fills0 = w.tn.server.ledger.fills.length;
+      await waitFor("its fills", () => (w.tn.server.ledger.fills.length >= fills0 + 2 ? true : undefined), 60_000, 100);
+      // The refused collector never asked again: still standing aside, still "not retrying", no order sent.
+      const st = await status(refused);
+      expect(st.trading.lease).toMatchObject({ held: false, terms: 1 });
+      expect(st.trading.start).toMatchObject({ attempts: 1, retrying: false });
+      expect(orderTimes(refused)).toEqual([]);
+    } finally {
+      refusedStderr = (await refused.run.stop("SIGTERM")).stderr;
+      if (good !== null) await good.run.stop("SIGTERM");
+    }
+    expect(refusedStderr.split("\n").filter((l) => l.includes("the venue refused the trader's start"))).toHaveLength(1);
+    expect(refusedStderr.includes(wrongSecret)).toBe(false);
     expect(w.tn.server.ledger.position("BTCUSDT").qty).toBe(0);
   }, 240_000);
 });

@@ -1,9 +1,10 @@
 /**
  * aggTrade ids stored in the NDJSON raw log, read back without the engines:
  *
- * - `lastStoredTrades`: per symbol, the last trade the log holds (the restart backfill starts after
- *   it). Cheap: only the newest hour file holding a trade is read, a plain file from its end in 64 KiB
- *   steps, a compressed one (a closed hour, `.gz`/`.zst`) streamed once keeping only its last trade.
+ * - `lastStoredTrades`: per symbol, the last trade the log holds in the `date=` folders of today and
+ *   the two days before (UTC); the restart backfill starts after it. Cheap: only the newest hour file
+ *   holding a trade is read, a plain file from its end in 64 KiB steps, a compressed one (a closed
+ *   hour, `.gz`/`.zst`) streamed once keeping only its last trade.
  * - `storedTradeIds`: every trade id (and trade time) of a symbol's files, for `harvestd backfill`
  *   to find the holes of a past range.
  *
@@ -18,6 +19,7 @@ import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createGunzip, createZstdDecompress } from "node:zlib";
+import { DAY_MS, dayString } from "../sinks/parquet/columns.ts";
 import { listNames } from "../util/list-names.ts";
 import { rawLogDecoder, tradeStreamOf } from "./venue.ts";
 
@@ -151,26 +153,36 @@ async function lastTradeCompressed(path: string, symbol: string): Promise<{ id: 
 }
 
 export interface LastTradeOptions {
-  /** `date=` folders looked into per symbol, newest first (default 3: a symbol silent longer starts afresh). */
-  readonly maxDates?: number;
+  /**
+   * Calendar days (UTC) looked into: today and the `days - 1` days before it (default 3). A symbol
+   * with no trade stored in them starts afresh: no multi-day backfill on start (`harvestd backfill`
+   * is for that), however recent the symbol's newest older folder is.
+   */
+  readonly days?: number;
+  /** What "today" is (ms, the wall clock by default; the hour files are named by it too). */
+  readonly nowMs?: number;
+}
+
+/** `date=` folders `lastStoredTrades` looks into at `nowMs`, newest first: from `days - 1` days before today (UTC) on. */
+export function resumeDateFolders(dir: string, nowMs: number, days = 3): string[] {
+  const oldest = dayString(Math.floor(nowMs / DAY_MS) - (days - 1));
+  // A folder dated after today (written while the clock was ahead) is recent too: it counts.
+  return dateFolders(dir).filter((d) => d >= `date=${oldest}`);
 }
 
 /**
- * The last stored trade of each symbol: the newest hour file with a trade decides. Symbols without
- * one in the newest `maxDates` date folders are absent.
+ * The last stored trade of each symbol: the newest hour file with a trade decides. Only the `date=`
+ * folders of today and the days before it (`days`, 3 by default) are looked into; symbols without a
+ * trade there are absent.
  */
 export async function lastStoredTrades(dir: string, symbols: readonly string[], opts: LastTradeOptions = {}): Promise<Map<string, StoredTrade>> {
-  const dates = dateFolders(dir);
+  const dates = resumeDateFolders(dir, opts.nowMs ?? Date.now(), opts.days ?? 3);
   const out = new Map<string, StoredTrade>();
   await Promise.all(
     symbols.map(async (symbol) => {
-      let looked = 0;
       for (const date of dates) {
         const folder = join(dir, date, `symbol=${symbol}`);
-        const files = hourFilesNewestFirst(folder);
-        if (files.length === 0) continue;
-        if (++looked > (opts.maxDates ?? 3)) return;
-        for (const path of files) {
+        for (const path of hourFilesNewestFirst(folder)) {
           // Only regular files: opening a named pipe (or a device) for reading would block start-up.
           if (!isFile(path)) continue;
           const t = path.endsWith(".ndjson") ? await lastTradePlain(path, symbol) : await lastTradeCompressed(path, symbol);

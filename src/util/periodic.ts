@@ -1,7 +1,7 @@
 /**
  * An asynchronous check run now and then: the first after `firstMs`, the next `everyMs` after the
  * previous one ended (a slow answer never overlaps the next), none once stopped. The timer does not
- * hold the process open.
+ * hold the process open. `everyMs` may be a function, asked after each run (a backoff after failures).
  */
 export class Periodic {
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -9,7 +9,7 @@ export class Periodic {
 
   constructor(
     private readonly firstMs: number,
-    private readonly everyMs: number,
+    private readonly everyMs: number | (() => number),
     private readonly run: () => Promise<void>,
   ) {}
 
@@ -19,7 +19,7 @@ export class Periodic {
   }
 
   start(): void {
-    this.schedule(Math.min(this.firstMs, this.everyMs));
+    this.schedule(Math.min(this.firstMs, this.interval()));
   }
 
   stop(): void {
@@ -28,9 +28,13 @@ export class Periodic {
     this.timer = null;
   }
 
+  private interval(): number {
+    return typeof this.everyMs === "number" ? this.everyMs : this.everyMs();
+  }
+
   private schedule(ms: number): void {
     if (this.done) return;
-    this.timer = setTimeout(() => void this.run().finally(() => this.schedule(this.everyMs)), ms);
+    this.timer = setTimeout(() => void this.run().finally(() => this.schedule(this.interval())), ms);
     this.timer.unref?.();
   }
 }

@@ -1,10 +1,11 @@
 /**
  * ListingWatch (src/exchange/binance/listing-watch.ts) against a local REST server whose exchangeInfo
  * the test changes between checks: statuses and absences of collected symbols, new listings only
- * when collecting ALL, one log line per change, a failed check keeping the last answer.
+ * when collecting ALL, one log line per change, a failed check keeping the last answer and tried
+ * again after a backoff (not an interval later).
  */
 import { afterAll, afterEach, expect, test } from "bun:test";
-import { ListingWatch } from "../../src/exchange/binance/listing-watch.ts";
+import { ListingWatch, nextCheckMs, RETRY_FIRST_MS } from "../../src/exchange/binance/listing-watch.ts";
 import { RestClient } from "../../src/exchange/binance/rest-client.ts";
 import type { Logger } from "../../src/util/log.ts";
 import { waitFor } from "../helpers/binary.ts";
@@ -12,13 +13,22 @@ import { waitFor } from "../helpers/binary.ts";
 type Entry = { symbol: string; status: string; contractType?: string; quoteAsset?: string };
 let listing: Entry[] = [];
 let failing = false;
+/** Requests answered 503 before `failing` decides again (a first check while the exchange is not up). */
+let failNext = 0;
 let served = 0;
+/** When each request arrived (performance.now()). */
+const arrivals: number[] = [];
 const server = Bun.serve({
   port: 0,
   hostname: "127.0.0.1",
   fetch(req) {
     if (new URL(req.url).pathname !== "/fapi/v1/exchangeInfo") return new Response("no", { status: 404 });
     served++;
+    arrivals.push(performance.now());
+    if (failNext > 0) {
+      failNext--;
+      return new Response("not up yet", { status: 503 });
+    }
     if (failing) return new Response("down", { status: 503 });
     return Response.json({ symbols: listing.map((e) => ({ contractType: "PERPETUAL", quoteAsset: "USDT", ...e })) });
   },
@@ -101,3 +111,51 @@ test("ALL: new TRADING USDT perpetuals are named once; other contracts and statu
   await Bun.sleep(300);
   expect(served).toBe(after);
 });
+
+test("backoff after failed checks: 30 s, then twice as late each time, never later than the interval; an answer resets it", () => {
+  const hour = 60 * 60_000;
+  expect(RETRY_FIRST_MS).toBe(30_000);
+  expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((f) => nextCheckMs(f, hour) / 1000)).toEqual([3600, 30, 60, 120, 240, 480, 960, 1920, 3600]);
+  expect(nextCheckMs(1000, hour)).toBe(hour);
+  // An interval shorter than the first retry: the interval.
+  expect(nextCheckMs(1, 10_000)).toBe(10_000);
+});
+
+test("a failed first check (the exchange not up yet) is tried again after the backoff, not an interval later, and its answer is taken", async () => {
+  listing = [
+    { symbol: "BTCUSDT", status: "TRADING" },
+    { symbol: "GONEUSDT", status: "SETTLING" },
+  ];
+  failNext = 3;
+  const log = logger();
+  // The interval stands for the hour, the first retry for the 30 s, the first check for the 10 s.
+  const everyMs = 1500;
+  const w = new ListingWatch(["BTCUSDT", "GONEUSDT"], false, new RestClient({ baseUrl: `http://127.0.0.1:${server.port}`, weightBudget1m: 2400 }), everyMs, log, { firstCheckMs: 50, retryFirstMs: 150 });
+  started.push(w);
+  const from = arrivals.length;
+  w.start();
+  await waitFor("the first check", () => (arrivals.length > from ? true : undefined), 5000, 5);
+  await Bun.sleep(30);
+  expect(w.view().checkedAtMs).toBe(0);
+  await waitFor("three retries", () => (arrivals.length >= from + 4 ? true : undefined), 3 * everyMs + 2000, 5);
+  await Bun.sleep(30);
+  const at = arrivals.slice(from, from + 4);
+  const gaps = at.slice(1).map((t, i) => t - at[i]!);
+  // 150, 300, 600 ms after the failures (plus the round trip); an interval (1500 ms) without the backoff.
+  expect(gaps[0]).toBeGreaterThanOrEqual(140);
+  expect(gaps[0]).toBeLessThan(everyMs * 0.6);
+  expect(gaps[1]).toBeGreaterThanOrEqual(290);
+  expect(gaps[2]).toBeGreaterThanOrEqual(590);
+  expect(gaps[2]).toBeLessThan(everyMs);
+  // The fourth check got an answer: the view is the exchange's, and the configured symbol that no longer trades is named.
+  expect(w.view().checkedAtMs).toBeGreaterThan(0);
+  expect(w.view().notTrading).toEqual(new Map([["GONEUSDT", "SETTLING"]]));
+  const failed = log.lines.filter((l) => l.msg.startsWith("listing check failed"));
+  expect(failed.map((l) => l.fields!.failures)).toEqual([1, 2, 3]);
+  expect(String(failed[0]!.fields!.error)).toContain("503");
+  // After an answer the normal interval again: no check within the next second.
+  const answered = arrivals.length;
+  await Bun.sleep(1000);
+  expect(arrivals.length).toBe(answered);
+  w.stop();
+}, 15_000);

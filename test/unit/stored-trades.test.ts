@@ -16,6 +16,8 @@ const backfill = (sym: string, a: number) => `{"ts_recv":1,"event":"backfill","s
 const depth = (sym: string, u: number) => `{"ts_recv":1,"stream":"${sym.toLowerCase()}@depth5@100ms","latency_event_ms":1,"latency_pipeline_ms":0.01,"data":{"e":"depthUpdate","E":1,"T":1,"s":"${sym}","U":1,"u":${u},"pu":0,"b":[],"a":[]}}`;
 const gap = (sym: string, from: number, to: number) => `{"ts_recv":1,"event":"gap","stream":"${sym.toLowerCase()}@aggTrade","from_id":${from},"to_id":${to}}`;
 const session = `{"ts_recv":1,"event":"session","version":"t"}`;
+/** "Now" for the trees of 2026-01-01/02 below: 2026-01-02 12:00 UTC. */
+const NOW = Date.UTC(2026, 0, 2, 12);
 
 function put(dir: string, date: string, sym: string, name: string, lines: readonly string[], trailer = "\n"): string {
   const folder = join(dir, `date=${date}`, `symbol=${sym}`);
@@ -39,7 +41,7 @@ describe("lastStoredTrades", () => {
       [session, trade("BTCUSDT", 100), backfill("BTCUSDT", 101), ...filler, trade("BTCUSDT", 102), gap("BTCUSDT", 103, 110), `{"ts_recv":1,"stream":"btcusdt@aggTrade","latency_event_ms":1,"latency_pipeline_ms":0,"data":{"e":"aggTrade","a":"x","T":1}}`, ...filler.slice(0, 500)],
       `\n{"ts_recv":1,"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","a":999`,
     );
-    const got = await lastStoredTrades(dir, ["BTCUSDT"]);
+    const got = await lastStoredTrades(dir, ["BTCUSDT"], { nowMs: NOW });
     expect(got.get("BTCUSDT")?.id).toBe(102);
     expect(got.get("BTCUSDT")?.tsMs).toBe(1_700_000_000_102);
   });
@@ -49,7 +51,7 @@ describe("lastStoredTrades", () => {
     put(dir, "2026-01-01", "ETHUSDT", "raw-23.ndjson.gz", [session, trade("ETHUSDT", 7), trade("ETHUSDT", 8), depth("ETHUSDT", 3)]);
     put(dir, "2026-01-02", "ETHUSDT", "raw-00.ndjson", [session, depth("ETHUSDT", 4)]);
     put(dir, "2026-01-01", "SOLUSDT", "raw-05.ndjson.zst", [trade("SOLUSDT", 41), backfill("SOLUSDT", 42)]);
-    const got = await lastStoredTrades(dir, ["ETHUSDT", "SOLUSDT", "XRPUSDT"]);
+    const got = await lastStoredTrades(dir, ["ETHUSDT", "SOLUSDT", "XRPUSDT"], { nowMs: NOW });
     expect(got.get("ETHUSDT")?.id).toBe(8);
     expect(got.get("SOLUSDT")?.id).toBe(42);
     expect(got.has("XRPUSDT")).toBe(false);
@@ -59,7 +61,39 @@ describe("lastStoredTrades", () => {
     const dir = tempDir("tids");
     put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson.gz", [trade("BTCUSDT", 1), trade("BTCUSDT", 2)]);
     put(dir, "2026-01-01", "BTCUSDT", "raw-10.ndjson", [session, trade("BTCUSDT", 3)]);
-    expect((await lastStoredTrades(dir, ["BTCUSDT"])).get("BTCUSDT")?.id).toBe(3);
+    expect((await lastStoredTrades(dir, ["BTCUSDT"], { nowMs: NOW })).get("BTCUSDT")?.id).toBe(3);
+  });
+
+  test("only today and the two days before (UTC) count: a symbol last stored earlier starts afresh, however few folders are newer", async () => {
+    // The walkthrough: a run on 2027-03-01 found ETHUSDT's newest folder two months old and resumed from it.
+    const dir = tempDir("tids");
+    put(dir, "2027-01-01", "ETHUSDT", "raw-03.ndjson", [session, trade("ETHUSDT", 2_154_094_165)]);
+    put(dir, "2027-02-26", "BTCUSDT", "raw-23.ndjson.gz", [trade("BTCUSDT", 10)]);
+    put(dir, "2027-02-27", "SOLUSDT", "raw-00.ndjson.gz", [trade("SOLUSDT", 20)]);
+    put(dir, "2027-03-01", "XRPUSDT", "raw-00.ndjson", [session, trade("XRPUSDT", 30)]);
+    const now = Date.UTC(2027, 2, 1, 0, 5);
+    const got = await lastStoredTrades(dir, ["ETHUSDT", "BTCUSDT", "SOLUSDT", "XRPUSDT"], { nowMs: now });
+    expect([...got.keys()].sort()).toEqual(["SOLUSDT", "XRPUSDT"]);
+    expect(got.get("SOLUSDT")?.id).toBe(20);
+    // The day is UTC's: 23:59 UTC of 2027-02-28 still sees 2027-02-26.
+    expect((await lastStoredTrades(dir, ["BTCUSDT"], { nowMs: Date.UTC(2027, 1, 28, 23, 59) })).get("BTCUSDT")?.id).toBe(10);
+    // The default "now" is the wall clock: a tree from 2027-01-01 is not resumed from today either.
+    const old = tempDir("tids");
+    const longAgo = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+    put(old, longAgo, "ETHUSDT", "raw-03.ndjson", [trade("ETHUSDT", 5)]);
+    expect((await lastStoredTrades(old, ["ETHUSDT"])).has("ETHUSDT")).toBe(false);
+  });
+
+  test("within the three days the newest folder holding a trade decides; a folder dated after today (a clock that was ahead) counts", async () => {
+    const dir = tempDir("tids");
+    put(dir, "2027-02-27", "ETHUSDT", "raw-12.ndjson.gz", [trade("ETHUSDT", 40)]);
+    put(dir, "2027-03-01", "ETHUSDT", "raw-00.ndjson", [session, depth("ETHUSDT", 1)]);
+    put(dir, "2027-03-02", "BTCUSDT", "raw-00.ndjson", [trade("BTCUSDT", 50)]);
+    const got = await lastStoredTrades(dir, ["ETHUSDT", "BTCUSDT"], { nowMs: Date.UTC(2027, 2, 1, 6) });
+    expect(got.get("ETHUSDT")?.id).toBe(40);
+    expect(got.get("BTCUSDT")?.id).toBe(50);
+    // `days` narrows the window: with 2, 2027-02-27 is out.
+    expect((await lastStoredTrades(dir, ["ETHUSDT"], { nowMs: Date.UTC(2027, 2, 1, 6), days: 2 })).has("ETHUSDT")).toBe(false);
   });
 });
 

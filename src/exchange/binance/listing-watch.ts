@@ -5,6 +5,12 @@
  * the status page, /metrics and /health, which stops counting a delisted symbol's silence as a
  * failure of the collector; changes are logged once each. What to do with a new listing is the
  * collector's decision (with symbols = "ALL" it adds a feed for it).
+ *
+ * A failed check (the exchange not up yet, a timeout, a body that is not exchangeInfo) is tried again
+ * after RETRY_FIRST_MS, then twice as late each time, never later than the normal interval: a first
+ * check that fails must not leave the run an hour without an answer (a configured symbol that no
+ * longer trades would not show on /health meanwhile). The RestClient already holds every request
+ * through a 429/418 pause and the weight budget, so the backoff only spaces the attempts.
  */
 import { LISTING_ABSENT, type ListingView } from "../../core/feed.ts";
 import type { Logger } from "../../util/log.ts";
@@ -17,28 +23,51 @@ const EXCHANGE_INFO_PATH = "/fapi/v1/exchangeInfo";
 const EXCHANGE_INFO_WEIGHT = 1;
 /** The first check comes this soon after the start, so a configured symbol that does not trade is named early. */
 const FIRST_CHECK_MS = 10_000;
+/** A failed check is tried again this soon (then 2×, 4×, … up to the normal interval). */
+export const RETRY_FIRST_MS = 30_000;
 const TRADING = "TRADING";
+
+/**
+ * Delay before the next check after `failures` failed ones in a row (0: the check succeeded, so the
+ * normal interval): RETRY_FIRST_MS doubled per further failure, capped at `everyMs`.
+ */
+export function nextCheckMs(failures: number, everyMs: number, retryFirstMs = RETRY_FIRST_MS): number {
+  if (failures <= 0) return everyMs;
+  return Math.min(everyMs, retryFirstMs * 2 ** Math.min(failures - 1, 30));
+}
+
+/** Timings a test shortens; the defaults are the collector's. */
+export interface ListingWatchTiming {
+  /** The first check after start() (default 10 s; never later than the interval). */
+  readonly firstCheckMs?: number;
+  /** The first retry after a failed check (default RETRY_FIRST_MS). */
+  readonly retryFirstMs?: number;
+}
 
 export class ListingWatch {
   private current: ListingView = { checkedAtMs: 0, notTrading: new Map(), notCollected: [] };
-  private readonly periodic: Periodic;
   private readonly collected: ReadonlySet<string>;
+  private readonly periodic: Periodic;
+  /** Failed checks since the last answer (0 after one). */
+  private failures = 0;
 
   constructor(
     symbols: readonly string[],
     private readonly all: boolean,
     private readonly rest: RestClient,
-    everyMs: number,
+    private readonly everyMs: number,
     private readonly log: Logger,
+    private readonly timing: ListingWatchTiming = {},
   ) {
     this.collected = new Set(symbols);
-    this.periodic = new Periodic(FIRST_CHECK_MS, everyMs, () => this.check());
+    this.periodic = new Periodic(timing.firstCheckMs ?? FIRST_CHECK_MS, () => nextCheckMs(this.failures, this.everyMs, timing.retryFirstMs), () => this.check());
   }
 
   start(): void {
     this.periodic.start();
   }
 
+  /** No check after this; one in flight does not act on its answer. */
   stop(): void {
     this.periodic.stop();
   }
@@ -52,9 +81,12 @@ export class ListingWatch {
     if (this.periodic.stopped) return;
     const answer = r.ok ? this.parse(r.body) : { error: r.error };
     if ("error" in answer) {
-      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: answer.error });
+      this.failures++;
+      const retryInMs = nextCheckMs(this.failures, this.everyMs, this.timing.retryFirstMs);
+      this.log.limited("listing-check", "warn", "listing check failed; the last answer stands", { error: answer.error, failures: this.failures, retry_in_s: Math.round(retryInMs / 1000) });
       return;
     }
+    this.failures = 0;
     const { statuses, trading } = answer;
     const notTrading = new Map<string, string>();
     for (const s of this.collected) {

@@ -170,11 +170,15 @@ export class Pipeline {
     this.rows = wrap(this.rows);
   }
 
-  /** The symbol's processor, created on first use and after `finish`: fresh state, as a new process starts with. */
-  processor(symbol: string): SymbolProcessor {
+  /**
+   * The symbol's processor, created on first use and after `finish`: fresh state, as a new process
+   * starts with. `depth`: its book mode when it is created (replay: the mode the log shows; default
+   * feed.depth).
+   */
+  processor(symbol: string, depth: Config["feed"]["depth"] = this.cfg.feed.depth): SymbolProcessor {
     let p = this.processors.get(symbol);
     if (p === undefined) {
-      p = new SymbolProcessor(symbol, new SymbolEngine(symbol, this.params, this.rows), this.stagesFor(symbol), this.fullDepth());
+      p = new SymbolProcessor(symbol, new SymbolEngine(symbol, this.params, this.rows), this.stagesFor(symbol), this.fullDepth(depth));
       this.processors.set(symbol, p);
     }
     return p;
@@ -221,10 +225,15 @@ export class Pipeline {
     await Promise.all(this.components.map((c) => c.close()));
   }
 
+  /** The configured feed.depth (replay takes each session's mode from the log instead). */
+  get depthMode(): Config["feed"]["depth"] {
+    return this.cfg.feed.depth;
+  }
+
   /** feed.depth = "full": every processor keeps the full book (docs/depth.md); null at depth5. */
-  private fullDepth(): FullDepthSetup | null {
+  private fullDepth(depth: Config["feed"]["depth"]): FullDepthSetup | null {
     const f = this.cfg.feed;
-    if (f.depth !== "full" || !f.enable_orderbook) return null;
+    if (depth !== "full" || !f.enable_orderbook) return null;
     return { options: depthSyncOptions(f), rows: this.rows, requestSnapshot: (s) => this.requestDepthSnapshot(s), onSync: (s, e) => this.bookSync(s, e) };
   }
 

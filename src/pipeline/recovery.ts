@@ -13,7 +13,8 @@
  *  1. the interrupted run's Parquet part files of hours it had not compacted (modified at or after
  *     its start) are deleted — its compacted hours were complete when compacted;
  *  2. each symbol's log lines of that run's session are applied again to a fresh processor (built-in
- *     engine, full-depth book, custom indicators), and its rows — those of the hours deleted in 1 — are written;
+ *     engine, full-depth book when the session's lines are diffs — whatever feed.depth says now —,
+ *     custom indicators), and its rows — those of the hours deleted in 1 — are written;
  *     the processor is then finished, exactly as replay finishes it at the next `session` line.
  *
  * Only the interrupted session's lines are read (up to the next `session` line), so the trades a
@@ -37,6 +38,7 @@ import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
 import { SymbolProcessor } from "./symbol-processor.ts";
 import { depthSyncOptions } from "./venue.ts";
+import { SessionDepthMode, type DepthMode } from "./session-depth.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -154,10 +156,22 @@ export async function recoverSymbol(
   const start = m.sessions[symbol];
   if (start === undefined) return 0;
   const out = new UncompactedRows(rows, symbol, m.compacted);
-  // Full-depth mode: the log holds diffs and snapshots, which the book turns into what the engine sees.
-  const fullDepth = cfg.feed.depth === "full" && cfg.feed.enable_orderbook ? { options: depthSyncOptions(cfg.feed), rows: out, requestSnapshot: () => {}, onSync: () => {} } : null;
-  const processor = new SymbolProcessor(symbol, new SymbolEngine(symbol, indicatorParams(cfg), out), custom === null ? [] : [custom.host(symbol, out, log)], fullDepth);
+  // The book mode is the one the session's own lines show (session-depth.ts), not the restarting
+  // configuration's: a restart may have changed feed.depth. Full depth: the log holds diffs and
+  // snapshots, which the book turns into what the engine sees.
+  const modes = new SessionDepthMode(cfg.feed.depth);
+  const processorOf = (mode: DepthMode): SymbolProcessor => {
+    const fullDepth = mode === "full" && cfg.feed.enable_orderbook ? { options: depthSyncOptions(cfg.feed), rows: out, requestSnapshot: () => {}, onSync: () => {} } : null;
+    return new SymbolProcessor(symbol, new SymbolEngine(symbol, indicatorParams(cfg), out), custom === null ? [] : [custom.host(symbol, out, log)], fullDepth);
+  };
+  let processor: SymbolProcessor | null = null;
   let applied = 0;
+  const start_ = (): SymbolProcessor => {
+    if (modes.mode !== cfg.feed.depth) log?.log("info", "rebuilt with the book mode its log was recorded with", { symbol, depth: modes.mode, configured: cfg.feed.depth });
+    const proc = processorOf(modes.mode!);
+    for (const held of modes.takeHeld()) if (applyDecoded(proc, decoder.decode(held, symbol))) applied++;
+    return proc;
+  };
   let sessions = 0;
   for await (const line of linesSince(cfg.storage.ndjson_dir, symbol, start)) {
     const d = decoder.decode(line, symbol);
@@ -168,10 +182,16 @@ export async function recoverSymbol(
       sessions++;
       continue;
     }
-    if (sessions === 0) continue;
-    if (applyDecoded(processor, d)) applied++;
+    if (sessions === 0 || d.type === "skip" || d.type === "bad") continue;
+    if (processor === null) {
+      // Held until a line tells the session's book mode.
+      if (modes.hold(line) !== null) processor = start_();
+    } else if (applyDecoded(processor, d)) {
+      applied++;
+    }
   }
-  processor.finish();
+  if (processor === null && modes.release() !== null) processor = start_();
+  (processor ?? processorOf(cfg.feed.depth)).finish();
   return applied;
 }
 

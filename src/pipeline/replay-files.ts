@@ -173,7 +173,7 @@ export class LineCursor {
   }
 }
 
-/** Every line of a raw-log file (for reading a file's head: its symbol, its depth mode). */
+/** Every line of a raw-log file (for reading a file's head: its symbol). */
 export async function* openLines(path: string): AsyncGenerator<string> {
   const lines = new LineCursor();
   for await (const block of openTextBlocks(path)) {

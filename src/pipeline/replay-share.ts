@@ -12,6 +12,7 @@ import { applyDecoded } from "./apply.ts";
 import { Pipeline } from "./pipeline.ts";
 import { LineCursor, openTextBlocks, readStopped, type PlannedFile } from "./replay-files.ts";
 import { rawLogDecoder } from "./venue.ts";
+import { SessionDepthMode } from "./session-depth.ts";
 import { basename } from "node:path";
 import type { SymbolStage } from "../core/stage.ts";
 import { isPastBackfill } from "./stored-trades.ts";
@@ -52,8 +53,26 @@ export async function replayPlanned(
   const summary: ReplaySummary = { files: 0, lines: 0, applied: 0, badLines: 0, truncatedFiles: [], linesLost: 0, lossFiles: [], symbols: 0, elapsedMs: 0 };
   const seen = new Set<string>();
   let current: string | null = null;
+  // Each session's book mode, told by its own lines (session-depth.ts); its lines wait until then.
+  let modes = new SessionDepthMode(pipeline.depthMode);
+  /** Where the current session's `session` line is; null before the first. */
+  let sessionAt: string | null = null;
+  let p: SymbolStage | null = null;
+  /** The mode is known (modes.mode): a fresh processor of it for `symbol`, and the lines held for it applied in order. */
+  const startProcessor = (symbol: string, where: string, restarted: boolean) => {
+    const note = modes.note(symbol, where, restarted);
+    if (note !== null) warn(note);
+    const proc = pipeline.processor(symbol, modes.mode!);
+    p = proc;
+    for (const held of modes.takeHeld()) if (applyDecoded(proc, decoder.decode(held, symbol))) summary.applied++;
+  };
+  /** Lines still held at the end of a session or of the input: applied with the mode of the session before. */
+  const releaseHeld = (symbol: string) => {
+    if (modes.release() !== null) startProcessor(symbol, sessionAt ?? symbol, sessionAt !== null);
+  };
   // What the live process did when its input for a symbol ended (engine, stages, then paper positions).
   const endSymbol = (symbol: string) => {
+    releaseHeld(symbol);
     pipeline.finish(symbol);
     hooks.symbolDone?.();
   };
@@ -65,6 +84,9 @@ export async function replayPlanned(
       if (current !== null) endSymbol(current);
       seen.add(symbol);
       current = symbol;
+      modes = new SessionDepthMode(pipeline.depthMode);
+      sessionAt = null;
+      p = null;
     }
     if (f.compressedTwin !== undefined && (await compressedEndsWith(f.compressedTwin, f.path, f.compressedTwin.endsWith(".gz") ? "gzip" : "zstd"))) {
       warn(`${f.path}: its lines are already in ${basename(f.compressedTwin)} (a compression cut short), skipped`);
@@ -74,9 +96,6 @@ export async function replayPlanned(
     // A file of `harvestd backfill`: trades recovered later for a hole of this symbol's past, applied to
     // an engine of their own (prices only); the symbol's own processor goes on untouched after it.
     const past = isPastBackfill(f.path) ? pipeline.pastTrades(symbol) : null;
-    // Made at the first record, as the live process made it at its start: a processor made here and
-    // ended by the file's opening `session` line would run custom indicators' create/onEnd on no input.
-    let p: SymbolStage | null = past;
     let lineNo = 0;
     let pendingBad: { line: number; reason: string } | null = null;
     try {
@@ -98,10 +117,14 @@ export async function replayPlanned(
           if (d.type === "bad") {
             pendingBad = { line: lineNo, reason: d.reason };
           } else if (d.type === "session") {
-            // A restart of the live process: its engines (and paper trader) started from scratch here.
+            // A restart of the live process: its engines (and paper trader) started from scratch here,
+            // with the book mode the lines after this one show.
             if (past !== null) continue;
+            releaseHeld(symbol);
             if (pipeline.symbols.has(symbol)) endSymbol(symbol);
-            p = pipeline.processor(symbol);
+            modes.newSession();
+            sessionAt = `${f.path}:${lineNo}`;
+            p = null;
           } else if (d.type === "skip") {
             // Skipped lines are few (other symbols' lines, unknown events): only they can tell of lost lines.
             const lost = linesLostOf(line);
@@ -110,8 +133,23 @@ export async function replayPlanned(
               if (summary.lossFiles.at(-1) !== f.path) summary.lossFiles.push(f.path);
               warn(`${f.path}:${lineNo}: ${lostWarning(lost)}`);
             }
-          } else if (applyDecoded((p ??= pipeline.processor(symbol)), d)) {
-            summary.applied++;
+          } else if (past !== null) {
+            if (applyDecoded(past, d)) summary.applied++;
+          } else if (modes.mode === null) {
+            // The session's mode is not known yet: held (and decoded again once it is).
+            if (modes.hold(line) !== null) startProcessor(symbol, sessionAt ?? `${f.path}:${lineNo}`, sessionAt !== null);
+          } else {
+            const other = (d.type === "data" && d.event.kind === "depth") || d.type === "snapshot" ? modes.otherMode(line) : null;
+            if (other !== null) {
+              // Another book mode with no session line between (a log pieced together, or written
+              // before session lines): a fresh processor of that mode, as a restart would have made.
+              endSymbol(symbol);
+              modes.newSession();
+              modes.hold(line);
+              startProcessor(symbol, `${f.path}:${lineNo}`, false);
+            } else if (applyDecoded(p!, d)) {
+              summary.applied++;
+            }
           }
         }
       }

@@ -4,18 +4,19 @@
  * grouped per symbol and read in hour order; a truncated last line (a crash mid-write) is reported
  * and skipped; any other bad line is reported with its file and line number. Symbols are independent:
  * with several, they are replayed by Worker threads (replay-parallel.ts), each running `replayShare`
- * as the single-thread replay does.
+ * as the single-thread replay does. Each session of a log is replayed with the book mode its own
+ * lines show (session-depth.ts), whatever feed.depth the configuration says.
  */
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { writerWorkerSpecifier } from "../sinks/parquet/parquet-sink.ts";
-import { collectReplayFiles, openLines, planReplay, readStopped, type PlannedFile, type ReplayFile } from "./replay-files.ts";
+import { collectReplayFiles, planReplay, type PlannedFile, type ReplayFile } from "./replay-files.ts";
 import { replayInWorkers, splitBySymbol } from "./replay-parallel.ts";
 import { replayShare, type ReplayEvents, type ReplayResult } from "./replay-share.ts";
 import { occupiedMessage, occupiedPartitions, outFolderProblem } from "./replay-target.ts";
 import { EXIT_TREE_IN_USE, lockTrees } from "./tree-lock.ts";
-import { depthModeOfLine, rawLogDecoder } from "./venue.ts";
+import { rawLogDecoder } from "./venue.ts";
 
 /** The main thread's printer of replay events: one line each on stderr. */
 export function replayReporter(): ReplayEvents {
@@ -33,33 +34,6 @@ export function replayReporter(): ReplayEvents {
       if (ev.type === "error") process.stderr.write(`harvestd: replay: ${ev.what}: ${ev.error.message}\n`);
     },
   };
-}
-
-/** Lines read from the head of each file to tell its book stream. */
-const MODE_SNIFF_LINES = 2000;
-
-/**
- * The book lines of a log recorded in full-depth mode are diffs plus snapshots (docs/depth.md): they
- * must be replayed through the full book, and depth5 logs must not. The mode comes from the log.
- */
-async function withLogDepthMode(cfg: Config, files: readonly PlannedFile[], warn: (m: string) => void): Promise<Config> {
-  for (const f of files) {
-    let n = 0;
-    try {
-      for await (const line of openLines(f.path)) {
-        const mode = depthModeOfLine(line);
-        if (mode !== null) {
-          if (mode === cfg.feed.depth) return cfg;
-          warn(`${f.path} was recorded with feed.depth = "${mode}": replayed that way (the configuration says "${cfg.feed.depth}")`);
-          return { ...cfg, feed: { ...cfg.feed, depth: mode } };
-        }
-        if (++n >= MODE_SNIFF_LINES) break;
-      }
-    } catch (e) {
-      throw readStopped(f.path, n, e);
-    }
-  }
-  return cfg;
 }
 
 /**
@@ -145,7 +119,6 @@ function chooseSymbols(planned: readonly PlannedFile[], symbols: readonly string
 
 async function replayPlanned(cfg: Config, planned: readonly PlannedFile[], dirs: { readonly outputDir: string; readonly previewDir: string }, threads: number, report: ReplayEvents): Promise<number> {
   const { outputDir, previewDir } = dirs;
-  cfg = await withLogDepthMode(cfg, planned, report.warn);
   const shares = splitBySymbol(planned, threads);
   const room = cfg.storage.max_buffer_mb * 1024 * 1024;
   let result: ReplayResult;

@@ -104,7 +104,7 @@ async function runLocked(cfg: Config, create: (cfg: Config, log: Logger) => Prom
   const rowsLost = ps?.rowsLost ?? 0;
   const ndjsonLinesLost = ns?.linesLost ?? 0;
   // A run that lost data says so where an operator looks last: the stop line, at error level.
-  log.log(rowsLost + ndjsonLinesLost > 0 ? "error" : "info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost, ndjsonLines: ns?.linesWritten ?? 0, ndjsonLinesLost, shutdown_ms: shutdownMs });
+  log.log(rowsLost + ndjsonLinesLost > 0 ? "error" : "info", "stopped", { parquetFiles: ps?.filesWritten ?? 0, parquetRows: ps?.rowsWritten ?? 0, rowsLost, ndjsonLines: ns?.linesWritten ?? 0, ndjsonLinesLost, ...(ns !== undefined && ns.linesLostUntold > 0 ? { ndjsonLinesUntold: ns.linesLostUntold } : {}), shutdown_ms: shutdownMs });
   await log.close();
   return internalError ? EXIT_INTERNAL_ERROR : 0;
 }

@@ -124,7 +124,7 @@ describe("NdjsonSink: a stop whose last write fails part-way through a line", ()
    * are the stop's, the first cut short at `limit` bytes (mid-line), the next refused (EFBIG), and
    * the stop gives up. Returns what it reported and the file it left.
    */
-  function stopUnder(limit: number, maxBufferBytes = 256 * 1024 * 1024): { dir: string; path: string; text: string; out: { events: StorageEvent[]; errors: string[]; status: { linesWritten: number; linesLost: number } } } {
+  function stopUnder(limit: number, maxBufferBytes = 256 * 1024 * 1024): { dir: string; path: string; text: string; out: { events: StorageEvent[]; errors: string[]; status: { linesWritten: number; linesLost: number; linesLostUntold: number } } } {
     const dir = tempDir("nd-tail-stop");
     const path = join(dir, ndjsonRelPath("BTCUSDT", T0));
     const script = join(dir, "stop.ts");
@@ -162,8 +162,10 @@ console.log(JSON.stringify({ events, errors, status: sink.status() }));
     // The whole lines the attempt did write are written, not lost (they were counted lost before).
     expect(out.status.linesWritten).toBe(kept);
     expect(out.status.linesLost).toBe(LINES - kept);
-    // The `lines_lost` line did not fit in what the cut freed: its short write was undone, the file is whole.
+    // The `lines_lost` line did not fit in what the cut freed: its short write was undone, the file is
+    // whole, and the stop counts those lines as told by no line (no written line is given up for it).
     expect(limit - text.length).toBeLessThan(200);
+    expect(out.status.linesLostUntold).toBe(LINES - kept);
     expect(tailEvents(out.events).map((e) => e.type === "error" && e.error)).toEqual([
       { code: "EPARTIAL", message: `cut ${limit - text.length} bytes after the last whole line (a write cut short, by a full disk or a crash)`, path },
     ]);
@@ -179,7 +181,9 @@ console.log(JSON.stringify({ events, errors, status: sink.status() }));
     // Cut short 250 bytes into line 34: the cut frees room for the `lines_lost` line.
     const kept = 34;
     const { text, out } = stopUnder(bytesOf(kept) + 250);
-    expect(out.status.linesWritten).toBe(kept);
+    // The data lines kept and the `lines_lost` line.
+    expect(out.status.linesWritten).toBe(kept + 1);
+    expect(out.status.linesLostUntold).toBe(0);
     expect(out.status.linesLost).toBe(LINES - kept);
     const told = linesLostLine(T0 + LINES - 1, { lines: LINES - kept, fromTs: T0 + kept, toTs: T0 + LINES - 1, streams: { "btcusdt@aggTrade": LINES - kept }, control: 0 });
     expect(text).toBe(Array.from({ length: kept }, (_, i) => line(i) + "\n").join("") + told + "\n");
@@ -190,7 +194,7 @@ console.log(JSON.stringify({ events, errors, status: sink.status() }));
     const held = 100;
     // The bound holds the first `held` lines; the rest are dropped (appended as text: control lines).
     const { text, out } = stopUnder(bytesOf(kept) + 250, bytesOf(held) + 10);
-    expect(out.status.linesWritten).toBe(kept);
+    expect(out.status.linesWritten).toBe(kept + 1);
     expect(out.status.linesLost).toBe(LINES - kept);
     // Receipt times: of the unwritten lines from their text (T0 + i), of the dropped ones as appended (T0).
     const told = linesLostLine(T0 + held - 1, { lines: LINES - kept, fromTs: T0, toTs: T0 + held - 1, streams: { "btcusdt@aggTrade": held - kept }, control: LINES - held });

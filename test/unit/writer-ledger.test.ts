@@ -6,7 +6,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { WriterLedger } from "../../src/sinks/parquet/writer-ledger.ts";
-import { DrainRate } from "../../src/sinks/parquet/drain-rate.ts";
 
 describe("WriterLedger", () => {
   test("pending rows and bytes follow add and settle; a settled id is forgotten", () => {
@@ -65,22 +64,5 @@ describe("WriterLedger", () => {
     await never;
     expect(gone).toBe(true);
     await l.waitForRoom(0, true);
-  });
-});
-
-describe("DrainRate", () => {
-  test("rows per second over the window and the backlog's time to drain", () => {
-    const d = new DrainRate();
-    expect(d.estimate(0)).toEqual({ drainRowsPerSec: null, drainEtaSec: 0 });
-    expect(d.estimate(10)).toEqual({ drainRowsPerSec: null, drainEtaSec: null });
-    d.sample(0, 0);
-    d.sample(999, 100); // within 500 ms of the last sample: not taken
-    d.sample(5_000, 1_000);
-    expect(d.estimate(20_000)).toEqual({ drainRowsPerSec: 5_000, drainEtaSec: 4 });
-    // The window slides: samples older than 10 s (but the last two) go.
-    d.sample(5_000, 12_000);
-    d.sample(5_000, 13_000);
-    expect(d.estimate(100).drainRowsPerSec).toBe(0);
-    expect(d.estimate(100).drainEtaSec).toBeNull();
   });
 });

@@ -101,6 +101,12 @@ export interface NdjsonStatus {
   readonly lastDropAtMs: number | null;
   /** Lines that will never be written: dropped, or still failing when the sink closed (`lines_lost` lines in the log say where). */
   readonly linesLost: number;
+  /**
+   * Of `linesLost`, those no `lines_lost` line tells: their file could not take even that line at
+   * the stop (a disk still full, a folder that cannot be made).
+   * The `lines_lost` lines in the log sum to `linesLost - linesLostUntold`.
+   */
+  readonly linesLostUntold: number;
   readonly filesClosed: number;
   readonly filesCompressed: number;
   readonly partitionsExpired: number;
@@ -210,6 +216,9 @@ export class NdjsonSink implements LineSinkComponent {
   private linesDropped = 0;
   private lastDropAtMs: number | null = null;
   private linesLost = 0;
+  private linesLostUntold = 0;
+  /** Figures the stop could not write into their file yet: tried once more at the end of close(), then counted untold. */
+  private readonly untold: { path: string; tsRecv: number; figures: LinesLost }[] = [];
   /** Dropped lines per symbol and hour whose `lines_lost` line is not written yet. */
   private readonly lost = new Map<string, LostSpan>();
   private filesClosed = 0;
@@ -382,6 +391,30 @@ export class NdjsonSink implements LineSinkComponent {
     for (const f of this.files.values()) this.closeFile(f, false);
     this.files.clear();
     await this.drain();
+    await this.tellUntold();
+  }
+
+  /**
+   * The stop's last chance for the `lines_lost` lines that did not fit when their file was given up
+   * (others may have freed room since: a Parquet partial removed, another file's cut tail). What
+   * still does not fit is counted in `linesLostUntold` and named in one log line.
+   */
+  private async tellUntold(): Promise<void> {
+    const left = this.untold.splice(0);
+    let files = 0;
+    let path = this.opts.dir;
+    for (const u of left) {
+      const left = await this.tellAtEnd(u.path, u.tsRecv, u.figures);
+      if (left === null) continue;
+      this.linesLostUntold += left.lines;
+      files++;
+      path = u.path;
+    }
+    if (this.linesLostUntold === 0) return;
+    const message =
+      `${this.linesLostUntold} of the ${this.linesLost} lines lost are told by no lines_lost line: ${files} file${files === 1 ? "" : "s"} could not take even that line ` +
+      `(the lines_lost lines in the log sum to ${this.linesLost - this.linesLostUntold}; the stop line's ndjsonLinesLost counts all)`;
+    this.event({ type: "error", what: "lines lost untold", error: { code: "EUNTOLD", message, path } });
   }
 
   /** Waits for outstanding writes, compressions and maintenance. */
@@ -423,6 +456,7 @@ export class NdjsonSink implements LineSinkComponent {
       linesDropped: this.linesDropped,
       lastDropAtMs: this.lastDropAtMs,
       linesLost: this.linesLost,
+      linesLostUntold: this.linesLostUntold,
       filesClosed: this.filesClosed,
       filesCompressed: this.filesCompressed,
       partitionsExpired: this.partitionsExpired,
@@ -678,6 +712,14 @@ export class NdjsonSink implements LineSinkComponent {
    * line is appended, best effort (the disk is usually still refusing; a short write is undone).
    */
   private async giveUp(f: OpenFile, whole: boolean): Promise<void> {
+    // Lines appended while the last attempt ran go with it.
+    if (f.pending.lines > 0) {
+      const { parts, lines, bytes } = f.pending.take();
+      for (let k = 0; k < parts.length; k++) {
+        const last = k === parts.length - 1;
+        f.chunks.push({ buf: parts[k]!.bytes, owner: parts[k]!.owner, lines: last ? lines : 0, held: last ? bytes : 0 });
+      }
+    }
     let queued = 0;
     for (const c of f.chunks) {
       queued += c.lines;
@@ -690,9 +732,25 @@ export class NdjsonSink implements LineSinkComponent {
     this.linesWritten += Math.max(0, queued - lost.physical);
     f.chunks = [];
     f.offset = 0;
-    if (whole && lost.figures !== null) await appendWholeLine(f.path, linesLostLine(Math.max(f.lastTs, lost.figures.toTs), lost.figures), this.fsyncMode !== "none");
+    if (lost.figures !== null) {
+      const tsRecv = Math.max(f.lastTs, lost.figures.toTs);
+      // A file that could not be made to end on a whole line takes nothing more (the next open cuts it).
+      const left = whole ? await this.tellAtEnd(f.path, tsRecv, lost.figures) : lost.figures;
+      if (left !== null) this.untold.push({ path: f.path, tsRecv: Math.max(tsRecv, left.toTs), figures: left });
+    }
     this.draining.delete(f);
     f.markDone();
+  }
+
+  /**
+   * The `lines_lost` line of `figures` appended to the file at `path` (which ends on a whole line).
+   * Returns null when told, else `figures`, still to tell. Lines already written are never given up
+   * to make room for it: on a disk still full the count goes untold (named at the stop) instead.
+   */
+  private async tellAtEnd(path: string, tsRecv: number, figures: LinesLost): Promise<LinesLost | null> {
+    if (!(await appendWholeLine(path, linesLostLine(tsRecv, figures), this.fsyncMode !== "none"))) return figures;
+    this.linesWritten++;
+    return null;
   }
 
   private async finishFile(f: OpenFile): Promise<void> {

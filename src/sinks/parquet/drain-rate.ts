@@ -1,37 +1,70 @@
 /**
- * How fast the Parquet writer is committing rows, and so how long a backlog will take to drain
+ * How fast the Parquet writer is committing rows, and how long its backlog will take to drain
  * (/health's "drains in ≈ N s", /metrics). Rows committed per second over the last ~10 s, from
  * samples at most every 500 ms on the monotonic clock.
+ *
+ * The drain time comes from how fast the backlog itself shrinks over the same window, not from the
+ * commit rate: while rows keep arriving as fast as they are committed, the writer commits thousands
+ * a second and the backlog stays where it is. A backlog that did not shrink over the window is "not
+ * draining" (`drainEtaSec` null, `backlogShrinkRowsPerSec` ≤ 0).
  */
 
-/** Window over which the drain rate is measured. */
+/** Window over which the rates are measured. */
 const DRAIN_WINDOW_MS = 10_000;
 const SAMPLE_EVERY_MS = 500;
 
 export interface DrainEstimate {
   /** Rows committed per second over the window (null until two samples exist). */
   readonly drainRowsPerSec: number | null;
-  /** The backlog divided by that rate; 0 without backlog, null when unknown. */
+  /**
+   * Rows per second by which the backlog shrank over the window (negative: it grew; null until the
+   * backlog has been seen twice at least SAMPLE_EVERY_MS apart).
+   */
+  readonly backlogShrinkRowsPerSec: number | null;
+  /** The backlog over the rate it shrinks at; 0 without backlog, null when unknown or not shrinking. */
   readonly drainEtaSec: number | null;
+}
+
+type Sample = [t: number, value: number];
+
+function push(s: Sample[], t: number, v: number): void {
+  if (s.length > 0 && t - s[s.length - 1]![0] < SAMPLE_EVERY_MS) return;
+  s.push([t, v]);
+  while (s.length > 2 && t - s[1]![0] >= DRAIN_WINDOW_MS) s.shift();
 }
 
 export class DrainRate {
   /** (performance.now(), rows committed so far) */
-  private readonly samples: [number, number][] = [];
+  private readonly samples: Sample[] = [];
+  /** (performance.now(), backlog rows): from sample() when given, and from every estimate(). */
+  private readonly backlog: Sample[] = [];
 
-  sample(rowsWritten: number, t = performance.now()): void {
-    const s = this.samples;
-    if (s.length > 0 && t - s[s.length - 1]![0] < SAMPLE_EVERY_MS) return;
-    s.push([t, rowsWritten]);
-    while (s.length > 2 && t - s[1]![0] >= DRAIN_WINDOW_MS) s.shift();
+  /** `backlogRows`: the backlog at `t` (pending + spilled rows), when the caller knows it. */
+  sample(rowsWritten: number, t = performance.now(), backlogRows?: number): void {
+    push(this.samples, t, rowsWritten);
+    if (backlogRows !== undefined) push(this.backlog, t, backlogRows);
   }
 
-  estimate(backlogRows: number): DrainEstimate {
+  estimate(backlogRows: number, t = performance.now()): DrainEstimate {
+    push(this.backlog, t, backlogRows);
     const s = this.samples;
-    if (s.length < 2) return { drainRowsPerSec: null, drainEtaSec: backlogRows === 0 ? 0 : null };
-    const [t0, r0] = s[0]!;
-    const [t1, r1] = s[s.length - 1]!;
-    const rate = t1 > t0 ? ((r1 - r0) * 1000) / (t1 - t0) : 0;
-    return { drainRowsPerSec: rate, drainEtaSec: backlogRows === 0 ? 0 : rate > 0 ? backlogRows / rate : null };
+    let rate: number | null = null;
+    if (s.length >= 2) {
+      const [t0, r0] = s[0]!;
+      const [t1, r1] = s[s.length - 1]!;
+      rate = t1 > t0 ? ((r1 - r0) * 1000) / (t1 - t0) : 0;
+    }
+    // The backlog's change from the oldest sample in the window to now.
+    const b = this.backlog;
+    let oldest: Sample | undefined;
+    for (const x of b) {
+      if (t - x[0] <= DRAIN_WINDOW_MS && t - x[0] >= SAMPLE_EVERY_MS) {
+        oldest = x;
+        break;
+      }
+    }
+    const shrink = oldest === undefined ? null : ((oldest[1] - backlogRows) * 1000) / (t - oldest[0]);
+    const eta = backlogRows === 0 ? 0 : shrink !== null && shrink > 0 ? backlogRows / shrink : null;
+    return { drainRowsPerSec: rate, backlogShrinkRowsPerSec: shrink, drainEtaSec: eta };
   }
 }

@@ -4,7 +4,7 @@
  * and the engines must see them; nothing is called back upstream. A connection event is a record
  * like any other (a disconnect resets what depends on continuity downstream).
  */
-import type { Histogram } from "../util/histogram.ts";
+import type { RecentHistogram } from "../util/recent-histogram.ts";
 import type { DepthSnapshotEvent, MarketEvent, Route } from "./market-events.ts";
 
 /** The two stream kinds every adapter delivers per symbol. */
@@ -61,7 +61,10 @@ export interface ConnectionView {
   readonly frames: number;
   readonly bytes: number;
   readonly lastFrameAtMs: number;
+  /** The last connection error ("" = none yet), kept as history while the connection is open again. */
   readonly lastError: string;
+  /** When lastError happened (wall-clock ms; 0 = never). */
+  readonly lastErrorAtMs: number;
 }
 
 /** What the adapter counts per symbol at receipt. */
@@ -72,8 +75,8 @@ export interface SymbolFeedStats {
   /** Receipt time of the last frame per stream kind (0 = none yet), for /health's per-stream timeouts. */
   lastDepthAtMs: number;
   lastTradeAtMs: number;
-  /** Receipt time minus the exchange's event time. */
-  readonly eventLatencyMs: Histogram;
+  /** Receipt time minus the exchange's event time: lifetime (/metrics) and the last minute (/api/status). */
+  readonly eventLatencyMs: RecentHistogram;
   /** Frames counted in the current and previous whole second, for messages/s. */
   secFrames: number;
   prevSecFrames: number;

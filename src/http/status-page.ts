@@ -90,10 +90,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <main>
 <div id="reasons" role="alert"></div>
 <div id="tiles" class="tiles"></div>
-<section id="table-section"><h2>Symbols</h2><div class="wrap"><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></div></section>
+<section id="table-section"><h2>Symbols <small>(latency: the last minute)</small></h2><div class="wrap"><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></div></section>
 <section id="paper"><h2>Paper trading</h2><div class="wrap"><table><thead id="paper-head"></thead><tbody id="paper-rows"></tbody></table></div></section>
 <section id="trading"><h2>Testnet trading</h2><p id="trading-note" class="note"></p><div class="wrap"><table><thead><tr><th>Symbol</th><th>Position</th><th>Notional / limit</th><th>Stop</th><th>Open orders</th><th>Day PnL / limit</th><th>PnL</th><th>Drawdown / limit</th><th>Orders/min / limit</th><th>Halted</th></tr></thead><tbody id="trading-rows"></tbody></table></div></section>
-<section id="custom"><h2>Custom indicators</h2><div class="wrap"><table><thead><tr><th>Indicator</th><th>Calls</th><th>Cost mean</th><th>Cost p99</th><th>Rows</th><th>Errors</th><th>Switched off</th><th>Last error</th></tr></thead><tbody id="custom-rows"></tbody></table></div></section>
+<section id="custom"><h2>Custom indicators</h2><div class="wrap"><table><thead><tr><th>Indicator</th><th>Calls</th><th>Cost mean since start</th><th>Cost p99 since start</th><th>Rows</th><th>Errors</th><th>Switched off</th><th>Last error</th></tr></thead><tbody id="custom-rows"></tbody></table></div></section>
 <section><h2 id="charts-title">Charts</h2><div id="cards" class="cards"></div></section>
 <footer>Live from <code>/api/status</code> every second · JSON twin at <code>/api/status</code> · Prometheus at <code>/metrics</code> · health at <code>/health</code></footer>
 </main>

@@ -11,14 +11,14 @@ import { DISCONNECT_SHUTDOWN, type AcceptedFrame, type FeedOutput } from "../cor
 import type { MarketEvent, Route } from "../core/market-events.ts";
 import { backfillLine, connectionLine, depthSnapshotErrorLine, depthSnapshotLine, gapLine } from "../core/raw-log.ts";
 import { parseSnapshot } from "./venue.ts";
-import { Histogram } from "../util/histogram.ts";
+import { RecentHistogram } from "../util/recent-histogram.ts";
 import { applyEvent } from "./apply.ts";
 import type { Pipeline } from "./pipeline.ts";
 
 /** What ingest measures per symbol. */
 export interface IngestStats {
-  /** Receipt to applied and logged. */
-  readonly pipelineLatencyMs: Histogram;
+  /** Receipt to applied and logged: lifetime (/metrics) and the last minute (/api/status). */
+  readonly pipelineLatencyMs: RecentHistogram;
   /** `ts_recv` of the last line written (lines never go back in time). */
   lastLineTsMs: number;
 }
@@ -36,7 +36,7 @@ export class Ingest implements FeedOutput {
   /** A symbol to take records of (at the start, or a new listing while running). */
   addSymbol(symbol: string): void {
     if (this.stats.has(symbol)) return;
-    this.stats.set(symbol, { pipelineLatencyMs: new Histogram(), lastLineTsMs: 0 });
+    this.stats.set(symbol, { pipelineLatencyMs: new RecentHistogram(), lastLineTsMs: 0 });
     this.pipeline.processor(symbol);
   }
 
@@ -48,7 +48,8 @@ export class Ingest implements FeedOutput {
     const E = ev !== null ? ev.eventTime : null;
     // Rounded to the µs where the line is written (core/raw-log.ts), not here as well.
     const pipelineMs = performance.now() - f.t0;
-    st.pipelineLatencyMs.record(pipelineMs);
+    // In the window by the time it was done: receipt, or now for a frame held behind a backfill.
+    st.pipelineLatencyMs.recordAt(pipelineMs, held ? ts : f.recvTsMs);
     // Written even when the payload was malformed, so replay sees (and rejects) exactly the same frames.
     this.pipeline.lines.appendData(symbol, ts, f.stream, E === null ? null : ts - E, pipelineMs, f.dataText);
   }

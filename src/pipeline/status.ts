@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { LISTING_ABSENT, type ConnectionView, type ExchangeAdapter, type Feed, type ListingView } from "../core/feed.ts";
 import type { ParquetFileInfo } from "../sinks/parquet/sink-types.ts";
 import type { Histogram } from "../util/histogram.ts";
+import { RECENT_WINDOW_S } from "../util/recent-histogram.ts";
 import type { WallClockWatch } from "../util/wall-clock-watch.ts";
 import { versionInfo } from "../util/version.ts";
 import { ChartHistory, DEFAULT_HISTORY_SECONDS } from "./chart-history.ts";
@@ -141,6 +142,7 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
     // The last complete second, so the figure does not dip at the start of every second.
     const msgsPerS = st.sec === sec ? st.prevSecFrames : st.sec === sec - 1 ? st.secFrames : 0;
     msgsPerSTotal += msgsPerS;
+    const eventLat = st.eventLatencyMs.recent(now);
     const parquetFile = lastParquetFile(pq?.lastFiles[symbol]);
     return {
       symbol,
@@ -161,10 +163,14 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       last_frame_age_s: age(now, st.lastFrameAtMs),
       last_depth_age_s: age(now, st.lastDepthAtMs),
       last_trade_age_s: age(now, st.lastTradeAtMs),
-      latency_p50_ms: st.eventLatencyMs.quantile(0.5),
-      latency_p95_ms: st.eventLatencyMs.quantile(0.95),
-      latency_p99_ms: st.eventLatencyMs.quantile(0.99),
-      pipeline_latency_p99_ms: p.ingest.stats.get(symbol)!.pipelineLatencyMs.quantile(0.99),
+      // Over the last minute (latency_window_s), not since the start: a lifetime p99 freezes after
+      // hours. /metrics exports the lifetime histograms (Prometheus takes its own rates).
+      latency_window_s: RECENT_WINDOW_S,
+      latency_p50_ms: eventLat.quantile(0.5),
+      latency_p95_ms: eventLat.quantile(0.95),
+      latency_p99_ms: eventLat.quantile(0.99),
+      latency_max_ms: eventLat.count === 0 ? null : eventLat.max,
+      pipeline_latency_p99_ms: p.ingest.stats.get(symbol)!.pipelineLatencyMs.recent(now).quantile(0.99),
       trades: e.counters.trades,
       books: e.counters.books,
       gaps: e.counters.trade_id_gaps,
@@ -201,7 +207,11 @@ export function buildStatus(p: CollectorParts): Record<string, unknown> {
       frames: c.frames,
       bytes: c.bytes,
       last_frame_age_s: age(now, c.lastFrameAtMs),
+      // History, not the present: the connection's last error stays after it is open again, with
+      // its time and age (docs/operations.md); while it is not open, it is why.
       last_error: c.lastError || null,
+      last_error_at_ms: c.lastError && c.lastErrorAtMs > 0 ? c.lastErrorAtMs : null,
+      last_error_age_s: c.lastError && c.lastErrorAtMs > 0 ? age(now, c.lastErrorAtMs) : null,
     })),
     parquet: pq === null ? null : { ...pq, lastFiles: undefined },
     components: p.pipeline.components.map((c) => ({ name: c.name, ...c.health(now) })),

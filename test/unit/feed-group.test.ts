@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import type { ConnectionView, Feed, ListingView, SymbolFeedStats } from "../../src/core/feed.ts";
 import { FeedGroup } from "../../src/pipeline/feed-group.ts";
-import { Histogram } from "../../src/util/histogram.ts";
+import { RecentHistogram } from "../../src/util/recent-histogram.ts";
 
 class FakeFeed implements Feed {
   started = 0;
@@ -28,7 +28,7 @@ class FakeFeed implements Feed {
     return this.t;
   }
   stats(symbol: string): SymbolFeedStats | undefined {
-    return this.symbols.includes(symbol) ? { frames: this.symbols.indexOf(symbol) + 1, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new Histogram(), secFrames: 0, prevSecFrames: 0, sec: 0 } : undefined;
+    return this.symbols.includes(symbol) ? { frames: this.symbols.indexOf(symbol) + 1, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new RecentHistogram(), secFrames: 0, prevSecFrames: 0, sec: 0 } : undefined;
   }
   counters(symbol: string): Readonly<Record<string, number>> | undefined {
     return this.symbols.includes(symbol) ? { duplicates: this.t.frames! } : undefined;

@@ -73,6 +73,8 @@ export class ConnectionSlot implements ConnectionView {
   private generation = 1;
   /** Totals of retired sockets, so the view's counters never go backwards. */
   private retired = { reconnects: 0, frames: 0, bytes: 0 };
+  /** The last error of the retired sockets (a rotation does not wipe the slot's history). */
+  private retiredError = { text: "", atMs: 0 };
   private overlapStartedAt = 0;
   private readonly newDelivered = new Set<string>();
   private readonly oldDelivered = new Set<string>();
@@ -107,8 +109,12 @@ export class ConnectionSlot implements ConnectionView {
   get lastFrameAtMs(): number {
     return Math.max(this.active.lastFrameAtMs, this.replacement?.lastFrameAtMs ?? 0);
   }
+  /** The slot's last error, kept across rotations (a retired socket's, when the active one has none since). */
   get lastError(): string {
-    return this.active.lastError;
+    return this.active.lastErrorAtMs >= this.retiredError.atMs ? this.active.lastError : this.retiredError.text;
+  }
+  get lastErrorAtMs(): number {
+    return Math.max(this.active.lastErrorAtMs, this.retiredError.atMs);
   }
   /** The socket connections (active first), for tests and diagnostics. */
   get sockets(): readonly StreamConnection[] {
@@ -207,6 +213,7 @@ export class ConnectionSlot implements ConnectionView {
     this.retired.reconnects += old.reconnects;
     this.retired.frames += old.frames;
     this.retired.bytes += old.bytes;
+    if (old.lastErrorAtMs > this.retiredError.atMs) this.retiredError = { text: old.lastError, atMs: old.lastErrorAtMs };
     this.rotations++;
     // `old` is neither active nor replacement now: its shutdown disconnect is not forwarded.
     old.stop();

@@ -56,7 +56,10 @@ export class StreamConnection {
   connectedAtMs = 0;
   /** performance.now() at the open: the connection's age for rotation, whatever the wall clock does. */
   connectedAtMono = 0;
+  /** Why the last attempt failed or the last socket closed ("" = never): history once open again. */
   lastError = "";
+  /** When (wall-clock ms) lastError happened; 0 = never. */
+  lastErrorAtMs = 0;
   /** Number of the current socket (0 before the first open); a new number on every (re)connect. */
   socket = 0;
   pingsSent = 0;
@@ -218,6 +221,7 @@ export class StreamConnection {
     if (this.state === "stopped" || this.state === "backoff") return;
     const wasOpen = this.state === "open";
     this.lastError = reason;
+    this.lastErrorAtMs = Date.now();
     this.clearTimers();
     const ws = this.ws;
     this.ws = null;

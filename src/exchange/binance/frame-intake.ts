@@ -12,7 +12,7 @@ import { parseData, rawDataText } from "./frame-parser.ts";
 import { FrameScan, SCAN_AGG_TRADE, SCAN_FALLBACK, scanFrame } from "./scanner.ts";
 import type { GateFrame, StreamGate } from "./stream-gate.ts";
 import { parseStreamName } from "./streams.ts";
-import { Histogram } from "../../util/histogram.ts";
+import { RecentHistogram } from "../../util/recent-histogram.ts";
 import type { Logger } from "../../util/log.ts";
 
 export interface FrameCounts {
@@ -40,7 +40,7 @@ export class FrameIntake implements ConnectionListener {
         lastFrameAtMs: 0,
         lastDepthAtMs: 0,
         lastTradeAtMs: 0,
-        eventLatencyMs: new Histogram(),
+        eventLatencyMs: new RecentHistogram(),
         secFrames: 0,
         prevSecFrames: 0,
         sec: 0,
@@ -140,7 +140,7 @@ export class FrameIntake implements ConnectionListener {
     st.secFrames++;
     // Event latency at receipt (a frame held behind a backfill waits for reasons of ours, not the exchange's).
     const E = event !== null ? event.eventTime : eventTime(data);
-    if (E !== null) st.eventLatencyMs.record(recvTsMs - E);
+    if (E !== null) st.eventLatencyMs.recordAt(recvTsMs - E, recvTsMs);
     const f: GateFrame = { stream, socket: conn.socket, recvTsMs, t0, event, bad, data, dataText };
     this.gate.offer(f);
   }

@@ -14,7 +14,7 @@ import type { ConnectionView, ExchangeAdapter, Feed, FeedOutput, Relay, SymbolFe
 import { COLLECTOR_HEADER } from "../../sinks/nats/publisher.ts";
 import { parseSubject } from "../../sinks/nats/record-address.ts";
 import type { NatsParams } from "../../sinks/nats/params.ts";
-import { Histogram } from "../../util/histogram.ts";
+import { RecentHistogram } from "../../util/recent-histogram.ts";
 import type { Logger } from "../../util/log.ts";
 import type { StreamConsumer } from "./consumer.ts";
 import type { LastIds } from "./resume.ts";
@@ -109,7 +109,7 @@ export class StreamFeed implements Feed {
     this.symbolSet = new Set(o.symbols);
     this.relay = o.adapter.openRelay(o.symbols, o.out, { resume: o.resume, reorderWindowMs: reorderWindowMs(o.params), beginSession: o.beginSession });
     for (const s of o.symbols) {
-      this.stats_.set(s, { frames: 0, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new Histogram(), secFrames: 0, prevSecFrames: 0, sec: 0 });
+      this.stats_.set(s, { frames: 0, badFrames: 0, lastFrameAtMs: 0, lastDepthAtMs: 0, lastTradeAtMs: 0, eventLatencyMs: new RecentHistogram(), secFrames: 0, prevSecFrames: 0, sec: 0 });
     }
   }
 
@@ -244,14 +244,16 @@ export class StreamFeed implements Feed {
     st.lastFrameAtMs = r.recvTsMs;
     if (ev?.kind === "aggTrade") st.lastTradeAtMs = r.recvTsMs;
     else if (ev?.kind === "depth") st.lastDepthAtMs = r.recvTsMs;
-    const sec = Math.floor(Date.now() / 1000);
+    const nowMs = Date.now();
+    const sec = Math.floor(nowMs / 1000);
     if (sec !== st.sec) {
       st.prevSecFrames = sec === st.sec + 1 ? st.secFrames : 0;
       st.secFrames = 0;
       st.sec = sec;
     }
     st.secFrames++;
-    if (ev !== null && ev.eventTime !== null) st.eventLatencyMs.record(r.recvTsMs - ev.eventTime);
+    // In the window by when this store took it in (a backlog caught up is recent here).
+    if (ev !== null && ev.eventTime !== null) st.eventLatencyMs.recordAt(r.recvTsMs - ev.eventTime, nowMs);
   }
 
   /** A socket number per collector: the gate's counters tell a resend from another source's copy. */

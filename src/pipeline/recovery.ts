@@ -41,6 +41,8 @@ import { depthSyncOptions } from "./venue.ts";
 import { SessionDepthMode, type DepthMode } from "./session-depth.ts";
 
 const HOUR_MS = 3_600_000;
+/** The rebuild waits for room in the writer every this many lines applied (replay: every 4096). */
+const ROOM_EVERY_LINES = 4096;
 
 export interface RunMarker {
   /** Wall-clock start of the run: files it wrote are modified at or after it. */
@@ -152,6 +154,7 @@ export async function recoverSymbol(
   rows: RowSink,
   custom: CustomIndicators | null = null,
   log?: Logger,
+  room?: () => Promise<void>,
 ): Promise<number> {
   const start = m.sessions[symbol];
   if (start === undefined) return 0;
@@ -187,7 +190,8 @@ export async function recoverSymbol(
       // Held until a line tells the session's book mode.
       if (modes.hold(line) !== null) processor = start_();
     } else if (applyDecoded(processor, d)) {
-      applied++;
+      // As replay does: the writer's backlog bounds what a long session's rebuild holds.
+      if (++applied % ROOM_EVERY_LINES === 0) await room?.();
     }
   }
   if (processor === null && modes.release() !== null) processor = start_();
@@ -233,8 +237,12 @@ export async function recoverPreviousRun(
     const rlog = rebuildLogger(log);
     // A replay-mode pipeline writes into the configured folders and is closed (everything on disk,
     // every hour it wrote compacted) before the live pipeline starts.
+    let wakeOnHeld: (() => void) | null = null;
     const out = new Pipeline(cfg, { kind: "replay", out: { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir } }, {
-      parquetError: (err) => rlog.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
+      parquetError: (err) => {
+        rlog.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err });
+        if (err.outcome === "held") wakeOnHeld?.();
+      },
       parquetMaintenance: (ev) => logStorageEvent(rlog, "parquet", ev),
     });
     // Straight to the writer, past the pipeline's taps: paper trading's rows are not recovered
@@ -242,7 +250,13 @@ export async function recoverPreviousRun(
     const sink = out.parquet!;
     let lines = 0;
     // Every symbol of the killed run, also one no longer configured: its part files were deleted in step 1.
-    for (const s of Object.keys(previous.sessions)) lines += await recoverSymbol(cfg, decoder, s, previous, sink, custom, rlog);
+    // Waits for the writer like replay (replay-share.ts), but not while its writes are held (a failing disk).
+    const room = async (): Promise<void> => {
+      if (sink.status().batchesHeld > 0) return;
+      await Promise.race([sink.waitForRoom(cfg.storage.max_buffer_mb * 1024 * 1024), new Promise<void>((resolve) => (wakeOnHeld = resolve))]);
+      wakeOnHeld = null;
+    };
+    for (const s of Object.keys(previous.sessions)) lines += await recoverSymbol(cfg, decoder, s, previous, sink, custom, rlog, room);
     await out.close();
     // Its compactions leave the staging folder behind, empty: not debris of a crash for the next start to report.
     for (const root of new Set([cfg.storage.output_dir, cfg.storage.preview_dir])) {

@@ -205,7 +205,7 @@ export function renderCollectorMetrics(p: CollectorParts): string {
     x.gauge("harvestd_parquet_spilled_bytes", "Bytes of the spill files waiting for the writer.", [[undefined, pq.bytesSpilled]]);
     x.counter("harvestd_parquet_rows_spilled_total", "Rows that went through the disk spill.", [[undefined, pq.rowsSpilledTotal]]);
     x.gauge("harvestd_parquet_drain_rows_per_second", "Rows committed per second over the last 10 s.", [[undefined, pq.drainRowsPerSec]]);
-    x.gauge("harvestd_parquet_drain_eta_seconds", "Backlog (pending + spilled rows) over the drain rate; absent while unmeasured.", [[undefined, pq.drainEtaSec]]);
+    x.gauge("harvestd_parquet_drain_eta_seconds", "Backlog (pending + spilled rows) over the rate it shrank in the last 10 s; absent while unmeasured or growing.", [[undefined, pq.drainEtaSec]]);
     const lastByKind = new Map<string, number>();
     for (const byKind of Object.values(pq.lastFiles)) {
       for (const f of Object.values(byKind)) if (f !== undefined && f.atMs > (lastByKind.get(f.kind) ?? 0)) lastByKind.set(f.kind, f.atMs);

@@ -171,6 +171,11 @@ export class ColumnBatchBuilder {
     return n;
   }
 
+  /** Rows of the current batch not handed out by takeSealed (still in this builder's memory). */
+  get unsentRows(): number {
+    return this.rowCount - this.sentRows;
+  }
+
   /** True when full chunks are waiting (the current one is still being filled). */
   get hasSealed(): boolean {
     return this.sealed.length > 0;

@@ -3,15 +3,17 @@
  * (/health's "drains in ≈ N s", /metrics). Rows committed per second over the last ~10 s, from
  * samples at most every 500 ms on the monotonic clock.
  *
- * The drain time comes from how fast the backlog itself shrinks over the same window, not from the
- * commit rate: while rows keep arriving as fast as they are committed, the writer commits thousands
- * a second and the backlog stays where it is. A backlog that did not shrink over the window is "not
- * draining" (`drainEtaSec` null, `backlogShrinkRowsPerSec` ≤ 0).
+ * The drain time comes from how fast the backlog itself shrinks, not from the commit rate: while
+ * rows keep arriving as fast as they are committed, the writer commits thousands a second and the
+ * backlog stays where it is. The shrink is measured from the backlog's highest point in the window
+ * to now, so a drain shows as soon as input slows; a backlog that has not come down from any point
+ * of the window is "not draining" (`drainEtaSec` null, `backlogShrinkRowsPerSec` ≤ 0).
  */
 
 /** Window over which the rates are measured. */
 const DRAIN_WINDOW_MS = 10_000;
-const SAMPLE_EVERY_MS = 500;
+/** Samples are kept at most this often; a rate is measured over at least this long. */
+const SAMPLE_EVERY_MS = 250;
 
 export interface DrainEstimate {
   /** Rows committed per second over the window (null until two samples exist). */
@@ -54,16 +56,18 @@ export class DrainRate {
       const [t1, r1] = s[s.length - 1]!;
       rate = t1 > t0 ? ((r1 - r0) * 1000) / (t1 - t0) : 0;
     }
-    // The backlog's change from the oldest sample in the window to now.
+    // The backlog's change since its highest point in the window (so a drain shows as soon as input
+    // slows, not a window later), or, when it has not come down from any, since the oldest sample.
     const b = this.backlog;
     let oldest: Sample | undefined;
+    let peak: Sample | undefined;
     for (const x of b) {
-      if (t - x[0] <= DRAIN_WINDOW_MS && t - x[0] >= SAMPLE_EVERY_MS) {
-        oldest = x;
-        break;
-      }
+      if (t - x[0] > DRAIN_WINDOW_MS || t - x[0] < SAMPLE_EVERY_MS) continue;
+      oldest ??= x;
+      if (peak === undefined || x[1] >= peak[1]) peak = x;
     }
-    const shrink = oldest === undefined ? null : ((oldest[1] - backlogRows) * 1000) / (t - oldest[0]);
+    const from = peak !== undefined && peak[1] > backlogRows ? peak : oldest;
+    const shrink = from === undefined ? null : ((from[1] - backlogRows) * 1000) / (t - from[0]);
     const eta = backlogRows === 0 ? 0 : shrink !== null && shrink > 0 ? backlogRows / shrink : null;
     return { drainRowsPerSec: rate, backlogShrinkRowsPerSec: shrink, drainEtaSec: eta };
   }

@@ -41,6 +41,28 @@ const MAINTAIN_EVERY_MS = 60_000;
 /** Pre-sizing beyond this would hold tens of MB per idle builder; growth by doubling takes over. */
 const MAX_CAPACITY_HINT = 65_536;
 const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * Bound on the rows the builders hold and have not sent to the writer (`rowsUnsent`): a quarter of
+ * the writer's byte bound at ≈ 128 bytes a row (a row is 20–367 bytes in its chunk, ≈ 90 on average
+ * over the kinds a symbol writes, and chunks are cut up to twice the rows they hold), never below
+ * UNSENT_ROWS_FLOOR. The byte bound counts only batches handed over; without this the rows of
+ * batches not yet handed over grew with the rate × the rotation (a burst, while batches wait on disk
+ * and nothing is sent ahead: 8.85 M rows, 940 MiB RSS at ≈ 100k frames/s) and, in replay and crash
+ * recovery, which never rotate, with the whole hour. Replay's byte bound is unlimited (it waits for
+ * room instead), so the bound is taken from at most DEFAULT_MAX_BUFFER_BYTES: 524,288 rows at the
+ * default 256 MiB, ≈ 64 MiB of chunks.
+ */
+const UNSENT_ROW_BYTES = 128;
+const UNSENT_SHARE_OF_BUFFER = 4;
+/** A tiny byte bound (the overload test's 1 MiB) would hand over every few thousand rows: a file each. */
+const UNSENT_ROWS_FLOOR = 65_536;
+/**
+ * Rows of batches not handed over yet, sent-ahead ones included, as a multiple of the bound above.
+ * Chunks sent ahead are held by the writer as encoded pages (≈ a fifth of their raw size; spooled to
+ * disk by the live writer, in memory in replay) until their batch is handed over and written: replay
+ * and crash recovery held 8.3 M such rows, 729 MiB RSS.
+ */
+const BUFFERED_ROWS_PER_UNSENT = 4;
 const RAW = new Set<SinkKind>(RAW_KINDS);
 
 /**
@@ -128,6 +150,13 @@ export class ParquetSink implements RowSinkComponent {
   private spillDrainWaiters: (() => void)[] = [];
   private readonly drainRate = new DrainRate();
   private rowsBuffered = 0;
+  /** Rows in builders neither handed over nor sent ahead; held at most `maxUnsent` (see shed). */
+  private rowsUnsent = 0;
+  private readonly maxUnsent: number;
+  /** Bound on `rowsBuffered` (rows of batches not handed over, sent-ahead ones included). */
+  private readonly maxBuffered: number;
+  /** Builders handed over before their rotation because of the two bounds above: one extra file each. */
+  private earlyHandOvers = 0;
   /**
    * Raw bytes of chunks sent ahead of batches not handed over yet. Counted against the buffer limit
    * at hand-over, but not by waitForRoom: they are freed only by their batch's write, which a
@@ -146,6 +175,8 @@ export class ParquetSink implements RowSinkComponent {
     this.opts = opts;
     this.maxRows = Math.max(1, opts.maxRowsPerFile ?? DEFAULT_MAX_ROWS);
     this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES);
+    this.maxUnsent = Math.max(UNSENT_ROWS_FLOOR, Math.floor(Math.min(this.maxBufferBytes, DEFAULT_MAX_BUFFER_BYTES) / UNSENT_SHARE_OF_BUFFER / UNSENT_ROW_BYTES));
+    this.maxBuffered = this.maxUnsent * BUFFERED_ROWS_PER_UNSENT;
     this.now = opts.now ?? Date.now;
     this.clock = new RotationClock(opts);
     this.runTag = (crypto.getRandomValues(new Uint32Array(1))[0] >>> 0).toString(36).padStart(7, "0");
@@ -197,10 +228,39 @@ export class ParquetSink implements RowSinkComponent {
     const b = entry.builder;
     if (!b.append(row)) return this.reject(`${kind}: ${b.lastRejection}`);
     this.rowsBuffered++;
+    this.rowsUnsent++;
     if (b.rows >= this.maxRows) this.handOver(ks, entry);
-    // While batches wait on disk the writer is behind: chunks stay in the builder (bounded by one
-    // rotation) instead of piling up in the worker ahead of batches that cannot be written yet.
+    // While batches wait on disk the writer is behind: chunks stay in the builder (bounded by
+    // maxUnsent) instead of piling up in the worker ahead of batches that cannot be written yet.
     else if (ks.sendsAhead && b.hasSealed && this.spill.length === 0) this.sendAhead(entry);
+    if (this.rowsUnsent > this.maxUnsent || this.rowsBuffered > this.maxBuffered) this.shed();
+  }
+
+  /**
+   * The builders hold more rows than their bounds: the largest go now as batches, before their
+   * rotation (live and behind: to the spill on disk like any batch; replay: to the writer, and
+   * replay then waits for room), until the rows held are down to half the bound, so that a burst
+   * costs one extra file per builder every half bound of rows rather than one every few rows.
+   */
+  private shed(): void {
+    const byUnsent = this.rowsUnsent > this.maxUnsent;
+    const byBuffered = this.rowsBuffered > this.maxBuffered;
+    const held: { ks: KindState; entry: BuilderEntry; rows: number }[] = [];
+    for (const ks of this.kinds.values()) {
+      for (const group of ks.groups.values()) {
+        for (const entry of group.builders) {
+          const b = entry.builder;
+          const rows = byBuffered ? b.rows : b.unsentRows;
+          if (rows > 0) held.push({ ks, entry, rows });
+        }
+      }
+    }
+    held.sort((x, y) => y.rows - x.rows);
+    for (const h of held) {
+      if ((!byUnsent || this.rowsUnsent <= this.maxUnsent / 2) && (!byBuffered || this.rowsBuffered <= this.maxBuffered / 2)) break;
+      this.earlyHandOvers++;
+      this.handOver(h.ks, h.entry);
+    }
   }
 
   /**
@@ -211,7 +271,7 @@ export class ParquetSink implements RowSinkComponent {
    */
   tick(nowMs: number): void {
     for (const r of this.clock.due(nowMs)) this.rotate(this.kinds.get(r.kind)!, r.includes);
-    this.drainRate.sample(this.tally.rowsWritten);
+    this.drainRate.sample(this.tally.rowsWritten, performance.now(), this.ledger.rows + this.spill.rows);
     this.unspill();
     this.chunkPool.tick(nowMs);
     if (nowMs - this.lastMaintainAt >= MAINTAIN_EVERY_MS || nowMs < this.lastMaintainAt) {
@@ -294,7 +354,7 @@ export class ParquetSink implements RowSinkComponent {
     if (drop !== null) reasons.push(drop);
     // Not a loss, but the Parquet files are behind the log until it drains: say by how much and for how long.
     if (pq.batchesSpilled > 0) {
-      const eta = pq.drainEtaSec === null ? "drain time not yet measured" : `drains in ≈ ${Math.ceil(pq.drainEtaSec)} s`;
+      const eta = pq.drainEtaSec !== null ? `drains in ≈ ${Math.ceil(pq.drainEtaSec)} s` : pq.backlogShrinkRowsPerSec === null ? "drain time not yet measured" : "not draining: the backlog is growing";
       reasons.push(`parquet writer behind: ${pq.rowsPending + pq.rowsSpilled} rows pending, ${pq.rowsSpilled} of them (${(pq.bytesSpilled / 1048576).toFixed(1)} MiB) spilled to disk; ${eta}`);
     }
     // Stuck, not failing (an encode or a write that never returns): nothing else would say so.
@@ -311,6 +371,10 @@ export class ParquetSink implements RowSinkComponent {
     return {
       ...this.tally.status(),
       rowsBuffered: this.rowsBuffered,
+      rowsUnsent: this.rowsUnsent,
+      maxRowsUnsent: this.maxUnsent,
+      maxRowsBuffered: this.maxBuffered,
+      earlyHandOvers: this.earlyHandOvers,
       batchesPending: ledger.size,
       rowsPending: ledger.rows,
       bytesPending: ledger.bytes,
@@ -383,6 +447,7 @@ export class ParquetSink implements RowSinkComponent {
     const w = this.worker;
     if (w === null) return; // kept in the builder; the hand-over deals with a missing writer
     const chunks = entry.builder.takeSealed();
+    for (const c of chunks) this.rowsUnsent -= c.rows;
     const list = chunkTransferList(chunks);
     let bytes = 0;
     for (const b of list) bytes += b.byteLength;
@@ -404,6 +469,7 @@ export class ParquetSink implements RowSinkComponent {
     entry.key = this.nextKey++;
     entry.sentBytes = 0;
     this.rowsBuffered -= batch.rows;
+    this.rowsUnsent -= batch.rows - batch.sentRows;
     const group = ks.groups.get(batch.symbol);
     if (group) group.hint = Math.min(batch.rows, MAX_CAPACITY_HINT);
     this.bytesAhead -= sentBytes;

@@ -88,8 +88,17 @@ export interface ParquetSinkStatus {
   readonly filesWritten: number;
   readonly rowsWritten: number;
   readonly bytesWritten: number;
-  /** Rows collected in builders, not yet handed to the worker. */
+  /** Rows of batches not yet handed to the worker (in builders, or sent ahead as chunks); at most `maxRowsBuffered`. */
   readonly rowsBuffered: number;
+  /**
+   * Of those, the rows still in the builders' memory, neither handed over nor sent ahead: at most
+   * `maxRowsUnsent` (a burst while the writer is behind, replay and crash recovery included).
+   */
+  readonly rowsUnsent: number;
+  readonly maxRowsUnsent: number;
+  readonly maxRowsBuffered: number;
+  /** Batches handed over before their rotation because one of those bounds was reached (an extra part file each; compaction merges them). */
+  readonly earlyHandOvers: number;
   /** Batches handed to the worker and not yet written (queued, being written, or held). */
   readonly batchesPending: number;
   readonly rowsPending: number;
@@ -119,7 +128,9 @@ export interface ParquetSinkStatus {
   readonly rowsSpilledTotal: number;
   /** Rows committed per second over the last ~10 s (null until measured). */
   readonly drainRowsPerSec: number | null;
-  /** Backlog (rows pending + spilled) divided by that rate; 0 without backlog, null when unknown. */
+  /** How fast the backlog itself shrank over the last 10 s, rows/s (negative: growing; null: not measured yet). */
+  readonly backlogShrinkRowsPerSec: number | null;
+  /** Backlog (rows pending + spilled) divided by how fast it shrank; 0 without backlog, null when unknown or growing. */
   readonly drainEtaSec: number | null;
   /** Rows dropped because the buffer bound was reached and the spill failed (included in rowsLost). */
   readonly rowsDropped: number;

@@ -23,8 +23,24 @@ export interface IngestStats {
   lastLineTsMs: number;
 }
 
+/** A hole in a trade-id sequence the feed gave up on (written as a `gap` line). */
+export interface TradeGap {
+  readonly tsMs: number;
+  readonly symbol: string;
+  readonly stream: string;
+  readonly fromId: number;
+  readonly toId: number;
+}
+
+/** The gaps /health looks back over are kept this long at most (health.drop_alert_sec is shorter). */
+const GAPS_KEPT_MS = 3_600_000;
+/** …and at most this many (a storm of gaps is named by its count, not listed). */
+const GAPS_KEPT = 1_000;
+
 export class Ingest implements FeedOutput {
   readonly stats = new Map<string, IngestStats>();
+  /** Recent trade-id gaps, oldest first: data the exchange had and this run did not get (/health names them). */
+  private readonly gaps: TradeGap[] = [];
 
   constructor(
     symbols: readonly string[],
@@ -63,6 +79,14 @@ export class Ingest implements FeedOutput {
   gap(symbol: string, stream: string, fromId: number, toId: number): void {
     const ts = stamp(this.stats.get(symbol)!, Date.now());
     this.pipeline.lines.append(symbol, ts, gapLine(ts, stream, fromId, toId));
+    this.gaps.push({ tsMs: ts, symbol, stream, fromId, toId });
+    while (this.gaps.length > GAPS_KEPT || (this.gaps.length > 0 && ts - this.gaps[0]!.tsMs > GAPS_KEPT_MS)) this.gaps.shift();
+  }
+
+  /** Trade-id gaps written since `sinceMs` (oldest first). */
+  gapsSince(sinceMs: number): readonly TradeGap[] {
+    const i = this.gaps.findIndex((g) => g.tsMs >= sinceMs);
+    return i < 0 ? [] : this.gaps.slice(i);
   }
 
   /** Full-depth mode: a snapshot answer is written where it arrived among the diffs, so replay hands it to the book there too. */

@@ -314,6 +314,17 @@ export function buildHealth(p: CollectorParts): HealthReport {
     reasons.push(`${unsynced.length} order book${unsynced.length === 1 ? "" : "s"} out of sync beyond ${p.cfg.health.depth_timeout_sec} s: ${named}`);
   }
 
+  // Trades the exchange had and this run gave up on (a backfill past its bounds: hold buffers full,
+  // the REST budget at a restart, a stop): data lost for good, recorded as gap lines.
+  const alertMs = p.cfg.health.drop_alert_sec * 1000;
+  // Book gaps (a reconnect's resync) are not losses of this kind: the next snapshot is the whole book.
+  const gaps = p.ingest.gapsSince(now - alertMs).filter((g) => p.parseStream(g.stream)?.kind === "aggTrade");
+  if (gaps.length > 0) {
+    const ids = gaps.reduce((n, g) => n + (g.toId - g.fromId + 1), 0);
+    const last = gaps[gaps.length - 1]!;
+    reasons.push(`trade ids not recovered in the last ${Math.round(alertMs / 1000)} s: ${ids} in ${gaps.length} gap${gaps.length === 1 ? "" : "s"} (latest ${last.stream} ${last.fromId}–${last.toId}), recorded as gap lines`);
+  }
+
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).
   for (const c of p.pipeline.components) reasons.push(...c.health(now).reasons);
   if (p.source !== undefined) reasons.push(...p.source.healthReasons(now));

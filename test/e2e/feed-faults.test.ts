@@ -64,6 +64,8 @@ interface Outcome {
   readonly engineSeqGaps: number;
   /** Exchange connections still open when the collector was told to stop. */
   readonly openAtStop: ReadonlySet<number>;
+  /** /health's reasons right after the faults (before the recovery waits). */
+  readonly reasonsAfterFaults: readonly string[];
 }
 
 interface Metrics {
@@ -187,6 +189,7 @@ async function runScenario(sc: Scenario): Promise<Outcome> {
     if (sc.until) {
       await waitFor(`${sc.name}: enough faults`, async () => (sc.until!({ log: ctl.log, fake, status: await status(port) }) ? true : undefined), FAULT_MAX_MS, 200);
     }
+    const reasonsAfterFaults = ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { reasons: string[] }).reasons;
     ctl.stop();
     // Recovery: every connection open and delivering, no backfill pending, and a trade of every
     // symbol produced after that (so a hole left by the last interruption is detected and filled).
@@ -230,6 +233,7 @@ async function runScenario(sc: Scenario): Promise<Outcome> {
       books: by(books, "last_id"),
       engineSeqGaps: metrics.symbols.reduce((n, s) => n + s.counters.seq_gaps!, 0),
       openAtStop,
+      reasonsAfterFaults,
     };
   } finally {
     clearInterval(sampler);
@@ -314,6 +318,8 @@ describe("every fault, and all at once: nothing lost, nothing twice", () => {
 
 describe("counters equal what was injected", () => {
   test("drops: one reconnect per cut connection; the trades of each outage recovered over REST", () => {
+    // Book gaps after each drop, but no trade lost: nothing of that on /health.
+    expect(get("drops").reasonsAfterFaults.filter((r) => r.startsWith("trade ids not recovered"))).toEqual([]);
     const o = get("drops");
     const cut = new Set(o.ctl.log.drops.flatMap((d) => d.connIds));
     expect(o.ctl.log.drops.length).toBeGreaterThanOrEqual(3);
@@ -515,6 +521,8 @@ describe("counters equal what was injected", () => {
     }
     expect(missing).toBeGreaterThan(0);
     expect(o.metrics.totals.missingTradeIds).toBe(missing);
+    // Trades lost for good turn /health 503, naming them (for health.drop_alert_sec after the last).
+    expect(o.reasonsAfterFaults.filter((r) => /^trade ids not recovered in the last 60 s: [1-9]\d* in [1-9]\d* gaps? \(latest [a-z0-9]+@aggTrade \d+–\d+\), recorded as gap lines$/.test(r))).toHaveLength(1);
     // The ban is said once, and still shown when the run ends.
     expect(pauseLines(o).map((l) => [l.status, l.why, l.pause_s])).toEqual([[418, "IP banned", 600]]);
     expect(o.metrics.totals.rest_paused_s).toBeGreaterThan(500);

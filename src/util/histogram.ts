@@ -20,7 +20,12 @@ export class Histogram {
   }
 
   record(v: number): void {
-    if (!Number.isFinite(v)) return;
+    this.add(v);
+  }
+
+  /** Counts `v`; returns its bucket, or -1 for a value that is not finite (not counted). */
+  protected add(v: number): number {
+    if (!Number.isFinite(v)) return -1;
     const b = this.bounds;
     let i = 0;
     while (i < b.length && v > b[i]!) i++;
@@ -29,6 +34,7 @@ export class Histogram {
     this.sum += v;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
+    return i;
   }
 
   /** Estimated q-quantile (0..1), or null when empty. */

@@ -51,19 +51,12 @@ export class RecentHistogram extends Histogram {
    * after the wall clock steps back the window fills again at once (the future slices are dropped).
    */
   recordAt(v: number, atMs: number): void {
-    if (!Number.isFinite(v)) return;
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > b[i]!) i++;
-    this.counts[i]!++;
-    this.count++;
-    this.sum += v;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
+    const i = this.add(v);
+    if (i < 0) return;
     // Nearly every value lands in the slice of the one before: no division then.
     if (!(atMs >= this.curFrom && atMs < this.curTo)) this.enterSlice(atMs, v);
     const r = this.curR;
-    this.sliceCounts[r * (b.length + 1) + i]!++;
+    this.sliceCounts[r * (this.bounds.length + 1) + i]!++;
     this.sliceN[r]!++;
     this.sliceSum[r]! += v;
     if (v < this.sliceMin[r]!) this.sliceMin[r] = v;

@@ -176,7 +176,8 @@ export class ParquetSink implements RowSinkComponent {
     this.maxRows = Math.max(1, opts.maxRowsPerFile ?? DEFAULT_MAX_ROWS);
     this.maxBufferBytes = Math.max(1, opts.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES);
     this.maxUnsent = Math.max(UNSENT_ROWS_FLOOR, Math.floor(Math.min(this.maxBufferBytes, DEFAULT_MAX_BUFFER_BYTES) / UNSENT_SHARE_OF_BUFFER / UNSENT_ROW_BYTES));
-    this.maxBuffered = this.maxUnsent * BUFFERED_ROWS_PER_UNSENT;
+    // The live writer spools sent-ahead pages to disk (lowMemory): only replay's are held in memory.
+    this.maxBuffered = opts.lowMemory === true ? Number.MAX_SAFE_INTEGER : this.maxUnsent * BUFFERED_ROWS_PER_UNSENT;
     this.now = opts.now ?? Date.now;
     this.clock = new RotationClock(opts);
     this.runTag = (crypto.getRandomValues(new Uint32Array(1))[0] >>> 0).toString(36).padStart(7, "0");
@@ -233,7 +234,10 @@ export class ParquetSink implements RowSinkComponent {
     // While batches wait on disk the writer is behind: chunks stay in the builder (bounded by
     // maxUnsent) instead of piling up in the worker ahead of batches that cannot be written yet.
     else if (ks.sendsAhead && b.hasSealed && this.spill.length === 0) this.sendAhead(entry);
-    if (this.rowsUnsent > this.maxUnsent || this.rowsBuffered > this.maxBuffered) this.shed();
+    // Unsent rows pile up only while batches wait on disk (nothing is sent ahead then); otherwise
+    // they are the builders' current chunks, bounded by the chunk size, and shedding them would only
+    // cost files at a high but sustainable rate.
+    if ((this.rowsUnsent > this.maxUnsent && this.spill.length > 0) || this.rowsBuffered > this.maxBuffered) this.shed();
   }
 
   /**
@@ -243,7 +247,7 @@ export class ParquetSink implements RowSinkComponent {
    * costs one extra file per builder every half bound of rows rather than one every few rows.
    */
   private shed(): void {
-    const byUnsent = this.rowsUnsent > this.maxUnsent;
+    const byUnsent = this.rowsUnsent > this.maxUnsent && this.spill.length > 0;
     const byBuffered = this.rowsBuffered > this.maxBuffered;
     const held: { ks: KindState; entry: BuilderEntry; rows: number }[] = [];
     for (const ks of this.kinds.values()) {
@@ -373,7 +377,7 @@ export class ParquetSink implements RowSinkComponent {
       rowsBuffered: this.rowsBuffered,
       rowsUnsent: this.rowsUnsent,
       maxRowsUnsent: this.maxUnsent,
-      maxRowsBuffered: this.maxBuffered,
+      maxRowsBuffered: this.maxBuffered === Number.MAX_SAFE_INTEGER ? null : this.maxBuffered,
       earlyHandOvers: this.earlyHandOvers,
       batchesPending: ledger.size,
       rowsPending: ledger.rows,

@@ -88,15 +88,17 @@ export interface ParquetSinkStatus {
   readonly filesWritten: number;
   readonly rowsWritten: number;
   readonly bytesWritten: number;
-  /** Rows of batches not yet handed to the worker (in builders, or sent ahead as chunks); at most `maxRowsBuffered`. */
+  /** Rows of batches not yet handed to the worker (in builders, or sent ahead as chunks); in replay at most `maxRowsBuffered`. */
   readonly rowsBuffered: number;
   /**
    * Of those, the rows still in the builders' memory, neither handed over nor sent ahead: at most
-   * `maxRowsUnsent` (a burst while the writer is behind, replay and crash recovery included).
+   * `maxRowsUnsent` while batches wait on disk (a burst the writer is behind on); otherwise the
+   * builders' current chunks, bounded by the chunk size.
    */
   readonly rowsUnsent: number;
   readonly maxRowsUnsent: number;
-  readonly maxRowsBuffered: number;
+  /** null live: the live writer spools sent-ahead pages to disk, so only replay and crash recovery bound them. */
+  readonly maxRowsBuffered: number | null;
   /** Batches handed over before their rotation because one of those bounds was reached (an extra part file each; compaction merges them). */
   readonly earlyHandOvers: number;
   /** Batches handed to the worker and not yet written (queued, being written, or held). */

@@ -30,7 +30,7 @@ const depthFaults: string[] = [];
 
 beforeAll(async () => {
   fx = await startFakeExchange({ symbols: SYMBOLS, speed: 3, diffDepth: true, bookHistoryLevels: LEVELS, recordFrames: false });
-  faults = fx.startFaults({ seed: 17, skipDepthRate: 0.01, duplicateRate: 0.02, dropEveryMs: 5000, dropRoute: "public" });
+  faults = fx.startFaults({ seed: 17, skipDepthRate: 0.01, duplicateRate: 0.02, dropEveryMs: 8000, dropRoute: "public" });
   // Every 1.5 s one snapshot fault, drawn from the same seeded generator: failed, stale or held back.
   const rnd = prng(17);
   const timer = setInterval(() => {
@@ -44,7 +44,10 @@ beforeAll(async () => {
   const port = freePort();
   const proc = startBinary(["run", "--config", join(REPO, "config.toml"), "--set", 'feed.depth="full"', ...BOOK_L2], collectorEnv(fx, SYMBOLS, dir, port, { PARQUET_ROTATE_SEC: "2", ORDERBOOK_ROTATE_SEC: "1" }));
   try {
-    await Bun.sleep(18_000);
+    // Cuts 8 s apart leave skipped diffs that the book can notice (no cut within 5 s before or 1 s
+    // after) between them: with 5 s apart only those before the first cut could count, and a slow start
+    // on a busy box left none (noticeable 0 in a CI run).
+    await Bun.sleep(26_000);
     clearInterval(timer);
     faults.stop();
     // Faults over: every book must come back in sync — within a few seconds on a quiet box; the last
@@ -60,7 +63,7 @@ beforeAll(async () => {
     run = await stopQuietly(fx, proc);
   }
   ({ replayed, replay } = await replayRun(live, dir, BOOK_L2));
-}, 110_000);
+}, 120_000);
 
 afterAll(async () => {
   await fx?.stop();

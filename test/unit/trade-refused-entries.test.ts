@@ -94,17 +94,24 @@ function signal(trader: LiveTrader): string {
 
 const refused = (rows: Rows) => rows.of("orders").filter((r) => r.status === "REFUSED");
 
+/** Sends `n` entry signals one at a time, each waited for until its REFUSED row is written; returns those rows in order. */
+async function refusedSignals(trader: LiveTrader, rows: Rows, n: number): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 1; i <= n; i++) {
+    const key = signal(trader);
+    await until(`signal ${i} refused`, () => refused(rows).some((r) => r.intent_key === key));
+    out.push(refused(rows).find((r) => r.intent_key === key)!);
+  }
+  return out;
+}
+
 test("entries refused because the limit floors to 0 do not use up the strategy's order budget; skipped says why", async () => {
   // Room for half a quantity step: every entry floors to 0. The strategy may send 2 orders a minute.
   const run = await makeTrader(join(tempDir("refused-floor"), "trading"), (step, px) => riskParams({ max_position_notional: step * px * 0.5, max_orders_per_min: 2 }));
   const ledger = tn.server.ledger;
   const sent = ledger.orders.size;
   try {
-    for (let i = 1; i <= 5; i++) {
-      const key = signal(run.trader);
-      await until(`signal ${i} refused`, () => refused(run.rows).some((r) => r.intent_key === key));
-      expect(String(refused(run.rows).at(-1)!.error)).toContain(`floors to 0 on the step ${run.step}`);
-    }
+    for (const row of await refusedSignals(run.trader, run.rows, 5)) expect(String(row.error)).toContain(`floors to 0 on the step ${run.step}`);
     const st = run.trader.status();
     expect(st.skipped).toEqual({ qty_floors_to_zero: 5 });
     expect(st.counters.refusedLimit).toBe(5);
@@ -172,10 +179,7 @@ test("entries the gateway's filters refuse before sending (minimum notional) use
   const ledger = tn.server.ledger;
   const sent = ledger.orders.size;
   try {
-    for (let i = 1; i <= 5; i++) {
-      const key = signal(run.trader);
-      await until(`signal ${i} refused`, () => refused(run.rows).some((r) => r.intent_key === key));
-      const row = refused(run.rows).at(-1)!;
+    for (const row of await refusedSignals(run.trader, run.rows, 5)) {
       expect(String(row.error)).toContain("venue filter min_notional: notional");
       expect(String(row.error)).toContain(`below the minimum 5 of ${SYMBOL}`);
       expect(row.attempts).toBe(0);

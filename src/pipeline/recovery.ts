@@ -237,12 +237,8 @@ export async function recoverPreviousRun(
     const rlog = rebuildLogger(log);
     // A replay-mode pipeline writes into the configured folders and is closed (everything on disk,
     // every hour it wrote compacted) before the live pipeline starts.
-    let wakeOnHeld: (() => void) | null = null;
     const out = new Pipeline(cfg, { kind: "replay", out: { outputDir: cfg.storage.output_dir, previewDir: cfg.storage.preview_dir } }, {
-      parquetError: (err) => {
-        rlog.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err });
-        if (err.outcome === "held") wakeOnHeld?.();
-      },
+      parquetError: (err) => rlog.limited(`parquet:${err.kind}`, "error", "parquet write failed (recovery)", { ...err }),
       parquetMaintenance: (ev) => logStorageEvent(rlog, "parquet", ev),
     });
     // Straight to the writer, past the pipeline's taps: paper trading's rows are not recovered
@@ -250,12 +246,8 @@ export async function recoverPreviousRun(
     const sink = out.parquet!;
     let lines = 0;
     // Every symbol of the killed run, also one no longer configured: its part files were deleted in step 1.
-    // Waits for the writer like replay (replay-share.ts), but not while its writes are held (a failing disk).
-    const room = async (): Promise<void> => {
-      if (sink.status().batchesHeld > 0) return;
-      await Promise.race([sink.waitForRoom(cfg.storage.max_buffer_mb * 1024 * 1024), new Promise<void>((resolve) => (wakeOnHeld = resolve))]);
-      wakeOnHeld = null;
-    };
+    // Waits for the writer like replay, but not while its writes are held (a failing disk).
+    const room = (): Promise<void> => sink.waitForRoomUnlessHeld(cfg.storage.max_buffer_mb * 1024 * 1024);
     for (const s of Object.keys(previous.sessions)) lines += await recoverSymbol(cfg, decoder, s, previous, sink, custom, rlog, room);
     await out.close();
     // Its compactions leave the staging folder behind, empty: not debris of a crash for the next start to report.

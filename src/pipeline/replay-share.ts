@@ -219,25 +219,17 @@ export interface ReplayResult {
  * workers of a parallel replay) never write, nor compact, the same partition.
  */
 export async function replayShare(cfg: Config, files: readonly PlannedFile[], target: ReplayTarget, events: ReplayEvents): Promise<ReplayResult> {
-  // While the output refuses writes (the writer holds them and retries), waiting for room could last
-  // forever: replay goes on instead, and whatever is still held at close is reported as dropped (exit 1).
-  let wakeOnHeld: (() => void) | null = null;
   // Loaded in this thread (a worker has its own registry of kinds); their error lines go to stderr as in `run`.
   const custom = await loadCustomIndicators(cfg.indicators.custom, createLogger());
   const pipeline = new Pipeline(cfg, { kind: "replay", out: target }, {
-    parquetError: (err) => {
-      events.sinkError(err);
-      if (err.outcome === "held") wakeOnHeld?.();
-    },
+    parquetError: events.sinkError,
     parquetMaintenance: events.maintenance,
   }, {}, custom);
   const sink = pipeline.parquet!;
   const summary = await replayPlanned(files, pipeline, events.warn, {
-    backpressure: async () => {
-      if (sink.status().batchesHeld > 0) return;
-      await Promise.race([sink.waitForRoom(target.roomBytes), new Promise<void>((resolve) => (wakeOnHeld = resolve))]);
-      wakeOnHeld = null;
-    },
+    // While the output refuses writes, waiting for room could last forever: replay goes on instead,
+    // and whatever is still held at close is reported as dropped (exit 1).
+    backpressure: () => sink.waitForRoomUnlessHeld(target.roomBytes),
     symbolDone: () => sink.flush(),
   });
   events.inputDone?.();

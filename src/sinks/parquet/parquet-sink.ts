@@ -157,6 +157,8 @@ export class ParquetSink implements RowSinkComponent {
   private readonly maxBuffered: number;
   /** Builders handed over before their rotation because of the two bounds above: one extra file each. */
   private earlyHandOvers = 0;
+  /** Producers in waitForRoomUnlessHeld, woken when a write is held. */
+  private readonly heldWaiters = new Set<() => void>();
   /**
    * Raw bytes of chunks sent ahead of batches not handed over yet. Counted against the buffer limit
    * at hand-over, but not by waitForRoom: they are freed only by their batch's write, which a
@@ -295,6 +297,23 @@ export class ParquetSink implements RowSinkComponent {
    */
   waitForRoom(limitBytes: number): Promise<void> {
     return this.ledger.waitForRoom(limitBytes, this.writerGone());
+  }
+
+  /**
+   * waitForRoom for a producer that must not wait while the output refuses writes (replay, crash
+   * recovery): resolves at once while a write is held, and as soon as one is held while waiting,
+   * since room may then never come (the writer retries the held batch; what is still held at close
+   * is reported).
+   */
+  async waitForRoomUnlessHeld(limitBytes: number): Promise<void> {
+    if (this.ledger.held > 0) return;
+    const held = Promise.withResolvers<void>();
+    this.heldWaiters.add(held.resolve);
+    try {
+      await Promise.race([this.waitForRoom(limitBytes), held.promise]);
+    } finally {
+      this.heldWaiters.delete(held.resolve);
+    }
   }
 
   private writerGone(): boolean {
@@ -640,6 +659,7 @@ export class ParquetSink implements RowSinkComponent {
       case "failed": {
         const p = this.ledger.hold(msg.id, msg.heldBytes, msg.error.code);
         if (p) this.fail(p, "held", msg.error);
+        for (const wake of this.heldWaiters) wake();
         break;
       }
       case "dropped": {

@@ -41,7 +41,7 @@ import { depthSyncOptions } from "./venue.ts";
 import { SessionDepthMode, type DepthMode } from "./session-depth.ts";
 
 const HOUR_MS = 3_600_000;
-/** The rebuild waits for room in the writer every this many lines applied (replay: every 4096). */
+/** The rebuild waits for room in the writer every this many lines applied (replay: once per ≈ 1 MiB block, a few thousand lines). */
 const ROOM_EVERY_LINES = 4096;
 
 export interface RunMarker {

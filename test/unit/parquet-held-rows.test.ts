@@ -112,7 +112,7 @@ describe("Parquet sink: rows held in builders", () => {
       sink.append("prices", makeRow("prices", id++, s, T0 + Math.floor(n / 1000)));
       if (n % 4096 === 0) {
         watch(sink, peaks);
-        // replay-share.ts: checked every 4096 lines.
+        // As replay (once per block of a few thousand lines) and recovery (every 4096 lines applied) wait.
         await sink.waitForRoom(8 * 1024 * 1024);
       }
     }

@@ -32,15 +32,24 @@ export interface TradeGap {
   readonly toId: number;
 }
 
+/** Gaps given up since a time, as /health tells them. */
+export interface RecentGaps {
+  readonly gaps: readonly TradeGap[];
+  /** False when gaps of that span were let go (more than GAPS_KEPT): the figures are then lower bounds. */
+  readonly complete: boolean;
+}
+
 /** The gaps /health looks back over are kept this long at most (health.drop_alert_sec is shorter). */
 const GAPS_KEPT_MS = 3_600_000;
-/** …and at most this many (a storm of gaps is named by its count, not listed). */
-const GAPS_KEPT = 1_000;
+/** …and at most this many (a storm of gaps is counted from these, told as "at least"). */
+export const GAPS_KEPT = 1_000;
 
 export class Ingest implements FeedOutput {
   readonly stats = new Map<string, IngestStats>();
   /** Recent trade-id gaps, oldest first: data the exchange had and this run did not get (/health names them). */
   private readonly gaps: TradeGap[] = [];
+  /** Time of the newest gap let go for the GAPS_KEPT bound (0: none). */
+  private gapsLetGoUntilMs = 0;
 
   constructor(
     symbols: readonly string[],
@@ -80,13 +89,14 @@ export class Ingest implements FeedOutput {
     const ts = stamp(this.stats.get(symbol)!, Date.now());
     this.pipeline.lines.append(symbol, ts, gapLine(ts, stream, fromId, toId));
     this.gaps.push({ tsMs: ts, symbol, stream, fromId, toId });
-    while (this.gaps.length > GAPS_KEPT || (this.gaps.length > 0 && ts - this.gaps[0]!.tsMs > GAPS_KEPT_MS)) this.gaps.shift();
+    while (this.gaps.length > 0 && ts - this.gaps[0]!.tsMs > GAPS_KEPT_MS) this.gaps.shift();
+    while (this.gaps.length > GAPS_KEPT) this.gapsLetGoUntilMs = this.gaps.shift()!.tsMs;
   }
 
-  /** Trade-id gaps written since `sinceMs` (oldest first). */
-  gapsSince(sinceMs: number): readonly TradeGap[] {
+  /** Trade-id gaps written since `sinceMs` (oldest first), and whether every one of them was kept. */
+  gapsSince(sinceMs: number): RecentGaps {
     const i = this.gaps.findIndex((g) => g.tsMs >= sinceMs);
-    return i < 0 ? [] : this.gaps.slice(i);
+    return { gaps: i < 0 ? [] : this.gaps.slice(i), complete: this.gapsLetGoUntilMs < sinceMs };
   }
 
   /** Full-depth mode: a snapshot answer is written where it arrived among the diffs, so replay hands it to the book there too. */

@@ -318,11 +318,14 @@ export function buildHealth(p: CollectorParts): HealthReport {
   // the REST budget at a restart, a stop): data lost for good, recorded as gap lines.
   const alertMs = p.cfg.health.drop_alert_sec * 1000;
   // Book gaps (a reconnect's resync) are not losses of this kind: the next snapshot is the whole book.
-  const gaps = p.ingest.gapsSince(now - alertMs).filter((g) => p.parseStream(g.stream)?.kind === "aggTrade");
+  const recent = p.ingest.gapsSince(now - alertMs);
+  const gaps = recent.gaps.filter((g) => p.parseStream(g.stream)?.kind === "aggTrade");
   if (gaps.length > 0) {
     const ids = gaps.reduce((n, g) => n + (g.toId - g.fromId + 1), 0);
     const last = gaps[gaps.length - 1]!;
-    reasons.push(`trade ids not recovered in the last ${Math.round(alertMs / 1000)} s: ${ids} in ${gaps.length} gap${gaps.length === 1 ? "" : "s"} (latest ${last.stream} ${last.fromId}–${last.toId}), recorded as gap lines`);
+    // More gaps than are kept: the figures count the kept ones, so they are lower bounds.
+    const atLeast = recent.complete ? "" : "at least ";
+    reasons.push(`trade ids not recovered in the last ${Math.round(alertMs / 1000)} s: ${atLeast}${ids} in ${atLeast}${gaps.length} gap${gaps.length === 1 ? "" : "s"} (latest ${last.stream} ${last.fromId}–${last.toId}), recorded as gap lines`);
   }
 
   // Each sink answers for itself; reasons name the failure, not file paths (/health is open without the token).

@@ -1,7 +1,7 @@
 /**
  * How fast the Parquet writer is committing rows, and how long its backlog will take to drain
  * (/health's "drains in ≈ N s", /metrics). Rows committed per second over the last ~10 s, from
- * samples at most every 500 ms on the monotonic clock.
+ * samples at most every SAMPLE_EVERY_MS on the monotonic clock.
  *
  * The drain time comes from how fast the backlog itself shrinks, not from the commit rate: while
  * rows keep arriving as fast as they are committed, the writer commits thousands a second and the
@@ -19,7 +19,8 @@ export interface DrainEstimate {
   /** Rows committed per second over the window (null until two samples exist). */
   readonly drainRowsPerSec: number | null;
   /**
-   * Rows per second by which the backlog shrank over the window (negative: it grew; null until the
+   * Rows per second by which the backlog shrank since its highest point in the window (when it has
+   * not come down from any, since the window's oldest sample: negative when it grew; null until the
    * backlog has been seen twice at least SAMPLE_EVERY_MS apart).
    */
   readonly backlogShrinkRowsPerSec: number | null;

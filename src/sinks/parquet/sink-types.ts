@@ -130,7 +130,7 @@ export interface ParquetSinkStatus {
   readonly rowsSpilledTotal: number;
   /** Rows committed per second over the last ~10 s (null until measured). */
   readonly drainRowsPerSec: number | null;
-  /** How fast the backlog itself shrank over the last 10 s, rows/s (negative: growing; null: not measured yet). */
+  /** How fast the backlog itself shrank since its highest point in the last 10 s, rows/s (negative: growing; null: not measured yet). */
   readonly backlogShrinkRowsPerSec: number | null;
   /** Backlog (rows pending + spilled) divided by how fast it shrank; 0 without backlog, null when unknown or growing. */
   readonly drainEtaSec: number | null;

@@ -400,13 +400,11 @@ export class NdjsonSink implements LineSinkComponent {
    * still does not fit is counted in `linesLostUntold` and named in one log line.
    */
   private async tellUntold(): Promise<void> {
-    const left = this.untold.splice(0);
     let files = 0;
     let path = this.opts.dir;
-    for (const u of left) {
-      const left = await this.tellAtEnd(u.path, u.tsRecv, u.figures);
-      if (left === null) continue;
-      this.linesLostUntold += left.lines;
+    for (const u of this.untold.splice(0)) {
+      if (await this.tellAtEnd(u.path, u.tsRecv, u.figures)) continue;
+      this.linesLostUntold += u.figures.lines;
       files++;
       path = u.path;
     }
@@ -735,22 +733,21 @@ export class NdjsonSink implements LineSinkComponent {
     if (lost.figures !== null) {
       const tsRecv = Math.max(f.lastTs, lost.figures.toTs);
       // A file that could not be made to end on a whole line takes nothing more (the next open cuts it).
-      const left = whole ? await this.tellAtEnd(f.path, tsRecv, lost.figures) : lost.figures;
-      if (left !== null) this.untold.push({ path: f.path, tsRecv: Math.max(tsRecv, left.toTs), figures: left });
+      if (!(whole && (await this.tellAtEnd(f.path, tsRecv, lost.figures)))) this.untold.push({ path: f.path, tsRecv, figures: lost.figures });
     }
     this.draining.delete(f);
     f.markDone();
   }
 
   /**
-   * The `lines_lost` line of `figures` appended to the file at `path` (which ends on a whole line).
-   * Returns null when told, else `figures`, still to tell. Lines already written are never given up
-   * to make room for it: on a disk still full the count goes untold (named at the stop) instead.
+   * Appends the `lines_lost` line of `figures` to the file at `path` (which ends on a whole line);
+   * whether it was written. Lines already written are never given up to make room for it: on a disk
+   * still full the count goes untold (named at the stop) instead.
    */
-  private async tellAtEnd(path: string, tsRecv: number, figures: LinesLost): Promise<LinesLost | null> {
-    if (!(await appendWholeLine(path, linesLostLine(tsRecv, figures), this.fsyncMode !== "none"))) return figures;
+  private async tellAtEnd(path: string, tsRecv: number, figures: LinesLost): Promise<boolean> {
+    if (!(await appendWholeLine(path, linesLostLine(tsRecv, figures), this.fsyncMode !== "none"))) return false;
     this.linesWritten++;
-    return null;
+    return true;
   }
 
   private async finishFile(f: OpenFile): Promise<void> {
